@@ -1,0 +1,96 @@
+"""ElevenLabs read client: agents and tools, over an injected ``httpx.Client``.
+
+The CLI builds the client (base URL, ``xi-api-key`` header, timeout) once and passes it in;
+this module never reads the environment and never prints. Every failure becomes an
+``ApiError`` with a one-line message and a hint. Error bodies come in several shapes
+(elevenlabs-convai-api.md §F.1): ``detail`` as an object, a list (422) or a string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from atoms_migrate.errors import ApiError
+from atoms_migrate.retry import RetryPolicy, get_with_retries
+
+DEFAULT_BASE_URL = "https://api.elevenlabs.io"
+RESIDENCY_HINT = (
+    "Residency workspaces (api.us., api.eu.residency., api.in.residency., api.sg.residency.elevenlabs.io) "
+    "need their own key and ELEVENLABS_BASE_URL."
+)
+
+
+def parse_error(response: httpx.Response) -> tuple[str | None, str]:
+    """(code, message) from any documented ElevenLabs error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return None, text or response.reason_phrase
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, dict):
+        code = detail.get("code") or detail.get("status")
+        return (str(code) if code else None), str(detail.get("message") or code or response.reason_phrase)
+    if isinstance(detail, list):
+        parts = [f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail if isinstance(d, dict)]
+        return "validation_error", "; ".join(parts) or "validation error"
+    if isinstance(detail, str):
+        return detail, detail
+    return None, response.reason_phrase
+
+
+class ElevenLabsClient:
+    """Reads ElevenLabs agents and tools (GET only; retried)."""
+
+    def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None) -> None:
+        self.http = http
+        self.retry = retry or RetryPolicy()
+
+    def _get(self, path: str, what: str) -> dict[str, Any]:
+        try:
+            response = get_with_retries(self.http, path, self.retry)
+        except httpx.TimeoutException as exc:
+            raise ApiError(f"ElevenLabs did not answer in time reading {what} ({type(exc).__name__})",
+                           "Try again; check ELEVENLABS_BASE_URL and your network.") from exc
+        except httpx.TransportError as exc:
+            raise ApiError(f"Could not reach ElevenLabs at {self.http.base_url} reading {what}: {exc}",
+                           "Check ELEVENLABS_BASE_URL and your network.") from exc
+        if response.is_success:
+            try:
+                data = response.json()
+            except ValueError as exc:
+                raise ApiError(f"ElevenLabs answered {what} with a body that is not JSON",
+                               "Check ELEVENLABS_BASE_URL points at the API host.", status=response.status_code) from exc
+            if not isinstance(data, dict):
+                raise ApiError(f"ElevenLabs answered {what} with an unexpected body", status=response.status_code)
+            return data
+        raise self._error(response, what)
+
+    def _error(self, response: httpx.Response, what: str) -> ApiError:
+        status = response.status_code
+        code, message = parse_error(response)
+        request_id = response.headers.get("request-id") or response.headers.get("x-request-id")
+        suffix = f" ({status}{' ' + code if code and code != message else ''}): {message}"
+        if status == 401:
+            return ApiError(f"ElevenLabs rejected the API key reading {what}{suffix}",
+                            f"Check ELEVENLABS_API_KEY. {RESIDENCY_HINT}", status=status, code=code, request_id=request_id)
+        if status == 403:
+            return ApiError(f"ElevenLabs refused access to {what}{suffix}",
+                            "The key needs read access to Agents (convai); a scope-restricted key may lack it.",
+                            status=status, code=code, request_id=request_id)
+        if status == 404:
+            return ApiError(f"ElevenLabs has no {what}{suffix}",
+                            f"Check the id. An agent in another region also looks missing: {RESIDENCY_HINT}",
+                            status=status, code=code, request_id=request_id)
+        if status == 429 or status >= 500 or status == 408:
+            return ApiError(f"ElevenLabs still answered {status} reading {what} after {self.retry.attempts} attempts: {message}",
+                            "Try again later, or lower concurrency.", status=status, code=code, request_id=request_id)
+        return ApiError(f"ElevenLabs refused reading {what}{suffix}", status=status, code=code, request_id=request_id)
+
+    def get_agent(self, agent_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/convai/agents/{agent_id}", f"agent {agent_id}")
+
+    def get_tool(self, tool_id: str) -> dict[str, Any]:
+        return self._get(f"/v1/convai/tools/{tool_id}", f"tool {tool_id}")

@@ -1,0 +1,313 @@
+"""The mapping engine: source config + tables -> assignments and findings (pure).
+
+``map_agent`` runs every concept of ``mappings/concepts.yaml`` through its named transform
+(``transforms.py``), then accounts for every remaining leaf of the source: a prefix rule
+from the tables gives it a fate (ignored with a reason, or reported), and anything still
+left is reported as an unknown field. The result satisfies the "nothing dropped silently"
+rule by construction: every non-null leaf lies under the ``source_path`` of an assignment
+or a finding (``uncovered_leaves`` proves it, and the tests call it on every corpus agent).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from atoms_migrate import paths
+from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity
+from atoms_migrate.paths import Segment
+from atoms_migrate.source import SourceAgent, env_placeholders
+from atoms_migrate.tables import Concept, MappingTables, PrefixRule
+
+CONCEPTS_FILE = "mappings/concepts.yaml"
+_VAR_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class SystemToolRef:
+    """A system tool found anywhere in the source (built_in_tools, inline tools, tool_ids)."""
+
+    name: str
+    source_path: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MappingResult:
+    assignments: tuple[Assignment, ...]
+    findings: tuple[Finding, ...]
+
+
+class MapContext:
+    """What a transform sees: the source, the tables, and the outputs gathered so far."""
+
+    def __init__(self, source: SourceAgent, tables: MappingTables) -> None:
+        self.source = source
+        self.config = source.config
+        self.tables = tables
+        self.assignments: list[Assignment] = []
+        self.findings: list[Finding] = []
+        self._list_lengths: dict[str, int] = {}
+        self._tool_names: set[str] = set()
+        self.metric_ids: set[str] = set()  # disposition metric identifiers, unique per agent
+        self.system_tools = collect_system_tools(source)
+
+    # --- reading ---------------------------------------------------------------------------
+    def get(self, path: str, default: Any = None) -> Any:
+        return paths.get(self.config, path, default)
+
+    def has(self, path: str) -> bool:
+        sentinel = object()
+        return paths.get(self.config, path, sentinel) is not sentinel
+
+    # --- writing ---------------------------------------------------------------------------
+    def assign(
+        self,
+        concept: Concept,
+        target: str,
+        value: Any,
+        source_path: str,
+        status: ChangeStatus = "mapped",
+        note: str = "",
+        rule: str | None = None,
+    ) -> None:
+        if status == "lossy" and not note:
+            note = concept.rule  # a lossy change always says why
+        self.assignments.append(
+            Assignment(target, value, source_path, rule or f"{CONCEPTS_FILE}#{concept.id}", status, note)
+        )
+
+    def append(self, concept: Concept, list_path: str, value: Any, source_path: str, status: ChangeStatus = "mapped", note: str = "") -> int:
+        """Assign the next item of a target list several concepts contribute to."""
+        index = self._list_lengths.get(list_path, 0)
+        self._list_lengths[list_path] = index + 1
+        self.assign(concept, f"{list_path}[{index}]", value, source_path, status, note)
+        return index
+
+    def unique_tool_name(self, wanted: str) -> str:
+        """Atoms tool names: no spaces, unique within the agent (smallest-atoms-api.md §D)."""
+        base = re.sub(r"[^A-Za-z0-9_-]+", "_", wanted).strip("_") or "tool"
+        name, n = base, 2
+        while name in self._tool_names:
+            name, n = f"{base}_{n}", n + 1
+        self._tool_names.add(name)
+        return name
+
+    def finding(
+        self,
+        source_path: str,
+        status: FindingStatus,
+        severity: Severity,
+        message: str,
+        hint: str = "",
+        concept: Concept | None = None,
+    ) -> None:
+        rule = f"{CONCEPTS_FILE}#{concept.id}" if concept else ""
+        self.findings.append(Finding(source_path, status, severity, message, hint, rule))
+
+    def empty(self, concept: Concept, source_path: str, what: str = "Empty value") -> None:
+        self.finding(source_path, "ignored", "info", f"{what}: nothing to migrate.", concept=concept)
+
+    def covered(self, path: tuple[Segment, ...]) -> bool:
+        return any(paths.covers(p, path) for p in self._coverage_prefixes())
+
+    def _coverage_prefixes(self) -> list[tuple[Segment, ...]]:
+        return [paths.parse_path(a.source_path) for a in self.assignments] + [
+            paths.parse_path(f.source_path) for f in self.findings
+        ]
+
+    def sweep(self, concept: Concept, path: str, reason: str, consumed: tuple[str, ...] = ()) -> None:
+        """Account for the leaves under ``path`` a transform read but did not carry over."""
+        base = paths.parse_path(path)
+        prefixes = self._coverage_prefixes()
+        consumed_paths = [base + paths.parse_path(c) for c in consumed]
+        left = [
+            seg
+            for seg, _ in paths.iter_leaves(paths.get(self.config, base), base)
+            if not any(paths.covers(p, seg) for p in prefixes)
+            and not any(paths.covers(c, seg) for c in consumed_paths)
+        ]
+        if left:
+            names = sorted({paths.format_path(seg[len(base):]) for seg in left})
+            self.finding(path, "ignored", "info", f"{reason}: {', '.join(names)}", concept=concept)
+        elif consumed_paths and not any(paths.covers(p, base) for p in prefixes):
+            self.finding(path, "ignored", "info", "Read to decide the mapping; nothing else to carry over.", concept=concept)
+
+
+def collect_system_tools(source: SourceAgent) -> dict[str, list[SystemToolRef]]:
+    """Index system tools by name wherever the agent declares them (§A.8.2, §C.2)."""
+    found: dict[str, list[SystemToolRef]] = {}
+    prompt_path = "conversation_config.agent.prompt"
+    prompt = paths.get(source.config, prompt_path, {}) or {}
+
+    def add(name: str, path: str, config: dict[str, Any]) -> None:
+        found.setdefault(name, []).append(SystemToolRef(name, path, config))
+
+    built_in = prompt.get("built_in_tools")
+    if isinstance(built_in, dict):
+        for key, cfg in built_in.items():
+            if isinstance(cfg, dict):
+                add(system_tool_type(key, cfg), paths.join(f"{prompt_path}.built_in_tools", key), cfg)
+    for i, tool in enumerate(prompt.get("tools") or [] if isinstance(prompt.get("tools"), list) else []):
+        if isinstance(tool, dict) and tool.get("type") == "system":
+            add(system_tool_type(str(tool.get("name", "")), tool), f"{prompt_path}.tools[{i}]", tool)
+    for i, tool_id in enumerate(source.tool_ids()):
+        record = source.tools.get(tool_id)
+        cfg = tool_config_of(record)
+        if cfg is not None and cfg.get("type") == "system":
+            add(system_tool_type(str(cfg.get("name", "")), cfg), f"{prompt_path}.tool_ids[{i}]", cfg)
+    return found
+
+
+def tool_config_of(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not isinstance(record, dict):
+        return None
+    inner = record.get("tool_config")
+    return inner if isinstance(inner, dict) else record
+
+
+def system_tool_type(key: str, cfg: dict[str, Any]) -> str:
+    params = cfg.get("params")
+    if isinstance(params, dict) and isinstance(params.get("system_tool_type"), str):
+        return params["system_tool_type"]
+    return str(cfg.get("name") or key)
+
+
+def map_agent(source: SourceAgent, tables: MappingTables) -> MappingResult:
+    """Map one source agent through the tables (pure)."""
+    from atoms_migrate.transforms import TRANSFORMS
+
+    ctx = MapContext(source, tables)
+    for concept in tables.concepts.concepts:
+        TRANSFORMS[concept.transform](ctx, concept)
+    _report_placeholders(ctx)
+    _report_unset_variables(ctx)
+    _account_for_leftovers(ctx, tables.concepts.rules, tables.concepts.containers)
+    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings))
+
+
+def _report_placeholders(ctx: MapContext) -> None:
+    """${ENV} placeholders (YAML exports) are copied literally: say so, never substitute."""
+    for seg, value in paths.iter_leaves(ctx.config):
+        if isinstance(value, str):
+            names = env_placeholders(value)
+            if names:
+                ctx.finding(
+                    paths.format_path(seg),
+                    "lossy",
+                    "warning",
+                    f"Unresolved placeholder {', '.join('${' + n + '}' for n in names)} is copied literally.",
+                    "Resolve it in the file before migrating (values are never read from your environment).",
+                )
+
+
+def _report_unset_variables(ctx: MapContext) -> None:
+    """A {{var}} with no default is spoken literally on Atoms (smallest-atoms-api.md §F.4)."""
+    defaults = {a.path.split(".", 1)[1].strip('[]"') for a in ctx.assignments if a.path.startswith("defaultVariables")}
+    system = set(ctx.tables.concepts.system_variables) | {
+        "call_id", "agent_number", "user_number", "current_date", "current_time", "current_day",
+        "conversation_type", "agent_gender", "default_language", "supported_languages", "timezone",
+    }
+    for a in ctx.assignments:
+        if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
+            missing = sorted({v for v in _VAR_REF.findall(a.value) if v not in defaults and v not in system and not v.startswith("secret__")})
+            if missing:
+                ctx.finding(
+                    a.source_path,
+                    "lossy",
+                    "warning",
+                    f"Variables without a default value: {', '.join(missing)}; Atoms speaks an unset variable literally.",
+                    "Pass them on every call (variables), or add defaults to the agent's dynamic variables.",
+                )
+
+
+def _account_for_leftovers(ctx: MapContext, rules: list[PrefixRule], containers: list[str]) -> None:
+    prefixes = ctx._coverage_prefixes()
+    uncovered = [
+        (seg, value)
+        for seg, value in paths.iter_leaves(ctx.config)
+        if not any(paths.covers(p, seg) for p in prefixes)
+    ]
+    compiled = [(rule, paths.parse_path(rule.prefix)) for rule in rules]
+    reported: set[tuple[Segment, ...]] = set()
+    unknown: list[tuple[Segment, ...]] = []
+    for seg, _ in uncovered:
+        for rule, pattern in compiled:
+            concrete = paths.match_pattern(pattern, seg)
+            if concrete is None:
+                continue
+            if concrete not in reported:
+                reported.add(concrete)
+                _rule_finding(ctx, rule, concrete)
+            break
+        else:
+            if _is_empty(paths.get(ctx.config, seg)):
+                ctx.finding(paths.format_path(seg), "ignored", "info", "Empty value: nothing to migrate.")
+                reported.add(seg)
+            else:
+                unknown.append(seg)
+    container_patterns = [paths.parse_path(c) for c in containers]
+    uncovered_set = {seg for seg, _ in uncovered}
+    for seg in unknown:
+        top = _highest_unknown_ancestor(ctx, seg, uncovered_set, container_patterns)
+        if top in reported:
+            continue
+        reported.add(top)
+        ctx.finding(
+            paths.format_path(top),
+            "unmapped",
+            "warning",
+            f"Unknown field `{paths.format_path(top)}`: not part of the ElevenLabs agent schema this tool knows, so it is not migrated.",
+            "If it matters, add a rule for it to mappings/concepts.yaml (see `atoms-migrate mappings check`).",
+        )
+
+
+def _highest_unknown_ancestor(
+    ctx: MapContext,
+    leaf: tuple[Segment, ...],
+    uncovered: set[tuple[Segment, ...]],
+    containers: list[tuple[Segment, ...]],
+) -> tuple[Segment, ...]:
+    """Report an unknown block once, at its top, but never a whole structural container."""
+    best = leaf
+    for depth in range(len(leaf) - 1, 0, -1):
+        ancestor = leaf[:depth]
+        if any(len(c) == depth and paths.match_pattern(c, ancestor) is not None for c in containers):
+            break
+        if not all(s in uncovered for s, _ in paths.iter_leaves(paths.get(ctx.config, ancestor), ancestor)):
+            break
+        best = ancestor
+    return best
+
+
+def _is_empty(value: Any) -> bool:
+    return value in ({}, [], "")
+
+
+def _is_quiet(value: Any, quiet_values: list[Any]) -> bool:
+    # bool is an int in Python: keep False from matching 0 and True from matching 1.
+    return any(isinstance(value, bool) == isinstance(q, bool) and value == q for q in quiet_values)
+
+
+def _rule_finding(ctx: MapContext, rule: PrefixRule, concrete: tuple[Segment, ...]) -> None:
+    value = paths.get(ctx.config, concrete)
+    source_path = paths.format_path(concrete)
+    if rule.status != "ignored" and _is_quiet(value, rule.quiet_values):
+        ctx.findings.append(
+            Finding(source_path, "ignored", "info", f"{rule.reason} (set to the ElevenLabs default, nothing to migrate)", "", f"{CONCEPTS_FILE}#{rule.prefix}")
+        )
+        return
+    ctx.findings.append(Finding(source_path, rule.status, rule.severity, rule.reason, rule.hint, f"{CONCEPTS_FILE}#{rule.prefix}"))
+
+
+def uncovered_leaves(source: SourceAgent, result: MappingResult) -> list[str]:
+    """Leaves of the source not under any change or finding: must always be empty."""
+    prefixes = [paths.parse_path(a.source_path) for a in result.assignments] + [
+        paths.parse_path(f.source_path) for f in result.findings
+    ]
+    return [
+        paths.format_path(seg)
+        for seg, _ in paths.iter_leaves(source.config)
+        if not any(paths.covers(p, seg) for p in prefixes)
+    ]

@@ -1,0 +1,156 @@
+"""Value objects shared by mapping, planning and rendering.
+
+Everything here is a frozen dataclass: the mapper produces ``Assignment``s and
+``Finding``s, the planner turns them into ``Change``s inside an ``AgentPlan``, and the
+renderers only read them. ``to_dict`` methods give the public JSON contract
+(``format_version`` "1"): keys may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ChangeStatus = Literal["mapped", "lossy", "defaulted"]
+FindingStatus = Literal["unmapped", "lossy", "ignored"]
+Severity = Literal["error", "warning", "info"]
+Action = Literal["create", "update", "no-op"]
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The mapper's decision that Atoms field ``path`` takes ``value``."""
+
+    path: str
+    value: Any
+    source_path: str
+    rule: str
+    status: ChangeStatus
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A source field that was not (fully) migrated, and why."""
+
+    source_path: str
+    status: FindingStatus
+    severity: Severity
+    message: str
+    hint: str = ""
+    rule: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "source_path": self.source_path,
+            "status": self.status,
+            "severity": self.severity,
+            "message": self.message,
+            "hint": self.hint,
+        }
+        if self.rule:
+            out["rule"] = self.rule
+        return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of the target config that differs from what is live (or will be created)."""
+
+    path: str
+    before: Any
+    after: Any
+    source_path: str
+    rule: str
+    status: ChangeStatus
+    note: str = ""
+
+    @property
+    def kind(self) -> Literal["+", "~", "-"]:
+        if self.before is None:
+            return "+"
+        return "-" if self.after is None else "~"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "path": self.path,
+            "before": self.before,
+            "after": self.after,
+            "source_path": self.source_path,
+            "rule": self.rule,
+            "status": self.status,
+        }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    agent_id: str | None
+    name: str
+    path: str | None
+    shape: str = ""
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    source: SourceRef
+    action: Action
+    target_agent_id: str | None
+    target_config: dict[str, Any]
+    changes: tuple[Change, ...]
+    findings: tuple[Finding, ...]
+    assignments: tuple[Assignment, ...] = field(default=(), repr=False)
+
+    def counts(self) -> dict[str, int]:
+        """Field-level outcome of the mapping (independent of what is already live)."""
+        counts = {"mapped": 0, "lossy": 0, "defaulted": 0, "unmapped": 0, "ignored": 0}
+        for a in self.assignments:
+            counts[a.status] += 1
+        for f in self.findings:
+            counts[f.status] += 1
+        return counts
+
+    def has_changes(self) -> bool:
+        return self.action != "no-op"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": {
+                "agent_id": self.source.agent_id,
+                "name": self.source.name,
+                "path": self.source.path,
+                "shape": self.source.shape,
+                "notes": list(self.source.notes),
+            },
+            "action": self.action,
+            "target": {"agent_id": self.target_agent_id, "config": self.target_config},
+            "changes": [c.to_dict() for c in self.changes],
+            "findings": [f.to_dict() for f in self.findings],
+            "counts": self.counts(),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    agents: tuple[AgentPlan, ...]
+
+    def summary(self) -> dict[str, int]:
+        out = {"create": 0, "update": 0, "no-op": 0, "mapped": 0, "lossy": 0, "defaulted": 0, "unmapped": 0, "ignored": 0}
+        for agent in self.agents:
+            out[agent.action] += 1
+            for key, n in agent.counts().items():
+                out[key] += n
+        errors = sum(1 for a in self.agents for f in a.findings if f.severity == "error")
+        out["errors"] = errors
+        return out
+
+    def has_changes(self) -> bool:
+        return any(a.has_changes() for a in self.agents)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format_version": "1", "agents": [a.to_dict() for a in self.agents], "summary": self.summary()}

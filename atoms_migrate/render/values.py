@@ -1,0 +1,48 @@
+"""Short, stable text forms of config values, shared by the human and markdown reports."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from atoms_migrate.model import Change, Finding, SEVERITY_ORDER, AgentPlan
+
+
+def short(value: Any, width: int = 72) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False) if not isinstance(value, str) or "\n" in value else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def is_long_text(value: Any) -> bool:
+    return isinstance(value, str) and (value.count("\n") >= 2 or len(value) > 160)
+
+
+def text_preview(value: str, lines: int = 4) -> list[str]:
+    rows = value.splitlines() or [""]
+    shown = [r if len(r) <= 100 else r[:99] + "…" for r in rows[:lines]]
+    if len(rows) > lines:
+        shown.append(f"… {len(rows) - lines} more lines")
+    return shown
+
+
+def text_diff(before: str, after: str, context: int = 1, limit: int = 40) -> list[str]:
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=context))[2:]
+    if len(diff) > limit:
+        diff = diff[:limit] + [f"… {len(diff) - limit} more diff lines"]
+    return diff
+
+
+def review_items(agent: AgentPlan) -> list[Finding | Change]:
+    """Lossy/unmapped findings (errors first) and lossy changes: what a human must look at."""
+    findings = sorted((f for f in agent.findings if f.status != "ignored"), key=lambda f: SEVERITY_ORDER[f.severity])
+    lossy_changes = [c for c in agent.changes if c.status == "lossy"]
+    return [*findings, *lossy_changes]
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    return (
+        f"Plan: {summary['create']} to create, {summary['update']} to update, {summary['no-op']} unchanged. "
+        f"Fields: {summary['mapped']} mapped, {summary['lossy']} lossy, {summary['defaulted']} defaulted, "
+        f"{summary['unmapped']} unmapped, {summary['ignored']} ignored; {summary['errors']} error(s)."
+    )

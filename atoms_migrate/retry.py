@@ -1,0 +1,116 @@
+"""Retrying idempotent reads (GET) with back-off that honours the server's wait hints.
+
+Writes are never retried here. Transient answers (408, 429, 5xx), timeouts and dropped
+connections are retried with capped exponential back-off and jitter through tenacity;
+when the server says how long to wait (``retry-after-ms``, ``Retry-After`` in seconds or
+as an HTTP date, ``x-ratelimit-reset``, a JSON ``retry_after`` or ``rateLimit.retryAfterSec``,
+see elevenlabs-convai-api.md §F.3 and smallest-atoms-api.md §G.3) that wait is used instead.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import tenacity
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    initial_wait: float = 0.5
+    max_wait: float = 30.0
+    jitter: float = 0.25
+
+    @classmethod
+    def none(cls) -> RetryPolicy:
+        return cls(attempts=1)
+
+
+class RetryableResponse(Exception):
+    """Raised inside the retry loop for a transient status; carries the response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def server_wait_hint(response: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait, from headers or a JSON body, if any."""
+    headers = response.headers
+    now = time.time() if now is None else now
+    try:
+        if "retry-after-ms" in headers:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        if "retry-after" in headers:
+            value = headers["retry-after"].strip()
+            if value.replace(".", "", 1).isdigit():
+                return float(value)
+            parsed = email.utils.parsedate_to_datetime(value)
+            return max(0.0, parsed.timestamp() - now)
+        if "x-ratelimit-reset" in headers:
+            return max(0.0, float(headers["x-ratelimit-reset"]) - now)
+    except (ValueError, TypeError):
+        pass
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict):
+        if isinstance(body.get("retry_after"), (int, float)):
+            return float(body["retry_after"])
+        rate = body.get("rateLimit")
+        if isinstance(rate, dict) and isinstance(rate.get("retryAfterSec"), (int, float)):
+            return float(rate["retryAfterSec"])
+    return None
+
+
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    backoff = tenacity.wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableResponse):
+            hint = server_wait_hint(exc.response)
+            if hint is not None:
+                return min(hint, policy.max_wait)
+        return backoff(state)
+
+    return wait
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, (RetryableResponse, httpx.TimeoutException, httpx.TransportError))
+
+
+def get_with_retries(
+    client: httpx.Client,
+    url: str,
+    policy: RetryPolicy,
+    params: dict[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> httpx.Response:
+    """GET ``url``; retry transient failures. Returns the last response (maybe an error)."""
+
+    def attempt() -> httpx.Response:
+        response = client.get(url, params=params)
+        if response.status_code in RETRYABLE_STATUS:
+            raise RetryableResponse(response)
+        return response
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(max(1, policy.attempts)),
+        wait=_wait(policy),
+        retry=tenacity.retry_if_exception(_is_transient),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except RetryableResponse as exc:
+        return exc.response

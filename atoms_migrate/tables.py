@@ -1,0 +1,272 @@
+"""The mapping tables: pydantic schemas for ``mappings/*.yaml`` and the one loader.
+
+Tables are our own data, so every model forbids unknown keys. ``load_tables`` is the only
+function that reads YAML tables; a validation problem becomes a ``MappingTableError`` whose
+lines name the file, the location inside it and the line number. ``--mappings DIR``
+overlays a directory file by file: a table present in DIR replaces the built-in one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from atoms_migrate.errors import MappingTableError
+from atoms_migrate.paths import parse_path
+
+TABLE_FILES = ("concepts.yaml", "voices.yaml", "llms.yaml", "languages.yaml")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_path(value: str) -> str:
+    parse_path(value)  # raises ValueError with a readable message
+    return value
+
+
+class Concept(_Strict):
+    """One mapping rule: a source path, the Atoms field(s) it feeds and a named transform."""
+
+    id: str
+    source: str
+    target: list[str]
+    transform: str
+    rule: str = Field(description="One sentence stating the rule, shown in reports.")
+    fallback_sources: list[str] = []
+    params: dict[str, Any] = {}
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("source")
+    @classmethod
+    def _source_path(cls, v: str) -> str:
+        return _check_path(v)
+
+
+class PrefixRule(_Strict):
+    """A source subtree with a known fate: ignored with a reason, or reported."""
+
+    prefix: str
+    reason: str = ""
+    status: Literal["ignored", "unmapped", "lossy"] = "ignored"
+    severity: Literal["error", "warning", "info"] = "info"
+    hint: str = ""
+    # A value in this list is the ElevenLabs default / "off": reported as ignored-info instead.
+    quiet_values: list[Any] = []
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_path(cls, v: str) -> str:
+        return _check_path(v)
+
+
+class ConceptTable(_Strict):
+    concepts: list[Concept]
+    containers: list[str] = Field(
+        default=[], description="Structural paths never reported as one unknown block."
+    )
+    rules: list[PrefixRule] = []
+    system_variables: dict[str, str | None] = {}
+    defaults: dict[str, Any] = {}
+
+
+class VoiceEntry(_Strict):
+    elevenlabs_id: str
+    elevenlabs_name: str
+    target: str
+    gender: Literal["male", "female"]
+    accent: str
+    language: str
+    confidence: Literal["high", "medium", "low"]
+    rationale: str
+
+
+class VoiceFallback(_Strict):
+    target: str
+    gender: Literal["male", "female"]
+    rationale: str
+
+
+class VoiceTable(_Strict):
+    model: str
+    fallback: VoiceFallback
+    voices: list[VoiceEntry]
+
+    def lookup(self, voice_id: str) -> VoiceEntry | None:
+        return next((v for v in self.voices if v.elevenlabs_id == voice_id), None)
+
+
+class LlmRule(_Strict):
+    match: str = Field(description="fnmatch pattern on the ElevenLabs llm value")
+    target: str
+    status: Literal["mapped", "lossy", "unmapped"]
+    note: str
+
+
+class LlmTable(_Strict):
+    targets: list[str]
+    gated: list[str] = []
+    rules: list[LlmRule]
+
+    def lookup(self, llm: str) -> LlmRule | None:
+        return next((r for r in self.rules if fnmatch.fnmatchcase(llm, r.match)), None)
+
+
+class LanguageTable(_Strict):
+    atoms_codes: list[str]
+    exclusive: list[str] = Field(default=[], description="Codes that cannot be combined with others")
+    fallback_default: str
+    codes: dict[str, str]
+
+
+class MappingTables(_Strict):
+    concepts: ConceptTable
+    voices: VoiceTable
+    llms: LlmTable
+    languages: LanguageTable
+    sources: dict[str, str] = Field(description="table file name -> where it was loaded from")
+
+
+def builtin_dir() -> Path:
+    """The tables shipped with the package (wheel), else the repository's ``mappings/``."""
+    packaged = resources.files("atoms_migrate") / "mappings"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "mappings"
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "concepts.yaml": ConceptTable,
+    "voices.yaml": VoiceTable,
+    "llms.yaml": LlmTable,
+    "languages.yaml": LanguageTable,
+}
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Walk a composed YAML node along a pydantic ``loc`` to find a line number."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return None, [f"{path}: cannot read ({exc.strerror})"]
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        return None, [f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]
+    try:
+        return _MODELS[name].model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(root, loc)
+            problems.append(f"{path}:{line or '?'}: {_format_loc(loc)}: {err['msg']}")
+        return None, problems
+
+
+def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
+    """Rules that span tables: transform names exist, targets are valid Atoms values."""
+    from atoms_migrate.transforms import TRANSFORMS  # local: transforms import this module
+
+    problems: list[str] = []
+    concepts: ConceptTable = tables["concepts.yaml"]
+    for i, concept in enumerate(concepts.concepts):
+        if concept.transform not in TRANSFORMS:
+            known = ", ".join(sorted(TRANSFORMS))
+            problems.append(
+                f"{sources['concepts.yaml']}: concepts[{i}].transform: unknown transform "
+                f"{concept.transform!r} (known: {known})"
+            )
+    ids = [c.id for c in concepts.concepts]
+    for dup in sorted({x for x in ids if ids.count(x) > 1}):
+        problems.append(f"{sources['concepts.yaml']}: concepts: duplicate id {dup!r}")
+    llms: LlmTable = tables["llms.yaml"]
+    for i, rule in enumerate(llms.rules):
+        if rule.target not in llms.targets:
+            problems.append(f"{sources['llms.yaml']}: rules[{i}].target: {rule.target!r} is not an Atoms slmModel ({', '.join(llms.targets)})")
+    langs: LanguageTable = tables["languages.yaml"]
+    for code, target in langs.codes.items():
+        if target not in langs.atoms_codes:
+            problems.append(f"{sources['languages.yaml']}: codes.{code}: {target!r} is not an Atoms language code")
+    if langs.fallback_default not in langs.atoms_codes:
+        problems.append(f"{sources['languages.yaml']}: fallback_default: {langs.fallback_default!r} is not an Atoms language code")
+    voices: VoiceTable = tables["voices.yaml"]
+    seen = [v.elevenlabs_id for v in voices.voices]
+    for dup in sorted({x for x in seen if seen.count(x) > 1}):
+        problems.append(f"{sources['voices.yaml']}: voices: duplicate elevenlabs_id {dup!r}")
+    return problems
+
+
+def check_tables(directory: Path | None = None) -> tuple[MappingTables | None, list[str]]:
+    """Load and validate every table; return the tables (or None) and all problems found."""
+    base = builtin_dir()
+    tables: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    problems: list[str] = []
+    if directory is not None and not directory.is_dir():
+        return None, [f"{directory}: not a directory"]
+    for name in TABLE_FILES:
+        override = directory / name if directory is not None else None
+        path = override if override is not None and override.is_file() else base / name
+        sources[name] = str(path)
+        model, errs = _read_table(path, name)
+        problems.extend(errs)
+        if model is not None:
+            tables[name] = model
+    if problems:
+        return None, problems
+    problems = _cross_check(tables, sources)
+    if problems:
+        return None, problems
+    return (
+        MappingTables(
+            concepts=tables["concepts.yaml"],
+            voices=tables["voices.yaml"],
+            llms=tables["llms.yaml"],
+            languages=tables["languages.yaml"],
+            sources=sources,
+        ),
+        [],
+    )
+
+
+def load_tables(directory: Path | None = None) -> MappingTables:
+    tables, problems = check_tables(directory)
+    if tables is None:
+        raise MappingTableError(problems)
+    return tables

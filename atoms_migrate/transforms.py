@@ -1,0 +1,731 @@
+"""Named transforms the concept table refers to (``transform:`` in mappings/concepts.yaml).
+
+Each transform reads its concept's source path from the ``MapContext``, assigns Atoms
+fields and records findings; none does I/O. Vendor rules are cited by reference section
+(smallest-atoms-api.md = "Atoms §", elevenlabs-convai-api.md = "EL §").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from atoms_migrate import paths
+from atoms_migrate.mapper import MapContext, tool_config_of
+from atoms_migrate.tables import Concept
+
+Transform = Callable[[MapContext, Concept], None]
+TRANSFORMS: dict[str, Transform] = {}
+
+VOICES_FILE = "mappings/voices.yaml"
+LLMS_FILE = "mappings/llms.yaml"
+LANGUAGES_FILE = "mappings/languages.yaml"
+ELEVENLABS_DEFAULT_VOICE = "cjVigY5qzO86Huf0OWal"  # "Eric", EL §A.5
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_SYSTEM_VAR = re.compile(r"\{\{\s*(system__[A-Za-z0-9_]+)\s*\}\}")
+
+
+def transform(name: str) -> Callable[[Transform], Transform]:
+    def register(fn: Transform) -> Transform:
+        TRANSFORMS[name] = fn
+        return fn
+
+    return register
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _wrong_type(ctx: MapContext, concept: Concept, path: str, expected: str, value: Any) -> None:
+    ctx.finding(
+        path, "unmapped", "warning",
+        f"Expected {expected}, found {type(value).__name__} {value!r:.60}; not migrated.",
+        "Fix the value in the source config.", concept,
+    )
+
+
+def _source_value(ctx: MapContext, concept: Concept) -> tuple[str, Any] | None:
+    for path in (concept.source, *concept.fallback_sources):
+        if ctx.has(path) and ctx.get(path) is not None:
+            return path, ctx.get(path)
+    return None
+
+
+def rename_system_variables(ctx: MapContext, text: str) -> tuple[str, list[str], list[str]]:
+    """Rename ElevenLabs system__ variables to Atoms system variables (Atoms §F.4, EL §A.8).
+
+    Returns the new text, the renamings done and the variables with no equivalent.
+    """
+    table = ctx.tables.concepts.system_variables
+    renamed: list[str] = []
+    missing: list[str] = []
+
+    def swap(m: re.Match[str]) -> str:
+        name = m.group(1)
+        target = table.get(name)
+        if target:
+            renamed.append(f"{name} -> {target}")
+            return "{{" + target + "}}"
+        missing.append(name)
+        return m.group(0)
+
+    return _SYSTEM_VAR.sub(swap, text), sorted(set(renamed)), sorted(set(missing))
+
+
+def _text_with_variables(ctx: MapContext, concept: Concept, path: str, text: str) -> tuple[str, str]:
+    new, renamed, missing = rename_system_variables(ctx, text)
+    if missing:
+        ctx.finding(
+            path, "lossy", "warning",
+            f"System variables with no Atoms equivalent: {', '.join(missing)}; they would be spoken literally.",
+            "Remove them from the text, or pass a value per call under the same name.", concept,
+        )
+    return new, ("renamed " + ", ".join(renamed)) if renamed else ""
+
+
+@transform("text")
+def text(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, str):
+        _wrong_type(ctx, concept, path, "text", value)
+    elif not value.strip():
+        ctx.empty(concept, path)
+    else:
+        for target in concept.target:
+            ctx.assign(concept, target, value, path)
+
+
+@transform("name")
+def name(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found and isinstance(found[1], str) and found[1].strip():
+        ctx.assign(concept, concept.target[0], found[1].strip(), found[0])
+        return
+    if found:
+        _wrong_type(ctx, concept, found[0], "a non-empty name", found[1])
+    fallback = ctx.source.agent_id or (Path(ctx.source.path).stem if ctx.source.path else None)
+    fallback = fallback or str(ctx.tables.concepts.defaults.get("unnamed_agent", "Migrated agent"))
+    ctx.assign(concept, concept.target[0], fallback, concept.source, "defaulted",
+               "The source has no name; named after its file or agent id.")
+
+
+@transform("prompt")
+def prompt(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, str):
+        _wrong_type(ctx, concept, path, "prompt text", value)
+        return
+    if not value.strip():
+        ctx.finding(path, "lossy", "warning", "The system prompt is empty.",
+                    "Write a prompt before going live: an empty prompt leaves the model without instructions.", concept)
+    new, note = _text_with_variables(ctx, concept, path, value)
+    ctx.assign(concept, concept.target[0], new, path, note=note)
+
+
+@transform("first_message")
+def first_message(ctx: MapContext, concept: Concept) -> None:
+    """Atoms §B.1 (max 500), §H.20 (publish needs a non-empty firstMessage)."""
+    message_target, wait_target = concept.target
+    found = _source_value(ctx, concept)
+    path, value = found if found else (concept.source, "")
+    if found and path != concept.source:
+        ctx.finding(path, "lossy", "info", f"First message read from `{path}`, not its usual place `{concept.source}`.",
+                    concept=concept)
+    if not isinstance(value, str):
+        _wrong_type(ctx, concept, path, "text", value)
+        return
+    if not value.strip():
+        status = "mapped" if found else "defaulted"
+        ctx.assign(concept, wait_target, True, path, status, "Empty first message: the user speaks first.")
+        ctx.finding(path, "lossy", "warning",
+                    "Empty first message: Atoms refuses to publish an agent without one.",
+                    "Add a short greeting; waitForUserToSpeakFirst keeps the user speaking first.", concept)
+        return
+    new, note = _text_with_variables(ctx, concept, path, value)
+    limit = int(concept.params.get("max_length", 500))
+    status = "mapped"
+    if len(new) > limit:
+        cut = new[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") if " " in new[:limit] else new[:limit]
+        ctx.finding(path, "lossy", "warning", f"First message is {len(new)} characters; Atoms allows {limit}, so it was cut to {len(cut)}.",
+                    "Shorten the greeting and move the rest into the prompt.", concept)
+        new, status = cut, "lossy"
+    ctx.assign(concept, message_target, new, path, status, note)
+    ctx.assign(concept, wait_target, False, path)
+
+
+@transform("language")
+def language(ctx: MapContext, concept: Concept) -> None:
+    """Atoms §F.1: default in supported, `ta` alone, switching always sent (§H.8)."""
+    table = ctx.tables.languages
+    rule = f"{LANGUAGES_FILE}#codes"
+
+    def to_atoms(code: str) -> str | None:
+        code = code.strip().lower()
+        return table.codes.get(code) or table.codes.get(re.split(r"[-_]", code)[0])
+
+    found = _source_value(ctx, concept)
+    source_code = found[1] if found and isinstance(found[1], str) and found[1].strip() else "en"
+    default_path = found[0] if found else concept.source
+    default = to_atoms(source_code)
+    if default is None:
+        default = table.fallback_default
+        ctx.finding(default_path, "unmapped", "error",
+                    f"Primary language {source_code!r} cannot be represented on Atoms (agent languages: {', '.join(table.atoms_codes)}); "
+                    f"the plan uses {default!r}.",
+                    "Check that the agent can serve callers in a supported language before migrating.", concept)
+        ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=rule)
+    else:
+        status = "mapped" if found else "defaulted"
+        ctx.assign(concept, "language.default", default, default_path, status,
+                   "" if found else "No language in the source: ElevenLabs' default en.", rule=rule)
+    supported = [default]
+    presets = ctx.get("conversation_config.language_presets")
+    for code in presets if isinstance(presets, dict) else {}:
+        atoms = to_atoms(str(code))
+        preset_path = paths.join("conversation_config.language_presets", str(code))
+        if atoms is None:
+            ctx.finding(preset_path, "unmapped", "warning",
+                        f"Language preset {code!r} cannot be represented on Atoms; callers in it are not served in their language.",
+                        f"Atoms agent languages are {', '.join(table.atoms_codes)}.", concept)
+        elif atoms not in supported:
+            supported.append(atoms)
+    for code in table.exclusive:
+        if code in supported and len(supported) > 1:
+            dropped = [c for c in supported if c != code] if default == code else [code]
+            supported = [code] if default == code else [c for c in supported if c != code]
+            ctx.finding("conversation_config.language_presets", "lossy", "warning",
+                        f"Atoms cannot combine {code!r} with other languages; dropped {', '.join(dropped)}.",
+                        "Migrate a second agent for the other languages if you need them.", concept)
+    ctx.assign(concept, "language.supported", supported, default_path if len(supported) == 1 else "conversation_config.language_presets", rule=rule)
+    detection = ctx.system_tools.get("language_detection", [])
+    switching = bool(detection) and len(supported) > 1
+    if detection:
+        ref = detection[0]
+        note = "" if switching else "language_detection is on, but there is only one Atoms language to switch to."
+        ctx.assign(concept, "language.switching", {"isEnabled": switching}, ref.source_path,
+                   "mapped" if switching else "lossy", note)
+    else:
+        ctx.assign(concept, "language.switching", {"isEnabled": False}, default_path, "defaulted",
+                   "No language_detection tool: switching off (Atoms needs `switching` whenever `language` is sent).")
+
+
+@transform("llm")
+def llm(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, str) or not value.strip():
+        _wrong_type(ctx, concept, path, "an LLM name", value)
+        return
+    rule = ctx.tables.llms.lookup(value.strip())
+    if rule is None:  # a table without a catch-all rule
+        ctx.finding(path, "unmapped", "warning", f"No rule in {LLMS_FILE} for LLM {value!r}; Atoms' default model is used.",
+                    f"Add a rule for it to {LLMS_FILE}.", concept)
+        return
+    table_rule = f"{LLMS_FILE}#{rule.match}"
+    if rule.status == "unmapped":
+        ctx.assign(concept, concept.target[0], rule.target, path, "defaulted", rule.note, rule=table_rule)
+        ctx.finding(path, "unmapped", "warning", f"LLM {value!r}: {rule.note}", "Choose slmModel by hand if electron does not fit.", concept)
+    else:
+        ctx.assign(concept, concept.target[0], rule.target, path, rule.status, f"{value} -> {rule.target}: {rule.note}", rule=table_rule)
+    if rule.target in ctx.tables.llms.gated:
+        ctx.finding(path, "lossy", "warning", f"slmModel {rule.target!r} needs org-level access on Atoms (403 otherwise).",
+                    "Ask Smallest to enable it, or change the rule in mappings/llms.yaml.", concept)
+
+
+@transform("voice")
+def voice(ctx: MapContext, concept: Concept) -> None:
+    """EL voice ids never work on Atoms (Atoms §A.9, §H.22): map through the voice table."""
+    voices = ctx.tables.voices
+    found = _source_value(ctx, concept)
+    path = found[0] if found else concept.source
+    voice_id = found[1] if found else ELEVENLABS_DEFAULT_VOICE
+    if not isinstance(voice_id, str) or not voice_id.strip():
+        _wrong_type(ctx, concept, path, "a voice id", voice_id)
+        return
+    entry = voices.lookup(voice_id)
+    base = concept.target[0]
+    if entry is None:
+        ctx.assign(concept, f"{base}.voiceId", voices.fallback.target, path, "defaulted", voices.fallback.rationale,
+                   rule=f"{VOICES_FILE}#fallback")
+        ctx.assign(concept, f"{base}.gender", voices.fallback.gender, path, "defaulted", rule=f"{VOICES_FILE}#fallback")
+        ctx.finding(path, "unmapped", "warning",
+                    f"Voice {voice_id} is not an ElevenLabs premade voice in {VOICES_FILE}; the plan uses {voices.fallback.target!r}.",
+                    "Pick the Atoms voice yourself (`atoms-migrate voices`), or clone the original with consent.", concept)
+    else:
+        status = "mapped" if entry.confidence == "high" else "lossy"
+        if not found:
+            status = "defaulted"
+        note = f"{entry.elevenlabs_name} -> {entry.target} ({entry.confidence} confidence): {entry.rationale}"
+        rule = f"{VOICES_FILE}#{entry.elevenlabs_id}"
+        ctx.assign(concept, f"{base}.voiceId", entry.target, path, status, note, rule=rule)
+        # The gender is a fact about the chosen Atoms voice, not a second approximation.
+        ctx.assign(concept, f"{base}.gender", entry.gender, path, "defaulted" if not found else "mapped", rule=rule)
+    if not ctx.has("conversation_config.tts.model_id"):
+        ctx.assign(concept, f"{base}.model", voices.model, path, "defaulted", rule=f"{VOICES_FILE}#model")
+
+
+@transform("tts_model")
+def tts_model(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    note = f"{value} -> {ctx.tables.voices.model}" if isinstance(value, str) else ""
+    ctx.assign(concept, concept.target[0], ctx.tables.voices.model, path, note=note)
+
+
+@transform("number")
+def number(ctx: MapContext, concept: Concept) -> None:
+    params = concept.params
+    found = _source_value(ctx, concept)
+    if found is None:
+        section = params.get("default_if_section")
+        if section and ctx.has(section) and "default" in params:
+            for target in concept.target:
+                ctx.assign(concept, target, params["default"], concept.source, "defaulted",
+                           f"Not set in the source: ElevenLabs' default {params['default']}.")
+        return
+    path, value = found
+    if not _is_number(value):
+        _wrong_type(ctx, concept, path, "a number", value)
+        return
+    low, high = params.get("min"), params.get("max")
+    clamped = min(max(value, low if low is not None else value), high if high is not None else value)
+    if params.get("integer"):
+        clamped = int(round(clamped))
+    status = params.get("status", "mapped")
+    note = ""
+    if clamped != value:
+        status = "lossy"
+        note = f"{value} is outside the Atoms range {low}-{high}; clamped to {clamped}."
+        ctx.finding(path, "lossy", "warning", note, "Check the behaviour after migration.", concept)
+    for target in concept.target:
+        ctx.assign(concept, target, clamped, path, status, note)
+
+
+@transform("silence_end_call")
+def silence_end_call(ctx: MapContext, concept: Concept) -> None:
+    """EL hangs up after N s of silence; Atoms re-prompts maxRetries times per idle timeout."""
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not _is_number(value):
+        _wrong_type(ctx, concept, path, "a number of seconds", value)
+        return
+    if value <= 0:
+        ctx.finding(path, "ignored", "info", "Hang-up on silence is disabled in ElevenLabs (-1); Atoms keeps its default idle handling.",
+                    concept=concept)
+        return
+    turn = ctx.get("conversation_config.turn.turn_timeout")
+    turn = turn if _is_number(turn) and turn > 0 else 7  # EL default turn_timeout, EL §A.4
+    retries = max(0, math.ceil(value / turn) - 1)
+    ctx.assign(concept, concept.target[0], retries, path, "lossy",
+               f"Hang up after ~{value:g} s of silence -> {retries} re-prompt(s) of {turn:g} s each before the call ends.")
+
+
+@transform("boolean")
+def boolean(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, bool):
+        _wrong_type(ctx, concept, path, "true or false", value)
+        return
+    for target in concept.target:
+        ctx.assign(concept, target, value, path)
+
+
+@transform("sample_rate")
+def sample_rate(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    m = re.fullmatch(r"(?:pcm|ulaw|mp3)_(\d+)(?:_\d+)?", str(value))
+    if not m:
+        ctx.finding(path, "unmapped", "warning", f"Unknown audio format {value!r}; sample rate left at the Atoms default.", concept=concept)
+        return
+    rate = int(m.group(1))
+    allowed = (8000, 16000, 24000, 44100)
+    nearest = min(allowed, key=lambda r: abs(r - rate))
+    status = "mapped" if nearest == rate else "lossy"
+    note = "" if nearest == rate else f"{rate} Hz is not offered; nearest Atoms rate {nearest} Hz."
+    ctx.assign(concept, concept.target[0], nearest, path, status, note)
+
+
+@transform("dynamic_variables")
+def dynamic_variables(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, dict):
+        _wrong_type(ctx, concept, path, "an object", value)
+        return
+    placeholders_path = paths.join(path, "dynamic_variable_placeholders")
+    placeholders = value.get("dynamic_variable_placeholders")
+    if isinstance(placeholders, dict) and not placeholders:
+        ctx.empty(concept, placeholders_path, "No dynamic variables")
+    for key, default in (placeholders or {}).items() if isinstance(placeholders, dict) else []:
+        var_path = paths.join(placeholders_path, key)
+        if default is None:
+            continue
+        if key.startswith("secret__"):
+            ctx.finding(var_path, "lossy", "warning", f"Secret variable {key} is not copied into the agent config.",
+                        "Supply it per call; Atoms variables are visible to the model, so prefer a pre-call API.", concept)
+        elif key.startswith("system__"):
+            ctx.finding(var_path, "ignored", "info", f"{key} is filled by the platform at call time; its test value is not copied.", concept=concept)
+        elif isinstance(default, (str, int, float, bool)):
+            ctx.assign(concept, paths.join(concept.target[0], key), default, var_path)
+        else:
+            _wrong_type(ctx, concept, var_path, "a string, number or boolean default", default)
+    ctx.sweep(concept, path, "Not carried over")
+
+
+@transform("interruptions")
+def interruptions(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, list):
+        _wrong_type(ctx, concept, path, "a list of client events", value)
+        return
+    enabled = "interruption" in value
+    note = "client_events lists `interruption`." if enabled else "client_events omits `interruption`: interruptions were off."
+    ctx.assign(concept, concept.target[0], enabled, path, note=note)
+
+
+@transform("background_sound")
+def background_sound(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    source_id = value.get("source_id") if isinstance(value, dict) else None
+    presets = concept.params.get("presets", {})
+    target = presets.get(source_id) if isinstance(source_id, str) else None
+    if target is None:
+        ctx.finding(path, "unmapped", "warning", f"Background sound {source_id!r} has no Atoms preset (office, cafe, call_center, static).",
+                    "Set backgroundSound by hand if you want one.", concept)
+        return
+    lossy = source_id in concept.params.get("lossy", [])
+    ctx.assign(concept, concept.target[0], target, path, "lossy" if lossy else "mapped",
+               f"{source_id} -> {target}; volume and looping are not configurable on Atoms.")
+
+
+# --- tools -------------------------------------------------------------------------------
+
+_UNSUPPORTED_SYSTEM_TOOLS = {
+    "skip_turn": ("Atoms has no skip-turn tool.", "Tell the agent in the prompt when to stay silent."),
+    "transfer_to_agent": ("Agent-to-agent transfer has no Atoms single-prompt equivalent.",
+                          "Migrate the target agent too and transfer to its phone number with a transfer_call tool."),
+    "play_keypad_touch_tone": ("Atoms has no tool to play keypad (DTMF) tones.", "Drop the behaviour or handle it in your telephony layer."),
+}
+
+
+def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str, Any], path: str) -> None:
+    """One ElevenLabs system tool (EL §A.8.2) -> Atoms tools or settings (Atoms §D, §B.1)."""
+    params = cfg.get("params") if isinstance(cfg.get("params"), dict) else {}
+    consumed = ("name", "type", "params.system_tool_type", "description")
+    if kind == "language_detection":
+        return  # consumed by the language concept (language.switching)
+    if kind == "end_call":
+        description = (cfg.get("description") or "").strip() or concept.params.get("end_call_description", "End the call.")
+        tool_name = ctx.unique_tool_name("end_call")
+        ctx.append(concept, "singlePromptConfig.tools", {"type": "end_call", "name": tool_name, "description": description}, path)
+        ctx.sweep(concept, path, "end_call settings with no Atoms equivalent", consumed)
+    elif kind == "transfer_to_number":
+        _transfer_to_number(ctx, concept, cfg, params, path)
+        ctx.sweep(concept, path, "transfer_to_number settings with no Atoms equivalent", consumed)
+    elif kind == "voicemail_detection":
+        message = params.get("voicemail_message")
+        ctx.assign(concept, "voiceMailDetectionConfig.enabled", True, path)
+        if isinstance(message, str) and message.strip():
+            end_text = message.strip()
+            status = "mapped"
+            if len(end_text) > 200:  # Atoms §B.1: endText <= 200
+                end_text, status = end_text[:200].rsplit(" ", 1)[0], "lossy"
+            ctx.assign(concept, "voiceMailDetectionConfig.endText", end_text, paths.join(path, "params", "voicemail_message"), status)
+        ctx.sweep(concept, path, "voicemail_detection settings with no Atoms equivalent", consumed)
+    elif kind in _UNSUPPORTED_SYSTEM_TOOLS:
+        message, hint = _UNSUPPORTED_SYSTEM_TOOLS[kind]
+        ctx.finding(path, "unmapped", "warning", f"System tool {kind}: {message}", hint, concept)
+    else:
+        ctx.finding(path, "unmapped", "warning", f"Unknown ElevenLabs system tool {kind!r}: not migrated.",
+                    "Recreate its behaviour in the prompt or as an api_call tool.", concept)
+
+
+def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], params: dict[str, Any], path: str) -> None:
+    transfers = params.get("transfers")
+    if not isinstance(transfers, list) or not transfers:
+        ctx.finding(path, "unmapped", "warning", "transfer_to_number has no destinations.", concept=concept)
+        return
+    for i, transfer in enumerate(transfers):
+        item_path = paths.join(path, "params", "transfers", i)
+        if not isinstance(transfer, dict):
+            _wrong_type(ctx, concept, item_path, "a transfer object", transfer)
+            continue
+        destination = transfer.get("transfer_destination")
+        kind = destination.get("type") if isinstance(destination, dict) else "phone"
+        number = destination.get("phone_number") if isinstance(destination, dict) else transfer.get("phone_number")
+        if kind != "phone":
+            ctx.finding(item_path, "unmapped", "error",
+                        f"Transfer destination of type {kind!r} cannot be migrated: Atoms transfer_call needs a fixed E.164 number.",
+                        "Give the transfer a fixed phone number.", concept)
+            continue
+        normalised = re.sub(r"[\s().-]", "", str(number or ""))
+        if not E164.match(normalised):
+            ctx.finding(item_path, "unmapped", "error", f"Transfer number {number!r} is not in E.164 form (+<country><number>).",
+                        "Fix the number in the source config.", concept)
+            continue
+        transfer_type = transfer.get("transfer_type") or "conference"  # EL default per OAS-2025
+        option = {"conference": "warm_transfer", "blind": "cold_transfer", "sip_refer": "cold_transfer"}.get(transfer_type)
+        status, note = "mapped", f"transfer_type {transfer_type} -> {option}"
+        if option is None:
+            option, status, note = "cold_transfer", "lossy", f"Unknown transfer_type {transfer_type!r}; cold transfer used."
+        elif transfer_type == "sip_refer":
+            status, note = "lossy", "SIP REFER transfer becomes a cold transfer."
+        if normalised != number:
+            note += f"; number normalised from {number!r}"
+        condition = (transfer.get("condition") or "").strip()
+        description = condition or concept.params.get("transfer_description", "Transfer the call.")
+        tool = {
+            "type": "transfer_call",
+            "name": ctx.unique_tool_name("transfer_call"),
+            "description": description,
+            "transferNumber": normalised,
+            "transferOption": {"type": option},
+        }
+        ctx.append(concept, "singlePromptConfig.tools", tool, item_path, status, note)
+
+
+@transform("system_tools")
+def system_tools(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if isinstance(value, list):  # some exports list built-in tools by name
+        for i, item in enumerate(value):
+            ctx.finding(paths.join(path, i), "unmapped", "warning",
+                        f"built_in_tools given as a list ({item!r}); expected an object keyed by tool name.", concept=concept)
+        if not value:
+            ctx.empty(concept, path, "No built-in tools")
+        return
+    if not isinstance(value, dict):
+        _wrong_type(ctx, concept, path, "an object", value)
+        return
+    from atoms_migrate.mapper import system_tool_type
+
+    for key, cfg in value.items():
+        if isinstance(cfg, dict):
+            map_system_tool(ctx, concept, system_tool_type(key, cfg), cfg, paths.join(path, key))
+
+
+_NON_SYSTEM_TOOL_FINDINGS = {
+    "webhook": ("error", "Webhook tool {name!r} is not migrated by this version; without it the agent cannot call your API.",
+                "Recreate it as an Atoms api_call tool (url, method, llmParameters) until webhook mapping lands."),
+    "client": ("error", "Client tool {name!r} runs in the caller's app; Atoms single-prompt agents have no client tools.",
+               "Move the action to an HTTP endpoint and call it with an api_call tool, or drop it."),
+    "mcp": ("error", "MCP tool {name!r} has no Atoms single-prompt equivalent.",
+            "Expose the operation over HTTP and call it with an api_call tool."),
+}
+
+
+def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:
+    kind = str(cfg.get("type") or "unknown")
+    tool_name = cfg.get("name") or "(unnamed)"
+    severity, message, hint = _NON_SYSTEM_TOOL_FINDINGS.get(
+        kind, ("error", f"Tool {{name!r}} of type {kind!r} is not migrated.", "Recreate it by hand on Atoms.")
+    )
+    ctx.finding(path, "unmapped", severity, message.format(name=tool_name), hint, concept)  # type: ignore[arg-type]
+
+
+@transform("inline_tools")
+def inline_tools(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, list):
+        _wrong_type(ctx, concept, path, "a list of tools", value)
+        return
+    if not value:
+        ctx.empty(concept, path, "No inline tools")
+    from atoms_migrate.mapper import system_tool_type
+
+    for i, tool in enumerate(value):
+        tool_path = paths.join(path, i)
+        if not isinstance(tool, dict):
+            _wrong_type(ctx, concept, tool_path, "a tool object", tool)
+        elif tool.get("type") == "system":
+            map_system_tool(ctx, concept, system_tool_type(str(tool.get("name", "")), tool), tool, tool_path)
+        else:
+            _non_system_tool(ctx, concept, tool, tool_path)
+
+
+@transform("tool_ids")
+def tool_ids(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, list):
+        _wrong_type(ctx, concept, path, "a list of tool ids", value)
+        return
+    if not value:
+        ctx.empty(concept, path, "No workspace tools")
+    seen: set[str] = set()
+    from atoms_migrate.mapper import system_tool_type
+
+    for i, tool_id in enumerate(value):
+        item_path = paths.join(path, i)
+        if tool_id in seen:
+            ctx.finding(item_path, "ignored", "info", f"Tool {tool_id} is listed twice; migrated once.", concept=concept)
+            continue
+        seen.add(tool_id)
+        cfg = tool_config_of(ctx.source.tools.get(tool_id))
+        if cfg is None:
+            ctx.finding(item_path, "unmapped", "warning", f"Tool {tool_id} was not fetched, so it cannot be migrated.",
+                        "Migrate by agent id with ELEVENLABS_API_KEY set, or pass --tools-dir with the tool configs.", concept)
+        elif cfg.get("type") == "system":
+            map_system_tool(ctx, concept, system_tool_type(str(cfg.get("name", "")), cfg), cfg, item_path)
+        else:
+            _non_system_tool(ctx, concept, cfg, item_path)
+
+
+# --- post-call analytics, privacy, workflow -------------------------------------------------
+
+def _identifier(ctx: MapContext, raw: str, taken: set[str]) -> str:
+    """Atoms disposition identifiers match ^[a-z0-9_]+$ (Atoms §B.8) and must be unique."""
+    base = re.sub(r"[^a-z0-9_]+", "_", raw.lower()).strip("_") or "metric"
+    ident, n = base, 2
+    while ident in taken:
+        ident, n = f"{base}_{n}", n + 1
+    taken.add(ident)
+    return ident
+
+
+_METRIC_TYPES = {"boolean": "BOOLEAN", "string": "STRING", "integer": "INTEGER", "number": "STRING"}
+
+
+@transform("data_collection")
+def data_collection(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, dict):
+        _wrong_type(ctx, concept, path, "an object keyed by item id", value)
+        return
+    if not value:
+        ctx.empty(concept, path, "No data-collection items")
+    taken = ctx.metric_ids
+    for item_id, item in value.items():
+        item_path = paths.join(path, item_id)
+        if not isinstance(item, dict):
+            _wrong_type(ctx, concept, item_path, "a data-collection item", item)
+            continue
+        kind = item.get("type")
+        metric_type = _METRIC_TYPES.get(kind) if isinstance(kind, str) else None
+        if metric_type is None:
+            ctx.finding(item_path, "unmapped", "warning", f"Data-collection item {item_id!r} has unknown type {kind!r}.", concept=concept)
+            continue
+        prompt_text = (item.get("description") or "").strip() or f"Extract {item_id} from the conversation."
+        metric: dict[str, Any] = {"identifier": _identifier(ctx, str(item_id), taken),
+                                  "dispositionMetricPrompt": prompt_text, "dispositionMetricType": metric_type}
+        status, note = "mapped", ""
+        if isinstance(item.get("enum"), list) and item["enum"] and kind == "string":
+            metric["dispositionMetricType"] = "ENUM"
+            metric["choices"] = [str(c) for c in item["enum"]]
+        if kind == "number":
+            status, note = "lossy", "Atoms has no decimal metric type; extracted as text."
+        if not (item.get("description") or "").strip():
+            status, note = "lossy", "No description in the source; a generic prompt was written."
+        ctx.append(concept, concept.target[0], metric, item_path, status, note)
+
+
+@transform("evaluation")
+def evaluation(ctx: MapContext, concept: Concept) -> None:
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, list):
+        _wrong_type(ctx, concept, path, "a list of criteria", value)
+        return
+    if not value:
+        ctx.empty(concept, path, "No evaluation criteria")
+    taken = ctx.metric_ids
+    for i, criterion in enumerate(value):
+        item_path = paths.join(path, i)
+        goal = criterion.get("conversation_goal_prompt") if isinstance(criterion, dict) else None
+        # Hand-written exports put the goal under `description`; accept it and say so.
+        from_description = not (isinstance(goal, str) and goal.strip()) and isinstance(criterion, dict)
+        if from_description:
+            goal = criterion.get("description")
+        if not isinstance(goal, str) or not goal.strip():
+            ctx.finding(item_path, "unmapped", "warning", "Evaluation criterion without a goal prompt; not migrated.", concept=concept)
+            continue
+        ident = _identifier(ctx, str(criterion.get("name") or criterion.get("id") or f"criterion_{i}"), taken)
+        metric: dict[str, Any] = {"identifier": ident, "dispositionMetricPrompt": goal.strip(),
+                                  "dispositionMetricType": "ENUM", "choices": ["success", "failure", "unknown"]}
+        status, note = "mapped", "Success criterion -> ENUM success / failure / unknown, like ElevenLabs' result."
+        if from_description:
+            status, note = "lossy", "Goal read from `description` (no conversation_goal_prompt)."
+        if criterion.get("scoring_mode") == "numeric_uniform":
+            metric = {k: v for k, v in metric.items() if k != "choices"} | {"dispositionMetricType": "INTEGER"}
+            status, note = "lossy", "Numeric score; the score scale and instructions are not carried over."
+        ctx.append(concept, concept.target[0], metric, item_path, status, note)
+
+
+@transform("redaction")
+def redaction(ctx: MapContext, concept: Concept) -> None:
+    """Atoms redacts transcripts by default (Atoms §H.10): always state the choice."""
+    found = _source_value(ctx, concept)
+    if found is None or not isinstance(found[1], dict):
+        ctx.assign(concept, "redactionConfig.isEnabled", False, concept.source, "defaulted",
+                   "ElevenLabs does not redact unless asked; Atoms redacts by default, so redaction is turned off.")
+        return
+    path, value = found
+    enabled = bool(value.get("enabled"))
+    entities = value.get("entities")
+    status, note = "mapped", ""
+    if enabled and isinstance(entities, list) and entities:
+        status, note = "lossy", "Atoms redaction is on/off; the entity list is not carried over."
+    ctx.assign(concept, "redactionConfig.isEnabled", enabled, path, status, note)
+
+
+@transform("workflow")
+def workflow(ctx: MapContext, concept: Concept) -> None:
+    """EL §A.11; Atoms §H.31: migrate as single_prompt, refuse to flatten real graphs silently."""
+    found = _source_value(ctx, concept)
+    ctx.assign(concept, "workflowType", "single_prompt", concept.source, "defaulted" if found is None else "mapped")
+    if found is None:
+        return
+    path, value = found
+    nodes = value.get("nodes") if isinstance(value, dict) else None
+    edges = value.get("edges") if isinstance(value, dict) else None
+    node_types = [n.get("type") for n in (nodes or {}).values() if isinstance(n, dict)] if isinstance(nodes, dict) else []
+    real = [t for t in node_types if t not in ("start", "end")]
+    if not real:
+        ctx.finding(path, "ignored", "info", "Trivial workflow (start node only): the agent is a single prompt.", concept=concept)
+    else:
+        ctx.finding(path, "unmapped", "error",
+                    f"Multi-node workflow ({len(node_types)} nodes, {len(edges or {})} edges) cannot be migrated; only the main prompt is.",
+                    "Fold the subagent prompts into one prompt, or rebuild the flow on Atoms by hand.", concept)
