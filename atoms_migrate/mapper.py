@@ -51,6 +51,7 @@ class MapContext:
         self._list_lengths: dict[str, int] = {}
         self._tool_names: set[str] = set()
         self.metric_ids: set[str] = set()  # disposition metric identifiers, unique per agent
+        self.mapped_system_tools: dict[str, str] = {}  # kind -> source path it was taken from
         self.system_tools = collect_system_tools(source)
 
     # --- reading ---------------------------------------------------------------------------

@@ -444,7 +444,12 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
     consumed = ("name", "type", "params.system_tool_type", "description")
     if kind == "language_detection":
         return  # consumed by the language concept (language.switching)
+    if kind == "end_call" and "end_call" in ctx.mapped_system_tools:
+        ctx.finding(path, "ignored", "info", f"end_call is declared again; already migrated from {ctx.mapped_system_tools['end_call']}.",
+                    concept=concept)
+        return
     if kind == "end_call":
+        ctx.mapped_system_tools["end_call"] = path
         description = (cfg.get("description") or "").strip() or concept.params.get("end_call_description", "End the call.")
         tool_name = ctx.unique_tool_name("end_call")
         ctx.append(concept, "singlePromptConfig.tools", {"type": "end_call", "name": tool_name, "description": description}, path)

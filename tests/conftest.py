@@ -1,0 +1,47 @@
+"""Shared fixtures: isolation from the developer's environment, tables, source builders."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atoms_migrate.source import SourceAgent, normalise
+from atoms_migrate.tables import MappingTables, load_tables
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXAMPLE = ROOT / "examples" / "support-agent.json"
+CORPUS = ROOT.parent / "shared" / "corpus" / "elevenlabs-agents"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("ELEVENLABS_API_KEY", "ELEVENLABS_BASE_URL", "SMALLEST_API_KEY", "SMALLEST_BASE_URL",
+                "GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("TERM", "dumb")
+
+
+@pytest.fixture(scope="session")
+def tables() -> MappingTables:
+    return load_tables()
+
+
+def agent_config(**agent_fields: Any) -> dict[str, Any]:
+    """A minimal valid agent config in the API shape, with ``agent`` fields overridden."""
+    agent: dict[str, Any] = {"first_message": "Hi.", "prompt": {"prompt": "Be helpful."}}
+    agent.update(agent_fields)
+    return {"name": "T", "conversation_config": {"agent": agent}}
+
+
+def make_source(config: dict[str, Any], tools: dict[str, Any] | None = None) -> SourceAgent:
+    src = normalise(copy.deepcopy(config), "test", path="test.json")
+    if tools:
+        from dataclasses import replace
+
+        src = replace(src, tools=tools)
+    return src

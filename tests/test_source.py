@@ -1,0 +1,87 @@
+"""Shape recognition: every ElevenLabs shape reads; anything else fails with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
+from atoms_migrate.source import load_tools_dir, normalise, read_config_file
+from conftest import EXAMPLE, FIXTURES
+
+SHAPES = FIXTURES / "shapes"
+
+
+@pytest.mark.parametrize(
+    "file, shape, checks",
+    [
+        (EXAMPLE, "api-response", {"agent_id": "agent_0000example0support0000000",
+                                   "first_message": "Hi {{customer_name}}! I'm the Acme support assistant. How can I help today?"}),
+        (SHAPES / "camel-case.json", "cli-config", {"first_message": "Hello from the JS SDK."}),
+        (SHAPES / "flattened.yaml", "flattened-legacy", {"first_message": ""}),
+        (SHAPES / "inline-tools.json", "create-body", {"first_message": "Hi."}),
+    ],
+)
+def test_known_shapes_are_normalised(file: Path, shape: str, checks: dict) -> None:
+    agent = normalise(read_config_file(file), str(file), path=str(file))
+    assert agent.shape == shape
+    if "agent_id" in checks:
+        assert agent.agent_id == checks["agent_id"]
+    assert agent.config["conversation_config"]["agent"]["first_message"] == checks["first_message"]
+
+
+def test_camel_case_keeps_user_chosen_names() -> None:
+    agent = normalise(read_config_file(SHAPES / "camel-case.json"), "x")
+    placeholders = agent.config["conversation_config"]["agent"]["dynamic_variables"]["dynamic_variable_placeholders"]
+    assert placeholders == {"orderId": "A-1"}  # a variable name is data, not a key to convert
+    assert any("camelCase" in n for n in agent.notes)
+
+
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        ({"_note": "x", "agent": {"llm": "gpt-4o"}, "tts": {"voice_id": "v"}}, "has no prompt or first message"),
+        ({"nodes": {}, "edges": {}, "prevent_subagent_loops": False}, "workflow graph"),
+        ([{"name": "a"}], "list of 1 items"),
+        ({"agents": [{"config": "agent_configs/a.json"}]}, "registry (agents.json)"),
+        ({"bot": "hello"}, "top-level keys: bot"),
+        ("just text", "holds a str"),
+    ],
+)
+def test_foreign_files_are_refused_with_one_line(raw, fragment: str) -> None:
+    with pytest.raises(NotAnAgentConfig) as exc:
+        normalise(raw, "f.json")
+    assert fragment in exc.value.message
+    assert "\n" not in exc.value.message
+
+
+@pytest.mark.parametrize(
+    "name, content, fragment",
+    [
+        ("bad.json", b'{"name": "x",', "malformed JSON at line 1"),
+        ("bad.yaml", b"name: [unclosed", "malformed YAML"),
+        ("empty.json", b"  \n", "is empty"),
+        ("latin1.json", '{"name": "caf\xe9"}'.encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: bytes, fragment: str) -> None:
+    file = tmp_path / name
+    file.write_bytes(content)
+    with pytest.raises(SourceFileError) as exc:
+        read_config_file(file)
+    assert fragment in exc.value.message
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SourceFileError, match="no such file"):
+        read_config_file(tmp_path / "nope.json")
+
+
+def test_tools_dir_reads_registry_records_and_id_named_files(tmp_path: Path) -> None:
+    (tmp_path / "tool_configs").mkdir()
+    (tmp_path / "tool_configs" / "hook.json").write_text('{"type": "webhook", "name": "hook"}')
+    (tmp_path / "tools.json").write_text('{"tools": [{"type": "webhook", "config": "tool_configs/hook.json", "id": "tool_reg"}]}')
+    tools = load_tools_dir(FIXTURES / "tools") | load_tools_dir(tmp_path)
+    assert set(tools) == {"tool_examplesys01", "tool_examplehook1", "tool_reg"}
+    assert tools["tool_reg"]["name"] == "hook"
