@@ -189,6 +189,7 @@ def language(ctx: MapContext, concept: Concept) -> None:
         ctx.assign(concept, "language.default", default, default_path, status,
                    "" if found else "No language in the source: ElevenLabs' default en.", rule=rule)
     supported = [default]
+    preset_paths: dict[str, str] = {}
     presets = ctx.get("conversation_config.language_presets")
     for code in presets if isinstance(presets, dict) else {}:
         atoms = to_atoms(str(code))
@@ -199,14 +200,19 @@ def language(ctx: MapContext, concept: Concept) -> None:
                         f"Atoms agent languages are {', '.join(table.atoms_codes)}.", concept)
         elif atoms not in supported:
             supported.append(atoms)
+            preset_paths[atoms] = preset_path
     for code in table.exclusive:
         if code in supported and len(supported) > 1:
             dropped = [c for c in supported if c != code] if default == code else [code]
             supported = [code] if default == code else [c for c in supported if c != code]
-            ctx.finding("conversation_config.language_presets", "lossy", "warning",
-                        f"Atoms cannot combine {code!r} with other languages; dropped {', '.join(dropped)}.",
-                        "Migrate a second agent for the other languages if you need them.", concept)
-    ctx.assign(concept, "language.supported", supported, default_path if len(supported) == 1 else "conversation_config.language_presets", rule=rule)
+            for lost in dropped:
+                # The finding covers only the dropped language's own preset: its overrides go with it.
+                ctx.finding(preset_paths.get(lost, default_path), "lossy", "warning",
+                            f"Atoms cannot combine {code!r} with other languages; {lost!r} is dropped.",
+                            "Migrate a second agent for the other languages if you need them.", concept)
+    # Source path: the primary language. Preset keys are not leaves, and covering the whole
+    # language_presets subtree here would hide the per-language overrides it holds.
+    ctx.assign(concept, "language.supported", supported, default_path, rule=rule)
     detection = ctx.system_tools.get("language_detection", [])
     switching = bool(detection) and len(supported) > 1
     if detection:

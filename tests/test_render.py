@@ -1,0 +1,87 @@
+"""Golden tests for what people read: the terminal report and the markdown report.
+
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/test_render.py``
+and review the diff of tests/golden/.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from atoms_migrate.model import Plan
+from atoms_migrate.plan import plan_agent, plan_all
+from atoms_migrate.render.human import render_plan
+from atoms_migrate.render.markdown import plan_markdown
+from atoms_migrate.source import normalise, read_config_file
+from conftest import EXAMPLE
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _example_plan(tables, current=None) -> Plan:
+    source = normalise(read_config_file(EXAMPLE), "examples/support-agent.json", path="examples/support-agent.json")
+    return plan_all([plan_agent(source, tables, current=current, target_agent_id="66aa00bb11cc22dd33ee44ff" if current else None)])
+
+
+def _update_plan(tables) -> Plan:
+    live = copy.deepcopy(_example_plan(tables).agents[0].target_config)
+    live["singlePromptConfig"]["prompt"] = live["singlePromptConfig"]["prompt"].replace("Be brief and friendly", "Be formal")
+    live["synthesizer"]["speed"] = 1.2
+    live["singlePromptConfig"]["tools"].append({"type": "end_call", "name": "old_hangup", "description": "Old."})
+    return _example_plan(tables, current=live)
+
+
+def _human(plan: Plan, verbose: bool = False) -> str:
+    buffer = io.StringIO()
+    render_plan(plan, Console(file=buffer, width=120, color_system=None, force_terminal=False, highlight=False), verbose=verbose)
+    return buffer.getvalue()
+
+
+def _check(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "name, build, render",
+    [
+        ("create.txt", _example_plan, _human),
+        ("create-verbose.txt", _example_plan, lambda p: _human(p, verbose=True)),
+        ("update.txt", _update_plan, _human),
+        ("create.md", _example_plan, plan_markdown),
+        ("update.md", _update_plan, plan_markdown),
+    ],
+)
+def test_golden(tables, name, build, render) -> None:
+    _check(name, render(build(tables)))
+
+
+def test_unchanged_live_config_is_a_no_op(tables) -> None:
+    live = copy.deepcopy(_example_plan(tables).agents[0].target_config)
+    agent = _example_plan(tables, current=live).agents[0]
+    assert agent.action == "no-op" and agent.changes == ()
+    assert "no changes" in _human(plan_all([agent]))
+
+
+def test_markup_in_source_text_is_printed_literally(tables) -> None:
+    from conftest import agent_config, make_source
+
+    plan = plan_all([plan_agent(make_source(agent_config(first_message="[bold red]hi[/]")), tables)])
+    assert "[bold red]hi[/]" in _human(plan)
+
+
+def test_markdown_stays_under_the_step_summary_limit(tables) -> None:
+    plan = Plan(agents=_example_plan(tables).agents * 50)
+    text = plan_markdown(plan, limit=20_000)
+    assert len(text.encode()) <= 20_000
+    assert "Report truncated" in text
