@@ -16,7 +16,11 @@ import pytest
 
 from conftest import EXAMPLE
 
-EXE = shutil.which("atoms-migrate")
+from pathlib import Path
+
+# The console script installed beside this interpreter (a venv's bin/), else one on PATH.
+_BESIDE = Path(sys.executable).with_name("atoms-migrate")
+EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
 
 
 def _run(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
