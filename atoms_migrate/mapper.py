@@ -11,6 +11,7 @@ or a finding (``uncovered_leaves`` proves it, and the tests call it on every cor
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,13 +111,8 @@ class MapContext:
     def empty(self, concept: Concept, source_path: str, what: str = "Empty value") -> None:
         self.finding(source_path, "ignored", "info", f"{what}: nothing to migrate.", concept=concept)
 
-    def covered(self, path: tuple[Segment, ...]) -> bool:
-        return any(paths.covers(p, path) for p in self._coverage_prefixes())
-
     def _coverage_prefixes(self) -> list[tuple[Segment, ...]]:
-        return [paths.parse_path(a.source_path) for a in self.assignments] + [
-            paths.parse_path(f.source_path) for f in self.findings
-        ]
+        return coverage_prefixes(self.assignments, self.findings)
 
     def sweep(self, concept: Concept, path: str, reason: str, consumed: tuple[str, ...] = ()) -> None:
         """Account for the leaves under ``path`` a transform read but did not carry over."""
@@ -134,6 +130,11 @@ class MapContext:
             self.finding(path, "ignored", "info", f"{reason}: {', '.join(names)}", concept=concept)
         elif consumed_paths and not any(paths.covers(p, base) for p in prefixes):
             self.finding(path, "ignored", "info", "Read to decide the mapping; nothing else to carry over.", concept=concept)
+
+
+def coverage_prefixes(assignments: Iterable[Assignment], findings: Iterable[Finding]) -> list[tuple[Segment, ...]]:
+    """The source paths that account for leaves: those of every assignment and finding."""
+    return [paths.parse_path(a.source_path) for a in assignments] + [paths.parse_path(f.source_path) for f in findings]
 
 
 def collect_system_tools(source: SourceAgent) -> dict[str, list[SystemToolRef]]:
@@ -205,7 +206,9 @@ def _report_placeholders(ctx: MapContext) -> None:
 
 def _report_unset_variables(ctx: MapContext) -> None:
     """A {{var}} with no default is spoken literally on Atoms (smallest-atoms-api.md §F.4)."""
-    defaults = {a.path.split(".", 1)[1].strip('[]"') for a in ctx.assignments if a.path.startswith("defaultVariables")}
+    defaults = {
+        str(paths.parse_path(a.path)[1]) for a in ctx.assignments if paths.parse_path(a.path)[0] == "defaultVariables"
+    }
     system = set(ctx.tables.concepts.system_variables) | {
         "call_id", "agent_number", "user_number", "current_date", "current_time", "current_day",
         "conversation_type", "agent_gender", "default_language", "supported_languages", "timezone",
@@ -304,9 +307,7 @@ def _rule_finding(ctx: MapContext, rule: PrefixRule, concrete: tuple[Segment, ..
 
 def uncovered_leaves(source: SourceAgent, result: MappingResult) -> list[str]:
     """Leaves of the source not under any change or finding: must always be empty."""
-    prefixes = [paths.parse_path(a.source_path) for a in result.assignments] + [
-        paths.parse_path(f.source_path) for f in result.findings
-    ]
+    prefixes = coverage_prefixes(result.assignments, result.findings)
     return [
         paths.format_path(seg)
         for seg, _ in paths.iter_leaves(source.config)

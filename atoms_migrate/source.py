@@ -153,7 +153,8 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
         raise NotAnAgentConfig(f"{label}: not an ElevenLabs agent config (top-level keys: {keys}); {_expected()}")
     cc = data.get("conversation_config")
     if not isinstance(cc, dict) or not _is_agent_section(cc.get("agent")):
-        found = ", ".join(map(str, (cc or {}).get("agent", {}) or {})) if isinstance(cc, dict) and isinstance(cc.get("agent"), dict) else "nothing"
+        agent = cc.get("agent") if isinstance(cc, dict) else None
+        found = ", ".join(map(str, agent)) if isinstance(agent, dict) and agent else "nothing"
         raise NotAnAgentConfig(
             f"{label}: not an ElevenLabs agent config: conversation_config.agent has no prompt or first message "
             f"(found: {found[:120]}); {_expected()}",

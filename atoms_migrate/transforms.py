@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from atoms_migrate import paths
-from atoms_migrate.mapper import MapContext, tool_config_of
+from atoms_migrate.mapper import MapContext, system_tool_type, tool_config_of
 from atoms_migrate.tables import Concept
 
 Transform = Callable[[MapContext, Concept], None]
@@ -541,8 +541,6 @@ def system_tools(ctx: MapContext, concept: Concept) -> None:
     if not isinstance(value, dict):
         _wrong_type(ctx, concept, path, "an object", value)
         return
-    from atoms_migrate.mapper import system_tool_type
-
     for key, cfg in value.items():
         if isinstance(cfg, dict):
             map_system_tool(ctx, concept, system_tool_type(key, cfg), cfg, paths.join(path, key))
@@ -578,8 +576,6 @@ def inline_tools(ctx: MapContext, concept: Concept) -> None:
         return
     if not value:
         ctx.empty(concept, path, "No inline tools")
-    from atoms_migrate.mapper import system_tool_type
-
     for i, tool in enumerate(value):
         tool_path = paths.join(path, i)
         if not isinstance(tool, dict):
@@ -602,8 +598,6 @@ def tool_ids(ctx: MapContext, concept: Concept) -> None:
     if not value:
         ctx.empty(concept, path, "No workspace tools")
     seen: set[str] = set()
-    from atoms_migrate.mapper import system_tool_type
-
     for i, tool_id in enumerate(value):
         item_path = paths.join(path, i)
         if tool_id in seen:

@@ -206,3 +206,11 @@ def test_every_lossy_change_says_why(tables) -> None:
 
     result = map_agent(normalise(read_config_file(EXAMPLE), "example"), tables)
     assert all(a.note for a in result.assignments if a.status == "lossy")
+
+
+def test_variable_with_a_dotted_name_counts_as_having_a_default(tables) -> None:
+    config = cfg({"prompt": {"prompt": "Hi {{user.name}}"},
+                  "dynamic_variables": {"dynamic_variable_placeholders": {"user.name": "Ana"}}})
+    result = map_agent(make_source(config), tables)
+    assert ("defaultVariables[\"user.name\"]", "Ana") in {(a.path, a.value) for a in result.assignments}
+    assert not any("without a default" in f.message for f in result.findings)

@@ -10,7 +10,7 @@ from atoms_migrate.model import Change, Finding, SEVERITY_ORDER, AgentPlan
 
 
 def short(value: Any, width: int = 72) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False) if not isinstance(value, str) or "\n" in value else json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
