@@ -212,5 +212,5 @@ def test_variable_with_a_dotted_name_counts_as_having_a_default(tables) -> None:
     config = cfg({"prompt": {"prompt": "Hi {{user.name}}"},
                   "dynamic_variables": {"dynamic_variable_placeholders": {"user.name": "Ana"}}})
     result = map_agent(make_source(config), tables)
-    assert ("defaultVariables[\"user.name\"]", "Ana") in {(a.path, a.value) for a in result.assignments}
+    assert {a.path: a.value for a in result.assignments}.get('defaultVariables["user.name"]') == "Ana"
     assert not any("without a default" in f.message for f in result.findings)
