@@ -118,6 +118,28 @@ def _elevenlabs_client(base_url: str | None):  # type: ignore[no-untyped-def]
     return ElevenLabsClient(http)
 
 
+def _atoms_client(base_url: str | None, required: bool):  # type: ignore[no-untyped-def]
+    """The Atoms client, or None when no key is set and none is required (a dry run plans a create)."""
+    import httpx
+
+    from atoms_migrate.smallest import AtomsClient, atoms_base_urls
+
+    key = os.environ.get("SMALLEST_API_KEY", "").strip()
+    if not key:
+        if not required:
+            return None
+        raise ConfigError("SMALLEST_API_KEY is not set, so nothing can be written to Smallest Atoms",
+                          "Export SMALLEST_API_KEY (or run `atoms-migrate sandbox` to rehearse), or use --dry-run.")
+    host, _, _ = atoms_base_urls(base_url or os.environ.get("SMALLEST_BASE_URL"))
+    http = httpx.Client(
+        base_url=host,
+        headers={"Authorization": f"Bearer {key}", "User-Agent": f"atoms-migrate/{__version__}",
+                 "Accept": "application/json"},
+        timeout=httpx.Timeout(30.0, connect=10.0),
+    )
+    return AtomsClient(http)
+
+
 def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console):  # type: ignore[no-untyped-def]
     """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent."""
     from dataclasses import replace
@@ -196,48 +218,312 @@ MappingsOption = Annotated[
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
 
+class Versioning(str, Enum):
+    auto = "auto"
+    v2 = "v2"
+    v1 = "v1"
+
+
+StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
+SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError("refusing to write to Smallest Atoms without confirmation: there is no terminal to ask on",
+                          "Pass --yes to apply non-interactively (CI).")
+    if not typer.confirm(question, default=False, err=True):
+        raise MigrationError("cancelled; nothing was written")
+
+
+def _tables_hash(tables) -> str:  # type: ignore[no-untyped-def]
+    from atoms_migrate.state import canonical_hash
+
+    return canonical_hash([t.model_dump(mode="json") for t in (tables.concepts, tables.voices, tables.llms, tables.languages)])
+
+
+def _record(state_path: Path, key: str, entry) -> None:  # type: ignore[no-untyped-def]
+    from atoms_migrate.state import load_state, save_state
+
+    state = load_state(state_path)
+    if entry is None:
+        state.agents.pop(key, None)
+    else:
+        state.agents[key] = entry
+    save_state(state_path, state)
+
+
+def _state_entry(result, plan_agent_, source_agent, tables, prior):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from atoms_migrate.state import AgentState, LastOperation, canonical_hash
+
+    previous = prior.last_operation if prior else None
+    if result.created or result.revision_id:
+        previous = LastOperation(kind="create" if result.created else "update",
+                                 previous_branch_id=result.previous_branch_id,
+                                 previous_revision_id=result.previous_revision_id)
+    return AgentState(
+        smallest_agent_id=result.agent_id, name=plan_agent_.source.name, versioning=result.versioning,
+        branch_id=result.branch_id, branch_name=result.branch_name, live=result.live,
+        revision_id=result.revision_id or (prior.revision_id if prior else None),
+        source_hash=canonical_hash(source_agent.raw), tables_hash=_tables_hash(tables),
+        created_by_atoms_migrate=result.created or bool(prior and prior.created_by_atoms_migrate),
+        applied_at=datetime.now(UTC).isoformat(timespec="seconds"), last_operation=previous,
+    )
+
+
+def _print_result(result, source: str, out: Console) -> None:  # type: ignore[no-untyped-def]
+    from atoms_migrate.render.values import short
+
+    where = f"branch {result.branch_name!r}" if result.branch_name else f"version {result.revision_id}"
+    status = "live" if result.live else "staged, not live"
+    out.print(f"Applied to Atoms agent {result.agent_id} ({where}, {status}).", markup=False, highlight=False)
+    if result.differences:
+        out.print(f"Verification FAILED: {len(result.differences)} field(s) read back differ from the plan:",
+                  markup=False, highlight=False)
+        for path, expected, actual in result.differences:
+            out.print(f"    {path}: planned {short(expected, 40)}, live {short(actual, 40)}", markup=False, highlight=False)
+    else:
+        out.print("Verified: the config read back from Atoms matches the plan.", markup=False, highlight=False)
+    if not result.live:
+        out.print(f"Promote it with: atoms-migrate promote {source}", markup=False, highlight=False)
+
+
 @app.command()
 def agent(
     source: Annotated[str, typer.Argument(help="ElevenLabs agent id, or an exported agent config file (JSON or YAML).")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and stop; nothing is written.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the plan as JSON on stdout (format_version 1).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and stop; nothing is written (reads Atoms when SMALLEST_API_KEY is set).")] = False,
+    yes: YesOption = False,
+    branch: Annotated[str | None, typer.Option("--branch", help="Stage: write to this branch (created from the live one) and do not make it live.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Discard an open draft with someone else's unpublished edits instead of refusing.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the plan (and the apply result) as JSON on stdout (format_version 1).")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False)] = None,
+    state: StateOption = None,
     mappings: MappingsOption = None,
     tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, for offline runs.", file_okay=False)] = None,
     elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")] = None,
-    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes (0 when it has none).")] = False,
-    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3 when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
+    smallest_base_url: SmallestUrlOption = None,
+    versioning: Annotated[Versioning, typer.Option("--versioning", help="Atoms versioning model: detect it (auto), or force v2 branches / v1 drafts.", case_sensitive=False)] = Versioning.auto,
+    publish_timeout: Annotated[float, typer.Option("--publish-timeout", help="Seconds to wait for the publish and its security scan.", min=1)] = 120.0,
+    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none).")] = False,
+    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
     debug: DebugOption = False,
 ) -> None:
-    """Plan the migration of one ElevenLabs agent to Smallest Atoms and show the field-level diff."""
+    """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
     with error_boundary(debug):
+        from dataclasses import replace
+
+        from atoms_migrate.apply import Applier, ApplyOptions, locate
         from atoms_migrate.plan import plan_agent, plan_all
+        from atoms_migrate.state import DEFAULT_STATE_PATH, load_state
         from atoms_migrate.tables import load_tables
 
+        state_path = state or DEFAULT_STATE_PATH
         tables = load_tables(mappings)
         source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err)
-        plan = plan_all([plan_agent(source_agent, tables)])
-        if json_output:
-            sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        atoms = _atoms_client(smallest_base_url, required=not dry_run)
+        options = ApplyOptions(branch_name=branch, force=force, versioning=versioning.value,
+                               publish_timeout=publish_timeout, label=f"atoms-migrate {__version__} {source_agent.key}")
+        prior = load_state(state_path).agents.get(source_agent.key)
+        notes = list(source_agent.notes)
+        target = None
+        if atoms is None:
+            notes.append("SMALLEST_API_KEY is not set: planned as a new agent without reading Atoms.")
         else:
+            err.print("Reading the target from Smallest Atoms…", markup=False)
+            target = locate(atoms, source_agent.key, prior.smallest_agent_id if prior else None, options, notes)
+        source_agent = replace(source_agent, notes=tuple(notes))
+        agent_plan = plan_agent(source_agent, tables, current=target.config if target else None,
+                                target_agent_id=target.agent_id if target else None)
+        plan = plan_all([agent_plan])
+        out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
+        if not json_output:
             from atoms_migrate.render.human import render_plan
 
-            out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
             render_plan(plan, out, verbose=verbose)
         _write_reports(plan, report)
-        if not dry_run:
-            raise MigrationError(
-                "applying the plan to Smallest Atoms is not available in this version; nothing was written",
-                "Re-run with --dry-run to review the plan (apply is coming in the next release).",
-            )
-        if _gate_tripped(plan, fail_on):
-            err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).", markup=False)  # type: ignore[union-attr]
-            raise typer.Exit(EXIT_GATE)
-        if detailed_exitcode and plan.has_changes():
-            raise typer.Exit(EXIT_CHANGES)
+        gate = _gate_tripped(plan, fail_on)
+        if dry_run or gate or not plan.has_changes():
+            if json_output:
+                sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
+            if gate:
+                written = "" if dry_run else " Nothing was written."
+                err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}", markup=False)  # type: ignore[union-attr]
+                raise typer.Exit(EXIT_GATE)
+            if not dry_run and target is not None:
+                from atoms_migrate.apply import ApplyResult
+
+                same = ApplyResult(agent_id=target.agent_id, versioning=target.versioning, created=False,
+                                   branch_id=target.branch_id, branch_name=target.branch_name,
+                                   live=not branch)
+                _record(state_path, source_agent.key, _state_entry(same, agent_plan, source_agent, tables, prior))
+                err.print(f"Nothing to do: Atoms agent {target.agent_id} already matches the plan.", markup=False)
+            if detailed_exitcode and plan.has_changes():
+                raise typer.Exit(EXIT_CHANGES)
+            return
+        _confirm(f"Apply this plan to Smallest Atoms ({agent_plan.action} {agent_plan.source.name!r})?", yes)
+        applier = Applier(atoms, options, progress=lambda text: err.print(f"  {text}", markup=False))
+        try:
+            result = applier.apply(agent_plan, target)
+        finally:
+            partial = applier.result
+            if partial is not None and (partial.created or partial.revision_id):
+                _record(state_path, source_agent.key, _state_entry(partial, agent_plan, source_agent, tables, prior))
+        if json_output:
+            doc = plan.to_dict()
+            doc["apply"] = [result.to_dict()]
+            sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        else:
+            _print_result(result, source, out)
+        if result.differences:
+            raise typer.Exit(EXIT_ERROR)
+
+
+def _state_key(source: str, state_path: Path):  # type: ignore[no-untyped-def]
+    """(key, entry) for SOURCE: a state key as given, or the key of the file it names."""
+    from atoms_migrate.source import normalise, read_config_file
+    from atoms_migrate.state import load_state
+
+    agents = load_state(state_path).agents
+    if source in agents:
+        return source, agents[source]
+    path = Path(source)
+    if path.is_file():
+        key = normalise(read_config_file(path), str(path), path=str(path)).key
+        if key in agents:
+            return key, agents[key]
+    if f"file:{path.as_posix()}" in agents:
+        return f"file:{path.as_posix()}", agents[f"file:{path.as_posix()}"]
+    raise ConfigError(f"{source} is not in the state file {state_path}",
+                      "Pass the same SOURCE (agent id or file) you migrated, and the same --state.")
+
+
+@app.command()
+def promote(
+    source: Annotated[str, typer.Argument(help="The SOURCE of a staged migration (agent id or file).")],
+    yes: YesOption = False,
+    state: StateOption = None,
+    smallest_base_url: SmallestUrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Make the branch a staged migration (--branch) wrote to the live one."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    with error_boundary(debug):
+        from atoms_migrate.apply import pick_live
+        from atoms_migrate.state import DEFAULT_STATE_PATH, LastOperation
+
+        state_path = state or DEFAULT_STATE_PATH
+        key, entry = _state_key(source, state_path)
+        if entry.live or not entry.branch_id:
+            raise ConfigError(f"{source} is not staged: its last apply already went live",
+                              "promote is for migrations applied with --branch.")
+        atoms = _atoms_client(smallest_base_url, required=True)
+        live = pick_live(atoms.list_branches(entry.smallest_agent_id))
+        _confirm(f"Make branch {entry.branch_name!r} of Atoms agent {entry.smallest_agent_id} live?", yes)
+        atoms.make_live(entry.smallest_agent_id, entry.branch_id)
+        entry.last_operation = LastOperation(kind="promote", previous_branch_id=(live.get("branch") or {}).get("_id"),
+                                             previous_revision_id=(live.get("branch") or {}).get("headRevisionId"))
+        entry.live = True
+        _record(state_path, key, entry)
+        err.print(f"Branch {entry.branch_name!r} is now live on Atoms agent {entry.smallest_agent_id}.", markup=False)
+
+
+@app.command()
+def rollback(
+    source: Annotated[str, typer.Argument(help="The SOURCE of a migration (agent id or file).")],
+    yes: YesOption = False,
+    state: StateOption = None,
+    smallest_base_url: SmallestUrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Undo the last apply: restore the revision live before it, or archive the agent if this tool created it."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    with error_boundary(debug):
+        from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult
+        from atoms_migrate.state import DEFAULT_STATE_PATH
+
+        state_path = state or DEFAULT_STATE_PATH
+        key, entry = _state_key(source, state_path)
+        last = entry.last_operation
+        if last is None:
+            raise ConfigError(f"nothing to roll back for {source}: the state records no apply since the last rollback")
+        atoms = _atoms_client(smallest_base_url, required=True)
+        agent_id = entry.smallest_agent_id
+        if last.kind == "create":
+            _confirm(f"Archive Atoms agent {agent_id}, which atoms-migrate created? (reversible in Atoms)", yes)
+            atoms.archive_agent(agent_id)
+            _record(state_path, key, None)
+            err.print(f"Archived Atoms agent {agent_id}; restore it with DELETE /agent/{agent_id}/archive?on=false.", markup=False)
+            return
+        if not last.previous_revision_id or not last.previous_branch_id and entry.versioning == "v2":
+            raise ConfigError(f"the state does not record what was live before the last {last.kind} of {source}")
+        if last.kind == "promote":
+            _confirm(f"Make the previously live branch of Atoms agent {agent_id} live again?", yes)
+            atoms.make_live(agent_id, str(last.previous_branch_id))
+            entry.live = False
+        else:
+            _confirm(f"Restore revision {last.previous_revision_id} on Atoms agent {agent_id}?", yes)
+            applier = Applier(atoms, ApplyOptions(), progress=lambda text: err.print(f"  {text}", markup=False))
+            result = ApplyResult(agent_id=agent_id, versioning=entry.versioning, created=False,
+                                 branch_id=last.previous_branch_id, branch_name=entry.branch_name)
+            entry.revision_id = applier.restore(result, str(last.previous_revision_id))
+        entry.last_operation = None
+        _record(state_path, key, entry)
+        err.print(f"Rolled back Atoms agent {agent_id} ({last.kind} undone).", markup=False)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).", min=0, max=65535)] = 0,
+    versioning: Annotated[Versioning, typer.Option("--versioning", help="Versioning model of the fake Atoms account.", case_sensitive=False)] = Versioning.v2,
+    seed: Annotated[list[Path] | None, typer.Option("--seed", help="ElevenLabs agent config file or folder to serve from the fake ElevenLabs API (repeatable).")] = None,
+    scan_reads: Annotated[int, typer.Option("--scan-reads", help="Reads before a fake security scan finishes.", min=0)] = 1,
+    debug: DebugOption = False,
+) -> None:
+    """Run fake Smallest Atoms and ElevenLabs APIs on 127.0.0.1 to rehearse a migration safely."""
+    with error_boundary(debug):
+        import time
+
+        from atoms_migrate.errors import NotAnAgentConfig
+        from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
+        from atoms_migrate.source import normalise, read_config_file
+
+        box = Sandbox(versioning="v1" if versioning is Versioning.v1 else "v2", scan_reads=scan_reads)
+        seeded = []
+        for item in seed or []:
+            files = sorted(p for p in item.rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml")) if item.is_dir() else [item]
+            for file in files:
+                try:
+                    raw = read_config_file(file)
+                    agent = normalise(raw, str(file), path=str(file))
+                except (SourceFileError, NotAnAgentConfig):
+                    continue
+                seeded.append(box.elevenlabs.add_agent(raw if isinstance(raw, dict) else agent.config, agent.agent_id))
+        server = box.serve("127.0.0.1", port)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        lines = [
+            f"# atoms-migrate sandbox ({box.atoms.versioning}) listening on {url}; Ctrl-C stops it.",
+            f"export SMALLEST_BASE_URL={url}",
+            f"export SMALLEST_API_KEY={ATOMS_KEY}",
+            f"export ELEVENLABS_BASE_URL={url}",
+            f"export ELEVENLABS_API_KEY={ELEVENLABS_KEY}",
+            f"# seeded ElevenLabs agents: {' '.join(seeded) if seeded else 'none (use --seed)'}",
+            f"# request log and fake state: curl {url}/_sandbox/state",
+        ]
+        typer.echo("\n".join(lines))
+        sys.stdout.flush()
+        try:
+            while True:
+                time.sleep(3600)
+        finally:
+            server.shutdown()
 
 
 @mappings_app.command("check")

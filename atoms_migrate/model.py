@@ -87,8 +87,27 @@ class Change:
         return out
 
 
+StepKind = Literal["create", "metadata", "draft", "publish", "verify"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write (or check) of the apply sequence, with the exact body it will send."""
+
+    kind: StepKind
+    summary: str
+    body: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "summary": self.summary}
+        if self.body is not None:
+            out["body"] = self.body
+        return out
+
+
 @dataclass(frozen=True)
 class SourceRef:
+    key: str
     agent_id: str | None
     name: str
     path: str | None
@@ -105,6 +124,7 @@ class AgentPlan:
     changes: tuple[Change, ...]
     findings: tuple[Finding, ...]
     assignments: tuple[Assignment, ...] = field(default=(), repr=False)
+    steps: tuple[Step, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Field-level outcome of the mapping (independent of what is already live)."""
@@ -121,6 +141,7 @@ class AgentPlan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": {
+                "key": self.source.key,
                 "agent_id": self.source.agent_id,
                 "name": self.source.name,
                 "path": self.source.path,
@@ -132,6 +153,7 @@ class AgentPlan:
             "changes": [c.to_dict() for c in self.changes],
             "findings": [f.to_dict() for f in self.findings],
             "counts": self.counts(),
+            "steps": [s.to_dict() for s in self.steps],
         }
 
 

@@ -1,7 +1,7 @@
-"""Retrying idempotent reads (GET) with back-off that honours the server's wait hints.
+"""Retrying idempotent requests with back-off that honours the server's wait hints.
 
-Writes are never retried here. Transient answers (408, 429, 5xx), timeouts and dropped
-connections are retried with capped exponential back-off and jitter through tenacity;
+Only requests that are safe to repeat come here: reads, and upserts such as the Atoms
+draft PUT. Transient answers (408, 429, 5xx), timeouts and dropped connections are retried with capped exponential back-off and jitter through tenacity;
 when the server says how long to wait (``retry-after-ms``, ``Retry-After`` in seconds or
 as an HTTP date, ``x-ratelimit-reset``, a JSON ``retry_after`` or ``rateLimit.retryAfterSec``,
 see elevenlabs-convai-api.md §F.3 and smallest-atoms-api.md §G.3) that wait is used instead.
@@ -12,7 +12,8 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import tenacity
@@ -26,6 +27,9 @@ class RetryPolicy:
     initial_wait: float = 0.5
     max_wait: float = 30.0
     jitter: float = 0.25
+    # False for writes: a timeout or dropped connection leaves them ambiguous, not failed.
+    transport_retries: bool = True
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
     @classmethod
     def none(cls) -> RetryPolicy:
@@ -84,33 +88,56 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
     return wait
 
 
-def _is_transient(exc: BaseException) -> bool:
-    return isinstance(exc, (RetryableResponse, httpx.TimeoutException, httpx.TransportError))
+def _transient(policy: RetryPolicy) -> Callable[[BaseException], bool]:
+    def is_transient(exc: BaseException) -> bool:
+        if isinstance(exc, RetryableResponse):
+            return True
+        return policy.transport_retries and isinstance(exc, (httpx.TimeoutException, httpx.TransportError))
+
+    return is_transient
 
 
-def get_with_retries(
+def send_with_retries(
     client: httpx.Client,
+    method: str,
     url: str,
     policy: RetryPolicy,
-    params: dict[str, str] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    *,
+    params: dict[str, Any] | None = None,
+    json: Any = None,
+    retry_statuses: frozenset[int] = RETRYABLE_STATUS,
+    sleep: Callable[[float], None] | None = None,
 ) -> httpx.Response:
-    """GET ``url``; retry transient failures. Returns the last response (maybe an error)."""
+    """Send an idempotent request; retry transient failures. Returns the last response (maybe an error).
+
+    Transport errors that outlast the attempts are raised as they are.
+    """
 
     def attempt() -> httpx.Response:
-        response = client.get(url, params=params)
-        if response.status_code in RETRYABLE_STATUS:
+        response = client.request(method, url, params=params, json=json)
+        if response.status_code in retry_statuses:
             raise RetryableResponse(response)
         return response
 
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max(1, policy.attempts)),
         wait=_wait(policy),
-        retry=tenacity.retry_if_exception(_is_transient),
-        sleep=sleep,
+        retry=tenacity.retry_if_exception(_transient(policy)),
+        sleep=sleep or policy.sleep,
         reraise=True,
     )
     try:
         return retrying(attempt)
     except RetryableResponse as exc:
         return exc.response
+
+
+def get_with_retries(
+    client: httpx.Client,
+    url: str,
+    policy: RetryPolicy,
+    params: dict[str, Any] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> httpx.Response:
+    """GET ``url``; retry transient failures. Returns the last response (maybe an error)."""
+    return send_with_retries(client, "GET", url, policy, params=params, sleep=sleep)

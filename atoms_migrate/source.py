@@ -64,6 +64,13 @@ class SourceAgent:
         name = self.config.get("name")
         return name if isinstance(name, str) and name.strip() else None
 
+    @property
+    def key(self) -> str:
+        """Stable identity across runs: the ElevenLabs agent id, else the file path (state and marker)."""
+        if self.agent_id:
+            return self.agent_id
+        return "file:" + Path(self.path).as_posix() if self.path else f"label:{self.label}"
+
     def tool_ids(self) -> list[str]:
         ids = self.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}).get("tool_ids")
         return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []

@@ -146,10 +146,17 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
         return
     if not value.strip():
         status = "mapped" if found else "defaulted"
+        placeholder = str(concept.params.get("placeholder_when_empty") or "").strip()
         ctx.assign(concept, wait_target, True, path, status, "Empty first message: the user speaks first.")
+        if placeholder:
+            # §H.20: publish refuses an empty firstMessage, so the plan says what it sends instead.
+            ctx.assign(concept, message_target, placeholder, path, "lossy",
+                       "Placeholder: Atoms needs a first message to publish; the user still speaks first.")
         ctx.finding(path, "lossy", "warning",
-                    "Empty first message: Atoms refuses to publish an agent without one.",
-                    "Add a short greeting; waitForUserToSpeakFirst keeps the user speaking first.", concept)
+                    "Empty first message: Atoms refuses to publish an agent without one"
+                    + (f", so the plan sends the placeholder {placeholder!r}." if placeholder else "."),
+                    "Write the greeting you want, or change placeholder_when_empty in concepts.yaml; "
+                    "waitForUserToSpeakFirst keeps the user speaking first.", concept)
         return
     new, note = _text_with_variables(ctx, concept, path, value)
     limit = int(concept.params.get("max_length", 500))

@@ -63,10 +63,11 @@ def test_fail_on_error_trips_on_error_findings() -> None:
     assert result.exit_code == 3  # the gate wins over "changes present"
 
 
-def test_without_dry_run_nothing_is_written_and_it_says_so() -> None:
-    result = run("agent", str(EXAMPLE))
+def test_applying_without_a_smallest_key_is_refused_with_a_hint() -> None:
+    result = run("agent", str(EXAMPLE), "--yes")
     assert result.exit_code == 1
-    assert "not available in this version; nothing was written" in result.stderr
+    assert "SMALLEST_API_KEY is not set" in result.stderr
+    assert "hint: Export SMALLEST_API_KEY" in result.stderr
 
 
 @pytest.mark.parametrize(

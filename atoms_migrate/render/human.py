@@ -83,6 +83,11 @@ def render_agent(agent: AgentPlan, verbose: bool = False) -> list[Text]:
         lines.append(Text("    no changes: the live agent already matches the source", style="dim"))
     for change in agent.changes:
         lines.extend(_change_lines(change, verbose))
+    if agent.steps:
+        lines.append(Text(""))
+        lines.append(Text("  Steps", style="bold"))
+        for n, step in enumerate(agent.steps, 1):
+            lines.append(Text(f"    {n}. {step.summary}"))
     review = review_items(agent)
     if review:
         lines.append(Text(""))

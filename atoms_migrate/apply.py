@@ -1,0 +1,439 @@
+"""Carry out an ``AgentPlan`` on Smallest Atoms, then read the result back and compare.
+
+The plan says what to write (its ``Step`` bodies); this module knows how, on either
+versioning model (smallest-atoms-api.md §C.9):
+
+- v2: branches -> PUT draft -> publish -> 202 ``scanning`` -> poll the revisions until the
+  new one is ``published`` (bounded; a failed scan is an error with its reason, and our
+  draft is discarded so the branch is left clean) -> make live when needed (§C.5–C.7, §H.3);
+- v1: open a draft from the active version -> PATCH config -> publish -> wait for
+  ``securityCheck.status == passed`` -> activate explicitly (publish's ``activate`` is
+  ignored, §B.11, §H.2). A 409 ``versioning_v2_migration_required`` switches to v2.
+
+Safety rules: an open draft that is not ours is never published silently (refused unless
+``force``, which discards it, §H.4); ``POST /agent`` after an ambiguous failure first looks
+for the agent by its marker (``plan.marker``) before creating again; 409
+``publish_in_progress`` waits and retries. ``locate`` finds the target agent for planning
+(state entry, then marker) and reads its live config; ``read_back`` is the verification.
+Progress goes to an injected callback; sleeping and the clock are injected for tests.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from atoms_migrate.compare import differences
+from atoms_migrate.errors import ApiError, MigrationError
+from atoms_migrate.live import live_config
+from atoms_migrate.model import AgentPlan
+from atoms_migrate.plan import has_marker
+from atoms_migrate.smallest import (
+    MIGRATION_REQUIRED,
+    PUBLISH_IN_PROGRESS,
+    AmbiguousWriteError,
+    AtomsClient,
+    VersioningUnavailable,
+)
+
+PASSED, FAILED = {"passed"}, {"failed", "errored", "error"}
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9 .,_()\-]")
+MARKER_SEARCH_PAGES = 20
+
+
+class DraftOpenError(MigrationError):
+    """The target branch has unpublished edits that are not ours."""
+
+
+class SecurityScanFailed(MigrationError):
+    """Atoms' security scan rejected the published config."""
+
+
+class PublishTimeout(MigrationError):
+    """The publish did not finish within the allowed time."""
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    branch_name: str | None = None  # staging: write to this branch, do not make it live
+    force: bool = False
+    versioning: str = "auto"  # auto | v2 | v1
+    publish_timeout: float = 120.0
+    poll_interval: float = 2.0
+    label: str = "atoms-migrate"
+
+
+@dataclass
+class Target:
+    """An existing Atoms agent and the config live on the branch a plan would write to."""
+
+    agent_id: str
+    versioning: str
+    config: dict[str, Any]
+    branch_id: str | None = None
+    branch_name: str | None = None
+    found_by: str = "state"  # state | marker
+
+
+@dataclass
+class ApplyResult:
+    agent_id: str
+    versioning: str
+    created: bool
+    branch_id: str | None = None
+    branch_name: str | None = None
+    live: bool = True
+    revision_id: str | None = None
+    previous_branch_id: str | None = None
+    previous_revision_id: str | None = None
+    events: list[str] = field(default_factory=list)
+    differences: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "agent_id": self.agent_id, "versioning": self.versioning, "created": self.created,
+            "branch_id": self.branch_id, "branch_name": self.branch_name, "live": self.live,
+            "revision_id": self.revision_id, "events": list(self.events),
+            "verified": not self.differences,
+            "differences": [{"path": p, "planned": e, "live": a} for p, e, a in self.differences],
+        }
+
+
+def safe_label(text: str) -> str:
+    """Publish labels: ≤200 characters of [A-Za-z0-9 .,_()-] ([3P] §H.21)."""
+    return _LABEL_UNSAFE.sub("-", text)[:200]
+
+
+def pick_live(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    """The live branch summary; else the default one; else the first (§C.7)."""
+    for test in (lambda b: b.get("isLive"), lambda b: (b.get("branch") or {}).get("isDefault")):
+        for summary in branches:
+            if test(summary):
+                return summary
+    if not branches:
+        raise ApiError("Atoms lists no branches for this agent", "Open the agent in the dashboard once, then re-run.")
+    return branches[0]
+
+
+def _branch_named(branches: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    for summary in branches:
+        if str((summary.get("branch") or {}).get("name", "")).lower() == name.lower():
+            return summary
+    return None
+
+
+def _bid(summary: dict[str, Any]) -> str:
+    return str((summary.get("branch") or {}).get("_id"))
+
+
+def _head(summary: dict[str, Any]) -> str | None:
+    return (summary.get("branch") or {}).get("headRevisionId")
+
+
+def find_by_marker(client: AtomsClient, source_key: str) -> str | None:
+    """The id of a non-archived agent whose description carries this source's marker."""
+    for page in range(1, MARKER_SEARCH_PAGES + 1):
+        agents, more = client.list_agents(page=page, page_size=100)
+        for agent in agents:
+            if has_marker(agent.get("description"), source_key) and not agent.get("archived"):
+                return str(agent.get("_id"))
+        if not more:
+            return None
+    return None
+
+
+def detect_versioning(client: AtomsClient, agent_id: str, preference: str = "auto") -> str:
+    """v2 when the branch API answers, v1 when it is missing (§C.4)."""
+    if preference in ("v1", "v2"):
+        return preference
+    try:
+        client.list_branches(agent_id)
+    except VersioningUnavailable:
+        return "v1"
+    return "v2"
+
+
+def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: str | None = None,
+              agent_doc: dict[str, Any] | None = None) -> tuple[dict[str, Any], str | None, str | None]:
+    """(live config in planner shape, branch id, branch name) of the branch a plan targets.
+
+    For a staging branch that does not exist yet, that is the live branch it will fork from.
+    """
+    doc = agent_doc if agent_doc is not None else (client.get_agent(agent_id) or {})
+    if versioning == "v1":
+        version_id = doc.get("activeVersionId") or doc.get("versionId")
+        resolved = client.get_version(agent_id, version_id).get("resolvedConfig") if version_id else None
+        return live_config(doc, resolved), None, None
+    branches = client.list_branches(agent_id)
+    live = pick_live(branches)
+    target = (_branch_named(branches, branch_name) if branch_name else None) or live
+    head = _head(target)
+    resolved = client.get_revision(agent_id, _bid(target), head).get("resolvedConfig") if head else None
+    if target is not live:  # the agent's mirrors describe the live branch, not this one
+        doc = {k: doc.get(k) for k in ("name", "description")}
+    return live_config(doc, resolved), _bid(target), (target.get("branch") or {}).get("name")
+
+
+def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, options: ApplyOptions,
+           notes: list[str]) -> Target | None:
+    """The existing Atoms agent for this source (state first, then marker), or None to create."""
+    doc = None
+    found_by = "state"
+    if state_agent_id:
+        doc = client.get_agent(state_agent_id)
+        if doc is None or doc.get("archived"):
+            notes.append(f"Atoms agent {state_agent_id} from the state file is "
+                         f"{'archived' if doc else 'gone'}; looking for another by marker.")
+            doc = None
+    if doc is None:
+        agent_id = find_by_marker(client, source_key)
+        if agent_id is None:
+            return None
+        doc = client.get_agent(agent_id)
+        if doc is None:
+            return None
+        found_by = "marker"
+        notes.append(f"Found Atoms agent {agent_id} by its marker (no usable state entry); it will be updated.")
+    agent_id = str(doc.get("_id") or state_agent_id)
+    versioning = detect_versioning(client, agent_id, options.versioning)
+    config, branch_id, branch_name = read_live(client, agent_id, versioning, options.branch_name, doc)
+    return Target(agent_id, versioning, config, branch_id, branch_name, found_by)
+
+
+class Applier:
+    """Runs one plan's steps against Atoms."""
+
+    def __init__(self, client: AtomsClient, options: ApplyOptions, progress: Callable[[str], None] = lambda _: None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
+        self.result: ApplyResult | None = None  # kept when apply fails half-way, so state can record it
+
+    def _event(self, result: ApplyResult, text: str) -> None:
+        result.events.append(text)
+        self.progress(text)
+
+    # -- entry point -------------------------------------------------------------------------
+
+    def apply(self, plan: AgentPlan, target: Target | None) -> ApplyResult:
+        steps = {s.kind: s for s in plan.steps}
+        if target is None:
+            agent_id = self._create(plan, steps["create"].body or {})
+            result = self.result = ApplyResult(agent_id=agent_id, versioning="v2", created=True)
+            self._event(result, f"created Atoms agent {agent_id}")
+            result.versioning = detect_versioning(self.client, agent_id, self.options.versioning)
+        else:
+            result = self.result = ApplyResult(agent_id=target.agent_id, versioning=target.versioning, created=False)
+        if "metadata" in steps:
+            self.client.update_metadata(result.agent_id, steps["metadata"].body or {})
+            self._event(result, f"updated {', '.join(steps['metadata'].body or {})}")
+        if "draft" in steps:
+            body = steps["draft"].body or {}
+            if result.versioning == "v1":
+                try:
+                    self._apply_v1(result, body)
+                except ApiError as exc:
+                    if exc.code != MIGRATION_REQUIRED:
+                        raise
+                    self._event(result, "the account moved to the branch model (409); continuing with v2")
+                    result.versioning = "v2"
+                    self._apply_v2(result, body)
+            else:
+                self._apply_v2(result, body)
+        elif target is not None:
+            result.branch_id, result.branch_name = target.branch_id, target.branch_name
+        result.differences = self.read_back(plan, result)
+        return result
+
+    def read_back(self, plan: AgentPlan, result: ApplyResult) -> list[tuple[str, Any, Any]]:
+        config, branch_id, branch_name = read_live(self.client, result.agent_id, result.versioning,
+                                                   result.branch_name if not result.live else None)
+        result.branch_id = result.branch_id or branch_id
+        result.branch_name = result.branch_name or branch_name
+        return differences(plan.target_config, config)
+
+    def restore(self, result: ApplyResult, revision_id: str) -> str:
+        """Put ``revision_id`` back live (rollback); returns the revision now serving."""
+        if result.versioning == "v1":
+            self.client.activate_version(result.agent_id, revision_id)
+            return revision_id
+        branch_id = str(result.branch_id)
+        baseline = self._newest_revision(result.agent_id, branch_id)
+        publish = self.client.restore_revision(result.agent_id, branch_id, revision_id)
+        return self._await_revision(result, baseline, publish)
+
+    # -- create --------------------------------------------------------------------------------
+
+    def _create(self, plan: AgentPlan, body: dict[str, Any]) -> str:
+        for attempt in (1, 2):
+            try:
+                return self.client.create_agent(body)
+            except AmbiguousWriteError:
+                # §H.15: the create may have committed; look before creating again.
+                self.progress("the create answered ambiguously; looking for the agent by its marker")
+                found = find_by_marker(self.client, plan.source.key)
+                if found:
+                    self.progress(f"the create had committed: using Atoms agent {found}")
+                    return found
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- v2 ------------------------------------------------------------------------------------
+
+    def _apply_v2(self, result: ApplyResult, body: dict[str, Any]) -> None:
+        client, agent_id = self.client, result.agent_id
+        branches = client.list_branches(agent_id)
+        live = pick_live(branches)
+        target = live
+        if self.options.branch_name:
+            target = _branch_named(branches, self.options.branch_name) or self._fork(result, live)
+        branch_id = _bid(target)
+        result.branch_id, result.branch_name = branch_id, (target.get("branch") or {}).get("name")
+        result.live = target is live and bool(live.get("isLive"))
+        result.previous_branch_id, result.previous_revision_id = branch_id, _head(target)
+        if target.get("hasOpenDraft"):
+            self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
+        baseline = self._newest_revision(agent_id, branch_id)
+        client.put_draft(agent_id, branch_id, body)
+        self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(body)} field(s))")
+        result.revision_id = self._publish_v2(result, baseline)
+        self._event(result, f"published revision {result.revision_id}")
+        if not self.options.branch_name and not live.get("isLive"):
+            client.make_live(agent_id, branch_id)
+            result.live = True
+            self._event(result, f"made branch {result.branch_name!r} live")
+
+    def _fork(self, result: ApplyResult, live: dict[str, Any]) -> dict[str, Any]:
+        name = str(self.options.branch_name)
+        deadline = self.clock() + self.options.publish_timeout
+        while True:
+            try:
+                self.client.create_branch(result.agent_id, _bid(live), name)
+                break
+            except ApiError as exc:
+                if exc.code != "source_scanning" or self.clock() > deadline:
+                    raise
+                self.sleep(self.options.poll_interval)
+        self._event(result, f"created branch {name!r} from {(live.get('branch') or {}).get('name')!r}")
+        created = _branch_named(self.client.list_branches(result.agent_id), name)
+        if created is None:
+            raise ApiError(f"Atoms created branch {name!r} but does not list it")
+        return created
+
+    def _foreign_draft(self, result: ApplyResult, discard: Callable[[], None]) -> None:
+        where = f"branch {result.branch_name!r}" if result.branch_name else "the agent"
+        if not self.options.force:
+            raise DraftOpenError(
+                f"{where} of Atoms agent {result.agent_id} has an open draft with unpublished edits; "
+                "publishing would put them live too",
+                "Publish or discard that draft in the Atoms dashboard, or re-run with --force to discard it.")
+        discard()
+        self._event(result, f"--force: discarded the open draft on {where}")
+
+    def _newest_revision(self, agent_id: str, branch_id: str) -> str | None:
+        revisions = self.client.list_revisions(agent_id, branch_id, limit=1)
+        return str(revisions[0].get("_id")) if revisions else None
+
+    def _publish_v2(self, result: ApplyResult, baseline: str | None) -> str:
+        client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
+        deadline = self.clock() + self.options.publish_timeout
+        publish: dict[str, Any] | None = None
+        ambiguous = 0
+        while publish is None:
+            try:
+                publish = client.publish_draft(agent_id, branch_id, safe_label(self.options.label))
+            except AmbiguousWriteError:
+                ambiguous += 1
+                summary = next((b for b in client.list_branches(agent_id) if _bid(b) == branch_id), {})
+                if summary.get("hasOpenDraft"):
+                    if ambiguous > 2:
+                        raise
+                    self.progress("the publish answered ambiguously and the draft is still open; publishing again")
+                    continue
+                self.progress("the publish answered ambiguously but the draft was taken; waiting for the revision")
+                publish = {"state": "scanning"}
+            except ApiError as exc:
+                if exc.code != PUBLISH_IN_PROGRESS or self.clock() > deadline:
+                    raise
+                self.progress("another publish is in progress on this branch; waiting")
+                self.sleep(self.options.poll_interval)
+        return self._await_revision(result, baseline, publish)
+
+    def _await_revision(self, result: ApplyResult, baseline: str | None, publish: dict[str, Any]) -> str:
+        """The id of the revision a publish or restore produced, once committed (§H.3)."""
+        client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
+        deadline = self.clock() + self.options.publish_timeout
+        revision = publish.get("revision") if isinstance(publish.get("revision"), dict) else None
+        if publish.get("state") == "committed" and revision and revision.get("_id"):
+            return str(revision["_id"])
+        self.progress("publish accepted; waiting for the security scan")
+        while True:
+            newest = self._newest_revision(agent_id, branch_id)
+            if newest and newest != baseline:
+                detail = client.get_revision(agent_id, branch_id, newest)
+                rev = detail.get("revision") or {}
+                check = rev.get("securityCheck") or {}
+                if str(check.get("status", "")).lower() in FAILED:
+                    self._discard_after_failed_scan(agent_id, branch_id)
+                    raise SecurityScanFailed(
+                        f"Atoms' security scan rejected revision {newest}: {check.get('reason') or 'no reason given'}",
+                        "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.")
+                if str(rev.get("status", "")).lower() in ("published", "committed"):
+                    return newest
+            if self.clock() > deadline:
+                raise PublishTimeout(
+                    f"the publish on Atoms agent {agent_id} did not finish within {self.options.publish_timeout:.0f} s",
+                    "The scan may still pass: re-run later (it is safe), or raise --publish-timeout.")
+            self.sleep(self.options.poll_interval)
+
+    def _discard_after_failed_scan(self, agent_id: str, branch_id: str) -> None:
+        try:
+            self.client.discard_draft(agent_id, branch_id)
+        except ApiError:
+            pass  # the draft may already be gone; the scan failure is the error to report
+
+    # -- v1 ------------------------------------------------------------------------------------
+
+    def _apply_v1(self, result: ApplyResult, body: dict[str, Any]) -> None:
+        client, agent_id = self.client, result.agent_id
+        if self.options.branch_name:
+            raise MigrationError("--branch needs the v2 branch model, and this Atoms account is on v1 drafts",
+                                 "Apply without --branch; v1 drafts go live when activated.")
+        doc = client.get_agent(agent_id) or {}
+        active = doc.get("activeVersionId") or doc.get("versionId")
+        if not active:
+            raise ApiError(f"Atoms agent {agent_id} has no active version to draft from")
+        result.previous_revision_id = str(active)
+        open_drafts = client.list_drafts(agent_id)
+        if open_drafts:
+            def discard() -> None:
+                for draft in open_drafts:
+                    client.discard_v1_draft(agent_id, str(draft.get("draftId") or draft.get("_id")))
+            self._foreign_draft(result, discard)
+        draft_id = client.create_draft(agent_id, str(active))
+        client.patch_draft_config(agent_id, draft_id, body)
+        self._event(result, f"wrote draft {draft_id} ({len(body)} field(s))")
+        version_id = client.publish_v1(agent_id, draft_id, safe_label(self.options.label),
+                                       "Published by atoms-migrate")
+        self._event(result, f"published version {version_id}; waiting for the security check")
+        deadline = self.clock() + self.options.publish_timeout
+        while True:
+            version = client.get_version(agent_id, version_id).get("version") or {}
+            check = version.get("securityCheck") or {}
+            status = str(check.get("status", "")).lower()
+            if status in FAILED:
+                raise SecurityScanFailed(
+                    f"Atoms' security check rejected version {version_id}: {check.get('reason') or 'no reason given'}",
+                    "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.")
+            if status in PASSED:
+                break
+            if self.clock() > deadline:
+                raise PublishTimeout(f"the security check of version {version_id} did not finish in time",
+                                     "Re-run later (it is safe), or raise --publish-timeout.")
+            self.sleep(self.options.poll_interval)
+        client.activate_version(agent_id, version_id)  # §H.2: publish's `activate` is ignored
+        result.revision_id, result.live = version_id, True
+        self._event(result, f"activated version {version_id}")

@@ -1,0 +1,82 @@
+"""Turn what Atoms answers on a read into the config shape the planner writes.
+
+The planner's target config uses the camelCase names of ``POST /agent`` and the draft
+bodies (``singlePromptConfig.prompt``, ``language.default`` ...). Reads answer in three
+other layouts (smallest-atoms-api.md §B.2, §C.2, §H.18): the agent document's top-level
+mirrors, its flattened ``_resolvedConfig`` (``prompt``, ``modelName``, ``defaultLanguage``
+...; reliable on v1 only) and a v2 revision's ``resolvedConfig`` keyed by section
+(``workflow_tools.tools`` ...). ``live_config`` folds them together, most specific last, so
+the planner and the verifier compare like with like. Nulls count as absent. Pure.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from atoms_migrate import paths
+
+# Metadata and config mirrors on GET /agent/{id} (§B.2), plus the draft-only fields.
+MIRROR_FIELDS = (
+    "name", "description", "workflowType", "allowInboundCall",
+    "backgroundSound", "globalKnowledgeBaseId", "language", "synthesizer", "slmModel", "defaultVariables",
+    "preCallAPI", "firstMessage", "allowInterruptions", "waitForUserToSpeakFirst", "transcriberType", "globalPrompt",
+    "speechFormatting", "muteUserUntilFirstBotResponse", "interruptionBackoffTimer", "enableStyleGuide",
+    "callDispositionConfig", "voiceMailDetectionConfig", "smartTurnConfig", "voiceDetectionConfig",
+    "denoisingConfig", "redactionConfig", "pronunciationDicts", "llmIdleTimeoutConfig", "sessionTimeoutConfig",
+    "timezone", "postCallAnalyticsConfig", "singlePromptConfig",
+)
+# Flattened read-back names -> planner paths (§B.2 `_resolvedConfig`, §F.1, §C.3).
+RENAMED = {
+    "prompt": "singlePromptConfig.prompt",
+    "tools": "singlePromptConfig.tools",
+    "modelName": "slmModel",
+    "defaultLanguage": "language.default",
+    "supportedLanguages": "language.supported",
+    "languageSwitching": "language.switching",
+    "synthesizerSampleRate": "synthesizer.sampleRate",
+}
+_IGNORED_RESOLVED = frozenset({"workflowGraph", "playbooks"})
+
+
+def _overlay(out: dict[str, Any], key: str, value: Any) -> None:
+    if value is None or key in _IGNORED_RESOLVED:
+        return
+    target = RENAMED.get(key, key)
+    if isinstance(value, dict) and isinstance(paths.get(out, target), dict):
+        merged = dict(paths.get(out, target))
+        merged.update({k: v for k, v in value.items() if v is not None})
+        value = merged
+    paths.set_value(out, target, copy.deepcopy(value))
+
+
+def _flat_resolved(resolved: Any) -> dict[str, Any]:
+    """A v2 ``resolvedConfig`` (section -> field -> value) as one flat field map.
+
+    Sections are recognised by shape: a dict whose values are fields. A top-level key that
+    is itself a config field (some responses flatten) is kept as a field.
+    """
+    flat: dict[str, Any] = {}
+    if not isinstance(resolved, dict):
+        return flat
+    for key, value in resolved.items():
+        if key in MIRROR_FIELDS or key in RENAMED:
+            flat[key] = value
+        elif isinstance(value, dict):
+            flat.update(value)
+    return flat
+
+
+def live_config(agent: dict[str, Any] | None, revision_resolved: Any = None) -> dict[str, Any]:
+    """The live config of an agent in planner shape: mirrors < ``_resolvedConfig`` < revision."""
+    out: dict[str, Any] = {}
+    agent = agent or {}
+    for key in MIRROR_FIELDS:
+        _overlay(out, key, agent.get(key))
+    resolved = agent.get("_resolvedConfig")
+    if isinstance(resolved, dict):
+        for key, value in resolved.items():
+            _overlay(out, key, value)
+    for key, value in _flat_resolved(revision_resolved).items():
+        _overlay(out, key, value)
+    return out

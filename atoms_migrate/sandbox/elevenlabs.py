@@ -1,0 +1,76 @@
+"""A fake of the ElevenLabs read API the migrator uses (elevenlabs-convai-api.md §A, §B, §C.1).
+
+Agents and tools are seeded with their raw JSON and served back as they are, so any
+shape the real API or an export produced can be rehearsed. ``xi-api-key`` is checked
+(401 ``invalid_api_key``), unknown ids are 404s in the documented ``detail`` shape (§F.1),
+and the agent list pages with ``page_size``/``cursor``/``has_more`` (§B).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, json_response
+
+
+def _error(status: int, code: str, message: str) -> FakeResponse:
+    return json_response(status, {"detail": {"type": "invalid_request", "code": code, "status": code,
+                                             "message": message, "request_id": "sandbox"}})
+
+
+class FakeElevenLabs:
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.agents: dict[str, dict[str, Any]] = {}
+        self.tools: dict[str, dict[str, Any]] = {}
+
+    def add_agent(self, config: dict[str, Any], agent_id: str | None = None) -> str:
+        agent_id = agent_id or config.get("agent_id") or f"agent_sandbox{len(self.agents) + 1:04d}"
+        stored = copy.deepcopy(config)
+        stored.setdefault("agent_id", agent_id)
+        self.agents[agent_id] = stored
+        return agent_id
+
+    def add_tool(self, record: dict[str, Any], tool_id: str | None = None) -> str:
+        tool_id = tool_id or record.get("id") or f"tool_sandbox{len(self.tools) + 1:04d}"
+        stored = copy.deepcopy(record) if "tool_config" in record else {"tool_config": copy.deepcopy(record)}
+        stored["id"] = tool_id
+        self.tools[tool_id] = stored
+        return tool_id
+
+    def handle(self, req: FakeRequest) -> FakeResponse:
+        if req.headers.get("xi-api-key") != self.api_key:
+            return _error(401, "invalid_api_key", "Invalid API key")
+        if req.method != "GET":
+            return _error(405, "method_not_allowed", "The sandbox ElevenLabs API is read-only")
+        if req.path == "/v1/convai/agents":
+            return self._list(req)
+        m = re.fullmatch(r"/v1/convai/agents/([^/]+)", req.path)
+        if m:
+            agent = self.agents.get(m.group(1))
+            if agent is None:
+                return _error(404, "agent_not_found", f"Agent {m.group(1)} not found")
+            return json_response(200, agent)
+        m = re.fullmatch(r"/v1/convai/tools/([^/]+)", req.path)
+        if m:
+            tool = self.tools.get(m.group(1))
+            if tool is None:
+                return _error(404, "tool_not_found", f"Tool {m.group(1)} not found")
+            return json_response(200, tool)
+        return _error(404, "not_found", f"No route {req.path}")
+
+    def _list(self, req: FakeRequest) -> FakeResponse:
+        size = min(100, max(1, int(req.query.get("page_size", "30"))))
+        start = int(req.query.get("cursor") or 0)
+        ids = sorted(self.agents)
+        page = ids[start:start + size]
+        more = start + size < len(ids)
+        agents = [{"agent_id": i, "name": self.agents[i].get("name") or i, "tags": [], "access_info": {},
+                   "voice_id": (self.agents[i].get("conversation_config") or {}).get("tts", {}).get("voice_id", ""),
+                   "created_at_unix_secs": 0, "updated_at_unix_secs": 0} for i in page]
+        body: dict[str, Any] = {"agents": agents, "has_more": more}
+        if more:
+            body["next_cursor"] = str(start + size)
+        return json_response(200, body)

@@ -1,0 +1,301 @@
+"""Smallest Atoms REST client: agents, v2 branches and revisions, v1 drafts and versions.
+
+One method per endpoint of smallest-atoms-api.md §B and §C, over an injected
+``httpx.Client`` whose base URL is the API host (``atoms_base_urls`` derives it). The
+client never reads the environment and never prints; every failure is an ``ApiError``
+carrying the HTTP status and the ``error_type`` discriminator (§G.1) as ``code``.
+
+Retry policy per request kind (§G.3, §H.15): reads, and the draft PUT/PATCH (an upsert:
+sending it twice leaves the same draft), are retried on 429, 423, 5xx, timeouts and
+dropped connections. Other writes are retried only on answers that prove nothing was done
+(429 rate limited, 423 config freeze); a timeout, dropped connection or 5xx on them
+raises ``AmbiguousWriteError`` so the caller can look before it writes again. No ``null``
+is ever sent (§H.11): bodies are stripped of None values first.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from atoms_migrate.errors import ApiError, ConfigError
+from atoms_migrate.retry import RETRYABLE_STATUS, RetryPolicy, send_with_retries
+
+DEFAULT_HOST = "https://api.smallest.ai"
+ATOMS_PREFIX = "/atoms/v1"
+WAVES_PREFIX = "/waves/v1"
+MIGRATION_REQUIRED = "versioning_v2_migration_required"
+CONFIG_FREEZE = "config_freeze_active"
+PUBLISH_IN_PROGRESS = "publish_in_progress"
+# Rejections that prove the write did not happen, so sending it again is safe.
+REJECTED_UNDONE = frozenset({423, 429})
+UPSERT_RETRY = RETRYABLE_STATUS | {423}
+
+
+class AmbiguousWriteError(ApiError):
+    """A write may or may not have happened (timeout, dropped connection, 5xx)."""
+
+
+class VersioningUnavailable(ApiError):
+    """The v2 branch API is missing on this account (404, HTML, non-JSON): use v1 (§C.4)."""
+
+
+def atoms_base_urls(value: str | None) -> tuple[str, str, str]:
+    """(host, atoms base, waves base) from a host root or a URL ending in /atoms/v1 (§G.5)."""
+    raw = (value or DEFAULT_HOST).strip().rstrip("/")
+    if raw.endswith(ATOMS_PREFIX):
+        raw = raw[: -len(ATOMS_PREFIX)].rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"SMALLEST_BASE_URL {value!r} is not an http(s) URL",
+                          "Use a host root such as https://api.smallest.ai (or …/atoms/v1).")
+    return raw, raw + ATOMS_PREFIX, raw + WAVES_PREFIX
+
+
+def strip_nulls(value: Any) -> Any:
+    """Remove None values at any depth: Atoms rejects nulls on optional fields (§H.11)."""
+    if isinstance(value, dict):
+        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [strip_nulls(v) for v in value if v is not None]
+    return value
+
+
+def parse_error(response: httpx.Response) -> tuple[str | None, str]:
+    """(error_type, message) from any documented Atoms error body (§G.1), HTML included."""
+    try:
+        body = jsonlib.loads(response.text, strict=False)
+    except ValueError:
+        first = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        if "<" in first:
+            first = "an HTML page (the route does not exist on this host)"
+        return None, first or response.reason_phrase
+    if not isinstance(body, dict):
+        return None, response.reason_phrase
+    code = body.get("error_type") or body.get("code")
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors:
+        message = "; ".join(str(e) for e in errors)
+    else:
+        message = str(body.get("message") or body.get("error") or code or response.reason_phrase)
+    return (str(code) if code else None), message
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return "json" in response.headers.get("content-type", "")
+
+
+class AtomsClient:
+    """Calls the Atoms REST API; ``http`` has the API host as its base URL."""
+
+    def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None) -> None:
+        self.http = http
+        self.retry = retry or RetryPolicy()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, what: str, *, body: Any = None,
+              params: dict[str, Any] | None = None, kind: str = "read") -> httpx.Response:
+        url = ATOMS_PREFIX + path
+        payload = strip_nulls(body) if body is not None else None
+        statuses = {"read": RETRYABLE_STATUS, "upsert": UPSERT_RETRY, "write": REJECTED_UNDONE}[kind]
+        policy = self.retry
+        try:
+            if kind == "write":
+                # Transport errors on a write are ambiguous: never repeat them here.
+                policy = replace(policy, transport_retries=False)
+            return send_with_retries(self.http, method, url, policy, params=params, json=payload,
+                                     retry_statuses=statuses)
+        except httpx.TimeoutException as exc:
+            if kind == "write":
+                raise AmbiguousWriteError(f"Atoms did not answer in time {what}; it may or may not have been done",
+                                          "Re-run: atoms-migrate looks before it writes again.") from exc
+            raise ApiError(f"Atoms did not answer in time {what} ({type(exc).__name__})",
+                           "Try again; check SMALLEST_BASE_URL and your network.") from exc
+        except httpx.TransportError as exc:
+            if kind == "write":
+                raise AmbiguousWriteError(f"the connection to Atoms dropped {what}; it may or may not have been done",
+                                          "Re-run: atoms-migrate looks before it writes again.") from exc
+            raise ApiError(f"Could not reach Atoms at {self.http.base_url} {what}: {exc}",
+                           "Check SMALLEST_BASE_URL and your network.") from exc
+
+    def _data(self, response: httpx.Response, what: str) -> Any:
+        if not response.is_success:
+            raise self.error(response, what)
+        try:
+            body = jsonlib.loads(response.text, strict=False)  # §G.1: control characters occur
+        except ValueError as exc:
+            raise ApiError(f"Atoms answered {what} with a body that is not JSON",
+                           "Check SMALLEST_BASE_URL points at the API host.", status=response.status_code) from exc
+        if isinstance(body, dict) and "data" in body:
+            return body["data"]
+        return body
+
+    def error(self, response: httpx.Response, what: str, kind: str = "read") -> ApiError:
+        status = response.status_code
+        code, message = parse_error(response)
+        request_id = response.headers.get("x-request-id")
+        rid = f" [x-request-id {request_id}]" if request_id else ""
+        suffix = f" ({status}{' ' + code if code else ''}): {message}{rid}"
+        args = {"status": status, "code": code, "request_id": request_id}
+        if status == 401 or (status == 500 and "verifying token" in message):
+            return ApiError(f"Atoms rejected the API key {what}{suffix}",
+                            "Check SMALLEST_API_KEY (keys start with sk_) and SMALLEST_BASE_URL's region.", **args)
+        if status == 403:
+            return ApiError(f"Atoms refused {what}{suffix}",
+                            "Gated models and workflow types need org access (§B.1); pick another in mappings/llms.yaml.",
+                            **args)
+        if status == 423 or code == CONFIG_FREEZE:
+            return ApiError(f"Atoms is in a config freeze {what}{suffix}",
+                            "Writes are paused for maintenance; re-run after the window (reads still work).", **args)
+        if status == 429:
+            return ApiError(f"Atoms still rate-limited {what} after {self.retry.attempts} attempts{suffix}",
+                            "Try again later, or lower concurrency.", **args)
+        if status >= 500 and kind == "write":
+            return AmbiguousWriteError(f"Atoms failed {what}{suffix}; it may or may not have been done",
+                                       "Re-run: atoms-migrate looks before it writes again.", **args)
+        if status >= 500:
+            return ApiError(f"Atoms failed {what}{suffix}", "Try again later; quote the x-request-id to support.", **args)
+        return ApiError(f"Atoms refused {what}{suffix}", **args)
+
+    def _call(self, method: str, path: str, what: str, *, body: Any = None,
+              params: dict[str, Any] | None = None, kind: str = "read") -> Any:
+        response = self._send(method, path, what, body=body, params=params, kind=kind)
+        if not response.is_success:
+            raise self.error(response, what, kind)
+        return self._data(response, what)
+
+    # -- agents (§B.1–B.5) ----------------------------------------------------------------
+
+    def create_agent(self, body: dict[str, Any]) -> str:
+        data = self._call("POST", "/agent", "creating the agent", body=body, kind="write")
+        agent_id = data.get("_id") if isinstance(data, dict) else data  # §B.1: bare id, or {_id}
+        if not isinstance(agent_id, str) or not agent_id:
+            raise ApiError("Atoms created an agent but did not say its id", "Look for it in the Atoms dashboard.")
+        return agent_id
+
+    def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+        """The agent document, or None when Atoms says there is no such agent (400/404, §H.17)."""
+        response = self._send("GET", f"/agent/{agent_id}", f"reading agent {agent_id}")
+        if response.status_code in (400, 404):
+            _, message = parse_error(response)
+            if response.status_code == 404 or "no agent found" in message.lower():
+                return None
+        data = self._data(response, f"reading agent {agent_id}")
+        return data if isinstance(data, dict) else None
+
+    def list_agents(self, page: int = 1, page_size: int = 100, search: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """One page of agents and whether more follow (§B.3: ``offset`` is the page size)."""
+        params: dict[str, Any] = {"page": page, "offset": page_size, "sortField": "createdAt", "sortOrder": "desc"}
+        if search:
+            params["search"] = search
+        data = self._call("GET", "/agent", "listing agents", params=params)
+        if isinstance(data, list):
+            return data, False
+        agents = data.get("agents") or [] if isinstance(data, dict) else []
+        if isinstance(data, dict) and isinstance(data.get("hasMore"), bool):
+            return agents, data["hasMore"]
+        total = data.get("total", data.get("totalCount")) if isinstance(data, dict) else None
+        more = isinstance(total, int) and page * page_size < total
+        return agents, more and bool(agents)
+
+    def update_metadata(self, agent_id: str, body: dict[str, Any]) -> None:
+        self._call("PATCH", f"/agent/{agent_id}", "updating the agent's name and description", body=body, kind="upsert")
+
+    def archive_agent(self, agent_id: str, on: bool = True) -> None:
+        self._call("DELETE", f"/agent/{agent_id}/archive", "archiving the agent", params={"on": str(on).lower()},
+                   kind="write")
+
+    # -- v2 branches and revisions (§C.2) --------------------------------------------------
+
+    def list_branches(self, agent_id: str) -> list[dict[str, Any]]:
+        what = f"listing branches of agent {agent_id}"
+        response = self._send("GET", f"/agent/{agent_id}/branches", what)
+        if response.status_code == 404 or (response.is_success and not _is_json(response)):
+            raise VersioningUnavailable(f"Atoms has no branch API for agent {agent_id}", status=response.status_code)
+        data = self._data(response, what)
+        branches = data.get("branches") if isinstance(data, dict) else data
+        if not isinstance(branches, list):
+            raise VersioningUnavailable(f"Atoms answered {what} without a branch list", status=response.status_code)
+        return branches
+
+    def create_branch(self, agent_id: str, source_branch_id: str, name: str) -> dict[str, Any]:
+        return self._call("POST", f"/agent/{agent_id}/branches", f"creating branch {name!r}",
+                          body={"sourceBranchId": source_branch_id, "name": name}, kind="write")
+
+    def put_draft(self, agent_id: str, branch_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("PUT", f"/agent/{agent_id}/branches/{branch_id}/draft", "writing the draft",
+                          body=body, kind="upsert")
+
+    def discard_draft(self, agent_id: str, branch_id: str) -> None:
+        self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
+
+    def publish_draft(self, agent_id: str, branch_id: str, label: str) -> dict[str, Any]:
+        """The PublishResult: ``{state: committed, revision}`` (200) or ``{state: scanning}`` (202)."""
+        data = self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/draft/publish", "publishing the draft",
+                          body={"label": label}, kind="write")
+        return data if isinstance(data, dict) else {}
+
+    def list_revisions(self, agent_id: str, branch_id: str, limit: int = 1) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions", "listing revisions",
+                          params={"limit": limit})
+        revisions = data.get("revisions") if isinstance(data, dict) else data
+        return revisions if isinstance(revisions, list) else []
+
+    def get_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
+        """``{revision, resolvedConfig}``."""
+        data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}",
+                          f"reading revision {revision_id}")
+        return data if isinstance(data, dict) else {}
+
+    def make_live(self, agent_id: str, branch_id: str) -> None:
+        self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/live", "making the branch live", body={},
+                   kind="upsert")
+
+    def restore_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
+        data = self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}/restore",
+                          f"restoring revision {revision_id}", kind="write")
+        return data if isinstance(data, dict) else {}
+
+    # -- v1 drafts and versions (§B.7–B.11) ------------------------------------------------
+
+    def list_drafts(self, agent_id: str) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/agent/{agent_id}/drafts", "listing drafts")
+        return data if isinstance(data, list) else (data.get("drafts") or [] if isinstance(data, dict) else [])
+
+    def create_draft(self, agent_id: str, source_version_id: str) -> str:
+        data = self._call("POST", f"/agent/{agent_id}/drafts", "opening a draft",
+                          body={"sourceVersionId": source_version_id, "draftName": "atoms-migrate"}, kind="write")
+        draft_id = (data.get("draftId") or data.get("_id")) if isinstance(data, dict) else None  # §B.7
+        if not isinstance(draft_id, str):
+            raise ApiError("Atoms opened a draft but did not say its id")
+        return draft_id
+
+    def discard_v1_draft(self, agent_id: str, draft_id: str) -> None:
+        self._call("DELETE", f"/agent/{agent_id}/drafts/{draft_id}", "discarding a draft", kind="write")
+
+    def patch_draft_config(self, agent_id: str, draft_id: str, body: dict[str, Any]) -> None:
+        self._call("PATCH", f"/agent/{agent_id}/drafts/{draft_id}/config", "writing the draft config",
+                   body=body, kind="upsert")
+
+    def publish_v1(self, agent_id: str, draft_id: str, label: str, description: str) -> str:
+        data = self._call("POST", f"/agent/{agent_id}/drafts/{draft_id}/publish", "publishing the draft",
+                          body={"label": label, "description": description}, kind="write")
+        version_id = data.get("_id") if isinstance(data, dict) else None
+        if not isinstance(version_id, str):
+            raise ApiError("Atoms published the draft but did not say the version id")
+        return version_id
+
+    def get_version(self, agent_id: str, version_id: str) -> dict[str, Any]:
+        """``{version, resolvedConfig}``."""
+        data = self._call("GET", f"/agent/{agent_id}/versions/{version_id}", f"reading version {version_id}")
+        return data if isinstance(data, dict) else {}
+
+    def activate_version(self, agent_id: str, version_id: str) -> None:
+        # §B.9: activate is idempotent, so it may be repeated like an upsert.
+        self._call("PATCH", f"/agent/{agent_id}/versions/{version_id}/activate", "activating the version",
+                   kind="upsert")

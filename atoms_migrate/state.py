@@ -1,0 +1,91 @@
+"""The state file: which Smallest agent each source became, and what was applied last.
+
+Default ``.atoms-migrate/state.json``. One entry per source key (the ElevenLabs agent id,
+or ``file:<path>`` for an export without one): the Smallest agent id, versioning model,
+branch, revision applied, hashes of the source config and of the mapping tables, and what
+``rollback`` needs (the revision that was live before the last apply, and whether this
+tool created the agent). It holds ids and hashes only, never config values, so no secret
+can land in it. Writes are atomic (temp file in the same folder, then ``os.replace``),
+so an interrupted run leaves the previous file intact. The state is a cache: losing it
+is safe, because agents also carry a marker in their description (see ``plan.marker``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from atoms_migrate.errors import ConfigError
+
+DEFAULT_STATE_PATH = Path(".atoms-migrate") / "state.json"
+FORMAT_VERSION = 1
+
+
+class LastOperation(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str  # create | update | promote | rollback
+    previous_branch_id: str | None = None
+    previous_revision_id: str | None = None
+
+
+class AgentState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    smallest_agent_id: str
+    name: str = ""
+    versioning: str = "v2"
+    branch_id: str | None = None
+    branch_name: str | None = None
+    live: bool = True
+    revision_id: str | None = None
+    source_hash: str = ""
+    tables_hash: str = ""
+    created_by_atoms_migrate: bool = False
+    applied_at: str = ""
+    last_operation: LastOperation | None = None
+
+
+class StateFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    format_version: int = FORMAT_VERSION
+    agents: dict[str, AgentState] = {}
+
+
+def canonical_hash(value: Any) -> str:
+    """sha256 of the canonical JSON of ``value`` (sorted keys, no whitespace)."""
+    blob = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def load_state(path: Path) -> StateFile:
+    if not path.exists():
+        return StateFile()
+    try:
+        return StateFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, ValidationError) as exc:
+        raise ConfigError(f"state file {path} cannot be read: {str(exc).splitlines()[0]}",
+                          "Fix or remove it: agents carry a marker, so a missing state file creates no duplicates.") from exc
+
+
+def save_state(path: Path, state: StateFile) -> None:
+    """Write atomically: a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write state file {path}: {exc.strerror}") from exc
