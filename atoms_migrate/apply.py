@@ -173,7 +173,7 @@ def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: 
     head = _head(target)
     resolved = client.get_revision(agent_id, _bid(target), head).get("resolvedConfig") if head else None
     if target is not live:  # the agent's mirrors describe the live branch, not this one
-        doc = {k: doc.get(k) for k in ("name", "description")}
+        doc = {k: doc.get(k) for k in ("name", "description", "workflowType", "allowInboundCall")}  # agent-level (§B.2)
     return live_config(doc, resolved), _bid(target), (target.get("branch") or {}).get("name")
 
 
@@ -402,12 +402,13 @@ class Applier:
         if self.options.branch_name:
             raise MigrationError("--branch needs the v2 branch model, and this Atoms account is on v1 drafts",
                                  "Apply without --branch; v1 drafts go live when activated.")
+        open_drafts = client.list_drafts(agent_id)  # first: on a v2 account this is the 409 that switches
         doc = client.get_agent(agent_id) or {}
         active = doc.get("activeVersionId") or doc.get("versionId")
         if not active:
-            raise ApiError(f"Atoms agent {agent_id} has no active version to draft from")
+            raise ApiError(f"Atoms agent {agent_id} has no active version to draft from",
+                           "Check the agent in the Atoms dashboard, or re-run with --versioning v2.")
         result.previous_revision_id = str(active)
-        open_drafts = client.list_drafts(agent_id)
         if open_drafts:
             def discard() -> None:
                 for draft in open_drafts:

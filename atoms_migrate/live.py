@@ -53,17 +53,19 @@ def _overlay(out: dict[str, Any], key: str, value: Any) -> None:
 def _flat_resolved(resolved: Any) -> dict[str, Any]:
     """A v2 ``resolvedConfig`` (section -> field -> value) as one flat field map.
 
-    Sections are recognised by shape: a dict whose values are fields. A top-level key that
-    is itself a config field (some responses flatten) is kept as a field.
+    Sections are recognised by shape: a dict holding at least one known field name. That
+    tells the ``language`` section (``defaultLanguage`` ...) from the ``language`` field
+    (``default``, ``supported``); any other top-level key is kept as a field.
     """
+    known = set(MIRROR_FIELDS) | set(RENAMED)
     flat: dict[str, Any] = {}
     if not isinstance(resolved, dict):
         return flat
     for key, value in resolved.items():
-        if key in MIRROR_FIELDS or key in RENAMED:
-            flat[key] = value
-        elif isinstance(value, dict):
+        if isinstance(value, dict) and any(k in known for k in value):
             flat.update(value)
+        elif key in known:
+            flat[key] = value
     return flat
 
 

@@ -1,0 +1,244 @@
+"""Applying plans against the in-process sandbox: both versioning models, faults, traps."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from atoms_migrate.apply import (
+    Applier,
+    ApplyOptions,
+    ApplyResult,
+    DraftOpenError,
+    PublishTimeout,
+    SecurityScanFailed,
+    locate,
+)
+from atoms_migrate.errors import ApiError
+from atoms_migrate.plan import marker, plan_agent
+from atoms_migrate.retry import RetryPolicy
+from atoms_migrate.sandbox.atoms import FAIL_SCAN_MARK
+from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
+from atoms_migrate.smallest import AtomsClient
+from conftest import EXAMPLE, make_source
+
+
+@dataclass
+class Rig:
+    sandbox: Sandbox
+    client: AtomsClient
+    tables: Any
+    notes: list[str] = field(default_factory=list)
+    clock_now: float = 0.0
+
+    def clock(self) -> float:
+        return self.clock_now
+
+    def sleep(self, seconds: float) -> None:
+        self.clock_now += max(seconds, 0.5)
+
+    def run(self, source, state_agent_id: str | None = None, **options: Any) -> tuple[Any, ApplyResult | None]:
+        opts = ApplyOptions(poll_interval=1, **options)
+        target = locate(self.client, source.key, state_agent_id, opts, self.notes)
+        plan = plan_agent(source, self.tables, target.config if target else None, target.agent_id if target else None)
+        if plan.action == "no-op":
+            return plan, None
+        applier = Applier(self.client, opts, sleep=self.sleep, clock=self.clock)
+        return plan, applier.apply(plan, target)
+
+
+@pytest.fixture
+def rig(tables) -> Rig:
+    return _rig(tables, "v2")
+
+
+def _rig(tables, versioning: str, scan_reads: int = 1) -> Rig:
+    box = Sandbox(versioning=versioning, scan_reads=scan_reads)
+    http = httpx.Client(base_url="http://sandbox", transport=box.transport(),
+                        headers={"Authorization": f"Bearer {ATOMS_KEY}"})
+    return Rig(box, AtomsClient(http, RetryPolicy(attempts=4, initial_wait=0, max_wait=0, sleep=lambda s: None)), tables)
+
+
+@pytest.fixture
+def example():
+    import json
+
+    return make_source(json.loads(EXAMPLE.read_text()))
+
+
+def _live(rig: Rig) -> dict[str, Any]:
+    (agent,) = [a for a in rig.sandbox.atoms.summary() if not a["archived"]]
+    return agent
+
+
+def test_create_on_v2_publishes_everything_and_verifies(rig, example) -> None:
+    plan, result = rig.run(example)
+    assert plan.action == "create" and result.created and result.live and result.differences == []
+    live = _live(rig)["live_config"]
+    assert live["singlePromptConfig"]["prompt"] == plan.target_config["singlePromptConfig"]["prompt"]
+    assert live["postCallAnalyticsConfig"] == plan.target_config["postCallAnalyticsConfig"]  # ignored on create
+    assert marker(example.key) in _live(rig)["description"]
+    methods = [(e["method"], e["path"].split("/")[-1]) for e in rig.sandbox.writes()]
+    assert methods == [("POST", "agent"), ("PUT", "draft"), ("POST", "publish")]
+
+
+def test_rerun_is_a_no_op_with_zero_writes(rig, example) -> None:
+    rig.run(example)
+    before = len(rig.sandbox.writes())
+    plan, result = rig.run(example)
+    assert plan.action == "no-op" and result is None
+    assert len(rig.sandbox.writes()) == before
+
+
+def test_changed_source_updates_the_same_agent_with_only_the_changed_fields(rig, example) -> None:
+    _, first = rig.run(example)
+    changed = copy.deepcopy(example.raw)
+    changed["conversation_config"]["agent"]["first_message"] = "Hello again!"
+    rig.sandbox.log.clear()
+    plan, result = rig.run(make_source(changed), state_agent_id=first.agent_id)
+    assert plan.action == "update" and result.agent_id == first.agent_id and not result.differences
+    (put,) = [e for e in rig.sandbox.writes() if e["method"] == "PUT"]
+    assert len(rig.sandbox.atoms.agents) == 1
+    assert _live(rig)["live_config"]["firstMessage"] == "Hello again!"
+    assert [s.kind for s in plan.steps] == ["draft", "publish", "verify"]
+    assert set(plan.steps[0].body) == {"firstMessage"}
+    assert put
+
+
+def test_lost_state_finds_the_agent_by_marker(rig, example) -> None:
+    rig.run(example)
+    plan, _ = rig.run(example, state_agent_id=None)
+    assert plan.action == "no-op"
+    assert any("by its marker" in n for n in rig.notes)
+
+
+def test_archived_state_agent_is_replaced(rig, example) -> None:
+    _, first = rig.run(example)
+    rig.sandbox.atoms.agents[first.agent_id].archived = True
+    plan, result = rig.run(example, state_agent_id=first.agent_id)
+    assert plan.action == "create" and result.agent_id != first.agent_id
+
+
+@pytest.mark.parametrize("action", ["commit_then_500", "commit_then_drop"])
+def test_create_that_commits_then_fails_makes_no_duplicate(rig, example, action) -> None:
+    rig.sandbox.add_fault(method="POST", path=r"/atoms/v1/agent$", action=action)
+    _, result = rig.run(example)
+    assert len(rig.sandbox.atoms.agents) == 1
+    assert result.agent_id in rig.sandbox.atoms.agents and not result.differences
+
+
+def test_create_that_fails_before_committing_is_created_once(rig, example) -> None:
+    rig.sandbox.add_fault(method="POST", path=r"/atoms/v1/agent$", action="status", status=502)
+    _, result = rig.run(example)
+    assert len(rig.sandbox.atoms.agents) == 1 and not result.differences
+
+
+def test_transient_faults_on_reads_and_draft_are_retried(rig, example) -> None:
+    rig.sandbox.add_fault(method="GET", path=r"/branches$", status=429, headers={"Retry-After": "0"}, times=2)
+    rig.sandbox.add_fault(method="PUT", path=r"/draft$", action="drop")
+    rig.sandbox.add_fault(method="PUT", path=r"/draft$", status=423,
+                          body={"status": False, "error_type": "config_freeze_active", "errors": ["freeze"]})
+    _, result = rig.run(example)
+    assert not result.differences and len(rig.sandbox.atoms.agents) == 1
+
+
+def test_ambiguous_publish_is_not_repeated_blindly(rig, example) -> None:
+    rig.sandbox.add_fault(method="POST", path=r"/draft/publish$", action="commit_then_500")
+    _, result = rig.run(example)
+    assert not result.differences
+    assert sum(1 for e in rig.sandbox.log if e["path"].endswith("/publish")) == 1
+
+
+def test_publish_in_progress_waits_and_retries(rig, example) -> None:
+    rig.sandbox.add_fault(method="POST", path=r"/draft/publish$", status=409,
+                          body={"status": False, "error_type": "publish_in_progress", "errors": ["busy"]})
+    _, result = rig.run(example)
+    assert not result.differences
+
+
+def test_someone_elses_open_draft_is_refused_then_discarded_with_force(rig, example) -> None:
+    _, first = rig.run(example)
+    rig.sandbox.atoms.open_foreign_draft(first.agent_id, {"firstMessage": "Colleague's edit."})
+    changed = copy.deepcopy(example.raw)
+    changed["name"] = "Renamed"
+    changed["conversation_config"]["agent"]["first_message"] = "Ours."
+    with pytest.raises(DraftOpenError, match="open draft"):
+        rig.run(make_source(changed), state_agent_id=first.agent_id)
+    _, result = rig.run(make_source(changed), state_agent_id=first.agent_id, force=True)
+    assert _live(rig)["live_config"]["firstMessage"] == "Ours."
+    assert any("discarded" in e for e in result.events)
+
+
+def test_failed_security_scan_is_an_error_with_its_reason_and_leaves_no_draft(rig, example) -> None:
+    raw = copy.deepcopy(example.raw)
+    raw["conversation_config"]["agent"]["prompt"]["prompt"] += " " + FAIL_SCAN_MARK
+    with pytest.raises(SecurityScanFailed, match="sandbox marker"):
+        rig.run(make_source(raw))
+    agent = next(iter(rig.sandbox.atoms.agents.values()))
+    assert not any(b.draft for b in agent.branches.values())
+
+
+def test_publish_wait_is_bounded(tables, example) -> None:
+    rig = _rig(tables, "v2", scan_reads=10_000)
+    with pytest.raises(PublishTimeout, match="did not finish within 5 s"):
+        rig.run(example, publish_timeout=5)
+
+
+def test_empty_first_message_publishes_with_the_placeholder(rig, tables) -> None:
+    source = make_source({"name": "Quiet", "conversation_config": {"agent": {"first_message": "",
+                                                                            "prompt": {"prompt": "Listen."}}}})
+    plan, result = rig.run(source)
+    assert not result.differences
+    live = _live(rig)["live_config"]
+    assert live["waitForUserToSpeakFirst"] is True and live["firstMessage"] == plan.target_config["firstMessage"]
+
+
+def test_v1_account_drafts_publishes_waits_and_activates(tables, example) -> None:
+    rig = _rig(tables, "v1")
+    plan, result = rig.run(example)
+    assert result.versioning == "v1" and not result.differences
+    paths = [e["path"].rsplit("/", 1)[-1] for e in rig.sandbox.writes()]
+    assert paths == ["agent", "drafts", "config", "publish", "activate"]
+    plan, again = rig.run(example, state_agent_id=result.agent_id)
+    assert plan.action == "no-op"
+
+
+def test_forcing_v1_on_a_v2_account_switches_on_the_409(rig, example) -> None:
+    plan, result = rig.run(example, versioning="v1")
+    assert result.versioning == "v2" and not result.differences
+    assert any("branch model" in e for e in result.events)
+
+
+def test_staging_branch_does_not_touch_live_then_restore(rig, example) -> None:
+    _, first = rig.run(example)
+    changed = copy.deepcopy(example.raw)
+    changed["conversation_config"]["agent"]["first_message"] = "Staged greeting."
+    plan, staged = rig.run(make_source(changed), state_agent_id=first.agent_id, branch_name="migration")
+    assert not staged.live and staged.branch_name == "migration" and not staged.differences
+    assert _live(rig)["live_config"]["firstMessage"] != "Staged greeting."
+    rig.client.make_live(first.agent_id, staged.branch_id)
+    assert _live(rig)["live_config"]["firstMessage"] == "Staged greeting."
+
+
+def test_restore_puts_the_previous_revision_back(rig, example) -> None:
+    _, first = rig.run(example)
+    changed = copy.deepcopy(example.raw)
+    changed["conversation_config"]["agent"]["first_message"] = "Second."
+    _, second = rig.run(make_source(changed), state_agent_id=first.agent_id)
+    applier = Applier(rig.client, ApplyOptions(poll_interval=0), sleep=rig.sleep, clock=rig.clock)
+    applier.restore(second, second.previous_revision_id)
+    assert _live(rig)["live_config"]["firstMessage"] == example.raw["conversation_config"]["agent"]["first_message"]
+
+
+def test_gated_model_is_a_403_with_a_hint(rig, tables) -> None:
+    source = make_source({"name": "G", "conversation_config": {"agent": {
+        "first_message": "Hi", "prompt": {"prompt": "x", "llm": "gpt-5.2"}}}})
+    assert plan_agent(source, tables).target_config["slmModel"] == "gpt-5.2"
+    with pytest.raises(ApiError, match="not available for your organization") as info:
+        rig.run(source)
+    assert "org access" in (info.value.hint or "")
+    assert rig.sandbox.atoms.agents == {}
