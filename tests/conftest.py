@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +49,17 @@ def make_source(config: dict[str, Any], tools: dict[str, Any] | None = None) -> 
 
         src = replace(src, tools=tools)
     return src
+
+
+# The console script installed beside this interpreter (a venv's bin/), else one on PATH.
+_BESIDE = Path(sys.executable).with_name("atoms-migrate")
+EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
+
+
+def run_installed(*args: str, cwd: str | Path, env: dict[str, str] | None = None,
+                  timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI as a subprocess with a clean vendor environment plus ``env``."""
+    cmd = [EXE, *args] if EXE else [sys.executable, "-m", "atoms_migrate", *args]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_", "GITHUB_"))}
+    return subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
+                          env={**base, **(env or {})}, stdin=subprocess.DEVNULL)

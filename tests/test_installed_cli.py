@@ -7,26 +7,16 @@ wheel) and that exit codes and streams are right for a real process.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import EXAMPLE
-
-from pathlib import Path
-
-# The console script installed beside this interpreter (a venv's bin/), else one on PATH.
-_BESIDE = Path(sys.executable).with_name("atoms-migrate")
-EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
+from conftest import EXAMPLE, EXE, run_installed
 
 
 def _run(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
-    cmd = [EXE, *args] if EXE else [sys.executable, "-m", "atoms_migrate", *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_", "GITHUB_"))}
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60, env=env)
+    return run_installed(*args, cwd=cwd)
 
 
 def test_installed_cli_plans_the_example_from_another_directory(tmp_path) -> None:

@@ -204,6 +204,9 @@ class FakeAtoms:
         self._ids = itertools.count(1)
         self.voices = voice_catalog()
         self.granted_models: set[str] = set()
+        # Draft fields the server accepts with 200 but does not keep: rehearses §J.3-style
+        # unverified acceptance, which only a read-back catches.
+        self.ignored_draft_fields: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -549,7 +552,8 @@ class FakeAtoms:
         if any(key in SECTIONS and key not in CONFIG_FIELDS for key in body) or not set(body) & CONFIG_FIELDS:
             raise FakeError(400, "No recognized config fields in request body")
         head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
-        draft = _deep_merge(branch.draft or {}, {k: v for k, v in body.items() if k in CONFIG_FIELDS})
+        kept = {k: v for k, v in body.items() if k in CONFIG_FIELDS and k not in self.ignored_draft_fields}
+        draft = _deep_merge(branch.draft or {}, kept)
         merged = _deep_merge(head.config if head else default_config(), draft)
         self.validate(body, merged)
         if branch.draft is None or not branch.draft:

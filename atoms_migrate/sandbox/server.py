@@ -93,6 +93,9 @@ class Sandbox:
         if req.method == "POST" and route == "/atoms/versioning":
             self.atoms.versioning = body["versioning"]
             return json_response(200, {"versioning": self.atoms.versioning})
+        if req.method == "POST" and route == "/atoms/ignore-fields":
+            self.atoms.ignored_draft_fields = set(body.get("fields", []))
+            return json_response(200, {"ignored": sorted(self.atoms.ignored_draft_fields)})
         m = re.fullmatch(r"/atoms/agents/([^/]+)/foreign-draft", route)
         if req.method == "POST" and m:
             self.atoms.open_foreign_draft(m.group(1), body.get("change") or {"firstMessage": "Colleague's edit."})

@@ -1,0 +1,238 @@
+"""End to end: the installed CLI as a subprocess against the sandbox served over HTTP.
+
+Each test gets a fresh ``Sandbox`` on 127.0.0.1 and drives ``atoms-migrate`` exactly as a
+CI job would (``--yes``, no terminal), then inspects the fake's state and request log:
+how many agents exist, and whether any write request was sent at all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
+from conftest import CORPUS, EXAMPLE, EXE, run_installed
+from test_corpus import FILES, NOT_AGENTS
+
+
+class Box:
+    def __init__(self, sandbox: Sandbox, url: str, cwd: Path) -> None:
+        self.sandbox, self.url, self.cwd = sandbox, url, cwd
+        self.env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY,
+                    "ELEVENLABS_BASE_URL": url, "ELEVENLABS_API_KEY": ELEVENLABS_KEY}
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run_installed(*args, cwd=self.cwd, env={**self.env, **(env or {})})
+
+    def writes(self) -> int:
+        return len(self.sandbox.writes())
+
+    def live_agents(self) -> list[dict]:
+        return [a for a in self.sandbox.atoms.summary() if not a["archived"]]
+
+
+def _box(tmp_path: Path, versioning: str = "v2") -> Box:
+    sandbox = Sandbox(versioning=versioning)
+    server = sandbox.serve()
+    box = Box(sandbox, f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
+    box.server = server  # type: ignore[attr-defined]
+    return box
+
+
+@pytest.fixture
+def box(tmp_path):
+    b = _box(tmp_path)
+    yield b
+    b.server.shutdown()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def box_v1(tmp_path):
+    b = _box(tmp_path, "v1")
+    yield b
+    b.server.shutdown()  # type: ignore[attr-defined]
+
+
+def _copy_example(box: Box, **agent_changes) -> Path:
+    raw = json.loads(EXAMPLE.read_text())
+    raw["conversation_config"]["agent"].update(agent_changes)
+    path = box.cwd / "agent.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+AGENTS = [f for f in FILES if f.name not in NOT_AGENTS]
+
+
+@pytest.mark.skipif(not AGENTS, reason=f"corpus not found at {CORPUS} (clone with ../shared beside it)")
+@pytest.mark.parametrize("file", AGENTS, ids=[f.name for f in AGENTS])
+def test_corpus_agent_migrates_verifies_and_reruns_as_no_op(box, file: Path) -> None:
+    first = box.cli("agent", str(file), "--yes")
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert "Verified: the config read back from Atoms matches the plan." in first.stdout
+    writes = box.writes()
+    again = box.cli("agent", str(file), "--yes")
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to do" in again.stderr
+    assert box.writes() == writes
+    assert len(box.live_agents()) == 1
+
+
+def test_agent_by_id_reads_elevenlabs_and_shares_the_file_identity(box) -> None:
+    agent_id = box.sandbox.elevenlabs.add_agent(json.loads(EXAMPLE.read_text()))
+    by_id = box.cli("agent", agent_id, "--yes", "--json")
+    assert by_id.returncode == 0, by_id.stderr
+    doc = json.loads(by_id.stdout)
+    assert doc["apply"][0]["verified"] is True and doc["apply"][0]["created"] is True
+    by_file = box.cli("agent", str(EXAMPLE), "--yes")
+    assert "Nothing to do" in by_file.stderr and len(box.live_agents()) == 1
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    assert list(state["agents"]) == [agent_id]
+    assert ATOMS_KEY not in json.dumps(state) and ELEVENLABS_KEY not in json.dumps(state)
+
+
+def test_dry_run_sends_no_write_request(box) -> None:
+    plan_only = box.cli("agent", str(EXAMPLE), "--dry-run", "--detailed-exitcode")
+    assert plan_only.returncode == 2 and box.writes() == 0 and box.live_agents() == []
+    assert box.cli("agent", str(EXAMPLE), "--yes").returncode == 0
+    writes = box.writes()
+    changed = _copy_example(box, first_message="A new greeting.")
+    box.sandbox.log.clear()
+    diff = box.cli("agent", str(changed), "--dry-run", "--detailed-exitcode", "--json")
+    assert diff.returncode == 2, diff.stderr
+    plan = json.loads(diff.stdout)["agents"][0]
+    assert plan["action"] == "update"
+    assert [c["path"] for c in plan["changes"]] == ["firstMessage"]
+    assert box.writes() == 0 and all(e["method"] == "GET" for e in box.sandbox.log)
+    assert writes > 0
+
+
+def test_source_change_updates_the_same_agent(box) -> None:
+    path = _copy_example(box)
+    assert box.cli("agent", str(path), "--yes").returncode == 0
+    path = _copy_example(box, first_message="Updated greeting.")
+    update = box.cli("agent", str(path), "--yes")
+    assert update.returncode == 0, update.stderr
+    assert "~ update agent" in update.stdout and "Verified" in update.stdout
+    (agent,) = box.live_agents()
+    assert agent["live_config"]["firstMessage"] == "Updated greeting."
+
+
+def test_injected_faults_leave_exactly_one_agent(box) -> None:
+    box.sandbox.add_fault(method="POST", path=r"/atoms/v1/agent$", action="commit_then_500")
+    box.sandbox.add_fault(method="GET", path=r"/branches$", status=429, headers={"Retry-After": "0"})
+    box.sandbox.add_fault(method="PUT", path=r"/draft$", action="drop")
+    box.sandbox.add_fault(method="GET", path=r"/revisions", status=503, headers={"retry-after-ms": "10"})
+    result = box.cli("agent", str(EXAMPLE), "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "the create had committed" in result.stderr
+    assert len(box.sandbox.atoms.agents) == 1
+
+
+def test_v1_account(box_v1) -> None:
+    result = box_v1.cli("agent", str(EXAMPLE), "--yes", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["apply"][0]["versioning"] == "v1"
+    assert "Nothing to do" in box_v1.cli("agent", str(EXAMPLE), "--yes").stderr
+
+
+def test_without_a_terminal_and_without_yes_nothing_is_written(box) -> None:
+    result = box.cli("agent", str(EXAMPLE))
+    assert result.returncode == 1
+    assert "no terminal to ask on" in result.stderr and "--yes" in result.stderr
+    assert box.writes() == 0
+
+
+def test_read_back_difference_fails_the_run(box) -> None:
+    box.sandbox.atoms.ignored_draft_fields = {"postCallAnalyticsConfig"}
+    result = box.cli("agent", str(EXAMPLE), "--yes")
+    assert result.returncode == 1
+    assert "Verification FAILED" in result.stdout
+    assert "postCallAnalyticsConfig" in result.stdout
+
+
+def test_open_draft_is_refused_unless_forced(box) -> None:
+    assert box.cli("agent", str(EXAMPLE), "--yes").returncode == 0
+    (agent,) = box.live_agents()
+    box.sandbox.atoms.open_foreign_draft(agent["id"], {"firstMessage": "Colleague."})
+    path = _copy_example(box, first_message="Ours.")
+    refused = box.cli("agent", str(path), "--yes")
+    assert refused.returncode == 1 and "open draft" in refused.stderr and "--force" in refused.stderr
+    forced = box.cli("agent", str(path), "--yes", "--force")
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_stage_promote_and_roll_back(box) -> None:
+    path = _copy_example(box)
+    assert box.cli("agent", str(path), "--yes").returncode == 0
+    path = _copy_example(box, first_message="Staged.")
+    staged = box.cli("agent", str(path), "--yes", "--branch", "migration")
+    assert staged.returncode == 0, staged.stderr
+    assert "staged, not live" in staged.stdout and f"atoms-migrate promote {path}" in staged.stdout
+    assert box.live_agents()[0]["live_config"]["firstMessage"] != "Staged."
+    promoted = box.cli("promote", str(path), "--yes")
+    assert promoted.returncode == 0, promoted.stderr
+    assert box.live_agents()[0]["live_config"]["firstMessage"] == "Staged."
+    rolled = box.cli("rollback", str(path), "--yes")
+    assert rolled.returncode == 0, rolled.stderr
+    assert box.live_agents()[0]["live_config"]["firstMessage"] != "Staged."
+
+
+def test_rollback_of_an_update_restores_and_of_a_create_archives(box) -> None:
+    path = _copy_example(box, first_message="First.")
+    assert box.cli("agent", str(path), "--yes").returncode == 0
+    path = _copy_example(box, first_message="Second.")
+    assert box.cli("agent", str(path), "--yes").returncode == 0
+    assert box.cli("rollback", str(path), "--yes").returncode == 0
+    assert box.live_agents()[0]["live_config"]["firstMessage"] == "First."
+    again = box.cli("rollback", str(path), "--yes")
+    assert again.returncode == 1 and "nothing to roll back" in again.stderr
+    fresh = box.cwd / "fresh.json"
+    raw = json.loads(EXAMPLE.read_text())
+    raw.pop("agent_id")
+    raw["name"] = "Fresh"
+    fresh.write_text(json.dumps(raw))
+    assert box.cli("agent", str(fresh), "--yes").returncode == 0
+    assert len(box.live_agents()) == 2
+    archived = box.cli("rollback", str(fresh), "--yes")
+    assert archived.returncode == 0, archived.stderr
+    assert [a["name"] for a in box.live_agents()] == ["Support Agent"]
+
+
+@pytest.mark.skipif(EXE is None, reason="console script not installed")
+def test_sandbox_command_serves_and_prints_the_env_to_export(tmp_path) -> None:
+    proc = subprocess.Popen([EXE, "sandbox", "--port", "0", "--seed", str(EXAMPLE)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
+        exports = dict(line[len("export "):].strip().split("=", 1) for line in lines if line.startswith("export "))
+        assert exports["SMALLEST_API_KEY"] == ATOMS_KEY
+        assert "agent_0000example0support0000000" in "".join(lines)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                state = httpx.get(exports["SMALLEST_BASE_URL"] + "/_sandbox/state", timeout=2).json()
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert state["elevenlabs_agents"] == ["agent_0000example0support0000000"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_dry_run_diff_survives_state_loss(box) -> None:
+    assert box.cli("agent", str(EXAMPLE), "--yes").returncode == 0
+    (box.cwd / ".atoms-migrate" / "state.json").unlink()
+    result = box.cli("agent", str(EXAMPLE), "--dry-run", "--json")
+    plan = json.loads(result.stdout)["agents"][0]
+    assert plan["action"] == "no-op" and plan["target"]["agent_id"] == box.live_agents()[0]["id"]
+    assert any("marker" in n for n in plan["source"]["notes"])
+
