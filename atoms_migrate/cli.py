@@ -224,6 +224,11 @@ class Versioning(str, Enum):
     v1 = "v1"
 
 
+class SandboxVersioning(str, Enum):
+    v2 = "v2"
+    v1 = "v1"
+
+
 StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
 SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
@@ -386,21 +391,20 @@ def agent(
             raise typer.Exit(EXIT_ERROR)
 
 
-def _state_key(source: str, state_path: Path):  # type: ignore[no-untyped-def]
-    """(key, entry) for SOURCE: a state key as given, or the key of the file it names."""
+def _state_key(source: str, state: Path | None):  # type: ignore[no-untyped-def]
+    """(state path, key, entry) for SOURCE: a state key as given, or the key of the file it names."""
     from atoms_migrate.source import normalise, read_config_file
-    from atoms_migrate.state import load_state
+    from atoms_migrate.state import DEFAULT_STATE_PATH, load_state
 
+    state_path = state or DEFAULT_STATE_PATH
     agents = load_state(state_path).agents
-    if source in agents:
-        return source, agents[source]
     path = Path(source)
+    candidates = [source, f"file:{path.as_posix()}"]
     if path.is_file():
-        key = normalise(read_config_file(path), str(path), path=str(path)).key
+        candidates.insert(1, normalise(read_config_file(path), str(path), path=str(path)).key)
+    for key in candidates:
         if key in agents:
-            return key, agents[key]
-    if f"file:{path.as_posix()}" in agents:
-        return f"file:{path.as_posix()}", agents[f"file:{path.as_posix()}"]
+            return state_path, key, agents[key]
     raise ConfigError(f"{source} is not in the state file {state_path}",
                       "Pass the same SOURCE (agent id or file) you migrated, and the same --state.")
 
@@ -417,10 +421,9 @@ def promote(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply import pick_live
-        from atoms_migrate.state import DEFAULT_STATE_PATH, LastOperation
+        from atoms_migrate.state import LastOperation
 
-        state_path = state or DEFAULT_STATE_PATH
-        key, entry = _state_key(source, state_path)
+        state_path, key, entry = _state_key(source, state)
         if entry.live or not entry.branch_id:
             raise ConfigError(f"{source} is not staged: its last apply already went live",
                               "promote is for migrations applied with --branch.")
@@ -447,10 +450,8 @@ def rollback(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult
-        from atoms_migrate.state import DEFAULT_STATE_PATH
 
-        state_path = state or DEFAULT_STATE_PATH
-        key, entry = _state_key(source, state_path)
+        state_path, key, entry = _state_key(source, state)
         last = entry.last_operation
         if last is None:
             raise ConfigError(f"nothing to roll back for {source}: the state records no apply since the last rollback")
@@ -482,9 +483,10 @@ def rollback(
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).", min=0, max=65535)] = 0,
-    versioning: Annotated[Versioning, typer.Option("--versioning", help="Versioning model of the fake Atoms account.", case_sensitive=False)] = Versioning.v2,
-    seed: Annotated[list[Path] | None, typer.Option("--seed", help="ElevenLabs agent config file or folder to serve from the fake ElevenLabs API (repeatable).")] = None,
+    versioning: Annotated[SandboxVersioning, typer.Option("--versioning", help="Versioning model of the fake Atoms account.", case_sensitive=False)] = SandboxVersioning.v2,
+    seed: Annotated[list[Path] | None, typer.Option("--seed", metavar="PATH", help="ElevenLabs agent config file or folder to serve from the fake ElevenLabs API (repeatable).")] = None,
     scan_reads: Annotated[int, typer.Option("--scan-reads", help="Reads before a fake security scan finishes.", min=0)] = 1,
+    ignore_field: Annotated[list[str] | None, typer.Option("--ignore-field", metavar="FIELD", help="A draft field the fake accepts but does not keep, to rehearse a failed read-back (repeatable).")] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run fake Smallest Atoms and ElevenLabs APIs on 127.0.0.1 to rehearse a migration safely."""
@@ -495,7 +497,8 @@ def sandbox(
         from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
         from atoms_migrate.source import normalise, read_config_file
 
-        box = Sandbox(versioning="v1" if versioning is Versioning.v1 else "v2", scan_reads=scan_reads)
+        box = Sandbox(versioning=versioning.value, scan_reads=scan_reads)
+        box.atoms.ignored_draft_fields = set(ignore_field or [])
         seeded = []
         for item in seed or []:
             files = sorted(p for p in item.rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml")) if item.is_dir() else [item]

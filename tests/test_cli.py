@@ -157,3 +157,18 @@ def test_version() -> None:
     from atoms_migrate import __version__
 
     assert run("--version").stdout.strip() == f"atoms-migrate {__version__}"
+
+
+@pytest.mark.parametrize("command", [["agent"], ["promote"], ["rollback"], ["sandbox"], ["mappings", "check"]])
+def test_readme_usage_lists_every_option_of_every_command(command) -> None:
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    usage = readme[readme.index("## Usage"):readme.index("## Applying to Atoms")]
+    help_text = run(*command, "--help").stdout
+    assert f"atoms-migrate {' '.join(command)} " in usage
+    options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", help_text)) - {"--help"}
+    missing = sorted(o for o in options if not re.search(re.escape(o) + r"(?![\w-])", usage))
+    assert missing == [], f"README usage lacks {missing} of `{' '.join(command)}`"

@@ -649,6 +649,14 @@ class FakeAtoms:
 
     # -- v1 ------------------------------------------------------------------------------------
 
+    def _v1_draft(self, agent_id: str, draft_id: str) -> tuple[Agent, dict[str, Any]]:
+        agent = self._agent(agent_id)
+        self._v1_only(agent)
+        draft = agent.drafts.get(draft_id)
+        if draft is None:
+            raise FakeError(404, "Resource not found")
+        return agent, draft
+
     def v1_list_drafts(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._v1_only(agent)
@@ -688,11 +696,7 @@ class FakeAtoms:
         return json_response(200, {"status": True, "data": {}})
 
     def v1_patch_config(self, req: FakeRequest, body: Any, agent_id: str, draft_id: str) -> FakeResponse:
-        agent = self._agent(agent_id)
-        self._v1_only(agent)
-        draft = agent.drafts.get(draft_id)
-        if draft is None:
-            raise FakeError(404, "Resource not found")
+        agent, draft = self._v1_draft(agent_id, draft_id)
         body = body if isinstance(body, dict) else {}
         if not set(body) & CONFIG_FIELDS:
             raise FakeError(400, "No recognized config fields in request body")
@@ -706,11 +710,7 @@ class FakeAtoms:
                                                              "status": "draft"}})
 
     def v1_publish(self, req: FakeRequest, body: Any, agent_id: str, draft_id: str) -> FakeResponse:
-        agent = self._agent(agent_id)
-        self._v1_only(agent)
-        draft = agent.drafts.get(draft_id)
-        if draft is None:
-            raise FakeError(404, "Resource not found")
+        agent, draft = self._v1_draft(agent_id, draft_id)
         config = self._stored(draft["config"])
         if not str(config.get("firstMessage") or "").strip():
             raise FakeError(400, "A first message is required to publish this agent.")
