@@ -133,15 +133,21 @@ def _head(summary: dict[str, Any]) -> str | None:
     return (summary.get("branch") or {}).get("headRevisionId")
 
 
-def find_by_marker(client: AtomsClient, source_key: str) -> str | None:
-    """The id of a non-archived agent whose description carries this source's marker."""
-    for page in range(1, MARKER_SEARCH_PAGES + 1):
-        agents, more = client.list_agents(page=page, page_size=100)
-        for agent in agents:
-            if has_marker(agent.get("description"), source_key) and not agent.get("archived"):
-                return str(agent.get("_id"))
-        if not more:
-            return None
+def find_by_marker(client: AtomsClient, source_key: str, name: str | None = None) -> str | None:
+    """The id of a non-archived agent whose description carries this source's marker.
+
+    A name search comes first (one request on a large account; a duplicate-name suffix such
+    as " (2)" still matches), then the newest agents page by page.
+    """
+    searches: list[str | None] = [name, None] if name else [None]
+    for search in searches:
+        for page in range(1, MARKER_SEARCH_PAGES + 1):
+            agents, more = client.list_agents(page=page, page_size=100, search=search)
+            for agent in agents:
+                if has_marker(agent.get("description"), source_key) and not agent.get("archived"):
+                    return str(agent.get("_id"))
+            if not more:
+                break
     return None
 
 
@@ -178,7 +184,7 @@ def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: 
 
 
 def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, options: ApplyOptions,
-           notes: list[str]) -> Target | None:
+           notes: list[str], name: str | None = None) -> Target | None:
     """The existing Atoms agent for this source (state first, then marker), or None to create."""
     doc = None
     found_by = "state"
@@ -189,7 +195,7 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
                          f"{'archived' if doc else 'gone'}; looking for another by marker.")
             doc = None
     if doc is None:
-        agent_id = find_by_marker(client, source_key)
+        agent_id = find_by_marker(client, source_key, name)
         if agent_id is None:
             return None
         doc = client.get_agent(agent_id)
@@ -273,7 +279,7 @@ class Applier:
             except AmbiguousWriteError:
                 # §H.15: the create may have committed; look before creating again.
                 self.progress("the create answered ambiguously; looking for the agent by its marker")
-                found = find_by_marker(self.client, plan.source.key)
+                found = find_by_marker(self.client, plan.source.key, plan.target_config.get("name"))
                 if found:
                     self.progress(f"the create had committed: using Atoms agent {found}")
                     return found

@@ -343,7 +343,8 @@ def agent(
             notes.append("SMALLEST_API_KEY is not set: planned as a new agent without reading Atoms.")
         else:
             err.print("Reading the target from Smallest Atoms…", markup=False)
-            target = locate(atoms, source_agent.key, prior.smallest_agent_id if prior else None, options, notes)
+            target = locate(atoms, source_agent.key, prior.smallest_agent_id if prior else None, options, notes,
+                            name=source_agent.name)
         source_agent = replace(source_agent, notes=tuple(notes))
         agent_plan = plan_agent(source_agent, tables, current=target.config if target else None,
                                 target_agent_id=target.agent_id if target else None)
@@ -367,7 +368,7 @@ def agent(
 
                 same = ApplyResult(agent_id=target.agent_id, versioning=target.versioning, created=False,
                                    branch_id=target.branch_id, branch_name=target.branch_name,
-                                   live=not branch)
+                                   live=not branch or (target.branch_name or "").lower() != branch.lower())
                 _record(state_path, source_agent.key, _state_entry(same, agent_plan, source_agent, tables, prior))
                 err.print(f"Nothing to do: Atoms agent {target.agent_id} already matches the plan.", markup=False)
             if detailed_exitcode and plan.has_changes():
