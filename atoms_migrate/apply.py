@@ -75,7 +75,12 @@ class Target:
     config: dict[str, Any]
     branch_id: str | None = None
     branch_name: str | None = None
-    found_by: str = "state"  # state | marker
+    live: bool = True  # False when the branch read is the --branch being staged
+
+    def unchanged(self) -> ApplyResult:
+        """The result of a run that found nothing to write."""
+        return ApplyResult(agent_id=self.agent_id, versioning=self.versioning, created=False,
+                           branch_id=self.branch_id, branch_name=self.branch_name, live=self.live)
 
 
 @dataclass
@@ -187,7 +192,6 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
            notes: list[str], name: str | None = None) -> Target | None:
     """The existing Atoms agent for this source (state first, then marker), or None to create."""
     doc = None
-    found_by = "state"
     if state_agent_id:
         doc = client.get_agent(state_agent_id)
         if doc is None or doc.get("archived"):
@@ -201,12 +205,12 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
         doc = client.get_agent(agent_id)
         if doc is None:
             return None
-        found_by = "marker"
         notes.append(f"Found Atoms agent {agent_id} by its marker (no usable state entry); it will be updated.")
     agent_id = str(doc.get("_id") or state_agent_id)
     versioning = detect_versioning(client, agent_id, options.versioning)
     config, branch_id, branch_name = read_live(client, agent_id, versioning, options.branch_name, doc)
-    return Target(agent_id, versioning, config, branch_id, branch_name, found_by)
+    staged = bool(options.branch_name) and (branch_name or "").lower() == str(options.branch_name).lower()
+    return Target(agent_id, versioning, config, branch_id, branch_name, live=not staged)
 
 
 class Applier:
@@ -249,7 +253,7 @@ class Applier:
             else:
                 self._apply_v2(result, body)
         elif target is not None:
-            result.branch_id, result.branch_name = target.branch_id, target.branch_name
+            result.branch_id, result.branch_name, result.live = target.branch_id, target.branch_name, target.live
         result.differences = self.read_back(plan, result)
         return result
 

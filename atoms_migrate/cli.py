@@ -244,43 +244,6 @@ def _confirm(question: str, yes: bool) -> None:
         raise MigrationError("cancelled; nothing was written")
 
 
-def _tables_hash(tables) -> str:  # type: ignore[no-untyped-def]
-    from atoms_migrate.state import canonical_hash
-
-    return canonical_hash([t.model_dump(mode="json") for t in (tables.concepts, tables.voices, tables.llms, tables.languages)])
-
-
-def _record(state_path: Path, key: str, entry) -> None:  # type: ignore[no-untyped-def]
-    from atoms_migrate.state import load_state, save_state
-
-    state = load_state(state_path)
-    if entry is None:
-        state.agents.pop(key, None)
-    else:
-        state.agents[key] = entry
-    save_state(state_path, state)
-
-
-def _state_entry(result, plan_agent_, source_agent, tables, prior):  # type: ignore[no-untyped-def]
-    from datetime import UTC, datetime
-
-    from atoms_migrate.state import AgentState, LastOperation, canonical_hash
-
-    previous = prior.last_operation if prior else None
-    if result.created or result.revision_id:
-        previous = LastOperation(kind="create" if result.created else "update",
-                                 previous_branch_id=result.previous_branch_id,
-                                 previous_revision_id=result.previous_revision_id)
-    return AgentState(
-        smallest_agent_id=result.agent_id, name=plan_agent_.source.name, versioning=result.versioning,
-        branch_id=result.branch_id, branch_name=result.branch_name, live=result.live,
-        revision_id=result.revision_id or (prior.revision_id if prior else None),
-        source_hash=canonical_hash(source_agent.raw), tables_hash=_tables_hash(tables),
-        created_by_atoms_migrate=result.created or bool(prior and prior.created_by_atoms_migrate),
-        applied_at=datetime.now(UTC).isoformat(timespec="seconds"), last_operation=previous,
-    )
-
-
 def _print_result(result, source: str, out: Console) -> None:  # type: ignore[no-untyped-def]
     from atoms_migrate.render.values import short
 
@@ -327,7 +290,7 @@ def agent(
 
         from atoms_migrate.apply import Applier, ApplyOptions, locate
         from atoms_migrate.plan import plan_agent, plan_all
-        from atoms_migrate.state import DEFAULT_STATE_PATH, load_state
+        from atoms_migrate.state import DEFAULT_STATE_PATH, entry_after, load_state, record
         from atoms_migrate.tables import load_tables
 
         state_path = state or DEFAULT_STATE_PATH
@@ -364,12 +327,8 @@ def agent(
                 err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}", markup=False)  # type: ignore[union-attr]
                 raise typer.Exit(EXIT_GATE)
             if not dry_run and target is not None:
-                from atoms_migrate.apply import ApplyResult
-
-                same = ApplyResult(agent_id=target.agent_id, versioning=target.versioning, created=False,
-                                   branch_id=target.branch_id, branch_name=target.branch_name,
-                                   live=not branch or (target.branch_name or "").lower() != branch.lower())
-                _record(state_path, source_agent.key, _state_entry(same, agent_plan, source_agent, tables, prior))
+                record(state_path, source_agent.key,
+                       entry_after(target.unchanged(), agent_plan.source.name, source_agent.raw, tables, prior))
                 err.print(f"Nothing to do: Atoms agent {target.agent_id} already matches the plan.", markup=False)
             if detailed_exitcode and plan.has_changes():
                 raise typer.Exit(EXIT_CHANGES)
@@ -381,7 +340,8 @@ def agent(
         finally:
             partial = applier.result
             if partial is not None and (partial.created or partial.revision_id):
-                _record(state_path, source_agent.key, _state_entry(partial, agent_plan, source_agent, tables, prior))
+                record(state_path, source_agent.key,
+                       entry_after(partial, agent_plan.source.name, source_agent.raw, tables, prior))
         if json_output:
             doc = plan.to_dict()
             doc["apply"] = [result.to_dict()]
@@ -422,7 +382,7 @@ def promote(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply import pick_live
-        from atoms_migrate.state import LastOperation
+        from atoms_migrate.state import LastOperation, record
 
         state_path, key, entry = _state_key(source, state)
         if entry.live or not entry.branch_id:
@@ -435,7 +395,7 @@ def promote(
         entry.last_operation = LastOperation(kind="promote", previous_branch_id=(live.get("branch") or {}).get("_id"),
                                              previous_revision_id=(live.get("branch") or {}).get("headRevisionId"))
         entry.live = True
-        _record(state_path, key, entry)
+        record(state_path, key, entry)
         err.print(f"Branch {entry.branch_name!r} is now live on Atoms agent {entry.smallest_agent_id}.", markup=False)
 
 
@@ -451,6 +411,7 @@ def rollback(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult
+        from atoms_migrate.state import record
 
         state_path, key, entry = _state_key(source, state)
         last = entry.last_operation
@@ -461,10 +422,10 @@ def rollback(
         if last.kind == "create":
             _confirm(f"Archive Atoms agent {agent_id}, which atoms-migrate created? (reversible in Atoms)", yes)
             atoms.archive_agent(agent_id)
-            _record(state_path, key, None)
+            record(state_path, key, None)
             err.print(f"Archived Atoms agent {agent_id}; restore it with DELETE /agent/{agent_id}/archive?on=false.", markup=False)
             return
-        if not last.previous_revision_id or not last.previous_branch_id and entry.versioning == "v2":
+        if not last.previous_revision_id or (entry.versioning == "v2" and not last.previous_branch_id):
             raise ConfigError(f"the state does not record what was live before the last {last.kind} of {source}")
         if last.kind == "promote":
             _confirm(f"Make the previously live branch of Atoms agent {agent_id} live again?", yes)
@@ -477,7 +438,7 @@ def rollback(
                                  branch_id=last.previous_branch_id, branch_name=entry.branch_name)
             entry.revision_id = applier.restore(result, str(last.previous_revision_id))
         entry.last_operation = None
-        _record(state_path, key, entry)
+        record(state_path, key, entry)
         err.print(f"Rolled back Atoms agent {agent_id} ({last.kind} undone).", markup=False)
 
 

@@ -1,7 +1,9 @@
 """Retrying idempotent requests with back-off that honours the server's wait hints.
 
-Only requests that are safe to repeat come here: reads, and upserts such as the Atoms
-draft PUT. Transient answers (408, 429, 5xx), timeouts and dropped connections are retried with capped exponential back-off and jitter through tenacity;
+Callers choose what is safe to repeat: reads and upserts (the Atoms draft PUT) retry
+transient answers (408, 429, 5xx), timeouts and dropped connections; other writes pass
+only the statuses that prove nothing was done and ``transport_retries=False``. Waits are
+capped exponential back-off with jitter through tenacity;
 when the server says how long to wait (``retry-after-ms``, ``Retry-After`` in seconds or
 as an HTTP date, ``x-ratelimit-reset``, a JSON ``retry_after`` or ``rateLimit.retryAfterSec``,
 see elevenlabs-convai-api.md §F.3 and smallest-atoms-api.md §G.3) that wait is used instead.

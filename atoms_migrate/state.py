@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,35 @@ def save_state(path: Path, state: StateFile) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise ConfigError(f"cannot write state file {path}: {exc.strerror}") from exc
+
+
+def tables_hash(tables: Any) -> str:
+    return canonical_hash([t.model_dump(mode="json") for t in (tables.concepts, tables.voices, tables.llms,
+                                                                tables.languages)])
+
+
+def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: AgentState | None) -> AgentState:
+    """The state entry after an apply (or a no-op run) described by ``apply.ApplyResult``."""
+    last = prior.last_operation if prior else None
+    if result.created or result.revision_id:
+        last = LastOperation(kind="create" if result.created else "update",
+                             previous_branch_id=result.previous_branch_id,
+                             previous_revision_id=result.previous_revision_id)
+    return AgentState(
+        smallest_agent_id=result.agent_id, name=name, versioning=result.versioning,
+        branch_id=result.branch_id, branch_name=result.branch_name, live=result.live,
+        revision_id=result.revision_id or (prior.revision_id if prior else None),
+        source_hash=canonical_hash(source_raw), tables_hash=tables_hash(tables),
+        created_by_atoms_migrate=result.created or bool(prior and prior.created_by_atoms_migrate),
+        applied_at=datetime.now(UTC).isoformat(timespec="seconds"), last_operation=last,
+    )
+
+
+def record(path: Path, key: str, entry: AgentState | None) -> None:
+    """Set (or, with None, remove) one entry, re-reading the file first so other entries survive."""
+    state = load_state(path)
+    if entry is None:
+        state.agents.pop(key, None)
+    else:
+        state.agents[key] = entry
+    save_state(path, state)

@@ -101,12 +101,11 @@ def test_changed_source_updates_the_same_agent_with_only_the_changed_fields(rig,
     rig.sandbox.log.clear()
     plan, result = rig.run(make_source(changed), state_agent_id=first.agent_id)
     assert plan.action == "update" and result.agent_id == first.agent_id and not result.differences
-    (put,) = [e for e in rig.sandbox.writes() if e["method"] == "PUT"]
+    (_put,) = [e for e in rig.sandbox.writes() if e["method"] == "PUT"]  # exactly one draft write
     assert len(rig.sandbox.atoms.agents) == 1
     assert _live(rig)["live_config"]["firstMessage"] == "Hello again!"
     assert [s.kind for s in plan.steps] == ["draft", "publish", "verify"]
     assert set(plan.steps[0].body) == {"firstMessage"}
-    assert put
 
 
 def test_lost_state_finds_the_agent_by_marker(rig, example) -> None:
@@ -213,7 +212,7 @@ def test_forcing_v1_on_a_v2_account_switches_on_the_409(rig, example) -> None:
     assert any("branch model" in e for e in result.events)
 
 
-def test_staging_branch_does_not_touch_live_then_restore(rig, example) -> None:
+def test_staging_branch_does_not_touch_live_until_made_live(rig, example) -> None:
     _, first = rig.run(example)
     changed = copy.deepcopy(example.raw)
     changed["conversation_config"]["agent"]["first_message"] = "Staged greeting."
@@ -242,3 +241,13 @@ def test_gated_model_is_a_403_with_a_hint(rig, tables) -> None:
         rig.run(source)
     assert "org access" in (info.value.hint or "")
     assert rig.sandbox.atoms.agents == {}
+
+
+def test_a_staged_branch_that_already_matches_is_reported_as_staged(rig, example) -> None:
+    _, first = rig.run(example)
+    changed = copy.deepcopy(example.raw)
+    changed["conversation_config"]["agent"]["first_message"] = "Staged greeting."
+    rig.run(make_source(changed), state_agent_id=first.agent_id, branch_name="migration")
+    target = locate(rig.client, example.key, first.agent_id, ApplyOptions(branch_name="Migration"), [])
+    assert target.branch_name == "migration" and target.live is False and target.unchanged().live is False
+    assert locate(rig.client, example.key, first.agent_id, ApplyOptions(), []).live is True

@@ -423,8 +423,11 @@ class FakeAtoms:
                                  "APIs — see the migration guide.", "versioning_v2_migration_required",
                             {"Deprecation": "true"})
 
-    def _v2_only(self, req: FakeRequest, agent: Agent) -> FakeResponse | None:
-        return html_404(req.method, req.path) if agent.versioning == "v1" else None
+    @staticmethod
+    def _v2_only(agent: Agent) -> None:
+        """Branch routes do not exist on a v1 account: Express answers its HTML 404 (§C.4)."""
+        if agent.versioning == "v1":
+            raise _Html
 
     # -- agents --------------------------------------------------------------------------------
 
@@ -502,8 +505,7 @@ class FakeAtoms:
 
     def _branch(self, req: FakeRequest, agent_id: str, branch_id: str) -> tuple[Agent, Branch]:
         agent = self._agent(agent_id)
-        if agent.versioning == "v1":
-            raise _Html
+        self._v2_only(agent)
         branch = agent.branches.get(branch_id)
         if branch is None or branch.status != "active":
             raise FakeError(404, "Resource not found")
@@ -511,16 +513,14 @@ class FakeAtoms:
 
     def list_branches(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
-        if (html := self._v2_only(req, agent)) is not None:
-            return html
+        self._v2_only(agent)
         self._tick(agent)
         summaries = [self.branch_summary(agent, b) for b in agent.branches.values() if b.status == "active"]
         return json_response(200, {"status": True, "data": {"branches": summaries}})
 
     def create_branch(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
-        if (html := self._v2_only(req, agent)) is not None:
-            return html
+        self._v2_only(agent)
         body = body if isinstance(body, dict) else {}
         source = agent.branches.get(str(body.get("sourceBranchId")))
         name = str(body.get("name") or "")
