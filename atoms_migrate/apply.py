@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from atoms_migrate.compare import differences
 from atoms_migrate.errors import ApiError, MigrationError
 from atoms_migrate.live import live_config
-from atoms_migrate.model import AgentPlan
+from atoms_migrate.model import AgentPlan, Step
 from atoms_migrate.plan import has_marker
+from atoms_migrate.refs import Redactor, resolve, secret_ref
 from atoms_migrate.smallest import (
     MIGRATION_REQUIRED,
     PUBLISH_IN_PROGRESS,
@@ -217,8 +218,12 @@ class Applier:
     """Runs one plan's steps against Atoms."""
 
     def __init__(self, client: AtomsClient, options: ApplyOptions, progress: Callable[[str], None] = lambda _: None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 bindings: Mapping[str, str] | None = None) -> None:
         self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
+        # Values for the plan's references (refs.py): secrets and ids known only now.
+        self.bindings: dict[str, str] = dict(bindings or {})
+        self.redact = Redactor(v for k, v in self.bindings.items() if k.startswith("<secret:"))
         self.result: ApplyResult | None = None  # kept when apply fails half-way, so state can record it
 
     def _event(self, result: ApplyResult, text: str) -> None:
@@ -227,20 +232,26 @@ class Applier:
 
     # -- entry point -------------------------------------------------------------------------
 
+    def _body(self, step: Step) -> dict[str, Any]:
+        """A step's body as sent: references swapped for their values (refs.py)."""
+        return resolve(step.body or {}, self.bindings)
+
     def apply(self, plan: AgentPlan, target: Target | None) -> ApplyResult:
+        self.bindings.update({secret_ref(k): v for k, v in plan.secret_values.items() if secret_ref(k) not in self.bindings})
+        self.redact = Redactor(v for k, v in self.bindings.items() if k.startswith("<secret:"))
         steps = {s.kind: s for s in plan.steps}
         if target is None:
-            agent_id = self._create(plan, steps["create"].body or {})
+            agent_id = self._create(plan, self._body(steps["create"]))
             result = self.result = ApplyResult(agent_id=agent_id, versioning="v2", created=True)
             self._event(result, f"created Atoms agent {agent_id}")
             result.versioning = detect_versioning(self.client, agent_id, self.options.versioning)
         else:
             result = self.result = ApplyResult(agent_id=target.agent_id, versioning=target.versioning, created=False)
         if "metadata" in steps:
-            self.client.update_metadata(result.agent_id, steps["metadata"].body or {})
+            self.client.update_metadata(result.agent_id, self._body(steps["metadata"]))
             self._event(result, f"updated {', '.join(steps['metadata'].body or {})}")
         if "draft" in steps:
-            body = steps["draft"].body or {}
+            body = self._body(steps["draft"])
             if result.versioning == "v1":
                 try:
                     self._apply_v1(result, body)
@@ -262,7 +273,7 @@ class Applier:
                                                    result.branch_name if not result.live else None)
         result.branch_id = result.branch_id or branch_id
         result.branch_name = result.branch_name or branch_name
-        return differences(plan.target_config, config)
+        return [(path, planned, self.redact.value(live)) for path, planned, live in differences(plan.target_config, config)]
 
     def restore(self, result: ApplyResult, revision_id: str) -> str:
         """Put ``revision_id`` back live (rollback); returns the revision now serving."""

@@ -48,12 +48,39 @@ class FailOn(str, Enum):
     error = "error"
 
 
+_SECRET_VALUES: set[str] = set()  # --secret values of this run, scrubbed like API keys
+
+
 def _scrub(text: str) -> str:
-    for var in SECRET_ENV_VARS:
-        value = os.environ.get(var)
-        if value and len(value) >= 4:
-            text = text.replace(value, "<redacted>")
+    values = [os.environ.get(var) for var in SECRET_ENV_VARS]
+    values += [v for k, v in os.environ.items() if k.startswith("ATOMS_MIGRATE_SECRET_")]
+    for value in sorted({v for v in [*values, *_SECRET_VALUES] if v and len(v) >= 4}, key=len, reverse=True):
+        text = text.replace(value, "<redacted>")
     return text
+
+
+def _tool_options(set_values: list[str] | None, secrets: list[str] | None):  # type: ignore[no-untyped-def]
+    """--set / --secret (plus ATOMS_MIGRATE_SECRET_*) as mapping options and secret values."""
+    from atoms_migrate.refs import parse_pairs, secrets_from
+    from atoms_migrate.webhooks import ToolOptions
+
+    secret_values = secrets_from(secrets or [])
+    _SECRET_VALUES.update(secret_values.values())
+    return ToolOptions(values=parse_pairs(set_values or [], "--set"), secret_names=frozenset(secret_values)), secret_values
+
+
+def _bindings(agent_plan, secret_values: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Values for the secret references in the plan's step bodies (the applier resolves them)."""
+    from atoms_migrate.refs import lookup_secret, parse_ref, refs_in
+
+    out: dict[str, str] = {}
+    for step in agent_plan.steps:
+        for ref in refs_in(step.body):
+            kind, name = parse_ref(ref) or ("", "")
+            value = lookup_secret(secret_values, name) if kind == "secret" else None
+            if value is not None:
+                out[ref] = value
+    return out
 
 
 @contextmanager
@@ -273,6 +300,8 @@ def agent(
     state: StateOption = None,
     mappings: MappingsOption = None,
     tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, for offline runs.", file_okay=False)] = None,
+    set_values: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE: fill a placeholder (${NAME}, <NAME>, {{NAME}}) in tool URLs and headers. Repeatable.", metavar="NAME=VALUE")] = None,
+    secrets: Annotated[list[str] | None, typer.Option("--secret", help="NAME=VALUE: value of a secret a tool header needs (also $ATOMS_MIGRATE_SECRET_<NAME>); never shown or stored. Repeatable.", metavar="NAME=VALUE")] = None,
     elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")] = None,
     smallest_base_url: SmallestUrlOption = None,
     versioning: Annotated[Versioning, typer.Option("--versioning", help="Atoms versioning model: detect it (auto), or force v2 branches / v1 drafts.", case_sensitive=False)] = Versioning.auto,
@@ -295,6 +324,7 @@ def agent(
 
         state_path = state or DEFAULT_STATE_PATH
         tables = load_tables(mappings)
+        tool_options, secret_values = _tool_options(set_values, secrets)
         source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         options = ApplyOptions(branch_name=branch, force=force, versioning=versioning.value,
@@ -310,7 +340,7 @@ def agent(
                             name=source_agent.name)
         source_agent = replace(source_agent, notes=tuple(notes))
         agent_plan = plan_agent(source_agent, tables, current=target.config if target else None,
-                                target_agent_id=target.agent_id if target else None)
+                                target_agent_id=target.agent_id if target else None, tool_options=tool_options)
         plan = plan_all([agent_plan])
         out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
         if not json_output:
@@ -334,7 +364,8 @@ def agent(
                 raise typer.Exit(EXIT_CHANGES)
             return
         _confirm(f"Apply this plan to Smallest Atoms ({agent_plan.action} {agent_plan.source.name!r})?", yes)
-        applier = Applier(atoms, options, progress=lambda text: err.print(f"  {text}", markup=False))
+        applier = Applier(atoms, options, progress=lambda text: err.print(f"  {text}", markup=False),
+                          bindings=_bindings(agent_plan, secret_values))
         try:
             result = applier.apply(agent_plan, target)
         finally:

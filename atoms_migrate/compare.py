@@ -5,7 +5,9 @@ same question, so they share this module. The planned value is the contract: eve
 the plan sets must be present live with an equal value, recursively; keys the server adds
 on its own (defaults such as a tool's ``enabled: true``) do not count as differences.
 Lists must have the same length and match item by item. Numbers compare by value, so
-``1`` equals ``1.0``. Pure functions, no vendor knowledge.
+``1`` equals ``1.0``. A planned reference (``refs.py``: a secret, or an id bound at apply
+time) matches any non-empty live value, since the plan cannot know it. Pure functions, no
+vendor knowledge.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 from typing import Any
 
 from atoms_migrate import paths
+from atoms_migrate.refs import is_ref
 
 _MISSING = object()
 
@@ -57,6 +60,9 @@ def differences(expected: Any, actual: Any, path: str = "", limit: int | None = 
             return
         if act is _MISSING:
             out.append((paths.format_path(where), exp, None))
+        elif is_ref(exp):
+            if act in (None, ""):
+                out.append((paths.format_path(where), exp, act))
         elif _is_number(exp) and _is_number(act):
             if not _numbers_equal(exp, act):
                 out.append((paths.format_path(where), exp, act))

@@ -6,7 +6,10 @@ other layouts (smallest-atoms-api.md §B.2, §C.2, §H.18): the agent document's
 mirrors, its flattened ``_resolvedConfig`` (``prompt``, ``modelName``, ``defaultLanguage``
 ...; reliable on v1 only) and a v2 revision's ``resolvedConfig`` keyed by section
 (``workflow_tools.tools`` ...). ``live_config`` folds them together, most specific last, so
-the planner and the verifier compare like with like. Nulls count as absent. Pure.
+the planner and the verifier compare like with like. Nulls count as absent. Values of
+credential-like api_call headers and query parameters are masked as ``<secret>`` on the way
+in, so a live secret never reaches a diff or a report (the plan holds references to them,
+which match any non-empty value). Pure.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import copy
 from typing import Any
 
 from atoms_migrate import paths
+from atoms_migrate.refs import MASK, is_sensitive_name
 
 # Metadata and config mirrors on GET /agent/{id} (§B.2), plus the draft-only fields.
 MIRROR_FIELDS = (
@@ -81,4 +85,25 @@ def live_config(agent: dict[str, Any] | None, revision_resolved: Any = None) -> 
             _overlay(out, key, value)
     for key, value in _flat_resolved(revision_resolved).items():
         _overlay(out, key, value)
+    _mask_credentials(out)
     return out
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().startswith("{{") and value.strip().endswith("}}")
+
+
+def _mask_credentials(config: dict[str, Any]) -> None:
+    tools = paths.get(config, "singlePromptConfig.tools")
+    for tool in tools if isinstance(tools, list) else []:
+        if not isinstance(tool, dict):
+            continue
+        headers = tool.get("headers")
+        if isinstance(headers, dict):
+            for name, value in headers.items():
+                if is_sensitive_name(name) and value and not _is_template(value):
+                    headers[name] = MASK
+        for key in ("queryParams", "headersArray"):
+            for item in tool.get(key) or [] if isinstance(tool.get(key), list) else []:
+                if isinstance(item, dict) and is_sensitive_name(str(item.get("key", ""))) and item.get("value") and not _is_template(item.get("value")):
+                    item["value"] = MASK

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from atoms_migrate import paths
@@ -20,6 +20,7 @@ from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus
 from atoms_migrate.paths import Segment
 from atoms_migrate.source import SourceAgent, env_placeholders
 from atoms_migrate.tables import Concept, MappingTables, PrefixRule
+from atoms_migrate.webhooks import ToolOptions
 
 CONCEPTS_FILE = "mappings/concepts.yaml"
 _VAR_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
@@ -38,13 +39,16 @@ class SystemToolRef:
 class MappingResult:
     assignments: tuple[Assignment, ...]
     findings: tuple[Finding, ...]
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)  # literal credentials from the source, by name
 
 
 class MapContext:
     """What a transform sees: the source, the tables, and the outputs gathered so far."""
 
-    def __init__(self, source: SourceAgent, tables: MappingTables) -> None:
+    def __init__(self, source: SourceAgent, tables: MappingTables, tool_options: ToolOptions | None = None) -> None:
         self.source = source
+        self.tool_options = tool_options or ToolOptions()
+        self.secrets: dict[str, str] = {}  # literal credentials kept out of the plan (refs.py)
         self.config = source.config
         self.tables = tables
         self.assignments: list[Assignment] = []
@@ -176,17 +180,17 @@ def system_tool_type(key: str, cfg: dict[str, Any]) -> str:
     return str(cfg.get("name") or key)
 
 
-def map_agent(source: SourceAgent, tables: MappingTables) -> MappingResult:
+def map_agent(source: SourceAgent, tables: MappingTables, tool_options: ToolOptions | None = None) -> MappingResult:
     """Map one source agent through the tables (pure)."""
     from atoms_migrate.transforms import TRANSFORMS
 
-    ctx = MapContext(source, tables)
+    ctx = MapContext(source, tables, tool_options)
     for concept in tables.concepts.concepts:
         TRANSFORMS[concept.transform](ctx, concept)
     _report_placeholders(ctx)
     _report_unset_variables(ctx)
     _account_for_leftovers(ctx, tables.concepts.rules, tables.concepts.containers)
-    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings))
+    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets))
 
 
 def _report_placeholders(ctx: MapContext) -> None:

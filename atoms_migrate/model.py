@@ -125,6 +125,8 @@ class AgentPlan:
     findings: tuple[Finding, ...]
     assignments: tuple[Assignment, ...] = field(default=(), repr=False)
     steps: tuple[Step, ...] = ()
+    # Literal credentials the plan refers to as <secret:NAME>; never serialised or shown.
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         """Field-level outcome of the mapping (independent of what is already live)."""

@@ -28,6 +28,7 @@ from atoms_migrate.mapper import map_agent
 from atoms_migrate.model import AgentPlan, Assignment, Change, Plan, SourceRef, Step
 from atoms_migrate.source import SourceAgent
 from atoms_migrate.tables import MappingTables
+from atoms_migrate.webhooks import ToolOptions
 
 OWNED_LISTS = ("singlePromptConfig.tools", "postCallAnalyticsConfig.dispositionMetrics")
 METADATA_FIELDS = ("name", "description")
@@ -132,9 +133,10 @@ def plan_agent(
     tables: MappingTables,
     current: dict[str, Any] | None = None,
     target_agent_id: str | None = None,
+    tool_options: ToolOptions | None = None,
 ) -> AgentPlan:
     """Plan one agent. ``current`` is the live Atoms config (planner shape) or None to create."""
-    result = map_agent(source, tables)
+    result = map_agent(source, tables, tool_options)
     assignments = _with_marker(result.assignments, source.key)
     target_config = build_target_config(assignments)
     changes = _diff(assignments, current)
@@ -150,6 +152,7 @@ def plan_agent(
         findings=result.findings,
         assignments=assignments,
         steps=_steps(action, target_config, changes),
+        secret_values=result.secrets,
     )
 
 

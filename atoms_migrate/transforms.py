@@ -16,6 +16,7 @@ from typing import Any
 from atoms_migrate import paths
 from atoms_migrate.mapper import MapContext, system_tool_type, tool_config_of
 from atoms_migrate.tables import Concept
+from atoms_migrate.webhooks import convert_webhook
 
 Transform = Callable[[MapContext, Concept], None]
 TRANSFORMS: dict[str, Transform] = {}
@@ -554,8 +555,6 @@ def system_tools(ctx: MapContext, concept: Concept) -> None:
 
 
 _NON_SYSTEM_TOOL_FINDINGS = {
-    "webhook": ("error", "Webhook tool {name!r} is not migrated by this version; without it the agent cannot call your API.",
-                "Recreate it as an Atoms api_call tool (url, method, llmParameters) until webhook mapping lands."),
     "client": ("error", "Client tool {name!r} runs in the caller's app; Atoms single-prompt agents have no client tools.",
                "Move the action to an HTTP endpoint and call it with an api_call tool, or drop it."),
     "mcp": ("error", "MCP tool {name!r} has no Atoms single-prompt equivalent.",
@@ -566,10 +565,38 @@ _NON_SYSTEM_TOOL_FINDINGS = {
 def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:
     kind = str(cfg.get("type") or "unknown")
     tool_name = cfg.get("name") or "(unnamed)"
+    if kind == "webhook":
+        _webhook_tool(ctx, concept, cfg, path)
+        return
     severity, message, hint = _NON_SYSTEM_TOOL_FINDINGS.get(
         kind, ("error", f"Tool {{name!r}} of type {kind!r} is not migrated.", "Recreate it by hand on Atoms.")
     )
     ctx.finding(path, "unmapped", severity, message.format(name=tool_name), hint, concept)  # type: ignore[arg-type]
+
+
+def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:
+    """EL webhook tool -> Atoms api_call (webhooks.py), with its notes as findings under ``path``."""
+    wanted = str(cfg.get("name") or "api_call")
+    name = ctx.unique_tool_name(wanted)
+    table = ctx.tables.concepts.system_variables
+    conv = convert_webhook(cfg, name, lambda var: table.get(var), ctx.tool_options)
+    for note in conv.notes:
+        if note.status != "mapped":  # "mapped" notes explain the change itself (below)
+            ctx.finding(paths.join(path, *paths.parse_path(note.path)) if note.path else path, note.status, note.severity, note.message, note.hint, concept)
+    if conv.blocked:
+        ctx.finding(path, "unmapped", "error", f"Webhook tool {wanted!r} is not migrated until the errors above are fixed.", concept=concept)
+        return
+    ctx.secrets.update(conv.literal_secrets)
+    notes = list(conv.lossy) + [n.message for n in conv.notes if n.status == "mapped"]
+    if name != wanted:
+        notes.insert(0, f"renamed from {wanted!r} (Atoms tool names have no spaces and are unique)")
+        prompt_text = ctx.get("conversation_config.agent.prompt.prompt")
+        if isinstance(prompt_text, str) and wanted in prompt_text:
+            ctx.finding("conversation_config.agent.prompt.prompt", "lossy", "warning",
+                        f"The prompt names the tool {wanted!r}, which is {name!r} on Atoms; the prompt is not rewritten.",
+                        f"Replace {wanted!r} with {name!r} in the prompt if the agent should call it by name.", concept)
+    note = "; ".join(notes) or "webhook -> api_call"
+    ctx.append(concept, "singlePromptConfig.tools", conv.tool, path, "lossy" if conv.lossy else "mapped", note)
 
 
 @transform("inline_tools")

@@ -236,3 +236,58 @@ def test_dry_run_diff_survives_state_loss(box) -> None:
     assert plan["action"] == "no-op" and plan["target"]["agent_id"] == box.live_agents()[0]["id"]
     assert any("marker" in n for n in plan["source"]["notes"])
 
+
+
+CAL_DEMO = CORPUS / "devrchancay__elevenlabs-cal-demo__agendador-es.json"
+TALKCRM = CORPUS / "adamanz__TalkCRM__talkcrm-sales-assistant-yaml.json"
+SECRET_VALUE = "Bearer e2e-s3cret-do-not-print-4711"
+
+
+def _seed_cal_demo(box: Box) -> str:
+    """The cal-demo agent by id, with its three workspace tools (our seeding, corpus configs)."""
+    raw = json.loads(CAL_DEMO.read_text())
+    tool_ids = raw["conversation_config"]["agent"]["prompt"]["tool_ids"]
+    names = ["check_availability", "book_appointment", "show_booking_summary"]
+    for tool_id, name in zip(tool_ids, names, strict=True):
+        config = json.loads((CORPUS / "tools" / f"devrchancay__elevenlabs-cal-demo__{name}.json").read_text())
+        box.sandbox.elevenlabs.add_tool({"id": tool_id, "tool_config": config}, tool_id)
+    return box.sandbox.elevenlabs.add_agent(raw, "agent_caldemo0001")
+
+
+def _live_tools(box: Box) -> list[dict]:
+    [agent] = box.live_agents()
+    return agent["live_config"]["singlePromptConfig"]["tools"]
+
+
+@pytest.mark.skipif(not CAL_DEMO.exists(), reason="corpus not found")
+def test_webhook_tools_go_live_with_their_secret_which_is_never_shown_or_stored(box) -> None:
+    agent_id = _seed_cal_demo(box)
+    without = box.cli("agent", agent_id, "--dry-run", "--fail-on", "error")
+    assert without.returncode == 3
+    assert "--secret YvrtbpWPIqneImCL8LVk=VALUE" in without.stdout
+    report = box.cwd / "report.md"
+    run = box.cli("agent", agent_id, "--yes", "--json", "--report", str(report), "--secret", f"YvrtbpWPIqneImCL8LVk={SECRET_VALUE}")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["apply"][0]["verified"] is True
+    api_calls = {t["name"]: t for t in _live_tools(box) if t["type"] == "api_call"}
+    assert set(api_calls) == {"check_availability", "book_appointment"}
+    assert api_calls["book_appointment"]["headers"]["Authorization"] == SECRET_VALUE  # Atoms got the value
+    assert '"bookingKey": "{{call_id}}"' in api_calls["book_appointment"]["requestBody"]
+    # ... and nothing else did: not the output, the report, the state file or a re-run's diff.
+    rerun = box.cli("agent", agent_id, "--yes", "-v", env={"ATOMS_MIGRATE_SECRET_YVRTBPWPIQNEIMCL8LVK": SECRET_VALUE})
+    assert "Nothing to do" in rerun.stderr, rerun.stdout
+    state = (box.cwd / ".atoms-migrate" / "state.json").read_text()
+    for text in (run.stdout, run.stderr, report.read_text(), state, rerun.stdout, rerun.stderr):
+        assert "e2e-s3cret" not in text
+    assert "<secret:YvrtbpWPIqneImCL8LVk>" in run.stdout
+
+
+@pytest.mark.skipif(not TALKCRM.exists(), reason="corpus not found")
+def test_url_placeholder_blocks_the_tool_until_set(box) -> None:
+    plan = box.cli("agent", str(TALKCRM), "--dry-run")
+    assert "{{CONVEX_URL}}" in plan.stdout and "--set CONVEX_URL=VALUE" in plan.stdout
+    run = box.cli("agent", str(TALKCRM), "--yes", "--set", "CONVEX_URL=https://convex.example.org")
+    assert run.returncode == 0, run.stderr
+    urls = sorted(t["url"] for t in _live_tools(box) if t["type"] == "api_call")
+    assert len(urls) == 7 and all(u.startswith("https://convex.example.org/tools/") for u in urls)

@@ -10,8 +10,24 @@ from atoms_migrate.model import Change, Finding, SEVERITY_ORDER, AgentPlan
 
 
 def short(value: Any, width: int = 72) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = tool_summary(value) or json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def tool_summary(value: Any) -> str | None:
+    """One readable line for an Atoms tool: type, name and what it calls; None for other values."""
+    if not (isinstance(value, dict) and isinstance(value.get("type"), str) and isinstance(value.get("name"), str)
+            and value["type"] in ("end_call", "transfer_call", "api_call", "extract_dynamic_variables", "knowledge_base_search")):
+        return None
+    text = f"{value['type']} {value['name']}"
+    if value["type"] == "api_call":
+        params = len(value.get("llmParameters") or [])
+        text += f": {value.get('method', '')} {value.get('url', '')} ({params} parameter{'s' if params != 1 else ''})"
+    elif value["type"] == "transfer_call":
+        text += f": {value.get('transferNumber', '')} ({(value.get('transferOption') or {}).get('type', '')})"
+    elif value["type"] == "knowledge_base_search":
+        text += f": {value.get('knowledgeBaseId', '')}"
+    return text
 
 
 def is_long_text(value: Any) -> bool:

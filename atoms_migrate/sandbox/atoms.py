@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -311,6 +312,52 @@ class FakeAtoms:
                     raise FakeError(400, f"{where}.{key}: Required")
             if tool["type"] == "transfer_call" and not re.match(r"^\+[1-9]\d{6,14}$", str(tool["transferNumber"])):
                 raise FakeError(400, f"{where}.transferNumber: must be E.164")
+            if tool["type"] == "api_call":
+                FakeAtoms._validate_api_call(tool, where)
+
+    @staticmethod
+    def _validate_api_call(tool: dict[str, Any], where: str) -> None:
+        """Atoms §D.3, as strictly as the spec allows a server to be."""
+        if not re.match(r"^https?://[^/\s{}<>$]+", str(tool["url"])):
+            raise FakeError(400, f"{where}.url: Invalid url")
+        if tool["method"] not in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+            raise FakeError(400, f"{where}.method: Invalid enum value")
+        timeout = tool.get("timeout", 5000)
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or not 1000 <= timeout <= 30000:
+            raise FakeError(400, f"{where}.timeout: Number must be between 1000 and 30000")
+        headers = tool.get("headers", {})
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            raise FakeError(400, f"{where}.headers: Expected record of strings")
+        if any(re.match(r"^<(secret|ref):", v) for v in headers.values()):
+            raise FakeError(400, f"{where}.headers: an unresolved reference was sent as a header value")
+        for key in ("queryParams", "responseVariables", "llmParameters"):
+            if not isinstance(tool.get(key, []), list):
+                raise FakeError(400, f"{where}.{key}: Expected array")
+        for j, item in enumerate(tool.get("queryParams", [])):
+            if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("value"), str):
+                raise FakeError(400, f"{where}.queryParams[{j}]: key and value (strings) are required")
+        params = {}
+        for j, param in enumerate(tool.get("llmParameters", [])):
+            if not isinstance(param, dict) or not all(isinstance(param.get(k), str) and param[k] for k in ("name", "description", "type")):
+                raise FakeError(400, f"{where}.llmParameters[{j}]: name, description and type are required")
+            if param["type"] not in ("text", "number", "boolean", "enum"):
+                raise FakeError(400, f"{where}.llmParameters[{j}].type: Invalid enum value")
+            if param["type"] == "enum" and not param.get("values"):
+                raise FakeError(400, f"{where}.llmParameters[{j}].values: Required for enum")
+            params[param["name"]] = param["type"]
+        for j, var in enumerate(tool.get("responseVariables", [])):
+            if not isinstance(var, dict) or not var.get("variableName") or not var.get("jsonPath"):
+                raise FakeError(400, f"{where}.responseVariables[{j}]: variableName and jsonPath are required")
+        body = tool.get("requestBody")
+        if body is not None:
+            if not isinstance(body, str):
+                raise FakeError(400, f"{where}.requestBody: Expected string")
+            sample = {"number": "1", "boolean": "true"}
+            filled = re.sub(r"\{\{\s*([\w.]+)\s*\}\}", lambda m: sample.get(params.get(m.group(1), ""), "x"), body)
+            try:
+                json.loads(filled)
+            except ValueError:
+                raise FakeError(400, f"{where}.requestBody: not valid JSON once its templates are filled") from None
 
     @staticmethod
     def _stored(config: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""Late-bound values in a plan: secret references and ids only known at apply time.
+
+A plan is data that users read, diff and save, so it must never hold a secret value, and
+it cannot hold the id of a resource (a knowledge base, a cloned voice) created during the
+apply. Both are written into plan bodies as a whole-string reference, ``<secret:NAME>`` or
+``<ref:KIND:KEY>``, and the applier swaps in the value from its bindings just before
+sending (``resolve``). The comparison treats a reference as "any non-empty value" so that
+planning and read-back do not see a change they cannot judge. ``Redactor`` removes known
+secret values from anything headed for a screen or a file, as a second line of defence;
+``is_sensitive_name`` decides which header or query names count as credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from atoms_migrate.errors import ConfigError
+
+_REF = re.compile(r"^<(secret|ref):([^<>\s]+)>$")
+SECRET_ENV_PREFIX = "ATOMS_MIGRATE_SECRET_"
+MASK = "<secret>"
+_SENSITIVE = re.compile(r"auth|key|token|secret|passw|cookie|session|signature|credential", re.I)
+
+
+def secret_ref(name: str) -> str:
+    return f"<secret:{name}>"
+
+
+def late_ref(kind: str, key: str) -> str:
+    return f"<ref:{kind}:{key}>"
+
+
+def parse_ref(value: Any) -> tuple[str, str] | None:
+    """``("secret", NAME)`` or ``("ref", "KIND:KEY")`` for a reference string, else None."""
+    if isinstance(value, str):
+        m = _REF.match(value)
+        if m:
+            return m.group(1), m.group(2)
+    return None
+
+
+def is_ref(value: Any) -> bool:
+    return parse_ref(value) is not None
+
+
+def refs_in(value: Any) -> set[str]:
+    """Every reference string anywhere in a JSON-like value."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for v in value.values():
+            found |= refs_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= refs_in(v)
+    elif is_ref(value):
+        found.add(value)
+    return found
+
+
+def resolve(value: Any, bindings: Mapping[str, str]) -> Any:
+    """A copy of ``value`` with every reference replaced by its binding (keyed by the full ref)."""
+    if isinstance(value, dict):
+        return {k: resolve(v, bindings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, bindings) for v in value]
+    if is_ref(value):
+        if value not in bindings:
+            # Never send a reference literally: that would write "<secret:x>" as a header value.
+            raise ConfigError(f"No value for {value} at apply time.", "Pass it with --secret NAME=VALUE (or its environment variable).")
+        return bindings[value]
+    return value
+
+
+def secret_env_name(name: str) -> str:
+    """The environment variable that may carry secret NAME: ATOMS_MIGRATE_SECRET_<NAME>, upper-cased."""
+    return SECRET_ENV_PREFIX + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` command-line pairs; the value may contain '='."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"{option} expects NAME=VALUE, got {pair.split('=')[0]!r}.", f"Example: {option} API_BASE_URL=https://api.example.com")
+        out[name.strip()] = value
+    return out
+
+
+def secrets_from(cli_pairs: Iterable[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Secret values from ``--secret`` pairs, plus the ATOMS_MIGRATE_SECRET_* environment.
+
+    Environment entries are keyed by their upper-cased suffix; ``lookup_secret`` matches a
+    name against both spellings.
+    """
+    environ = os.environ if environ is None else environ
+    values = {k[len(SECRET_ENV_PREFIX):]: v for k, v in environ.items() if k.startswith(SECRET_ENV_PREFIX) and v}
+    values.update(parse_pairs(cli_pairs, "--secret"))
+    return values
+
+
+def lookup_secret(values: Mapping[str, str], name: str) -> str | None:
+    if name in values:
+        return values[name]
+    return values.get(secret_env_name(name)[len(SECRET_ENV_PREFIX):])
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Header or parameter names whose literal values are treated as secrets."""
+    return bool(_SENSITIVE.search(name))
+
+
+class Redactor:
+    """Replaces known secret values with ``<secret>`` in text and JSON-like values."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        # Longest first, so a value containing another is removed whole; ignore trivial values.
+        self.values = sorted({v for v in values if isinstance(v, str) and len(v) >= 4}, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        for value in self.values:
+            text = text.replace(value, MASK)
+        return text
+
+    def value(self, value: Any) -> Any:
+        if not self.values:
+            return value
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
