@@ -142,7 +142,9 @@ def _elevenlabs_client(base_url: str | None):  # type: ignore[no-untyped-def]
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,
     )
-    return ElevenLabsClient(http)
+    downloads = httpx.Client(headers={"User-Agent": f"atoms-migrate/{__version__}"}, timeout=httpx.Timeout(60.0, connect=10.0),
+                             follow_redirects=True)
+    return ElevenLabsClient(http, downloads=downloads)
 
 
 def _atoms_client(base_url: str | None, required: bool):  # type: ignore[no-untyped-def]
@@ -167,38 +169,100 @@ def _atoms_client(base_url: str | None, required: bool):  # type: ignore[no-unty
     return AtomsClient(http)
 
 
-def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console):  # type: ignore[no-untyped-def]
-    """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent."""
+def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table):  # type: ignore[no-untyped-def]
+    """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent.
+
+    With ELEVENLABS_API_KEY set, the tools and non-premade voices it references are read too
+    (for a file as well as for an id).
+    """
     from dataclasses import replace
 
     from atoms_migrate.errors import ApiError
+    from atoms_migrate.gather import gather
     from atoms_migrate.source import load_tools_dir, normalise, read_config_file
 
     path = Path(source)
     offline_tools = load_tools_dir(tools_dir) if tools_dir else {}
     looks_like_file = path.suffix.lower() in (".json", ".yaml", ".yml") or os.sep in source or "/" in source
     if path.exists() or looks_like_file:
-        agent = normalise(read_config_file(path), str(path), path=str(path))
-        return replace(agent, tools=offline_tools)
+        agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=offline_tools)
+        if not os.environ.get("ELEVENLABS_API_KEY", "").strip():
+            return agent
+        client = _elevenlabs_client(elevenlabs_base_url)
+        with client.http:
+            try:
+                return gather(agent, client, voice_table)
+            except ApiError as exc:  # the file is the source: plan from it alone, and say so
+                note = f"tools and voices it references could not be read from ElevenLabs ({exc.message}); planned from the file alone"
+                return replace(agent, notes=(*agent.notes, note))
     if not _AGENT_ID.match(source):
         raise SourceFileError(f"{source}: no such file, and not an ElevenLabs agent id",
                               "Pass an exported agent config (JSON/YAML) or an agent id such as agent_7101k5zv….")
     client = _elevenlabs_client(elevenlabs_base_url)
     with client.http:
         err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
-        agent = normalise(client.get_agent(source), source)
-        tools = dict(offline_tools)
-        notes = list(agent.notes)
-        for tool_id in dict.fromkeys(agent.tool_ids()):
-            if tool_id in tools:
-                continue
-            try:
-                tools[tool_id] = client.get_tool(tool_id)
-            except ApiError as exc:
-                if exc.status in (401, 403) or exc.status is None:
-                    raise
-                notes.append(f"tool {tool_id} could not be read: {exc.message}")
-    return replace(agent, tools=tools, notes=tuple(notes))
+        agent = replace(normalise(client.get_agent(source), source), tools=offline_tools)
+        return gather(agent, client, voice_table)
+
+
+def _catalog(atoms, notes: list[str]):  # type: ignore[no-untyped-def]
+    """The account's Lightning v3.1 voices, read once per run (None when unreadable, noted)."""
+    from atoms_migrate.errors import ApiError
+    from atoms_migrate.voices import parse_catalog
+
+    if atoms is None:
+        return None
+    try:
+        return tuple(parse_catalog(atoms.get_voices()))
+    except ApiError as exc:
+        if exc.status in (401, 403):
+            raise
+        notes.append(f"the voice catalog could not be read ({exc.message}); voice ids were not checked")
+        return None
+
+
+class _Tracker:
+    """Progress of a bounded wait: a rich bar on a terminal, a line per change otherwise (CI logs)."""
+
+    def __init__(self, err: Console) -> None:
+        self.err, self.last = err, None
+        self.bar = None
+
+    def update(self, done: int, total: int, description: str) -> None:
+        if self.err.is_terminal:
+            from rich.progress import Progress
+
+            if self.bar is None:
+                self.bar = Progress(console=self.err, transient=True)
+                self.bar.start()
+                self.task = self.bar.add_task(description, total=total)
+            self.bar.update(self.task, completed=done, total=total)
+            if done >= total:
+                self.bar.stop()
+                self.bar = None
+        elif (done, total) != self.last:
+            self.err.print(f"  {description}: {done}/{total}", markup=False)
+        self.last = (done, total)
+
+
+def _make_resources(agent_plan, atoms, state_path: Path, elevenlabs_base_url: str | None, err: Console):  # type: ignore[no-untyped-def]
+    """Run the plan's clone_voice / knowledge_base steps; their ids become bindings for the agent."""
+    from atoms_migrate.documents import find_unicode_font
+    from atoms_migrate.model import RESOURCE_STEPS
+    from atoms_migrate.resources import ResourceApplier, ResourceOutcome
+    from atoms_migrate.state import load_state, update_state
+
+    if not any(s.kind in RESOURCE_STEPS for s in agent_plan.steps):
+        return ResourceOutcome()
+    source = _elevenlabs_client(elevenlabs_base_url) if os.environ.get("ELEVENLABS_API_KEY", "").strip() else None
+    runner = ResourceApplier(atoms, source, load_state(state_path), lambda change: update_state(state_path, change),
+                             progress=lambda text: err.print(f"  {text}", markup=False), tracker=_Tracker(err),
+                             font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")))
+    try:
+        return runner.run(agent_plan)
+    finally:
+        if source is not None:
+            source.http.close()
 
 
 def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-untyped-def]
@@ -301,6 +365,7 @@ def agent(
     mappings: MappingsOption = None,
     tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, for offline runs.", file_okay=False)] = None,
     set_values: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE: fill a placeholder (${NAME}, <NAME>, {{NAME}}) in tool URLs and headers. Repeatable.", metavar="NAME=VALUE")] = None,
+    clone_voices: Annotated[bool, typer.Option("--clone-voices", help="Clone non-premade ElevenLabs voices on Smallest from their samples instead of suggesting a catalog voice (voice consent is yours).")] = False,
     secrets: Annotated[list[str] | None, typer.Option("--secret", help="NAME=VALUE: value of a secret a tool header needs (also $ATOMS_MIGRATE_SECRET_<NAME>); never shown or stored. Repeatable.", metavar="NAME=VALUE")] = None,
     elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")] = None,
     smallest_base_url: SmallestUrlOption = None,
@@ -318,6 +383,7 @@ def agent(
         from dataclasses import replace
 
         from atoms_migrate.apply import Applier, ApplyOptions, locate
+        from atoms_migrate.mapper import MapOptions
         from atoms_migrate.plan import plan_agent, plan_all
         from atoms_migrate.state import DEFAULT_STATE_PATH, entry_after, load_state, record
         from atoms_migrate.tables import load_tables
@@ -325,7 +391,7 @@ def agent(
         state_path = state or DEFAULT_STATE_PATH
         tables = load_tables(mappings)
         tool_options, secret_values = _tool_options(set_values, secrets)
-        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err)
+        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         options = ApplyOptions(branch_name=branch, force=force, versioning=versioning.value,
                                publish_timeout=publish_timeout, label=f"atoms-migrate {__version__} {source_agent.key}")
@@ -338,9 +404,15 @@ def agent(
             err.print("Reading the target from Smallest Atoms…", markup=False)
             target = locate(atoms, source_agent.key, prior.smallest_agent_id if prior else None, options, notes,
                             name=source_agent.name)
+        catalog = _catalog(atoms, notes)
         source_agent = replace(source_agent, notes=tuple(notes))
+        state_now = load_state(state_path)
+        kb_state = state_now.knowledge_bases.get(source_agent.key)
+        map_options = MapOptions(tools=tool_options, catalog=catalog, clone_voices=clone_voices,
+                                 clones=dict(state_now.voice_clones), kb_id=kb_state.kb_id if kb_state else None,
+                                 kb_documents=dict(kb_state.documents) if kb_state else {})
         agent_plan = plan_agent(source_agent, tables, current=target.config if target else None,
-                                target_agent_id=target.agent_id if target else None, tool_options=tool_options)
+                                target_agent_id=target.agent_id if target else None, options=map_options)
         plan = plan_all([agent_plan])
         out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
         if not json_output:
@@ -364,8 +436,9 @@ def agent(
                 raise typer.Exit(EXIT_CHANGES)
             return
         _confirm(f"Apply this plan to Smallest Atoms ({agent_plan.action} {agent_plan.source.name!r})?", yes)
+        resources = _make_resources(agent_plan, atoms, state_path, elevenlabs_base_url, err)
         applier = Applier(atoms, options, progress=lambda text: err.print(f"  {text}", markup=False),
-                          bindings=_bindings(agent_plan, secret_values))
+                          bindings=_bindings(agent_plan, secret_values) | resources.bindings)
         try:
             result = applier.apply(agent_plan, target)
         finally:
@@ -373,9 +446,11 @@ def agent(
             if partial is not None and (partial.created or partial.revision_id):
                 record(state_path, source_agent.key,
                        entry_after(partial, agent_plan.source.name, source_agent.raw, tables, prior))
+        for failure in resources.failures:
+            err.print(f"  warning: {failure}", markup=False)
         if json_output:
             doc = plan.to_dict()
-            doc["apply"] = [result.to_dict()]
+            doc["apply"] = [result.to_dict() | {"resource_events": resources.events, "resource_failures": resources.failures}]
             sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         else:
             _print_result(result, source, out)
@@ -520,6 +595,60 @@ def sandbox(
                 time.sleep(3600)
         finally:
             server.shutdown()
+
+
+@app.command()
+def voices(
+    source: Annotated[str | None, typer.Argument(help="ElevenLabs agent id or exported config; without it, the whole voice table.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the voice mapping as JSON (format_version 1).")] = False,
+    mappings: MappingsOption = None,
+    elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")] = None,
+    smallest_base_url: SmallestUrlOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show which Smallest voice each ElevenLabs voice becomes, with confidence and alternatives.
+
+    With ELEVENLABS_API_KEY, voices outside the premade table are matched by their labels;
+    with SMALLEST_API_KEY, every voice is checked against the account's Lightning v3.1 catalog.
+    """
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    with error_boundary(debug):
+        from atoms_migrate.tables import load_tables
+        from atoms_migrate.voices import pick_to_dict, pick_voice, voice_roles
+
+        tables = load_tables(mappings)
+        notes: list[str] = []
+        catalog = _catalog(_atoms_client(smallest_base_url, required=False), notes)
+        if source is None:
+            rows = [pick_to_dict("table", pick_voice(v.elevenlabs_id, tables.voices, None, catalog)) for v in tables.voices.voices]
+        else:
+            agent_source = _read_source(source, None, elevenlabs_base_url, err, tables.voices)
+            notes.extend(agent_source.notes)
+            rows = [pick_to_dict(role, pick_voice(voice_id, tables.voices, agent_source.voices.get(voice_id), catalog))
+                    for role, voice_id in voice_roles(agent_source.config)]
+        if catalog is None:
+            notes.append("SMALLEST_API_KEY is not set or the catalog was unreadable: voices were not checked against the live catalog.")
+        if json_output:
+            doc = {"format_version": 1, "catalog_checked": catalog is not None, "notes": notes, "voices": rows}
+            sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+            return
+        from rich.table import Table
+
+        table = Table(show_lines=False, highlight=False)
+        for column in ("Role", "ElevenLabs voice", "Labels", "Smallest voice", "Confidence", "Basis", "In catalog", "Alternatives"):
+            table.add_column(column)
+        for row in rows:
+            labels = ", ".join(v for v in row["traits"].values() if v) or "-"
+            in_catalog = {True: "yes", False: "NO", None: "not checked"}[row["in_catalog"]]
+            alternatives = ", ".join(f"{a['voice_id']} ({a['confidence']})" for a in row["alternatives"]) or "-"
+            table.add_row(row["role"], f"{row['elevenlabs_name']} ({row['elevenlabs_id']})", labels, row["target"] or "-",
+                          row["confidence"], row["basis"], in_catalog, alternatives)
+        out = Console(highlight=False)
+        if not out.is_terminal:
+            out = Console(highlight=False, width=200)  # logs and pipes: do not squeeze the table to 80 columns
+        out.print(table)
+        for note in notes:
+            err.print(f"note: {note}", markup=False)
 
 
 @mappings_app.command("check")

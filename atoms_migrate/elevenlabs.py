@@ -44,9 +44,11 @@ def parse_error(response: httpx.Response) -> tuple[str | None, str]:
 class ElevenLabsClient:
     """Reads ElevenLabs agents and tools (GET only; retried)."""
 
-    def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None) -> None:
+    def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None, downloads: httpx.Client | None = None) -> None:
         self.http = http
         self.retry = retry or RetryPolicy()
+        # Signed/public URLs (voice previews, document files) live elsewhere and must not get the API key.
+        self.downloads = downloads
 
     def _get(self, path: str, what: str) -> dict[str, Any]:
         try:
@@ -94,3 +96,48 @@ class ElevenLabsClient:
 
     def get_tool(self, tool_id: str) -> dict[str, Any]:
         return self._get(f"/v1/convai/tools/{tool_id}", f"tool {tool_id}")
+
+    def get_document(self, doc_id: str) -> dict[str, Any]:
+        """EL §D.2: type, name, url / filename."""
+        return self._get(f"/v1/convai/knowledge-base/{doc_id}", f"knowledge-base document {doc_id}")
+
+    def get_document_content(self, doc_id: str) -> str:
+        """EL §D.1: the full extracted content (HTML or text)."""
+        return self._bytes(f"/v1/convai/knowledge-base/{doc_id}/content", f"the content of document {doc_id}").decode("utf-8", "replace")
+
+    def get_document_file(self, doc_id: str) -> bytes:
+        """The original uploaded file, through its signed URL (EL §D.1 ``source-file-url``)."""
+        signed = self._get(f"/v1/convai/knowledge-base/{doc_id}/source-file-url", f"the file of document {doc_id}")
+        return self.download(str(signed.get("signed_url") or ""), f"the file of document {doc_id}")
+
+    def get_voice_sample(self, voice_id: str, sample_id: str) -> bytes:
+        return self._bytes(f"/v1/voices/{voice_id}/samples/{sample_id}/audio", f"a sample of voice {voice_id}")
+
+    def download(self, url: str, what: str) -> bytes:
+        """A signed or public URL: absolute ones are fetched without the API key (it must not leave ElevenLabs)."""
+        if not url:
+            raise ApiError(f"ElevenLabs gave no download URL for {what}")
+        if url.startswith("/"):
+            return self._bytes(url, what)
+        if self.downloads is None:
+            raise ApiError(f"Cannot download {what}: no download client was given")
+        try:
+            response = get_with_retries(self.downloads, url, self.retry)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"Could not download {what}: {exc}") from exc
+        if not response.is_success:
+            raise ApiError(f"Downloading {what} failed ({response.status_code})", status=response.status_code)
+        return response.content
+
+    def _bytes(self, path: str, what: str) -> bytes:
+        try:
+            response = get_with_retries(self.http, path, self.retry)
+        except httpx.HTTPError as exc:
+            raise ApiError(f"Could not read {what} from ElevenLabs: {exc}", "Check ELEVENLABS_BASE_URL and your network.") from exc
+        if not response.is_success:
+            raise self._error(response, what)
+        return response.content
+
+    def get_voice(self, voice_id: str) -> dict[str, Any]:
+        """EL §E.1: the voice's name, category, labels, preview_url and samples."""
+        return self._get(f"/v1/voices/{voice_id}", f"voice {voice_id}")

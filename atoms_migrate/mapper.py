@@ -11,15 +11,16 @@ or a finding (``uncovered_leaves`` proves it, and the tests call it on every cor
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from atoms_migrate import paths
-from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity
+from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity, Step
 from atoms_migrate.paths import Segment
 from atoms_migrate.source import SourceAgent, env_placeholders
 from atoms_migrate.tables import Concept, MappingTables, PrefixRule
+from atoms_migrate.voices import CatalogVoice
 from atoms_migrate.webhooks import ToolOptions
 
 CONCEPTS_FILE = "mappings/concepts.yaml"
@@ -36,19 +37,34 @@ class SystemToolRef:
 
 
 @dataclass(frozen=True)
+class MapOptions:
+    """What the mapping may know beyond the source and the tables."""
+
+    tools: ToolOptions = field(default_factory=ToolOptions)
+    catalog: tuple[CatalogVoice, ...] | None = None  # the account's Lightning v3.1 voices, when read
+    clone_voices: bool = False
+    clones: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs voice id -> Atoms clone made earlier
+    kb_id: str | None = None  # this agent's Atoms knowledge base, made by an earlier run
+    kb_documents: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs document id -> what was sent
+
+
+@dataclass(frozen=True)
 class MappingResult:
     assignments: tuple[Assignment, ...]
     findings: tuple[Finding, ...]
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # literal credentials from the source, by name
+    resources: tuple[Step, ...] = ()  # org resources to make before the agent: voice clones, knowledge bases
 
 
 class MapContext:
     """What a transform sees: the source, the tables, and the outputs gathered so far."""
 
-    def __init__(self, source: SourceAgent, tables: MappingTables, tool_options: ToolOptions | None = None) -> None:
+    def __init__(self, source: SourceAgent, tables: MappingTables, options: MapOptions | None = None) -> None:
         self.source = source
-        self.tool_options = tool_options or ToolOptions()
+        self.options = options or MapOptions()
+        self.tool_options = self.options.tools
         self.secrets: dict[str, str] = {}  # literal credentials kept out of the plan (refs.py)
+        self.resources: list[Step] = []
         self.config = source.config
         self.tables = tables
         self.assignments: list[Assignment] = []
@@ -180,17 +196,17 @@ def system_tool_type(key: str, cfg: dict[str, Any]) -> str:
     return str(cfg.get("name") or key)
 
 
-def map_agent(source: SourceAgent, tables: MappingTables, tool_options: ToolOptions | None = None) -> MappingResult:
+def map_agent(source: SourceAgent, tables: MappingTables, options: MapOptions | None = None) -> MappingResult:
     """Map one source agent through the tables (pure)."""
     from atoms_migrate.transforms import TRANSFORMS
 
-    ctx = MapContext(source, tables, tool_options)
+    ctx = MapContext(source, tables, options)
     for concept in tables.concepts.concepts:
         TRANSFORMS[concept.transform](ctx, concept)
     _report_placeholders(ctx)
     _report_unset_variables(ctx)
     _account_for_leftovers(ctx, tables.concepts.rules, tables.concepts.containers)
-    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets))
+    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources))
 
 
 def _report_placeholders(ctx: MapContext) -> None:

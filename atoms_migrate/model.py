@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ChangeStatus = Literal["mapped", "lossy", "defaulted"]
+RESOURCE_STEPS = frozenset({"clone_voice", "knowledge_base"})
 FindingStatus = Literal["unmapped", "lossy", "ignored"]
 Severity = Literal["error", "warning", "info"]
 Action = Literal["create", "update", "no-op"]
@@ -87,7 +88,7 @@ class Change:
         return out
 
 
-StepKind = Literal["create", "metadata", "draft", "publish", "verify"]
+StepKind = Literal["clone_voice", "knowledge_base", "create", "metadata", "draft", "publish", "verify"]
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class AgentPlan:
         return counts
 
     def has_changes(self) -> bool:
-        return self.action != "no-op"
+        """Anything to write: agent config, or org resources (clones, knowledge-base documents)."""
+        return self.action != "no-op" or any(s.kind in RESOURCE_STEPS for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         return {

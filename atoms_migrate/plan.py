@@ -24,11 +24,10 @@ from typing import Any
 
 from atoms_migrate import paths
 from atoms_migrate.compare import matches
-from atoms_migrate.mapper import map_agent
+from atoms_migrate.mapper import MapOptions, map_agent
 from atoms_migrate.model import AgentPlan, Assignment, Change, Plan, SourceRef, Step
 from atoms_migrate.source import SourceAgent
 from atoms_migrate.tables import MappingTables
-from atoms_migrate.webhooks import ToolOptions
 
 OWNED_LISTS = ("singlePromptConfig.tools", "postCallAnalyticsConfig.dispositionMetrics")
 METADATA_FIELDS = ("name", "description")
@@ -133,10 +132,10 @@ def plan_agent(
     tables: MappingTables,
     current: dict[str, Any] | None = None,
     target_agent_id: str | None = None,
-    tool_options: ToolOptions | None = None,
+    options: MapOptions | None = None,
 ) -> AgentPlan:
     """Plan one agent. ``current`` is the live Atoms config (planner shape) or None to create."""
-    result = map_agent(source, tables, tool_options)
+    result = map_agent(source, tables, options)
     assignments = _with_marker(result.assignments, source.key)
     target_config = build_target_config(assignments)
     changes = _diff(assignments, current)
@@ -151,7 +150,7 @@ def plan_agent(
         changes=tuple(changes),
         findings=result.findings,
         assignments=assignments,
-        steps=_steps(action, target_config, changes),
+        steps=result.resources + _steps(action, target_config, changes) if result.resources else _steps(action, target_config, changes),
         secret_values=result.secrets,
     )
 

@@ -109,6 +109,8 @@ def send_with_retries(
     json: Any = None,
     retry_statuses: frozenset[int] = RETRYABLE_STATUS,
     sleep: Callable[[float], None] | None = None,
+    files: Any = None,
+    data: dict[str, Any] | None = None,
 ) -> httpx.Response:
     """Send an idempotent request; retry transient failures. Returns the last response (maybe an error).
 
@@ -116,7 +118,7 @@ def send_with_retries(
     """
 
     def attempt() -> httpx.Response:
-        response = client.request(method, url, params=params, json=json)
+        response = client.request(method, url, params=params, json=json, files=files, data=data)
         if response.status_code in retry_statuses:
             raise RetryableResponse(response)
         return response

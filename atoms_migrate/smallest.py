@@ -99,8 +99,9 @@ class AtomsClient:
     # -- plumbing -------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, what: str, *, body: Any = None,
-              params: dict[str, Any] | None = None, kind: str = "read") -> httpx.Response:
-        url = ATOMS_PREFIX + path
+              params: dict[str, Any] | None = None, kind: str = "read", prefix: str = ATOMS_PREFIX,
+              files: Any = None, form: dict[str, Any] | None = None) -> httpx.Response:
+        url = prefix + path
         payload = strip_nulls(body) if body is not None else None
         statuses = {"read": RETRYABLE_STATUS, "upsert": UPSERT_RETRY, "write": REJECTED_UNDONE}[kind]
         policy = self.retry
@@ -109,7 +110,7 @@ class AtomsClient:
                 # Transport errors on a write are ambiguous: never repeat them here.
                 policy = replace(policy, transport_retries=False)
             return send_with_retries(self.http, method, url, policy, params=params, json=payload,
-                                     retry_statuses=statuses)
+                                     retry_statuses=statuses, files=files, data=form)
         except httpx.TimeoutException as exc:
             if kind == "write":
                 raise AmbiguousWriteError(f"Atoms did not answer in time {what}; it may or may not have been done",
@@ -163,8 +164,9 @@ class AtomsClient:
         return ApiError(f"Atoms refused {what}{suffix}", **args)
 
     def _call(self, method: str, path: str, what: str, *, body: Any = None,
-              params: dict[str, Any] | None = None, kind: str = "read") -> Any:
-        response = self._send(method, path, what, body=body, params=params, kind=kind)
+              params: dict[str, Any] | None = None, kind: str = "read", prefix: str = ATOMS_PREFIX,
+              files: Any = None, form: dict[str, Any] | None = None) -> Any:
+        response = self._send(method, path, what, body=body, params=params, kind=kind, prefix=prefix, files=files, form=form)
         if not response.is_success:
             raise self.error(response, what, kind)
         return self._data(response, what)
@@ -299,3 +301,62 @@ class AtomsClient:
         # §B.9: activate is idempotent, so it may be repeated like an upsert.
         self._call("PATCH", f"/agent/{agent_id}/versions/{version_id}/activate", "activating the version",
                    kind="upsert")
+
+    # -- voices (§E.2, §E.3) ------------------------------------------------------------------
+
+    def get_voices(self) -> Any:
+        """The Lightning v3.1 catalog: ``{"voices": [...]}`` with no envelope (§E.2)."""
+        return self._call("GET", "/lightning-v3.1/get_voices", "reading the voice catalog", prefix=WAVES_PREFIX)
+
+    def list_voice_clones(self) -> list[dict[str, Any]]:
+        data = self._call("GET", "/voice-cloning", "listing voice clones", prefix=WAVES_PREFIX)
+        return data if isinstance(data, list) else []
+
+    def create_voice_clone(self, display_name: str, audio: bytes, filename: str, mime_type: str,
+                           language: str | None = None, description: str | None = None) -> dict[str, Any]:
+        """Instant clone, multipart (§E.3). Not repeated on an ambiguous failure: a clone costs quota."""
+        form = {k: v for k, v in {"displayName": display_name[:500], "language": language, "description": description,
+                                  "model": "lightning-v3.1"}.items() if v}
+        data = self._call("POST", "/voice-cloning", f"cloning voice {display_name!r}", prefix=WAVES_PREFIX, kind="write",
+                          files={"file": (filename, audio, mime_type)}, form=form)
+        if not isinstance(data, dict) or not isinstance(data.get("voiceId"), str):
+            raise ApiError("Atoms created a voice clone but did not say its voiceId")
+        return data
+
+    # -- knowledge bases (§F.6) -----------------------------------------------------------------
+
+    def list_knowledge_bases(self) -> list[dict[str, Any]]:
+        data = self._call("GET", "/knowledgebase", "listing knowledge bases")
+        return data if isinstance(data, list) else []
+
+    def create_knowledge_base(self, name: str, description: str) -> str:
+        data = self._call("POST", "/knowledgebase", f"creating knowledge base {name!r}",
+                          body={"name": name, "description": description}, kind="write")
+        kb_id = data.get("_id") if isinstance(data, dict) else data  # §F.6: bare id; the helper also accepts {_id}
+        if not isinstance(kb_id, str) or not kb_id:
+            raise ApiError("Atoms created a knowledge base but did not say its id")
+        return kb_id
+
+    def get_knowledge_base(self, kb_id: str) -> dict[str, Any] | None:
+        response = self._send("GET", f"/knowledgebase/{kb_id}", f"reading knowledge base {kb_id}")
+        if response.status_code in (400, 404):
+            return None
+        data = self._data(response, f"reading knowledge base {kb_id}")
+        return data if isinstance(data, dict) else None
+
+    def list_kb_items(self, kb_id: str) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/knowledgebase/{kb_id}/items", "listing knowledge-base items")
+        return data if isinstance(data, list) else []
+
+    def upload_kb_pdf(self, kb_id: str, filename: str, pdf: bytes) -> None:
+        """§F.6: multipart field ``media``, PDF only. Not repeated on an ambiguous failure."""
+        self._call("POST", f"/knowledgebase/{kb_id}/items/upload-media", f"uploading {filename!r}", kind="write",
+                   files={"media": (filename, pdf, "application/pdf")})
+
+    def scrape_urls(self, kb_id: str, urls: list[str]) -> None:
+        self._call("POST", f"/knowledgebase/{kb_id}/scrape-urls", "adding URLs to the knowledge base",
+                   body={"urls": urls}, kind="write")
+
+    def list_scraped_urls(self, kb_id: str) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/knowledgebase/{kb_id}/scraped-urls", "listing scraped URLs")
+        return data if isinstance(data, list) else []

@@ -58,6 +58,10 @@ class SourceAgent:
     notes: tuple[str, ...] = ()
     # tool_id -> tool record (``{"id", "tool_config"}`` or a bare tool_config), fetched or from --tools-dir
     tools: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # voice_id -> ElevenLabs voice record (GET /v1/voices/{id}), fetched for voices outside the premade table
+    voices: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # document id -> ElevenLabs knowledge-base document (GET /v1/convai/knowledge-base/{id}), fetched
+    documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def name(self) -> str | None:
@@ -70,6 +74,17 @@ class SourceAgent:
         if self.agent_id:
             return self.agent_id
         return "file:" + Path(self.path).as_posix() if self.path else f"label:{self.label}"
+
+    def voice_ids(self) -> list[str]:
+        """The main voice and per-language voices (``tts.supported_voices``), de-duplicated."""
+        tts = self.config.get("conversation_config", {}).get("tts", {})
+        tts = tts if isinstance(tts, dict) else {}
+        ids = [tts.get("voice_id")] + [v.get("voice_id") for v in tts.get("supported_voices") or [] if isinstance(v, dict)]
+        return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
+
+    def document_ids(self) -> list[str]:
+        docs = self.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}).get("knowledge_base")
+        return [d["id"] for d in docs if isinstance(d, dict) and isinstance(d.get("id"), str)] if isinstance(docs, list) else []
 
     def tool_ids(self) -> list[str]:
         ids = self.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}).get("tool_ids")

@@ -4,8 +4,9 @@ Default ``.atoms-migrate/state.json``. One entry per source key (the ElevenLabs 
 or ``file:<path>`` for an export without one): the Smallest agent id, versioning model,
 branch, revision applied, hashes of the source config and of the mapping tables, and what
 ``rollback`` needs (the revision that was live before the last apply, and whether this
-tool created the agent). It holds ids and hashes only, never config values, so no secret
-can land in it. Writes are atomic (temp file in the same folder, then ``os.replace``),
+tool created the agent). It also remembers the org resources made for agents (voice clones,
+knowledge bases and the documents sent to them) so re-runs reuse them. It holds ids,
+names and hashes only, never config values, so no secret can land in it. Writes are atomic (temp file in the same folder, then ``os.replace``),
 so an interrupted run leaves the previous file intact. The state is a cache: losing it
 is safe, because agents also carry a marker in their description (see ``plan.marker``).
 """
@@ -18,6 +19,7 @@ import os
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -53,11 +55,22 @@ class AgentState(BaseModel):
     last_operation: LastOperation | None = None
 
 
+class KnowledgeBaseState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    kb_id: str
+    documents: dict[str, str] = {}  # ElevenLabs document id -> what was sent ("pdf:<file>", "url:<url>")
+
+
 class StateFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     format_version: int = FORMAT_VERSION
     agents: dict[str, AgentState] = {}
+    # Org resources made for agents, so re-runs reuse them: ElevenLabs voice id -> Smallest clone id,
+    # and one knowledge base per source key.
+    voice_clones: dict[str, str] = {}
+    knowledge_bases: dict[str, KnowledgeBaseState] = {}
 
 
 def canonical_hash(value: Any) -> str:
@@ -114,11 +127,13 @@ def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: Age
     )
 
 
-def record(path: Path, key: str, entry: AgentState | None) -> None:
-    """Set (or, with None, remove) one entry, re-reading the file first so other entries survive."""
+def update_state(path: Path, change: Callable[[StateFile], None]) -> None:
+    """Re-read the file, apply ``change``, write it back: other entries survive."""
     state = load_state(path)
-    if entry is None:
-        state.agents.pop(key, None)
-    else:
-        state.agents[key] = entry
+    change(state)
     save_state(path, state)
+
+
+def record(path: Path, key: str, entry: AgentState | None) -> None:
+    """Set (or, with None, remove) one agent entry."""
+    update_state(path, lambda state: state.agents.pop(key, None) if entry is None else state.agents.__setitem__(key, entry))

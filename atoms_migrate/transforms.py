@@ -16,6 +16,9 @@ from typing import Any
 from atoms_migrate import paths
 from atoms_migrate.mapper import MapContext, system_tool_type, tool_config_of
 from atoms_migrate.tables import Concept
+from atoms_migrate.model import Step
+from atoms_migrate.refs import is_ref, late_ref
+from atoms_migrate.voices import pick_voice
 from atoms_migrate.webhooks import convert_webhook
 
 Transform = Callable[[MapContext, Concept], None]
@@ -54,6 +57,21 @@ def _source_value(ctx: MapContext, concept: Concept) -> tuple[str, Any] | None:
         if ctx.has(path) and ctx.get(path) is not None:
             return path, ctx.get(path)
     return None
+
+
+def _source_list(ctx: MapContext, concept: Concept, what: str, empty: str) -> tuple[str, list[Any]] | None:
+    """The concept's source value when it is a non-empty list; otherwise reported, and None."""
+    found = _source_value(ctx, concept)
+    if found is None:
+        return None
+    path, value = found
+    if not isinstance(value, list):
+        _wrong_type(ctx, concept, path, what, value)
+        return None
+    if not value:
+        ctx.empty(concept, path, empty)
+        return None
+    return path, value
 
 
 def rename_system_variables(ctx: MapContext, text: str) -> tuple[str, list[str], list[str]]:
@@ -260,7 +278,12 @@ def llm(ctx: MapContext, concept: Concept) -> None:
 
 @transform("voice")
 def voice(ctx: MapContext, concept: Concept) -> None:
-    """EL voice ids never work on Atoms (Atoms §A.9, §H.22): map through the voice table."""
+    """EL voice ids never work on Atoms (Atoms §A.9, §H.22): table, suggestion, clone or fallback.
+
+    Premade voices go through the voice table. Others are matched by their ElevenLabs labels
+    (when read) against the live catalog, or cloned with --clone-voices. With a catalog, a
+    planned voice that is not in it is an error and is not sent (Atoms would reject it).
+    """
     voices = ctx.tables.voices
     found = _source_value(ctx, concept)
     path = found[0] if found else concept.source
@@ -268,26 +291,54 @@ def voice(ctx: MapContext, concept: Concept) -> None:
     if not isinstance(voice_id, str) or not voice_id.strip():
         _wrong_type(ctx, concept, path, "a voice id", voice_id)
         return
-    entry = voices.lookup(voice_id)
     base = concept.target[0]
-    if entry is None:
-        ctx.assign(concept, f"{base}.voiceId", voices.fallback.target, path, "defaulted", voices.fallback.rationale,
-                   rule=f"{VOICES_FILE}#fallback")
-        ctx.assign(concept, f"{base}.gender", voices.fallback.gender, path, "defaulted", rule=f"{VOICES_FILE}#fallback")
-        ctx.finding(path, "unmapped", "warning",
-                    f"Voice {voice_id} is not an ElevenLabs premade voice in {VOICES_FILE}; the plan uses {voices.fallback.target!r}.",
-                    "Pick the Atoms voice yourself (`atoms-migrate voices`), or clone the original with consent.", concept)
-    else:
-        status = "mapped" if entry.confidence == "high" else "lossy"
+    choice = choose_voice(ctx, voice_id, path, concept)
+    if choice is not None:
+        target, gender, status, note, rule = choice
         if not found:
             status = "defaulted"
-        note = f"{entry.elevenlabs_name} -> {entry.target} ({entry.confidence} confidence): {entry.rationale}"
-        rule = f"{VOICES_FILE}#{entry.elevenlabs_id}"
-        ctx.assign(concept, f"{base}.voiceId", entry.target, path, status, note, rule=rule)
-        # The gender is a fact about the chosen Atoms voice, not a second approximation.
-        ctx.assign(concept, f"{base}.gender", entry.gender, path, "defaulted" if not found else "mapped", rule=rule)
+        ctx.assign(concept, f"{base}.voiceId", target, path, status, note, rule=rule)
+        if gender:  # a fact about the chosen Atoms voice, not a second approximation
+            ctx.assign(concept, f"{base}.gender", gender, path, "defaulted" if not found else "mapped", rule=rule)
     if not ctx.has("conversation_config.tts.model_id"):
         ctx.assign(concept, f"{base}.model", voices.model, path, "defaulted", rule=f"{VOICES_FILE}#model")
+
+
+def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept) -> tuple[str, str | None, str, str, str] | None:
+    """(Atoms voice id, gender, status, note, rule) for one ElevenLabs voice, or None (error reported)."""
+    options = ctx.options
+    pick = pick_voice(voice_id, ctx.tables.voices, ctx.source.voices.get(voice_id), options.catalog,
+                      options.clone_voices, dict(options.clones))
+    alternatives = ", ".join(f"{s.voice.voice_id} ({s.confidence})" for s in pick.alternatives) or "none"
+    if pick.target is None:
+        ctx.finding(path, "unmapped", "error",
+                    f"Voice for {pick.traits.name} ({voice_id}): {pick.rationale}, so no voice is sent (Atoms would reject it).",
+                    f"Nearest catalog voices: {alternatives}; set one in mappings/voices.yaml (--mappings).", concept)
+        return None
+    rule = f"{VOICES_FILE}#{voice_id if pick.basis == 'table' else pick.basis}"
+    note = f"{pick.traits.name} -> {pick.target} ({pick.confidence} confidence): {pick.rationale}"
+    if pick.basis == "clone":
+        ctx.finding(path, "lossy", "info", f"Voice {pick.traits.name} is cloned from its ElevenLabs sample.",
+                    "Voice consent is your responsibility: clone only voices you own or may use.", concept)
+        if is_ref(pick.target) and not any(s.kind == "clone_voice" and (s.body or {}).get("voice_id") == voice_id for s in ctx.resources):
+            language = ctx.get("conversation_config.agent.language")
+            ctx.resources.append(Step("clone_voice", f"clone voice {pick.traits.name!r} from its ElevenLabs sample (POST /waves/v1/voice-cloning)",
+                                      {"voice_id": voice_id, "name": pick.traits.name, "ref": pick.target,
+                                       "language": language if isinstance(language, str) else "en"}))
+        return pick.target, None, "mapped", note, rule
+    if pick.basis == "suggested":
+        ctx.finding(path, "lossy", "warning",
+                    f"Voice {pick.traits.name} ({voice_id}) is not an ElevenLabs premade voice; the nearest "
+                    f"{'catalog' if options.catalog is not None else 'table'} voice is {pick.target!r} ({pick.confidence} confidence).",
+                    f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}), or clone the original with --clone-voices.", concept)
+        return pick.target, pick.gender, "lossy", note, rule
+    if pick.basis == "fallback":
+        ctx.finding(path, "unmapped", "warning",
+                    f"Voice {voice_id} is not an ElevenLabs premade voice in {VOICES_FILE}; the plan uses {pick.target!r}.",
+                    "Run with ELEVENLABS_API_KEY to match it by its labels (`atoms-migrate voices`), or clone it with --clone-voices.",
+                    concept)
+        return pick.target, pick.gender, "defaulted", pick.rationale, rule
+    return pick.target, pick.gender, "mapped" if pick.confidence == "high" else "lossy", note, rule
 
 
 @transform("tts_model")
@@ -601,15 +652,10 @@ def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: 
 
 @transform("inline_tools")
 def inline_tools(ctx: MapContext, concept: Concept) -> None:
-    found = _source_value(ctx, concept)
+    found = _source_list(ctx, concept, "a list of tools", "No inline tools")
     if found is None:
         return
     path, value = found
-    if not isinstance(value, list):
-        _wrong_type(ctx, concept, path, "a list of tools", value)
-        return
-    if not value:
-        ctx.empty(concept, path, "No inline tools")
     for i, tool in enumerate(value):
         tool_path = paths.join(path, i)
         if not isinstance(tool, dict):
@@ -622,15 +668,10 @@ def inline_tools(ctx: MapContext, concept: Concept) -> None:
 
 @transform("tool_ids")
 def tool_ids(ctx: MapContext, concept: Concept) -> None:
-    found = _source_value(ctx, concept)
+    found = _source_list(ctx, concept, "a list of tool ids", "No workspace tools")
     if found is None:
         return
     path, value = found
-    if not isinstance(value, list):
-        _wrong_type(ctx, concept, path, "a list of tool ids", value)
-        return
-    if not value:
-        ctx.empty(concept, path, "No workspace tools")
     seen: set[str] = set()
     for i, tool_id in enumerate(value):
         item_path = paths.join(path, i)
@@ -646,6 +687,84 @@ def tool_ids(ctx: MapContext, concept: Concept) -> None:
             map_system_tool(ctx, concept, system_tool_type(str(cfg.get("name", "")), cfg), cfg, item_path)
         else:
             _non_system_tool(ctx, concept, cfg, item_path)
+
+
+# --- knowledge base ------------------------------------------------------------------------
+
+KB_NAME_MAX = 40  # Atoms §F.6
+
+
+def kb_name(agent_name: str) -> str:
+    return agent_name.strip()[:KB_NAME_MAX].strip() or "atoms-migrate"
+
+
+def _document_action(locator: dict[str, Any], record: dict[str, Any]) -> tuple[str, str, str]:
+    """(how it is sent, what, why lossy or ""): url -> scrape, PDF file -> upload, text/other file -> render to PDF."""
+    kind = record.get("type") or locator.get("type")
+    name = str(record.get("name") or locator.get("name") or record.get("id"))
+    if kind == "url" and isinstance(record.get("url"), str):
+        return "url", record["url"], ""
+    filename = str(record.get("filename") or name)
+    if kind == "file" and filename.lower().endswith(".pdf"):
+        return "pdf", filename, ""
+    pdf_name = (filename.rsplit(".", 1)[0] if "." in filename else filename) + ".pdf"
+    if kind == "file" and not filename.lower().endswith((".txt", ".md", ".html", ".htm")):
+        return "render", pdf_name, f"{filename}: its extracted text is rendered to PDF; layout, images and tables are not kept"
+    return "render", pdf_name, ""
+
+
+@transform("knowledge_base")
+def knowledge_base(ctx: MapContext, concept: Concept) -> None:
+    """EL §D -> Atoms §F.6: one knowledge base per agent, documents sent as PDF or URL."""
+    found = _source_list(ctx, concept, "a list of documents", "No knowledge-base documents")
+    if found is None:
+        return
+    path, value = found
+    options = ctx.options
+    documents: list[dict[str, Any]] = []
+    lossy: list[str] = []
+    for i, locator in enumerate(value):
+        item_path = paths.join(path, i)
+        if not isinstance(locator, dict) or not isinstance(locator.get("id"), str):
+            _wrong_type(ctx, concept, item_path, "a document reference {type, name, id}", locator)
+            continue
+        name = str(locator.get("name") or locator["id"])
+        record = ctx.source.documents.get(locator["id"])
+        if locator.get("type") == "folder" or (record or {}).get("type") == "folder":
+            ctx.finding(item_path, "unmapped", "warning", f"Knowledge-base folder {name!r}: its documents are not migrated.",
+                        "Attach the folder's documents to the agent one by one in ElevenLabs, then migrate again.", concept)
+            continue
+        if record is None:
+            ctx.finding(item_path, "unmapped", "warning", f"Knowledge-base document {name!r} was not read, so it is not migrated.",
+                        "Migrate with ELEVENLABS_API_KEY set: the documents are read from ElevenLabs.", concept)
+            continue
+        how, what, why = _document_action(locator, record)
+        if why:
+            lossy.append(why)
+        if locator.get("usage_mode") == "prompt":
+            lossy.append(f"{name}: ElevenLabs put it in the prompt on every turn; on Atoms it is retrieved when relevant")
+        if locator["id"] not in options.kb_documents:
+            documents.append({"id": locator["id"], "name": name, "send": how, "as": what})
+    if not documents and not options.kb_documents:
+        return
+    kb_ref = options.kb_id or late_ref("kb", ctx.source.key)
+    kept = len(options.kb_documents)
+    note = f"{len(documents)} document(s) to send" + (f", {kept} sent earlier" if kept else "") + (("; " + "; ".join(lossy)) if lossy else "")
+    ctx.assign(concept, "globalKnowledgeBaseId", kb_ref, path, "lossy" if lossy else "mapped", note)
+    if ctx.get("conversation_config.agent.prompt.rag.enabled") is True:
+        tool = {"type": "knowledge_base_search", "name": ctx.unique_tool_name("knowledge_base_search"),
+                "description": concept.params.get("search_tool_description", "Search the knowledge base."),
+                "knowledgeBaseId": kb_ref, "fillerPhrases": list(concept.params.get("filler_phrases", []))}
+        ctx.append(concept, "singlePromptConfig.tools", tool, "conversation_config.agent.prompt.rag.enabled", "mapped",
+                   "ElevenLabs RAG is on: the agent searches the knowledge base with a tool.")
+    if documents or options.kb_id is None:
+        agent_name = ctx.source.name or ctx.source.label
+        ctx.resources.append(Step(
+            "knowledge_base",
+            f"{'create' if options.kb_id is None else 'add to'} knowledge base {kb_name(agent_name)!r}: "
+            f"{len(documents)} document(s) (PDF upload, URL scrape), then wait for processing",
+            {"key": ctx.source.key, "kb_id": options.kb_id, "ref": kb_ref, "name": kb_name(agent_name), "documents": documents},
+        ))
 
 
 # --- post-call analytics, privacy, workflow -------------------------------------------------
@@ -701,15 +820,10 @@ def data_collection(ctx: MapContext, concept: Concept) -> None:
 
 @transform("evaluation")
 def evaluation(ctx: MapContext, concept: Concept) -> None:
-    found = _source_value(ctx, concept)
+    found = _source_list(ctx, concept, "a list of criteria", "No evaluation criteria")
     if found is None:
         return
     path, value = found
-    if not isinstance(value, list):
-        _wrong_type(ctx, concept, path, "a list of criteria", value)
-        return
-    if not value:
-        ctx.empty(concept, path, "No evaluation criteria")
     taken = ctx.metric_ids
     for i, criterion in enumerate(value):
         item_path = paths.join(path, i)

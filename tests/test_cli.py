@@ -116,10 +116,15 @@ def test_agent_id_is_read_from_elevenlabs_with_its_tools(base_via: str) -> None:
         mock.get("/v1/convai/tools/tool_a", headers={"xi-api-key": KEY}).respond(
             200, json={"id": "tool_a", "tool_config": {"type": "system", "name": "end_call", "params": {"system_tool_type": "end_call"}}})
         mock.get("/v1/convai/tools/tool_gone").respond(404, json={"detail": "tool_not_found"})
+        mock.get("/v1/convai/knowledge-base/kbdoc_example0001").respond(
+            200, json={"id": "kbdoc_example0001", "type": "url", "name": "Acme help centre", "url": "https://help.acme.example/faq"})
         result = run("agent", "agent_live1", "--dry-run", "--json", *extra, env=env)
     assert result.exit_code == 0, result.stderr
     agent = json.loads(result.stdout)["agents"][0]
     assert any("tool tool_gone could not be read" in n for n in agent["source"]["notes"])
+    [kb_step] = [s for s in agent["steps"] if s["kind"] == "knowledge_base"]
+    assert kb_step["body"]["documents"] == [{"id": "kbdoc_example0001", "name": "Acme help centre", "send": "url",
+                                             "as": "https://help.acme.example/faq"}]
     assert KEY not in result.stdout + result.stderr
 
 
@@ -159,7 +164,7 @@ def test_version() -> None:
     assert run("--version").stdout.strip() == f"atoms-migrate {__version__}"
 
 
-@pytest.mark.parametrize("command", [["agent"], ["promote"], ["rollback"], ["sandbox"], ["mappings", "check"]])
+@pytest.mark.parametrize("command", [["agent"], ["promote"], ["rollback"], ["sandbox"], ["voices"], ["mappings", "check"]])
 def test_readme_usage_lists_every_option_of_every_command(command) -> None:
     import re
 

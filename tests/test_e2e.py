@@ -291,3 +291,130 @@ def test_url_placeholder_blocks_the_tool_until_set(box) -> None:
     assert run.returncode == 0, run.stderr
     urls = sorted(t["url"] for t in _live_tools(box) if t["type"] == "api_call")
     assert len(urls) == 7 and all(u.startswith("https://convex.example.org/tools/") for u in urls)
+
+
+BEA = CORPUS / "lianpassmore__bea__bea.json"
+
+
+@pytest.mark.skipif(not BEA.exists(), reason="corpus not found")
+def test_knowledge_base_agent_goes_live_with_its_documents(box) -> None:
+    raw = json.loads(BEA.read_text())
+    locators = raw["conversation_config"]["agent"]["prompt"]["knowledge_base"]
+    for i, loc in enumerate(locators):  # our own stand-in content for the documents it names
+        box.sandbox.elevenlabs.add_document({"id": loc["id"], "type": "file", "name": loc["name"], "filename": loc["name"]},
+                                            content=f"<h1>Notes {i}</h1><p>Whānau wellbeing notes, part {i}.</p>")
+    run = box.cli("agent", str(BEA), "--yes", "--set", "BASE_URL=https://bea.example.org", "--json")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["apply"][0]["verified"] is True and doc["apply"][0]["resource_failures"] == []
+    resources = box.sandbox.atoms.resources
+    [kb_id] = list(resources.knowledge_bases)
+    assert len(resources.uploads) == len(locators) and all(data.startswith(b"%PDF") for _, _, data in resources.uploads)
+    assert all(i["processingStatus"] == "completed" for i in resources.items[kb_id])
+    live = box.live_agents()[0]["live_config"]
+    assert live["globalKnowledgeBaseId"] == kb_id
+    assert any(t["type"] == "knowledge_base_search" and t["knowledgeBaseId"] == kb_id for t in live["singlePromptConfig"]["tools"])
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    assert state["knowledge_bases"][f"file:{BEA.as_posix()}"]["kb_id"] == kb_id
+    writes = box.writes()
+    again = box.cli("agent", str(BEA), "--yes", "--set", "BASE_URL=https://bea.example.org")
+    assert again.returncode == 0 and "Nothing to do" in again.stderr, again.stdout + again.stderr
+    assert box.writes() == writes and len(resources.knowledge_bases) == 1
+
+
+def test_a_failing_document_is_reported_and_the_agent_still_goes_live(box) -> None:
+    raw = json.loads(EXAMPLE.read_text())
+    raw["conversation_config"]["agent"]["prompt"]["knowledge_base"] = [
+        {"type": "url", "name": "Help centre", "id": "kb_url", "usage_mode": "auto"},
+        {"type": "file", "name": "Prices", "id": "kb_pdf", "usage_mode": "auto"},
+        {"type": "text", "name": "sandbox-fail notes", "id": "kb_text", "usage_mode": "prompt"},
+    ]
+    agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_kbmix0001")
+    box.sandbox.elevenlabs.add_document({"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"})
+    box.sandbox.elevenlabs.add_document({"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
+                                        content="Prices", file=(b"%PDF-1.4 our own tiny test file", "application/pdf"))
+    box.sandbox.elevenlabs.add_document({"id": "kb_text", "type": "text", "name": "sandbox-fail notes"}, content="Opening hours: 9-5.")
+    run = box.cli("agent", agent_id, "--yes")
+    assert run.returncode == 0, run.stderr
+    assert "warning: document 'sandbox-fail notes.pdf': Atoms could not process it" in run.stderr
+    resources = box.sandbox.atoms.resources
+    [kb_id] = list(resources.knowledge_bases)
+    assert [u["url"] for u in resources.scraped[kb_id]] == ["https://help.acme.example/faq"]
+    assert sorted(name for _, name, _ in resources.uploads) == ["prices.pdf", "sandbox-fail notes.pdf"]
+    assert box.live_agents()[0]["live_config"]["globalKnowledgeBaseId"] == kb_id
+    # The failed one is sent again by the next run; the others are not.
+    again = box.cli("agent", agent_id, "--yes")
+    assert again.returncode == 0, again.stderr
+    assert sorted(name for _, name, _ in resources.uploads) == ["prices.pdf", "sandbox-fail notes.pdf", "sandbox-fail notes.pdf"]
+    assert len(resources.scraped[kb_id]) == 1
+
+
+def _wav(seconds: float) -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"\x01\x00" * int(16000 * seconds))
+    return out.getvalue()
+
+
+def _agent_with_voice(box: Box, voice_id: str) -> str:
+    raw = json.loads(EXAMPLE.read_text())
+    raw["conversation_config"]["tts"]["voice_id"] = voice_id
+    raw["conversation_config"]["agent"]["prompt"].pop("knowledge_base", None)
+    return box.sandbox.elevenlabs.add_agent(raw, "agent_voice0001")
+
+
+def test_library_voice_is_matched_by_its_labels_against_the_catalog(box) -> None:
+    box.sandbox.elevenlabs.add_voice({"voice_id": "libVoice0000000000001", "name": "Harriet - Calm", "category": "professional",
+                                      "labels": {"gender": "female", "accent": "british", "age": "young", "language": "en"}})
+    agent_id = _agent_with_voice(box, "libVoice0000000000001")
+    shown = box.cli("voices", agent_id, "--json")
+    assert shown.returncode == 0, shown.stderr
+    [row] = json.loads(shown.stdout)["voices"]
+    catalog = {v["voiceId"]: v["tags"] for v in box.sandbox.atoms.voices}
+    assert row["basis"] == "suggested" and row["in_catalog"] is True and row["confidence"] == "high"
+    assert catalog[row["target"]]["gender"] == "female" and catalog[row["target"]]["accent"] == "british"
+    run = box.cli("agent", agent_id, "--yes")
+    assert run.returncode == 0, run.stderr
+    assert box.live_agents()[0]["live_config"]["synthesizer"]["voiceConfig"]["voiceId"] == row["target"]
+
+
+def test_voice_outside_the_catalog_is_an_error_and_not_sent(box) -> None:
+    tables = box.cwd / "tables"
+    tables.mkdir()
+    import yaml
+
+    voices = yaml.safe_load((Path(__file__).parents[1] / "mappings" / "voices.yaml").read_text())
+    example_voice = json.loads(EXAMPLE.read_text())["conversation_config"]["tts"]["voice_id"]
+    for entry in voices["voices"]:
+        if entry["elevenlabs_id"] == example_voice:
+            entry["target"] = "nosuchvoice"
+    (tables / "voices.yaml").write_text(yaml.safe_dump(voices))
+    plan = box.cli("agent", str(EXAMPLE), "--dry-run", "--mappings", str(tables), "--fail-on", "error", "--json")
+    [agent] = json.loads(plan.stdout)["agents"]
+    errors = [f for f in agent["findings"] if f["severity"] == "error" and "nosuchvoice" in f["message"]]
+    assert plan.returncode == 3 and errors and "Nearest catalog voices:" in errors[0]["hint"]
+    assert not any(c["path"] == "synthesizer.voiceConfig.voiceId" for c in agent["changes"])
+
+
+def test_clone_voices_clones_once_and_reuses_the_clone(box) -> None:
+    box.sandbox.elevenlabs.add_voice({"voice_id": "ownVoice0000000000001", "name": "Founder", "category": "cloned",
+                                      "labels": {"gender": "male"}}, audio=_wav(20), mime_type="audio/wav")
+    agent_id = _agent_with_voice(box, "ownVoice0000000000001")
+    run = box.cli("agent", agent_id, "--yes", "--clone-voices")
+    assert run.returncode == 0, run.stderr
+    clones = box.sandbox.atoms.resources.clones
+    [(clone_id, clone)] = clones.items()
+    assert clone_id.startswith("voice_") and 15 * 32000 <= clone["size"] <= 15 * 32000 + 100  # cut to 15 s
+    assert box.live_agents()[0]["live_config"]["synthesizer"]["voiceConfig"]["voiceId"] == clone_id
+    assert "Voice consent is your responsibility" in run.stdout
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    assert state["voice_clones"] == {"ownVoice0000000000001": clone_id}
+    writes = box.writes()
+    again = box.cli("agent", agent_id, "--yes", "--clone-voices")
+    assert "Nothing to do" in again.stderr and box.writes() == writes and len(clones) == 1

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from atoms_migrate.sandbox.resources import FakeResources
 from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, html_404, json_response
 
 LANGUAGES = {"en", "hi", "mr", "gu", "ta", "es", "north_indic", "bn", "or"}
@@ -204,6 +205,7 @@ class FakeAtoms:
         self.agents: dict[str, Agent] = {}
         self._ids = itertools.count(1)
         self.voices = voice_catalog()
+        self.resources = FakeResources(process_reads=scan_reads)
         self.granted_models: set[str] = set()
         # Draft fields the server accepts with 200 but does not keep: rehearses §J.3-style
         # unverified acceptance, which only a read-back catches.
@@ -283,11 +285,17 @@ class FakeAtoms:
         voice = (body.get("synthesizer") or {}).get("voiceConfig") or {}
         if voice.get("voiceId") and voice.get("model", "waves_lightning_v3_1") == "waves_lightning_v3_1":
             known = {v["voiceId"] for v in self.voices}
-            if voice["voiceId"] not in known and not voice["voiceId"].startswith("voice_"):
+            if voice["voiceId"] not in known and voice["voiceId"] not in self.resources.clones:
                 raise FakeError(400, f"Voice {voice['voiceId']} not found for waves_lightning_v3_1")
+        kb_id = body.get("globalKnowledgeBaseId")
+        if kb_id is not None and kb_id not in self.resources.knowledge_bases:
+            raise FakeError(400, f"globalKnowledgeBaseId: knowledge base {kb_id} not found")
         tools = (body.get("singlePromptConfig") or {}).get("tools")
         if tools is not None:
             self._validate_tools(tools)
+            for i, tool in enumerate(tools):
+                if tool.get("type") == "knowledge_base_search" and tool.get("knowledgeBaseId") not in self.resources.knowledge_bases:
+                    raise FakeError(400, f"singlePromptConfig.tools[{i}].knowledgeBaseId: knowledge base not found")
 
     @staticmethod
     def _validate_tools(tools: list[Any]) -> None:
@@ -444,6 +452,8 @@ class FakeAtoms:
         path = req.path[len("/atoms/v1"):] if req.path.startswith("/atoms/v1") else None
         if path is None:
             return self._waves(req)
+        if path.startswith("/knowledgebase"):
+            return self.resources.handle_kb(req, path) or html_404(req.method, req.path)
         for method, pattern, name in _ROUTES:
             m = pattern.fullmatch(path)
             if m and method == req.method:
@@ -462,7 +472,7 @@ class FakeAtoms:
     def _waves(self, req: FakeRequest) -> FakeResponse:
         if req.method == "GET" and req.path == "/waves/v1/lightning-v3.1/get_voices":
             return json_response(200, {"voices": copy.deepcopy(self.voices)})
-        return html_404(req.method, req.path)
+        return self.resources.handle_clones(req) or html_404(req.method, req.path)
 
     def _v1_only(self, agent: Agent) -> None:
         if agent.versioning == "v2":

@@ -1,7 +1,8 @@
-"""A fake of the ElevenLabs read API the migrator uses (elevenlabs-convai-api.md §A, §B, §C.1).
+"""A fake of the ElevenLabs read API the migrator uses (elevenlabs-convai-api.md §A–§E).
 
-Agents and tools are seeded with their raw JSON and served back as they are, so any
-shape the real API or an export produced can be rehearsed. ``xi-api-key`` is checked
+Agents, tools, voices and knowledge-base documents are seeded with their raw JSON and
+served back as they are, so any shape the real API or an export produced can be
+rehearsed. Voice sample audio, document content and original files are served as bytes. ``xi-api-key`` is checked
 (401 ``invalid_api_key``), unknown ids are 404s in the documented ``detail`` shape (§F.1),
 and the agent list pages with ``page_size``/``cursor``/``has_more`` (§B).
 """
@@ -25,6 +26,33 @@ class FakeElevenLabs:
         self.api_key = api_key
         self.agents: dict[str, dict[str, Any]] = {}
         self.tools: dict[str, dict[str, Any]] = {}
+        self.voices: dict[str, dict[str, Any]] = {}
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.blobs: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
+
+    def add_voice(self, record: dict[str, Any], audio: bytes | None = None, mime_type: str = "audio/mpeg") -> str:
+        """A voice record (EL §E.2); with ``audio``, one sample served at its samples route."""
+        stored = copy.deepcopy(record)
+        voice_id = stored.setdefault("voice_id", f"voice_sandbox{len(self.voices) + 1:04d}")
+        if audio is not None:
+            sample_id = f"sample_{voice_id}"
+            stored["samples"] = [{"sample_id": sample_id, "file_name": "sample.mp3", "mime_type": mime_type,
+                                  "size_bytes": len(audio)}]
+            self.blobs[f"/v1/voices/{voice_id}/samples/{sample_id}/audio"] = (audio, mime_type)
+        self.voices[voice_id] = stored
+        return voice_id
+
+    def add_document(self, record: dict[str, Any], content: str = "", file: tuple[bytes, str] | None = None) -> str:
+        """A knowledge-base document (EL §D.2) with its extracted content and, for files, the original."""
+        stored = copy.deepcopy(record)
+        doc_id = stored.setdefault("id", f"doc_sandbox{len(self.documents) + 1:04d}")
+        stored.setdefault("name", doc_id)
+        stored.setdefault("metadata", {"created_at_unix_secs": 0, "last_updated_at_unix_secs": 0, "size_bytes": len(content)})
+        self.documents[doc_id] = stored
+        self.blobs[f"/v1/convai/knowledge-base/{doc_id}/content"] = (content.encode(), "text/html; charset=utf-8")
+        if file is not None:
+            self.blobs[f"/_sandbox/elevenlabs/files/{doc_id}"] = file
+        return doc_id
 
     def add_agent(self, config: dict[str, Any], agent_id: str | None = None) -> str:
         agent_id = agent_id or config.get("agent_id") or f"agent_sandbox{len(self.agents) + 1:04d}"
@@ -53,12 +81,21 @@ class FakeElevenLabs:
             if agent is None:
                 return _error(404, "agent_not_found", f"Agent {m.group(1)} not found")
             return json_response(200, agent)
-        m = re.fullmatch(r"/v1/convai/tools/([^/]+)", req.path)
-        if m:
-            tool = self.tools.get(m.group(1))
-            if tool is None:
-                return _error(404, "tool_not_found", f"Tool {m.group(1)} not found")
-            return json_response(200, tool)
+        if req.path in self.blobs:
+            body, content_type = self.blobs[req.path]
+            return FakeResponse(200, body, {"content-type": content_type})
+        for pattern, records, what in ((r"/v1/convai/tools/([^/]+)", self.tools, "tool"),
+                                       (r"/v1/voices/([^/]+)", self.voices, "voice"),
+                                       (r"/v1/convai/knowledge-base/([^/]+)", self.documents, "document")):
+            m = re.fullmatch(pattern, req.path)
+            if m:
+                record = records.get(m.group(1))
+                if record is None:
+                    return _error(404, f"{what}_not_found", f"{what.title()} {m.group(1)} not found")
+                return json_response(200, record)
+        m = re.fullmatch(r"/v1/convai/knowledge-base/([^/]+)/source-file-url", req.path)
+        if m and f"/_sandbox/elevenlabs/files/{m.group(1)}" in self.blobs:
+            return json_response(200, {"signed_url": f"/_sandbox/elevenlabs/files/{m.group(1)}"})
         return _error(404, "not_found", f"No route {req.path}")
 
     def _list(self, req: FakeRequest) -> FakeResponse:

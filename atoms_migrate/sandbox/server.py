@@ -73,6 +73,9 @@ class Sandbox:
     def _control(self, req: FakeRequest) -> FakeResponse:
         body = req.json() or {}
         route = req.path[len("/_sandbox"):]
+        if req.method == "GET" and req.path in self.elevenlabs.blobs:  # signed download URLs: no key needed
+            data, content_type = self.elevenlabs.blobs[req.path]
+            return FakeResponse(200, data, {"content-type": content_type})
         if req.method == "GET" and route == "/state":
             return json_response(200, {"atoms": self.atoms.summary(), "requests": self.log,
                                        "writes": len(self.writes()), "elevenlabs_agents": sorted(self.elevenlabs.agents)})
