@@ -641,6 +641,7 @@ def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: 
     notes = list(conv.lossy) + [n.message for n in conv.notes if n.status == "mapped"]
     if name != wanted:
         notes.insert(0, f"renamed from {wanted!r} (Atoms tool names have no spaces and are unique)")
+        ctx.finding(path, "lossy", "info", f"Tool {wanted!r} is named {name!r} on Atoms (names have no spaces and are unique).", concept=concept)
         prompt_text = ctx.get("conversation_config.agent.prompt.prompt")
         if isinstance(prompt_text, str) and wanted in prompt_text:
             ctx.finding("conversation_config.agent.prompt.prompt", "lossy", "warning",
@@ -882,3 +883,10 @@ def workflow(ctx: MapContext, concept: Concept) -> None:
         ctx.finding(path, "unmapped", "error",
                     f"Multi-node workflow ({len(node_types)} nodes, {len(edges or {})} edges) cannot be migrated; only the main prompt is.",
                     "Fold the subagent prompts into one prompt, or rebuild the flow on Atoms by hand.", concept)
+    for node_id, node in (nodes or {}).items() if isinstance(nodes, dict) else []:
+        tool_ids = [t.get("tool_id") for t in node.get("tools") or [] if isinstance(t, dict)] if isinstance(node, dict) else []
+        tool_ids += list(node.get("additional_tool_ids") or []) if isinstance(node, dict) else []
+        if tool_ids:  # EL §C.2: workflow nodes reference tools the agent itself may not list
+            ctx.finding(paths.join(path, "nodes", node_id), "unmapped", "warning",
+                        f"Workflow node {node_id!r} uses tool(s) {', '.join(map(str, tool_ids))}; they are not migrated with the workflow.",
+                        "Add the tools to the agent's tool_ids if the single-prompt agent should call them.", concept)

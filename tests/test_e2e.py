@@ -303,6 +303,10 @@ def test_knowledge_base_agent_goes_live_with_its_documents(box) -> None:
     for i, loc in enumerate(locators):  # our own stand-in content for the documents it names
         box.sandbox.elevenlabs.add_document({"id": loc["id"], "type": "file", "name": loc["name"], "filename": loc["name"]},
                                             content=f"<h1>Notes {i}</h1><p>Whānau wellbeing notes, part {i}.</p>")
+    tool_files = sorted((CORPUS / "tools").glob("lianpassmore__bea__*.json"))
+    tool_ids = raw["conversation_config"]["agent"]["prompt"]["tool_ids"]
+    for tool_id, tool_file in zip(tool_ids, tool_files, strict=True):  # its workspace tools, by our own pairing
+        box.sandbox.elevenlabs.add_tool({"tool_config": json.loads(tool_file.read_text())}, tool_id)
     run = box.cli("agent", str(BEA), "--yes", "--set", "BASE_URL=https://bea.example.org", "--json")
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
@@ -314,6 +318,9 @@ def test_knowledge_base_agent_goes_live_with_its_documents(box) -> None:
     live = box.live_agents()[0]["live_config"]
     assert live["globalKnowledgeBaseId"] == kb_id
     assert any(t["type"] == "knowledge_base_search" and t["knowledgeBaseId"] == kb_id for t in live["singlePromptConfig"]["tools"])
+    api_calls = [t for t in live["singlePromptConfig"]["tools"] if t["type"] == "api_call"]
+    assert len(api_calls) == 7 + len(tool_ids) and len({t["name"] for t in api_calls}) == len(api_calls)
+    assert sum(t["url"].startswith("https://bea.example.org/api/bea-tools/") for t in api_calls) == len(tool_ids)
     state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
     assert state["knowledge_bases"][f"file:{BEA.as_posix()}"]["kb_id"] == kb_id
     writes = box.writes()
