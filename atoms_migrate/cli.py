@@ -413,6 +413,7 @@ def agent(
                                  kb_documents=dict(kb_state.documents) if kb_state else {})
         agent_plan = plan_agent(source_agent, tables, current=target.config if target else None,
                                 target_agent_id=target.agent_id if target else None, options=map_options)
+        _SECRET_VALUES.update(agent_plan.secret_values.values())  # literal credentials of the source: scrubbed like keys
         plan = plan_all([agent_plan])
         out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
         if not json_output:
