@@ -77,6 +77,7 @@ class Target:
     branch_id: str | None = None
     branch_name: str | None = None
     live: bool = True  # False when the branch read is the --branch being staged
+    revision_id: str | None = None  # head revision (v2) or active version (v1) read: what a saved plan was made against
 
     def unchanged(self) -> ApplyResult:
         """The result of a run that found nothing to write."""
@@ -157,10 +158,13 @@ def find_by_marker(client: AtomsClient, source_key: str, name: str | None = None
     return None
 
 
-def detect_versioning(client: AtomsClient, agent_id: str, preference: str = "auto") -> str:
-    """v2 when the branch API answers, v1 when it is missing (§C.4)."""
+def detect_versioning(client: AtomsClient, agent_id: str, preference: str = "auto", known: str | None = None) -> str:
+    """v2 when the branch API answers, v1 when it is missing (§C.4); ``known`` (state, or an
+    earlier agent of this run: the model is per account) saves the probe."""
     if preference in ("v1", "v2"):
         return preference
+    if known in ("v1", "v2"):
+        return known
     try:
         client.list_branches(agent_id)
     except VersioningUnavailable:
@@ -169,8 +173,9 @@ def detect_versioning(client: AtomsClient, agent_id: str, preference: str = "aut
 
 
 def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: str | None = None,
-              agent_doc: dict[str, Any] | None = None) -> tuple[dict[str, Any], str | None, str | None]:
-    """(live config in planner shape, branch id, branch name) of the branch a plan targets.
+              agent_doc: dict[str, Any] | None = None) -> tuple[dict[str, Any], str | None, str | None, str | None]:
+    """(live config in planner shape, branch id, branch name, revision or version id) of the
+    branch a plan targets.
 
     For a staging branch that does not exist yet, that is the live branch it will fork from.
     """
@@ -178,20 +183,30 @@ def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: 
     if versioning == "v1":
         version_id = doc.get("activeVersionId") or doc.get("versionId")
         resolved = client.get_version(agent_id, version_id).get("resolvedConfig") if version_id else None
-        return live_config(doc, resolved), None, None
+        return live_config(doc, resolved), None, None, str(version_id) if version_id else None
     branches = client.list_branches(agent_id)
     live = pick_live(branches)
     target = (_branch_named(branches, branch_name) if branch_name else None) or live
     head = _head(target)
     resolved = client.get_revision(agent_id, _bid(target), head).get("resolvedConfig") if head else None
-    if target is not live:  # the agent's mirrors describe the live branch, not this one
-        doc = {k: doc.get(k) for k in ("name", "description", "workflowType", "allowInboundCall")}  # agent-level (§B.2)
-    return live_config(doc, resolved), _bid(target), (target.get("branch") or {}).get("name")
+    if target is not live:
+        doc = _agent_level(doc)
+    return live_config(doc, resolved), _bid(target), (target.get("branch") or {}).get("name"), head
+
+
+def _agent_level(doc: dict[str, Any]) -> dict[str, Any]:
+    """The agent's mirrors describe the live branch; for another branch keep the agent-level fields (§B.2)."""
+    return {k: doc.get(k) for k in ("name", "description", "workflowType", "allowInboundCall")}
 
 
 def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, options: ApplyOptions,
-           notes: list[str], name: str | None = None) -> Target | None:
-    """The existing Atoms agent for this source (state first, then marker), or None to create."""
+           notes: list[str], name: str | None = None, known_versioning: str | None = None,
+           marker_index: dict[str, str] | None = None) -> Target | None:
+    """The existing Atoms agent for this source (state first, then marker), or None to create.
+
+    A batch passes ``marker_index`` (source key -> agent id, from one listing of the account)
+    instead of searching per agent.
+    """
     doc = None
     if state_agent_id:
         doc = client.get_agent(state_agent_id)
@@ -200,7 +215,7 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
                          f"{'archived' if doc else 'gone'}; looking for another by marker.")
             doc = None
     if doc is None:
-        agent_id = find_by_marker(client, source_key, name)
+        agent_id = marker_index.get(source_key) if marker_index is not None else find_by_marker(client, source_key, name)
         if agent_id is None:
             return None
         doc = client.get_agent(agent_id)
@@ -208,10 +223,10 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
             return None
         notes.append(f"Found Atoms agent {agent_id} by its marker (no usable state entry); it will be updated.")
     agent_id = str(doc.get("_id") or state_agent_id)
-    versioning = detect_versioning(client, agent_id, options.versioning)
-    config, branch_id, branch_name = read_live(client, agent_id, versioning, options.branch_name, doc)
+    versioning = detect_versioning(client, agent_id, options.versioning, known_versioning)
+    config, branch_id, branch_name, revision_id = read_live(client, agent_id, versioning, options.branch_name, doc)
     staged = bool(options.branch_name) and (branch_name or "").lower() == str(options.branch_name).lower()
-    return Target(agent_id, versioning, config, branch_id, branch_name, live=not staged)
+    return Target(agent_id, versioning, config, branch_id, branch_name, live=not staged, revision_id=revision_id)
 
 
 class Applier:
@@ -219,8 +234,10 @@ class Applier:
 
     def __init__(self, client: AtomsClient, options: ApplyOptions, progress: Callable[[str], None] = lambda _: None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 bindings: Mapping[str, str] | None = None) -> None:
+                 bindings: Mapping[str, str] | None = None, known_versioning: str | None = None) -> None:
         self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
+        self.known_versioning = known_versioning  # the account's model when already known: saves a probe
+        self._revision_detail: dict[str, Any] | None = None  # the published revision, read while waiting for it
         # Values for the plan's references (refs.py): secrets and ids known only now.
         self.bindings: dict[str, str] = dict(bindings or {})
         self.redact = Redactor(v for k, v in self.bindings.items() if k.startswith("<secret:"))
@@ -244,7 +261,7 @@ class Applier:
             agent_id = self._create(plan, self._body(steps["create"]))
             result = self.result = ApplyResult(agent_id=agent_id, versioning="v2", created=True)
             self._event(result, f"created Atoms agent {agent_id}")
-            result.versioning = detect_versioning(self.client, agent_id, self.options.versioning)
+            result.versioning = detect_versioning(self.client, agent_id, self.options.versioning, self.known_versioning)
         else:
             result = self.result = ApplyResult(agent_id=target.agent_id, versioning=target.versioning, created=False)
         if "metadata" in steps:
@@ -269,8 +286,15 @@ class Applier:
         return result
 
     def read_back(self, plan: AgentPlan, result: ApplyResult) -> list[tuple[str, Any, Any]]:
-        config, branch_id, branch_name = read_live(self.client, result.agent_id, result.versioning,
-                                                   result.branch_name if not result.live else None)
+        detail = self._revision_detail
+        if result.versioning == "v2" and detail and (detail.get("revision") or {}).get("_id") == result.revision_id:
+            # The published revision was just read while waiting for it: only the agent document is missing.
+            doc = self.client.get_agent(result.agent_id) or {}
+            config = live_config(doc if result.live else _agent_level(doc), detail.get("resolvedConfig"))
+            branch_id, branch_name = result.branch_id, result.branch_name
+        else:
+            config, branch_id, branch_name, _ = read_live(self.client, result.agent_id, result.versioning,
+                                                          result.branch_name if not result.live else None)
         result.branch_id = result.branch_id or branch_id
         result.branch_name = result.branch_name or branch_name
         return [(path, planned, self.redact.value(live)) for path, planned, live in differences(plan.target_config, config)]
@@ -317,7 +341,7 @@ class Applier:
         result.previous_branch_id, result.previous_revision_id = branch_id, _head(target)
         if target.get("hasOpenDraft"):
             self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
-        baseline = self._newest_revision(agent_id, branch_id)
+        baseline = _head(target)  # the branch head before our publish: a newer revision is ours
         client.put_draft(agent_id, branch_id, body)
         self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(body)} field(s))")
         result.revision_id = self._publish_v2(result, baseline)
@@ -403,6 +427,7 @@ class Applier:
                         f"Atoms' security scan rejected revision {newest}: {check.get('reason') or 'no reason given'}",
                         "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.")
                 if str(rev.get("status", "")).lower() in ("published", "committed"):
+                    self._revision_detail = detail
                     return newest
             if self.clock() > deadline:
                 raise PublishTimeout(

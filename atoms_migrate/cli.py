@@ -69,20 +69,6 @@ def _tool_options(set_values: list[str] | None, secrets: list[str] | None):  # t
     return ToolOptions(values=parse_pairs(set_values or [], "--set"), secret_names=frozenset(secret_values)), secret_values
 
 
-def _bindings(agent_plan, secret_values: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Values for the secret references in the plan's step bodies (the applier resolves them)."""
-    from atoms_migrate.refs import lookup_secret, parse_ref, refs_in
-
-    out: dict[str, str] = {}
-    for step in agent_plan.steps:
-        for ref in refs_in(step.body):
-            kind, name = parse_ref(ref) or ("", "")
-            value = lookup_secret(secret_values, name) if kind == "secret" else None
-            if value is not None:
-                out[ref] = value
-    return out
-
-
 @contextmanager
 def error_boundary(debug: bool) -> Iterator[None]:
     """The one place errors become messages and exit codes."""
@@ -122,7 +108,7 @@ def main_callback(
     """Migrate ElevenLabs Conversational AI agents to Smallest AI Atoms."""
 
 
-def _elevenlabs_client(base_url: str | None):  # type: ignore[no-untyped-def]
+def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-untyped-def]
     import httpx
 
     from atoms_migrate.elevenlabs import DEFAULT_BASE_URL, ElevenLabsClient
@@ -141,13 +127,14 @@ def _elevenlabs_client(base_url: str | None):  # type: ignore[no-untyped-def]
         headers={"xi-api-key": key, "User-Agent": f"atoms-migrate/{__version__}", "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,
+        event_hooks=gate.hooks() if gate else None,
     )
     downloads = httpx.Client(headers={"User-Agent": f"atoms-migrate/{__version__}"}, timeout=httpx.Timeout(60.0, connect=10.0),
                              follow_redirects=True)
     return ElevenLabsClient(http, downloads=downloads)
 
 
-def _atoms_client(base_url: str | None, required: bool):  # type: ignore[no-untyped-def]
+def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ignore[no-untyped-def]
     """The Atoms client, or None when no key is set and none is required (a dry run plans a create)."""
     import httpx
 
@@ -165,6 +152,7 @@ def _atoms_client(base_url: str | None, required: bool):  # type: ignore[no-unty
         headers={"Authorization": f"Bearer {key}", "User-Agent": f"atoms-migrate/{__version__}",
                  "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
+        event_hooks=gate.hooks() if gate else None,
     )
     return AtomsClient(http)
 
@@ -243,26 +231,6 @@ class _Tracker:
         elif (done, total) != self.last:
             self.err.print(f"  {description}: {done}/{total}", markup=False)
         self.last = (done, total)
-
-
-def _make_resources(agent_plan, atoms, state_path: Path, elevenlabs_base_url: str | None, err: Console):  # type: ignore[no-untyped-def]
-    """Run the plan's clone_voice / knowledge_base steps; their ids become bindings for the agent."""
-    from atoms_migrate.documents import find_unicode_font
-    from atoms_migrate.model import RESOURCE_STEPS
-    from atoms_migrate.resources import ResourceApplier, ResourceOutcome
-    from atoms_migrate.state import load_state, update_state
-
-    if not any(s.kind in RESOURCE_STEPS for s in agent_plan.steps):
-        return ResourceOutcome()
-    source = _elevenlabs_client(elevenlabs_base_url) if os.environ.get("ELEVENLABS_API_KEY", "").strip() else None
-    runner = ResourceApplier(atoms, source, load_state(state_path), lambda change: update_state(state_path, change),
-                             progress=lambda text: err.print(f"  {text}", markup=False), tracker=_Tracker(err),
-                             font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")))
-    try:
-        return runner.run(agent_plan)
-    finally:
-        if source is not None:
-            source.http.close()
 
 
 def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-untyped-def]
@@ -371,6 +339,7 @@ def agent(
     smallest_base_url: SmallestUrlOption = None,
     versioning: Annotated[Versioning, typer.Option("--versioning", help="Atoms versioning model: detect it (auto), or force v2 branches / v1 drafts.", case_sensitive=False)] = Versioning.auto,
     publish_timeout: Annotated[float, typer.Option("--publish-timeout", help="Seconds to wait for the publish and its security scan.", min=1)] = 120.0,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan (with hashes of the source and of the target's live revision) for `atoms-migrate apply`.", dir_okay=False)] = None,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none).")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
@@ -382,81 +351,103 @@ def agent(
     with error_boundary(debug):
         from dataclasses import replace
 
-        from atoms_migrate.apply import Applier, ApplyOptions, locate
-        from atoms_migrate.mapper import MapOptions
-        from atoms_migrate.plan import plan_agent, plan_all
-        from atoms_migrate.state import DEFAULT_STATE_PATH, entry_after, load_state, record
+        from atoms_migrate.plan import plan_all
+        from atoms_migrate.run import Run, describe
         from atoms_migrate.tables import load_tables
 
-        state_path = state or DEFAULT_STATE_PATH
         tables = load_tables(mappings)
-        tool_options, secret_values = _tool_options(set_values, secrets)
+        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout)
         source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
-        options = ApplyOptions(branch_name=branch, force=force, versioning=versioning.value,
-                               publish_timeout=publish_timeout, label=f"atoms-migrate {__version__} {source_agent.key}")
-        prior = load_state(state_path).agents.get(source_agent.key)
-        notes = list(source_agent.notes)
-        target = None
-        if atoms is None:
-            notes.append("SMALLEST_API_KEY is not set: planned as a new agent without reading Atoms.")
-        else:
+        if atoms is not None:
             err.print("Reading the target from Smallest Atoms…", markup=False)
-            target = locate(atoms, source_agent.key, prior.smallest_agent_id if prior else None, options, notes,
-                            name=source_agent.name)
-        catalog = _catalog(atoms, notes)
-        source_agent = replace(source_agent, notes=tuple(notes))
-        state_now = load_state(state_path)
-        kb_state = state_now.knowledge_bases.get(source_agent.key)
-        map_options = MapOptions(tools=tool_options, catalog=catalog, clone_voices=clone_voices,
-                                 clones=dict(state_now.voice_clones), kb_id=kb_state.kb_id if kb_state else None,
-                                 kb_documents=dict(kb_state.documents) if kb_state else {})
-        agent_plan = plan_agent(source_agent, tables, current=target.config if target else None,
-                                target_agent_id=target.agent_id if target else None, options=map_options)
-        _SECRET_VALUES.update(agent_plan.secret_values.values())  # literal credentials of the source: scrubbed like keys
-        plan = plan_all([agent_plan])
-        out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
-        if not json_output:
-            from atoms_migrate.render.human import render_plan
+        with _elevenlabs_for_apply(elevenlabs_base_url) as elevenlabs:
+            run = Run(config, atoms, elevenlabs, progress=lambda key, text: err.print(f"  {text}", markup=False),
+                      tracker=_Tracker(err))
+            planned = run.plan(source_agent)
+            agent_plan = planned.plan
+            _SECRET_VALUES.update(agent_plan.secret_values.values())  # literal credentials of the source: scrubbed like keys
+            plan = plan_all([agent_plan])
+            out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
+            if not json_output:
+                from atoms_migrate.render.human import render_plan
 
-            render_plan(plan, out, verbose=verbose)
-        _write_reports(plan, report)
-        gate = _gate_tripped(plan, fail_on)
-        if dry_run or gate or not plan.has_changes():
-            if json_output:
-                sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
-            if gate:
-                written = "" if dry_run else " Nothing was written."
-                err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}", markup=False)  # type: ignore[union-attr]
-                raise typer.Exit(EXIT_GATE)
-            if not dry_run and target is not None:
-                record(state_path, source_agent.key,
-                       entry_after(target.unchanged(), agent_plan.source.name, source_agent.raw, tables, prior))
-                err.print(f"Nothing to do: Atoms agent {target.agent_id} already matches the plan.", markup=False)
-            if detailed_exitcode and plan.has_changes():
-                raise typer.Exit(EXIT_CHANGES)
-            return
-        _confirm(f"Apply this plan to Smallest Atoms ({agent_plan.action} {agent_plan.source.name!r})?", yes)
-        resources = _make_resources(agent_plan, atoms, state_path, elevenlabs_base_url, err)
-        applier = Applier(atoms, options, progress=lambda text: err.print(f"  {text}", markup=False),
-                          bindings=_bindings(agent_plan, secret_values) | resources.bindings)
-        try:
-            result = applier.apply(agent_plan, target)
-        finally:
-            partial = applier.result
-            if partial is not None and (partial.created or partial.revision_id):
-                record(state_path, source_agent.key,
-                       entry_after(partial, agent_plan.source.name, source_agent.raw, tables, prior))
-        for failure in resources.failures:
+                render_plan(plan, out, verbose=verbose)
+            _write_reports(plan, report)
+            if out_file:
+                _save_plan(out_file, [({"kind": "id" if source_agent.agent_id == source else "file", "ref": source}, planned)], config)
+            gate = _gate_tripped(plan, fail_on)
+            if dry_run or gate or not plan.has_changes():
+                if json_output:
+                    sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
+                if gate:
+                    written = "" if dry_run else " Nothing was written."
+                    err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}", markup=False)  # type: ignore[union-attr]
+                    raise typer.Exit(EXIT_GATE)
+                if not dry_run and planned.target is not None:
+                    run.record_unchanged(planned)
+                    err.print(f"Nothing to do: Atoms agent {planned.target.agent_id} already matches the plan.", markup=False)
+                if detailed_exitcode and plan.has_changes():
+                    raise typer.Exit(EXIT_CHANGES)
+                return
+            _confirm(f"Apply this plan to Smallest Atoms ({agent_plan.action} {agent_plan.source.name!r})?", yes)
+            outcome = run.apply(planned)
+        for failure in outcome.resources.failures:
             err.print(f"  warning: {failure}", markup=False)
+        if outcome.result is None:  # the apply failed before it had a result: the error says why
+            raise outcome.error or MigrationError("the apply failed")
         if json_output:
             doc = plan.to_dict()
-            doc["apply"] = [result.to_dict() | {"resource_events": resources.events, "resource_failures": resources.failures}]
+            doc["apply"] = [describe(outcome)]
             sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         else:
-            _print_result(result, source, out)
-        if result.differences:
+            _print_result(outcome.result, source, out)
+        if outcome.error is not None and not outcome.result.differences:
+            raise outcome.error
+        if outcome.result.differences:
             raise typer.Exit(EXIT_ERROR)
+
+
+def _settings(config) -> dict:  # type: ignore[no-untyped-def]
+    """The options a saved plan must be applied with (no secret values: those are given again)."""
+    return {"set": dict(config.tool_options.values), "secret_names": sorted(config.tool_options.secret_names),
+            "clone_voices": config.clone_voices, "branch": config.branch, "force": config.force,
+            "versioning": config.versioning, "publish_timeout": config.publish_timeout}
+
+
+def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-def]
+    from atoms_migrate import savedplan
+    from atoms_migrate.state import tables_hash
+
+    savedplan.write(path, savedplan.saved_plan(entries, tables_hash(config.tables), _settings(config)))
+
+
+def _run_config(tables, state: Path | None, set_values: list[str] | None, secrets: list[str] | None, clone_voices: bool,  # type: ignore[no-untyped-def]
+                branch: str | None, force: bool, versioning: str, publish_timeout: float):
+    from atoms_migrate.documents import find_unicode_font
+    from atoms_migrate.run import RunConfig
+    from atoms_migrate.state import DEFAULT_STATE_PATH
+
+    tool_options, secret_values = _tool_options(set_values, secrets)
+    return RunConfig(tables=tables, state_path=state or DEFAULT_STATE_PATH, tool_options=tool_options,
+                     secret_values=secret_values, clone_voices=clone_voices, branch=branch, force=force,
+                     versioning=versioning, publish_timeout=publish_timeout, label_prefix=f"atoms-migrate {__version__}",
+                     font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")))
+
+
+@contextmanager
+def _elevenlabs_for_apply(base_url: str | None, gate=None) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """The ElevenLabs client when a key is set (resources read their content from it), else None."""
+    if not os.environ.get("ELEVENLABS_API_KEY", "").strip():
+        yield None
+        return
+    client = _elevenlabs_client(base_url, gate)
+    try:
+        yield client
+    finally:
+        client.http.close()
+        if client.downloads is not None:
+            client.downloads.close()
 
 
 def _state_key(source: str, state: Path | None):  # type: ignore[no-untyped-def]
@@ -679,3 +670,6 @@ def mappings_check(
 
 def main() -> None:
     app()
+
+
+from atoms_migrate import cli_batch  # noqa: E402,F401  (registers `all` and `apply` on the app)

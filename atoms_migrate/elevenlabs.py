@@ -50,9 +50,9 @@ class ElevenLabsClient:
         # Signed/public URLs (voice previews, document files) live elsewhere and must not get the API key.
         self.downloads = downloads
 
-    def _get(self, path: str, what: str) -> dict[str, Any]:
+    def _get(self, path: str, what: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
-            response = get_with_retries(self.http, path, self.retry)
+            response = get_with_retries(self.http, path, self.retry, params=params)
         except httpx.TimeoutException as exc:
             raise ApiError(f"ElevenLabs did not answer in time reading {what} ({type(exc).__name__})",
                            "Try again; check ELEVENLABS_BASE_URL and your network.") from exc
@@ -90,6 +90,15 @@ class ElevenLabsClient:
             return ApiError(f"ElevenLabs still answered {status} reading {what} after {self.retry.attempts} attempts: {message}",
                             "Try again later, or lower concurrency.", status=status, code=code, request_id=request_id)
         return ApiError(f"ElevenLabs refused reading {what}{suffix}", status=status, code=code, request_id=request_id)
+
+    def list_agents(self, cursor: str | None = None, page_size: int = 100, search: str | None = None) -> dict[str, Any]:
+        """One page of ``GET /v1/convai/agents`` (§B): ``{agents, has_more, next_cursor}``."""
+        params: dict[str, Any] = {"page_size": page_size, "archived": "false"}
+        if cursor:
+            params["cursor"] = cursor
+        if search:
+            params["search"] = search
+        return self._get("/v1/convai/agents", "the agent list", params=params)
 
     def get_agent(self, agent_id: str) -> dict[str, Any]:
         return self._get(f"/v1/convai/agents/{agent_id}", f"agent {agent_id}")

@@ -20,6 +20,7 @@ become removals; any other live field the plan does not set is left alone.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from atoms_migrate import paths
@@ -50,6 +51,15 @@ def marker(source_key: str) -> str:
 
 def has_marker(description: Any, source_key: str) -> bool:
     return isinstance(description, str) and marker(source_key) in description
+
+
+_MARKER = re.compile(r"\[atoms-migrate source=([^\]]+)\]")
+
+
+def marker_key(description: Any) -> str | None:
+    """The source key in a description's marker, if it has one."""
+    m = _MARKER.search(description) if isinstance(description, str) else None
+    return m.group(1) if m else None
 
 
 def build_target_config(assignments: tuple[Assignment, ...] | list[Assignment]) -> dict[str, Any]:

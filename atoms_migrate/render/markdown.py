@@ -7,6 +7,8 @@ agents past the budget are cut and the cut is said.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from atoms_migrate.model import AgentPlan, Finding, Plan
 from atoms_migrate.render.values import review_items, short, summary_line
 
@@ -54,12 +56,17 @@ def _agent_block(agent: AgentPlan) -> str:
     return "\n".join(out)
 
 
-def plan_markdown(plan: Plan, limit: int = STEP_SUMMARY_LIMIT) -> str:
-    head = ["## atoms-migrate plan", "", "| Agent | Action | Changes | Lossy | Unmapped | Errors |", "|---|---|---|---|---|---|"]
+def plan_markdown(plan: Plan, limit: int = STEP_SUMMARY_LIMIT, results: Mapping[str, str] | None = None) -> str:
+    """``results`` (source key -> outcome text) adds a Result column after an apply."""
+    columns = "| Agent | Action | Changes | Lossy | Unmapped | Errors |" + (" Result |" if results is not None else "")
+    head = ["## atoms-migrate plan", "", columns, "|---" * (7 if results is not None else 6) + "|"]
     for a in plan.agents:
         counts = a.counts()
         errors = sum(1 for f in a.findings if f.severity == "error")
-        head.append(f"| {_cell(a.source.name)} | {a.action} | {len(a.changes)} | {counts['lossy']} | {counts['unmapped']} | {errors} |")
+        row = f"| {_cell(a.source.name)} | {a.action} | {len(a.changes)} | {counts['lossy']} | {counts['unmapped']} | {errors} |"
+        if results is not None:
+            row += f" {_cell(results.get(a.source.key, '-'))} |"
+        head.append(row)
     head.append("")
     foot = f"**{summary_line(plan.summary())}**\n"
     text = "\n".join(head) + "\n"

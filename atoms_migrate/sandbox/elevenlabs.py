@@ -101,10 +101,11 @@ class FakeElevenLabs:
     def _list(self, req: FakeRequest) -> FakeResponse:
         size = min(100, max(1, int(req.query.get("page_size", "30"))))
         start = int(req.query.get("cursor") or 0)
-        ids = sorted(self.agents)
+        search = (req.query.get("search") or "").lower()
+        ids = [i for i in sorted(self.agents) if search in str(self.agents[i].get("name") or i).lower()]
         page = ids[start:start + size]
         more = start + size < len(ids)
-        agents = [{"agent_id": i, "name": self.agents[i].get("name") or i, "tags": [], "access_info": {},
+        agents = [{"agent_id": i, "name": self.agents[i].get("name") or i, "tags": list(self.agents[i].get("tags") or []), "access_info": {},
                    "voice_id": (self.agents[i].get("conversation_config") or {}).get("tts", {}).get("voice_id", ""),
                    "created_at_unix_secs": 0, "updated_at_unix_secs": 0} for i in page]
         body: dict[str, Any] = {"agents": agents, "has_more": more}

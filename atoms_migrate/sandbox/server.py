@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -50,7 +51,8 @@ class Fault:
 
 class Sandbox:
     def __init__(self, versioning: str = "v2", scan_reads: int = 1,
-                 atoms_key: str = ATOMS_KEY, elevenlabs_key: str = ELEVENLABS_KEY) -> None:
+                 atoms_key: str = ATOMS_KEY, elevenlabs_key: str = ELEVENLABS_KEY, latency: float = 0.0) -> None:
+        self.latency = latency  # seconds added to every API request, outside the lock (benchmarks)
         self.atoms = FakeAtoms(atoms_key, versioning=versioning, scan_reads=scan_reads)
         self.elevenlabs = FakeElevenLabs(elevenlabs_key)
         self.faults: list[Fault] = []
@@ -108,6 +110,8 @@ class Sandbox:
     # -- serving ---------------------------------------------------------------------------
 
     def handle(self, req: FakeRequest) -> FakeResponse:
+        if self.latency and not req.path.startswith("/_sandbox/"):
+            time.sleep(self.latency)  # outside the lock: concurrent requests overlap, as on a real server
         with self.lock:
             if req.path.startswith("/_sandbox/"):
                 return self._control(req)

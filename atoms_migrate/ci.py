@@ -1,0 +1,91 @@
+"""CI surfaces for plans and batch results: JUnit XML and GitHub annotations.
+
+JUnit (the Ant schema GitHub test-report actions, GitLab and Jenkins read; peer-conventions
+§3.6): one ``testcase`` per agent. Error-level findings and a failed apply are
+``failure``s carrying their messages; lossy and unmapped warnings go to ``system-out`` so
+the report shows them without failing. GitHub annotations (§3.5): ``::error`` /
+``::warning`` lines, at most 10 per level because GitHub shows no more per step, the last
+one saying how many were left out (the thing users asked for in the community thread).
+Both are pure functions from plans and outcomes to text.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from atoms_migrate.model import AgentPlan
+
+ANNOTATIONS_PER_LEVEL = 10
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """What happened to one agent, for CI output: ``status`` created|updated|unchanged|planned|failed."""
+
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+
+
+def junit_xml(plans: list[AgentPlan], results: Mapping[str, AgentResult], suite: str = "atoms-migrate") -> str:
+    cases, failures = [], 0
+    for plan in plans:
+        result = results.get(plan.source.key, AgentResult("planned"))
+        case = ET.Element("testcase", {"classname": suite, "name": f"{plan.source.name} [{plan.source.key}]",
+                                       "time": f"{result.seconds:.3f}"})
+        errors = [f for f in plan.findings if f.severity == "error"]
+        problems = [f"{f.source_path}: {f.message}" + (f" (hint: {f.hint})" if f.hint else "") for f in errors]
+        if result.status == "failed":
+            problems.insert(0, f"apply failed: {result.message}")
+        if problems:
+            failures += 1
+            failure = ET.SubElement(case, "failure", {"message": problems[0][:500], "type": "apply" if result.status == "failed" else "finding"})
+            failure.text = "\n".join(problems)
+        warnings = [f"{f.severity} {f.status} {f.source_path}: {f.message}" for f in plan.findings
+                    if f.severity == "warning" and f.status != "ignored"]
+        out = [f"action: {plan.action}; result: {result.status}" + (f" ({result.message})" if result.message and result.status != "failed" else "")]
+        ET.SubElement(case, "system-out").text = "\n".join(out + warnings)
+        cases.append(case)
+    root = ET.Element("testsuites", {"name": suite, "tests": str(len(cases)), "failures": str(failures), "errors": "0"})
+    suite_el = ET.SubElement(root, "testsuite", {"name": suite, "tests": str(len(cases)), "failures": str(failures),
+                                                 "errors": "0", "skipped": "0",
+                                                 "time": f"{sum(r.seconds for r in results.values()):.3f}"})
+    suite_el.extend(cases)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _escape(text: str) -> str:
+    """GitHub workflow-command escaping of a message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(plans: list[AgentPlan], results: Mapping[str, AgentResult]) -> list[str]:
+    """``::error`` / ``::warning`` lines: failed applies and error findings, then warnings; 10 per level."""
+    levels: dict[str, list[str]] = {"error": [], "warning": []}
+    for plan in plans:
+        title = _escape_property(f"atoms-migrate: {plan.source.name}")
+        file_part = f"file={_escape_property(plan.source.path)}," if plan.source.path else ""
+        result = results.get(plan.source.key)
+        if result and result.status == "failed":
+            levels["error"].append(f"::error {file_part}title={title}::{_escape('apply failed: ' + result.message)}")
+        for f in plan.findings:
+            if f.severity in levels and f.status != "ignored":
+                levels[f.severity].append(f"::{f.severity} {file_part}title={title}::{_escape(f'{f.source_path}: {f.message}')}")
+    lines: list[str] = []
+    for level, items in levels.items():
+        if len(items) <= ANNOTATIONS_PER_LEVEL:
+            lines += items
+            continue
+        # The count line is an annotation too: 9 + 1 keeps it among the 10 GitHub shows.
+        shown = ANNOTATIONS_PER_LEVEL - 1
+        lines += items[:shown]
+        lines.append(f"::{level} title=atoms-migrate::{len(items) - shown} more {level}(s) not shown "
+                     "(GitHub shows 10 per step); see the report or the JSON plan.")
+    return lines

@@ -1,0 +1,256 @@
+"""One agent's migration, from source to recorded result; shared by ``agent``, ``all`` and ``apply``.
+
+``Run`` holds what a whole run shares: the Atoms and ElevenLabs clients, the tables, the
+options, the voice catalog (read once), the cache of referenced tools, voices and documents
+(so a batch reads a shared tool once) and the one lock every state write goes through (so
+concurrent workers never lose each other's entries). Per agent, ``plan`` finds the target
+and plans against it (reads only) and ``apply`` makes the resources, applies the plan, and
+records the result, also after a failure half-way so a re-run resumes instead of
+duplicating. Nothing here prints or reads the environment: progress goes to a callback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, Target, locate
+from atoms_migrate.elevenlabs import ElevenLabsClient
+from atoms_migrate.batch import SourceSpec
+from atoms_migrate.errors import ApiError, ConfigError, MigrationError
+from atoms_migrate.gather import Cache, gather
+from atoms_migrate.mapper import MapOptions
+from atoms_migrate.model import RESOURCE_STEPS, AgentPlan
+from atoms_migrate.plan import marker_key, plan_agent
+from atoms_migrate.refs import lookup_secret, parse_ref, refs_in
+from atoms_migrate.resources import ResourceApplier, ResourceOutcome, Tracker
+from atoms_migrate.smallest import AtomsClient
+from atoms_migrate.source import SourceAgent, normalise, read_config_file
+from atoms_migrate.state import AgentState, StateFile, canonical_hash, entry_after, load_state, update_state
+from atoms_migrate.tables import MappingTables
+from atoms_migrate.voices import CatalogVoice, parse_catalog
+from atoms_migrate.webhooks import ToolOptions
+
+Progress = Callable[[str, str], None]  # (source key, text)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    tables: MappingTables
+    state_path: Path
+    tool_options: ToolOptions = field(default_factory=ToolOptions)
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False)
+    clone_voices: bool = False
+    branch: str | None = None
+    force: bool = False
+    versioning: str = "auto"
+    publish_timeout: float = 120.0
+    label_prefix: str = "atoms-migrate"
+    font: Path | None = None
+
+
+@dataclass
+class Planned:
+    """A plan with what it was made against: needed to apply it, or to save it."""
+
+    plan: AgentPlan
+    source: SourceAgent
+    target: Target | None
+    prior: AgentState | None
+
+    @property
+    def source_hash(self) -> str:
+        return canonical_hash(self.source.raw)
+
+    @property
+    def target_revision(self) -> str | None:
+        return self.target.revision_id if self.target else None
+
+
+@dataclass
+class Outcome:
+    planned: Planned
+    status: str  # created | updated | unchanged | failed
+    result: ApplyResult | None = None
+    resources: ResourceOutcome = field(default_factory=ResourceOutcome)
+    error: MigrationError | None = None
+
+
+class Run:
+    def __init__(self, config: RunConfig, atoms: AtomsClient | None, elevenlabs: ElevenLabsClient | None,
+                 progress: Progress = lambda key, text: None, tracker: Tracker | None = None, batch: bool = False) -> None:
+        self.config, self.atoms, self.elevenlabs, self.progress, self.tracker = config, atoms, elevenlabs, progress, tracker
+        self.batch = batch  # many agents: list the account's markers once instead of searching per agent
+        self.versioning_hint: str | None = None  # the account's versioning model, once one agent showed it
+        self._index_lock = threading.Lock()
+        self._marker_index: dict[str, str] | None = None
+        self.cache = Cache()
+        self._state_lock = threading.Lock()
+        self._catalog_lock = threading.Lock()
+        self._catalog: tuple[CatalogVoice, ...] | None = None
+        self._catalog_read = False
+        self.catalog_note: str | None = None
+
+    # -- shared pieces -------------------------------------------------------------------------
+
+    def remember(self, change: Callable[[StateFile], None]) -> None:
+        with self._state_lock:
+            update_state(self.config.state_path, change)
+
+    def state(self) -> StateFile:
+        with self._state_lock:
+            return load_state(self.config.state_path)
+
+    def catalog(self) -> tuple[CatalogVoice, ...] | None:
+        """The account's Lightning v3.1 voices, read once per run (None without Atoms or when unreadable)."""
+        with self._catalog_lock:
+            if not self._catalog_read and self.atoms is not None:
+                self._catalog_read = True
+                try:
+                    self._catalog = tuple(parse_catalog(self.atoms.get_voices()))
+                except ApiError as exc:
+                    if exc.status in (401, 403):
+                        raise
+                    self.catalog_note = f"the voice catalog could not be read ({exc.message}); voice ids were not checked"
+            return self._catalog
+
+    def marker_index(self) -> dict[str, str] | None:
+        """Source key -> Atoms agent id for every agent carrying a marker (one listing per batch)."""
+        if not self.batch or self.atoms is None:
+            return None
+        with self._index_lock:
+            if self._marker_index is None:
+                index: dict[str, str] = {}
+                page, more = 1, True
+                while more:
+                    agents, more = self.atoms.list_agents(page=page, page_size=100)
+                    for agent in agents:
+                        key = marker_key(agent.get("description"))
+                        if key and not agent.get("archived") and key not in index:
+                            index[key] = str(agent.get("_id") or agent.get("id"))
+                    page += 1
+                self._marker_index = index
+            return self._marker_index
+
+    def gather(self, agent: SourceAgent) -> SourceAgent:
+        if self.elevenlabs is None:
+            return agent
+        return gather(agent, self.elevenlabs, self.config.tables.voices, self.cache)
+
+    def read(self, spec: SourceSpec, offline_tools: dict[str, dict[str, Any]] | None = None) -> SourceAgent:
+        """A batch source: an agent id read from ElevenLabs, or a file (its references read when a key is set)."""
+        tools = dict(offline_tools or {})
+        if spec.kind == "id":
+            if self.elevenlabs is None:
+                raise ConfigError("ELEVENLABS_API_KEY is not set, so agents cannot be read from ElevenLabs",
+                                  "Export ELEVENLABS_API_KEY, or pass a directory of exported agent files.")
+            agent = replace(normalise(self.elevenlabs.get_agent(spec.ref), spec.ref), tools=tools)
+            return self.gather(agent)
+        path = Path(spec.ref)
+        agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=tools)
+        if spec.agent_id and not agent.agent_id:  # a CLI project's registry knows the agent's id
+            agent = replace(agent, agent_id=spec.agent_id)
+        try:
+            return self.gather(agent)
+        except ApiError as exc:  # the file is the source: plan from it alone, and say so
+            note = f"tools and voices it references could not be read from ElevenLabs ({exc.message}); planned from the file alone"
+            return replace(agent, notes=(*agent.notes, note))
+
+    def apply_options(self, key: str) -> ApplyOptions:
+        c = self.config
+        return ApplyOptions(branch_name=c.branch, force=c.force, versioning=c.versioning, publish_timeout=c.publish_timeout,
+                            label=f"{c.label_prefix} {key}")
+
+    # -- per agent ------------------------------------------------------------------------------
+
+    def plan(self, source: SourceAgent) -> Planned:
+        """Find the target and plan against it: reads only."""
+        state = self.state()
+        prior = state.agents.get(source.key)
+        notes = list(source.notes)
+        target = None
+        if self.atoms is None:
+            notes.append("SMALLEST_API_KEY is not set: planned as a new agent without reading Atoms.")
+        else:
+            target = locate(self.atoms, source.key, prior.smallest_agent_id if prior else None,
+                            self.apply_options(source.key), notes, name=source.name,
+                            known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
+                            marker_index=self.marker_index())
+            if target is not None:
+                self.versioning_hint = self.versioning_hint or target.versioning
+        catalog = self.catalog()
+        if self.catalog_note:
+            notes.append(self.catalog_note)
+        source = replace(source, notes=tuple(notes))
+        kb = state.knowledge_bases.get(source.key)
+        options = MapOptions(tools=self.config.tool_options, catalog=catalog, clone_voices=self.config.clone_voices,
+                             clones=dict(state.voice_clones), kb_id=kb.kb_id if kb else None,
+                             kb_documents=dict(kb.documents) if kb else {})
+        plan = plan_agent(source, self.config.tables, current=target.config if target else None,
+                          target_agent_id=target.agent_id if target else None, options=options)
+        return Planned(plan, source, target, prior)
+
+    def bindings(self, plan: AgentPlan) -> dict[str, str]:
+        """Values for the secret references in the plan's step bodies."""
+        out: dict[str, str] = {}
+        for step in plan.steps:
+            for ref in refs_in(step.body):
+                kind, name = parse_ref(ref) or ("", "")
+                value = lookup_secret(self.config.secret_values, name) if kind == "secret" else None
+                if value is not None:
+                    out[ref] = value
+        return out
+
+    def record_unchanged(self, planned: Planned) -> None:
+        if planned.target is None:
+            return
+        entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+        self.remember(lambda state: state.agents.__setitem__(planned.source.key, entry))
+
+    def apply(self, planned: Planned) -> Outcome:
+        """Make the resources, apply the plan, verify, record; a failure is returned, not raised."""
+        key, plan = planned.source.key, planned.plan
+        if not plan.has_changes():
+            self.record_unchanged(planned)
+            return Outcome(planned, "unchanged")
+        outcome = Outcome(planned, "failed")
+        applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
+                          known_versioning=self.versioning_hint)
+        try:
+            if any(s.kind in RESOURCE_STEPS for s in plan.steps):
+                runner = ResourceApplier(self.atoms, self.elevenlabs, self.state(), self.remember,  # type: ignore[arg-type]
+                                         progress=lambda text: self.progress(key, text), tracker=self.tracker, font=self.config.font)
+                outcome.resources = runner.outcome
+                runner.run(plan)
+            applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)
+            outcome.result = applier.apply(plan, planned.target)
+            self.versioning_hint = self.versioning_hint or outcome.result.versioning
+            outcome.status = "created" if outcome.result.created else ("updated" if plan.action != "no-op" or outcome.result.revision_id else "unchanged")
+            if outcome.result.differences:
+                outcome.status = "failed"
+                outcome.error = MigrationError(f"{len(outcome.result.differences)} field(s) read back differ from the plan")
+        except MigrationError as exc:
+            outcome.error = exc
+        finally:
+            partial = applier.result
+            if partial is not None and (partial.created or partial.revision_id):
+                entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+                self.remember(lambda state: state.agents.__setitem__(key, entry))
+            elif planned.target is not None and applier.result is not None and outcome.error is None:
+                self.record_unchanged(planned)
+        return outcome
+
+
+def describe(outcome: Outcome) -> dict[str, Any]:
+    """An outcome for JSON output: the apply result, resources, and the error if any."""
+    doc: dict[str, Any] = {"source_key": outcome.planned.source.key, "status": outcome.status}
+    if outcome.result is not None:
+        doc |= outcome.result.to_dict()
+    doc["resource_events"] = outcome.resources.events
+    doc["resource_failures"] = outcome.resources.failures
+    if outcome.error is not None:
+        doc["error"] = {"message": outcome.error.message, "hint": outcome.error.hint}
+    return doc
