@@ -257,11 +257,15 @@ class Applier:
         self.bindings.update({secret_ref(k): v for k, v in plan.secret_values.items() if secret_ref(k) not in self.bindings})
         self.redact = Redactor(v for k, v in self.bindings.items() if k.startswith("<secret:"))
         steps = {s.kind: s for s in plan.steps}
+        guessed = False
         if target is None:
             agent_id = self._create(plan, self._body(steps["create"]))
             result = self.result = ApplyResult(agent_id=agent_id, versioning="v2", created=True)
             self._event(result, f"created Atoms agent {agent_id}")
-            result.versioning = detect_versioning(self.client, agent_id, self.options.versioning, self.known_versioning)
+            if self.options.versioning in ("v1", "v2") or self.known_versioning in ("v1", "v2"):
+                result.versioning = detect_versioning(self.client, agent_id, self.options.versioning, self.known_versioning)
+            else:
+                guessed = True  # try v2; its first call (listing branches) tells a v1 account before any write
         else:
             result = self.result = ApplyResult(agent_id=target.agent_id, versioning=target.versioning, created=False)
         if "metadata" in steps:
@@ -279,7 +283,13 @@ class Applier:
                     result.versioning = "v2"
                     self._apply_v2(result, body)
             else:
-                self._apply_v2(result, body)
+                try:
+                    self._apply_v2(result, body)
+                except VersioningUnavailable:
+                    if not guessed:
+                        raise
+                    result.versioning = "v1"
+                    self._apply_v1(result, body)
         elif target is not None:
             result.branch_id, result.branch_name, result.live = target.branch_id, target.branch_name, target.live
         result.differences = self.read_back(plan, result)

@@ -41,10 +41,10 @@ class RequestGate:
                 if wait <= 0 and self.max_rps:
                     self._tokens = min(float(self.max_rps), self._tokens + (now - self._stamp) * self.max_rps)
                     self._stamp = now
-                    if self._tokens >= 1:
-                        self._tokens -= 1
+                    if self._tokens >= 1 - 1e-9:  # float dust must not keep a caller waiting forever
+                        self._tokens = max(0.0, self._tokens - 1)
                         return
-                    wait = (1 - self._tokens) / self.max_rps
+                    wait = max((1 - self._tokens) / self.max_rps, 0.001)
                 elif wait <= 0:
                     return
             self.sleep(min(wait, MAX_PAUSE))

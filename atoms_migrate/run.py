@@ -178,7 +178,7 @@ class Run:
             target = locate(self.atoms, source.key, prior.smallest_agent_id if prior else None,
                             self.apply_options(source.key), notes, name=source.name,
                             known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
-                            marker_index=self.marker_index())
+                            marker_index=None if prior else self.marker_index())  # a stale entry falls back to a name search
             if target is not None:
                 self.versioning_hint = self.versioning_hint or target.versioning
         catalog = self.catalog()
