@@ -328,10 +328,11 @@ def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, d
                                e.planned) for e in planned], config)
     gate = _gate_tripped(plan, fail_on)
     if dry_run or gate or not any(e.planned.plan.has_changes() for e in planned):
-        if not dry_run and not gate:
+        if not dry_run and not gate and planned:
             for e in planned:
                 run.record_unchanged(e.planned)
-            err.print("Nothing to do: every agent already matches its plan.", markup=False)
+            err.print(f"Nothing to do: {'every agent' if len(planned) == len(entries) else 'every agent planned'} already matches its plan.",
+                      markup=False)
         _outputs(entries, plan, json_output, report, junit, applied=False, err=err)
         if gate:
             err.print(f"--fail-on {fail_on.value}: a plan has findings at that level (see Needs review). Nothing was written.", markup=False)
