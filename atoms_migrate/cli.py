@@ -662,7 +662,7 @@ def mappings_check(
         typer.echo(
             f"OK: {len(tables.concepts.concepts)} concepts, {len(tables.concepts.rules)} field rules, "
             f"{len(tables.voices.voices)} voices, {len(tables.llms.rules)} LLM rules, "
-            f"{len(tables.languages.codes)} language codes"
+            f"{len(tables.languages.codes)} language codes, {len(tables.scan.rules)} scan rules"
         )
         for name, where in tables.sources.items():
             typer.echo(f"  {name}: {where}")
@@ -673,3 +673,4 @@ def main() -> None:
 
 
 from atoms_migrate import cli_batch  # noqa: E402,F401  (registers `all` and `apply` on the app)
+from atoms_migrate import cli_scan  # noqa: E402,F401  (registers `scan` on the app)

@@ -9,6 +9,7 @@ overlays a directory file by file: a table present in DIR replaces the built-in 
 from __future__ import annotations
 
 import fnmatch
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from atoms_migrate.errors import MappingTableError
 from atoms_migrate.paths import parse_path
 
-TABLE_FILES = ("concepts.yaml", "voices.yaml", "llms.yaml", "languages.yaml")
+TABLE_FILES = ("concepts.yaml", "voices.yaml", "llms.yaml", "languages.yaml", "scan.yaml")
 
 
 class _Strict(BaseModel):
@@ -129,11 +130,37 @@ class LanguageTable(_Strict):
     codes: dict[str, str]
 
 
+class ScanFix(_Strict):
+    find: str = Field(description="regex, applied to the matched text")
+    replace: str = Field(description="re.sub replacement")
+
+
+class ScanRule(_Strict):
+    """One ElevenLabs construct in client code and what replaces it (mappings/scan.yaml)."""
+
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9-]+$")
+    elevenlabs: str = Field(description="the ElevenLabs construct, as a reader would name it")
+    replacement: str
+    kind: Literal["mechanical", "redesign"]
+    pattern: str
+    languages: list[Literal["js", "py", "html"]] = ["js", "py", "html"]
+    context: Literal["any", "elevenlabs", "event"] = "any"
+    help: str
+    fix: ScanFix | None = None
+
+
+class ScanTable(_Strict):
+    trigger: str
+    elevenlabs_context: str
+    rules: list[ScanRule]
+
+
 class MappingTables(_Strict):
     concepts: ConceptTable
     voices: VoiceTable
     llms: LlmTable
     languages: LanguageTable
+    scan: ScanTable
     sources: dict[str, str] = Field(description="table file name -> where it was loaded from")
 
 
@@ -150,6 +177,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "voices.yaml": VoiceTable,
     "llms.yaml": LlmTable,
     "languages.yaml": LanguageTable,
+    "scan.yaml": ScanTable,
 }
 
 
@@ -229,6 +257,30 @@ def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
     seen = [v.elevenlabs_id for v in voices.voices]
     for dup in sorted({x for x in seen if seen.count(x) > 1}):
         problems.append(f"{sources['voices.yaml']}: voices: duplicate elevenlabs_id {dup!r}")
+    return problems + _check_scan(tables["scan.yaml"], sources["scan.yaml"])
+
+
+def _check_scan(scan: ScanTable, where: str) -> list[str]:
+    """Regexes compile, ids are unique, and only mechanical rules carry a fix."""
+    problems: list[str] = []
+    for label, pattern in (("trigger", scan.trigger), ("elevenlabs_context", scan.elevenlabs_context)):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(f"{where}: {label}: not a valid regex ({exc})")
+    ids = [r.id for r in scan.rules]
+    for dup in sorted({x for x in ids if ids.count(x) > 1}):
+        problems.append(f"{where}: rules: duplicate id {dup!r}")
+    for i, rule in enumerate(scan.rules):
+        for label, pattern in (("pattern", rule.pattern), ("fix.find", rule.fix.find if rule.fix else None)):
+            if pattern is None:
+                continue
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"{where}: rules[{i}].{label}: not a valid regex ({exc})")
+        if rule.fix and rule.kind != "mechanical":
+            problems.append(f"{where}: rules[{i}].fix: only mechanical rules may carry a fix ({rule.id} is {rule.kind})")
     return problems
 
 
@@ -259,6 +311,7 @@ def check_tables(directory: Path | None = None) -> tuple[MappingTables | None, l
             voices=tables["voices.yaml"],
             llms=tables["llms.yaml"],
             languages=tables["languages.yaml"],
+            scan=tables["scan.yaml"],
             sources=sources,
         ),
         [],
