@@ -571,12 +571,15 @@ def sandbox(
                 seeded.append(box.elevenlabs.add_agent(raw if isinstance(raw, dict) else agent.config, agent.agent_id))
         server = box.serve("127.0.0.1", port)
         url = f"http://127.0.0.1:{server.server_address[1]}"
+        realtime = box.serve_realtime("127.0.0.1")
         lines = [
             f"# atoms-migrate sandbox ({box.atoms.versioning}) listening on {url}; Ctrl-C stops it.",
             f"export SMALLEST_BASE_URL={url}",
             f"export SMALLEST_API_KEY={ATOMS_KEY}",
             f"export ELEVENLABS_BASE_URL={url}",
             f"export ELEVENLABS_API_KEY={ELEVENLABS_KEY}",
+            f"export SMALLEST_REALTIME_URL={realtime}/atoms/v1/agent/connect",
+            f"export ELEVENLABS_REALTIME_URL={realtime}/v1/convai/conversation",
             f"# seeded ElevenLabs agents: {' '.join(seeded) if seeded else 'none (use --seed)'}",
             f"# request log and fake state: curl {url}/_sandbox/state",
         ]
@@ -587,6 +590,7 @@ def sandbox(
                 time.sleep(3600)
         finally:
             server.shutdown()
+            box.realtime.shutdown()
 
 
 @app.command()
@@ -674,3 +678,4 @@ def main() -> None:
 
 from atoms_migrate import cli_batch  # noqa: E402,F401  (registers `all` and `apply` on the app)
 from atoms_migrate import cli_scan  # noqa: E402,F401  (registers `scan` on the app)
+from atoms_migrate import cli_verify  # noqa: E402,F401  (registers `verify` on the app)

@@ -147,6 +147,14 @@ class ElevenLabsClient:
             raise self._error(response, what)
         return response.content
 
+    def get_signed_url(self, agent_id: str) -> str:
+        """EL §G.1: a conversation URL for a private agent, valid 15 minutes to start."""
+        data = self._get("/v1/convai/conversation/get-signed-url", f"a signed URL for agent {agent_id}", params={"agent_id": agent_id})
+        url = data.get("signed_url")
+        if not isinstance(url, str) or not url:
+            raise ApiError(f"ElevenLabs gave no signed URL for agent {agent_id}")
+        return url
+
     def get_voice(self, voice_id: str) -> dict[str, Any]:
         """EL §E.1: the voice's name, category, labels, preview_url and samples."""
         return self._get(f"/v1/voices/{voice_id}", f"voice {voice_id}")

@@ -209,9 +209,9 @@ def test_sandbox_command_serves_and_prints_the_env_to_export(tmp_path) -> None:
     proc = subprocess.Popen([EXE, "sandbox", "--port", "0", "--seed", str(EXAMPLE)], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
+        lines = [proc.stdout.readline() for _ in range(8)]  # type: ignore[union-attr]
         exports = dict(line[len("export "):].strip().split("=", 1) for line in lines if line.startswith("export "))
-        assert exports["SMALLEST_API_KEY"] == ATOMS_KEY
+        assert exports["SMALLEST_API_KEY"] == ATOMS_KEY and exports["SMALLEST_REALTIME_URL"].startswith("ws://127.0.0.1:")
         assert "agent_0000example0support0000000" in "".join(lines)
         deadline = time.monotonic() + 10
         while True:

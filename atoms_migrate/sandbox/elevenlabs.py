@@ -29,6 +29,8 @@ class FakeElevenLabs:
         self.voices: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, dict[str, Any]] = {}
         self.blobs: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
+        self.realtime_url: str | None = None  # the fake conversation WebSocket, when served
+        self.signatures: set[str] = set()  # conversation_signature values issued by get-signed-url
 
     def add_voice(self, record: dict[str, Any], audio: bytes | None = None, mime_type: str = "audio/mpeg") -> str:
         """A voice record (EL §E.2); with ``audio``, one sample served at its samples route."""
@@ -93,10 +95,24 @@ class FakeElevenLabs:
                 if record is None:
                     return _error(404, f"{what}_not_found", f"{what.title()} {m.group(1)} not found")
                 return json_response(200, record)
+        if req.path in ("/v1/convai/conversation/get-signed-url", "/v1/convai/conversation/get_signed_url"):
+            return self._signed_url(req)
         m = re.fullmatch(r"/v1/convai/knowledge-base/([^/]+)/source-file-url", req.path)
         if m and f"/_sandbox/elevenlabs/files/{m.group(1)}" in self.blobs:
             return json_response(200, {"signed_url": f"/_sandbox/elevenlabs/files/{m.group(1)}"})
         return _error(404, "not_found", f"No route {req.path}")
+
+    def _signed_url(self, req: FakeRequest) -> FakeResponse:
+        """EL §G.1: a URL carrying a conversation_signature the fake WebSocket accepts."""
+        agent_id = req.query.get("agent_id", "")
+        if agent_id not in self.agents:
+            return _error(404, "agent_not_found", f"Agent {agent_id} not found")
+        if not self.realtime_url:
+            return _error(503, "unavailable", "The sandbox conversation WebSocket is not running")
+        signature = f"sig_{len(self.signatures) + 1:06d}"
+        self.signatures.add(signature)
+        return json_response(200, {"signed_url": f"{self.realtime_url}/v1/convai/conversation?agent_id={agent_id}"
+                                                 f"&conversation_signature={signature}"})
 
     def _list(self, req: FakeRequest) -> FakeResponse:
         size = min(100, max(1, int(req.query.get("page_size", "30"))))

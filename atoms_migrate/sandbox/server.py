@@ -68,6 +68,15 @@ class Sandbox:
         with self.lock:
             self.faults.append(fault)
 
+    def serve_realtime(self, host: str = "127.0.0.1", port: int = 0, draining: int = 0) -> str:
+        """Start the fake realtime WebSockets of both vendors; returns their ws:// base URL."""
+        from atoms_migrate.sandbox.realtime import FakeRealtime
+
+        self.realtime = FakeRealtime(self.atoms, self.elevenlabs, self.lock, draining=draining)
+        url = self.realtime.serve(host, port)
+        self.elevenlabs.realtime_url = url
+        return url
+
     def writes(self, api: str = "atoms") -> list[dict[str, Any]]:
         with self.lock:
             return [e for e in self.log if e["api"] == api and e["method"] != "GET"]
