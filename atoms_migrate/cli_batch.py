@@ -385,6 +385,10 @@ def apply_saved(
         config = _run_config(tables, state, [f"{k}={v}" for k, v in (settings.get("set") or {}).items()], secrets,
                              bool(settings.get("clone_voices")), settings.get("branch"), bool(settings.get("force")),
                              str(settings.get("versioning") or "auto"), float(settings.get("publish_timeout") or 120.0))
+        missing = sorted(n for n in settings.get("secret_names") or [] if not config.tool_options.has_secret(n))
+        if missing:
+            raise ConfigError(f"the plan was made with secrets that are not given now: {', '.join(missing)}",
+                              "Pass each again with --secret NAME=VALUE (or ATOMS_MIGRATE_SECRET_<NAME>).")
         atoms_gate, elevenlabs_gate = _gates(max_rps)
         atoms = _atoms_client(smallest_base_url, required=True, gate=atoms_gate)
         with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:

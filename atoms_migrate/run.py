@@ -228,7 +228,8 @@ class Run:
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)
             outcome.result = applier.apply(plan, planned.target)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
-            outcome.status = "created" if outcome.result.created else ("updated" if plan.action != "no-op" or outcome.result.revision_id else "unchanged")
+            changed = plan.action != "no-op" or bool(outcome.result.revision_id) or bool(outcome.resources.events)
+            outcome.status = "created" if outcome.result.created else ("updated" if changed else "unchanged")
             if outcome.result.differences:
                 outcome.status = "failed"
                 outcome.error = MigrationError(f"{len(outcome.result.differences)} field(s) read back differ from the plan")

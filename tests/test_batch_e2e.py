@@ -144,3 +144,13 @@ def test_kill_minus_9_then_the_same_command_finishes_without_duplicates(tmp_path
         assert not [e for e in later if e["method"] != "GET" and any(i in e["path"] for i in done_ids)], "finished agents were written again"
     finally:
         server.shutdown()
+
+
+def test_apply_asks_for_the_secrets_the_plan_was_made_with(box) -> None:
+    write_agents(box.cwd / "agents", 1)
+    assert box.cli("all", "agents", "--dry-run", "--out", "plan.json", "--secret", "CRM_TOKEN=s3cret-value-1").returncode == 0
+    assert "s3cret-value-1" not in (box.cwd / "plan.json").read_text()
+    refused = box.cli("apply", "plan.json", "--yes")
+    assert refused.returncode == 1 and "CRM_TOKEN" in refused.stderr and box.writes() == 0
+    applied = box.cli("apply", "plan.json", "--yes", env={"ATOMS_MIGRATE_SECRET_CRM_TOKEN": "s3cret-value-1"})
+    assert applied.returncode == 0, applied.stderr
