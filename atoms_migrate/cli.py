@@ -349,7 +349,6 @@ def agent(
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
     with error_boundary(debug):
-        from dataclasses import replace
 
         from atoms_migrate.plan import plan_all
         from atoms_migrate.run import Run, describe

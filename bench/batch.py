@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox  # noqa: E402
+from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox  # noqa: E402
 
 EXE = Path(sys.executable).parent / "atoms-migrate"
 EXAMPLE = ROOT / "examples" / "support-agent.json"

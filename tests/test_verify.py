@@ -10,7 +10,7 @@ import pytest
 
 from atoms_migrate.realtime import AtomsSession, ElevenLabsSession, RealtimeError, Turn, realtime_url
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
-from atoms_migrate.verify import Expect, check, run_script, smoke_script
+from atoms_migrate.verify import Expect, check, smoke_script
 from conftest import EXAMPLE
 from test_e2e import Box
 
