@@ -160,37 +160,27 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
 def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table):  # type: ignore[no-untyped-def]
     """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent.
 
-    With ELEVENLABS_API_KEY set, the tools and non-premade voices it references are read too
-    (for a file as well as for an id).
+    With ELEVENLABS_API_KEY set, the tools, voices and documents it references are read
+    too, for a file as well as for an id (``run.read_source``).
     """
-    from dataclasses import replace
-
-    from atoms_migrate.errors import ApiError
-    from atoms_migrate.gather import gather
-    from atoms_migrate.source import load_tools_dir, normalise, read_config_file
+    from atoms_migrate.batch import SourceSpec
+    from atoms_migrate.run import read_source
+    from atoms_migrate.source import load_tools_dir
 
     path = Path(source)
     offline_tools = load_tools_dir(tools_dir) if tools_dir else {}
     looks_like_file = path.suffix.lower() in (".json", ".yaml", ".yml") or os.sep in source or "/" in source
     if path.exists() or looks_like_file:
-        agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=offline_tools)
-        if not os.environ.get("ELEVENLABS_API_KEY", "").strip():
-            return agent
-        client = _elevenlabs_client(elevenlabs_base_url)
-        with client.http:
-            try:
-                return gather(agent, client, voice_table)
-            except ApiError as exc:  # the file is the source: plan from it alone, and say so
-                note = f"tools and voices it references could not be read from ElevenLabs ({exc.message}); planned from the file alone"
-                return replace(agent, notes=(*agent.notes, note))
-    if not _AGENT_ID.match(source):
+        spec = SourceSpec(source, "file")
+    elif _AGENT_ID.match(source):
+        spec = SourceSpec(source, "id")
+    else:
         raise SourceFileError(f"{source}: no such file, and not an ElevenLabs agent id",
                               "Pass an exported agent config (JSON/YAML) or an agent id such as agent_7101k5zv….")
-    client = _elevenlabs_client(elevenlabs_base_url)
-    with client.http:
-        err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
-        agent = replace(normalise(client.get_agent(source), source), tools=offline_tools)
-        return gather(agent, client, voice_table)
+    with _elevenlabs_for_apply(elevenlabs_base_url) as client:
+        if client is not None and spec.kind == "id":
+            err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
+        return read_source(spec, client, voice_table, offline_tools)  # type: ignore[arg-type]
 
 
 def _catalog(atoms, notes: list[str]):  # type: ignore[no-untyped-def]
@@ -291,6 +281,8 @@ class SandboxVersioning(str, Enum):
 StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
 SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")]
+ElevenLabsUrlOption = Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")]
 
 
 def _confirm(question: str, yes: bool) -> None:

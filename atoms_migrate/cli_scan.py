@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from atoms_migrate.cli import EXIT_GATE, DebugOption, MappingsOption, StateOption, YesOption, _confirm, app, error_boundary
+from atoms_migrate.cli import EXIT_GATE, DebugOption, MappingsOption, NoColorOption, StateOption, YesOption, _confirm, app, error_boundary
 from atoms_migrate.errors import ConfigError
 
 
@@ -63,7 +63,7 @@ def scan(
     annotate: Annotated[bool, typer.Option("--annotate", help="With --fix: add a TODO(atoms-migrate) comment above what could not be fixed.")] = False,
     state: StateOption = None,
     mappings: MappingsOption = None,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
+    no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Find ElevenLabs conversation code (WebSocket URL, auth, messages, events, SDKs, widget, ids) and say what it becomes on Atoms."""

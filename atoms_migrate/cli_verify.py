@@ -24,6 +24,8 @@ from rich.console import Console
 from atoms_migrate.cli import (
     EXIT_ERROR,
     DebugOption,
+    ElevenLabsUrlOption,
+    NoColorOption,
     SmallestUrlOption,
     StateOption,
     _atoms_client,
@@ -108,9 +110,9 @@ def verify(
     turn_timeout: Annotated[float, typer.Option("--turn-timeout", help="Seconds to wait for each reply.", min=1)] = 20.0,
     session_timeout: Annotated[float, typer.Option("--session-timeout", help="Seconds a whole conversation may take.", min=1)] = 120.0,
     state: StateOption = None,
-    elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host.")] = None,
+    elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
+    no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Talk to the migrated agent over the Atoms realtime WebSocket (and to the original with --both); exit 1 on a failed expectation."""

@@ -135,29 +135,8 @@ class Run:
                 self._marker_index = index
             return self._marker_index
 
-    def gather(self, agent: SourceAgent) -> SourceAgent:
-        if self.elevenlabs is None:
-            return agent
-        return gather(agent, self.elevenlabs, self.config.tables.voices, self.cache)
-
     def read(self, spec: SourceSpec, offline_tools: dict[str, dict[str, Any]] | None = None) -> SourceAgent:
-        """A batch source: an agent id read from ElevenLabs, or a file (its references read when a key is set)."""
-        tools = dict(offline_tools or {})
-        if spec.kind == "id":
-            if self.elevenlabs is None:
-                raise ConfigError("ELEVENLABS_API_KEY is not set, so agents cannot be read from ElevenLabs",
-                                  "Export ELEVENLABS_API_KEY, or pass a directory of exported agent files.")
-            agent = replace(normalise(self.elevenlabs.get_agent(spec.ref), spec.ref), tools=tools)
-            return self.gather(agent)
-        path = Path(spec.ref)
-        agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=tools)
-        if spec.agent_id and not agent.agent_id:  # a CLI project's registry knows the agent's id
-            agent = replace(agent, agent_id=spec.agent_id)
-        try:
-            return self.gather(agent)
-        except ApiError as exc:  # the file is the source: plan from it alone, and say so
-            note = f"tools and voices it references could not be read from ElevenLabs ({exc.message}); planned from the file alone"
-            return replace(agent, notes=(*agent.notes, note))
+        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache)
 
     def apply_options(self, key: str) -> ApplyOptions:
         c = self.config
@@ -243,6 +222,33 @@ class Run:
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
         return outcome
+
+
+def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_table: Any,
+                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None) -> SourceAgent:
+    """An agent id read from ElevenLabs, or a file; what it references is read too when a client is given.
+
+    For a file, failing to read those references is a note (the file is the source); for an
+    id, it is an error like any other read.
+    """
+    tools = dict(offline_tools or {})
+    if spec.kind == "id":
+        if elevenlabs is None:
+            raise ConfigError("ELEVENLABS_API_KEY is not set, so the agent cannot be read from ElevenLabs",
+                              "Export ELEVENLABS_API_KEY, or pass an exported agent config file instead of an id.")
+        agent = replace(normalise(elevenlabs.get_agent(spec.ref), spec.ref), tools=tools)
+        return gather(agent, elevenlabs, voice_table, cache)
+    path = Path(spec.ref)
+    agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=tools)
+    if spec.agent_id and not agent.agent_id:  # a CLI project's registry knows the agent's id
+        agent = replace(agent, agent_id=spec.agent_id)
+    if elevenlabs is None:
+        return agent
+    try:
+        return gather(agent, elevenlabs, voice_table, cache)
+    except ApiError as exc:
+        note = f"tools and voices it references could not be read from ElevenLabs ({exc.message}); planned from the file alone"
+        return replace(agent, notes=(*agent.notes, note))
 
 
 def describe(outcome: Outcome) -> dict[str, Any]:
