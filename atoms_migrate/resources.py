@@ -20,6 +20,7 @@ failure the re-run finds the clone by its description.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,12 +63,15 @@ class ResourceApplier:
                  remember: Callable[[Callable[[StateFile], None]], None], progress: Callable[[str], None] = lambda _: None,
                  tracker: Tracker | None = None, font: Path | None = None, wait_timeout: float = 300.0,
                  poll_interval: float = 2.0, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, clone_lock: threading.Lock | None = None,
+                 reload: Callable[[], StateFile] | None = None) -> None:
         self.atoms, self.elevenlabs, self.state, self.remember = atoms, elevenlabs, state, remember
         self.progress, self.tracker, self.font = progress, tracker or _Silent(), font
         self.wait_timeout, self.poll_interval, self.sleep, self.clock = wait_timeout, poll_interval, sleep, clock
         self.outcome = ResourceOutcome()
-
+        # Agents of one batch may share a voice: one clone at a time, each checking the latest state first.
+        self.clone_lock = clone_lock or threading.Lock()
+        self.reload = reload
     def _event(self, text: str) -> None:
         self.outcome.events.append(text)
         self.progress(text)
@@ -89,6 +93,12 @@ class ResourceApplier:
     # -- voice clones ------------------------------------------------------------------------
 
     def _clone(self, body: dict[str, Any]) -> None:
+        with self.clone_lock:
+            if self.reload is not None:
+                self.state = self.reload()
+            self._clone_once(body)
+
+    def _clone_once(self, body: dict[str, Any]) -> None:
         voice_id, name, ref = str(body["voice_id"]), str(body.get("name") or body["voice_id"]), str(body["ref"])
         tag = f"elevenlabs:{voice_id}"
         known = self.state.voice_clones.get(voice_id) or next(

@@ -90,6 +90,7 @@ class Run:
         self.cache = Cache()
         self._state_lock = threading.Lock()
         self._catalog_lock = threading.Lock()
+        self._clone_lock = threading.Lock()
         self._catalog: tuple[CatalogVoice, ...] | None = None
         self._catalog_read = False
         self.catalog_note: str | None = None
@@ -201,7 +202,8 @@ class Run:
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
                 runner = ResourceApplier(self.atoms, self.elevenlabs, self.state(), self.remember,  # type: ignore[arg-type]
-                                         progress=lambda text: self.progress(key, text), tracker=self.tracker, font=self.config.font)
+                                         progress=lambda text: self.progress(key, text), tracker=self.tracker, font=self.config.font,
+                                         clone_lock=self._clone_lock, reload=self.state)
                 outcome.resources = runner.outcome
                 runner.run(plan)
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)

@@ -154,3 +154,18 @@ def test_apply_asks_for_the_secrets_the_plan_was_made_with(box) -> None:
     assert refused.returncode == 1 and "CRM_TOKEN" in refused.stderr and box.writes() == 0
     applied = box.cli("apply", "plan.json", "--yes", env={"ATOMS_MIGRATE_SECRET_CRM_TOKEN": "s3cret-value-1"})
     assert applied.returncode == 0, applied.stderr
+
+
+def test_agents_sharing_a_voice_get_one_clone_even_concurrently(box) -> None:
+    from test_e2e import _wav
+
+    box.sandbox.elevenlabs.add_voice({"voice_id": "teamVoice00000000001", "name": "Team", "category": "cloned",
+                                      "labels": {"gender": "female"}}, audio=_wav(8), mime_type="audio/wav")
+    for path in write_agents(box.cwd / "agents", 3):
+        raw = json.loads(path.read_text())
+        raw["conversation_config"]["tts"]["voice_id"] = "teamVoice00000000001"
+        path.write_text(json.dumps(raw))
+    run = box.cli("all", "agents", "--yes", "--clone-voices", "--concurrency", "3")
+    assert run.returncode == 0, run.stderr
+    [clone_id] = list(box.sandbox.atoms.resources.clones)
+    assert {a["live_config"]["synthesizer"]["voiceConfig"]["voiceId"] for a in box.live_agents()} == {clone_id}
