@@ -29,32 +29,52 @@ class AgentResult:
     seconds: float = 0.0
 
 
-def junit_xml(plans: list[AgentPlan], results: Mapping[str, AgentResult], suite: str = "atoms-migrate") -> str:
-    cases, failures = [], 0
-    for plan in plans:
-        result = results.get(plan.source.key, AgentResult("planned"))
-        case = ET.Element("testcase", {"classname": suite, "name": f"{plan.source.name} [{plan.source.key}]",
-                                       "time": f"{result.seconds:.3f}"})
-        errors = [f for f in plan.findings if f.severity == "error"]
-        problems = [f"{f.source_path}: {f.message}" + (f" (hint: {f.hint})" if f.hint else "") for f in errors]
-        if result.status == "failed":
-            problems.insert(0, f"apply failed: {result.message}")
-        if problems:
-            failures += 1
-            failure = ET.SubElement(case, "failure", {"message": problems[0][:500], "type": "apply" if result.status == "failed" else "finding"})
-            failure.text = "\n".join(problems)
-        warnings = [f"{f.severity} {f.status} {f.source_path}: {f.message}" for f in plan.findings
-                    if f.severity == "warning" and f.status != "ignored"]
-        out = [f"action: {plan.action}; result: {result.status}" + (f" ({result.message})" if result.message and result.status != "failed" else "")]
-        ET.SubElement(case, "system-out").text = "\n".join(out + warnings)
-        cases.append(case)
-    root = ET.Element("testsuites", {"name": suite, "tests": str(len(cases)), "failures": str(failures), "errors": "0"})
-    suite_el = ET.SubElement(root, "testsuite", {"name": suite, "tests": str(len(cases)), "failures": str(failures),
-                                                 "errors": "0", "skipped": "0",
-                                                 "time": f"{sum(r.seconds for r in results.values()):.3f}"})
-    suite_el.extend(cases)
+@dataclass(frozen=True)
+class Case:
+    """One JUnit testcase: failures (the first is the message) and what it printed."""
+
+    classname: str
+    name: str
+    seconds: float
+    failures: tuple[str, ...] = ()
+    failure_type: str = "failure"
+    output: str = ""
+
+
+def junit_document(root_name: str, suite_name: str, cases: list[Case]) -> str:
+    """The Ant JUnit XML document for ``cases``, in one suite."""
+    elements = []
+    for c in cases:
+        case = ET.Element("testcase", {"classname": c.classname, "name": c.name, "time": f"{c.seconds:.3f}"})
+        if c.failures:
+            failure = ET.SubElement(case, "failure", {"message": c.failures[0][:500], "type": c.failure_type})
+            failure.text = "\n".join(c.failures)
+        ET.SubElement(case, "system-out").text = c.output
+        elements.append(case)
+    failures = str(sum(1 for c in cases if c.failures))
+    root = ET.Element("testsuites", {"name": root_name, "tests": str(len(cases)), "failures": failures, "errors": "0"})
+    suite = ET.SubElement(root, "testsuite", {"name": suite_name, "tests": str(len(cases)), "failures": failures,
+                                              "errors": "0", "skipped": "0", "time": f"{sum(c.seconds for c in cases):.3f}"})
+    suite.extend(elements)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def junit_xml(plans: list[AgentPlan], results: Mapping[str, AgentResult], suite: str = "atoms-migrate") -> str:
+    """One testcase per agent: error findings and a failed apply are failures, warnings are output."""
+    cases = []
+    for plan in plans:
+        result = results.get(plan.source.key, AgentResult("planned"))
+        problems = [f"{f.source_path}: {f.message}" + (f" (hint: {f.hint})" if f.hint else "")
+                    for f in plan.findings if f.severity == "error"]
+        if result.status == "failed":
+            problems.insert(0, f"apply failed: {result.message}")
+        warnings = [f"{f.severity} {f.status} {f.source_path}: {f.message}" for f in plan.findings
+                    if f.severity == "warning" and f.status != "ignored"]
+        head = f"action: {plan.action}; result: {result.status}" + (f" ({result.message})" if result.message and result.status != "failed" else "")
+        cases.append(Case(suite, f"{plan.source.name} [{plan.source.key}]", result.seconds, tuple(problems),
+                          "apply" if result.status == "failed" else "finding", "\n".join([head, *warnings])))
+    return junit_document(suite, suite, cases)
 
 
 def _escape(text: str) -> str:

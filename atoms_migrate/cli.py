@@ -183,22 +183,6 @@ def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str |
         return read_source(spec, client, voice_table, offline_tools)  # type: ignore[arg-type]
 
 
-def _catalog(atoms, notes: list[str]):  # type: ignore[no-untyped-def]
-    """The account's Lightning v3.1 voices, read once per run (None when unreadable, noted)."""
-    from atoms_migrate.errors import ApiError
-    from atoms_migrate.voices import parse_catalog
-
-    if atoms is None:
-        return None
-    try:
-        return tuple(parse_catalog(atoms.get_voices()))
-    except ApiError as exc:
-        if exc.status in (401, 403):
-            raise
-        notes.append(f"the voice catalog could not be read ({exc.message}); voice ids were not checked")
-        return None
-
-
 class _Tracker:
     """Progress of a bounded wait: a rich bar on a terminal, a line per change otherwise (CI logs)."""
 
@@ -239,24 +223,27 @@ def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-unty
     return lossy_changes or any(f.status == "lossy" and f.severity != "info" for f in findings)
 
 
-def _write_reports(plan, report: Path | None) -> None:  # type: ignore[no-untyped-def]
+def _write_file(path: Path, text: str, mode: str = "w") -> None:
+    """Write (or, with mode "a", append) an output file; failure is one clear error."""
+    try:
+        with open(path, mode, encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _write_reports(plan, report: Path | None, results=None, extra: str = "") -> None:  # type: ignore[no-untyped-def]
+    """The markdown report to --report, and appended to $GITHUB_STEP_SUMMARY when set."""
     from atoms_migrate.render.markdown import plan_markdown
 
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if not report and not summary_file:
         return
-    markdown = plan_markdown(plan)
+    markdown = plan_markdown(plan, results=results) + extra
     if report:
-        try:
-            report.write_text(markdown, encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write report {report}: {exc.strerror}") from exc
+        _write_file(report, markdown)
     if summary_file:
-        try:
-            with open(summary_file, "a", encoding="utf-8") as fh:
-                fh.write(markdown)
-        except OSError as exc:
-            raise ConfigError(f"cannot append to GITHUB_STEP_SUMMARY ({summary_file}): {exc.strerror}") from exc
+        _write_file(Path(summary_file), markdown, "a")
 
 
 MappingsOption = Annotated[
@@ -600,12 +587,14 @@ def voices(
     """
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug):
+        from atoms_migrate.run import read_catalog
+        from atoms_migrate.source import voice_roles
         from atoms_migrate.tables import load_tables
-        from atoms_migrate.voices import pick_to_dict, pick_voice, voice_roles
+        from atoms_migrate.voices import pick_to_dict, pick_voice
 
         tables = load_tables(mappings)
-        notes: list[str] = []
-        catalog = _catalog(_atoms_client(smallest_base_url, required=False), notes)
+        catalog, catalog_note = read_catalog(_atoms_client(smallest_base_url, required=False))
+        notes: list[str] = [catalog_note] if catalog_note else []
         if source is None:
             rows = [pick_to_dict("table", pick_voice(v.elevenlabs_id, tables.voices, None, catalog)) for v in tables.voices.voices]
         else:

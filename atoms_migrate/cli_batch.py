@@ -42,6 +42,8 @@ from atoms_migrate.cli import (
     _gate_tripped,
     _run_config,
     _save_plan,
+    _write_file,
+    _write_reports,
     _Tracker,
     app,
     error_boundary,
@@ -169,7 +171,6 @@ def _outputs(entries: list[_Entry], plan: Any, json_output: bool, report: Path |
              applied: bool, err: Console) -> None:
     """JSON on stdout, markdown report and step summary, JUnit, GitHub annotations."""
     from atoms_migrate.ci import github_annotations, junit_xml
-    from atoms_migrate.render.markdown import plan_markdown
     from atoms_migrate.run import describe
 
     results = _results(entries)
@@ -182,26 +183,12 @@ def _outputs(entries: list[_Entry], plan: Any, json_output: bool, report: Path |
                             "hint": e.error.hint if e.error else ""} for e in entries if e.status() in ("failed", "skipped")
                            and (e.outcome is None or e.outcome.result is None)]
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if report or summary_file:
-        markdown = plan_markdown(plan, results={k: f"{r.status}{': ' + r.message if r.message else ''}" for k, r in results.items()}
-                                 if applied else None)
-        problems = [e for e in entries if e.planned is None]
-        if problems:
-            markdown += "\n**Not planned**\n\n" + "".join(f"- `{e.spec.ref}`: {e.status()}: {e.message()}\n" for e in problems)
-        for target, mode in ((report, "w"), (Path(summary_file) if summary_file else None, "a")):
-            if target is None:
-                continue
-            try:
-                with open(target, mode, encoding="utf-8") as fh:
-                    fh.write(markdown)
-            except OSError as exc:
-                raise ConfigError(f"cannot write {target}: {exc.strerror}") from exc
+    problems = [e for e in entries if e.planned is None]
+    extra = ("\n**Not planned**\n\n" + "".join(f"- `{e.spec.ref}`: {e.status()}: {e.message()}\n" for e in problems)) if problems else ""
+    _write_reports(plan, report, {k: f"{r.status}{': ' + r.message if r.message else ''}" for k, r in results.items()}
+                   if applied else None, extra)
     if junit:
-        try:
-            junit.write_text(junit_xml(plans, results), encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot write {junit}: {exc.strerror}") from exc
+        _write_file(junit, junit_xml(plans, results))
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github_annotations(plans, results):
             err.print(line, markup=False, highlight=False, soft_wrap=True)

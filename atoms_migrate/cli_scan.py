@@ -17,7 +17,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from atoms_migrate.cli import EXIT_GATE, DebugOption, MappingsOption, NoColorOption, StateOption, YesOption, _confirm, app, error_boundary
+from atoms_migrate.cli import (
+    EXIT_GATE,
+    DebugOption,
+    MappingsOption,
+    NoColorOption,
+    StateOption,
+    YesOption,
+    _confirm,
+    _write_file,
+    app,
+    error_boundary,
+)
 from atoms_migrate.errors import ConfigError
 
 
@@ -89,10 +100,7 @@ def scan(
         summary = (f"{len(result.findings)} finding(s) in {len(result.texts)} of {result.files_scanned} file(s): "
                    f"{counts['mechanical']} mechanical ({sum(f.fixable for f in result.findings)} fixable), {counts['redesign']} redesign.")
         if sarif_file:
-            try:
-                sarif_file.write_text(json.dumps(sarif(result.findings, tables.scan.rules), indent=2) + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"cannot write {sarif_file}: {exc.strerror}") from exc
+            _write_file(sarif_file, json.dumps(sarif(result.findings, tables.scan.rules), indent=2) + "\n")
         out = Console(highlight=False, no_color=no_color or None)
         if not out.is_terminal:
             out = Console(highlight=False, no_color=no_color or None, width=200)  # logs: do not squeeze to 80 columns

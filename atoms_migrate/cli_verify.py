@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +29,7 @@ from atoms_migrate.cli import (
     StateOption,
     _atoms_client,
     _elevenlabs_client,
-    _SECRET_VALUES,
+    _write_file,
     app,
     error_boundary,
 )
@@ -54,23 +53,14 @@ def _results_json(name: str, agent_id: str, results: list) -> dict[str, Any]:  #
 
 
 def _junit(runs: list[dict[str, Any]], script: str) -> str:
-    cases, failures = [], 0
-    for run in runs:
-        for i, turn in enumerate(run["turns"]):
-            label = "opening" if turn["user"] is None else f"turn {i}: {turn['user'][:60]}"
-            case = ET.Element("testcase", {"classname": f"atoms-migrate.verify.{run['platform']}", "name": label,
-                                           "time": f"{turn['seconds']:.3f}"})
-            if turn["failures"]:
-                failures += 1
-                failure = ET.SubElement(case, "failure", {"message": turn["failures"][0][:500], "type": "expectation"})
-                failure.text = "\n".join(turn["failures"])
-            ET.SubElement(case, "system-out").text = f"user: {turn['user']}\nagent: {turn['reply']}\nevents: {' '.join(turn['events'])}"
-            cases.append(case)
-    root = ET.Element("testsuites", {"name": "atoms-migrate verify", "tests": str(len(cases)), "failures": str(failures)})
-    suite = ET.SubElement(root, "testsuite", {"name": script, "tests": str(len(cases)), "failures": str(failures), "errors": "0"})
-    suite.extend(cases)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    from atoms_migrate.ci import Case, junit_document
+
+    cases = [Case(f"atoms-migrate.verify.{run['platform']}",
+                  "opening" if turn["user"] is None else f"turn {i}: {turn['user'][:60]}", turn["seconds"],
+                  tuple(turn["failures"]), "expectation",
+                  f"user: {turn['user']}\nagent: {turn['reply']}\nevents: {' '.join(turn['events'])}")
+             for run in runs for i, turn in enumerate(run["turns"])]
+    return junit_document("atoms-migrate verify", script, cases)
 
 
 def _render(runs: list[dict[str, Any]], out: Console) -> None:
@@ -141,8 +131,7 @@ def verify(
         loaded = load_script(script) if script else None
         merged_vars = {**(loaded.variables if loaded else {}), **given}
         atoms_script = loaded or smoke_script(live, merged_vars)
-        key_value = os.environ.get("SMALLEST_API_KEY", "").strip()
-        _SECRET_VALUES.add(key_value)
+        key_value = os.environ.get("SMALLEST_API_KEY", "").strip()  # scrubbed from output by cli._scrub
         host, _, _ = atoms_base_urls(smallest_base_url or os.environ.get("SMALLEST_BASE_URL"))
         atoms_url = os.environ.get("SMALLEST_REALTIME_URL") or realtime_url(host, "/atoms/v1/agent/connect")
         err.print(f"Talking to Atoms agent {agent_id} ({atoms_script.name} script, {len(atoms_script.turns)} turn(s))…", markup=False)
@@ -165,10 +154,7 @@ def verify(
             runs.append(_results_json("elevenlabs", elevenlabs_id, run_script(el_session, el_script, session_timeout, time.monotonic)))
         passed = all(t["passed"] for r in runs for t in r["turns"])
         if junit:
-            try:
-                junit.write_text(_junit(runs, atoms_script.name), encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(f"cannot write {junit}: {exc.strerror}") from exc
+            _write_file(junit, _junit(runs, atoms_script.name))
         if json_output:
             sys.stdout.write(json.dumps({"format_version": "1", "script": atoms_script.name, "runs": runs, "passed": passed},
                                         indent=2, ensure_ascii=False) + "\n")

@@ -110,12 +110,7 @@ class Run:
         with self._catalog_lock:
             if not self._catalog_read and self.atoms is not None:
                 self._catalog_read = True
-                try:
-                    self._catalog = tuple(parse_catalog(self.atoms.get_voices()))
-                except ApiError as exc:
-                    if exc.status in (401, 403):
-                        raise
-                    self.catalog_note = f"the voice catalog could not be read ({exc.message}); voice ids were not checked"
+                self._catalog, self.catalog_note = read_catalog(self.atoms)
             return self._catalog
 
     def marker_index(self) -> dict[str, str] | None:
@@ -224,6 +219,18 @@ class Run:
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
         return outcome
+
+
+def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | None, str | None]:
+    """(the account's Lightning v3.1 voices, a note when they could not be read); auth failures raise."""
+    if atoms is None:
+        return None, None
+    try:
+        return tuple(parse_catalog(atoms.get_voices())), None
+    except ApiError as exc:
+        if exc.status in (401, 403):
+            raise
+        return None, f"the voice catalog could not be read ({exc.message}); voice ids were not checked"
 
 
 def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_table: Any,

@@ -76,11 +76,8 @@ class SourceAgent:
         return "file:" + Path(self.path).as_posix() if self.path else f"label:{self.label}"
 
     def voice_ids(self) -> list[str]:
-        """The main voice and per-language voices (``tts.supported_voices``), de-duplicated."""
-        tts = self.config.get("conversation_config", {}).get("tts", {})
-        tts = tts if isinstance(tts, dict) else {}
-        ids = [tts.get("voice_id")] + [v.get("voice_id") for v in tts.get("supported_voices") or [] if isinstance(v, dict)]
-        return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
+        """Every ElevenLabs voice the agent uses (``voice_roles``), de-duplicated."""
+        return list(dict.fromkeys(voice_id for _, voice_id in voice_roles(self.config)))
 
     def document_ids(self) -> list[str]:
         docs = self.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}).get("knowledge_base")
@@ -89,6 +86,24 @@ class SourceAgent:
     def tool_ids(self) -> list[str]:
         ids = self.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}).get("tool_ids")
         return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
+def voice_roles(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, ElevenLabs voice id) for every voice an agent uses: main, per-language, per-preset."""
+    cc = config.get("conversation_config") if isinstance(config.get("conversation_config"), dict) else {}
+    tts = cc.get("tts") if isinstance(cc.get("tts"), dict) else {}
+    out: list[tuple[str, str]] = []
+    if isinstance(tts.get("voice_id"), str) and tts["voice_id"]:
+        out.append(("main", tts["voice_id"]))
+    for item in tts.get("supported_voices") or []:
+        if isinstance(item, dict) and isinstance(item.get("voice_id"), str):
+            out.append((f"supported voice {item.get('label') or item.get('language') or ''}".strip(), item["voice_id"]))
+    presets = cc.get("language_presets") if isinstance(cc.get("language_presets"), dict) else {}
+    for code, preset in presets.items():
+        voice_id = (((preset or {}).get("overrides") or {}).get("tts") or {}).get("voice_id") if isinstance(preset, dict) else None
+        if isinstance(voice_id, str) and voice_id:
+            out.append((f"language preset {code}", voice_id))
+    return out
 
 
 def snake_case(key: str) -> str:

@@ -198,24 +198,6 @@ def pick_voice(voice_id: str, table: VoiceTable, record: dict[str, Any] | None, 
     return Pick(voice_id, traits, target, gender, basis, confidence, rationale, in_catalog, alternatives)
 
 
-def voice_roles(config: dict[str, Any]) -> list[tuple[str, str]]:
-    """(role, ElevenLabs voice id) for every voice an agent uses: main, per-language, per-preset."""
-    cc = config.get("conversation_config") if isinstance(config.get("conversation_config"), dict) else {}
-    tts = cc.get("tts") if isinstance(cc.get("tts"), dict) else {}
-    out: list[tuple[str, str]] = []
-    if isinstance(tts.get("voice_id"), str) and tts["voice_id"]:
-        out.append(("main", tts["voice_id"]))
-    for item in tts.get("supported_voices") or []:
-        if isinstance(item, dict) and isinstance(item.get("voice_id"), str):
-            out.append((f"supported voice {item.get('label') or item.get('language') or ''}".strip(), item["voice_id"]))
-    presets = cc.get("language_presets") if isinstance(cc.get("language_presets"), dict) else {}
-    for code, preset in presets.items():
-        voice_id = (((preset or {}).get("overrides") or {}).get("tts") or {}).get("voice_id") if isinstance(preset, dict) else None
-        if isinstance(voice_id, str) and voice_id:
-            out.append((f"language preset {code}", voice_id))
-    return out
-
-
 def pick_to_dict(role: str, pick: Pick) -> dict[str, Any]:
     t = pick.traits
     return {

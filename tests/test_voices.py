@@ -10,7 +10,8 @@ import pytest
 from atoms_migrate.audio import MAX_SECONDS, prepare_clip
 from atoms_migrate.refs import is_ref
 from atoms_migrate.tables import load_tables
-from atoms_migrate.voices import CatalogVoice, Traits, parse_catalog, pick_voice, suggest, traits_from_elevenlabs, voice_roles
+from atoms_migrate.source import voice_roles
+from atoms_migrate.voices import CatalogVoice, Traits, parse_catalog, pick_voice, suggest, traits_from_elevenlabs
 
 CATALOG = (
     CatalogVoice("ava", "Ava", "female", "american", "young", ("english",)),
