@@ -240,7 +240,6 @@ class Applier:
         self._revision_detail: dict[str, Any] | None = None  # the published revision, read while waiting for it
         # Values for the plan's references (refs.py): secrets and ids known only now.
         self.bindings: dict[str, str] = dict(bindings or {})
-        self.redact = Redactor(v for k, v in self.bindings.items() if k.startswith("<secret:"))
         self.result: ApplyResult | None = None  # kept when apply fails half-way, so state can record it
 
     def _event(self, result: ApplyResult, text: str) -> None:
@@ -249,13 +248,17 @@ class Applier:
 
     # -- entry point -------------------------------------------------------------------------
 
+    @property
+    def redact(self) -> Redactor:
+        """Hides the secret values among the bindings (read-back values may echo them)."""
+        return Redactor(v for k, v in self.bindings.items() if k.startswith("<secret:"))
+
     def _body(self, step: Step) -> dict[str, Any]:
         """A step's body as sent: references swapped for their values (refs.py)."""
         return resolve(step.body or {}, self.bindings)
 
     def apply(self, plan: AgentPlan, target: Target | None) -> ApplyResult:
         self.bindings.update({secret_ref(k): v for k, v in plan.secret_values.items() if secret_ref(k) not in self.bindings})
-        self.redact = Redactor(v for k, v in self.bindings.items() if k.startswith("<secret:"))
         steps = {s.kind: s for s in plan.steps}
         guessed = False
         if target is None:

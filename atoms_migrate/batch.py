@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -140,7 +140,6 @@ class PoolResult:
     item: Any
     value: Any = None
     error: BaseException | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_pool(items: list[T], work: Callable[[T], R], concurrency: int,

@@ -183,30 +183,6 @@ def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str |
         return read_source(spec, client, voice_table, offline_tools)  # type: ignore[arg-type]
 
 
-class _Tracker:
-    """Progress of a bounded wait: a rich bar on a terminal, a line per change otherwise (CI logs)."""
-
-    def __init__(self, err: Console) -> None:
-        self.err, self.last = err, None
-        self.bar = None
-
-    def update(self, done: int, total: int, description: str) -> None:
-        if self.err.is_terminal:
-            from rich.progress import Progress
-
-            if self.bar is None:
-                self.bar = Progress(console=self.err, transient=True)
-                self.bar.start()
-                self.task = self.bar.add_task(description, total=total)
-            self.bar.update(self.task, completed=done, total=total)
-            if done >= total:
-                self.bar.stop()
-                self.bar = None
-        elif (done, total) != self.last:
-            self.err.print(f"  {description}: {done}/{total}", markup=False)
-        self.last = (done, total)
-
-
 def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-untyped-def]
     if fail_on is None:
         return False
@@ -330,6 +306,7 @@ def agent(
     with error_boundary(debug):
 
         from atoms_migrate.plan import plan_all
+        from atoms_migrate.render.progress import WaitProgress
         from atoms_migrate.run import Run, describe
         from atoms_migrate.tables import load_tables
 
@@ -341,7 +318,7 @@ def agent(
             err.print("Reading the target from Smallest Atoms…", markup=False)
         with _elevenlabs_for_apply(elevenlabs_base_url) as elevenlabs:
             run = Run(config, atoms, elevenlabs, progress=lambda key, text: err.print(f"  {text}", markup=False),
-                      tracker=_Tracker(err))
+                      tracker=WaitProgress(err))
             planned = run.plan(source_agent)
             agent_plan = planned.plan
             _SECRET_VALUES.update(agent_plan.secret_values.values())  # literal credentials of the source: scrubbed like keys

@@ -44,7 +44,6 @@ from atoms_migrate.cli import (
     _save_plan,
     _write_file,
     _write_reports,
-    _Tracker,
     app,
     error_boundary,
 )
@@ -264,6 +263,7 @@ def all_agents(
     with error_boundary(debug):
         from atoms_migrate import batch
         from atoms_migrate.plan import plan_all
+        from atoms_migrate.render.progress import WaitProgress
         from atoms_migrate.run import Run
         from atoms_migrate.source import load_tools_dir
         from atoms_migrate.tables import load_tables
@@ -292,7 +292,7 @@ def all_agents(
             if not specs:
                 err.print("No agents to migrate (check SOURCE and the filters).", markup=False)
                 return
-            run = Run(config, atoms, elevenlabs, tracker=_Tracker(err), batch=True)  # type: ignore[arg-type]
+            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=True)  # type: ignore[arg-type]
             entries = [_Entry(s) for s in specs]
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {})
             _run_batch(entries, run, config, concurrency, dry_run, yes, out_file, json_output, report, junit,
@@ -363,6 +363,7 @@ def apply_saved(
         from atoms_migrate import savedplan
         from atoms_migrate.batch import SourceSpec
         from atoms_migrate.plan import plan_all
+        from atoms_migrate.render.progress import WaitProgress
         from atoms_migrate.run import Run
         from atoms_migrate.source import load_tools_dir
         from atoms_migrate.state import tables_hash
@@ -381,7 +382,7 @@ def apply_saved(
         atoms_gate, elevenlabs_gate = _gates(max_rps)
         atoms = _atoms_client(smallest_base_url, required=True, gate=atoms_gate)
         with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
-            run = Run(config, atoms, elevenlabs, tracker=_Tracker(err), batch=len(doc.get("agents") or []) > 1)  # type: ignore[arg-type]
+            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=len(doc.get("agents") or []) > 1)  # type: ignore[arg-type]
             entries, saved = [], {}
             for item in doc.get("agents") or []:
                 src = item["source"]

@@ -160,7 +160,7 @@ def plan_agent(
         changes=tuple(changes),
         findings=result.findings,
         assignments=assignments,
-        steps=result.resources + _steps(action, target_config, changes) if result.resources else _steps(action, target_config, changes),
+        steps=result.resources + _steps(action, target_config, changes),  # org resources first: the agent refers to them
         secret_values=result.secrets,
     )
 

@@ -30,7 +30,7 @@ class RequestGate:
         self._tokens = float(max_rps or 0)
         self._stamp = clock()
         self.paused_until = 0.0
-        self.pauses = 0  # how many 429s paused the run (reported in benchmarks)
+        self.pauses = 0  # how many 429s paused the run
 
     def wait_turn(self) -> None:
         """Block until the run may send one more request."""

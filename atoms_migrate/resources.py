@@ -59,19 +59,18 @@ class ResourceOutcome:
 
 
 class ResourceApplier:
-    def __init__(self, atoms: AtomsClient, elevenlabs: ElevenLabsClient | None, state: StateFile,
+    def __init__(self, atoms: AtomsClient, elevenlabs: ElevenLabsClient | None, load: Callable[[], StateFile],
                  remember: Callable[[Callable[[StateFile], None]], None], progress: Callable[[str], None] = lambda _: None,
                  tracker: Tracker | None = None, font: Path | None = None, wait_timeout: float = 300.0,
                  poll_interval: float = 2.0, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, clone_lock: threading.Lock | None = None,
-                 reload: Callable[[], StateFile] | None = None) -> None:
-        self.atoms, self.elevenlabs, self.state, self.remember = atoms, elevenlabs, state, remember
+                 clock: Callable[[], float] = time.monotonic, clone_lock: threading.Lock | None = None) -> None:
+        # ``load`` reads the state as it is now, ``remember`` changes it: no copy is kept here.
+        self.atoms, self.elevenlabs, self.load, self.remember = atoms, elevenlabs, load, remember
         self.progress, self.tracker, self.font = progress, tracker or _Silent(), font
         self.wait_timeout, self.poll_interval, self.sleep, self.clock = wait_timeout, poll_interval, sleep, clock
         self.outcome = ResourceOutcome()
         # Agents of one batch may share a voice: one clone at a time, each checking the latest state first.
         self.clone_lock = clone_lock or threading.Lock()
-        self.reload = reload
     def _event(self, text: str) -> None:
         self.outcome.events.append(text)
         self.progress(text)
@@ -94,14 +93,12 @@ class ResourceApplier:
 
     def _clone(self, body: dict[str, Any]) -> None:
         with self.clone_lock:
-            if self.reload is not None:
-                self.state = self.reload()
             self._clone_once(body)
 
     def _clone_once(self, body: dict[str, Any]) -> None:
         voice_id, name, ref = str(body["voice_id"]), str(body.get("name") or body["voice_id"]), str(body["ref"])
         tag = f"elevenlabs:{voice_id}"
-        known = self.state.voice_clones.get(voice_id) or next(
+        known = self.load().voice_clones.get(voice_id) or next(
             (c.get("voiceId") for c in self.atoms.list_voice_clones() if tag in str(c.get("description") or "")), None)
         if known:
             self.outcome.bindings[ref] = str(known)
@@ -133,7 +130,6 @@ class ResourceApplier:
         self._event(f"cloned voice {name} as {clone_id}")
 
     def _remember_clone(self, voice_id: str, clone_id: str) -> None:
-        self.state.voice_clones[voice_id] = clone_id
         self.remember(lambda state: state.voice_clones.__setitem__(voice_id, clone_id))
 
     # -- knowledge bases ---------------------------------------------------------------------
@@ -153,7 +149,7 @@ class ResourceApplier:
                 kb_id = self.atoms.create_knowledge_base(name, f"Migrated from ElevenLabs by atoms-migrate. {tag}")
                 self._event(f"created knowledge base {name!r} ({kb_id})")
         kb_id = str(kb_id)
-        prior = self.state.knowledge_bases.get(key)
+        prior = self.load().knowledge_bases.get(key)
         sent = dict(prior.documents) if prior and prior.kb_id == kb_id else {}
         self._remember_kb(key, kb_id, sent)
         self.outcome.bindings[ref] = kb_id
@@ -186,7 +182,6 @@ class ResourceApplier:
 
     def _remember_kb(self, key: str, kb_id: str, documents: dict[str, str]) -> None:
         entry = KnowledgeBaseState(kb_id=kb_id, documents=dict(documents))
-        self.state.knowledge_bases[key] = entry
         self.remember(lambda state: state.knowledge_bases.__setitem__(key, entry))
 
     def _send_document(self, kb_id: str, doc: dict[str, Any]) -> None:

@@ -196,9 +196,9 @@ class Run:
                           known_versioning=self.versioning_hint)
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
-                runner = ResourceApplier(self.atoms, self.elevenlabs, self.state(), self.remember,  # type: ignore[arg-type]
+                runner = ResourceApplier(self.atoms, self.elevenlabs, self.state, self.remember,  # type: ignore[arg-type]
                                          progress=lambda text: self.progress(key, text), tracker=self.tracker, font=self.config.font,
-                                         clone_lock=self._clone_lock, reload=self.state)
+                                         clone_lock=self._clone_lock)
                 outcome.resources = runner.outcome
                 runner.run(plan)
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)

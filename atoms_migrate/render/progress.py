@@ -1,8 +1,9 @@
-"""Progress of a batch: a rich display on a terminal, one plain line per agent elsewhere.
+"""Progress displays: a rich one on a terminal, plain lines elsewhere (CI logs, pipes).
 
-On a terminal: an overall bar plus one line per agent being worked on, showing its latest
-step. Not on a terminal (CI logs, pipes): one line when an agent finishes, numbered, so a
-log reads top to bottom. Thread-safe: workers report from their own threads.
+``BatchProgress``: an overall bar plus one line per agent being worked on, showing its
+latest step; off a terminal, one numbered line when an agent finishes, so a log reads top
+to bottom. Thread-safe: workers report from their own threads. ``WaitProgress``: a bounded
+wait (knowledge-base processing), as a bar or a line per change.
 """
 
 from __future__ import annotations
@@ -56,3 +57,25 @@ class BatchProgress:
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+class WaitProgress:
+    """Progress of a bounded wait: a rich bar on a terminal, a line per change otherwise."""
+
+    def __init__(self, err: Console) -> None:
+        self.err, self.last = err, None
+        self.bar: Progress | None = None
+
+    def update(self, done: int, total: int, description: str) -> None:
+        if self.err.is_terminal:
+            if self.bar is None:
+                self.bar = Progress(console=self.err, transient=True)
+                self.bar.start()
+                self.task = self.bar.add_task(description, total=total)
+            self.bar.update(self.task, completed=done, total=total)
+            if done >= total:
+                self.bar.stop()
+                self.bar = None
+        elif (done, total) != self.last:
+            self.err.print(f"  {description}: {done}/{total}", markup=False)
+        self.last = (done, total)
