@@ -95,6 +95,14 @@ def _as_error(exc: BaseException) -> MigrationError:
     return MigrationError(f"unexpected {type(exc).__name__}: {exc}", "This is a bug in atoms-migrate; re-run with --debug.")
 
 
+def _settle(result: Any) -> _Entry:
+    """The entry of a pool result, with the exception it raised (if any) kept as its error."""
+    entry: _Entry = result.item
+    if result.error is not None:
+        entry.error = _as_error(result.error)
+    return entry
+
+
 def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console, offline_tools: dict[str, Any],
                 check: Any = None) -> None:
     """Read and plan every entry (reads only); failures and non-agent files are kept per entry."""
@@ -117,9 +125,7 @@ def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console,
             entry.seconds += time.monotonic() - started
 
     def done(result: Any) -> None:
-        entry = result.item
-        if result.error is not None:
-            entry.error = _as_error(result.error)
+        entry = _settle(result)
         if entry.skipped or entry.error:
             progress.finished(entry.key, entry.name, entry.status(), entry.message())
 
@@ -146,9 +152,7 @@ def _apply_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console
             entry.seconds += time.monotonic() - started
 
     def done(result: Any) -> None:
-        entry = result.item
-        if result.error is not None:
-            entry.error = _as_error(result.error)
+        entry = _settle(result)
         detail = entry.message() or (entry.outcome.result.agent_id if entry.outcome and entry.outcome.result else "")
         for failure in entry.outcome.resources.failures if entry.outcome else []:
             detail += f"; warning: {failure}"

@@ -779,6 +779,13 @@ class FakeAtoms:
         agent.revisions[rev.id] = rev
         return json_response(201, {"status": True, "data": self.revision_view(agent, rev)})
 
+    @staticmethod
+    def _version(agent: Agent, version_id: str) -> Revision:
+        rev = agent.revisions.get(version_id)
+        if rev is None:
+            raise FakeError(404, "Resource not found")
+        return rev
+
     def v1_list_versions(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._v1_only(agent)
@@ -789,18 +796,14 @@ class FakeAtoms:
     def v1_get_version(self, req: FakeRequest, body: Any, agent_id: str, version_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._tick(agent)
-        rev = agent.revisions.get(version_id)
-        if rev is None:
-            raise FakeError(404, "Resource not found")
+        rev = self._version(agent, version_id)
         return json_response(200, {"status": True, "data": {"version": self.revision_view(agent, rev),
                                                              "resolvedConfig": self.sections(rev.config)}})
 
     def v1_activate(self, req: FakeRequest, body: Any, agent_id: str, version_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._v1_only(agent)
-        rev = agent.revisions.get(version_id)
-        if rev is None:
-            raise FakeError(404, "Resource not found")
+        rev = self._version(agent, version_id)
         if rev.scan != "passed":
             raise FakeError(400, "Cannot activate: security check pending" if rev.scan == "queued"
                             else "Cannot activate: security check failed")
