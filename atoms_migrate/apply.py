@@ -98,6 +98,7 @@ class ApplyResult:
     previous_revision_id: str | None = None
     events: list[str] = field(default_factory=list)
     differences: list[tuple[str, Any, Any]] = field(default_factory=list)
+    read_config: dict[str, Any] | None = field(default=None, repr=False)  # the live config read back (sync.py baseline)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -310,6 +311,7 @@ class Applier:
                                                           result.branch_name if not result.live else None)
         result.branch_id = result.branch_id or branch_id
         result.branch_name = result.branch_name or branch_name
+        result.read_config = config
         return [(path, planned, self.redact.value(live)) for path, planned, live in differences(plan.target_config, config)]
 
     def restore(self, result: ApplyResult, revision_id: str) -> str:

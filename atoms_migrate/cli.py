@@ -248,6 +248,22 @@ NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain output wi
 ElevenLabsUrlOption = Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")]
 
 
+class OnDrift(str, Enum):
+    keep = "keep"
+    overwrite = "overwrite"
+
+
+class OnConflict(str, Enum):
+    fail = "fail"
+    source = "source"
+    target = "target"
+
+
+OnDriftOption = Annotated[OnDrift, typer.Option("--on-drift", help="An agent edited on Atoms since the last migration, source unchanged: keep the edits (write nothing) or overwrite them.", case_sensitive=False)]
+OnConflictOption = Annotated[OnConflict, typer.Option("--on-conflict", help="Source and Atoms both changed: fail (write nothing, exit 1), re-apply the source, or keep the Atoms edits (target) and record the new source.", case_sensitive=False)]
+MergeOption = Annotated[bool, typer.Option("--merge", help="On a conflict, write the source's changes when they touch other fields than the Atoms edits (overlapping fields stay a conflict).")]
+
+
 def _confirm(question: str, yes: bool) -> None:
     if yes:
         return
@@ -297,6 +313,9 @@ def agent(
     out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan (with hashes of the source and of the target's live revision) for `atoms-migrate apply`.", dir_okay=False)] = None,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none).")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
+    on_drift: OnDriftOption = OnDrift.keep,
+    on_conflict: OnConflictOption = OnConflict.fail,
+    merge: MergeOption = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
     debug: DebugOption = False,
@@ -311,7 +330,8 @@ def agent(
         from atoms_migrate.tables import load_tables
 
         tables = load_tables(mappings)
-        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout)
+        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
+                             on_drift.value, on_conflict.value, merge)
         source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         if atoms is not None:
@@ -335,13 +355,23 @@ def agent(
             if dry_run or gate or not plan.has_changes():
                 if json_output:
                     sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
+                if agent_plan.blocked:
+                    outcome = run.apply(planned)  # writes nothing: says why
+                    raise outcome.error or MigrationError("conflict")
                 if gate:
                     written = "" if dry_run else " Nothing was written."
                     err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}", markup=False)  # type: ignore[union-attr]
                     raise typer.Exit(EXIT_GATE)
                 if not dry_run and planned.target is not None:
                     run.record_unchanged(planned)
-                    err.print(f"Nothing to do: Atoms agent {planned.target.agent_id} already matches the plan.", markup=False)
+                    if agent_plan.sync == "drifted":
+                        err.print(f"Kept the edits made on Atoms agent {planned.target.agent_id}; nothing was written "
+                                  "(--on-drift overwrite re-applies the source).", markup=False)
+                    elif agent_plan.resolution == "target":
+                        err.print(f"Kept the edits made on Atoms agent {planned.target.agent_id} and recorded the new source; "
+                                  "nothing was written.", markup=False)
+                    else:
+                        err.print(f"Nothing to do: Atoms agent {planned.target.agent_id} already matches the plan.", markup=False)
                 if detailed_exitcode and plan.has_changes():
                     raise typer.Exit(EXIT_CHANGES)
                 return
@@ -367,7 +397,8 @@ def _settings(config) -> dict:  # type: ignore[no-untyped-def]
     """The options a saved plan must be applied with (no secret values: those are given again)."""
     return {"set": dict(config.tool_options.values), "secret_names": sorted(config.tool_options.secret_names),
             "clone_voices": config.clone_voices, "branch": config.branch, "force": config.force,
-            "versioning": config.versioning, "publish_timeout": config.publish_timeout}
+            "versioning": config.versioning, "publish_timeout": config.publish_timeout,
+            "on_drift": config.sync.on_drift, "on_conflict": config.sync.on_conflict, "merge": config.sync.merge}
 
 
 def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-def]
@@ -378,16 +409,19 @@ def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-
 
 
 def _run_config(tables, state: Path | None, set_values: list[str] | None, secrets: list[str] | None, clone_voices: bool,  # type: ignore[no-untyped-def]
-                branch: str | None, force: bool, versioning: str, publish_timeout: float):
+                branch: str | None, force: bool, versioning: str, publish_timeout: float,
+                on_drift: str = "keep", on_conflict: str = "fail", merge: bool = False):
     from atoms_migrate.documents import find_unicode_font
     from atoms_migrate.run import RunConfig
     from atoms_migrate.state import DEFAULT_STATE_PATH
+    from atoms_migrate.sync import Choices
 
     tool_options, secret_values = _tool_options(set_values, secrets)
     return RunConfig(tables=tables, state_path=state or DEFAULT_STATE_PATH, tool_options=tool_options,
                      secret_values=secret_values, clone_voices=clone_voices, branch=branch, force=force,
                      versioning=versioning, publish_timeout=publish_timeout, label_prefix=f"atoms-migrate {__version__}",
-                     font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")))
+                     font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")),
+                     sync=Choices(on_drift=on_drift, on_conflict=on_conflict, merge=merge))
 
 
 @contextmanager

@@ -32,6 +32,11 @@ from atoms_migrate.cli import (
     NoColorOption,
     FailOn,
     MappingsOption,
+    MergeOption,
+    OnConflict,
+    OnConflictOption,
+    OnDrift,
+    OnDriftOption,
     SmallestUrlOption,
     StateOption,
     Versioning,
@@ -78,6 +83,8 @@ class _Entry:
             return "skipped"
         if self.error is not None or (self.outcome is not None and self.outcome.status == "failed"):
             return "failed"
+        if self.planned is not None and self.planned.plan.blocked:
+            return "failed"  # a conflict nobody said how to settle: nothing is written
         if self.outcome is not None:
             return self.outcome.status
         return self.planned.plan.action if self.planned else "failed"
@@ -86,6 +93,10 @@ class _Entry:
         if self.skipped:
             return self.skipped
         error = self.error or (self.outcome.error if self.outcome else None)
+        if error is None and self.planned is not None and self.planned.plan.blocked:
+            return "conflict: the source and the Atoms agent both changed; see --merge / --on-conflict"
+        if error is None and self.planned is not None and self.planned.plan.sync == "drifted" and self.planned.plan.resolution == "keep":
+            return "drifted: edited on Atoms, kept (--on-drift overwrite re-applies the source)"
         return error.message if error else ""
 
 
@@ -258,6 +269,9 @@ def all_agents(
     publish_timeout: Annotated[float, typer.Option("--publish-timeout", help="Seconds to wait for each publish.", min=1)] = 120.0,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when any plan has changes.")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3 before writing when any plan has findings at this level or worse.", case_sensitive=False)] = None,
+    on_drift: OnDriftOption = OnDrift.keep,
+    on_conflict: OnConflictOption = OnConflict.fail,
+    merge: MergeOption = False,
     no_color: NoColorOption = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
     debug: DebugOption = False,
@@ -273,7 +287,8 @@ def all_agents(
         from atoms_migrate.tables import load_tables
 
         tables = load_tables(mappings)
-        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout)
+        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
+                             on_drift.value, on_conflict.value, merge)
         atoms_gate, elevenlabs_gate = _gates(max_rps)
         atoms = _atoms_client(smallest_base_url, required=not dry_run, gate=atoms_gate)
         with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
@@ -378,7 +393,9 @@ def apply_saved(
         tables = load_tables(mappings)
         config = _run_config(tables, state, [f"{k}={v}" for k, v in (settings.get("set") or {}).items()], secrets,
                              bool(settings.get("clone_voices")), settings.get("branch"), bool(settings.get("force")),
-                             str(settings.get("versioning") or "auto"), float(settings.get("publish_timeout") or 120.0))
+                             str(settings.get("versioning") or "auto"), float(settings.get("publish_timeout") or 120.0),
+                             str(settings.get("on_drift") or "keep"), str(settings.get("on_conflict") or "fail"),
+                             bool(settings.get("merge")))
         missing = sorted(n for n in settings.get("secret_names") or [] if not config.tool_options.has_secret(n))
         if missing:
             raise ConfigError(f"the plan was made with secrets that are not given now: {', '.join(missing)}",

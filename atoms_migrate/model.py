@@ -88,6 +88,18 @@ class Change:
         return out
 
 
+@dataclass(frozen=True)
+class TargetEdit:
+    """A field someone changed on Atoms since our last publish: what we published, what is live now."""
+
+    path: str
+    published: Any
+    live: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "published": self.published, "live": self.live}
+
+
 StepKind = Literal["clone_voice", "knowledge_base", "create", "metadata", "draft", "publish", "verify"]
 
 
@@ -128,6 +140,16 @@ class AgentPlan:
     steps: tuple[Step, ...] = ()
     # Literal credentials the plan refers to as <secret:NAME>; never serialised or shown.
     secret_values: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # Three-way sync (sync.py): new | in-sync | update | drifted | conflict; None before it is classified.
+    sync: str | None = None
+    resolution: str = ""  # how a drift or conflict was settled: keep | overwrite | merge | source | target | fail
+    target_edits: tuple[TargetEdit, ...] = ()  # fields edited on Atoms since our last publish
+    pending_changes: tuple[Change, ...] = ()  # source changes held back by a drift or conflict
+
+    @property
+    def blocked(self) -> bool:
+        """A conflict nobody said how to resolve: nothing is written and the agent fails."""
+        return self.sync == "conflict" and self.resolution == "fail"
 
     def counts(self) -> dict[str, int]:
         """Field-level outcome of the mapping (independent of what is already live)."""
@@ -158,7 +180,19 @@ class AgentPlan:
             "findings": [f.to_dict() for f in self.findings],
             "counts": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
+            **self._sync_dict(),
         }
+
+    def _sync_dict(self) -> dict[str, Any]:
+        if self.sync is None:
+            return {}
+        out: dict[str, Any] = {"sync": self.sync}
+        if self.sync in ("drifted", "conflict"):
+            out["resolution"] = self.resolution
+            out["target_edits"] = [e.to_dict() for e in self.target_edits]
+            if self.pending_changes:
+                out["pending_changes"] = [c.to_dict() for c in self.pending_changes]
+        return out
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, Target, loca
 from atoms_migrate.elevenlabs import ElevenLabsClient
 from atoms_migrate.batch import SourceSpec
 from atoms_migrate.errors import ApiError, ConfigError, MigrationError
+from atoms_migrate.live import live_config
 from atoms_migrate.gather import Cache, gather
 from atoms_migrate.mapper import MapOptions
 from atoms_migrate.model import RESOURCE_STEPS, AgentPlan
@@ -29,12 +30,17 @@ from atoms_migrate.refs import lookup_secret, parse_ref, refs_in
 from atoms_migrate.resources import ResourceApplier, ResourceOutcome, Tracker
 from atoms_migrate.smallest import AtomsClient
 from atoms_migrate.source import SourceAgent, normalise, read_config_file
-from atoms_migrate.state import AgentState, StateFile, canonical_hash, entry_after, load_state, update_state
+from atoms_migrate.state import AgentState, StateFile, canonical_hash, entry_after, load_state, tables_hash, update_state
+from atoms_migrate.sync import RESOLVE_HINT, Choices, classify, resolve, target_edits, unit_hashes, with_ids
 from atoms_migrate.tables import MappingTables
 from atoms_migrate.voices import CatalogVoice, parse_catalog
 from atoms_migrate.webhooks import ToolOptions
 
 Progress = Callable[[str, str], None]  # (source key, text)
+
+
+class ConflictError(MigrationError):
+    """The source and the Atoms agent both changed since our last publish, and no flag said how to settle it."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class RunConfig:
     publish_timeout: float = 120.0
     label_prefix: str = "atoms-migrate"
     font: Path | None = None
+    sync: Choices = field(default_factory=Choices)  # --on-drift / --on-conflict / --merge
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Planned:
     source: SourceAgent
     target: Target | None
     prior: AgentState | None
+    planned_config: dict[str, Any] = field(default_factory=dict)  # the whole config the source maps to, before sync cut it down
 
     @property
     def source_hash(self) -> str:
@@ -73,7 +81,7 @@ class Planned:
 @dataclass
 class Outcome:
     planned: Planned
-    status: str  # created | updated | unchanged | failed
+    status: str  # created | updated | unchanged | drifted (kept, nothing written) | failed
     result: ApplyResult | None = None
     resources: ResourceOutcome = field(default_factory=ResourceOutcome)
     error: MigrationError | None = None
@@ -166,7 +174,40 @@ class Run:
                              kb_documents=dict(kb.documents) if kb else {})
         plan = plan_agent(source, self.config.tables, current=target.config if target else None,
                           target_agent_id=target.agent_id if target else None, options=options)
-        return Planned(plan, source, target, prior)
+        planned_config = plan.target_config
+        plan = self._sync(plan, source, target, prior)
+        return Planned(plan, source, target, prior, planned_config)
+
+    def _sync(self, plan: AgentPlan, source: SourceAgent, target: Target | None, prior: AgentState | None) -> AgentPlan:
+        """Classify the agent three ways (sync.py) and cut the plan down to what may be written."""
+        live = target.config if target else None
+        args = (prior, target is not None, plan, live, target.revision_id if target else None,
+                canonical_hash(source.raw), tables_hash(self.config.tables))
+        result = classify(*args)
+        published = None
+        moved = bool(target and prior and prior.revision_id and target.revision_id != prior.revision_id)
+        if target is not None and prior is not None and (result.kind in ("drifted", "conflict") or (moved and not result.tracked)):
+            published = self._published(target, prior)
+            if not result.tracked:
+                result = classify(*args, published=published)
+        edits = target_edits(result, published, live) if result.kind in ("drifted", "conflict") else ()
+        resolved, _ = resolve(plan, result, self.config.sync, live, edits)
+        return resolved
+
+    def _published(self, target: Target, prior: AgentState) -> dict[str, Any] | None:
+        """The config of the revision (v1: version) we last published, in planner shape; None when unreadable."""
+        assert self.atoms is not None
+        try:
+            if target.versioning == "v1":
+                resolved = self.atoms.get_version(target.agent_id, str(prior.revision_id)).get("resolvedConfig")
+            else:
+                branch = prior.branch_id or target.branch_id
+                resolved = self.atoms.get_revision(target.agent_id, str(branch), str(prior.revision_id)).get("resolvedConfig")
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                raise
+            return None
+        return live_config({}, resolved) if resolved else None
 
     def bindings(self, plan: AgentPlan) -> dict[str, str]:
         """Values for the secret references in the plan's step bodies."""
@@ -180,17 +221,31 @@ class Run:
         return out
 
     def record_unchanged(self, planned: Planned) -> None:
-        if planned.target is None:
+        """Record a run that wrote nothing: the live revision and both sides' field hashes.
+
+        Not for a kept drift or an unresolved conflict: those must show again next time. A
+        conflict settled for the target (``--on-conflict target``) is recorded, which adopts
+        the Atoms edits as the new baseline.
+        """
+        plan = planned.plan
+        if planned.target is None or (plan.sync == "drifted" and plan.resolution == "keep") or plan.blocked:
             return
-        entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+        entry = entry_after(planned.target.unchanged(), plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+        entry.revision_id = planned.target.revision_id or entry.revision_id
+        entry.planned_fields = unit_hashes(planned.planned_config)
+        entry.published_fields = unit_hashes(planned.target.config)
         self.remember(lambda state: state.agents.__setitem__(planned.source.key, entry))
 
     def apply(self, planned: Planned) -> Outcome:
         """Make the resources, apply the plan, verify, record; a failure is returned, not raised."""
         key, plan = planned.source.key, planned.plan
+        if plan.blocked:
+            return Outcome(planned, "failed", error=ConflictError(
+                f"the source and the Atoms agent both changed since the last migration ({len(plan.target_edits)} field(s) "
+                "edited on Atoms); nothing was written", RESOLVE_HINT["conflict"]))
         if not plan.has_changes():
             self.record_unchanged(planned)
-            return Outcome(planned, "unchanged")
+            return Outcome(planned, "drifted" if plan.sync == "drifted" and plan.resolution == "keep" else "unchanged")
         outcome = Outcome(planned, "failed")
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
                           known_versioning=self.versioning_hint)
@@ -215,6 +270,9 @@ class Run:
             partial = applier.result
             if partial is not None and (partial.created or partial.revision_id):
                 entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+                if outcome.error is None and partial.read_config is not None:  # verified: both sides' baselines
+                    entry.planned_fields = unit_hashes(with_ids(planned.planned_config, outcome.resources.bindings))
+                    entry.published_fields = unit_hashes(partial.read_config)
                 self.remember(lambda state: state.agents.__setitem__(key, entry))
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)

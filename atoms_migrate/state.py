@@ -53,6 +53,11 @@ class AgentState(BaseModel):
     created_by_atoms_migrate: bool = False
     applied_at: str = ""
     last_operation: LastOperation | None = None
+    # Three-way sync (sync.py), added later, so older files read without them: a hash per
+    # field unit of the config planned from the source, and of the config read back live
+    # after our last verified publish (empty when unknown: the next run records them).
+    planned_fields: dict[str, str] = {}
+    published_fields: dict[str, str] = {}
 
 
 class KnowledgeBaseState(BaseModel):

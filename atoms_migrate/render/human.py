@@ -65,6 +65,33 @@ def _review_lines(item: Finding | Change) -> list[Text]:
     return [line]
 
 
+def _sync_lines(agent: AgentPlan) -> list[Text]:
+    """Drifted and conflicting agents (sync.py): what was edited on Atoms, and the flag that settles it."""
+    from atoms_migrate.sync import RESOLVE_HINT
+
+    if agent.sync not in ("drifted", "conflict"):
+        return []
+    settled = {"keep": "kept the Atoms edits; nothing is written",
+               "overwrite": "--on-drift overwrite: the source is re-applied over them",
+               "merge": "--merge: only the source's changes are written, the Atoms edits stay",
+               "source": "--on-conflict source: the source is re-applied over them",
+               "target": "--on-conflict target: the Atoms edits are kept and the new source recorded; nothing is written",
+               "fail": "nothing is written and this agent fails"}[agent.resolution or "keep"]
+    what = ("DRIFTED: edited on Atoms since the last migration (the source did not change)" if agent.sync == "drifted"
+            else "CONFLICT: the source and the Atoms agent both changed since the last migration")
+    out = [Text(f"  ! {what}; {settled}.", style="bold yellow" if agent.sync == "drifted" else "bold red")]
+    out.append(Text(f"    Edited on Atoms ({len(agent.target_edits)}):", style="bold"))
+    for edit in agent.target_edits:
+        out.append(Text(f"      ~ {edit.path:<44} published {short(edit.published, 30)}, live {short(edit.live, 30)}"))
+    if agent.pending_changes:
+        out.append(Text(f"    Changed in the source, not written ({len(agent.pending_changes)}):", style="bold"))
+        for change in agent.pending_changes:
+            out.append(Text(f"      ~ {change.path:<44} {short(change.after, 60)}"))
+    if agent.resolution in ("keep", "fail"):
+        out.append(Text(f"    To resolve: {RESOLVE_HINT[agent.sync]}.", style="dim"))
+    return out
+
+
 def render_agent(agent: AgentPlan, verbose: bool = False) -> list[Text]:
     symbol = _ACTION_SYMBOL[agent.action]
     header = Text(f"{symbol} ", style=_KIND_STYLE.get(symbol, "dim"))
@@ -79,7 +106,8 @@ def render_agent(agent: AgentPlan, verbose: bool = False) -> list[Text]:
     lines = [header]
     for note in agent.source.notes:
         lines.append(Text(f"    note: {note}", style="dim"))
-    if not agent.changes:
+    lines.extend(_sync_lines(agent))
+    if not agent.changes and agent.sync not in ("drifted", "conflict"):
         lines.append(Text("    no changes: the live agent already matches the source", style="dim"))
     for change in agent.changes:
         lines.extend(_change_lines(change, verbose))
