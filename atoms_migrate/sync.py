@@ -33,7 +33,7 @@ from atoms_migrate.model import AgentPlan, Step, TargetEdit
 from atoms_migrate.state import AgentState, canonical_hash
 
 SPLIT_KEYS = ("singlePromptConfig",)
-METADATA_UNITS = ("name", "description")
+METADATA_UNITS = ("name", "description")  # PATCH /agent, not the draft (Atoms §B.4)
 ON_DRIFT = ("keep", "overwrite")
 ON_CONFLICT = ("fail", "source", "target")
 # The flag that settles each state, for reports.
@@ -114,8 +114,8 @@ def classify(prior: AgentState | None, target_present: bool, plan: AgentPlan, li
     target: set[str] = set()
     if moved and published is not None:
         base = units(published)
-        target = {u for u in set(base) | set(live_units) - set(METADATA_UNITS)
-                  if canonical_hash(base.get(u)) != canonical_hash(live_units.get(u))}
+        # A revision holds the config only (agent-level fields live on the agent): compare what it holds.
+        target = {u for u in base if canonical_hash(base[u]) != canonical_hash(live_units.get(u))}
     if source_same:
         source: set[str] = set() if target else {unit_of(c.path) for c in plan.changes}
     elif target and published is not None:

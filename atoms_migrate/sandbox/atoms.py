@@ -826,6 +826,28 @@ class FakeAtoms:
             agent.drafts[self.new_id()] = {"config": _deep_merge(live.config, change), "name": "colleague",
                                            "revision": 1, "editor": "A. Colleague"}
 
+    def dashboard_edit(self, agent_id: str, change: dict[str, Any]) -> str:
+        """Simulate someone editing the agent in the Atoms dashboard and publishing it: name and
+        description change on the agent, config fields become a new live revision (v2) or a new
+        active version (v1) that passed its scan. Returns the new revision or version id."""
+        agent = self._agent(agent_id)
+        agent.meta.update({k: v for k, v in change.items() if k in METADATA_FIELDS})
+        config_change = {k: v for k, v in change.items() if k not in METADATA_FIELDS}
+        live = self._live_revision(agent)
+        if not config_change or live is None:
+            return live.id if live else ""
+        config = self._stored(_deep_merge(live.config, config_change))
+        number = 1 + max((r.number or 0) for r in agent.revisions.values() if r.branch_id == live.branch_id)
+        rev = Revision(id=self.new_id(), branch_id=live.branch_id, config=config, number=number, label="Dashboard edit")
+        agent.revisions[rev.id] = rev
+        if agent.versioning == "v2":
+            agent.branches[live.branch_id or ""].head_revision_id = rev.id
+        else:
+            for other in agent.revisions.values():
+                other.is_active = False
+            rev.is_active, agent.active_version_id = True, rev.id
+        return rev.id
+
     def summary(self) -> list[dict[str, Any]]:
         out = []
         for agent in self.agents.values():

@@ -5,8 +5,8 @@ to the ElevenLabs fake, under one lock. It serves either in process
 (``Sandbox.transport()``, an ``httpx.MockTransport``) or as a real HTTP server on
 127.0.0.1 (``serve``), which is what ``atoms-migrate sandbox`` runs and what the
 end-to-end tests drive the installed CLI against. Control routes under ``/_sandbox/``
-(no auth) seed ElevenLabs agents, queue faults, open a colleague's draft and return the
-request log, so a test can prove that a dry run sent no write.
+(no auth) seed ElevenLabs agents, queue faults, open a colleague's draft, make a
+dashboard edit (published, live) and return the request log, so a test can prove that a dry run sent no write.
 
 Faults (``Fault``) match a method and a path regex and either answer a status instead
 of the API (429 with ``Retry-After``, 5xx, 423...), drop the connection before doing
@@ -114,6 +114,9 @@ class Sandbox:
         if req.method == "POST" and m:
             self.atoms.open_foreign_draft(m.group(1), body.get("change") or {"firstMessage": "Colleague's edit."})
             return json_response(200, {"opened": True})
+        m = re.fullmatch(r"/atoms/agents/([^/]+)/dashboard-edit", route)
+        if req.method == "POST" and m:
+            return json_response(200, {"revision_id": self.atoms.dashboard_edit(m.group(1), body.get("change") or {})})
         return json_response(404, {"error": f"no sandbox route {req.method} {route}"})
 
     # -- serving ---------------------------------------------------------------------------

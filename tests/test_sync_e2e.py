@@ -1,0 +1,185 @@
+"""End to end: gradual migrations, with the installed CLI against the sandbox over HTTP.
+
+A dashboard edit on Atoms (made through the sandbox API: a published, live revision) is
+drift: reported field by field with zero writes. A source edit plus a dashboard edit is a
+conflict: exit 1 with zero writes, unless ``--merge`` (different fields) or
+``--on-conflict source|target`` settles it. ``status --detailed-exitcode`` exits 2 after
+either. Every assertion reads the fake's live config and its request log.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import EXAMPLE
+from test_e2e import Box, _box
+
+NEW_PROMPT = "You are the Acme support assistant, now with refunds.\nBe brief."
+
+
+@pytest.fixture(params=["v2", "v1"])
+def box(tmp_path, request):
+    b = _box(tmp_path, request.param)
+    yield b
+    b.server.shutdown()  # type: ignore[attr-defined]
+
+
+def _write_source(box: Box, prompt: str | None = None, first_message: str | None = None) -> Path:
+    raw = json.loads(EXAMPLE.read_text())
+    if prompt is not None:
+        raw["conversation_config"]["agent"]["prompt"]["prompt"] = prompt
+    if first_message is not None:
+        raw["conversation_config"]["agent"]["first_message"] = first_message
+    path = box.cwd / "agent.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def _migrated(box: Box) -> tuple[Path, str]:
+    source = _write_source(box)
+    first = box.cli("agent", str(source), "--yes")
+    assert first.returncode == 0, first.stderr
+    (agent,) = box.live_agents()
+    return source, agent["id"]
+
+
+def _dashboard_edit(box: Box, agent_id: str, change: dict) -> None:
+    answer = httpx.post(f"{box.url}/_sandbox/atoms/agents/{agent_id}/dashboard-edit", json={"change": change})
+    assert answer.status_code == 200, answer.text
+
+
+def _live(box: Box) -> dict:
+    (agent,) = box.live_agents()
+    return agent["live_config"]
+
+
+def _plan(result) -> dict:  # type: ignore[no-untyped-def]
+    (agent,) = json.loads(result.stdout)["agents"]
+    return agent
+
+
+def test_a_dashboard_edit_is_drift_with_zero_writes_until_overwrite_is_asked_for(box: Box) -> None:
+    source, agent_id = _migrated(box)
+    _dashboard_edit(box, agent_id, {"firstMessage": "Edited in the dashboard."})
+    writes = box.writes()
+
+    human = box.cli("agent", str(source), "--yes")
+    assert human.returncode == 0, human.stderr
+    assert "DRIFTED" in human.stdout and "--on-drift overwrite" in human.stdout
+    assert "firstMessage" in human.stdout
+    as_json = box.cli("agent", str(source), "--yes", "--json")
+    plan = _plan(as_json)
+    assert plan["sync"] == "drifted" and plan["resolution"] == "keep" and plan["action"] == "no-op"
+    assert {"path": "firstMessage", "published": "Hi {{customer_name}}! I'm the Acme support assistant. How can I help today?",
+            "live": "Edited in the dashboard."} in plan["target_edits"]
+    assert box.writes() == writes
+    assert _live(box)["firstMessage"] == "Edited in the dashboard."
+
+    overwrite = box.cli("agent", str(source), "--yes", "--on-drift", "overwrite", "--json")
+    assert overwrite.returncode == 0, overwrite.stderr
+    assert _plan(overwrite)["resolution"] == "overwrite"
+    assert box.writes() > writes
+    assert _live(box)["firstMessage"].startswith("Hi {{customer_name}}!")
+    writes = box.writes()
+    again = box.cli("agent", str(source), "--yes", "--json")
+    assert _plan(again)["sync"] == "in-sync" and box.writes() == writes
+
+
+def _conflict(box: Box, dashboard: dict, source_prompt: str = NEW_PROMPT, first_message: str | None = None) -> tuple[Path, str, int]:
+    source, agent_id = _migrated(box)
+    _dashboard_edit(box, agent_id, dashboard)
+    _write_source(box, prompt=source_prompt, first_message=first_message)
+    return source, agent_id, box.writes()
+
+
+def test_a_source_edit_plus_a_dashboard_edit_is_a_conflict_that_fails_with_zero_writes(box: Box) -> None:
+    source, _, writes = _conflict(box, {"synthesizer": {"speed": 0.8}})
+    result = box.cli("agent", str(source), "--yes")
+    assert result.returncode == 1
+    assert "CONFLICT" in result.stdout and "synthesizer.speed" in result.stdout
+    assert "singlePromptConfig.prompt" in result.stdout  # the source's side, not written
+    assert "--merge" in result.stderr and "--on-conflict" in result.stderr
+    as_json = box.cli("agent", str(source), "--yes", "--json")
+    assert as_json.returncode == 1
+    plan = _plan(as_json)
+    assert plan["sync"] == "conflict" and plan["resolution"] == "fail"
+    assert [e["path"] for e in plan["target_edits"]] == ["synthesizer.speed"]
+    assert [c["path"] for c in plan["pending_changes"]] == ["singlePromptConfig.prompt"]
+    assert box.writes() == writes
+    assert _live(box)["singlePromptConfig"]["prompt"] != NEW_PROMPT
+
+
+def test_merge_writes_only_the_source_fields_and_keeps_the_dashboard_edit(box: Box) -> None:
+    source, _, writes = _conflict(box, {"synthesizer": {"speed": 0.8}})
+    dry = box.cli("agent", str(source), "--dry-run", "--merge", "--json")
+    plan = _plan(dry)
+    assert plan["resolution"] == "merge"
+    assert [c["path"] for c in plan["changes"]] == ["singlePromptConfig.prompt"]  # field by field
+    (draft,) = [s for s in plan["steps"] if s["kind"] == "draft"]
+    assert draft["body"] == {"singlePromptConfig": {"prompt": NEW_PROMPT}}
+    assert box.writes() == writes
+
+    merged = box.cli("agent", str(source), "--yes", "--merge")
+    assert merged.returncode == 0, merged.stderr
+    assert "Verified" in merged.stdout
+    live = _live(box)
+    assert live["singlePromptConfig"]["prompt"] == NEW_PROMPT and live["synthesizer"]["speed"] == 0.8
+    writes = box.writes()
+    again = box.cli("agent", str(source), "--yes", "--json")
+    assert _plan(again)["sync"] == "in-sync" and box.writes() == writes
+
+
+def test_merge_of_overlapping_fields_is_still_a_conflict(box: Box) -> None:
+    source, _, writes = _conflict(box, {"firstMessage": "Dashboard greeting."}, first_message="Source greeting.")
+    result = box.cli("agent", str(source), "--yes", "--merge", "--json")
+    assert result.returncode == 1
+    assert _plan(result)["resolution"] == "fail"
+    assert box.writes() == writes
+
+
+def test_on_conflict_source_reapplies_the_source_over_the_dashboard_edit(box: Box) -> None:
+    source, _, writes = _conflict(box, {"synthesizer": {"speed": 0.8}})
+    result = box.cli("agent", str(source), "--yes", "--on-conflict", "source")
+    assert result.returncode == 0, result.stderr
+    live = _live(box)
+    assert live["singlePromptConfig"]["prompt"] == NEW_PROMPT and live["synthesizer"]["speed"] == 1.05
+    assert box.writes() > writes
+
+
+def test_on_conflict_target_keeps_the_dashboard_edit_and_records_the_new_source(box: Box) -> None:
+    source, _, writes = _conflict(box, {"synthesizer": {"speed": 0.8}})
+    result = box.cli("agent", str(source), "--yes", "--on-conflict", "target")
+    assert result.returncode == 0, result.stderr
+    assert box.writes() == writes
+    live = _live(box)
+    assert live["synthesizer"]["speed"] == 0.8 and live["singlePromptConfig"]["prompt"] != NEW_PROMPT
+    again = box.cli("agent", str(source), "--yes", "--json")  # the edits are the new baseline
+    assert again.returncode == 0 and _plan(again)["sync"] == "in-sync"
+    assert box.writes() == writes
+    _write_source(box, prompt=NEW_PROMPT + "\nAnd be kind.")  # a later source change writes only what changed
+    later = box.cli("agent", str(source), "--yes", "--json")
+    assert later.returncode == 0, later.stderr
+    assert _plan(later)["sync"] == "update" and [c["path"] for c in _plan(later)["changes"]] == ["singlePromptConfig.prompt"]
+    assert _live(box)["synthesizer"]["speed"] == 0.8
+
+
+def test_an_older_state_file_is_classified_from_the_published_revision_and_completed(box: Box) -> None:
+    source, agent_id = _migrated(box)
+    state_path = box.cwd / ".atoms-migrate" / "state.json"
+    state = json.loads(state_path.read_text())
+    for entry in state["agents"].values():  # as written before the field hashes existed
+        entry.pop("planned_fields"), entry.pop("published_fields")
+    state_path.write_text(json.dumps(state))
+    _dashboard_edit(box, agent_id, {"synthesizer": {"speed": 0.7}})
+    writes = box.writes()
+    result = box.cli("agent", str(source), "--yes", "--json")
+    assert result.returncode == 0, result.stderr
+    plan = _plan(result)
+    assert plan["sync"] == "drifted"
+    assert [e["path"] for e in plan["target_edits"]] == ["synthesizer.speed"]
+    assert plan["target_edits"][0]["published"] == 1.05 and plan["target_edits"][0]["live"] == 0.7
+    assert box.writes() == writes
