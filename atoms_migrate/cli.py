@@ -670,3 +670,4 @@ def main() -> None:
 from atoms_migrate import cli_batch  # noqa: E402,F401  (registers `all` and `apply` on the app)
 from atoms_migrate import cli_scan  # noqa: E402,F401  (registers `scan` on the app)
 from atoms_migrate import cli_verify  # noqa: E402,F401  (registers `verify` on the app)
+from atoms_migrate import cli_status  # noqa: E402,F401  (registers `status` on the app)

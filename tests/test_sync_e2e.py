@@ -183,3 +183,53 @@ def test_an_older_state_file_is_classified_from_the_published_revision_and_compl
     assert [e["path"] for e in plan["target_edits"]] == ["synthesizer.speed"]
     assert plan["target_edits"][0]["published"] == 1.05 and plan["target_edits"][0]["live"] == 0.7
     assert box.writes() == writes
+
+
+def _status(box: Box, *args: str):  # type: ignore[no-untyped-def]
+    return box.cli("status", *args)
+
+
+def test_status_reads_only_and_exits_2_after_drift_or_conflict(box: Box) -> None:
+    source, agent_id = _migrated(box)
+    in_sync = _status(box, str(source), "--detailed-exitcode")
+    assert in_sync.returncode == 0, in_sync.stderr
+    assert in_sync.stdout.startswith("in sync ")
+    requests = len(box.sandbox.log)
+    writes = box.writes()
+
+    _dashboard_edit(box, agent_id, {"synthesizer": {"speed": 0.8}})
+    drifted = _status(box, str(source), "--detailed-exitcode")
+    assert drifted.returncode == 2
+    assert drifted.stdout.startswith("drifted ") and "synthesizer.speed" in drifted.stdout
+    _write_source(box, prompt=NEW_PROMPT)
+    conflict = _status(box, str(source), "--detailed-exitcode", "--json")
+    assert conflict.returncode == 2
+    (row,) = json.loads(conflict.stdout)["agents"]
+    assert row["status"] == "conflict" and row["source_changes"] == ["singlePromptConfig.prompt"]
+    assert [e["path"] for e in row["target_edits"]] == ["synthesizer.speed"]
+    assert box.writes() == writes
+    assert all(e["method"] == "GET" for e in box.sandbox.log[requests:])
+    assert _status(box, str(source)).returncode == 0  # without --detailed-exitcode
+
+
+def test_status_of_a_directory_says_source_changed_not_migrated_and_target_missing(box: Box) -> None:
+    folder = box.cwd / "agents"
+    folder.mkdir()
+    raw = json.loads(EXAMPLE.read_text())
+    for name in ("one", "two", "three"):
+        raw["agent_id"], raw["name"] = f"agent_{name}", f"Agent {name}"
+        (folder / f"{name}.json").write_text(json.dumps(raw))
+    first = box.cli("all", str(folder), "--yes", "--exclude", "three")
+    assert first.returncode == 0, first.stderr
+    raw["agent_id"], raw["name"] = "agent_one", "Agent one renamed"
+    (folder / "one.json").write_text(json.dumps(raw))
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    archived = state["agents"]["agent_two"]["smallest_agent_id"]
+    assert httpx.delete(f"{box.url}/atoms/v1/agent/{archived}/archive",
+                        headers={"Authorization": f"Bearer {box.env['SMALLEST_API_KEY']}"}).status_code == 200
+    result = _status(box, str(folder), "--json", "--detailed-exitcode")
+    assert result.returncode == 2, result.stderr
+    statuses = {row["key"]: row["status"] for row in json.loads(result.stdout)["agents"]}
+    assert statuses == {"agent_one": "update", "agent_two": "target-missing", "agent_three": "not-migrated"}
+    human = _status(box, str(folder))
+    assert "source changed " in human.stdout and "target missing " in human.stdout and "not migrated " in human.stdout
