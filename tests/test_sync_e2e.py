@@ -233,3 +233,35 @@ def test_status_of_a_directory_says_source_changed_not_migrated_and_target_missi
     assert statuses == {"agent_one": "update", "agent_two": "target-missing", "agent_three": "not-migrated"}
     human = _status(box, str(folder))
     assert "source changed " in human.stdout and "target missing " in human.stdout and "not migrated " in human.stdout
+
+
+def test_a_batch_keeps_a_drifted_agent_fails_a_conflict_and_goes_on(box: Box) -> None:
+    folder = box.cwd / "agents"
+    folder.mkdir()
+    raw = json.loads(EXAMPLE.read_text())
+    for name in ("one", "two", "three"):
+        raw["agent_id"], raw["name"] = f"agent_{name}", f"Agent {name}"
+        (folder / f"{name}.json").write_text(json.dumps(raw))
+    assert box.cli("all", str(folder), "--yes").returncode == 0
+    ids = {k: v["smallest_agent_id"] for k, v in json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())["agents"].items()}
+    _dashboard_edit(box, ids["agent_one"], {"firstMessage": "Dashboard greeting."})
+    _dashboard_edit(box, ids["agent_two"], {"synthesizer": {"speed": 0.8}})
+    raw["agent_id"], raw["name"] = "agent_two", "Agent two"
+    raw["conversation_config"]["agent"]["prompt"]["prompt"] = NEW_PROMPT
+    (folder / "two.json").write_text(json.dumps(raw))
+    raw["agent_id"], raw["name"] = "agent_three", "Agent three"
+    (folder / "three.json").write_text(json.dumps(raw))  # a plain update
+    writes = len(box.sandbox.writes())
+    result = box.cli("all", str(folder), "--yes", "--json")
+    assert result.returncode == 1
+    plans = {a["source"]["key"]: a for a in json.loads(result.stdout)["agents"]}
+    assert {k: p["sync"] for k, p in plans.items()} == {"agent_one": "drifted", "agent_two": "conflict", "agent_three": "update"}
+    written = {e["path"].split("/")[4] for e in box.sandbox.writes()[writes:]}  # /atoms/v1/agent/{id}/...
+    assert written == {ids["agent_three"]}
+    merged = box.cli("all", str(folder), "--yes", "--merge")
+    assert merged.returncode == 0, merged.stderr + merged.stdout
+    assert "drifted" in merged.stderr + merged.stdout
+    status = box.cli("status", str(folder), "--json", "--detailed-exitcode")
+    assert status.returncode == 2  # agent one stays drifted: its edits were kept
+    assert {r["key"]: r["status"] for r in json.loads(status.stdout)["agents"]} == {
+        "agent_one": "drifted", "agent_two": "in-sync", "agent_three": "in-sync"}
