@@ -339,6 +339,7 @@ def agent(
         with _elevenlabs_for_apply(elevenlabs_base_url) as elevenlabs:
             run = Run(config, atoms, elevenlabs, progress=lambda key, text: err.print(f"  {text}", markup=False),
                       tracker=WaitProgress(err))
+            run.reveal = lambda text: err.print(text, markup=False, highlight=False)
             planned = run.plan(source_agent)
             agent_plan = planned.plan
             _SECRET_VALUES.update(agent_plan.secret_values.values())  # literal credentials of the source: scrubbed like keys
@@ -486,6 +487,18 @@ def promote(
         err.print(f"Branch {entry.branch_name!r} is now live on Atoms agent {entry.smallest_agent_id}.", markup=False)
 
 
+def _remove_subscription(atoms, state_path: Path, key: str, err: Console) -> None:  # type: ignore[no-untyped-def]
+    """Rollback's webhook half: remove the post-call subscription atoms-migrate made for this agent."""
+    from atoms_migrate.postcall import unsubscribe
+    from atoms_migrate.state import load_state, update_state
+
+    subscription = load_state(state_path).webhook_subscriptions.get(key)
+    if subscription is None:
+        return
+    err.print(f"  {unsubscribe(atoms, subscription.agent_id, subscription.webhook_id)}", markup=False)
+    update_state(state_path, lambda state: state.webhook_subscriptions.pop(key, None))
+
+
 @app.command()
 def rollback(
     source: Annotated[str, typer.Argument(help="The SOURCE of a migration (agent id or file).")],
@@ -508,6 +521,7 @@ def rollback(
         agent_id = entry.smallest_agent_id
         if last.kind == "create":
             _confirm(f"Archive Atoms agent {agent_id}, which atoms-migrate created? (reversible in Atoms)", yes)
+            _remove_subscription(atoms, state_path, key, err)
             atoms.archive_agent(agent_id)
             record(state_path, key, None)
             err.print(f"Archived Atoms agent {agent_id}; restore it with DELETE /agent/{agent_id}/archive?on=false.", markup=False)
@@ -524,6 +538,7 @@ def rollback(
             result = ApplyResult(agent_id=agent_id, versioning=entry.versioning, created=False,
                                  branch_id=last.previous_branch_id, branch_name=entry.branch_name)
             entry.revision_id = applier.restore(result, str(last.previous_revision_id))
+        _remove_subscription(atoms, state_path, key, err)
         entry.last_operation = None
         record(state_path, key, entry)
         err.print(f"Rolled back Atoms agent {agent_id} ({last.kind} undone).", markup=False)

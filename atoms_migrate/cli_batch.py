@@ -312,6 +312,7 @@ def all_agents(
                 err.print("No agents to migrate (check SOURCE and the filters).", markup=False)
                 return
             run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=True)  # type: ignore[arg-type]
+            run.reveal = lambda text: err.print(text, markup=False, highlight=False)
             entries = [_Entry(s) for s in specs]
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {})
             _run_batch(entries, run, config, concurrency, dry_run, yes, out_file, json_output, report, junit,
@@ -404,6 +405,7 @@ def apply_saved(
         atoms = _atoms_client(smallest_base_url, required=True, gate=atoms_gate)
         with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
             run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=len(doc.get("agents") or []) > 1)  # type: ignore[arg-type]
+            run.reveal = lambda text: err.print(text, markup=False, highlight=False)
             entries, saved = [], {}
             for item in doc.get("agents") or []:
                 src = item["source"]

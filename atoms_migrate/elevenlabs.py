@@ -155,6 +155,13 @@ class ElevenLabsClient:
             raise ApiError(f"ElevenLabs gave no signed URL for agent {agent_id}")
         return url
 
+    def list_workspace_webhooks(self) -> list[dict[str, Any]]:
+        """The workspace's webhooks (``GET /v1/workspace/webhooks``): the post-call webhook an agent
+        names by ``post_call_webhook_id`` has its URL here (EL §A.9, SDK ``webhooks.list``)."""
+        data = self._get("/v1/workspace/webhooks", "listing workspace webhooks")
+        hooks = data.get("webhooks") if isinstance(data, dict) else None
+        return [h for h in hooks if isinstance(h, dict)] if isinstance(hooks, list) else []
+
     def get_voice(self, voice_id: str) -> dict[str, Any]:
         """EL §E.1: the voice's name, category, labels, preview_url and samples."""
         return self._get(f"/v1/voices/{voice_id}", f"voice {voice_id}")

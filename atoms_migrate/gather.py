@@ -25,6 +25,7 @@ class Cache:
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
     voices: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workspace_webhooks: dict[str, dict[str, Any]] | None = None  # read once per run, when an agent names one
 
 
 def gather(agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable, cache: Cache | None = None) -> SourceAgent:
@@ -46,7 +47,19 @@ def gather(agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable
         record = documents.get(doc_id) or _read(cache.documents, doc_id, client.get_document, notes, "knowledge-base document")
         if record is not None:
             documents[doc_id] = record
-    return replace(agent, tools=tools, voices=voices, documents=documents, notes=tuple(notes))
+    webhooks = dict(agent.webhooks)
+    hook_id = agent.post_call_webhook_id()
+    if hook_id and hook_id not in webhooks:
+        if cache.workspace_webhooks is None:
+            try:
+                cache.workspace_webhooks = {str(h.get("webhook_id")): h for h in client.list_workspace_webhooks()}
+            except ApiError as exc:
+                if exc.status in (401, 403) or exc.status is None:
+                    raise
+                notes.append(f"the workspace webhooks could not be read: {exc.message}")
+        if cache.workspace_webhooks is not None and hook_id in cache.workspace_webhooks:
+            webhooks[hook_id] = cache.workspace_webhooks[hook_id]
+    return replace(agent, tools=tools, voices=voices, documents=documents, webhooks=webhooks, notes=tuple(notes))
 
 
 def _read(cache: dict[str, dict[str, Any]], key: str, fetch: Any, notes: list[str], what: str) -> dict[str, Any] | None:

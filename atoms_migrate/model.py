@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ChangeStatus = Literal["mapped", "lossy", "defaulted"]
-RESOURCE_STEPS = frozenset({"clone_voice", "knowledge_base"})
+RESOURCE_STEPS = frozenset({"clone_voice", "knowledge_base", "webhook"})  # not agent config; webhook runs after the agent
 FindingStatus = Literal["unmapped", "lossy", "ignored"]
 Severity = Literal["error", "warning", "info"]
 Action = Literal["create", "update", "no-op"]
@@ -100,7 +100,7 @@ class TargetEdit:
         return {"path": self.path, "published": self.published, "live": self.live}
 
 
-StepKind = Literal["clone_voice", "knowledge_base", "create", "metadata", "draft", "publish", "verify"]
+StepKind = Literal["clone_voice", "knowledge_base", "webhook", "create", "metadata", "draft", "publish", "verify"]
 
 
 @dataclass(frozen=True)

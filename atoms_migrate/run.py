@@ -24,13 +24,14 @@ from atoms_migrate.errors import ApiError, ConfigError, MigrationError
 from atoms_migrate.live import live_config
 from atoms_migrate.gather import Cache, gather
 from atoms_migrate.mapper import MapOptions
-from atoms_migrate.model import RESOURCE_STEPS, AgentPlan
+from atoms_migrate import postcall
+from atoms_migrate.model import RESOURCE_STEPS, AgentPlan, Step
 from atoms_migrate.plan import marker_key, plan_agent
 from atoms_migrate.refs import lookup_secret, parse_ref, refs_in
 from atoms_migrate.resources import ResourceApplier, ResourceOutcome, Tracker
 from atoms_migrate.smallest import AtomsClient
 from atoms_migrate.source import SourceAgent, normalise, read_config_file
-from atoms_migrate.state import AgentState, StateFile, canonical_hash, entry_after, load_state, tables_hash, update_state
+from atoms_migrate.state import AgentState, StateFile, WebhookSubscriptionState, canonical_hash, entry_after, load_state, tables_hash, update_state
 from atoms_migrate.sync import RESOLVE_HINT, Choices, classify, resolve, target_edits, unit_hashes, with_ids
 from atoms_migrate.tables import MappingTables
 from atoms_migrate.voices import CatalogVoice, parse_catalog
@@ -99,6 +100,8 @@ class Run:
         self._state_lock = threading.Lock()
         self._catalog_lock = threading.Lock()
         self._clone_lock = threading.Lock()
+        self._webhook_lock = threading.Lock()
+        self.reveal: Callable[[str], None] = lambda text: None  # a webhook's signing secret, shown once (never stored)
         self._catalog: tuple[CatalogVoice, ...] | None = None
         self._catalog_read = False
         self.catalog_note: str | None = None
@@ -176,6 +179,7 @@ class Run:
                           target_agent_id=target.agent_id if target else None, options=options)
         planned_config = plan.target_config
         plan = self._sync(plan, source, target, prior)
+        plan = _webhook_steps_last(plan, state.webhook_subscriptions.get(source.key), target)
         return Planned(plan, source, target, prior, planned_config)
 
     def _sync(self, plan: AgentPlan, source: SourceAgent, target: Target | None, prior: AgentState | None) -> AgentPlan:
@@ -258,6 +262,8 @@ class Run:
                 runner.run(plan)
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)
             outcome.result = applier.apply(plan, planned.target)
+            for step in (s for s in plan.steps if s.kind == "webhook"):
+                self._webhook(key, outcome.result.agent_id, step.body or {}, outcome)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
             changed = plan.action != "no-op" or bool(outcome.result.revision_id) or bool(outcome.resources.events)
             outcome.status = "created" if outcome.result.created else ("updated" if changed else "unchanged")
@@ -277,6 +283,41 @@ class Run:
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
         return outcome
+
+
+    def _webhook(self, key: str, agent_id: str, body: dict[str, Any], outcome: Outcome) -> None:
+        """Subscribe the agent to its post-call webhook (postcall.py) and record both; a failure is the agent's warning."""
+        say = lambda text: (outcome.resources.events.append(text), self.progress(key, text))  # noqa: E731
+        try:
+            done = postcall.subscribe(self.atoms, agent_id, body, say, self.reveal, self._webhook_lock)  # type: ignore[arg-type]
+        except MigrationError as exc:
+            outcome.resources.failures.append(f"post-call webhook: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
+            return
+        entry = WebhookSubscriptionState(webhook_id=done.webhook_id, agent_id=agent_id, url_hash=postcall.url_hash(str(body["url"])),
+                                         event_types=done.event_types)
+
+        def change(state: StateFile) -> None:
+            state.webhooks[entry.url_hash] = done.webhook_id
+            state.webhook_subscriptions[key] = entry
+
+        self.remember(change)
+
+
+def _webhook_steps_last(plan: AgentPlan, recorded: WebhookSubscriptionState | None, target: Target | None) -> AgentPlan:
+    """Webhook steps run once the agent exists, so they go last; one the state shows done is dropped
+    (a re-run makes no webhook request)."""
+    hooks = [s for s in plan.steps if s.kind == "webhook"]
+    if not hooks:
+        return plan
+
+    def done(step: Step) -> bool:
+        body = step.body or {}
+        return (recorded is not None and target is not None and recorded.agent_id == target.agent_id
+                and recorded.url_hash == postcall.url_hash(str(body.get("url", "")))
+                and set(body.get("event_types") or []) <= set(recorded.event_types))
+
+    rest = tuple(s for s in plan.steps if s.kind != "webhook")
+    return replace(plan, steps=rest + tuple(s for s in hooks if not done(s)))
 
 
 def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | None, str | None]:

@@ -323,6 +323,43 @@ class AtomsClient:
             raise ApiError("Atoms created a voice clone but did not say its voiceId")
         return data
 
+    # -- webhooks (§K.3) -------------------------------------------------------------------------
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """Every webhook of the organization. Each carries its signing secret (``decryptedSecretKey``,
+        SDK ``Webhook``): callers must never print, log or store these records as they are."""
+        data = self._call("GET", "/webhook", "listing webhooks")
+        return [w for w in data if isinstance(w, dict)] if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
+
+    def get_webhook(self, webhook_id: str) -> dict[str, Any] | None:
+        data = self._call("GET", "/webhook", f"reading webhook {webhook_id}", params={"webhookId": webhook_id})
+        if isinstance(data, list):
+            data = next((w for w in data if isinstance(w, dict) and w.get("_id") == webhook_id), None)
+        return data if isinstance(data, dict) else None
+
+    def create_webhook(self, endpoint: str, description: str, events: list[dict[str, str]]) -> dict[str, Any]:
+        """``POST /webhook``; a second webhook with the same URL is refused with a 400 (§K.3). The
+        answer is the id (SDK) or the webhook itself: both are returned as a dict with ``_id``."""
+        data = self._call("POST", "/webhook", "creating the webhook", kind="write",
+                          body={"endpoint": endpoint, "description": description, "events": events})
+        made = data if isinstance(data, dict) else {"_id": data}
+        if not isinstance(made.get("_id"), str) or not made["_id"]:
+            raise ApiError("Atoms created a webhook but did not say its id", "Look for it in the Atoms dashboard (Webhooks).")
+        return made
+
+    def list_webhook_subscriptions(self, agent_id: str) -> list[dict[str, Any]]:
+        data = self._call("GET", f"/agent/{agent_id}/webhook-subscriptions", "listing the agent's webhook subscriptions")
+        return [s for s in data if isinstance(s, dict)] if isinstance(data, list) else []
+
+    def subscribe_webhook(self, agent_id: str, webhook_id: str, event_types: list[str]) -> None:
+        """SDK: this *replaces* the agent's subscriptions with these event types of this webhook."""
+        self._call("POST", f"/agent/{agent_id}/webhook-subscriptions", "subscribing the agent to the webhook", kind="write",
+                   body={"webhookId": webhook_id, "eventTypes": event_types})
+
+    def delete_webhook_subscriptions(self, agent_id: str) -> None:
+        """SDK: deletes *all* the agent's subscriptions, whichever webhook they belong to."""
+        self._call("DELETE", f"/agent/{agent_id}/webhook-subscriptions", "removing the agent's webhook subscriptions", kind="write")
+
     # -- knowledge bases (§F.6) -----------------------------------------------------------------
 
     def list_knowledge_bases(self) -> list[dict[str, Any]]:

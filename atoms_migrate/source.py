@@ -62,6 +62,13 @@ class SourceAgent:
     voices: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     # document id -> ElevenLabs knowledge-base document (GET /v1/convai/knowledge-base/{id}), fetched
     documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # webhook id -> ElevenLabs workspace webhook (GET /v1/workspace/webhooks), read for the post-call webhook
+    webhooks: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+    def post_call_webhook_id(self) -> str | None:
+        hooks = ((self.config.get("platform_settings") or {}).get("workspace_overrides") or {}).get("webhooks")
+        hook_id = hooks.get("post_call_webhook_id") if isinstance(hooks, dict) else None
+        return hook_id if isinstance(hook_id, str) and hook_id else None
 
     @property
     def name(self) -> str | None:

@@ -5,7 +5,8 @@ or ``file:<path>`` for an export without one): the Smallest agent id, versioning
 branch, revision applied, hashes of the source config and of the mapping tables, and what
 ``rollback`` needs (the revision that was live before the last apply, and whether this
 tool created the agent). It also remembers the org resources made for agents (voice clones,
-knowledge bases and the documents sent to them) so re-runs reuse them. It holds ids,
+knowledge bases and the documents sent to them, post-call webhooks and their per-agent
+subscriptions) so re-runs reuse them. It holds ids,
 names and hashes only, never config values, so no secret can land in it. Writes are atomic (temp file in the same folder, then ``os.replace``),
 so an interrupted run leaves the previous file intact. The state is a cache: losing it
 is safe, because agents also carry a marker in their description (see ``plan.marker``).
@@ -67,6 +68,17 @@ class KnowledgeBaseState(BaseModel):
     documents: dict[str, str] = {}  # ElevenLabs document id -> what was sent ("pdf:<file>", "url:<url>")
 
 
+class WebhookSubscriptionState(BaseModel):
+    """An agent's subscription to an Atoms webhook (post-call, §K.3), as atoms-migrate made it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    webhook_id: str
+    agent_id: str  # the Atoms agent subscribed
+    url_hash: str  # canonical_hash of the URL: a URL may carry a token, so it is not stored
+    event_types: list[str] = []
+
+
 class StateFile(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -76,6 +88,10 @@ class StateFile(BaseModel):
     # and one knowledge base per source key.
     voice_clones: dict[str, str] = {}
     knowledge_bases: dict[str, KnowledgeBaseState] = {}
+    # Post-call webhooks (added later; older files read without them): URL hash -> Atoms webhook id
+    # (made or found), and source key -> the subscription made for that agent. Never the signing secret.
+    webhooks: dict[str, str] = {}
+    webhook_subscriptions: dict[str, WebhookSubscriptionState] = {}
 
 
 def canonical_hash(value: Any) -> str:

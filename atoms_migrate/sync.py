@@ -29,7 +29,7 @@ from typing import Any
 
 from atoms_migrate import paths
 from atoms_migrate.compare import differences, matches
-from atoms_migrate.model import AgentPlan, Step, TargetEdit
+from atoms_migrate.model import RESOURCE_STEPS, AgentPlan, Step, TargetEdit
 from atoms_migrate.state import AgentState, canonical_hash
 
 SPLIT_KEYS = ("singlePromptConfig",)
@@ -195,7 +195,7 @@ def restrict(plan: AgentPlan, live: Mapping[str, Any] | None, allowed: Collectio
     """
     allowed = set(allowed)
     changes = tuple(c for c in plan.changes if unit_of(c.path) in allowed)
-    resources = tuple(s for s in plan.steps if s.kind in ("clone_voice", "knowledge_base"))
+    resources = tuple(s for s in plan.steps if s.kind in RESOURCE_STEPS)
     expected = copy.deepcopy(dict(live or {}))
     body: dict[str, Any] = {}
     meta: dict[str, Any] = {}

@@ -890,3 +890,62 @@ def workflow(ctx: MapContext, concept: Concept) -> None:
             ctx.finding(paths.join(path, "nodes", node_id), "unmapped", "warning",
                         f"Workflow node {node_id!r} uses tool(s) {', '.join(map(str, tool_ids))}; they are not migrated with the workflow.",
                         "Add the tools to the agent's tool_ids if the single-prompt agent should call them.", concept)
+
+
+# --- post-call webhook ------------------------------------------------------------------------
+
+@transform("post_call_webhook")
+def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
+    """EL §A.9 ``workspace_overrides.webhooks`` -> an Atoms webhook and a subscription (Atoms §K.3).
+
+    The agent names a workspace webhook by id; its URL comes from the workspace (read by
+    gather.py). The step is carried out after the agent exists (postcall.py). The receiving
+    endpoint must change whatever happens: payload and signature differ, so that is a finding.
+    """
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, dict):
+        _wrong_type(ctx, concept, path, "an object {post_call_webhook_id, events, ...}", value)
+        return
+    hook_id = value.get("post_call_webhook_id")
+    if not hook_id:
+        ctx.finding(path, "ignored", "info", "No post-call webhook is set (post_call_webhook_id is empty).", "", concept)
+        return
+    record = ctx.source.webhooks.get(str(hook_id))
+    url = (record or {}).get("webhook_url")
+    if not isinstance(url, str) or not url:
+        ctx.finding(path, "unmapped", "warning",
+                    f"Post-call webhook {hook_id}: its URL is kept in the ElevenLabs workspace and was not read, so it is not migrated.",
+                    "Migrate with ELEVENLABS_API_KEY set (the URL is read from GET /v1/workspace/webhooks), "
+                    "or add the webhook in the Atoms dashboard.", concept)
+        return
+    if (record or {}).get("is_disabled") or (record or {}).get("is_auto_disabled"):
+        ctx.finding(path, "unmapped", "info", f"Post-call webhook {url} is disabled on ElevenLabs, so it is not migrated.",
+                    "Enable it on ElevenLabs and migrate again, or add it in the Atoms dashboard.", concept)
+        return
+    analysis = any(ctx.get(p) for p in concept.params.get("analysis_sources", []))
+    event_types = ["post-conversation", *(["analytics-completed"] if analysis else [])]
+    carried = set(concept.params.get("carried_events", []))
+    lost = [str(e) for e in value.get("events") or [] if str(e) not in carried]
+    extra = ""
+    if lost:
+        extra += f" ElevenLabs also sent {', '.join(lost)}: Atoms' post-conversation event has no such part."
+    if value.get("transcript_format") == "opentelemetry":
+        extra += " The OpenTelemetry transcript format has no Atoms equivalent (Atoms sends JSON)."
+    if value.get("exclude_transcript"):
+        extra += " ElevenLabs left the transcript out; Atoms' post-conversation payload includes it."
+    ctx.resources.append(Step(
+        "webhook",
+        f"subscribe the agent to the Atoms webhook for {url} ({', '.join(event_types)}); "
+        "the webhook is reused when Atoms has one with this URL, else created",
+        {"url": url, "event_types": event_types, "elevenlabs_webhook_id": str(hook_id),
+         "description": f"Post-call webhook migrated by atoms-migrate from ElevenLabs webhook {(record or {}).get('name') or hook_id}"},
+    ))
+    ctx.finding(path, "lossy", "warning",
+                f"Post-call webhook {url} -> Atoms webhook ({', '.join(event_types)}). The receiving endpoint must change: "
+                "Atoms posts its own payload shape and signs it with X-Signature (HMAC-SHA256 of the body, keyed by the "
+                "Atoms webhook's signing secret) instead of ElevenLabs' signature header." + extra,
+                "Update the endpoint before switching calls to Atoms: parse the Atoms payload and verify X-Signature with the "
+                "signing secret atoms-migrate shows once when it creates the webhook (also in the Atoms dashboard).", concept)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atoms_migrate.sandbox.resources import FakeResources
+from atoms_migrate.sandbox.webhooks import FakeWebhooks
 from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, html_404, json_response
 
 LANGUAGES = {"en", "hi", "mr", "gu", "ta", "es", "north_indic", "bn", "or"}
@@ -206,6 +207,8 @@ class FakeAtoms:
         self._ids = itertools.count(1)
         self.voices = voice_catalog()
         self.resources = FakeResources(process_reads=scan_reads)
+        self.webhooks = FakeWebhooks(self.new_id, lambda agent_id: (self.agents[agent_id].meta.get("name")
+                                                                    if agent_id in self.agents else None))
         self.granted_models: set[str] = set()
         # Draft fields the server accepts with 200 but does not keep: rehearses §J.3-style
         # unverified acceptance, which only a read-back catches.
@@ -454,6 +457,12 @@ class FakeAtoms:
             return self._waves(req)
         if path.startswith("/knowledgebase"):
             return self.resources.handle_kb(req, path) or html_404(req.method, req.path)
+        if path.startswith("/webhook") or path.endswith("/webhook-subscriptions"):
+            try:
+                body = req.json() if req.method in ("POST", "PUT", "PATCH") else None
+            except ValueError:
+                return FakeError(400, "Invalid JSON body").response()
+            return self.webhooks.handle(req, path, body) or html_404(req.method, req.path)
         for method, pattern, name in _ROUTES:
             m = pattern.fullmatch(path)
             if m and method == req.method:
