@@ -265,3 +265,36 @@ def test_a_batch_keeps_a_drifted_agent_fails_a_conflict_and_goes_on(box: Box) ->
     assert status.returncode == 2  # agent one stays drifted: its edits were kept
     assert {r["key"]: r["status"] for r in json.loads(status.stdout)["agents"]} == {
         "agent_one": "drifted", "agent_two": "in-sync", "agent_three": "in-sync"}
+
+
+def test_an_older_state_entry_in_sync_gets_its_field_hashes_recorded(box: Box) -> None:
+    source, _ = _migrated(box)
+    state_path = box.cwd / ".atoms-migrate" / "state.json"
+    state = json.loads(state_path.read_text())
+    (entry,) = state["agents"].values()
+    recorded = (entry.pop("planned_fields"), entry.pop("published_fields"))
+    state_path.write_text(json.dumps(state))
+    writes = box.writes()
+    result = box.cli("agent", str(source), "--yes", "--json")
+    assert result.returncode == 0 and _plan(result)["sync"] == "in-sync" and box.writes() == writes
+    (entry,) = json.loads(state_path.read_text())["agents"].values()
+    assert (entry["planned_fields"], entry["published_fields"]) == recorded
+
+
+def test_a_saved_plan_applies_with_the_sync_settings_it_was_made_with(box: Box) -> None:
+    source, agent_id = _conflict(box, {"synthesizer": {"speed": 0.8}})[:2]
+    saved = box.cwd / "plan.json"
+    planned = box.cli("agent", str(source), "--dry-run", "--merge", "--out", str(saved))
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(saved.read_text())["settings"]["merge"] is True
+    applied = box.cli("apply", str(saved), "--yes", "--json")
+    assert applied.returncode == 0, applied.stderr
+    live = _live(box)
+    assert live["singlePromptConfig"]["prompt"] == NEW_PROMPT and live["synthesizer"]["speed"] == 0.8
+    _dashboard_edit(box, agent_id, {"firstMessage": "Another dashboard edit."})  # after planning: refused
+    assert box.cli("agent", str(source), "--dry-run", "--out", str(saved)).returncode == 0
+    _dashboard_edit(box, agent_id, {"synthesizer": {"speed": 0.9}})
+    writes = box.writes()
+    refused = box.cli("apply", str(saved), "--yes")
+    assert refused.returncode == 1 and "changed since planning" in refused.stderr + refused.stdout
+    assert box.writes() == writes
