@@ -212,13 +212,19 @@ def test_status_reads_only_and_exits_2_after_drift_or_conflict(box: Box) -> None
     assert _status(box, str(source)).returncode == 0  # without --detailed-exitcode
 
 
-def test_status_of_a_directory_says_source_changed_not_migrated_and_target_missing(box: Box) -> None:
+def _folder(box: Box) -> tuple[Path, dict]:
+    """A folder of three copies of the example, agent_one..agent_three; the last config written is returned."""
     folder = box.cwd / "agents"
     folder.mkdir()
     raw = json.loads(EXAMPLE.read_text())
     for name in ("one", "two", "three"):
         raw["agent_id"], raw["name"] = f"agent_{name}", f"Agent {name}"
         (folder / f"{name}.json").write_text(json.dumps(raw))
+    return folder, raw
+
+
+def test_status_of_a_directory_says_source_changed_not_migrated_and_target_missing(box: Box) -> None:
+    folder, raw = _folder(box)
     first = box.cli("all", str(folder), "--yes", "--exclude", "three")
     assert first.returncode == 0, first.stderr
     raw["agent_id"], raw["name"] = "agent_one", "Agent one renamed"
@@ -236,12 +242,7 @@ def test_status_of_a_directory_says_source_changed_not_migrated_and_target_missi
 
 
 def test_a_batch_keeps_a_drifted_agent_fails_a_conflict_and_goes_on(box: Box) -> None:
-    folder = box.cwd / "agents"
-    folder.mkdir()
-    raw = json.loads(EXAMPLE.read_text())
-    for name in ("one", "two", "three"):
-        raw["agent_id"], raw["name"] = f"agent_{name}", f"Agent {name}"
-        (folder / f"{name}.json").write_text(json.dumps(raw))
+    folder, raw = _folder(box)
     assert box.cli("all", str(folder), "--yes").returncode == 0
     ids = {k: v["smallest_agent_id"] for k, v in json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())["agents"].items()}
     _dashboard_edit(box, ids["agent_one"], {"firstMessage": "Dashboard greeting."})
