@@ -155,6 +155,12 @@ class ElevenLabsClient:
             raise ApiError(f"ElevenLabs gave no signed URL for agent {agent_id}")
         return url
 
+    def get_convai_settings(self) -> dict[str, Any]:
+        """The workspace's agent settings (``GET /v1/convai/settings``): ``webhooks`` holds the post-call
+        webhook every agent without an override posts to (EL §I, SDK ``GetConvAiSettingsResponseModel``)."""
+        data = self._get("/v1/convai/settings", "reading the workspace's agent settings")
+        return data if isinstance(data, dict) else {}
+
     def list_workspace_webhooks(self) -> list[dict[str, Any]]:
         """The workspace's webhooks (``GET /v1/workspace/webhooks``): the post-call webhook an agent
         names by ``post_call_webhook_id`` has its URL here (EL §A.9, SDK ``webhooks.list``)."""

@@ -26,6 +26,7 @@ class Cache:
     voices: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     workspace_webhooks: dict[str, dict[str, Any]] | None = None  # read once per run, when an agent names one
+    convai_settings: dict[str, Any] | None = None  # the workspace's convai settings, read once per run
 
 
 def gather(agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable, cache: Cache | None = None) -> SourceAgent:
@@ -48,6 +49,18 @@ def gather(agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable
         if record is not None:
             documents[doc_id] = record
     webhooks = dict(agent.webhooks)
+    if not agent.has_post_call_override():  # the workspace's post-call webhook applies to the agent (EL §I)
+        if cache.convai_settings is None:
+            try:
+                cache.convai_settings = client.get_convai_settings()
+            except ApiError as exc:
+                if exc.status in (401, 403) or exc.status is None:
+                    raise
+                cache.convai_settings = {}
+                notes.append(f"the workspace's convai settings (its post-call webhook) could not be read: {exc.message}")
+        inherited = cache.convai_settings.get("webhooks")
+        if isinstance(inherited, dict) and inherited.get("post_call_webhook_id"):
+            agent = replace(agent, inherited_post_call=dict(inherited))
     hook_id = agent.post_call_webhook_id()
     if hook_id and hook_id not in webhooks:
         if cache.workspace_webhooks is None:

@@ -64,9 +64,18 @@ class SourceAgent:
     documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     # webhook id -> ElevenLabs workspace webhook (GET /v1/workspace/webhooks), read for the post-call webhook
     webhooks: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # The workspace's post-call webhook settings (GET /v1/convai/settings ``webhooks``), when the agent has no override
+    inherited_post_call: Mapping[str, Any] = field(default_factory=dict)
+
+    def has_post_call_override(self) -> bool:
+        overrides = (self.config.get("platform_settings") or {}).get("workspace_overrides")
+        return isinstance(overrides, dict) and overrides.get("webhooks") is not None
 
     def post_call_webhook_id(self) -> str | None:
+        """The post-call webhook the agent posts to: its override, else the workspace's (when read)."""
         hooks = ((self.config.get("platform_settings") or {}).get("workspace_overrides") or {}).get("webhooks")
+        if not self.has_post_call_override():
+            hooks = self.inherited_post_call
         hook_id = hooks.get("post_call_webhook_id") if isinstance(hooks, dict) else None
         return hook_id if isinstance(hook_id, str) and hook_id else None
 

@@ -899,12 +899,17 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
     """EL §A.9 ``workspace_overrides.webhooks`` -> an Atoms webhook and a subscription (Atoms §K.3).
 
     The agent names a workspace webhook by id; its URL comes from the workspace (read by
-    gather.py). The step is carried out after the agent exists (postcall.py). The receiving
-    endpoint must change whatever happens: payload and signature differ, so that is a finding.
+    gather.py). Without an override, the workspace's own post-call webhook (convai settings)
+    applies to the agent on ElevenLabs, so it is migrated the same way. The step is carried
+    out after the agent exists (postcall.py). The receiving endpoint must change whatever
+    happens: payload and signature differ, so that is a finding.
     """
     found = _source_value(ctx, concept)
+    inherited = ""
     if found is None:
-        return
+        if not ctx.source.inherited_post_call.get("post_call_webhook_id"):
+            return
+        found, inherited = (concept.source, dict(ctx.source.inherited_post_call)), "The workspace's post-call webhook (the agent has no override): "
     path, value = found
     if not isinstance(value, dict):
         _wrong_type(ctx, concept, path, "an object {post_call_webhook_id, events, ...}", value)
@@ -917,12 +922,12 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
     url = (record or {}).get("webhook_url")
     if not isinstance(url, str) or not url:
         ctx.finding(path, "unmapped", "warning",
-                    f"Post-call webhook {hook_id}: its URL is kept in the ElevenLabs workspace and was not read, so it is not migrated.",
+                    f"{inherited}Post-call webhook {hook_id}: its URL is kept in the ElevenLabs workspace and was not read, so it is not migrated.",
                     "Migrate with ELEVENLABS_API_KEY set (the URL is read from GET /v1/workspace/webhooks), "
                     "or add the webhook in the Atoms dashboard.", concept)
         return
     if (record or {}).get("is_disabled") or (record or {}).get("is_auto_disabled"):
-        ctx.finding(path, "unmapped", "info", f"Post-call webhook {url} is disabled on ElevenLabs, so it is not migrated.",
+        ctx.finding(path, "unmapped", "info", f"{inherited}Post-call webhook {url} is disabled on ElevenLabs, so it is not migrated.",
                     "Enable it on ElevenLabs and migrate again, or add it in the Atoms dashboard.", concept)
         return
     analysis = any(ctx.get(p) for p in concept.params.get("analysis_sources", []))
@@ -944,7 +949,7 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
          "description": f"Post-call webhook migrated by atoms-migrate from ElevenLabs webhook {(record or {}).get('name') or hook_id}"},
     ))
     ctx.finding(path, "lossy", "warning",
-                f"Post-call webhook {url} -> Atoms webhook ({', '.join(event_types)}). The receiving endpoint must change: "
+                f"{inherited}Post-call webhook {url} -> Atoms webhook ({', '.join(event_types)}). The receiving endpoint must change: "
                 "Atoms posts its own payload shape and signs it with X-Signature (HMAC-SHA256 of the body, keyed by the "
                 "Atoms webhook's signing secret) instead of ElevenLabs' signature header." + extra,
                 "Update the endpoint before switching calls to Atoms: parse the Atoms payload and verify X-Signature with the "

@@ -115,6 +115,7 @@ def test_agent_id_is_read_from_elevenlabs_with_its_tools(base_via: str) -> None:
         mock.get("/v1/convai/tools/tool_a", headers={"xi-api-key": KEY}).respond(
             200, json={"id": "tool_a", "tool_config": {"type": "system", "name": "end_call", "params": {"system_tool_type": "end_call"}}})
         mock.get("/v1/convai/tools/tool_gone").respond(404, json={"detail": "tool_not_found"})
+        mock.get("/v1/convai/settings").respond(200, json={"webhooks": {"events": []}})  # no workspace post-call webhook
         mock.get("/v1/convai/knowledge-base/kbdoc_example0001").respond(
             200, json={"id": "kbdoc_example0001", "type": "url", "name": "Acme help centre", "url": "https://help.acme.example/faq"})
         result = run("agent", "agent_live1", "--dry-run", "--json", *extra, env=env)

@@ -122,3 +122,23 @@ def test_an_agent_subscribed_to_another_webhook_is_left_alone_and_reported(box: 
     result = box.cli("agent", first_id, "--yes")
     assert "already subscribed to another webhook" in result.stderr
     assert [s["webhookId"] for s in _atoms_get(box, f"/agent/{agent_id}/webhook-subscriptions")] == [other]
+
+
+def test_an_agent_without_an_override_gets_the_workspace_post_call_webhook(box: Box) -> None:  # noqa: F811
+    box.sandbox.elevenlabs.add_webhook("https://hooks.example.com/workspace", "Workspace default", workspace_default=True)
+    raw = json.loads(EXAMPLE.read_text())
+    raw.get("platform_settings", {}).pop("workspace_overrides", None)
+    raw["agent_id"] = "agent_inherits"
+    agent = box.sandbox.elevenlabs.add_agent(raw, "agent_inherits")
+    result = box.cli("agent", agent, "--yes", "--json")
+    assert result.returncode == 0, result.stderr
+    (plan,) = json.loads(result.stdout)["agents"]
+    finding = next(f for f in plan["findings"] if f["source_path"] == "platform_settings.workspace_overrides.webhooks")
+    assert finding["message"].startswith("The workspace's post-call webhook (the agent has no override)")
+    (hook,) = _atoms_get(box, "/webhook")
+    assert hook["url"] == "https://hooks.example.com/workspace"
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    atoms_agent = state["agents"][agent]["smallest_agent_id"]
+    subs = _atoms_get(box, f"/agent/{atoms_agent}/webhook-subscriptions")
+    assert {s["webhookId"] for s in subs} == {hook["_id"]}
+    assert sorted(s["eventType"] for s in subs) == ["analytics-completed", "post-conversation"]  # the example collects data

@@ -29,6 +29,7 @@ class FakeElevenLabs:
         self.voices: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}  # workspace webhooks by id
+        self.post_call_settings: dict[str, Any] = {}  # the workspace's convai settings ``webhooks`` (its default post-call webhook)
         self.blobs: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
         self.realtime_url: str | None = None  # the fake conversation WebSocket, when served
         self.signatures: set[str] = set()  # conversation_signature values issued by get-signed-url
@@ -71,11 +72,13 @@ class FakeElevenLabs:
         self.tools[tool_id] = stored
         return tool_id
 
-    def add_webhook(self, url: str, name: str = "", webhook_id: str | None = None) -> str:
+    def add_webhook(self, url: str, name: str = "", webhook_id: str | None = None, workspace_default: bool = False) -> str:
         """A workspace webhook (EL SDK ``WorkspaceWebhookResponseModel``), for post-call webhooks."""
         webhook_id = webhook_id or f"wh_{len(self.webhooks) + 1:06d}"
         self.webhooks[webhook_id] = {"name": name or url, "webhook_id": webhook_id, "webhook_url": url, "is_disabled": False,
                                      "is_auto_disabled": False, "created_at_unix": 0, "auth_type": "hmac"}
+        if workspace_default:
+            self.post_call_settings = {"post_call_webhook_id": webhook_id, "events": ["transcript"]}
         return webhook_id
 
     def handle(self, req: FakeRequest) -> FakeResponse:
@@ -85,6 +88,8 @@ class FakeElevenLabs:
             return _error(405, "method_not_allowed", "The sandbox ElevenLabs API is read-only")
         if req.path == "/v1/workspace/webhooks":
             return json_response(200, {"webhooks": list(self.webhooks.values())})
+        if req.path == "/v1/convai/settings":
+            return json_response(200, {"webhooks": dict(self.post_call_settings), "can_use_mcp_servers": True})
         if req.path == "/v1/convai/agents":
             return self._list(req)
         m = re.fullmatch(r"/v1/convai/agents/([^/]+)", req.path)

@@ -103,7 +103,8 @@ class Sandbox:
         if req.method == "POST" and route == "/elevenlabs/agents":
             return json_response(201, {"agent_id": self.elevenlabs.add_agent(body["config"], body.get("agent_id"))})
         if req.method == "POST" and route == "/elevenlabs/webhooks":
-            return json_response(201, {"webhook_id": self.elevenlabs.add_webhook(body["url"], body.get("name", ""), body.get("webhook_id"))})
+            return json_response(201, {"webhook_id": self.elevenlabs.add_webhook(body["url"], body.get("name", ""), body.get("webhook_id"),
+                                                                                   bool(body.get("workspace_default")))})
         if req.method == "POST" and route == "/elevenlabs/tools":
             return json_response(201, {"tool_id": self.elevenlabs.add_tool(body["record"], body.get("tool_id"))})
         if req.method == "POST" and route == "/atoms/versioning":
