@@ -116,6 +116,10 @@ def classify(prior: AgentState | None, target_present: bool, plan: AgentPlan, li
         base = units(published)
         # A revision holds the config only (agent-level fields live on the agent): compare what it holds.
         target = {u for u in base if canonical_hash(base[u]) != canonical_hash(live_units.get(u))}
+    elif moved:
+        # Someone published since, and our revision cannot be read: every field that differs from
+        # the plan may be theirs. Safer to call it drift than to overwrite it.
+        target = {unit_of(c.path) for c in plan.changes}
     if source_same:
         source: set[str] = set() if target else {unit_of(c.path) for c in plan.changes}
     elif target and published is not None:

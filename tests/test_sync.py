@@ -60,6 +60,9 @@ def test_no_target_is_new_and_an_untracked_entry_falls_back_to_the_plan() -> Non
     moved = classify(old, True, _plan(BASE, _with(BASE, "synthesizer.speed", 0.5)), _with(BASE, "synthesizer.speed", 0.5),
                      "rev2", "h", "", published=BASE)
     assert moved.kind == "drifted" and moved.target_units == {"synthesizer"}
+    unreadable = classify(old, True, _plan(BASE, _with(BASE, "synthesizer.speed", 0.5)), _with(BASE, "synthesizer.speed", 0.5),
+                          "rev2", "h", "")  # our revision could not be read: the differences may be theirs
+    assert unreadable.kind == "drifted" and unreadable.target_units == {"synthesizer"}
 
 
 def test_target_edits_go_down_to_the_leaf_both_ways() -> None:
