@@ -112,7 +112,12 @@ def _spec(folder: str) -> pathspec.GitIgnoreSpec | None:
 
 
 def iter_files(roots: Iterable[Path]) -> Iterator[Path]:
-    """Source files under ``roots`` (files given directly are always included).
+    """Source files under ``roots`` (files given directly are always included)."""
+    return (Path(p) for p in _walk(roots))
+
+
+def _walk(roots: Iterable[Path]) -> Iterator[str]:
+    """``iter_files`` as plain strings (a Path per file costs more than reading most files).
 
     The walk is depth-first, so the ``.gitignore`` specs in force form a stack: a folder's
     spec is pushed when the walk enters it and popped when the walk leaves it, and each
@@ -120,7 +125,7 @@ def iter_files(roots: Iterable[Path]) -> Iterator[Path]:
     """
     for root in roots:
         if root.is_file():
-            yield root
+            yield str(root)
             continue
         stack: list[tuple[str, pathspec.GitIgnoreSpec]] = []  # (folder + sep, spec)
         for current, dirs, files in os.walk(root):
@@ -142,18 +147,32 @@ def iter_files(roots: Iterable[Path]) -> Iterator[Path]:
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.exists(os.path.join(current, d, "pyvenv.cfg"))
                              and not (stack and ignored(d, True)))
             for name in sorted(files):
-                suffix = os.path.splitext(name)[1].lower()
-                if suffix in LANGUAGES and not (stack and ignored(name, False)):
-                    yield Path(current, name)
+                dot = name.rfind(".")
+                if dot > 0 and name[dot:].lower() in LANGUAGES and not (stack and ignored(name, False)):
+                    yield here + name
 
 
-def read_source(path: Path) -> SourceText:
-    data = path.read_bytes()
+def read_source(path: Path | str) -> SourceText:
+    with open(path, "rb") as handle:
+        data = handle.read()
     try:
         text, utf8 = data.decode("utf-8"), True
     except UnicodeDecodeError:
         text, utf8 = data.decode("utf-8", errors="replace"), False
-    return SourceText(path, text, LANGUAGES.get(path.suffix.lower(), "javascript"), utf8)
+    suffix = os.path.splitext(path)[1].lower()
+    return SourceText(Path(path), text, LANGUAGES.get(suffix, "javascript"), utf8)
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    try:
+        return data.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace"), False
 
 
 def generated(path: Path, text: str) -> bool:
@@ -165,6 +184,57 @@ def generated(path: Path, text: str) -> bool:
     return any(len(line) > MINIFIED_LINE and line.count(";") + line.count(",") > 20 for line in text.splitlines())
 
 
+def trigger_atoms(pattern: str) -> tuple[str, ...] | None:
+    """One literal every match of each top-level alternative must contain, or None when one has none.
+
+    ``signed[-_]?url`` gives ``signed``; ``agent_[0-9a-z]{20}`` gives ``agent_``. A character
+    followed by ``?``, ``*`` or ``{0`` is optional and never part of an atom.
+    """
+    alternatives, depth, current, i = [], 0, "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            current += pattern[i:i + 2]
+            i += 2
+            continue
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        if c == "|" and depth == 0:
+            alternatives.append(current)
+            current = ""
+        else:
+            current += c
+        i += 1
+    alternatives.append(current)
+    atoms = []
+    for alt in alternatives:
+        runs, run, i, in_class = [], "", 0, False
+        while i < len(alt):
+            c = alt[i]
+            optional = i + 1 < len(alt) and (alt[i + 1] in "?*" or alt[i + 1:i + 3] == "{0")
+            if c == "[":
+                in_class = True
+            if not in_class and (c.isalnum() or c in "_-") and not optional and (i == 0 or alt[i - 1] != "\\"):
+                run += c
+            else:
+                if run:
+                    runs.append(run)
+                run = ""
+            if c == "]":
+                in_class = False
+            i += 1
+        if run:
+            runs.append(run)
+        best = max(runs, key=len, default="")
+        if len(best) < 3:
+            return None
+        atoms.append(best)
+    unique = list(dict.fromkeys(atoms))
+    return tuple(a for a in unique if not any(b != a and b in a for b in unique))  # "signed" covers "signedUrl"
+
+
 class Scanner:
     """The compiled scan table; ``scan_text`` is pure."""
 
@@ -173,15 +243,27 @@ class Scanner:
 
         self.table, self.known = table, known or Known()
         self.trigger = re.compile(table.trigger)
+        self.atoms = trigger_atoms(table.trigger)
+        self.byte_atoms = tuple(a.encode() for a in self.atoms) if self.atoms is not None else None
         self.vocab = Vocabulary(table)
         self.rules: dict[str, ScanRule] = {rule.id: rule for rule in table.rules}
+
+    def may_trigger(self, data: bytes) -> bool:
+        """The substring test on the raw bytes, before decoding (most files stop here)."""
+        return self.byte_atoms is None or any(atom in data for atom in self.byte_atoms)
+
+    def triggered(self, text: str) -> bool:
+        """The trigger regex, behind a substring test of its literal parts (much faster on ordinary code)."""
+        if self.atoms is not None and not any(atom in text for atom in self.atoms):
+            return False
+        return bool(self.trigger.search(text))
 
     def scan_text(self, source: SourceText, display: str) -> list[ScanFinding]:
         from atoms_migrate.scanfix import port_units
         from atoms_migrate.scantree import OTHER_API_RULE, Hit, analyze
 
         text = source.text
-        if not self.trigger.search(text):
+        if not self.triggered(text):
             return []
         analysis = analyze(text, source.language, self.vocab)
         source.analysis = analysis
@@ -223,17 +305,26 @@ class Scanner:
 
 def scan_paths(roots: list[Path], scanner: Scanner, base: Path | None = None) -> ScanResult:
     result = ScanResult()
-    for path in iter_files(roots):
+    for name in _walk(roots):
         try:
-            source = read_source(path)
+            data = _read_bytes(name)
         except OSError as exc:
-            result.unreadable.append(f"{path}: {exc.strerror}")
+            result.unreadable.append(f"{name}: {exc.strerror}")
             continue
+        if not scanner.may_trigger(data):  # most files: no decoding, no Path, no display name, no parse
+            result.files_scanned += 1
+            continue
+        text, utf8 = _decode(data)
+        if not scanner.triggered(text):
+            result.files_scanned += 1
+            continue
+        path = Path(name)
         display = _display(path, base)
-        if scanner.trigger.search(source.text) and generated(path, source.text):
+        if generated(path, text):
             result.generated.append(display)
             continue
         result.files_scanned += 1
+        source = SourceText(path, text, LANGUAGES.get(os.path.splitext(name)[1].lower(), "javascript"), utf8)
         findings = scanner.scan_text(source, display)
         if findings:
             result.findings.extend(findings)

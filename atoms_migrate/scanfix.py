@@ -267,8 +267,8 @@ def _transcript_edit(hit: Hit, node: SgNode, offset: int, language: str) -> tupl
 
 def _shared(analysis: Analysis, literal: tuple[int, int, str]) -> bool:
     """The agent id literal sits in a declaration whose name is used more than once besides it."""
-    for root, offset, _lang in analysis.roots:
-        for decl in find_kinds(root, "variable_declarator", "assignment"):
+    for root, offset, grammar in analysis.roots:
+        for decl in find_kinds(root, grammar, "variable_declarator", "assignment"):
             value = decl.field("value") or decl.field("right")
             name = decl.field("name") or decl.field("left")
             if value is None or name is None or value.range().start.index + offset != literal[0]:
@@ -301,7 +301,7 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 def syntax_errors(text: str, language: str) -> int:
     """ERROR nodes, plus the zero-width identifiers tree-sitter invents for a missing one."""
     root = SgRoot(text, language).root()
-    invented = [n for n in find_kinds(root, "identifier") if not n.text()] if language != "html" else []
+    invented = [n for n in find_kinds(root, language, "identifier") if not n.text()]
     return len(root.find_all(kind="ERROR")) + len(invented)
 
 

@@ -75,7 +75,7 @@ class Analysis:
     sockets: list[Socket] = field(default_factory=list)
     protocol: list[tuple[Hit, SgNode, int]] = field(default_factory=list)  # protocol hits with their node and offset
     agent_literals: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # name -> spans of its declaration literal
-    roots: list[tuple[SgNode, int, str]] = field(default_factory=list)  # parsed code roots (node, offset, language)
+    roots: list[tuple[SgNode, int, str]] = field(default_factory=list)  # parsed code roots (node, offset, ast-grep language)
     other_api_at: int | None = None  # where the file first uses another ElevenLabs API
 
     @property
@@ -126,8 +126,8 @@ class _Code:
     string_kinds: tuple[str, ...] = ()
     functions: set[str] = set()
 
-    def __init__(self, root: SgNode, offset: int, vocab: Vocabulary, out: Analysis) -> None:
-        self.root, self.offset, self.v, self.out = root, offset, vocab, out
+    def __init__(self, root: SgNode, offset: int, vocab: Vocabulary, out: Analysis, grammar: str) -> None:
+        self.root, self.offset, self.v, self.out, self.grammar = root, offset, vocab, out, grammar
         self.decls: dict[str, list[SgNode]] = {}
         self.sdk_names: dict[str, str] = {}  # local name -> imported name, from SDK modules
         self.agent_ranges: list[tuple[int, int]] = []  # SDK calls, convai requests, sent messages
@@ -213,10 +213,10 @@ class _Code:
         for node, rule_id in self.pending_voice:
             if self.inside(node, self.agent_ranges):
                 self.hit(rule_id, node)
-        self.out.roots.append((self.root, self.offset, self.lang))
+        self.out.roots.append((self.root, self.offset, self.grammar))
 
     def literals(self) -> None:
-        for node in find_kinds(self.root, *self.string_kinds):
+        for node in find_kinds(self.root, self.grammar, *self.string_kinds):
             content = _own_text(node)
             for regex, rule_id in self.v.regexes["literal"]:
                 if regex.search(content):
@@ -424,7 +424,7 @@ class _JS(_Code):
         if not rule:
             return
         pstart, pend = _span(pattern, self.offset)
-        for ident in find_kinds(scope, "identifier", "shorthand_property_identifier"):
+        for ident in find_kinds(scope, self.grammar, "identifier", "shorthand_property_identifier"):
             if ident.text() != local:
                 continue
             start, _ = _span(ident, self.offset)
@@ -443,7 +443,7 @@ class _JS(_Code):
                     self._options(args)
 
     def requests_and_sockets(self) -> None:
-        for node in find_kinds(self.root, "call_expression", "new_expression"):
+        for node in find_kinds(self.root, self.grammar, "call_expression", "new_expression"):
             callee = node.field("constructor") if node.kind() == "new_expression" else node.field("function")
             if callee is None:
                 continue
@@ -545,7 +545,7 @@ class _JS(_Code):
             index = s.field("index")
             if index is not None and index.kind() == "string":
                 self._field(literal_content(index.text()), index, s)
-        for p in find_kinds(self.root, "shorthand_property_identifier_pattern", "pair_pattern"):
+        for p in find_kinds(self.root, self.grammar, "shorthand_property_identifier_pattern", "pair_pattern"):
             key = p if p.kind() == "shorthand_property_identifier_pattern" else p.field("key")
             if key is not None:
                 self._field(literal_content(key.text()), key, p)
@@ -580,7 +580,7 @@ class _JS(_Code):
             self.out.protocol.append((h, expr, self.offset))
 
     def elements(self) -> None:
-        for el in find_kinds(self.root, "jsx_opening_element", "jsx_self_closing_element"):
+        for el in find_kinds(self.root, self.grammar, "jsx_opening_element", "jsx_self_closing_element"):
             name = el.field("name")
             if name is None:
                 continue
@@ -619,7 +619,7 @@ class _Py(_Code):
 
     def imports(self) -> None:
         self.modules: dict[str, str] = {}  # local name -> module
-        for imp in find_kinds(self.root, "import_from_statement", "import_statement"):
+        for imp in find_kinds(self.root, self.grammar, "import_from_statement", "import_statement"):
             if imp.kind() == "import_from_statement":
                 module_node = imp.field("module_name")
                 module = module_node.text() if module_node is not None else ""
@@ -860,18 +860,27 @@ def _own_text(node: SgNode) -> str:
     return "".join(parts) if parts or node.kind() == "template_string" else literal_content(text)
 
 
-def find_kinds(node: SgNode, *kinds: str) -> list[SgNode]:
-    """Nodes of any of ``kinds``; a kind the grammar lacks (JSX in plain TypeScript) matches nothing."""
-    try:
-        return node.find_all(any=[{"kind": k} for k in kinds]) if len(kinds) > 1 else node.find_all(kind=kinds[0])
-    except RuntimeError:
-        found: list[SgNode] = []
-        for k in kinds:
-            try:
-                found.extend(node.find_all(kind=k))
-            except RuntimeError:
-                continue
-        return found
+_KIND_OK: dict[tuple[str, str], bool] = {}
+
+
+def _kind_ok(grammar: str, kind: str) -> bool:
+    """Whether the grammar has this node kind (JSX kinds are absent from plain TypeScript): probed once."""
+    key = (grammar, kind)
+    if key not in _KIND_OK:
+        try:
+            SgRoot("", grammar).root().find_all(kind=kind)
+            _KIND_OK[key] = True
+        except RuntimeError:
+            _KIND_OK[key] = False
+    return _KIND_OK[key]
+
+
+def find_kinds(node: SgNode, grammar: str, *kinds: str) -> list[SgNode]:
+    """Nodes of any of ``kinds`` that ``grammar`` has."""
+    valid = [k for k in kinds if _kind_ok(grammar, k)]
+    if not valid:
+        return []
+    return node.find_all(any=[{"kind": k} for k in valid]) if len(valid) > 1 else node.find_all(kind=valid[0])
 
 
 def _same(a: SgNode | None, b: SgNode) -> bool:
@@ -913,13 +922,13 @@ def analyze(text: str, language: str, vocab: Vocabulary) -> Analysis:
         for raw, lang in _scripts(root):
             start = raw.range().start.index
             sub = SgRoot(raw.text(), lang).root()
-            code = _JS(sub, start, vocab, out)
+            code = _JS(sub, start, vocab, out, lang)
             code.run()
             _finish(code, out)
         out.roots.append((root, 0, "html"))
         return out
     root = SgRoot(text, language).root()
-    code: _Code = _Py(root, 0, vocab, out) if language == "python" else _JS(root, 0, vocab, out)
+    code: _Code = _Py(root, 0, vocab, out, language) if language == "python" else _JS(root, 0, vocab, out, language)
     code.run()
     _finish(code, out)
     return out

@@ -241,8 +241,9 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
     except OSError as exc:
         return None, [f"{path}: cannot read ({exc.strerror})"]
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        # libyaml when present (every `scan` and `agent` run reads all tables); the node tree for
+        # line numbers is composed only when validation fails.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -250,6 +251,7 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
     try:
         return _MODELS[name].model_validate(data), []
     except ValidationError as exc:
+        root = yaml.compose(text)
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
