@@ -31,6 +31,7 @@ from atoms_migrate.tables import SCAN_REGEX_MATCHERS, ScanTable
 OTHER_API_RULE = "EL-OTHER-API"
 _QUOTES = re.compile(r"""^[rRbBuUfF]{0,3}("{3}|'{3}|["'`])(.*)\1$""", re.DOTALL)
 _TYPEISH = re.compile(r"(?:^|[._])type$|Type$", re.IGNORECASE)
+_VOICE_ID = re.compile(r"[0-9A-Za-z]{20}")  # elevenlabs-convai-api.md §1
 _SIGNED = re.compile(r"signed[-_]?url|conversation_signature", re.IGNORECASE)
 _WS_URL = re.compile(r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])")
 _CONVAI = re.compile(r"/v1/convai/|wss://[\w.]*elevenlabs\.io")
@@ -238,6 +239,57 @@ class _Code:
             if self.v.other_rest.search(text) and re.search(r"elevenlabs|client|eleven", text, re.IGNORECASE):
                 self.out.saw_other_api(_span(node, self.offset)[0])
 
+    def sdk_code(self, node: SgNode) -> None:
+        """An SDK call or element: agent code, and ids inside it are kept until the user replaces it."""
+        span = _span(node, self.offset)
+        self.agent_ranges.append(span)
+        self.kept_ranges.append(span)
+
+    def collect_voices(self, *kinds: str) -> None:
+        """Voice-id-shaped values of voice keys; they count only inside agent code (checked after the walk)."""
+        keys = self.v.names.get("voice_key", {})
+        for pair in find_kinds(self.root, self.grammar, *kinds):
+            key, value = pair.field("key") or pair.field("name"), pair.field("value")
+            if key is not None and value is not None and value.kind() == "string" and literal_content(key.text()) in keys \
+                    and _VOICE_ID.fullmatch(literal_content(value.text())):
+                self.pending_voice.append((value, keys[literal_content(key.text())]))
+
+    def _typeish_name(self, node: SgNode) -> bool:
+        """A variable named like a type (message_type), or holding a message's type."""
+        if _TYPEISH.search(node.text()):
+            return True
+        values = self.decls.get(node.text(), [])
+        return bool(values) and values[-1].kind() != "identifier" and self._typeish(values[-1])
+
+    def _typeish(self, node: SgNode) -> bool:
+        raise NotImplementedError
+
+    # protocol uses, in a file holding a convai WebSocket
+    def _protocol_hit(self, rule_id: str | None, node: SgNode, expr: SgNode) -> bool:
+        h = self.hit(rule_id, node)
+        if h:
+            self.out.protocol.append((h, expr, self.offset))
+        return h is not None
+
+    def _message(self, obj: SgNode, pairs: list[tuple[SgNode, SgNode | None]]) -> None:
+        """An object literal: its ``type`` value and its keys name the messages sent."""
+        sent = False
+        for key, value in pairs:
+            name = literal_content(key.text())
+            if name == "type" and value is not None and value.kind() == "string":
+                sent |= self._protocol_hit(self.v.name("message_type", literal_content(value.text())), value, value)
+            sent |= self._protocol_hit(self.v.name("message_key", name), key, key)
+        if sent:
+            self.agent_ranges.append(_span(obj, self.offset))
+
+    def _event_name(self, value: SgNode) -> None:
+        """A string compared with a message's type."""
+        name = literal_content(value.text())
+        self._protocol_hit(self.v.name("event_type", name) or self.v.name("message_type", name), value, value)
+
+    def _field(self, name: str, node: SgNode, expr: SgNode) -> None:
+        self._protocol_hit(self.v.name("event_field", name), node, expr)
+
     # subclass hooks
     def collect_decls(self) -> None: ...
     def imports(self) -> None: ...
@@ -351,9 +403,7 @@ class _JS(_Code):
                 self._sdk_call(parent)
             elif parent.kind() in ("jsx_opening_element", "jsx_self_closing_element"):
                 self.hit(self.v.name("sdk_symbol", imported), ident)
-                start, end = _span(parent, self.offset)
-                self.kept_ranges.append((start, end))
-                self.agent_ranges.append((start, end))
+                self.sdk_code(parent)
                 for attr in parent.find_all(kind="jsx_attribute"):
                     name = attr.child(0)
                     if name is not None:
@@ -361,9 +411,7 @@ class _JS(_Code):
 
     def _sdk_call(self, call: SgNode) -> None:
         """An SDK call: its options, and the object it returns, followed in its scope."""
-        span = _span(call, self.offset)
-        self.agent_ranges.append(span)
-        self.kept_ranges.append(span)
+        self.sdk_code(call)
         args = call.field("arguments")
         if args is not None:
             self._options(args)
@@ -412,9 +460,7 @@ class _JS(_Code):
                 self.hit(rule, prop)
             call = m.parent()
             if prop.text() == "startSession" and call is not None and call.kind() == "call_expression":
-                span = _span(call, self.offset)
-                self.agent_ranges.append(span)
-                self.kept_ranges.append(span)
+                self.sdk_code(call)
                 args = call.field("arguments")
                 if args is not None:
                     self._options(args)
@@ -435,9 +481,7 @@ class _JS(_Code):
                 continue
             self.hit(rule, ident)
             if member == "startSession" and parent is not None and parent.kind() == "call_expression":
-                span = _span(parent, self.offset)
-                self.agent_ranges.append(span)
-                self.kept_ranges.append(span)
+                self.sdk_code(parent)
                 args = parent.field("arguments")
                 if args is not None:
                     self._options(args)
@@ -509,7 +553,7 @@ class _JS(_Code):
             left, right = b.field("left"), b.field("right")
             for value, other in ((right, left), (left, right)):
                 if value is not None and value.kind() == "string" and other is not None and self._typeish(other):
-                    self._event_name(value, b)
+                    self._event_name(value)
         for sw in self.root.find_all(kind="switch_statement"):
             subject = sw.field("value")
             if subject is None or not self._typeish(subject):
@@ -517,26 +561,11 @@ class _JS(_Code):
             for case in sw.find_all(kind="switch_case"):
                 value = case.field("value")
                 if value is not None and value.kind() == "string":
-                    self._event_name(value, case)
+                    self._event_name(value)
         for obj in self.root.find_all(kind="object"):
-            sent = False
-            for pair in obj.named_children():
-                key = pair.field("key") if pair.kind() == "pair" else (pair if pair.kind() == "shorthand_property_identifier" else None)
-                if key is None:
-                    continue
-                name = literal_content(key.text())
-                value = pair.field("value") if pair.kind() == "pair" else None
-                if name == "type" and value is not None and value.kind() == "string":
-                    h = self.hit(self.v.name("message_type", literal_content(value.text())), value)
-                    if h:
-                        self.out.protocol.append((h, value, self.offset))
-                        sent = True
-                h = self.hit(self.v.name("message_key", name), key)
-                if h:
-                    self.out.protocol.append((h, key, self.offset))
-                    sent = True
-            if sent:
-                self.agent_ranges.append(_span(obj, self.offset))
+            pairs = [(p.field("key"), p.field("value")) if p.kind() == "pair" else (p, None)
+                     for p in obj.named_children() if p.kind() in ("pair", "shorthand_property_identifier")]
+            self._message(obj, [(k, v) for k, v in pairs if k is not None])
         for m in self.root.find_all(kind="member_expression"):
             prop = m.field("property")
             if prop is not None:
@@ -561,23 +590,7 @@ class _JS(_Code):
         if kind == "subscript_expression":
             index = node.field("index")
             return index is not None and literal_content(index.text()) == "type"
-        if kind == "identifier":
-            if _TYPEISH.search(node.text()):
-                return True
-            values = self.decls.get(node.text(), [])
-            return bool(values) and values[-1].kind() != "identifier" and self._typeish(values[-1])
-        return False
-
-    def _event_name(self, value: SgNode, context: SgNode) -> None:
-        name = literal_content(value.text())
-        h = self.hit(self.v.name("event_type", name) or self.v.name("message_type", name), value)
-        if h:
-            self.out.protocol.append((h, value, self.offset))
-
-    def _field(self, name: str, node: SgNode, expr: SgNode) -> None:
-        h = self.hit(self.v.name("event_field", name), node)
-        if h:
-            self.out.protocol.append((h, expr, self.offset))
+        return kind == "identifier" and self._typeish_name(node)
 
     def elements(self) -> None:
         for el in find_kinds(self.root, self.grammar, "jsx_opening_element", "jsx_self_closing_element"):
@@ -590,20 +603,12 @@ class _JS(_Code):
                 self.kept_ranges.append(_span(el, self.offset))
 
     def run(self) -> None:
+        self.collect_voices("pair")
         super().run()
         self.elements()
         for node in self.root.find_all(kind="property_identifier"):
             if node.text() in self.v.names.get("env", {}):
                 self.pending_env.append(node)
-        for key in ("voiceId", "voice_id"):
-            for pair in self.root.find_all(kind="pair"):
-                k, value = pair.field("key"), pair.field("value")
-                if k is not None and value is not None and literal_content(k.text()) == key and value.kind() == "string" \
-                        and re.fullmatch(r"[0-9A-Za-z]{20}", literal_content(value.text())):
-                    self.pending_voice.append((value, self.v.name("voice_key", key) or ""))
-        for node, rule_id in list(self.pending_voice):
-            if rule_id and self.inside(node, self.agent_ranges):
-                self.hit(rule_id, node)
 
 
 class _Py(_Code):
@@ -668,9 +673,7 @@ class _Py(_Code):
                 self._sdk_call(parent)
 
     def _sdk_call(self, call: SgNode) -> None:
-        span = _span(call, self.offset)
-        self.agent_ranges.append(span)
-        self.kept_ranges.append(span)
+        self.sdk_code(call)
         args = call.field("arguments")
         if args is not None:
             for kw in args.named_children():
@@ -775,25 +778,8 @@ class _Py(_Code):
                 for s in pattern.find_all(kind="string"):
                     self._event_name(s)
         for d in self.root.find_all(kind="dictionary"):
-            sent = False
-            for pair in d.named_children():
-                if pair.kind() != "pair":
-                    continue
-                key, value = pair.field("key"), pair.field("value")
-                if key is None or key.kind() != "string":
-                    continue
-                name = literal_content(key.text())
-                if name == "type" and value is not None and value.kind() == "string":
-                    h = self.hit(self.v.name("message_type", literal_content(value.text())), value)
-                    if h:
-                        self.out.protocol.append((h, value, self.offset))
-                        sent = True
-                h = self.hit(self.v.name("message_key", name), key)
-                if h:
-                    self.out.protocol.append((h, key, self.offset))
-                    sent = True
-            if sent:
-                self.agent_ranges.append(_span(d, self.offset))
+            pairs = [(p.field("key"), p.field("value")) for p in d.named_children() if p.kind() == "pair"]
+            self._message(d, [(k, v) for k, v in pairs if k is not None and k.kind() == "string"])
         for s in self.root.find_all(kind="subscript"):
             index = s.field("subscript")
             if index is not None and index.kind() == "string":
@@ -818,36 +804,10 @@ class _Py(_Code):
             fn, args = node.field("function"), node.field("arguments")
             return bool(fn is not None and fn.text().endswith(".get") and args is not None and args.named_children()
                         and literal_content(args.named_children()[0].text()) == "type")
-        if kind == "identifier":
-            if _TYPEISH.search(node.text()):
-                return True
-            values = self.decls.get(node.text(), [])
-            return bool(values) and values[-1].kind() != "identifier" and self._typeish(values[-1])
-        return False
-
-    def _event_name(self, value: SgNode) -> None:
-        name = literal_content(value.text())
-        h = self.hit(self.v.name("event_type", name) or self.v.name("message_type", name), value)
-        if h:
-            self.out.protocol.append((h, value, self.offset))
-
-    def _field(self, name: str, node: SgNode, expr: SgNode) -> None:
-        h = self.hit(self.v.name("event_field", name), node)
-        if h:
-            self.out.protocol.append((h, expr, self.offset))
+        return kind == "identifier" and self._typeish_name(node)
 
     def run(self) -> None:
-        for kw in self.root.find_all(kind="keyword_argument"):
-            name, value = kw.field("name"), kw.field("value")
-            if name is not None and value is not None and name.text() in ("voice_id",) and value.kind() == "string" \
-                    and re.fullmatch(r"[0-9A-Za-z]{20}", literal_content(value.text())):
-                self.pending_voice.append((value, self.v.name("voice_key", name.text()) or ""))
-        for pair in self.root.find_all(kind="pair"):
-            key, value = pair.field("key"), pair.field("value")
-            if key is not None and value is not None and literal_content(key.text()) in ("voice_id", "voiceId") and value.kind() == "string" \
-                    and re.fullmatch(r"[0-9A-Za-z]{20}", literal_content(value.text())):
-                self.pending_voice.append((value, self.v.name("voice_key", literal_content(key.text())) or ""))
-        self.pending_voice = [(n, r) for n, r in self.pending_voice if r]
+        self.collect_voices("keyword_argument", "pair")
         super().run()
 
 

@@ -31,6 +31,14 @@ def scanner(tables, known: Known | None = None) -> Scanner:
     return Scanner(tables.scan, known)
 
 
+def port(tables, folder: Path, known: Known = KNOWN):  # type: ignore[no-untyped-def]
+    """Scan ``folder`` and plan --fix: the one ported file, and the scan result."""
+    s = scanner(tables, known)
+    result = scan_paths([folder], s, base=folder)
+    [file_fix] = plan_fixes(result.texts, result.findings, s, annotate=False).files
+    return file_fix, result
+
+
 def copy(names: list[str], to: Path) -> None:
     for name in names:
         target = to / name
@@ -119,9 +127,7 @@ def test_non_utf8_files_are_scanned_but_never_rewritten(tables, tmp_path: Path) 
 
 def test_node_ws_client_is_ported_whole(tables, tmp_path: Path) -> None:
     copy(["node/agent-socket.mjs"], tmp_path)
-    s = scanner(tables, KNOWN)
-    result = scan_paths([tmp_path], s, base=tmp_path)
-    [file_fix] = plan_fixes(result.texts, result.findings, s, annotate=False).files
+    file_fix, result = port(tables, tmp_path)
     new = file_fix.new_text
     assert 'const AGENT_URL = "wss://api.smallest.ai/atoms/v1/agent/connect?agent_id=a1f0aa";' in new
     assert 'headers: { Authorization: "Bearer " + process.env.SMALLEST_API_KEY },' in new
@@ -138,9 +144,7 @@ def test_node_ws_client_is_ported_whole(tables, tmp_path: Path) -> None:
 
 def test_python_websockets_client_is_ported_whole(tables, tmp_path: Path) -> None:
     copy(["python/ws_chat.py"], tmp_path)
-    s = scanner(tables, KNOWN)
-    result = scan_paths([tmp_path], s, base=tmp_path)
-    [file_fix] = plan_fixes(result.texts, result.findings, s, annotate=False).files
+    file_fix, result = port(tables, tmp_path)
     new = file_fix.new_text
     assert 'AGENT_ID = "b2f0bb"' in new and 'URL = f"wss://api.smallest.ai/atoms/v1/agent/connect?agent_id={AGENT_ID}"' in new
     assert 'additional_headers={"Authorization": "Bearer " + os.environ["SMALLEST_API_KEY"]}' in new
@@ -154,9 +158,7 @@ def test_python_client_without_headers_gets_them_and_the_os_import(tables, tmp_p
     (tmp_path / "c.py").write_text('import json\nfrom websockets.sync.client import connect\n\n\ndef run():\n'
                                    '    with connect("wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_4401k8poiuytrewqlkjhgfdsa2b") as ws:\n'
                                    '        ws.send(json.dumps({"type": "user_message", "text": "hi"}))\n')
-    s = scanner(tables, KNOWN)
-    result = scan_paths([tmp_path], s, base=tmp_path)
-    [file_fix] = plan_fixes(result.texts, result.findings, s, annotate=False).files
+    file_fix, _ = port(tables, tmp_path)
     assert file_fix.new_text.startswith("import os\nimport json\n")
     assert ('connect("wss://api.smallest.ai/atoms/v1/agent/connect?agent_id=b2f0bb", '
             'additional_headers={"Authorization": "Bearer " + os.environ["SMALLEST_API_KEY"]})') in file_fix.new_text
@@ -167,9 +169,7 @@ def test_node_global_websocket_gets_the_token_query(tables, tmp_path: Path) -> N
     (tmp_path / "n.js").write_text('const { log } = require("./log");\n'
                                    'const ws = new WebSocket("wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_3301k7mnbvcxzlkjhgfdsaqwer9");\n'
                                    'ws.onmessage = (e) => { if (JSON.parse(e.data).type === "interruption") log("stop"); };\n')
-    s = scanner(tables, KNOWN)
-    result = scan_paths([tmp_path], s, base=tmp_path)
-    [file_fix] = plan_fixes(result.texts, result.findings, s, annotate=False).files
+    file_fix, _ = port(tables, tmp_path)
     assert ("new WebSocket(`wss://api.smallest.ai/atoms/v1/agent/connect?agent_id=a1f0aa&token=${process.env.SMALLEST_API_KEY}`)"
             in file_fix.new_text)
 
