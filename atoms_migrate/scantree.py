@@ -31,6 +31,7 @@ from atoms_migrate.tables import SCAN_REGEX_MATCHERS, ScanTable
 OTHER_API_RULE = "EL-OTHER-API"
 _QUOTES = re.compile(r"""^[rRbBuUfF]{0,3}("{3}|'{3}|["'`])(.*)\1$""", re.DOTALL)
 _TYPEISH = re.compile(r"(?:^|[._])type$|Type$", re.IGNORECASE)
+_PROSE = re.compile(r"\s")
 _VOICE_ID = re.compile(r"[0-9A-Za-z]{20}")  # elevenlabs-convai-api.md §1
 _SIGNED = re.compile(r"signed[-_]?url|conversation_signature", re.IGNORECASE)
 _WS_URL = re.compile(r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])")
@@ -219,6 +220,8 @@ class _Code:
     def literals(self) -> None:
         for node in find_kinds(self.root, self.grammar, *self.string_kinds):
             content = _own_text(node)
+            if _PROSE.search(content.strip()):  # a docstring or a message that names an endpoint is not a request
+                continue
             for regex, rule_id in self.v.regexes["literal"]:
                 if regex.search(content):
                     self.hit(rule_id, node)

@@ -85,6 +85,14 @@ def test_protocol_names_need_a_convai_socket(tables, tmp_path: Path) -> None:
     assert ("convai.py", "EL-EVT-PING") in found and not any(path == "other.py" for path, _ in found)
 
 
+def test_endpoints_named_in_prose_are_not_requests(tables, tmp_path: Path) -> None:
+    (tmp_path / "doc.py").write_text('"""Reads GET /v1/convai/agents and the signed URL."""\n'
+                                     'def f():\n    raise ValueError("expected a GET /v1/convai/agents/{id} response")\n'
+                                     'AGENTS = "/v1/convai/agents"\n')
+    found = [(f.line, f.rule_id) for f in scan_paths([tmp_path], scanner(tables), base=tmp_path).findings]
+    assert found == [(4, "EL-REST-AGENTS")]
+
+
 def test_voice_and_agent_ids_say_what_they_became(tables) -> None:
     known = Known(agents={"agent_5501k0abcdefghij0123456789ab": "65f0aa"}, voices={"21m00Tcm4TlvDq8ikWAM": "rachel"})
     result = scan_paths([FIXTURES / "Assistant.tsx"], scanner(tables, known), base=FIXTURES)
