@@ -136,9 +136,9 @@ def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vo
             agent_edit = (holder, el_id, atoms_id)
     # the auth, in the form the runtime can send
     key = KEY_PY if sock.language == "py" else KEY_JS
-    for start, end, pair in sock.header_pairs:
-        if not (sock.call_start <= start < sock.call_end) and _shared_text(text, pair):
-            port.blockers.append("the xi-api-key header lives in headers shared with other requests: give the socket its own")
+    if any(not (sock.call_start <= start < sock.call_end) for start, _, _ in sock.header_pairs):
+        port.blockers.append("the xi-api-key header is defined outside the WebSocket call (other requests may share it): "
+                             "give the socket its own headers with Authorization: Bearer <SMALLEST_API_KEY>")
     header = f'"Authorization": "Bearer " + {key}' if sock.language == "py" else f'Authorization: "Bearer " + {key}'
     token = False
     if sock.header_pairs:
@@ -152,7 +152,7 @@ def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vo
             close = sock.options[1] - 1  # the argument list's ")"
             edits.append((close, close, f", additional_headers={{{header}}}"))
     elif sock.ws_from == "ws":
-        if sock.options is not None:
+        if sock.arguments > 1:
             port.blockers.append(f"add headers: {{ {header} }} to the WebSocket options")
         else:
             close = text.rfind(")", sock.call_start, sock.call_end)
@@ -223,6 +223,8 @@ def _transcript_edit(hit: Hit, node: SgNode, offset: int, language: str) -> tupl
     roles = '["agent", "assistant"].includes({o}.role)' if role == "agent" else '{o}.role === "user"'
     py_roles = '{o}.get("role") in ("agent", "assistant")' if role == "agent" else '{o}.get("role") == "user"'
     if node.kind() == "string":  # a type comparison
+        if literal_content(node.text()) != text_key:
+            return f"{node.text()} becomes transcript.delta with role \"{role}\" (cumulative text: replace, do not append)"
         cmp = node.parent()
         if cmp is None or cmp.kind() not in ("binary_expression", "comparison_operator"):
             return "a switch or match over the type cannot tell user from agent transcripts: compare type with \"transcript\" and check role"
@@ -276,10 +278,6 @@ def _shared(analysis: Analysis, literal: tuple[int, int, str]) -> bool:
             uses = [n for n in root.find_all(kind="identifier") if n.text() == name.text()]
             return len(uses) > 2
     return False
-
-
-def _shared_text(text: str, pair: str) -> bool:
-    return text.count(pair) > 0 and len(re.findall(r"\bheaders\s*=", text)) > 1
 
 
 def _without_nested(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

@@ -69,6 +69,7 @@ class Socket:
     header_pairs: list[tuple[int, int, str]] = field(default_factory=list)  # xi-api-key pairs in its options
     headers_kwarg: str | None = None  # Python: additional_headers / extra_headers
     agent_refs: list[str] = field(default_factory=list)  # names interpolated as agent_id
+    arguments: int = 1  # how many arguments the constructor or call was given
 
 
 @dataclass
@@ -527,7 +528,7 @@ class _JS(_Code):
                 self.out.sockets.append(Socket(
                     "js", span[0], span[1], [(*_span(lit, self.offset), lit.text()) for lit in literals], url, signed and not _WS_URL.search(url),
                     ws_from, (*_span(options, self.offset), options.text()) if options is not None and options.kind() == "object" else None,
-                    header_pairs, None, _agent_refs(url)))
+                    header_pairs, None, _agent_refs(url), len(positional)))
 
     def _headers(self, reach: list[SgNode]) -> list[tuple[int, int, str]]:
         found = []

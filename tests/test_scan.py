@@ -199,6 +199,18 @@ def test_a_unit_that_cannot_port_whole_is_left_alone_with_steps(tables, tmp_path
     assert why in url.steps and why in url.message
 
 
+def test_shared_headers_block_the_port(tables, tmp_path: Path) -> None:
+    (tmp_path / "s.py").write_text(
+        'import os\nimport requests\nimport websockets\n\nHEADERS = {"xi-api-key": os.environ["ELEVENLABS_API_KEY"]}\n'
+        'URL = "wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_4401k8poiuytrewqlkjhgfdsa2b"\n\n\n'
+        'async def talk():\n    requests.get("https://api.elevenlabs.io/v1/convai/agents", headers=HEADERS)\n'
+        '    async with websockets.connect(URL, additional_headers=HEADERS) as ws:\n        await ws.recv()\n')
+    s = scanner(tables, KNOWN)
+    result = scan_paths([tmp_path], s, base=tmp_path)
+    assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
+    assert "defined outside the WebSocket call" in next(f for f in result.findings if f.rule_id == "EL-WS-URL").steps
+
+
 def test_unknown_agent_blocks_the_port(tables, tmp_path: Path) -> None:
     copy(["node/agent-socket.mjs"], tmp_path)
     s = scanner(tables)  # empty state file
