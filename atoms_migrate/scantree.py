@@ -209,10 +209,10 @@ class _Code:
         self.literals()
         self.imports()
         self.sdk()
+        self.sdk_rest()
         self.requests_and_sockets()
         if any(s.language == self.lang for s in self.out.sockets):
             self.protocol()
-        self.sdk_rest()
         for node, rule_id in self.pending_voice:
             if self.inside(node, self.agent_ranges):
                 self.hit(rule_id, node)
@@ -242,6 +242,19 @@ class _Code:
                     self.hit(rule_id, node.field("property") or node.field("attribute") or node)
             if self.v.other_rest.search(text) and re.search(r"elevenlabs|client|eleven", text, re.IGNORECASE):
                 self.out.saw_other_api(_span(node, self.offset)[0])
+
+    def _classify(self, url: str, names: list[str], literals: list[SgNode], is_socket: bool) -> tuple[bool, bool]:
+        """(signed, convai) for a request or socket URL.
+
+        A socket URL known only at run time (a parameter, a function's result) counts as the
+        convai one when the file itself fetches a signed URL or names the convai endpoint.
+        """
+        signed = bool(_SIGNED.search(url) or any(_SIGNED.search(n) for n in names))
+        convai = bool(_CONVAI.search(url)) or (is_socket and signed)
+        if is_socket and not convai and not literals:
+            evidence = {h.rule_id for h in self.out.hits} & {"EL-SIGNED-URL", "EL-WS-URL"}
+            convai, signed = bool(evidence), "EL-SIGNED-URL" in evidence
+        return signed, convai
 
     def sdk_code(self, node: SgNode) -> None:
         """An SDK call or element: agent code, and ids inside it are kept until the user replaces it."""
@@ -511,8 +524,7 @@ class _JS(_Code):
                 url_pair = next((p for p in options.named_children() if p.kind() == "pair" and p.field("key") and p.field("key").text() == "url"), None)
                 if url_pair is not None:
                     url = self.resolve(url_pair.field("value"), 0, literals, names)
-            signed = bool(_SIGNED.search(url) or any(_SIGNED.search(n) for n in names))
-            convai = bool(_CONVAI.search(url)) or (is_socket and signed)
+            signed, convai = self._classify(url, names, literals, is_socket)
             if not convai:
                 if self.v.other_literal.search(url):
                     self.out.saw_other_api(_span(node, self.offset)[0])
@@ -721,8 +733,7 @@ class _Py(_Code):
             literals: list[SgNode] = []
             names: list[str] = []
             url = self.resolve(url_node, 0, literals, names)
-            signed = bool(_SIGNED.search(url) or any(_SIGNED.search(n) for n in names))
-            convai = bool(_CONVAI.search(url)) or (is_socket and signed)
+            signed, convai = self._classify(url, names, literals, is_socket)
             if not convai:
                 if self.v.other_literal.search(url):
                     self.out.saw_other_api(_span(call, self.offset)[0])

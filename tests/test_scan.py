@@ -85,6 +85,16 @@ def test_protocol_names_need_a_convai_socket(tables, tmp_path: Path) -> None:
     assert ("convai.py", "EL-EVT-PING") in found and not any(path == "other.py" for path, _ in found)
 
 
+def test_a_socket_url_known_at_run_time_is_convai_when_the_file_fetches_a_signed_url(tables, tmp_path: Path) -> None:
+    (tmp_path / "s.py").write_text(
+        "import json\nfrom websockets.sync.client import connect\n\n\ndef url(client, agent):\n"
+        "    return client.conversational_ai.conversations.get_signed_url(agent_id=agent).signed_url\n\n\n"
+        "def run(ws_url):\n    with connect(ws_url) as ws:\n        if json.loads(ws.recv())[\"type\"] == \"ping\":\n            pass\n")
+    (tmp_path / "plain.py").write_text((tmp_path / "s.py").read_text().replace("get_signed_url(agent_id=agent).signed_url", "agent"))
+    found = {(f.path, f.line, f.rule_id) for f in scan_paths([tmp_path], scanner(tables), base=tmp_path).findings}
+    assert found == {("s.py", 6, "EL-SIGNED-URL"), ("s.py", 11, "EL-EVT-PING")}
+
+
 def test_endpoints_named_in_prose_are_not_requests(tables, tmp_path: Path) -> None:
     (tmp_path / "doc.py").write_text('"""Reads GET /v1/convai/agents and the signed URL."""\n'
                                      'def f():\n    raise ValueError("expected a GET /v1/convai/agents/{id} response")\n'
