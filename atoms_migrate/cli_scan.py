@@ -62,6 +62,8 @@ def _print_table(result, out: Console) -> None:  # type: ignore[no-untyped-def]
             table.add_row(f"{f.line}:{f.column}", f.rule_id, f.kind + (" (fixable)" if f.fixable else ""),
                           f.text[:60], f.replacement)
         out.print(table)
+        for steps in dict.fromkeys(f.steps for f in findings if f.steps):  # why --fix leaves this file, once per reason
+            out.print(f"  by hand: {steps}", markup=False)
 
 
 @app.command()

@@ -95,16 +95,27 @@ def port_units(source: SourceText, analysis: Analysis, known: Known, vocab: Voca
 
 
 def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vocabulary, port: UnitPort) -> None:
+    """Every blocker of the unit, or its edits: the connection and its protocol names together."""
+    sock = analysis.sockets[0]
+    edits = _plan_connection(source, analysis, known, port) + _plan_protocol(analysis, vocab, port, sock.language)
+    port.edits = _without_nested(edits)
+    for h in analysis.hits:
+        if h.rule_id in UNIT_RULES and (h.start, h.rule_id) in port.unit_hits and any(a <= h.start < b or (a == b == h.start) for a, b, _ in port.edits):
+            port.fixed.add((h.start, h.rule_id))
+
+
+def _plan_connection(source: SourceText, analysis: Analysis, known: Known, port: UnitPort) -> list[tuple[int, int, str]]:
+    """The URL, the auth in the runtime's form and the agent id of the socket."""
     sock = analysis.sockets[0]
     text = source.text
     if sock.signed:
         port.blockers.append("the URL is an ElevenLabs signed URL fetched at run time: drop that fetch and connect to "
                              f"{ATOMS_WS} with agent_id and the Smallest key (server) or a wct_ token from register-call (browser)")
-        return
+        return []
     url_literal = next((lit for lit in sock.url_literals if _WS_URL.search(lit[2])), None)
     if url_literal is None:
         port.blockers.append("the WebSocket URL is not a literal in this file: point it at " + ATOMS_WS)
-        return
+        return []
     node_side = bool(re.search(r"\brequire\(|\bprocess\.|from\s+[\"']node:", text))
     browser = sock.language == "js" and sock.ws_from == "global" and (
         source.language == "tsx" or source.path.suffix in (".jsx", ".html", ".vue", ".svelte") or bool(_BROWSER.search(text)) or not node_side)
@@ -180,7 +191,12 @@ def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vo
     if agent_edit:
         (a_start, a_end, a_text), el_id, atoms_id = agent_edit
         edits.append((a_start, a_end, a_text.replace(el_id, atoms_id)))
-    # the protocol names of this connection
+    return edits
+
+
+def _plan_protocol(analysis: Analysis, vocab: Vocabulary, port: UnitPort, language: str) -> list[tuple[int, int, str]]:
+    """The renamed message and event names of the connection; anything else is a blocker."""
+    edits: list[tuple[int, int, str]] = []
     done: set[int] = set()
     for hit, node, offset in analysis.protocol:
         key_ = (hit.start, hit.rule_id)
@@ -188,8 +204,7 @@ def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vo
             continue
         if hit.rule_id in _AUDIO:
             port.blockers.append(AUDIO_STEPS)
-        elif hit.rule_id in _RENAMES and node.kind() == "string" and vocab.name("event_type", literal_content(node.text())) or \
-                hit.rule_id == "EL-MSG-USER-MESSAGE" and node.kind() == "string":
+        elif hit.rule_id in _RENAMES and node.kind() == "string":
             quote_start, quote_end = hit.start, hit.end
             old = hit.text
             content = literal_content(old)
@@ -198,7 +213,7 @@ def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vo
                 edits.append((quote_start, quote_end, new_text))
             port.fixed.add(key_)
         elif hit.rule_id in _TRANSCRIPTS:
-            edit = _transcript_edit(hit, node, offset, sock.language)
+            edit = _transcript_edit(hit, node, offset, language)
             if isinstance(edit, str):
                 port.blockers.append(edit)
                 continue
@@ -210,11 +225,7 @@ def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vo
             rule_steps = {"EL-EVT-INITIATION-METADATA": "read session.created's session_id/call_id/sample_rate instead of "
                                                          "conversation_initiation_metadata_event"}
             port.blockers.append(rule_steps.get(hit.rule_id, f"{hit.text.strip()!s} has no like-for-like Atoms form ({hit.rule_id})"))
-    edits = _without_nested(edits)
-    port.edits = edits
-    for h in analysis.hits:
-        if h.rule_id in UNIT_RULES and (h.start, h.rule_id) in port.unit_hits and any(a <= h.start < b or (a == b == h.start) for a, b, _ in edits):
-            port.fixed.add((h.start, h.rule_id))
+    return edits
 
 
 def _transcript_edit(hit: Hit, node: SgNode, offset: int, language: str) -> tuple[int, int, str] | str | None:
