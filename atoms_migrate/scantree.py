@@ -243,6 +243,11 @@ class _Code:
             if self.v.other_rest.search(text) and re.search(r"elevenlabs|client|eleven", text, re.IGNORECASE):
                 self.out.saw_other_api(_span(node, self.offset)[0])
 
+    def _other_api(self, url: str, literals: list[SgNode], call: SgNode) -> None:
+        """A request to TTS, STT, voices...: the file's info line points at its URL."""
+        if self.v.other_literal.search(url):
+            self.out.saw_other_api(_span(literals[0] if literals else call, self.offset)[0])
+
     def _classify(self, url: str, names: list[str], literals: list[SgNode], is_socket: bool) -> tuple[bool, bool]:
         """(signed, convai) for a request or socket URL.
 
@@ -450,12 +455,7 @@ class _JS(_Code):
         if target.kind() in ("identifier", "member_expression"):
             self._members(target.text(), scope)
         elif target.kind() == "object_pattern":
-            for p in target.find_all(kind="shorthand_property_identifier_pattern"):
-                self._destructured(p.text(), p.text(), scope, target)
-            for p in target.find_all(kind="pair_pattern"):
-                key, value = p.field("key"), p.field("value")
-                if key is not None and value is not None and value.kind() == "identifier":
-                    self._destructured(key.text(), value.text(), scope, target)
+            self._pattern(target, scope)
 
     def _options(self, args: SgNode) -> None:
         for obj in args.named_children():
@@ -467,7 +467,22 @@ class _JS(_Code):
                     continue
                 self.hit(self.v.name("sdk_option", literal_content(key.text())), key)
 
+    def _pattern(self, pattern: SgNode, scope: SgNode) -> None:
+        """Members destructured from an SDK object: found where they are named and wherever used."""
+        for p in pattern.find_all(kind="shorthand_property_identifier_pattern"):
+            self.hit(self.v.name("sdk_member", p.text()), p)
+            self._destructured(p.text(), p.text(), scope, pattern)
+        for p in pattern.find_all(kind="pair_pattern"):
+            key, value = p.field("key"), p.field("value")
+            if key is not None and value is not None and value.kind() == "identifier":
+                self.hit(self.v.name("sdk_member", key.text()), key)
+                self._destructured(key.text(), value.text(), scope, pattern)
+
     def _members(self, binding: str, scope: SgNode) -> None:
+        for d in scope.find_all(kind="variable_declarator"):  # const { status, isSpeaking } = conversation
+            name, value = d.field("name"), d.field("value")
+            if name is not None and value is not None and name.kind() == "object_pattern" and value.text() == binding:
+                self._pattern(name, self.scope_of(d))
         for m in scope.find_all(kind="member_expression"):
             obj, prop = m.field("object"), m.field("property")
             if obj is None or prop is None or obj.text() != binding:
@@ -526,8 +541,7 @@ class _JS(_Code):
                     url = self.resolve(url_pair.field("value"), 0, literals, names)
             signed, convai = self._classify(url, names, literals, is_socket)
             if not convai:
-                if self.v.other_literal.search(url):
-                    self.out.saw_other_api(_span(node, self.offset)[0])
+                self._other_api(url, literals, node)
                 continue
             reach = [options] if options is not None else []
             if options is not None and options.kind() == "identifier" and options.text() in self.decls:
@@ -735,8 +749,7 @@ class _Py(_Code):
             url = self.resolve(url_node, 0, literals, names)
             signed, convai = self._classify(url, names, literals, is_socket)
             if not convai:
-                if self.v.other_literal.search(url):
-                    self.out.saw_other_api(_span(call, self.offset)[0])
+                self._other_api(url, literals, call)
                 continue
             span = _span(call, self.offset)
             self.agent_ranges.append(span)
