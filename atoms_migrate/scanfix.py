@@ -43,6 +43,7 @@ _HARMLESS = {"EL-EVT-PING", "EL-MSG-PONG"}  # handlers Atoms never triggers: lef
 _TRANSCRIPTS = {"EL-EVT-USER-TRANSCRIPT": ("user_transcription_event", "user_transcript", "user"),
                 "EL-EVT-AGENT-RESPONSE": ("agent_response_event", "agent_response", "agent")}
 _AUDIO = {"EL-EVT-AUDIO", "EL-EVT-AUDIO-TYPE", "EL-MSG-USER-AUDIO"}
+_AGENT_REST = {"EL-REST-AGENTS", "EL-REST-CONVERSATIONS", "EL-REST-CALLS", "EL-REST-CONVAI", "EL-WEBRTC-TOKEN"}
 UNIT_RULES = {"EL-WS-URL", "EL-SIGNED-URL", "EL-AGENT-ID", "EL-XI-API-KEY", "EL-API-KEY-ENV"}
 BROWSER_STEPS = ("a browser cannot hold the Smallest API key: on your server, mint a single-use wct_ token with "
                  "POST /atoms/v1/conversation/register-call {agent_id} and connect the browser to "
@@ -97,6 +98,10 @@ def port_units(source: SourceText, analysis: Analysis, known: Known, vocab: Voca
 def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vocabulary, port: UnitPort) -> None:
     """Every blocker of the unit, or its edits: the connection and its protocol names together."""
     sock = analysis.sockets[0]
+    rest = sorted({source.text.count("\n", 0, h.start) + 1 for h in analysis.hits if h.rule_id in _AGENT_REST})
+    if rest:  # a socket on Atoms beside requests about the ElevenLabs agent would be half on each vendor
+        port.blockers.append(f"this file also calls the ElevenLabs agent API (line {', '.join(map(str, rest))}): "
+                             "move those requests to Atoms in the same change")
     edits = _plan_connection(source, analysis, known, port) + _plan_protocol(analysis, vocab, port, sock.language)
     port.edits = _without_nested(edits)
     for h in analysis.hits:

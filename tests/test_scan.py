@@ -221,6 +221,15 @@ def test_shared_headers_block_the_port(tables, tmp_path: Path) -> None:
     assert "defined outside the WebSocket call" in next(f for f in result.findings if f.rule_id == "EL-WS-URL").steps
 
 
+def test_a_socket_beside_agent_rest_calls_is_not_ported(tables, tmp_path: Path) -> None:
+    text = (FIXTURES / "node" / "agent-socket.mjs").read_text()
+    (tmp_path / "a.mjs").write_text(text + 'export const history = (id) => fetch(`https://api.elevenlabs.io/v1/convai/conversations/${id}`);\n')
+    s = scanner(tables, KNOWN)
+    result = scan_paths([tmp_path], s, base=tmp_path)
+    assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
+    assert "also calls the ElevenLabs agent API (line 31)" in next(f for f in result.findings if f.rule_id == "EL-WS-URL").steps
+
+
 def test_unknown_agent_blocks_the_port(tables, tmp_path: Path) -> None:
     copy(["node/agent-socket.mjs"], tmp_path)
     s = scanner(tables)  # empty state file
