@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from ast_grep_py import SgNode, SgRoot
 
 from atoms_migrate.scan import Known, ScanFinding, Scanner, SourceText
-from atoms_migrate.scantree import _WS_URL, Analysis, Hit, Vocabulary, find_kinds, literal_content
+from atoms_migrate.scantree import _WS_URL, Analysis, Hit, Vocabulary, _scripts, find_kinds, literal_content
 
 ATOMS_WS = "wss://api.smallest.ai/atoms/v1/agent/connect"
 KEY_JS = "process.env.SMALLEST_API_KEY"
@@ -313,10 +313,11 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def syntax_errors(text: str, language: str) -> int:
-    """ERROR nodes, plus the zero-width identifiers tree-sitter invents for a missing one."""
+    """ERROR nodes, plus the zero-width identifiers tree-sitter invents for a missing one (HTML: with its scripts)."""
     root = SgRoot(text, language).root()
     invented = [n for n in find_kinds(root, language, "identifier") if not n.text()]
-    return len(root.find_all(kind="ERROR")) + len(invented)
+    scripts = sum(syntax_errors(raw.text(), lang) for raw, lang in _scripts(root)) if language == "html" else 0
+    return len(root.find_all(kind="ERROR")) + len(invented) + scripts
 
 
 @dataclass
