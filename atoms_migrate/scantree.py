@@ -324,6 +324,7 @@ class _JS(_Code):
     lang = "js"
     string_kinds = ("string", "template_string")
     functions = _FUNCTIONS_JS
+    ws_names: frozenset[str] | set[str] = frozenset()  # local names of the Node `ws` WebSocket class
 
     def collect_decls(self) -> None:
         for d in self.root.find_all(kind="variable_declarator"):
@@ -524,7 +525,7 @@ class _JS(_Code):
             if callee is None:
                 continue
             ctext = callee.text()
-            is_socket = node.kind() == "new_expression" and (ctext in _JS_SOCKET or ctext in getattr(self, "ws_names", ()))
+            is_socket = node.kind() == "new_expression" and (ctext in _JS_SOCKET or ctext in self.ws_names)
             if not is_socket and not _JS_REQUEST.search(ctext):
                 continue
             args = node.field("arguments")
@@ -550,7 +551,7 @@ class _JS(_Code):
             self.agent_ranges.append(span)
             header_pairs = self._headers(reach)
             if is_socket:
-                ws_from = "ws" if ctext in getattr(self, "ws_names", ()) else "global"
+                ws_from = "ws" if ctext in self.ws_names else "global"
                 self.out.sockets.append(Socket(
                     "js", span[0], span[1], [(*_span(lit, self.offset), lit.text()) for lit in literals], url, signed and not _WS_URL.search(url),
                     ws_from, (*_span(options, self.offset), options.text()) if options is not None and options.kind() == "object" else None,
