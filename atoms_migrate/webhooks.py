@@ -18,10 +18,13 @@ Rules, each reported where it loses something:
   values; ``required`` kept) and a ``{{name}}`` slot where the value goes; constants are
   written literally; dynamic variables become ``{{var}}`` with ``system__`` names renamed.
 - Path placeholders ``{id}`` become ``{{id}}``. The request body becomes a JSON template
-  string: text slots are quoted; number, integer, boolean (and non-text enum) slots are not,
-  so types survive. Nested objects are flattened into parameters named ``parent_child``;
-  arrays and free-form objects become a text parameter the LLM writes as JSON, placed
-  unquoted so the body carries the JSON value (lossy: the LLM sees no item schema).
+  string: number, integer and boolean LLM parameters are unquoted, so their types survive;
+  every other slot is quoted (Atoms types only its parameters, and an unquoted slot holding
+  text makes the body invalid JSON). Nested objects are flattened into parameters named
+  ``parent_child``; arrays and free-form objects become a text parameter the LLM fills with
+  JSON, carried in the body as a string (lossy). Where the wire type then differs from
+  ElevenLabs' (a numeric variable, an integer enum, an array), the parity check of
+  ``toolcalls.py`` reports it.
 - ``system__`` variables are renamed in every template: URL, query, headers, body constants
   and the tool's and parameters' descriptions (Atoms §F.4).
 - ``--set NAME=VALUE`` substitutes ``${NAME}``, ``<NAME>`` and ``{{NAME}}`` in URLs and
@@ -545,8 +548,8 @@ class _Builder:
             if renamed is None:
                 self.conv.notes.append(Note(where, "lossy", "warning", f"{key} takes the system variable {var}, which has no Atoms equivalent; sent as written."))
                 renamed = var
-            if not in_text and kind in ("number", "integer", "boolean", "array", "object"):
-                return f"{_RAW}{renamed}"
+            # Quoted even for numbers: Atoms does not know a variable's type, and an unquoted slot
+            # that does not hold a number makes the body invalid JSON (the parity check reports the type).
             return "{{" + renamed + "}}"
         if source == "system":
             self.conv.lossy.append(f"{key} was system-provided")
@@ -577,22 +580,20 @@ class _Builder:
         kind = _json_type(prop)
         description = self.rename_templates(str(prop.get("description") or "").strip(), where)
         param: dict[str, Any] = {"name": name, "description": description or f"The {key}.", "type": "text", "required": bool(required)}
-        raw = False
+        raw = False  # only number and boolean slots are unquoted: Atoms types just those (§D.3)
         enum = prop.get("enum")
         if isinstance(enum, list) and enum:
             param["type"], param["values"] = "enum", [v if isinstance(v, str) else json.dumps(v) for v in enum]
-            raw = kind in ("number", "integer", "boolean") or not all(isinstance(v, str) for v in enum)
         elif kind in ("integer", "number"):
             param["type"], raw = "number", True
         elif kind == "boolean":
             param["type"], raw = "boolean", True
         elif kind in ("array", "object"):
-            raw = True
             param["description"] = (param["description"] + f" Give it as JSON ({kind}).").strip()
-            self.conv.lossy.append(f"{key} ({kind}) written by the LLM as JSON text")
+            self.conv.lossy.append(f"{key} ({kind}) sent as a JSON string")
             self.conv.notes.append(Note(where, "lossy", "warning", f"{key} is a JSON {kind}; Atoms parameters are text, number, boolean or enum, "
-                                                                   "so the LLM writes it as JSON text into an unquoted body slot, without the item schema.",
-                                        "Check the parameter's description tells the LLM the exact JSON shape, or flatten it."))
+                                                                   "so the LLM writes it as text and the body carries it as a string.",
+                                        "Make the endpoint accept the value as a JSON string, or flatten it."))
         if not description:
             why = " (its constant_value \"\" is read as unset: ElevenLabs exports cannot tell an empty constant from none)" if prop.get("constant_value") == "" else ""
             self.conv.notes.append(Note(where, "lossy", "info", f"{key} has no description; the LLM gets a generic one{why}."))

@@ -93,12 +93,6 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
      body_tool({"size": prop(description="Size", enum=["s", "m"])}, ["size"]),
      {"llmParameters": [{"name": "size", "description": "Size", "type": "enum", "required": True, "values": ["s", "m"]}]},
      {"body": {"size": "s"}}),
-    ("integer enum stays a number on the wire",
-     body_tool({"level": prop("integer", description="Level", enum=[1, 2])}),
-     {"requestBody": '{"level": {{level}}}'}, {"body": {"level": 1}}),
-    ("integer dynamic variable is unquoted",
-     body_tool({"seats": prop("integer", dynamic_variable="seats")}),
-     {"requestBody": '{"seats": {{seats}}}'}, {"body": {"seats": 42}}),
     ("system variable renamed in the body",
      body_tool({"conv": prop(dynamic_variable="system__conversation_id")}),
      {"requestBody": '{"conv": "{{call_id}}"}'}, {"body": {"conv": "<call_id>"}}),
@@ -117,9 +111,6 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
     ("array constant is sent as the array",
      body_tool({"tags": {"type": "array", **EMPTY, "constant_value": ["a", "b"], "items": {"type": "string"}}}),
      {"requestBody": '{"tags": ["a", "b"]}'}, {"body": {"tags": ["a", "b"]}}),
-    ("LLM array: empty constant [] is unset, the LLM writes JSON",
-     body_tool({"ids": {"type": "array", **EMPTY, "constant_value": [], "description": "Ids", "items": {"type": "integer"}}}),
-     {"requestBody": '{"ids": {{ids}}}'}, {"body": {"ids": [7]}}),
     ("path parameter from a dynamic variable",
      {"type": "webhook", "name": "t", "description": "d", "api_schema": {
          "url": "https://api.example.com/orders/{order_id}", "method": "GET",
@@ -172,6 +163,27 @@ def test_value_source_row(cfg: dict[str, Any], atoms: dict[str, Any], elevenlabs
     for key, value in elevenlabs.items():
         assert getattr(parity.elevenlabs, key) == value, f"ElevenLabs {key}: {getattr(parity.elevenlabs, key)!r}"
     assert parity.differences == (), parity.differences
+
+
+# Shapes whose wire type Atoms cannot reproduce: migrated, and the parity check says how the call differs.
+KNOWN_DIFFERENCES = [
+    ("integer enum: Atoms enums are text",
+     body_tool({"level": prop("integer", description="Level", enum=[1, 2])}),
+     '{"level": "{{level}}"}', 'body.level: ElevenLabs sends 1, Atoms sends "1"'),
+    ("integer dynamic variable: Atoms does not type variables",
+     body_tool({"seats": prop("integer", dynamic_variable="seats")}),
+     '{"seats": "{{seats}}"}', 'body.seats: ElevenLabs sends 42, Atoms sends "42"'),
+    ("LLM array: empty constant [] is unset, the LLM writes JSON text",
+     body_tool({"ids": {"type": "array", **EMPTY, "constant_value": [], "description": "Ids", "items": {"type": "integer"}}}),
+     '{"ids": "{{ids}}"}', 'body.ids: ElevenLabs sends [7], Atoms sends "[7]"'),
+]
+
+
+@pytest.mark.parametrize("cfg, body, difference", [r[1:] for r in KNOWN_DIFFERENCES], ids=[r[0] for r in KNOWN_DIFFERENCES])
+def test_wire_type_atoms_cannot_keep_is_a_reported_difference(cfg: dict[str, Any], body: str, difference: str) -> None:
+    conv = convert(cfg)
+    assert conv.tool["requestBody"] == body
+    assert tool_parity(cfg, conv.tool, "tools[0]", rename).differences == (difference,)
 
 
 def test_the_reported_bug_is_a_difference_naming_tool_field_and_values() -> None:
@@ -285,3 +297,80 @@ def test_system_variables_are_renamed_in_descriptions() -> None:
     conv = convert(cfg)
     assert conv.tool["description"] == "Call for {{user_number}} in {{call_id}}."
     assert conv.tool["llmParameters"][0]["description"] == "Caller {{user_number}}"
+
+
+# --- in the plan ----------------------------------------------------------------------------------
+
+def _plan(tables, agent_fields: dict[str, Any], **options: Any):
+    from atoms_migrate.mapper import MapOptions
+    from atoms_migrate.plan import plan_agent
+    from conftest import agent_config, make_source
+
+    return plan_agent(make_source(agent_config(**agent_fields)), tables, options=MapOptions(**options))
+
+
+def test_a_difference_is_an_error_finding_and_the_tool_is_never_mapped(tables) -> None:
+    hook = body_tool({"agent": prop(dynamic_variable="system__agent_id")})
+    plan = _plan(tables, {"prompt": {"prompt": "x", "tools": [hook]}})
+    [parity] = plan.tool_parity
+    assert not parity.equal and parity.source_path == "conversation_config.agent.prompt.tools[0]"
+    errors = [f for f in plan.findings if f.severity == "error"]
+    assert [e.message for e in errors] == [
+        'Tool t would not make the same HTTP call on Atoms: body.agent: ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}".']
+    [change] = [c for c in plan.changes if c.path == "singlePromptConfig.tools[0]"]
+    assert change.status == "lossy"
+
+
+def test_an_equal_call_leaves_the_tool_mapped(tables) -> None:
+    hook = body_tool({"incident_id": prop(dynamic_variable="incident_id")})
+    plan = _plan(tables, {"prompt": {"prompt": "x", "tools": [hook]}})
+    assert [p.equal for p in plan.tool_parity] == [True]
+    [change] = [c for c in plan.changes if c.path == "singlePromptConfig.tools[0]"]
+    assert change.status == "mapped"
+    assert not [f for f in plan.findings if f.severity == "error"]
+
+
+def test_a_blocked_tool_has_no_parity_entry(tables) -> None:
+    hook = {"type": "webhook", "name": "t", "description": "d", "api_schema": {"url": "https://YOUR_HOST/x"}}
+    assert _plan(tables, {"prompt": {"prompt": "x", "tools": [hook]}}).tool_parity == ()
+
+
+def _system(name: str, **params: Any) -> dict[str, Any]:
+    return {"type": "system", "name": name, "description": "", "params": {"system_tool_type": name, **params}}
+
+
+def test_transfer_declared_twice_becomes_one_transfer_call(tables) -> None:
+    transfer = {"transfer_destination": {"type": "phone", "phone_number": "+14155550100"}, "condition": "asks for a human",
+                "transfer_type": "blind"}
+    plan = _plan(tables, {"prompt": {"prompt": "x", "built_in_tools": {"transfer_to_number": _system("transfer_to_number", transfers=[transfer])},
+                                     "tools": [_system("transfer_to_number", transfers=[transfer])]}})
+    tools = plan.target_config["singlePromptConfig"]["tools"]
+    assert [t["type"] for t in tools] == ["transfer_call"]
+    assert any(f.status == "ignored" and "declared again" in f.message and f.source_path.startswith("conversation_config.agent.prompt.tools[0]")
+               for f in plan.findings)
+
+
+def test_a_second_transfer_to_another_number_is_kept(tables) -> None:
+    one = {"transfer_destination": {"type": "phone", "phone_number": "+14155550100"}, "condition": "sales"}
+    two = {"transfer_destination": {"type": "phone", "phone_number": "+14155550199"}, "condition": "support"}
+    plan = _plan(tables, {"prompt": {"prompt": "x", "built_in_tools": {"transfer_to_number": _system("transfer_to_number", transfers=[one])},
+                                     "tools": [_system("transfer_to_number", transfers=[one, two])]}})
+    numbers = [t["transferNumber"] for t in plan.target_config["singlePromptConfig"]["tools"]]
+    assert numbers == ["+14155550100", "+14155550199"]
+
+
+@pytest.mark.parametrize("name", ["end_session", "hang_up", "end_call", "endCall", "Hang-Up"])
+def test_client_tool_that_ends_the_session_suggests_end_call(tables, name: str) -> None:
+    client = {"type": "client", "name": name, "description": "Close the widget.", "parameters": {"type": "object", "properties": {}}}
+    plan = _plan(tables, {"prompt": {"prompt": "x", "tools": [client]}})
+    [finding] = [f for f in plan.findings if f.source_path == "conversation_config.agent.prompt.tools[0]" and f.severity == "error"]
+    assert "end_call" in finding.hint and "hang up" in finding.hint
+    with_end_call = _plan(tables, {"prompt": {"prompt": "x", "built_in_tools": {"end_call": _system("end_call")}, "tools": [client]}})
+    [finding] = [f for f in with_end_call.findings if f.source_path == "conversation_config.agent.prompt.tools[0]" and f.severity == "error"]
+    assert "already gets one" in finding.hint
+
+
+def test_other_client_tools_get_no_end_call_suggestion(tables) -> None:
+    client = {"type": "client", "name": "show_summary", "description": "Show it.", "parameters": {"type": "object", "properties": {}}}
+    plan = _plan(tables, {"prompt": {"prompt": "x", "tools": [client]}})
+    assert not any("end_call" in f.hint for f in plan.findings)

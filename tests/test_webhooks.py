@@ -97,8 +97,7 @@ def test_nested_body_is_flattened_and_the_template_is_json_once_filled() -> None
     names = [p["name"] for p in conv.tool["llmParameters"]]
     assert names == ["item", "mods_bun", "mods_extras"]
     body = fill(conv.tool["requestBody"], conv.tool["llmParameters"])
-    # The array slot is unquoted: the LLM writes JSON text and the body carries the array itself.
-    assert body == {"item": 3, "mods": {"bun": "abc", "extras": [1]}, "source": "voice", "conv": "v"}
+    assert body == {"item": 3, "mods": {"bun": "abc", "extras": "abc"}, "source": "voice", "conv": "v"}
     assert "{{call_id}}" in conv.tool["requestBody"]
     assert any(n.status == "lossy" and "mods_extras" in n.message for n in conv.notes), "the array parameter is reported as lossy"
 
