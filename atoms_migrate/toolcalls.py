@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from atoms_migrate.refs import MASK, is_ref, is_sensitive_name
-from atoms_migrate.webhooks import normalise_tool, substitute, substitute_host
+from atoms_migrate.webhooks import normalise_tool, substitute, substitute_host, unique_name
 
 RenameVariable = Callable[[str], "str | None"]
 
@@ -156,14 +156,6 @@ class _ElevenLabs:
         self.slots: dict[str, Any] = {}  # slot -> the LLM's value (also collected for building samples)
         self._used: set[str] = set()
 
-    def _slot(self, key: str) -> str:
-        name = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_") or "value"
-        base, n = name, 2
-        while name in self._used:
-            name, n = f"{base}_{n}", n + 1
-        self._used.add(name)
-        return name
-
     def variable(self, name: str) -> Any:
         return self.samples.variables.get(name, sample_variable_value(name))
 
@@ -184,7 +176,7 @@ class _ElevenLabs:
             return f"<system-provided:{key}>"
         if _kind(prop) == "object" and isinstance(prop.get("properties"), dict) and prop["properties"]:
             return self.object(prop, f"{key}_")
-        slot = self._slot(key)
+        slot = unique_name(key, self._used)  # the slot naming both platforms share (parent_child)
         value = self.samples.llm.get(slot, sample_llm_value(slot, prop))
         self.slots[slot] = value
         return value

@@ -357,6 +357,16 @@ def unresolved_placeholders(url: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def unique_name(key: str, taken: set[str]) -> str:
+    """An LLM-parameter name for ``key`` (``a.b c`` -> ``a_b_c``), made unique with ``_2``, ``_3``…; added to ``taken``."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_") or "value"
+    base, n = name, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
 def is_placeholder_value(value: str) -> bool:
     """A literal header value that plainly stands in for a real credential."""
     return bool(_PLACEHOLDER_VALUE.match(value.strip()))
@@ -572,11 +582,7 @@ class _Builder:
 
     def _param(self, key: str, prop: dict[str, Any], required: bool, where: str) -> tuple[str, bool]:
         """Declare an LLM parameter; returns its name and whether its body slot is unquoted."""
-        name = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_") or "value"
-        base, n = name, 2
-        while name in self._param_names:
-            name, n = f"{base}_{n}", n + 1
-        self._param_names.add(name)
+        name = unique_name(key, self._param_names)
         kind = _json_type(prop)
         description = self.rename_templates(str(prop.get("description") or "").strip(), where)
         param: dict[str, Any] = {"name": name, "description": description or f"The {key}.", "type": "text", "required": bool(required)}
