@@ -374,3 +374,19 @@ def test_other_client_tools_get_no_end_call_suggestion(tables) -> None:
     client = {"type": "client", "name": "show_summary", "description": "Show it.", "parameters": {"type": "object", "properties": {}}}
     plan = _plan(tables, {"prompt": {"prompt": "x", "tools": [client]}})
     assert not any("end_call" in f.hint for f in plan.findings)
+
+
+def test_credential_constant_in_the_body_is_resolved_at_apply_and_matches_on_read_back() -> None:
+    from atoms_migrate.compare import matches
+    from atoms_migrate.refs import refs_in, resolve
+
+    cfg = body_tool({"api_key": prop(constant_value='sk-live-"1"'), "q": prop(description="Q")})
+    conv = convert(cfg)
+    assert conv.tool["requestBody"] == '{"api_key": "<secret:t.api_key>", "q": "{{q}}"}'
+    assert conv.literal_secrets == {"t.api_key": 'sk-live-"1"'}
+    assert refs_in(conv.tool) == {"<secret:t.api_key>"}
+    sent = resolve(conv.tool, {"<secret:t.api_key>": 'sk-live-"1"'})
+    assert json.loads(sent["requestBody"].replace("{{q}}", "x")) == {"api_key": 'sk-live-"1"', "q": "x"}
+    assert matches(conv.tool, sent) and not matches(conv.tool, {**sent, "requestBody": '{"api_key": "", "q": "{{q}}"}'})
+    parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
+    assert parity.equal and "sk-live" not in json.dumps(parity.to_dict())
