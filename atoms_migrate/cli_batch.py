@@ -273,7 +273,7 @@ def all_agents(
     on_conflict: OnConflictOption = OnConflict.fail,
     merge: MergeOption = False,
     no_color: NoColorOption = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""
