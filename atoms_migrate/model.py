@@ -138,6 +138,10 @@ class AgentPlan:
             counts[f.status] += 1
         return counts
 
+    def errors(self) -> list[Finding]:
+        """Error-level findings: by default they stop this agent's apply (``--allow-errors`` overrides)."""
+        return [f for f in self.findings if f.severity == "error"]
+
     def has_changes(self) -> bool:
         """Anything to write: agent config, or org resources (clones, knowledge-base documents)."""
         return self.action != "no-op" or any(s.kind in RESOURCE_STEPS for s in self.steps)

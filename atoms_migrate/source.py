@@ -41,6 +41,16 @@ _OPAQUE_MAPS = frozenset(
         "text_contents",
     }
 )
+# Keys ElevenLabs knows in ``conversation_config.agent`` (EL §A.8): a flattened file whose
+# ``agent`` has no ``prompt`` object but keys outside this set is a format of its own. Prompt
+# keys (EL §A.8.1) are tolerated there: old exports put ``llm`` beside ``first_message``.
+_AGENT_KEYS = frozenset({"first_message", "language", "hinglish_mode", "dynamic_variables",
+                         "disable_first_message_interruptions", "max_conversation_duration_message",
+                         "text_behavior_overrides", "prompt", "name",
+                         "llm", "temperature", "max_tokens", "tool_ids", "built_in_tools", "knowledge_base",
+                         "custom_llm", "rag", "timezone", "tools", "reasoning_effort", "thinking_budget",
+                         "ignore_default_personality", "backup_llm_config", "cascade_timeout_seconds",
+                         "mcp_server_ids", "native_mcp_server_ids", "enable_parallel_tool_calls"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _ENV_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -150,6 +160,23 @@ def _is_agent_section(agent: Any) -> bool:
     return has_prompt or isinstance(agent.get("first_message"), str)
 
 
+def _refuse_own_format(agent: dict[str, Any], label: str) -> None:
+    """A top-level ``agent`` without a prompt object and with keys ElevenLabs does not use is not an export.
+
+    Hand-written formats (``agent: {system_prompt: ...}``) would otherwise read as a flattened
+    agent with no prompt: refused, naming the keys, so nothing half-empty is planned.
+    """
+    if isinstance(agent.get("prompt"), dict):
+        return
+    foreign = [str(k) for k in agent if str(k) not in _AGENT_KEYS and not str(k).startswith("_")]
+    if foreign:
+        raise NotAnAgentConfig(
+            f"{label}: not an ElevenLabs agent config: `agent` has no `prompt` object and keys ElevenLabs does not use "
+            f"({', '.join(foreign[:6])}); {_expected()}",
+            "A hand-written format of your own must be turned into an ElevenLabs config first.",
+        )
+
+
 def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
     """Turn a parsed file or API response into a ``SourceAgent`` (pure)."""
     if isinstance(raw, list):
@@ -179,6 +206,7 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
             "cli-config" if ("platform_settings" in data or "tags" in data) else "create-body"
         )
     elif isinstance(data.get("agent"), dict) and any(k in data for k in CONVERSATION_SECTIONS):
+        _refuse_own_format(data["agent"], label)
         moved = [k for k in CONVERSATION_SECTIONS if k in data]
         data = {k: v for k, v in data.items() if k not in CONVERSATION_SECTIONS} | {
             "conversation_config": {k: data[k] for k in moved}

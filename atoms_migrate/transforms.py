@@ -138,15 +138,21 @@ def name(ctx: MapContext, concept: Concept) -> None:
 @transform("prompt")
 def prompt(ctx: MapContext, concept: Concept) -> None:
     found = _source_value(ctx, concept)
-    if found is None:
+    path, value = found if found else (concept.source, None)
+    hint = ("Put the prompt text into the config (or export the agent from ElevenLabs) before migrating: "
+            "an agent without instructions would go live.")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        ctx.finding(path, "unmapped", "error", "No system prompt in the source" + (" (it is empty)." if found else "."), hint, concept)
         return
-    path, value = found
     if not isinstance(value, str):
         _wrong_type(ctx, concept, path, "prompt text", value)
         return
-    if not value.strip():
-        ctx.finding(path, "lossy", "warning", "The system prompt is empty.",
-                    "Write a prompt before going live: an empty prompt leaves the model without instructions.", concept)
+    external = [p for p in concept.params.get("external", []) if re.search(p, value.strip())]
+    if external:
+        ctx.finding(path, "unmapped", "error",
+                    f"No system prompt in the source: {value.strip()[:80]!r} refers to text kept elsewhere, which is not migrated.",
+                    hint, concept)
+        return
     new, note = _text_with_variables(ctx, concept, path, value)
     ctx.assign(concept, concept.target[0], new, path, note=note)
 

@@ -37,7 +37,13 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, tuple[Any, str]], list[tuple[str
     ("prompt system variable without equivalent", cfg({"prompt": {"prompt": "Sid {{system__call_sid}}"}}),
      {"singlePromptConfig.prompt": ("Sid {{system__call_sid}}", "mapped")}, [(f"{P}.prompt", "lossy", "warning")]),
     ("prompt variable without default", cfg({"prompt": {"prompt": "Hi {{who}}"}}), {}, [(f"{P}.prompt", "lossy", "warning")]),
-    ("empty prompt", cfg({"prompt": {"prompt": ""}}), {"singlePromptConfig.prompt": ("", "mapped")}, [(f"{P}.prompt", "lossy", "warning")]),
+    ("empty prompt is no prompt: error, nothing sent", cfg({"prompt": {"prompt": ""}}), {"singlePromptConfig.prompt": None},
+     [(f"{P}.prompt", "unmapped", "error")]),
+    ("absent prompt: error", cfg({"prompt": {"llm": "gpt-4o"}}), {"singlePromptConfig.prompt": None}, [(f"{P}.prompt", "unmapped", "error")]),
+    ("prompt kept in another file (!include): error", cfg({"prompt": {"prompt": "!include prompts/main.md"}}),
+     {"singlePromptConfig.prompt": None}, [(f"{P}.prompt", "unmapped", "error")]),
+    ("prompt kept in another file (<<see ...>>): error", cfg({"prompt": {"prompt": "<<see prompt.txt>>"}}),
+     {"singlePromptConfig.prompt": None}, [(f"{P}.prompt", "unmapped", "error")]),
     ("first message", cfg({"first_message": "Hello!"}),
      {"firstMessage": ("Hello!", "mapped"), "waitForUserToSpeakFirst": (False, "mapped")}, []),
     ("empty first message: user speaks first", cfg({"first_message": ""}),
@@ -168,7 +174,7 @@ def test_mapping_rule(tables, config, expected, findings) -> None:
     source = make_source(config)
     result = map_agent(source, tables)
     got = {a.path: (a.value, a.status) for a in result.assignments}
-    for path, value_status in expected.items():
+    for path, value_status in expected.items():  # None: the field is not planned at all
         assert got.get(path) == value_status, f"{path}: {got.get(path)!r}"
     got_findings = {(f.source_path, f.status, f.severity) for f in result.findings}
     for finding in findings:

@@ -42,6 +42,9 @@ def test_camel_case_keeps_user_chosen_names() -> None:
     "raw, fragment",
     [
         ({"_note": "x", "agent": {"llm": "gpt-4o"}, "tts": {"voice_id": "v"}}, "has no prompt or first message"),
+        ({"agent": {"system_prompt": "You are Ana.", "first_message": "Hola"}, "tts": {"voice": "x"}},
+         "keys ElevenLabs does not use (system_prompt)"),
+        ({"agent": {"instructions": "Be kind.", "greeting": "Hi"}}, "keys ElevenLabs does not use (instructions, greeting)"),
         ({"nodes": {}, "edges": {}, "prevent_subagent_loops": False}, "workflow graph"),
         ([{"name": "a"}], "list of 1 items"),
         ({"agents": [{"config": "agent_configs/a.json"}]}, "registry (agents.json)"),
