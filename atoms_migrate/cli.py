@@ -599,7 +599,9 @@ def voices(
         else:
             agent_source = _read_source(source, None, elevenlabs_base_url, err, tables.voices)
             notes.extend(agent_source.notes)
-            rows = [pick_to_dict(role, pick_voice(voice_id, tables.voices, agent_source.voices.get(voice_id), catalog))
+            agent_section = (agent_source.config.get("conversation_config") or {}).get("agent") or {}
+            language = tables.languages.to_atoms(agent_section.get("language") or "en") or tables.languages.fallback_default
+            rows = [pick_to_dict(role, pick_voice(voice_id, tables.voices, agent_source.voices.get(voice_id), catalog, language=language))
                     for role, voice_id in voice_roles(agent_source.config)]
         if catalog is None:
             notes.append("SMALLEST_API_KEY is not set or the catalog was unreadable: voices were not checked against the live catalog.")

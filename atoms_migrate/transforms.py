@@ -18,7 +18,7 @@ from atoms_migrate.mapper import MapContext, system_tool_type, tool_config_of
 from atoms_migrate.tables import Concept
 from atoms_migrate.model import Step
 from atoms_migrate.refs import is_ref, late_ref
-from atoms_migrate.voices import pick_voice
+from atoms_migrate.voices import language_name, pick_voice
 from atoms_migrate.webhooks import convert_webhook
 
 Transform = Callable[[MapContext, Concept], None]
@@ -298,7 +298,7 @@ def voice(ctx: MapContext, concept: Concept) -> None:
         _wrong_type(ctx, concept, path, "a voice id", voice_id)
         return
     base = concept.target[0]
-    choice = choose_voice(ctx, voice_id, path, concept)
+    choice = choose_voice(ctx, voice_id, path, concept, _planned(ctx, "language.default"))
     if choice is not None:
         target, gender, status, note, rule = choice
         if not found:
@@ -310,11 +310,36 @@ def voice(ctx: MapContext, concept: Concept) -> None:
         ctx.assign(concept, f"{base}.model", voices.model, path, "defaulted", rule=f"{VOICES_FILE}#model")
 
 
-def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept) -> tuple[str, str | None, str, str, str] | None:
+def _planned(ctx: MapContext, target: str) -> Any:
+    """The value an earlier concept planned for an Atoms field (None when none did)."""
+    return next((a.value for a in reversed(ctx.assignments) if a.path == target), None)
+
+
+def _voice_languages(ctx: MapContext, concept: Concept, pick: Any, path: str) -> None:
+    """Atoms §K.4: the voice must speak the agent's languages; say which ones it does not."""
+    if pick.languages is None or pick.target is None:
+        return
+    supported = _planned(ctx, "language.supported") or []
+    names = {code: language_name(code) for code in supported if isinstance(code, str)}
+    missing = [code for code, name in names.items() if name and name not in pick.languages]
+    if not missing:
+        return
+    default = _planned(ctx, "language.default")
+    primary = default in missing
+    ctx.finding(path, "lossy", "warning",
+                f"Voice {pick.target!r} speaks {', '.join(pick.languages)}, not {', '.join(names[c] for c in missing)} "
+                f"({', '.join(missing)}{', the primary language' if primary else ''}); callers hear it with the wrong accent or not at all.",
+                "Choose a catalog voice that speaks every language of the agent (`atoms-migrate voices SOURCE`), "
+                "or set one in mappings/voices.yaml (language_voices).", concept)
+
+
+def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept,
+                 language: str | None = None) -> tuple[str, str | None, str, str, str] | None:
     """(Atoms voice id, gender, status, note, rule) for one ElevenLabs voice, or None (error reported)."""
     options = ctx.options
     pick = pick_voice(voice_id, ctx.tables.voices, ctx.source.voices.get(voice_id), options.catalog,
-                      options.clone_voices, dict(options.clones))
+                      options.clone_voices, dict(options.clones), language=language)
+    _voice_languages(ctx, concept, pick, path)
     alternatives = ", ".join(f"{s.voice.voice_id} ({s.confidence})" for s in pick.alternatives) or "none"
     if pick.target is None:
         ctx.finding(path, "unmapped", "error",
@@ -337,6 +362,10 @@ def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept) ->
                     f"Voice {pick.traits.name} ({voice_id}) is not an ElevenLabs premade voice; the nearest "
                     f"{'catalog' if options.catalog is not None else 'table'} voice is {pick.target!r} ({pick.confidence} confidence).",
                     f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}), or clone the original with --clone-voices.", concept)
+        return pick.target, pick.gender, "lossy", note, rule
+    if pick.basis == "language":
+        ctx.finding(path, "lossy", "warning", f"Voice {pick.traits.name}: {pick.rationale}.",
+                    f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}).", concept)
         return pick.target, pick.gender, "lossy", note, rule
     if pick.basis == "fallback":
         ctx.finding(path, "unmapped", "warning",

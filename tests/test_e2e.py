@@ -398,6 +398,24 @@ def test_library_voice_is_matched_by_its_labels_against_the_catalog(box) -> None
     assert box.live_agents()[0]["live_config"]["synthesizer"]["voiceConfig"]["voiceId"] == row["target"]
 
 
+def test_spanish_agent_gets_a_spanish_catalog_voice(box) -> None:
+    box.sandbox.elevenlabs.add_voice({"voice_id": "libVoice0000000000002", "name": "Ana", "category": "professional",
+                                      "labels": {"gender": "female", "accent": "indian", "age": "young", "language": "en"}})
+    raw = json.loads(EXAMPLE.read_text())
+    raw["name"] = "Ana"
+    raw["conversation_config"]["agent"]["language"] = "es"
+    raw["conversation_config"]["tts"]["voice_id"] = "libVoice0000000000002"
+    raw["conversation_config"]["agent"]["prompt"].pop("knowledge_base", None)
+    agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_spanish0001")
+    [row] = json.loads(box.cli("voices", agent_id, "--json").stdout)["voices"]
+    catalog = {v["voiceId"]: v["tags"] for v in box.sandbox.atoms.voices}
+    assert "spanish" in catalog[row["target"]]["language"] and catalog[row["target"]]["gender"] == "female"
+    assert row["confidence"] != "high" and row["in_catalog"] is True
+    run = box.cli("agent", agent_id, "--yes")
+    assert run.returncode == 0, run.stderr
+    assert box.live_agents()[0]["live_config"]["synthesizer"]["voiceConfig"]["voiceId"] == row["target"]
+
+
 def test_voice_outside_the_catalog_is_an_error_and_not_sent(box) -> None:
     tables = box.cwd / "tables"
     tables.mkdir()
