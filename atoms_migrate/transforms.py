@@ -153,8 +153,96 @@ def prompt(ctx: MapContext, concept: Concept) -> None:
                     f"No system prompt in the source: {value.strip()[:80]!r} refers to text kept elsewhere, which is not migrated.",
                     hint, concept)
         return
+    value, tags = _strip_quoted_audio_tags(value, _audio_tag_patterns(ctx, any_bracket=False))
+    status = "mapped"
+    if tags:
+        status = "lossy"
+        ctx.finding(path, "lossy", "warning",
+                    f"Audio tags removed from greetings and lines quoted in the prompt (Atoms would speak them): {', '.join(sorted(set(tags)))}.",
+                    "Tags outside quotes are left as written: if the prompt asks the model to use audio tags, remove that instruction.", concept)
     new, note = _text_with_variables(ctx, concept, path, value)
-    ctx.assign(concept, concept.target[0], new, path, note=note)
+    if tags:
+        note = "; ".join(n for n in (f"audio tags removed from quoted lines: {', '.join(sorted(set(tags)))}", note) if n)
+    ctx.assign(concept, concept.target[0], new, path, status, note)
+
+
+_QUOTED = re.compile(r'"[^"\n]*"|\u201c[^\u201d\n]*\u201d')
+
+
+def _strip_quoted_audio_tags(text: str, patterns: list[re.Pattern[str]]) -> tuple[str, list[str]]:
+    """Audio tags inside quoted speech of a prompt (an embedded greeting); instructions are left alone."""
+    removed: list[str] = []
+
+    def clean(m: re.Match[str]) -> str:
+        inner, tags = strip_audio_tags(m.group(0)[1:-1], patterns)
+        removed.extend(tags)
+        return m.group(0)[0] + inner + m.group(0)[-1] if tags else m.group(0)
+
+    return _QUOTED.sub(clean, text), removed
+
+
+def _audio_tag_patterns(ctx: MapContext, any_bracket: bool) -> list[re.Pattern[str]]:
+    defaults = ctx.tables.concepts.defaults
+    patterns = [re.compile(p) for p in defaults.get("audio_tags") or []]
+    if any_bracket and defaults.get("audio_tags_v3"):
+        patterns.append(re.compile(defaults["audio_tags_v3"]))
+    return patterns
+
+
+def strip_audio_tags(text: str, patterns: list[re.Pattern[str]]) -> tuple[str, list[str]]:
+    """Remove ElevenLabs v3 audio tags (``[whispers]``) from spoken text; (new text, tags removed)."""
+    removed: list[str] = []
+
+    def drop(m: re.Match[str]) -> str:
+        removed.append(m.group(0))
+        return ""
+
+    if patterns:  # one pass, so the tags are listed in the order they are spoken
+        text = re.sub("|".join(f"(?:{p.pattern})" for p in patterns), drop, text)
+    if removed:
+        text = re.sub(r"[ \t]{2,}", " ", text)
+        text = re.sub(r" +([,.!?;:])", r"\1", text).strip()
+    return text, removed
+
+
+def _speaks_tags(ctx: MapContext) -> bool:
+    """Whether the source's TTS reads any short bracket as a stage direction (eleven_v3*, expressive mode)."""
+    model = ctx.get("conversation_config.tts.model_id")
+    return (isinstance(model, str) and model.startswith("eleven_v3")) or ctx.get("conversation_config.tts.expressive_mode") is True
+
+
+def _greeting_for_language(ctx: MapContext, concept: Concept, path: str, value: str) -> tuple[str, str, str]:
+    """(source path, text, note): the fallback language's preset greeting when Atoms cannot speak the primary language.
+
+    The language concept plans ``fallback_default`` for such an agent; greeting callers in
+    the unsupported language with a voice of another would be worse than the source's own
+    greeting in the fallback language, when it has one.
+    """
+    languages = ctx.tables.languages
+    code = ctx.get("conversation_config.agent.language")
+    code = code if isinstance(code, str) and code.strip() else "en"
+    if languages.to_atoms(code) is not None:
+        return path, value, ""
+    fallback = languages.fallback_default
+    presets = ctx.get("conversation_config.language_presets")
+    for key in presets if isinstance(presets, dict) else {}:
+        if languages.to_atoms(str(key)) != fallback:
+            continue
+        preset_path = paths.join("conversation_config.language_presets", str(key), "overrides", "agent", "first_message")
+        text = ctx.get(preset_path)
+        if isinstance(text, str) and text.strip():
+            if value.strip():
+                ctx.finding(path, "lossy", "warning",
+                            f"The first message is in {code!r}, which Atoms cannot speak; the {key!r} preset's greeting is sent instead.",
+                            "Check the greeting: the agent speaks the fallback language on Atoms.", concept)
+            return preset_path, text, f"The primary language {code!r} is not on Atoms: greeting of the {key!r} preset."
+    if value.strip():
+        ctx.finding(path, "lossy", "warning",
+                    f"The first message is in {code!r}, which Atoms cannot speak, and the source has no {fallback!r} preset greeting; "
+                    f"it is sent as written, spoken in {fallback!r}.",
+                    f"Add a {fallback!r} language preset with a first message, or write the greeting in {fallback!r}.", concept)
+        return path, value, f"The primary language {code!r} is not on Atoms: greeting kept as written, spoken in {fallback!r}."
+    return path, value, ""
 
 
 @transform("first_message")
@@ -169,6 +257,12 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
     if not isinstance(value, str):
         _wrong_type(ctx, concept, path, "text", value)
         return
+    path, value, language_note = _greeting_for_language(ctx, concept, path, value)
+    value, tags = strip_audio_tags(value, _audio_tag_patterns(ctx, _speaks_tags(ctx)))
+    if tags:
+        ctx.finding(path, "lossy", "warning",
+                    f"Audio tags removed from the first message (ElevenLabs v3 stage directions; Atoms would speak them): {', '.join(tags)}.",
+                    "Say the mood in words if it matters; Atoms voices take no stage directions.", concept)
     if not value.strip():
         status = "mapped" if found else "defaulted"
         placeholder = str(concept.params.get("placeholder_when_empty") or "").strip()
@@ -184,8 +278,9 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
                     "waitForUserToSpeakFirst keeps the user speaking first.", concept)
         return
     new, note = _text_with_variables(ctx, concept, path, value)
+    note = "; ".join(n for n in (language_note, f"audio tags removed: {', '.join(tags)}" if tags else "", note) if n)
     limit = int(concept.params.get("max_length", 500))
-    status = "mapped"
+    status = "lossy" if (language_note or tags) else "mapped"
     if len(new) > limit:
         cut = new[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") if " " in new[:limit] else new[:limit]
         ctx.finding(path, "lossy", "warning", f"First message is {len(new)} characters; Atoms allows {limit}, so it was cut to {len(cut)}.",
@@ -391,11 +486,13 @@ def number(ctx: MapContext, concept: Concept) -> None:
     params = concept.params
     found = _source_value(ctx, concept)
     if found is None:
-        section = params.get("default_if_section")
-        if section and ctx.has(section) and "default" in params:
+        # An absent field is what ElevenLabs' server default made it (EL addendum, September 2026
+        # defaults): plan that value, so it never silently becomes a different Atoms default.
+        defaults = ctx.tables.concepts.defaults.get("elevenlabs_defaults") or {}
+        if params.get("elevenlabs_default") and concept.source in defaults:
             for target in concept.target:
-                ctx.assign(concept, target, params["default"], concept.source, "defaulted",
-                           f"Not set in the source: ElevenLabs' default {params['default']}.")
+                ctx.assign(concept, target, defaults[concept.source], concept.source, "defaulted",
+                           f"Not set in the source: ElevenLabs' default {defaults[concept.source]} (September 2026 spec).")
         return
     path, value = found
     if not _is_number(value):
@@ -447,24 +544,6 @@ def boolean(ctx: MapContext, concept: Concept) -> None:
         return
     for target in concept.target:
         ctx.assign(concept, target, value, path)
-
-
-@transform("sample_rate")
-def sample_rate(ctx: MapContext, concept: Concept) -> None:
-    found = _source_value(ctx, concept)
-    if found is None:
-        return
-    path, value = found
-    m = re.fullmatch(r"(?:pcm|ulaw|mp3)_(\d+)(?:_\d+)?", str(value))
-    if not m:
-        ctx.finding(path, "unmapped", "warning", f"Unknown audio format {value!r}; sample rate left at the Atoms default.", concept=concept)
-        return
-    rate = int(m.group(1))
-    allowed = (8000, 16000, 24000, 44100)
-    nearest = min(allowed, key=lambda r: abs(r - rate))
-    status = "mapped" if nearest == rate else "lossy"
-    note = "" if nearest == rate else f"{rate} Hz is not offered; nearest Atoms rate {nearest} Hz."
-    ctx.assign(concept, concept.target[0], nearest, path, status, note)
 
 
 @transform("dynamic_variables")
