@@ -361,6 +361,9 @@ def llm(ctx: MapContext, concept: Concept) -> None:
     if not isinstance(value, str) or not value.strip():
         _wrong_type(ctx, concept, path, "an LLM name", value)
         return
+    custom = _custom_llm(ctx, concept, path, value.strip())
+    if custom is not None:
+        path, value = custom
     rule = ctx.tables.llms.lookup(value.strip())
     if rule is None:  # a table without a catch-all rule
         ctx.finding(path, "unmapped", "warning", f"No rule in {LLMS_FILE} for LLM {value!r}; Atoms' default model is used.",
@@ -375,6 +378,61 @@ def llm(ctx: MapContext, concept: Concept) -> None:
     if rule.target in ctx.tables.llms.gated:
         ctx.finding(path, "lossy", "warning", f"slmModel {rule.target!r} needs org-level access on Atoms (403 otherwise).",
                     "Ask Smallest to enable it, or change the rule in mappings/llms.yaml.", concept)
+
+
+def _custom_llm(ctx: MapContext, concept: Concept, path: str, value: str) -> tuple[str, str] | None:
+    """``custom-llm`` with ``custom_llm.model_id``: (model id path, model id) to look up in llms.yaml (EL §A.8.4).
+
+    The endpoint may add its own logic (retrieval, guardrails, routing) around the model: that
+    is lost whatever Atoms model is chosen, so it is an error finding either way.
+    """
+    if value != "custom-llm":
+        return None
+    base = str(concept.params.get("custom_llm") or "conversation_config.agent.prompt.custom_llm")
+    model_path = paths.join(base, "model_id")
+    model_id = ctx.get(model_path)
+    url = ctx.get(paths.join(base, "url"))
+    where = f" at {url}" if isinstance(url, str) and url.strip() else ""
+    ctx.finding(path, "unmapped", "error",
+                f"Custom LLM endpoint{where}: whatever it does around the model (retrieval, guardrails, routing) is lost on Atoms.",
+                "Configure the endpoint on Atoms as customLLMWebSocketUrl (WebSocket) by hand, or accept the planned model; "
+                "--allow-errors applies the plan without it.", concept)
+    rule = ctx.tables.llms.lookup(model_id.strip()) if isinstance(model_id, str) and model_id.strip() else None
+    if rule is not None and rule.match not in ("*", "custom-llm"):  # a model the table knows, not the catch-all
+        return model_path, model_id.strip()
+    return None
+
+
+@transform("timezone")
+def timezone(ctx: MapContext, concept: Concept) -> None:
+    """IANA name -> Atoms {label, offset}; a fixed offset cannot follow daylight saving (Atoms §B.1, §H.13)."""
+    found = _source_value(ctx, concept)
+    if found is None:
+        return
+    path, value = found
+    if not isinstance(value, str) or not value.strip():
+        _wrong_type(ctx, concept, path, "an IANA timezone name", value)
+        return
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        ctx.finding(path, "unmapped", "warning", f"Unknown timezone {value!r}; not migrated.",
+                    "Use an IANA name such as America/New_York.", concept)
+        return
+    # Fixed dates, so the plan does not depend on the day it is made; standard time is the smaller offset.
+    offsets = {int(zone.utcoffset(datetime(2026, month, 1)).total_seconds() // 60) for month in (1, 7)}  # type: ignore[union-attr]
+    offset = min(offsets)
+    if len(offsets) > 1:
+        ctx.assign(concept, concept.target[0], {"label": value.strip(), "offset": offset}, path, "lossy",
+                   f"{value} observes daylight saving time; Atoms keeps the fixed standard offset {offset:+d} min, an hour off in summer.")
+        ctx.finding(path, "lossy", "warning",
+                    f"Timezone {value} observes daylight saving time; the Atoms offset is fixed at {offset:+d} minutes (standard time).",
+                    "Check the agent's sense of time in summer, or move the offset by hand when the clocks change.", concept)
+    else:
+        ctx.assign(concept, concept.target[0], {"label": value.strip(), "offset": offset}, path)
 
 
 @transform("voice")

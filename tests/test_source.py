@@ -31,6 +31,39 @@ def test_known_shapes_are_normalised(file: Path, shape: str, checks: dict) -> No
     assert agent.config["conversation_config"]["agent"]["first_message"] == checks["first_message"]
 
 
+# (normalised path, value read from tests/fixtures/shapes/flattened-complete.yaml)
+FLATTENED_ROWS = [
+    ("conversation_config.agent.prompt.llm", "gpt-4o"),  # prompt key beside the prompt
+    ("conversation_config.agent.dynamic_variables.dynamic_variable_placeholders.nombre", "Cliente"),  # prompt-level
+    ("conversation_config.agent.language", "es"),  # first of the top-level languages list
+    ("conversation_config.language_presets.en.overrides.tts.voice_id", "21m00Tcm4TlvDq8ikWAM"),  # per-voice language
+    ("conversation_config.tts.voice_id", "customSpanishVoice01"),  # the primary language's voice
+    ("conversation_config.tts.stability", 0.4),
+    ('platform_settings.data_collection["fecha"].type', "string"),  # list-form data_collection
+    ("platform_settings.evaluation.criteria[0].id", "reserva"),
+]
+
+
+@pytest.mark.parametrize("path, value", FLATTENED_ROWS, ids=[r[0] for r in FLATTENED_ROWS])
+def test_flattened_shape_is_normalised_completely(path: str, value) -> None:
+    from atoms_migrate import paths
+
+    agent = normalise(read_config_file(SHAPES / "flattened-complete.yaml"), "f.yaml")
+    assert agent.shape == "flattened-legacy"
+    assert paths.get(agent.config, path) == value
+
+
+def test_flattened_values_are_used_not_reported_unknown(tables) -> None:
+    from atoms_migrate.plan import plan_agent
+
+    plan = plan_agent(normalise(read_config_file(SHAPES / "flattened-complete.yaml"), "f.yaml", path="f.yaml"), tables)
+    config = plan.target_config
+    assert config["defaultVariables"] == {"nombre": "Cliente", "negocio": "La Casa"}
+    assert config["language"]["supported"] == ["es", "en"] and config["slmModel"] == "gpt-4o"
+    assert [m["identifier"] for m in config["postCallAnalyticsConfig"]["dispositionMetrics"]] == ["fecha", "personas", "reserva"]
+    assert not [f for f in plan.findings if "Unknown field" in f.message or "without a default" in f.message]
+
+
 def test_camel_case_keeps_user_chosen_names() -> None:
     agent = normalise(read_config_file(SHAPES / "camel-case.json"), "x")
     placeholders = agent.config["conversation_config"]["agent"]["dynamic_variables"]["dynamic_variable_placeholders"]
