@@ -20,6 +20,7 @@ def cfg(agent: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
 
 P = "conversation_config.agent.prompt"
 BUILT_IN = f"{P}.built_in_tools"
+WEBHOOK = "platform_settings.workspace_overrides.conversation_initiation_client_data_webhook"
 
 
 def system(kind: str, **params: Any) -> dict[str, Any]:
@@ -76,6 +77,21 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, tuple[Any, str]], list[tuple[str
     ("custom LLM with an unknown model id falls back, still an error",
      cfg({"prompt": {"prompt": "x", "llm": "custom-llm", "custom_llm": {"url": "https://llm.example.com/v1", "model_id": "my-finetune"}}}),
      {"slmModel": ("electron", "defaulted")}, [(f"{P}.llm", "unmapped", "error")]),
+    ("initiation webhook -> preCallAPI; placeholders are test values, lossy",
+     cfg({"dynamic_variables": {"dynamic_variable_placeholders": {"who": "a"}}},
+         platform_settings={"overrides": {"enable_conversation_initiation_client_data_from_webhook": True},
+                            "workspace_overrides": {"conversation_initiation_client_data_webhook": {
+                                "url": "https://hooks.example.com/init",
+                                "request_headers": {"X-Env": "prod", "X-Secret": {"secret_id": "s1"}}}}}),
+     {"preCallAPI": ({"isEnabled": True, "url": "https://hooks.example.com/init", "method": "POST", "headers": {"X-Env": "prod"},
+                      "body": {"caller_id": "{{user_number}}", "called_number": "{{agent_number}}", "call_sid": "{{call_id}}"},
+                      "responseVariables": [{"variableName": "who", "jsonPath": "$.dynamic_variables.who"}]}, "lossy"),
+      "defaultVariables.who": ("a", "lossy")},
+     [(WEBHOOK, "lossy", "warning"), ("conversation_config.agent.dynamic_variables.dynamic_variable_placeholders", "lossy", "warning")]),
+    ("initiation webhook configured but not enabled: not called, placeholders are defaults",
+     cfg({"dynamic_variables": {"dynamic_variable_placeholders": {"who": "a"}}},
+         platform_settings={"workspace_overrides": {"conversation_initiation_client_data_webhook": {"url": "https://hooks.example.com/init"}}}),
+     {"preCallAPI": None, "defaultVariables.who": ("a", "mapped")}, [(WEBHOOK, "ignored", "info")]),
     ("language regional code", cfg({"language": "en-US"}), {"language.default": ("en", "mapped")}, []),
     ("language unsupported default", cfg({"language": "fr"}),
      {"language.default": ("en", "defaulted")}, [("conversation_config.agent.language", "unmapped", "error")]),
