@@ -63,6 +63,7 @@ class _Entry:
 
     def __init__(self, spec: Any) -> None:
         self.spec, self.planned, self.outcome = spec, None, None
+        self.source: Any = None  # the SourceAgent, once read
         self.error: MigrationError | None = None
         self.skipped = ""
         self.seconds = 0.0
@@ -107,24 +108,38 @@ def _settle(result: Any) -> _Entry:
 
 def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console, offline_tools: dict[str, Any],
                 check: Any = None) -> None:
-    """Read and plan every entry (reads only); failures and non-agent files are kept per entry."""
-    from atoms_migrate.batch import run_pool
+    """Read every entry, decide the Atoms names, then plan (reads only); failures and non-agent files are kept per entry.
+
+    Names are decided between the two passes, for the batch as a whole: two sources with the
+    same name (prod and dev copies) must not both be planned as that name (Atoms §K.5).
+    """
+    from atoms_migrate.batch import plan_names, run_pool
     from atoms_migrate.render.progress import BatchProgress
 
     progress = BatchProgress(err, len(entries), "planning")
 
+    def timed(work: Any) -> Any:
+        def run_one(entry: _Entry) -> None:
+            started = time.monotonic()
+            try:
+                work(entry)
+            except NotAnAgentConfig as exc:
+                entry.skipped = exc.message
+            finally:
+                entry.seconds += time.monotonic() - started
+        return run_one
+
+    def read_one(entry: _Entry) -> None:
+        entry.source = run.read(entry.spec, offline_tools)
+
+    names: dict[str, str] = {}
+
     def plan_one(entry: _Entry) -> None:
-        started = time.monotonic()
-        try:
-            entry.planned = run.plan(run.read(entry.spec, offline_tools))
-            if check is not None:
-                reason = check(entry)
-                if reason:
-                    entry.error = MigrationError(f"refused: {reason}", "Plan again (--dry-run --out) and review the new plan.")
-        except NotAnAgentConfig as exc:
-            entry.skipped = exc.message
-        finally:
-            entry.seconds += time.monotonic() - started
+        entry.planned = run.plan(entry.source, name=names.get(entry.source.key))
+        if check is not None:
+            reason = check(entry)
+            if reason:
+                entry.error = MigrationError(f"refused: {reason}", "Plan again (--dry-run --out) and review the new plan.")
 
     def done(result: Any) -> None:
         entry = _settle(result)
@@ -132,7 +147,11 @@ def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console,
             progress.finished(entry.key, entry.name, entry.status(), entry.message())
 
     try:
-        run_pool(entries, plan_one, concurrency, on_done=done)
+        run_pool(entries, timed(read_one), concurrency, on_done=done)
+        read = [e for e in entries if e.source is not None and not e.skipped and e.error is None]
+        state = run.state()
+        names.update(plan_names((e.source.key, e.source.name, run.recorded_name(e.source, state)) for e in read if e.source.name))
+        run_pool(read, timed(plan_one), concurrency, on_done=done)
     finally:
         progress.stop()
 

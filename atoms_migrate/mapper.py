@@ -46,6 +46,8 @@ class MapOptions:
     clones: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs voice id -> Atoms clone made earlier
     kb_id: str | None = None  # this agent's Atoms knowledge base, made by an earlier run
     kb_documents: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs document id -> what was sent
+    name: str | None = None  # the Atoms name decided by the run (duplicate names, a name recorded in the state)
+    name_reason: str = ""
 
 
 @dataclass(frozen=True)

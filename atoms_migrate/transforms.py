@@ -125,7 +125,12 @@ def text(ctx: MapContext, concept: Concept) -> None:
 def name(ctx: MapContext, concept: Concept) -> None:
     found = _source_value(ctx, concept)
     if found and isinstance(found[1], str) and found[1].strip():
-        ctx.assign(concept, concept.target[0], found[1].strip(), found[0])
+        decided = ctx.options.name
+        if decided and decided != found[1].strip():  # Atoms §K.5: kept apart from another source of the same name
+            ctx.assign(concept, concept.target[0], decided, found[0], "lossy",
+                       ctx.options.name_reason or f"{found[1].strip()!r} is named {decided!r} on Atoms.")
+        else:
+            ctx.assign(concept, concept.target[0], found[1].strip(), found[0])
         return
     if found:
         _wrong_type(ctx, concept, found[0], "a non-empty name", found[1])

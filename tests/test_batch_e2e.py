@@ -104,6 +104,36 @@ def test_a_saved_plan_with_error_findings_is_refused_unless_allowed(box) -> None
     assert len(box.live_agents()) == 2
 
 
+def test_two_sources_with_the_same_name_both_go_live_and_rerun_as_no_ops(box) -> None:
+    paths = write_agents(box.cwd / "agents", 2)
+    for path in paths:  # prod and dev copies of one agent
+        raw = json.loads(path.read_text())
+        raw["name"] = "Support"
+        path.write_text(json.dumps(raw))
+    plan = box.cli("all", "agents", "--dry-run", "--json")
+    names = {a["source"]["key"]: a["target"]["config"]["name"] for a in json.loads(plan.stdout)["agents"]}
+    assert names == {"file:agents/agent00.json": "Support", "file:agents/agent01.json": "Support (2)"}
+    first = box.cli("all", "agents", "--yes")
+    assert first.returncode == 0, first.stderr
+    assert sorted(a["name"] for a in box.live_agents()) == ["Support", "Support (2)"]
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    assert {k: v["name"] for k, v in state["agents"].items()} == names
+    writes = box.writes()
+    again = box.cli("all", "agents", "--yes")
+    assert again.returncode == 0 and "Nothing to do" in again.stderr and box.writes() == writes
+    # One at a time with `agent`: the server's own suffix is accepted, recorded, and not renamed back.
+    single = box.cwd / "single.json"
+    raw = json.loads(paths[0].read_text())
+    raw["name"] = "Support"
+    single.write_text(json.dumps(raw))
+    alone = box.cli("agent", "single.json", "--yes")
+    assert alone.returncode == 0, alone.stderr + alone.stdout
+    assert sorted(a["name"] for a in box.live_agents()) == ["Support", "Support (2)", "Support (3)"]
+    writes = box.writes()
+    rerun = box.cli("agent", "single.json", "--yes")
+    assert rerun.returncode == 0 and "Nothing to do" in rerun.stderr and box.writes() == writes
+
+
 def test_account_batch_with_filters_and_shards(box) -> None:
     for i, tags in enumerate([["support"], ["sales"], ["support", "vip"], []]):
         raw = json.loads(EXAMPLE.read_text())
