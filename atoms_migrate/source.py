@@ -11,6 +11,7 @@ expected. Reading bytes from disk lives in ``read_config_file``; everything else
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from typing import Any
 import yaml
 
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
+from atoms_migrate import paths as _paths
 from atoms_migrate.paths import join as paths_join
 
 # Keys of conversation_config; at the top level of a file they mark the flattened legacy shape.
@@ -84,6 +86,47 @@ class SourceAgent:
     documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     # Where a subtree of ``config`` was in the file when normalising moved it: (normalised path, path in the file)
     moves: tuple[tuple[str, str], ...] = ()
+    camel_case: bool = False  # the file's keys were camelCase (JS SDK)
+
+    def user_path(self, path: str) -> str:
+        """A path of the normalised layout as it reads in the file the user gave (``normalised`` for reports).
+
+        camelCase keys come back as written (``conversationConfig.asr.quality``), moved
+        subtrees of the flattened shape at their place in the file (``asr.quality``). A path
+        that is absent from the file (a defaulted field) is written in the file's convention.
+        """
+        if not path or (not self.camel_case and self.shape != "flattened-legacy"):
+            return path
+        segments = _paths.parse_path(path)
+        prefix: tuple[Any, ...] = ()
+        rest = segments
+        for new, old in sorted(self.moves, key=lambda m: -len(_paths.parse_path(m[0]))):
+            head = _paths.parse_path(new)
+            if segments[:len(head)] == head:
+                prefix, rest = _paths.parse_path(old), segments[len(head):]
+                break
+        else:
+            if self.shape == "flattened-legacy" and len(segments) > 1 and (
+                    (segments[0] == "conversation_config" and segments[1] in CONVERSATION_SECTIONS)
+                    or (segments[0] == "platform_settings" and segments[1] in PLATFORM_SECTIONS)):
+                rest = segments[1:]  # absent from the file: where the flattened shape would keep it
+        out = list(prefix)
+        node = _paths.get(self.raw, prefix) if prefix else self.raw
+        for seg in rest:
+            if node is not None and not isinstance(node, (dict, list)):
+                break  # derived from this value of the file (a language code in a list): it is the place to point at
+            if isinstance(seg, int) or not isinstance(node, dict):
+                out.append(seg if isinstance(seg, int) or not self.camel_case else _camel(seg))
+                node = node[seg] if isinstance(seg, int) and isinstance(node, list) and seg < len(node) else None
+                continue
+            key = seg if seg in node else next((k for k in node if isinstance(k, str) and snake_case(k) == seg), None)
+            if key is None:
+                out.append(_camel(seg) if self.camel_case else seg)
+                node = None
+            else:
+                out.append(key)
+                node = node[key]
+        return _paths.format_path(tuple(out))
 
     @property
     def name(self) -> str | None:
@@ -126,6 +169,11 @@ def voice_roles(config: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(voice_id, str) and voice_id:
             out.append((f"language preset {code}", voice_id))
     return out
+
+
+def _camel(key: str) -> str:
+    head, *tail = key.split("_")
+    return head + "".join(t[:1].upper() + t[1:] for t in tail)
 
 
 def snake_case(key: str) -> str:
@@ -200,7 +248,8 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
         raise NotAnAgentConfig(f"{label}: holds a {type(raw).__name__}, not an object; {_expected()}")
     notes: list[str] = []
     data: dict[str, Any] = raw
-    if _has_camel_keys(data):
+    camel = _has_camel_keys(data)
+    if camel:
         data = _to_snake(data)
         notes.append("camelCase keys (JS SDK serialisation) converted to snake_case")
     if isinstance(data.get("agents"), list) and "conversation_config" not in data:
@@ -235,7 +284,7 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
         )
     agent_id = data.get("agent_id") if isinstance(data.get("agent_id"), str) else None
     return SourceAgent(config=data, raw=raw, label=label, shape=shape, agent_id=agent_id, path=path, notes=tuple(notes),
-                       moves=tuple(moves) if shape == "flattened-legacy" else ())
+                       moves=tuple(moves) if shape == "flattened-legacy" else (), camel_case=camel)
 
 
 def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -247,6 +296,7 @@ def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], 
     the primary language and language presets, a ``voices`` list with per-voice ``language``
     the main voice and per-language voices, and a list-form ``data_collection`` the API's map.
     """
+    data = copy.deepcopy(data)  # the raw value stays as read: it is the truth reports point into
     moves: list[tuple[str, str]] = []
     done: list[str] = []
 

@@ -121,3 +121,51 @@ def test_tools_dir_reads_registry_records_and_id_named_files(tmp_path: Path) -> 
     tools = load_tools_dir(FIXTURES / "tools") | load_tools_dir(tmp_path)
     assert set(tools) == {"tool_examplesys01", "tool_examplehook1", "tool_reg"}
     assert tools["tool_reg"]["name"] == "hook"
+
+
+SHAPE_FILES = sorted(p for p in SHAPES.iterdir() if p.name != "hand-written.json")
+
+
+@pytest.mark.parametrize("file", SHAPE_FILES, ids=[f.name for f in SHAPE_FILES])
+def test_every_leaf_of_every_fixture_shape_is_accounted_for_in_its_own_paths(tables, file: Path) -> None:
+    from atoms_migrate.mapper import map_agent, uncovered_file_leaves, uncovered_leaves
+
+    source = normalise(read_config_file(file), str(file), path=str(file))
+    result = map_agent(source, tables)
+    assert uncovered_leaves(source, result) == [] and uncovered_file_leaves(source, result) == []
+
+
+# (fixture, normalised path, the path as it reads in the user's file)
+USER_PATH_ROWS = [
+    ("camel-case.json", "conversation_config.agent.first_message", "conversationConfig.agent.firstMessage"),
+    ("camel-case.json", "conversation_config.agent.dynamic_variables.dynamic_variable_placeholders.orderId",
+     "conversationConfig.agent.dynamicVariables.dynamicVariablePlaceholders.orderId"),
+    ("camel-case.json", "conversation_config.asr.quality", "conversationConfig.asr.quality"),  # absent: the file's convention
+    ("flattened.yaml", "conversation_config.tts.voice_id", "tts.voice_id"),
+    ("flattened.yaml", "conversation_config.asr.quality", "asr.quality"),
+    ("flattened.yaml", "platform_settings.privacy.conversation_history_redaction", "privacy.conversation_history_redaction"),
+    ("flattened-complete.yaml", "conversation_config.agent.prompt.llm", "agent.llm"),
+    ("flattened-complete.yaml", "conversation_config.agent.dynamic_variables.dynamic_variable_placeholders.nombre",
+     "agent.prompt.dynamic_variables.dynamic_variable_placeholders.nombre"),
+    ("flattened-complete.yaml", "conversation_config.language_presets.en.overrides", "languages[1]"),
+    ("flattened-complete.yaml", "platform_settings.data_collection.personas.type", "data_collection[1].type"),
+    ("inline-tools.json", "conversation_config.agent.prompt.tools[0]", "conversation_config.agent.prompt.tools[0]"),
+]
+
+
+@pytest.mark.parametrize("file, normalised, user", USER_PATH_ROWS, ids=[f"{r[0]}:{r[1]}" for r in USER_PATH_ROWS])
+def test_paths_are_reported_in_the_users_own_shape(file: str, normalised: str, user: str) -> None:
+    source = normalise(read_config_file(SHAPES / file), file, path=file)
+    assert source.user_path(normalised) == user
+
+
+def test_json_plan_keeps_shape_and_adds_normalised_path_where_it_differs(tables) -> None:
+    from atoms_migrate.plan import plan_agent
+
+    doc = plan_agent(normalise(read_config_file(SHAPES / "camel-case.json"), "c.json", path="c.json"), tables).to_dict()
+    assert doc["source"]["shape"] == "cli-config"
+    first = next(c for c in doc["changes"] if c["path"] == "firstMessage")
+    assert first["source_path"] == "conversationConfig.agent.firstMessage"
+    assert first["normalised_path"] == "conversation_config.agent.first_message"
+    name = next(c for c in doc["changes"] if c["path"] == "name")
+    assert "normalised_path" not in name  # the same in both layouts: not repeated
