@@ -59,6 +59,18 @@ def _source_value(ctx: MapContext, concept: Concept) -> tuple[str, Any] | None:
     return None
 
 
+def _source_text(ctx: MapContext, concept: Concept, what: str) -> tuple[str, str] | None:
+    """The concept's source value when it is non-empty text; a value of another type is reported, and None."""
+    found = _source_value(ctx, concept)
+    if found is None:
+        return None
+    path, value = found
+    if not isinstance(value, str) or not value.strip():
+        _wrong_type(ctx, concept, path, what, value)
+        return None
+    return path, value
+
+
 def _source_list(ctx: MapContext, concept: Concept, what: str, empty: str) -> tuple[str, list[Any]] | None:
     """The concept's source value when it is a non-empty list; otherwise reported, and None."""
     found = _source_value(ctx, concept)
@@ -359,13 +371,10 @@ def language(ctx: MapContext, concept: Concept) -> None:
 
 @transform("llm")
 def llm(ctx: MapContext, concept: Concept) -> None:
-    found = _source_value(ctx, concept)
+    found = _source_text(ctx, concept, "an LLM name")
     if found is None:
         return
     path, value = found
-    if not isinstance(value, str) or not value.strip():
-        _wrong_type(ctx, concept, path, "an LLM name", value)
-        return
     custom = _custom_llm(ctx, concept, path, value.strip())
     if custom is not None:
         path, value = custom
@@ -411,13 +420,10 @@ def _custom_llm(ctx: MapContext, concept: Concept, path: str, value: str) -> tup
 @transform("timezone")
 def timezone(ctx: MapContext, concept: Concept) -> None:
     """IANA name -> Atoms {label, offset}; a fixed offset cannot follow daylight saving (Atoms §B.1, §H.13)."""
-    found = _source_value(ctx, concept)
+    found = _source_text(ctx, concept, "an IANA timezone name")
     if found is None:
         return
     path, value = found
-    if not isinstance(value, str) or not value.strip():
-        _wrong_type(ctx, concept, path, "an IANA timezone name", value)
-        return
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
