@@ -169,6 +169,7 @@ def plan_agent(
         assignments=assignments,
         steps=result.resources + _steps(action, target_config, changes),  # org resources first: the agent refers to them
         secret_values=result.secrets,
+        tool_parity=tuple(replace(t, source_path=source.user_path(t.source_path)) for t in result.tool_parity),
     )
 
 
