@@ -138,6 +138,10 @@ class _Code:
         self.pending_voice: list[tuple[SgNode, str]] = []
         self.pending_env: list[SgNode] = []
         self.seen: set[tuple[str, int]] = set()
+        self.socket_names: set[str] = set()  # what convai sockets are bound to (`const ws = new WebSocket(…)`)
+        self.other_sockets: set[str] = set()  # what sockets to other URLs are bound to
+        self.other_ranges: list[tuple[int, int]] = []  # handlers of, and messages sent to, other sockets
+        self.convai_ranges: list[tuple[int, int]] = []  # the same for convai sockets (they may nest in the others)
 
     # --- helpers ---------------------------------------------------------------------------
     def hit(self, rule_id: str | None, node: SgNode, detail: str = "") -> Hit | None:
@@ -288,6 +292,8 @@ class _Code:
 
     # protocol uses, in a file holding a convai WebSocket
     def _protocol_hit(self, rule_id: str | None, node: SgNode, expr: SgNode) -> bool:
+        if self.inside(node, self.other_ranges) and not self.inside(node, self.convai_ranges):
+            return False  # another socket's protocol (a bridge's caller side)
         h = self.hit(rule_id, node)
         if h:
             self.out.protocol.append((h, expr, self.offset))
@@ -348,7 +354,7 @@ class _JS(_Code):
             if module in self.v.sdk_modules:
                 self.sdk_names.update(names)
             if module in ("ws", "isomorphic-ws"):
-                self.ws_names.update(names)
+                self.ws_names.update(_ws_clients(names))
         for call in self.root.find_all(kind="call_expression"):
             fn = call.field("function")
             if fn is None or fn.kind() not in ("identifier", "import") or fn.text() not in ("require", "import"):
@@ -377,7 +383,7 @@ class _JS(_Code):
             if module in self.v.sdk_modules:
                 self.sdk_names.update(names)
             if module in ("ws", "isomorphic-ws"):
-                self.ws_names.update(names)
+                self.ws_names.update(_ws_clients(names))
 
     @staticmethod
     def _import_names(imp: SgNode) -> dict[str, str]:
@@ -541,6 +547,8 @@ class _JS(_Code):
                 if url_pair is not None:
                     url = self.resolve(url_pair.field("value"), 0, literals, names)
             signed, convai = self._classify(url, names, literals, is_socket)
+            if is_socket:
+                (self.socket_names if convai else self.other_sockets).add(_bound_name(node))
             if not convai:
                 self._other_api(url, literals, node)
                 continue
@@ -576,7 +584,45 @@ class _JS(_Code):
                         found.append((*_span(pair, self.offset), pair.text()))
         return found
 
+    def _other_protocol(self) -> None:
+        """What belongs to another socket of the file: the message handlers of a connection a server
+        accepted (``server.on("connection", (caller) => …)``) or of a socket to another URL, and the
+        messages sent to them. A bridge speaks both protocols in one file; only the convai side counts."""
+        others = {n for n in self.other_sockets if n}
+        listens = []
+        for call in self.root.find_all(kind="call_expression"):
+            fn, args = call.field("function"), call.field("arguments")
+            prop = fn.field("property") if fn is not None and fn.kind() == "member_expression" else None
+            if prop is None or args is None:
+                continue
+            positional = args.named_children()
+            if prop.text() in ("on", "once", "addEventListener") and len(positional) >= 2 and positional[0].kind() == "string":
+                event, handler = literal_content(positional[0].text()), positional[1]
+                if event == "connection" and handler.kind() in ("arrow_function", "function_expression"):
+                    others.update(filter(None, [_first_param(handler)]))
+                elif event == "message":
+                    listens.append((fn.field("object"), handler))
+            elif prop.text() == "send" and positional:
+                listens.append((fn.field("object"), positional[0]))
+        for a in self.root.find_all(kind="assignment_expression"):
+            left = a.field("left")
+            if left is not None and left.kind() == "member_expression" and left.field("property") is not None \
+                    and left.field("property").text() == "onmessage" and a.field("right") is not None:
+                listens.append((left.field("object"), a.field("right")))
+        for receiver, node in listens:
+            if receiver is None:
+                continue
+            spans = self.other_ranges if receiver.text() in others else self.convai_ranges if receiver.text() in self.socket_names else None
+            if spans is None:
+                continue
+            spans.append(_span(node, self.offset))
+            sent = node.field("arguments").named_children() if node.kind() == "call_expression" and node.field("arguments") else [node]
+            for value in sent:  # caller.send(JSON.stringify(reply)): the object declared as `reply`
+                if value.kind() == "identifier" and value.text() in self.decls:
+                    spans.append(_span(self.decls[value.text()][-1], self.offset))
+
     def protocol(self) -> None:
+        self._other_protocol()
         for b in self.root.find_all(kind="binary_expression"):
             op = b.field("operator")
             if op is None or op.text() not in ("===", "==", "!==", "!="):
@@ -838,6 +884,37 @@ class _Py(_Code):
     def run(self) -> None:
         self.collect_voices("keyword_argument", "pair")
         super().run()
+
+
+_WS_SERVER_SIDE = {"WebSocketServer", "Server", "createWebSocketStream", "Receiver", "Sender"}
+
+
+def _ws_clients(names: dict[str, str]) -> set[str]:
+    """The local names of the `ws` client class among those imported (a WebSocketServer opens no connection)."""
+    return {local for local, imported in names.items() if imported not in _WS_SERVER_SIDE}
+
+
+def _bound_name(node: SgNode) -> str:
+    """The name an expression's value is bound to (`const ws = …`, `this.socket = …`), or ""."""
+    holder = node.parent()
+    while holder is not None and holder.kind() in ("await_expression", "parenthesized_expression"):
+        holder = holder.parent()
+    if holder is not None and holder.kind() == "variable_declarator" and holder.field("name") is not None:
+        return holder.field("name").text()
+    if holder is not None and holder.kind() == "assignment_expression" and holder.field("left") is not None:
+        return holder.field("left").text()
+    return ""
+
+
+def _first_param(function: SgNode) -> str:
+    single = function.field("parameter")
+    if single is not None:
+        return single.text()
+    params = function.field("parameters")
+    first = params.named_children()[0] if params is not None and params.named_children() else None
+    if first is not None and first.kind() in ("required_parameter", "optional_parameter"):
+        first = first.field("pattern")
+    return first.text() if first is not None and first.kind() == "identifier" else ""
 
 
 def _own_text(node: SgNode) -> str:

@@ -160,6 +160,18 @@ def test_node_ws_client_is_ported_whole(tables, tmp_path: Path) -> None:
     assert left == {"EL-EVT-PING", "EL-MSG-PONG"}  # the ping handler never runs on Atoms; the user deletes it
 
 
+def test_a_bridge_ports_the_agent_socket_and_leaves_the_other_protocol_alone(tables, tmp_path: Path) -> None:
+    copy(["node/contact-center-bridge.mjs"], tmp_path)
+    file_fix, result = port(tables, tmp_path, Known(agents={"agent_7701k2qwertyuiopasdfghjk3": "g7f0aa"}))
+    new = file_fix.new_text
+    assert "wss://api.smallest.ai/atoms/v1/agent/connect?agent_id=g7f0aa" in new
+    assert 'if (frame.type === "ping") {' in new and '{ type: "pong", seq: frame.seq }' in new  # the caller's protocol, untouched
+    assert 'agent.send(JSON.stringify({ type: "input_text.send", text: frame.text }));' in new  # sent to the agent from the caller side
+    assert 'caller.send(JSON.stringify({ type: "reply", text: event.text }));' in new
+    assert "elevenlabs.io" not in new and "agent_response" not in new and syntax_errors(new, "javascript") == 0
+    assert not any(f.rule_id in ("EL-EVT-PING", "EL-MSG-PONG") for f in result.findings)
+
+
 def test_python_websockets_client_is_ported_whole(tables, tmp_path: Path) -> None:
     copy(["python/ws_chat.py"], tmp_path)
     file_fix, result = port(tables, tmp_path)
