@@ -36,6 +36,8 @@ _VOICE_ID = re.compile(r"[0-9A-Za-z]{20}")  # elevenlabs-convai-api.md §1
 _SIGNED = re.compile(r"signed[-_]?url|conversation_signature", re.IGNORECASE)
 _WS_URL = re.compile(r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])")
 _CONVAI = re.compile(r"/v1/convai/|wss://[\w.]*elevenlabs\.io")
+_AGENT_QUERY = re.compile(r"[?&]agent_id=")
+_CONVAI_HOSTLESS = re.compile(r"^(?:wss?|https?)://(?!\{)")  # a URL with a written host is judged by that host
 _JS_REQUEST = re.compile(r"^(?:fetch|axios|got|ky|ofetch|\$fetch|request|superagent|needle)$|\.(?:get|post|put|patch|delete|request|fetch|head)$")
 _PY_REQUEST = re.compile(r"(?:^|\.)(?:get|post|put|patch|delete|request|head|stream|Request|urlopen)$")
 _PY_SOCKET = re.compile(r"(?:^|\.)(?:connect|ws_connect|create_connection|WebSocketApp)$")
@@ -252,18 +254,31 @@ class _Code:
         if self.v.other_literal.search(url):
             self.out.saw_other_api(_span(literals[0] if literals else call, self.offset)[0])
 
-    def _classify(self, url: str, names: list[str], literals: list[SgNode], is_socket: bool) -> tuple[bool, bool]:
+    def _classify(self, url: str, names: list[str], literals: list[SgNode], is_socket: bool,
+                  reach: list[SgNode] | None = None) -> tuple[bool, bool]:
         """(signed, convai) for a request or socket URL.
 
         A socket URL known only at run time (a parameter, a function's result) counts as the
-        convai one when the file itself fetches a signed URL or names the convai endpoint.
+        convai one when the file itself fetches a signed URL or names the convai endpoint, or
+        when its host comes from the environment but it sends ElevenLabs' own auth header and an
+        ``agent_id`` (``f"{BASE_URI}?agent_id={AGENT_ID}"`` with ``xi-api-key``: no other
+        ElevenLabs socket takes an agent id).
         """
         signed = bool(_SIGNED.search(url) or any(_SIGNED.search(n) for n in names))
         convai = bool(_CONVAI.search(url)) or (is_socket and signed)
+        if is_socket and not convai and _AGENT_QUERY.search(url) and not _CONVAI_HOSTLESS.search(url):
+            convai = self._el_auth(reach or [])
+            if convai and literals:  # the URL is the convai one, its host set elsewhere (an env var)
+                self.hit("EL-WS-URL", literals[0])
         if is_socket and not convai and not literals:
             evidence = {h.rule_id for h in self.out.hits} & {"EL-SIGNED-URL", "EL-WS-URL"}
             convai, signed = bool(evidence), "EL-SIGNED-URL" in evidence
         return signed, convai
+
+    def _el_auth(self, reach: list[SgNode]) -> bool:
+        """Whether these headers send ElevenLabs' own API key header."""
+        return any(pair.field("key") is not None and self.v.name("header", literal_content(pair.field("key").text()).lower()) == "EL-XI-API-KEY"
+                   for node in reach for pair in ([node] if node.kind() == "pair" else node.find_all(kind="pair")))
 
     def sdk_code(self, node: SgNode) -> None:
         """An SDK call or element: agent code, and ids inside it are kept until the user replaces it."""
@@ -546,15 +561,15 @@ class _JS(_Code):
                 url_pair = next((p for p in options.named_children() if p.kind() == "pair" and p.field("key") and p.field("key").text() == "url"), None)
                 if url_pair is not None:
                     url = self.resolve(url_pair.field("value"), 0, literals, names)
-            signed, convai = self._classify(url, names, literals, is_socket)
+            reach = [options] if options is not None else []
+            if options is not None and options.kind() == "identifier" and options.text() in self.decls:
+                reach.append(self.decls[options.text()][-1])
+            signed, convai = self._classify(url, names, literals, is_socket, reach)
             if is_socket:
                 (self.socket_names if convai else self.other_sockets).add(_bound_name(node))
             if not convai:
                 self._other_api(url, literals, node)
                 continue
-            reach = [options] if options is not None else []
-            if options is not None and options.kind() == "identifier" and options.text() in self.decls:
-                reach.append(self.decls[options.text()][-1])
             span = _span(node, self.offset)
             self.agent_ranges.append(span)
             header_pairs = self._headers(reach)
@@ -794,12 +809,6 @@ class _Py(_Code):
             literals: list[SgNode] = []
             names: list[str] = []
             url = self.resolve(url_node, 0, literals, names)
-            signed, convai = self._classify(url, names, literals, is_socket)
-            if not convai:
-                self._other_api(url, literals, call)
-                continue
-            span = _span(call, self.offset)
-            self.agent_ranges.append(span)
             reach: list[SgNode] = []
             headers_kwarg = None
             for key in ("headers", "additional_headers", "extra_headers", "header"):
@@ -810,6 +819,12 @@ class _Py(_Code):
                         reach.append(value)
                         if value.text() in self.decls:
                             reach.append(self.decls[value.text()][-1])
+            signed, convai = self._classify(url, names, literals, is_socket, reach)
+            if not convai:
+                self._other_api(url, literals, call)
+                continue
+            span = _span(call, self.offset)
+            self.agent_ranges.append(span)
             for key in ("json", "data", "body"):
                 value = kwargs[key].field("value") if key in kwargs else None
                 if value is not None:

@@ -172,6 +172,16 @@ def test_a_bridge_ports_the_agent_socket_and_leaves_the_other_protocol_alone(tab
     assert not any(f.rule_id in ("EL-EVT-PING", "EL-MSG-PONG") for f in result.findings)
 
 
+def test_a_socket_whose_host_comes_from_the_environment_is_found_but_not_rewritten(tables, tmp_path: Path) -> None:
+    copy(["python/relay_from_env.py"], tmp_path)
+    s = scanner(tables, KNOWN)
+    result = scan_paths([tmp_path], s, base=tmp_path)
+    assert {f.rule_id for f in result.findings} >= {"EL-WS-URL", "EL-XI-API-KEY", "EL-EVT-AGENT-RESPONSE"}
+    assert not any(f.fixable for f in result.findings)
+    assert all("point it at wss://api.smallest.ai/atoms/v1/agent/connect" in f.steps for f in result.findings if f.rule_id == "EL-WS-URL")
+    assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
+
+
 def test_python_websockets_client_is_ported_whole(tables, tmp_path: Path) -> None:
     copy(["python/ws_chat.py"], tmp_path)
     file_fix, result = port(tables, tmp_path)
