@@ -36,6 +36,7 @@ _VOICE_ID = re.compile(r"[0-9A-Za-z]{20}")  # elevenlabs-convai-api.md §1
 _SIGNED = re.compile(r"signed[-_]?url|conversation_signature", re.IGNORECASE)
 _WS_URL = re.compile(r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])")
 _CONVAI = re.compile(r"/v1/convai/|wss://[\w.]*elevenlabs\.io")
+_MARKUP_ATTR = re.compile(r"""<[\w:-]+\s[^<>]*?\b[\w:-]+=["']((?:wss?|https?)://[^"'\s]+)["']""")
 _AGENT_QUERY = re.compile(r"[?&]agent_id=")
 _CONVAI_HOSTLESS = re.compile(r"^(?:wss?|https?)://(?!\{)")  # a URL with a written host is judged by that host
 _JS_REQUEST = re.compile(r"^(?:fetch|axios|got|ky|ofetch|\$fetch|request|superagent|needle)$|\.(?:get|post|put|patch|delete|request|fetch|head)$")
@@ -227,8 +228,10 @@ class _Code:
     def literals(self) -> None:
         for node in find_kinds(self.root, self.grammar, *self.string_kinds):
             content = _own_text(node)
-            if _PROSE.search(content.strip()):  # a docstring or a message that names an endpoint is not a request
-                continue
+            if _PROSE.search(content.strip()):  # a docstring or a message that names an endpoint is not a request,
+                content = " ".join(_MARKUP_ATTR.findall(content))  # but markup's attributes are (TwiML's <Stream url="…">)
+                if not content:
+                    continue
             for regex, rule_id in self.v.regexes["literal"]:
                 if regex.search(content):
                     self.hit(rule_id, node)
