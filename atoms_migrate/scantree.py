@@ -479,8 +479,29 @@ class _JS(_Code):
             return
         if target.kind() in ("identifier", "member_expression"):
             self._members(target.text(), scope)
+            if target.kind() == "identifier":
+                self._held(target.text(), scope)
         elif target.kind() == "object_pattern":
             self._pattern(target, scope)
+
+    def _held(self, binding: str, scope: SgNode) -> None:
+        """Where the SDK object is kept for later: React state (`setConversation(conv)` of
+        `const [conversation, setConversation] = useState()`) or a ref (`convRef.current = conv`)."""
+        setters = set()
+        for call in scope.find_all(kind="call_expression"):
+            fn, args = call.field("function"), call.field("arguments")
+            passed = args.named_children() if args is not None else []
+            if fn is not None and fn.kind() == "identifier" and len(passed) == 1 and passed[0].text() == binding:
+                setters.add(fn.text())
+        for d in self.root.find_all(kind="variable_declarator"):
+            name = d.field("name")
+            held = name.named_children() if name is not None and name.kind() == "array_pattern" else []
+            if len(held) == 2 and held[1].text() in setters and held[0].kind() == "identifier":
+                self._members(held[0].text(), self.scope_of(d))
+        for a in scope.find_all(kind="assignment_expression"):
+            left, right = a.field("left"), a.field("right")
+            if left is not None and right is not None and right.text() == binding and left.kind() == "member_expression":
+                self._members(left.text(), self.root)
 
     def _options(self, args: SgNode) -> None:
         for obj in args.named_children():
