@@ -243,9 +243,15 @@ def test_shared_headers_block_the_port(tables, tmp_path: Path) -> None:
     assert "defined outside the WebSocket call" in next(f for f in result.findings if f.rule_id == "EL-WS-URL").steps
 
 
-def test_a_socket_beside_agent_rest_calls_is_not_ported(tables, tmp_path: Path) -> None:
+@pytest.mark.parametrize("request_", [
+    "export const history = (id) => fetch(`https://api.elevenlabs.io/v1/convai/conversations/${id}`);\n",
+    # a signed URL minted beside a socket that connects directly: the port would leave the agent's sessions on both vendors
+    'export const mint = () => fetch("https://api.elevenlabs.io/v1/convai/conversation/get-signed-url?agent_id=x", '
+    '{ headers: { "xi-api-key": process.env.ELEVENLABS_API_KEY } });\n',
+])
+def test_a_socket_beside_agent_rest_calls_is_not_ported(tables, tmp_path: Path, request_: str) -> None:
     text = (FIXTURES / "node" / "agent-socket.mjs").read_text()
-    (tmp_path / "a.mjs").write_text(text + 'export const history = (id) => fetch(`https://api.elevenlabs.io/v1/convai/conversations/${id}`);\n')
+    (tmp_path / "a.mjs").write_text(text + request_)
     s = scanner(tables, KNOWN)
     result = scan_paths([tmp_path], s, base=tmp_path)
     assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
