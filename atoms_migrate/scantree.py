@@ -143,8 +143,11 @@ class _Code:
         self.seen: set[tuple[str, int]] = set()
         self.socket_names: set[str] = set()  # what convai sockets are bound to (`const ws = new WebSocket(…)`)
         self.other_sockets: set[str] = set()  # what sockets to other URLs are bound to
-        self.other_ranges: list[tuple[int, int]] = []  # handlers of, and messages sent to, other sockets
-        self.convai_ranges: list[tuple[int, int]] = []  # the same for convai sockets (they may nest in the others)
+        # message handlers of, and messages sent to, sockets of another protocol and convai ones (they nest in a bridge)
+        self.other_handlers: list[tuple[int, int]] = []
+        self.other_sends: list[tuple[int, int]] = []
+        self.convai_handlers: list[tuple[int, int]] = []
+        self.convai_sends: list[tuple[int, int]] = []
 
     # --- helpers ---------------------------------------------------------------------------
     def hit(self, rule_id: str | None, node: SgNode, detail: str = "") -> Hit | None:
@@ -309,9 +312,16 @@ class _Code:
         raise NotImplementedError
 
     # protocol uses, in a file holding a convai WebSocket
-    def _protocol_hit(self, rule_id: str | None, node: SgNode, expr: SgNode) -> bool:
-        if self.inside(node, self.other_ranges) and not self.inside(node, self.convai_ranges):
-            return False  # another socket's protocol (a bridge's caller side)
+    def _other_side(self, node: SgNode, sent: bool) -> bool:
+        """Whether a protocol name belongs to another socket of the file (a bridge's caller side): a
+        message sent to it, or a name read or compared in its message handler."""
+        if sent and self.inside(node, self.other_sends) and not self.inside(node, self.convai_sends):
+            return True
+        return self.inside(node, self.other_handlers) and not self.inside(node, self.convai_handlers + self.convai_sends)
+
+    def _protocol_hit(self, rule_id: str | None, node: SgNode, expr: SgNode, sent: bool = False) -> bool:
+        if self._other_side(node, sent):
+            return False
         h = self.hit(rule_id, node)
         if h:
             self.out.protocol.append((h, expr, self.offset))
@@ -323,8 +333,8 @@ class _Code:
         for key, value in pairs:
             name = literal_content(key.text())
             if name == "type" and value is not None and value.kind() == "string":
-                sent |= self._protocol_hit(self.v.name("message_type", literal_content(value.text())), value, value)
-            sent |= self._protocol_hit(self.v.name("message_key", name), key, key)
+                sent |= self._protocol_hit(self.v.name("message_type", literal_content(value.text())), value, value, sent=True)
+            sent |= self._protocol_hit(self.v.name("message_key", name), key, key, sent=True)
         if sent:
             self.agent_ranges.append(_span(obj, self.offset))
 
@@ -640,23 +650,22 @@ class _JS(_Code):
                 if event == "connection" and handler.kind() in ("arrow_function", "function_expression"):
                     others.update(filter(None, [_first_param(handler)]))
                 elif event == "message":
-                    listens.append((fn.field("object"), handler))
+                    listens.append((fn.field("object"), handler, False))
             elif prop.text() == "send" and positional:
-                listens.append((fn.field("object"), positional[0]))
+                listens.append((fn.field("object"), positional[0], True))
         for a in self.root.find_all(kind="assignment_expression"):
             left = a.field("left")
             if left is not None and left.kind() == "member_expression" and left.field("property") is not None \
                     and left.field("property").text() == "onmessage" and a.field("right") is not None:
-                listens.append((left.field("object"), a.field("right")))
-        for receiver, node in listens:
-            if receiver is None:
+                listens.append((left.field("object"), a.field("right"), False))
+        for receiver, node, sending in listens:
+            if receiver is None or receiver.text() not in others | self.socket_names:
                 continue
-            spans = self.other_ranges if receiver.text() in others else self.convai_ranges if receiver.text() in self.socket_names else None
-            if spans is None:
-                continue
+            ours = receiver.text() in self.socket_names
+            spans = (self.convai_sends if ours else self.other_sends) if sending else (self.convai_handlers if ours else self.other_handlers)
             spans.append(_span(node, self.offset))
             sent = node.field("arguments").named_children() if node.kind() == "call_expression" and node.field("arguments") else [node]
-            for value in sent:  # caller.send(JSON.stringify(reply)): the object declared as `reply`
+            for value in sent if sending else []:  # caller.send(JSON.stringify(reply)): the object declared as `reply`
                 if value.kind() == "identifier" and value.text() in self.decls:
                     spans.append(_span(self.decls[value.text()][-1], self.offset))
 

@@ -172,6 +172,16 @@ def test_a_bridge_ports_the_agent_socket_and_leaves_the_other_protocol_alone(tab
     assert not any(f.rule_id in ("EL-EVT-PING", "EL-MSG-PONG") for f in result.findings)
 
 
+def test_a_relay_renames_only_what_goes_to_and_comes_from_the_agent(tables, tmp_path: Path) -> None:
+    copy(["node/room-relay.mjs"], tmp_path)
+    file_fix, _ = port(tables, tmp_path, Known(agents={"agent_7701k2qwertyuiopasdfghjk3": "g7f0aa"}))
+    new = file_fix.new_text
+    assert 'if (msg.type === "user_message") {' in new  # compared in the room's handler: the room's protocol
+    assert 'agent.send(JSON.stringify({ type: "input_text.send", text: msg.text }));' in new
+    assert 'room.send(JSON.stringify({ type: "user_message", text: msg.text, from: process.env.BOT }));' in new
+    assert syntax_errors(new, "javascript") == 0
+
+
 def test_a_socket_whose_host_comes_from_the_environment_is_found_but_not_rewritten(tables, tmp_path: Path) -> None:
     copy(["python/relay_from_env.py"], tmp_path)
     s = scanner(tables, KNOWN)
