@@ -33,6 +33,7 @@ _QUOTES = re.compile(r"""^[rRbBuUfF]{0,3}("{3}|'{3}|["'`])(.*)\1$""", re.DOTALL)
 _TYPEISH = re.compile(r"(?:^|[._])type$|Type$", re.IGNORECASE)
 _PROSE = re.compile(r"\s")
 _VOICE_ID = re.compile(r"[0-9A-Za-z]{20}")  # elevenlabs-convai-api.md §1
+_AGENT_ID_NAME = re.compile(r"(?:^|[_.-])agent[_-]?id$|^agentId$|AgentId$", re.IGNORECASE)
 _SIGNED = re.compile(r"signed[-_]?url|conversation_signature", re.IGNORECASE)
 _WS_URL = re.compile(r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])")
 _CONVAI = re.compile(r"/v1/convai/|wss://[\w.]*elevenlabs\.io")
@@ -140,6 +141,7 @@ class _Code:
         self.kept_ranges: list[tuple[int, int]] = []  # SDK calls and widgets: ids there are never rewritten
         self.pending_voice: list[tuple[SgNode, str]] = []
         self.pending_env: list[SgNode] = []
+        self.pending_agent_ids: list[SgNode] = []
         self.seen: set[tuple[str, int]] = set()
         self.socket_names: set[str] = set()  # what convai sockets are bound to (`const ws = new WebSocket(…)`)
         self.other_sockets: set[str] = set()  # what sockets to other URLs are bound to
@@ -300,6 +302,17 @@ class _Code:
             if key is not None and value is not None and value.kind() == "string" and literal_content(key.text()) in keys \
                     and _VOICE_ID.fullmatch(literal_content(value.text())):
                 self.pending_voice.append((value, keys[literal_content(key.text())]))
+
+    def collect_legacy_agent_ids(self, *kinds: str) -> None:
+        """Agent ids in the legacy 20-character form (no `agent_` prefix; the shape of a voice id, so
+        never by their look alone): the value given to a key, keyword or variable named for the
+        agent id (agentId, agent_id, ELEVENLABS_AGENT_ID). They count in files holding agent code."""
+        for node in find_kinds(self.root, self.grammar, *kinds):
+            name = node.field("key") or node.field("name") or node.field("left") or (node.child(0) if node.kind() == "jsx_attribute" else None)
+            value = node.field("value") or node.field("right") or (node.child(2) if node.kind() == "jsx_attribute" else None)
+            if name is not None and value is not None and value.kind() == "string" and _AGENT_ID_NAME.search(literal_content(name.text())) \
+                    and _VOICE_ID.fullmatch(literal_content(value.text())):
+                self.pending_agent_ids.append(value)
 
     def _typeish_name(self, node: SgNode) -> bool:
         """A variable named like a type (message_type), or holding a message's type."""
@@ -729,6 +742,7 @@ class _JS(_Code):
 
     def run(self) -> None:
         self.collect_voices("pair")
+        self.collect_legacy_agent_ids("pair", "variable_declarator", "jsx_attribute")
         super().run()
         self.elements()
         for node in self.root.find_all(kind="property_identifier"):
@@ -931,6 +945,7 @@ class _Py(_Code):
 
     def run(self) -> None:
         self.collect_voices("keyword_argument", "pair")
+        self.collect_legacy_agent_ids("keyword_argument", "pair", "assignment")
         super().run()
 
 
@@ -1068,6 +1083,10 @@ def _html(root: SgNode, vocab: Vocabulary, out: Analysis) -> None:
         content = value.text()
         start = value.range().start.index
         kept = any(a <= start < b for a, b in widgets)
+        attr = value.parent().parent() if value.parent() is not None and value.parent().kind() == "quoted_attribute_value" else value.parent()
+        name = attr.child(0) if attr is not None and attr.kind() == "attribute" else None
+        if kept and name is not None and name.text() == "agent-id" and _VOICE_ID.fullmatch(content):
+            add("EL-AGENT-ID", value, kept)  # a legacy 20-character id (elevenlabs-convai-api.md §1)
         for regex, rule_id in vocab.regexes["literal"]:
             if regex.search(content):
                 add(rule_id, value, kept)
@@ -1081,6 +1100,8 @@ def _finish(code: _Code, out: Analysis) -> None:
     for node in code.pending_env:
         if agent_hits and (not out.other_api or code.inside(node, code.agent_ranges)):
             code.hit(code.v.name("env", literal_content(node.text())), node)
+    for node in code.pending_agent_ids if agent_hits else []:
+        code.hit("EL-AGENT-ID", node)
     if code.kept_ranges:
         out.hits[:] = [Hit(h.rule_id, h.start, h.end, h.text, True, h.detail)
                        if h.rule_id == "EL-AGENT-ID" and any(a <= h.start and h.end <= b for a, b in code.kept_ranges) else h

@@ -182,6 +182,19 @@ def test_a_relay_renames_only_what_goes_to_and_comes_from_the_agent(tables, tmp_
     assert syntax_errors(new, "javascript") == 0
 
 
+@pytest.mark.parametrize("name, text", [
+    ("page.html", '<body>\n  <elevenlabs-convai agent-id="Ab12Cd34Ef56Gh78Ij90"></elevenlabs-convai>\n</body>\n'),
+    ("Help.tsx", 'export const Help = () => (\n  <elevenlabs-convai agent-id="Ab12Cd34Ef56Gh78Ij90"></elevenlabs-convai>\n);\n'),
+])
+def test_a_legacy_agent_id_in_a_widget_is_found_and_kept(tables, tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / name).write_text(text)
+    s = scanner(tables, Known(agents={"Ab12Cd34Ef56Gh78Ij90": "h8f0aa"}))
+    result = scan_paths([tmp_path], s, base=tmp_path)
+    [agent_id] = [f for f in result.findings if f.rule_id == "EL-AGENT-ID"]
+    assert agent_id.line == 2 and not agent_id.fixable and "replace the widget" in agent_id.steps
+    assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
+
+
 def test_a_socket_whose_host_comes_from_the_environment_is_found_but_not_rewritten(tables, tmp_path: Path) -> None:
     copy(["python/relay_from_env.py"], tmp_path)
     s = scanner(tables, KNOWN)
