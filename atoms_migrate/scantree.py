@@ -760,6 +760,46 @@ class _Py(_Code):
             left, right = a.field("left"), a.field("right")
             if left is not None and right is not None:
                 self.decls.setdefault(left.text(), []).append(right)
+        self.other_receivers: set[str] = set()
+        self.loops: dict[str, SgNode] = {}  # async for raw in browser.iter_text(): where `raw` comes from
+        for loop in self.root.find_all(kind="for_statement"):
+            left, right = loop.field("left"), loop.field("right")
+            if left is not None and right is not None and left.kind() == "identifier":
+                self.loops[left.text()] = right
+
+    def _from_other(self, node: SgNode, depth: int = 0) -> bool:
+        """Whether a message read here was received from another socket of the file (a bridge's
+        browser or caller side), followed through the variables it came from."""
+        if depth > 4 or not self.socket_names - {""} or not self.other_receivers:
+            return False
+        for ident in [node] if node.kind() == "identifier" else node.find_all(kind="identifier"):
+            sources = self.decls.get(ident.text(), [])[-1:] + ([self.loops[ident.text()]] if ident.text() in self.loops else [])
+            for source in sources:
+                m = _PY_RECEIVE.search(source.text())
+                if m and m.group(1) in self.other_receivers:
+                    return True
+                if not m and source.kind() != "identifier" and self._from_other(source, depth + 1):
+                    return True
+        return False
+
+    def _sends(self) -> None:
+        """Messages sent to the convai socket and to others (`await browser.send_json({...})`). Another
+        socket is known by a server's calls only (Starlette/FastAPI: accept, receive_*, iter_*), so a
+        client socket bound in a way not followed here is never taken for another one."""
+        self.other_receivers = {m.group(1) for m in _PY_SERVER_SIDE.finditer(self.root.text())} - self.socket_names
+        for call in self.root.find_all(kind="call"):
+            fn, args = call.field("function"), call.field("arguments")
+            if fn is None or args is None or fn.kind() != "attribute" or fn.field("attribute") is None \
+                    or not fn.field("attribute").text().startswith("send") or fn.field("object") is None:
+                continue
+            receiver = fn.field("object").text()
+            spans = self.convai_sends if receiver in self.socket_names else self.other_sends if receiver in self.other_receivers else None
+            if spans is None:
+                continue
+            spans.append(_span(args, self.offset))
+            for value in args.find_all(kind="identifier"):
+                if value.text() in self.decls:
+                    spans.append(_span(self.decls[value.text()][-1], self.offset))
 
     def imports(self) -> None:
         self.modules: dict[str, str] = {}  # local name -> module
@@ -886,6 +926,7 @@ class _Py(_Code):
                         self.hit(self.v.name("header", literal_content(key.text()).lower()), key)
                         header_pairs.append((*_span(pair, self.offset), pair.text()))
             if is_socket:
+                self.socket_names.add(_py_bound_name(call))
                 module = self.modules.get(ftext.split(".")[0], "")
                 ws_from = "websockets" if module.startswith("websockets") else "other"
                 self.out.sockets.append(Socket(
@@ -898,6 +939,7 @@ class _Py(_Code):
         return module.startswith(("websockets", "websocket", "aiohttp")) or ftext.startswith(("session.", "self.session."))
 
     def protocol(self) -> None:
+        self._sends()
         for cmp in self.root.find_all(kind="comparison_operator"):
             operands = cmp.named_children()
             ops = [c.text() for c in cmp.children() if not c.is_named()]
@@ -905,7 +947,7 @@ class _Py(_Code):
                 continue
             left, right = operands
             for value, other in ((right, left), (left, right)):
-                if value.kind() == "string" and self._typeish(other):
+                if value.kind() == "string" and self._typeish(other) and not self._from_other(other):
                     self._event_name(value)
         for match in self.root.find_all(kind="match_statement"):
             subject = match.field("subject")
@@ -919,14 +961,14 @@ class _Py(_Code):
             self._message(d, [(k, v) for k, v in pairs if k is not None and k.kind() == "string"])
         for s in self.root.find_all(kind="subscript"):
             index = s.field("subscript")
-            if index is not None and index.kind() == "string":
+            if index is not None and index.kind() == "string" and not self._from_other(s.field("value") or s):
                 self._field(literal_content(index.text()), index, s)
         for call in self.root.find_all(kind="call"):
             fn = call.field("function")
             args = call.field("arguments")
             if fn is not None and fn.kind() == "attribute" and fn.text().endswith(".get") and args is not None and args.named_children():
                 first = args.named_children()[0]
-                if first.kind() == "string":
+                if first.kind() == "string" and not self._from_other(fn.field("object") or fn):
                     self._field(literal_content(first.text()), first, call)
 
     def _typeish(self, node: SgNode) -> bool:
@@ -947,6 +989,23 @@ class _Py(_Code):
         self.collect_voices("keyword_argument", "pair")
         self.collect_legacy_agent_ids("keyword_argument", "pair", "assignment")
         super().run()
+
+
+_PY_SERVER_SIDE = re.compile(r"([\w.]+)\.(?:accept|receive_\w+|iter_\w+)\(")
+_PY_RECEIVE = re.compile(r"([\w.]+)\.(?:recv|receive\w*|iter_\w+)\(")
+
+
+def _py_bound_name(call: SgNode) -> str:
+    """What a Python socket call is bound to: `async with connect(…) as agent`, `agent = await connect(…)`."""
+    holder = call.parent()
+    if holder is not None and holder.kind() == "as_pattern":
+        target = next((c for c in holder.children() if c.kind() == "as_pattern_target"), None)
+        return target.text() if target is not None else ""
+    while holder is not None and holder.kind() in ("await", "parenthesized_expression"):
+        holder = holder.parent()
+    if holder is not None and holder.kind() == "assignment" and holder.field("left") is not None:
+        return holder.field("left").text()
+    return ""
 
 
 _WS_SERVER_SIDE = {"WebSocketServer", "Server", "createWebSocketStream", "Receiver", "Sender"}

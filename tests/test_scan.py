@@ -195,6 +195,16 @@ def test_a_legacy_agent_id_in_a_widget_is_found_and_kept(tables, tmp_path: Path,
     assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
 
 
+def test_a_python_bridge_renames_only_the_agent_side(tables, tmp_path: Path) -> None:
+    copy(["python/browser_bridge.py"], tmp_path)
+    file_fix, _ = port(tables, tmp_path, Known(agents={"agent_7701k2qwertyuiopasdfghjk3": "g7f0aa"}))
+    new = file_fix.new_text
+    assert 'if frame["type"] == "user_message":' in new  # received from the browser: the browser's protocol
+    assert 'await agent.send(json.dumps({"type": "input_text.send", "text": frame["text"]}))' in new
+    assert 'await browser.send_json({"type": "agent_response", "text": event["text"]})' in new
+    assert syntax_errors(new, "python") == 0
+
+
 def test_a_socket_whose_host_comes_from_the_environment_is_found_but_not_rewritten(tables, tmp_path: Path) -> None:
     copy(["python/relay_from_env.py"], tmp_path)
     s = scanner(tables, KNOWN)
