@@ -120,7 +120,10 @@ def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console,
                 if reason:
                     entry.error = MigrationError(f"refused: {reason}", "Plan again (--dry-run --out) and review the new plan.")
         except NotAnAgentConfig as exc:
-            entry.skipped = exc.message
+            if check is not None:  # a saved plan's agent that is no longer an agent config: refused, not skipped
+                entry.error = MigrationError(f"refused: {exc.message}", "Plan again (--dry-run --out) and review the new plan.")
+            else:
+                entry.skipped = exc.message
         finally:
             entry.seconds += time.monotonic() - started
 
