@@ -342,3 +342,179 @@ def test_the_campaign_fuzz_of_hostile_values_never_raises(tables) -> None:
             assert uncovered_leaves(source, result) == [], (seg, value)
             for a in result.assignments:
                 assert all(len(repr(n)) < 25 for n in _all_numbers(a.value) if not a.path.startswith("defaultVariables")), (seg, a)
+
+
+# --- state files from a newer build ---------------------------------------------------------------
+
+def test_a_state_file_from_a_newer_build_is_refused_and_left_alone(tmp_path) -> None:
+    from atoms_migrate.errors import ConfigError
+    from atoms_migrate.state import load_state, record
+
+    path = tmp_path / "state.json"
+    text = json.dumps({"format_version": 2, "agents": {}, "leases": {"agent_1": {"holder": "ci-7"}}})
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"written by a newer atoms-migrate .*; upgrade"):
+        load_state(path)
+    with pytest.raises(ConfigError, match="newer atoms-migrate"):
+        record(path, "agent_1", None)  # a write re-reads first: nothing is rewritten as version 1
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize("version", [1, "1", None])
+def test_current_state_versions_still_load(tmp_path, version) -> None:
+    from atoms_migrate.state import load_state
+
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"agents": {}} | ({"format_version": version} if version is not None else {})))
+    assert load_state(path).format_version == 1
+
+
+def test_a_state_version_that_is_not_a_number_is_unreadable(tmp_path) -> None:
+    from atoms_migrate.errors import ConfigError
+    from atoms_migrate.state import load_state
+
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"format_version": [2], "agents": {}}))
+    with pytest.raises(ConfigError, match="not a version number"):
+        load_state(path)
+
+
+# --- saved plans: validated before any request; nothing applied is not a success -----------------
+
+@pytest.fixture
+def box(tmp_path):
+    from test_e2e import _box
+
+    b = _box(tmp_path)
+    yield b
+    b.server.shutdown()  # type: ignore[attr-defined]
+
+
+def _saved_plan(box) -> dict[str, Any]:
+    from test_batch_e2e import write_agents
+
+    write_agents(box.cwd / "agents", 2)
+    made = box.cli("all", "agents", "--dry-run", "--out", "plan.json")
+    assert made.returncode == 0, made.stderr
+    box.sandbox.log.clear()
+    return json.loads((box.cwd / "plan.json").read_text())
+
+
+def _tamper(box, doc: dict[str, Any]) -> Any:
+    (box.cwd / "plan.json").write_text(json.dumps(doc))
+    return box.cli("apply", "plan.json", "--yes")
+
+
+@pytest.mark.parametrize("source, message", [
+    ({"kind": "id", "ref": "../../v1/user"}, "is not an ElevenLabs agent id"),
+    ({"kind": "id", "ref": "agent_1%2F..%2Fuser"}, "is not an ElevenLabs agent id"),
+    ({"kind": "file", "ref": "../outside/agent.json"}, "is not an agent file inside the project"),
+    ({"kind": "file", "ref": "/etc/passwd"}, "is not an agent file inside the project"),
+    ({"kind": "file", "ref": "agents/agent00.json", "agent_id": "../../v1/user"}, "is not an agent id"),
+    ({"kind": "url", "ref": "agents/agent00.json"}, "agents.0.source.kind"),
+])
+def test_a_tampered_saved_plan_is_refused_before_any_request(box, source, message) -> None:
+    doc = _saved_plan(box)
+    doc["agents"][0]["source"] |= source
+    run = _tamper(box, doc)
+    assert run.returncode == 1 and message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert box.sandbox.log == [], "a request was sent for a tampered plan"
+
+
+def test_a_tampered_target_id_is_refused_before_any_request(box) -> None:
+    doc = _saved_plan(box)
+    doc["agents"][1]["target"]["agent_id"] = "x/../../agent"
+    run = _tamper(box, doc)
+    assert run.returncode == 1 and "agents.1.target.agent_id" in run.stderr and box.sandbox.log == []
+
+
+def test_a_saved_plan_of_which_nothing_can_be_applied_exits_1(box) -> None:
+    doc = _saved_plan(box)
+    for path in (box.cwd / "agents").glob("*.json"):
+        path.write_text('{"hello": "no longer an agent"}')
+    run = box.cli("apply", "plan.json", "--yes")
+    assert run.returncode == 1, run.stderr
+    assert "refused: " in run.stderr and box.writes() == 0 and len(doc["agents"]) == 2
+
+
+def test_a_newer_state_file_stops_the_cli_before_any_write(box) -> None:
+    from test_e2e import _copy_example
+
+    _copy_example(box)
+    state = box.cwd / ".atoms-migrate" / "state.json"
+    state.parent.mkdir()
+    state.write_text(json.dumps({"format_version": 7, "agents": {}}))
+    run = box.cli("agent", "agent.json", "--yes")
+    assert run.returncode == 1 and "written by a newer atoms-migrate" in run.stderr and "upgrade" in run.stderr
+    assert box.writes() == 0 and json.loads(state.read_text())["format_version"] == 7
+
+
+# --- v1 drafts: ambiguous writes are checked before they are sent again -----------------------------
+
+@pytest.fixture
+def v1(tables):
+    from test_apply import _rig
+
+    return _rig(tables, "v1")
+
+
+@pytest.fixture
+def example():
+    return make_source(json.loads(EXAMPLE.read_text()))
+
+
+def _posts(rig, suffix: str) -> int:
+    import re
+
+    return sum(1 for e in rig.sandbox.log if e["method"] == "POST" and re.search(suffix, e["path"]))
+
+
+def _v1_agent(rig):
+    (agent,) = rig.sandbox.atoms.agents.values()
+    return agent
+
+
+def test_v1_draft_opened_despite_an_ambiguous_answer_is_found_not_opened_twice(v1, example) -> None:
+    v1.sandbox.add_fault(method="POST", path=r"/drafts$", action="commit_then_500")
+    _, result = v1.run(example)
+    assert result.versioning == "v1" and result.live and not result.differences
+    assert _posts(v1, r"/drafts$") == 1 and _v1_agent(v1).drafts == {}
+
+
+def test_v1_draft_that_was_not_opened_is_opened_again(v1, example) -> None:
+    v1.sandbox.add_fault(method="POST", path=r"/drafts$", action="drop")
+    _, result = v1.run(example)
+    assert not result.differences and _posts(v1, r"/drafts$") == 2 and _v1_agent(v1).drafts == {}
+
+
+def test_v1_draft_opening_that_keeps_failing_is_given_up_after_bounded_attempts(v1, example) -> None:
+    from atoms_migrate.smallest import AmbiguousWriteError
+
+    v1.sandbox.add_fault(method="POST", path=r"/drafts$", action="status", status=502, times=10)
+    with pytest.raises(AmbiguousWriteError):
+        v1.run(example)
+    assert _posts(v1, r"/drafts$") == 3 and _v1_agent(v1).drafts == {}
+
+
+def test_v1_publish_that_committed_is_not_repeated(v1, example) -> None:
+    v1.sandbox.add_fault(method="POST", path=r"/drafts/[^/]+/publish$", action="commit_then_drop")
+    _, result = v1.run(example)
+    assert not result.differences and result.live
+    assert _posts(v1, r"/publish$") == 1
+    assert _v1_agent(v1).active_version_id == result.revision_id
+
+
+def test_v1_publish_that_did_not_commit_is_sent_again(v1, example) -> None:
+    v1.sandbox.add_fault(method="POST", path=r"/drafts/[^/]+/publish$", action="status", status=503)
+    _, result = v1.run(example)
+    assert not result.differences and _posts(v1, r"/publish$") == 2
+    assert _v1_agent(v1).active_version_id == result.revision_id
+
+
+def test_v1_reads_and_the_config_patch_are_retried(v1, example) -> None:
+    v1.sandbox.add_fault(method="GET", path=r"/drafts$", status=503, times=2)
+    v1.sandbox.add_fault(method="PATCH", path=r"/config$", action="drop")
+    v1.sandbox.add_fault(method="GET", path=r"/versions/[^/]+$", status=429, headers={"Retry-After": "0"})
+    _, result = v1.run(example)
+    assert not result.differences and result.live
