@@ -130,6 +130,24 @@ def test_every_range_names_its_reference(tables) -> None:
         assert limits.min <= limits.max and limits.reference.strip(), pattern
 
 
+def test_mappings_check_reports_a_bad_range(tmp_path) -> None:
+    import shutil
+
+    from atoms_migrate.tables import TABLE_FILES, builtin_dir, check_tables
+
+    for name in TABLE_FILES:
+        shutil.copy(builtin_dir() / name, tmp_path / name)
+    text = (tmp_path / "concepts.yaml").read_text()
+    text = text.replace('synthesizer.speed: {min: 0.5, max: 2.0,', 'synthesizer.speed: {min: 3, max: 2.0,')
+    text = text.replace('preCallAPI.timeout: {min: 1, max: 30,', 'preCallAPI.timeout: {min: 1, max: 30, step: 1,')
+    (tmp_path / "concepts.yaml").write_text(text)
+    _, problems = check_tables(tmp_path)
+    assert any("ranges.preCallAPI.timeout.step: Extra inputs are not permitted" in p for p in problems), problems
+    (tmp_path / "concepts.yaml").write_text(text.replace(" step: 1,", ""))
+    _, problems = check_tables(tmp_path)
+    assert problems == [f"{tmp_path / 'concepts.yaml'}: ranges.synthesizer.speed: min 3.0 is above max 2.0"]
+
+
 # --- enums and wrong types --------------------------------------------------------------------
 
 @pytest.mark.parametrize("bad", [["blind"], {"type": "blind"}, 3, True])
