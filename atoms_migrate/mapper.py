@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -250,15 +250,10 @@ def show_number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else text
 
 
-def _number_leaves(value: Any, prefix: tuple[Segment, ...] = ()) -> Iterator[tuple[tuple[Segment, ...], int | float]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _number_leaves(item, prefix + (str(key),))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _number_leaves(item, prefix + (i,))
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        yield prefix, value
+def _number_leaves(value: Any) -> list[tuple[tuple[Segment, ...], int | float]]:
+    """(path inside ``value``, number) for every number in an assigned value, the value itself included."""
+    leaves = paths.iter_leaves(value) if isinstance(value, (dict, list)) else [((), value)]
+    return [(seg, v) for seg, v in leaves if isinstance(v, (int, float)) and not isinstance(v, bool)]
 
 
 def clamp_numbers(ctx: MapContext) -> None:
@@ -272,7 +267,7 @@ def clamp_numbers(ctx: MapContext) -> None:
     for i, assignment in enumerate(ctx.assignments):
         base = paths.parse_path(assignment.path)
         value, notes = assignment.value, []
-        for inner, number in list(_number_leaves(assignment.value)):
+        for inner, number in _number_leaves(assignment.value):
             found = number_range(ctx.tables, paths.format_path(base + inner))
             if found is None:
                 continue

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from atoms_migrate import paths
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 
 # Keys of conversation_config; at the top level of a file they mark the flattened legacy shape.
@@ -220,17 +221,13 @@ def _parse_int(text: str) -> int | _Unreadable:
     return _Unreadable(f"an integer of {len(text.lstrip('-'))} digits") if len(text) > _MAX_INT_DIGITS else int(text)
 
 
-def _bad_numbers(value: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _bad_numbers(item, prefix + (str(key),))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _bad_numbers(item, prefix + (i,))
-    elif isinstance(value, _Unreadable):
-        yield prefix, value.text
-    elif isinstance(value, float) and not math.isfinite(value):
-        yield prefix, "NaN" if math.isnan(value) else ("-Infinity" if value < 0 else "Infinity")
+def _bad_numbers(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    leaves = paths.iter_leaves(value) if isinstance(value, (dict, list)) else [((), value)]
+    for seg, leaf in leaves:
+        if isinstance(leaf, _Unreadable):
+            yield seg, leaf.text
+        elif isinstance(leaf, float) and not math.isfinite(leaf):
+            yield seg, "NaN" if math.isnan(leaf) else ("-Infinity" if leaf < 0 else "Infinity")
 
 
 def reject_bad_numbers(value: Any, label: str) -> Any:
@@ -239,11 +236,9 @@ def reject_bad_numbers(value: Any, label: str) -> Any:
     Python's JSON reader accepts these non-standard numbers; no vendor API does, and the mapping
     cannot clamp what is not a number. Raised as a read error naming each field, in the file's own paths.
     """
-    from atoms_migrate.paths import format_path  # local: paths is a leaf module, keep import order obvious
-
     bad = list(_bad_numbers(value))
     if bad:
-        where = ", ".join(f"{format_path(seg) or '(top level)'} is {what}" for seg, what in bad[:5])
+        where = ", ".join(f"{paths.format_path(seg) or '(top level)'} is {what}" for seg, what in bad[:5])
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
         raise SourceFileError(f"{label}: {where}{more}: not a number JSON allows",
                               "Replace each with a real number (or remove the field), then run again.")
