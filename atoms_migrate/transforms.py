@@ -543,6 +543,8 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
             ctx.finding(path, "ignored", "info",
                         f"language_detection is declared again; already read from {first[0].source_path} (language.switching).",
                         concept=concept)
+        else:
+            ctx.sweep(concept, path, "language_detection settings with no Atoms equivalent", consumed, tree=cfg)
         return
     if kind == "end_call" and "end_call" in ctx.mapped_system_tools:
         ctx.finding(path, "ignored", "info", f"end_call is declared again; already migrated from {ctx.mapped_system_tools['end_call']}.",

@@ -261,6 +261,13 @@ def test_language_detection_declared_twice_is_reported_as_such(tables) -> None:
     assert values(result)["language.switching"] == {"isEnabled": True}
 
 
+def test_language_detection_lists_its_leftover_settings(tables) -> None:
+    tool = system("language_detection", only_at_conversation_start=True)
+    result = mapped(cfg({"language": "en", "prompt": {"prompt": "x", "built_in_tools": {"language_detection": tool}}}), tables)
+    (leftover,) = findings_at(result, f"{P}.built_in_tools.language_detection")
+    assert leftover.message.endswith("no Atoms equivalent: params.only_at_conversation_start")
+
+
 def test_system_tool_through_tool_ids_lists_its_own_leftover_settings(tables) -> None:
     record = {"id": "tool_x", "tool_config": system("transfer_to_number", transfers=[transfer()],
                                                     enable_client_message=False)
