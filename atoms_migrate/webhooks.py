@@ -115,10 +115,12 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
     conv = Conversion(tool={})
     req = _normalise(cfg)
     builder = _Builder(name, rename_variable, options, conv)
-    description = (cfg.get("description") or "").strip()
+    raw_description = cfg.get("description")
+    description = raw_description.strip() if isinstance(raw_description, str) else ""
     if not description:
         description = f"Call {name}."
-        conv.notes.append(Note("description", "lossy", "warning", "The tool has no description; Atoms needs one, so a generic one was written.",
+        wrong = f" (found {type(raw_description).__name__}, not text)" if raw_description is not None and not isinstance(raw_description, str) else ""
+        conv.notes.append(Note("description", "lossy", "warning", f"The tool has no description{wrong}; Atoms needs one, so a generic one was written.",
                                "Describe when the agent should call the tool."))
     method = str(req.method or "GET").upper()
     if method not in METHODS:

@@ -192,6 +192,16 @@ def test_wrong_typed_texts_in_system_tools_are_findings(tables, where, bad) -> N
     assert any("Expected text" in f.message for f in result.findings)
 
 
+@pytest.mark.parametrize("bad", [["x"], {"a": 1}, 3])
+def test_a_webhook_description_of_the_wrong_type_is_a_finding(tables, bad) -> None:
+    hook = {"type": "webhook", "name": "lookup", "description": bad, "api_schema": {"url": "https://api.example.com/x", "method": "GET"}}
+    result = mapped(cfg({"prompt": {"prompt": "x", "tools": [hook]}}), tables)
+    (finding,) = findings_at(result, f"{P}.tools[0].description")
+    assert f"found {type(bad).__name__}, not text" in finding.message
+    (tool,) = [a.value for a in result.assignments if a.path.startswith("singlePromptConfig.tools")]
+    assert tool["description"] == "Call lookup."
+
+
 @pytest.mark.parametrize("bad", [["t1"], {"id": "t1"}, 5])
 def test_a_tool_id_that_is_not_a_string_is_a_finding(tables, bad) -> None:
     result = mapped(cfg({"prompt": {"prompt": "x", "tool_ids": [bad]}}), tables)
