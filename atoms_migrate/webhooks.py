@@ -345,9 +345,23 @@ class _Builder:
             self.params_into_query(req.query, req.query_path, out)
         return out
 
+    def schema_parts(self, schema: dict[str, Any], where: str) -> tuple[set[str], dict[str, Any]]:
+        """(required names, properties) of an object schema; wrong types are notes, never a crash."""
+        required, properties = schema.get("required"), schema.get("properties")
+        if required is not None and not isinstance(required, list):
+            self.conv.notes.append(Note(f"{where}.required", "unmapped", "warning",
+                                        f"`required` should be a list of names, found {type(required).__name__}; no parameter is marked required."))
+            required = []
+        if properties is not None and not isinstance(properties, dict):
+            self.conv.notes.append(Note(f"{where}.properties", "unmapped", "error",
+                                        f"`properties` should be an object, found {type(properties).__name__}; no parameter is read from it.",
+                                        "Fix the schema in the source config."))
+            properties = {}
+        return {r for r in required or [] if isinstance(r, str)}, properties or {}
+
     def params_into_query(self, schema: dict[str, Any], where: str, out: list[dict[str, str]]) -> None:
-        required = set(schema.get("required") or [])
-        for key, prop in (schema.get("properties") or {}).items():
+        required, properties = self.schema_parts(schema, where)
+        for key, prop in properties.items():
             if not isinstance(prop, dict):
                 continue
             value = self._templated(key, prop, f"{where}.properties.{key}", key in required, quoted=False, flatten_ok=False)
@@ -362,8 +376,8 @@ class _Builder:
 
     def _object(self, schema: dict[str, Any], prefix: str, where: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        required = set(schema.get("required") or [])
-        for key, prop in (schema.get("properties") or {}).items():
+        required, properties = self.schema_parts(schema, where)
+        for key, prop in properties.items():
             if not isinstance(prop, dict):
                 continue
             p_where = f"{where}.properties.{key}"
