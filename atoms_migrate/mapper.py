@@ -23,6 +23,7 @@ from atoms_migrate.paths import Segment
 from atoms_migrate.source import SourceAgent, env_placeholders
 from atoms_migrate.tables import Concept, MappingTables, NumberRange, PrefixRule
 from atoms_migrate.voices import CatalogVoice
+from atoms_migrate.toolcalls import ToolParity
 from atoms_migrate.webhooks import ToolOptions
 
 CONCEPTS_FILE = "mappings/concepts.yaml"
@@ -48,6 +49,8 @@ class MapOptions:
     clones: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs voice id -> Atoms clone made earlier
     kb_id: str | None = None  # this agent's Atoms knowledge base, made by an earlier run
     kb_documents: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs document id -> what was sent
+    name: str | None = None  # the Atoms name decided by the run (duplicate names, a name recorded in the state)
+    name_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class MappingResult:
     findings: tuple[Finding, ...]
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # literal credentials from the source, by name
     resources: tuple[Step, ...] = ()  # org resources to make before the agent: voice clones, knowledge bases
+    tool_parity: tuple[ToolParity, ...] = ()  # each api_call rendered as ElevenLabs and as Atoms send it
 
 
 class MapContext:
@@ -67,6 +71,7 @@ class MapContext:
         self.tool_options = self.options.tools
         self.secrets: dict[str, str] = {}  # literal credentials kept out of the plan (refs.py)
         self.resources: list[Step] = []
+        self.tool_parity: list[ToolParity] = []
         self.config = source.config
         self.tables = tables
         self.assignments: list[Assignment] = []
@@ -75,6 +80,7 @@ class MapContext:
         self._tool_names: set[str] = set()
         self.metric_ids: set[str] = set()  # disposition metric identifiers, unique per agent
         self.mapped_system_tools: dict[str, str] = {}  # kind -> source path it was taken from
+        self.transfer_numbers: dict[str, str] = {}  # E.164 number -> source path of the transfer_call made for it
         self.system_tools = collect_system_tools(source)
 
     # --- reading ---------------------------------------------------------------------------
@@ -218,7 +224,8 @@ def map_agent(source: SourceAgent, tables: MappingTables, options: MapOptions | 
     _report_placeholders(ctx)
     _report_unset_variables(ctx)
     _account_for_leftovers(ctx, tables.concepts.rules, tables.concepts.containers)
-    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources))
+    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources),
+                         tuple(ctx.tool_parity))
 
 
 def number_range(tables: MappingTables, target: str) -> tuple[str, NumberRange] | None:
@@ -414,5 +421,20 @@ def uncovered_leaves(source: SourceAgent, result: MappingResult) -> list[str]:
     return [
         paths.format_path(seg)
         for seg, _ in paths.iter_leaves(source.config)
+        if not any(paths.covers(p, seg) for p in prefixes)
+    ]
+
+
+def uncovered_file_leaves(source: SourceAgent, result: MappingResult) -> list[str]:
+    """Leaves of the file as the user gave it (camelCase, flattened) not under any change or finding.
+
+    The same guarantee as ``uncovered_leaves``, checked in the file's own paths: what the
+    reports point at must account for every leaf the user wrote.
+    """
+    prefixes = [paths.parse_path(source.user_path(p)) for p in
+                [a.source_path for a in result.assignments] + [f.source_path for f in result.findings]]
+    return [
+        paths.format_path(seg)
+        for seg, _ in paths.iter_leaves(source.raw)
         if not any(paths.covers(p, seg) for p in prefixes)
     ]

@@ -42,6 +42,7 @@ class Finding:
     message: str
     hint: str = ""
     rule: str = ""
+    normalised_path: str = ""  # the same place in the normalised (API) layout, when the file's own path differs
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -53,6 +54,8 @@ class Finding:
         }
         if self.rule:
             out["rule"] = self.rule
+        if self.normalised_path:
+            out["normalised_path"] = self.normalised_path
         return out
 
 
@@ -67,6 +70,7 @@ class Change:
     rule: str
     status: ChangeStatus
     note: str = ""
+    normalised_path: str = ""  # the same place in the normalised (API) layout, when the file's own path differs
 
     @property
     def kind(self) -> Literal["+", "~", "-"]:
@@ -85,6 +89,8 @@ class Change:
         }
         if self.note:
             out["note"] = self.note
+        if self.normalised_path:
+            out["normalised_path"] = self.normalised_path
         return out
 
 
@@ -128,6 +134,8 @@ class AgentPlan:
     steps: tuple[Step, ...] = ()
     # Literal credentials the plan refers to as <secret:NAME>; never serialised or shown.
     secret_values: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # One example call per migrated api_call tool, rendered as each platform sends it (toolcalls.py).
+    tool_parity: tuple[Any, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Field-level outcome of the mapping (independent of what is already live)."""
@@ -137,6 +145,10 @@ class AgentPlan:
         for f in self.findings:
             counts[f.status] += 1
         return counts
+
+    def errors(self) -> list[Finding]:
+        """Error-level findings: by default they stop this agent's apply (``--allow-errors`` overrides)."""
+        return [f for f in self.findings if f.severity == "error"]
 
     def has_changes(self) -> bool:
         """Anything to write: agent config, or org resources (clones, knowledge-base documents)."""
@@ -158,6 +170,7 @@ class AgentPlan:
             "findings": [f.to_dict() for f in self.findings],
             "counts": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
+            "tool_parity": [p.to_dict() for p in self.tool_parity],
         }
 
 
