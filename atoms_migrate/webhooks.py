@@ -47,6 +47,7 @@ Rules, each reported where it loses something:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -256,10 +257,12 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
     conv = Conversion(tool={})
     req = normalise_tool(cfg)
     builder = _Builder(name, rename_variable, options, conv)
-    description = (cfg.get("description") or "").strip()
+    raw_description = cfg.get("description")
+    description = raw_description.strip() if isinstance(raw_description, str) else ""
     if not description:
         description = f"Call {name}."
-        conv.notes.append(Note("description", "lossy", "warning", "The tool has no description; Atoms needs one, so a generic one was written.",
+        wrong = f" (found {type(raw_description).__name__}, not text)" if raw_description is not None and not isinstance(raw_description, str) else ""
+        conv.notes.append(Note("description", "lossy", "warning", f"The tool has no description{wrong}; Atoms needs one, so a generic one was written.",
                                "Describe when the agent should call the tool."))
     description = builder.rename_templates(description, "description")
     method = str(req.method or "GET").upper()
@@ -427,15 +430,17 @@ class _Builder:
         return _DOUBLE.sub(swap, text)
 
     def timeout(self, secs: Any) -> int:
-        if not isinstance(secs, (int, float)) or isinstance(secs, bool):
+        if not isinstance(secs, (int, float)) or isinstance(secs, bool) or (isinstance(secs, float) and not math.isfinite(secs)):
             return ELEVENLABS_DEFAULT_TIMEOUT_SECS * 1000
-        ms = int(round(secs * 1000))
         low, high = TIMEOUT_MS
-        clamped = min(max(ms, low), high)
-        if clamped != ms:
-            self.conv.lossy.append(f"timeout {secs} s clamped to {clamped} ms")
+        # Bound the seconds before converting: 1e308 s would overflow to infinity in milliseconds.
+        within = min(max(secs, low / 1000), high / 1000)
+        clamped = int(round(within * 1000))
+        if within != secs:
+            shown = str(secs) if len(str(secs)) <= 16 else f"{str(secs)[:6]}… ({len(str(secs))} digits)"
+            self.conv.lossy.append(f"timeout {shown} s clamped to {clamped} ms")
             self.conv.notes.append(Note("response_timeout_secs", "lossy", "warning",
-                                        f"Timeout {secs} s is outside Atoms' 1-30 s range; clamped to {clamped // 1000} s."))
+                                        f"Timeout {shown} s is outside Atoms' 1-30 s range; clamped to {clamped // 1000} s."))
         return clamped
 
     def headers(self, req: ToolRequest) -> dict[str, str]:
