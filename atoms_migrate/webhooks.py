@@ -72,6 +72,8 @@ _PLACEHOLDER_VALUE = re.compile(
 )
 # An ALL-CAPS token standing for a host: YOUR_BACKEND_HOST, API_BASE_URL, BACKEND.
 _HOST_TOKEN = re.compile(r"^(?:YOUR[A-Z0-9_]*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)$")
+# What may surround {{var}} templates in a value that is not a literal credential.
+_TEMPLATE_RESIDUE = re.compile(r"(?i)\b(?:bearer|basic|token)\b|[\s:;,=&/._\-]+")
 _RAW = "\x00RAW:"
 _CONSUMED_TOP = {"type", "name", "description", "api_schema", "response_timeout_secs", "assignments",
                  "webhook", "parameters", "url", "method", "headers"}
@@ -367,6 +369,13 @@ def unique_name(key: str, taken: set[str]) -> str:
     return name
 
 
+def is_template_only(value: str) -> bool:
+    """``{{token}}`` or ``Bearer {{token}}``: filled from variables at call time, so not a literal credential."""
+    if not _DOUBLE.search(value):
+        return False
+    return not _TEMPLATE_RESIDUE.sub("", _DOUBLE.sub(" ", value))
+
+
 def is_placeholder_value(value: str) -> bool:
     """A literal header value that plainly stands in for a real credential."""
     return bool(_PLACEHOLDER_VALUE.match(value.strip()))
@@ -489,7 +498,7 @@ class _Builder:
                                         f"Header {key} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
                                         f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with the real value."))
             return None
-        if not is_sensitive_name(key) or not value.strip():
+        if not is_sensitive_name(key) or not value.strip() or is_template_only(value):
             return value
         if self.options.has_secret(name):
             return secret_ref(name)
@@ -590,6 +599,8 @@ class _Builder:
         enum = prop.get("enum")
         if isinstance(enum, list) and enum:
             param["type"], param["values"] = "enum", [v if isinstance(v, str) else json.dumps(v) for v in enum]
+            # Every member a number (or every one a boolean): the slot is unquoted, so 1 stays 1 on the wire.
+            raw = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in enum) or all(isinstance(v, bool) for v in enum)
         elif kind in ("integer", "number"):
             param["type"], raw = "number", True
         elif kind == "boolean":

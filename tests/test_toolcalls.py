@@ -150,6 +150,33 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
      {"type": "webhook", "name": "t", "description": "d", "webhook": {"url": "https://api.example.com/s", "method": "POST"},
       "parameters": [{"name": "query", "type": "string", "description": "Q", "required": True}, {"name": "n", "type": "number", "description": "N"}]},
      {"requestBody": '{"query": "{{query}}", "n": {{n}}}'}, {"body": {"query": "query-sample", "n": 7}}),
+    # Review rows (issue 13): shapes the first version rendered differently on the two sides.
+    ("integer enum: the slot is unquoted, so the member stays a number",
+     body_tool({"level": prop("integer", description="Level", enum=[1, 2])}, ["level"]),
+     {"requestBody": '{"level": {{level}}}',
+      "llmParameters": [{"name": "level", "description": "Level", "type": "enum", "required": True, "values": ["1", "2"]}]},
+     {"body": {"level": 1}}),
+    ("boolean enum stays a boolean",
+     body_tool({"ok": prop("boolean", description="Ok", enum=[True, False])}),
+     {"requestBody": '{"ok": {{ok}}}'}, {"body": {"ok": True}}),
+    ("object constant holding a system variable: filled on both sides",
+     body_tool({"meta": {"type": "object", **EMPTY, "constant_value": {"conv": "{{system__conversation_id}}", "n": [1, "{{system__caller_id}}"]},
+                         "properties": {}}}),
+     {"requestBody": '{"meta": {"conv": "{{call_id}}", "n": [1, "{{user_number}}"]}}'},
+     {"body": {"meta": {"conv": "<call_id>", "n": [1, "<user_number>"]}}}),
+    ("UI shape: a dynamic-variable header naming a system variable",
+     {"type": "webhook", "name": "t", "description": "d", "api_schema": {
+         "url": "https://api.example.com/ui", "method": "GET",
+         "request_headers": [{"type": "dynamic_variable", "name": "X-Caller", "value": "system__caller_id"},
+                             {"type": "value", "name": "Accept", "value": "application/json"}]}},
+     {"headers": {"X-Caller": "{{user_number}}", "Accept": "application/json"}},
+     {"headers": {"X-Caller": "<user_number>", "Accept": "application/json"}}),
+    ("credential-named header made of a variable is a template, not a literal credential",
+     {"type": "webhook", "name": "t", "description": "d", "api_schema": {
+         "url": "https://api.example.com/h", "method": "GET",
+         "request_headers": {"Authorization": "Bearer {{access_token}}", "X-Session": "{{system__conversation_id}}"}}},
+     {"headers": {"Authorization": "Bearer {{access_token}}", "X-Session": "{{call_id}}"}},
+     {"headers": {"Authorization": "Bearer <access_token>", "X-Session": "<call_id>"}}),
 ]
 
 
@@ -167,9 +194,6 @@ def test_value_source_row(cfg: dict[str, Any], atoms: dict[str, Any], elevenlabs
 
 # Shapes whose wire type Atoms cannot reproduce: migrated, and the parity check says how the call differs.
 KNOWN_DIFFERENCES = [
-    ("integer enum: Atoms enums are text",
-     body_tool({"level": prop("integer", description="Level", enum=[1, 2])}),
-     '{"level": "{{level}}"}', 'body.level: ElevenLabs sends 1, Atoms sends "1"'),
     ("integer dynamic variable: Atoms does not type variables",
      body_tool({"seats": prop("integer", dynamic_variable="seats")}),
      '{"seats": "{{seats}}"}', 'body.seats: ElevenLabs sends 42, Atoms sends "42"'),
@@ -390,3 +414,31 @@ def test_credential_constant_in_the_body_is_resolved_at_apply_and_matches_on_rea
     assert matches(conv.tool, sent) and not matches(conv.tool, {**sent, "requestBody": '{"api_key": "", "q": "{{q}}"}'})
     parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
     assert parity.equal and "sk-live" not in json.dumps(parity.to_dict())
+
+
+def test_a_literal_credential_at_any_depth_is_never_shown_and_compares_as_its_reference() -> None:
+    """Review: a nested body constant named like a credential leaked into the parity block."""
+    cfg = body_tool({"token": prop(constant_value="tk_live_TOPLEVEL1"),
+                     "inner": {"type": "object", **EMPTY, "required": [], "properties": {
+                         "password": prop(constant_value="pw_live_NESTED22"),
+                         "deeper": {"type": "object", **EMPTY, "properties": {"api_key": prop(constant_value="ak_live_DEEP333")}}}}})
+    cfg["api_schema"]["query_params_schema"] = {"required": [], "properties": {"secret": prop(constant_value="qs_live_QUERY44")}}
+    conv = convert(cfg)
+    assert set(conv.literal_secrets.values()) == {"tk_live_TOPLEVEL1", "pw_live_NESTED22", "ak_live_DEEP333", "qs_live_QUERY44"}
+    parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
+    shown = json.dumps(parity.to_dict())
+    assert not any(value in shown for value in conv.literal_secrets.values()), shown
+    assert parity.elevenlabs.body == {"token": "<secret:t.token>", "inner": {
+        "password": "<secret:t.inner_password>", "deeper": {"api_key": "<secret:t.inner_deeper_api_key>"}}}
+    assert parity.differences == ()
+
+
+def test_a_placeholder_header_given_a_secret_compares_as_that_secret() -> None:
+    """Review: ``Bearer YOUR_TOKEN`` on a header not named like a credential was a false difference."""
+    cfg = body_tool({"a": prop(constant_value="b")})
+    cfg["api_schema"]["request_headers"] = {"X-Partner": "Bearer YOUR_TOKEN"}
+    conv = convert(cfg, secrets=frozenset({"t.X-Partner"}))
+    assert conv.tool["headers"] == {"X-Partner": "<secret:t.X-Partner>"}
+    parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
+    assert parity.elevenlabs.headers == {"X-Partner": "<secret:t.X-Partner>"}
+    assert parity.differences == ()
