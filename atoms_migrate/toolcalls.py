@@ -156,7 +156,8 @@ class _ElevenLabs:
     def __init__(self, samples: Samples) -> None:
         self.samples = samples
         self.slots: dict[str, Any] = {}  # slot -> the LLM's value (also collected for building samples)
-        self._used: set[str] = set()
+        # A slot never takes the name of a variable the tool reads (Atoms has one namespace for both).
+        self._used: set[str] = {*samples.variables, *samples.atoms_variables}
 
     def variable(self, name: str) -> Any:
         return self.samples.variables.get(name, sample_variable_value(name))
@@ -214,10 +215,15 @@ def render_elevenlabs(cfg: dict[str, Any], samples: Samples) -> tuple[Request, d
     url_text, _ = substitute(req.url.strip(), samples.placeholders)
     url_text, _ = substitute_host(url_text, samples.placeholders)
 
+    path_values: dict[str, str] = {}
+
     def path_value(m: re.Match[str]) -> str:
-        prop = req.path_params.get(m.group(1))
-        value = el.value(m.group(1), prop if isinstance(prop, dict) else {"type": "string"})
-        return "" if value is _UNSET else _as_text(value)
+        # One path parameter is one value, however often the URL names it.
+        if m.group(1) not in path_values:
+            prop = req.path_params.get(m.group(1))
+            value = el.value(m.group(1), prop if isinstance(prop, dict) else {"type": "string"})
+            path_values[m.group(1)] = "" if value is _UNSET else _as_text(value)
+        return path_values[m.group(1)]
 
     url = el.text(_PATH_SLOT.sub(path_value, url_text))
     query: list[tuple[str, str]] = []

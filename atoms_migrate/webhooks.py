@@ -258,6 +258,7 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
     conv = Conversion(tool={})
     req = normalise_tool(cfg)
     builder = _Builder(name, rename_variable, options, conv)
+    builder.reserve_variable_names(cfg)
     description = (cfg.get("description") or "").strip()
     if not description:
         description = f"Call {name}."
@@ -391,6 +392,38 @@ class _Builder:
         self.params: list[dict[str, Any]] = []
         self._param_names: set[str] = set()
 
+    def reserve_variable_names(self, cfg: dict[str, Any]) -> None:
+        """LLM parameters never take the name of a variable the tool reads: on Atoms both are
+        ``{{name}}`` in one namespace, so ``order_id`` the parameter would fill ``{{order_id}}`` the variable."""
+        names: set[str] = set()
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                if value_source(value)[0] == "variable":
+                    names.add(str(value["dynamic_variable"]).strip())
+                if isinstance(value.get("variable_name"), str):
+                    names.add(value["variable_name"])
+                for k, v in value.items():
+                    if k != "dynamic_variable":
+                        walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+            elif isinstance(value, str):
+                names.update(_DOUBLE.findall(value))
+
+        walk({k: v for k, v in cfg.items() if k not in ("assignments", "description")})
+        for value in normalise_tool(cfg).headers.values():
+            if isinstance(value, dict) and isinstance(value.get("variable_name"), str):
+                names.add(value["variable_name"])
+        for var in names:
+            if var.startswith(("system_env__", "secret__")) or var in self.options.values:
+                continue
+            self._param_names.add(var)
+            renamed = self.rename_variable(var) if var.startswith("system__") else None
+            if renamed:
+                self._param_names.add(renamed)
+
     # -- pieces ------------------------------------------------------------------------------
     def url(self, req: ToolRequest) -> str:
         url, used = substitute(req.url.strip(), self.options.values)
@@ -399,15 +432,20 @@ class _Builder:
         if used:
             self.conv.notes.append(Note(req.url_path, "mapped", "info", f"Placeholders substituted from --set: {', '.join(sorted(set(used)))}."))
 
+        seen: dict[str, str] = {}
+
         def path_param(m: re.Match[str]) -> str:
             key = m.group(1)
+            if key in seen:  # one path parameter is one value, however often the URL names it
+                return seen[key]
             prop = req.path_params.get(key)
             where = f"api_schema.path_params_schema.{key}"
             if not isinstance(prop, dict):
                 self.conv.lossy.append(f"path parameter {key} has no schema")
                 prop, where = {"type": "string", "description": f"The {key} for the request URL."}, req.url_path
             value = self._templated(key, prop, where, required=True, in_text=True)
-            return "" if value is None else str(value)
+            seen[key] = "" if value is None else str(value)
+            return seen[key]
 
         url = _PATH_PARAM.sub(path_param, url)
         url = self.rename_templates(url, req.url_path)

@@ -171,6 +171,16 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
                              {"type": "value", "name": "Accept", "value": "application/json"}]}},
      {"headers": {"X-Caller": "{{user_number}}", "Accept": "application/json"}},
      {"headers": {"X-Caller": "<user_number>", "Accept": "application/json"}}),
+    ("an LLM parameter never takes the name of a variable the tool reads (one namespace on Atoms)",
+     body_tool({"order_id": prop(description="Order id"), "ref": prop(dynamic_variable="order_id"),
+                "user_number": prop(description="Number"), "caller": prop(dynamic_variable="system__caller_id")}),
+     {"requestBody": '{"order_id": "{{order_id_2}}", "ref": "{{order_id}}", "user_number": "{{user_number_2}}", "caller": "{{user_number}}"}'},
+     {"body": {"order_id": "order_id_2-sample", "ref": "<order_id>", "user_number": "user_number_2-sample", "caller": "<user_number>"}}),
+    ("a path parameter named twice in the URL is one parameter",
+     {"type": "webhook", "name": "t", "description": "d", "api_schema": {
+         "url": "https://api.example.com/a/{id}/b/{id}", "method": "GET", "path_params_schema": {"id": prop(description="Id")}}},
+     {"url": "https://api.example.com/a/{{id}}/b/{{id}}", "llmParameters": [{"name": "id", "description": "Id", "type": "text", "required": True}]},
+     {"url": "https://api.example.com/a/id-sample/b/id-sample"}),
     ("credential-named header made of a variable is a template, not a literal credential",
      {"type": "webhook", "name": "t", "description": "d", "api_schema": {
          "url": "https://api.example.com/h", "method": "GET",
