@@ -67,7 +67,9 @@ _ANGLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_\-]*)>")
 # A header value that is plainly a stand-in for a credential, whole or after an auth scheme word.
 _PLACEHOLDER_VALUE = re.compile(
     r"^(?:(?:bearer|basic|token|apikey)\s+)?"
-    r"(your[_\- ]\S*|redacted|x{3,}|\*{3,}|changeme|change[_\-]me|todo|placeholder|<<.*>>|<[^<>]*>|\$\{[^}]*\}|insert[_\- ]\S*)$",
+    r"(your[_\- ]\S*|redacted|x{3,}|\*{3,}|changeme|change[_\-]me|todo|placeholder|<<.*>>|<[^<>]*>|\$\{[^}]*\}|insert[_\- ]\S*"
+    # sk-xxxx, sk_test_xxxx, xxx-xxx-xxx, API_KEY_HERE, replace-me, "..."
+    r"|[a-z]{1,8}(?:[_\-][a-z]{1,8})*[_\-]x{4,}|x{3,}(?:[_\-]x{3,})+|\S+[_\-]here|replace[_\- ]?me|\.{3,}|\u2026)$",
     re.I,
 )
 # An ALL-CAPS token standing for a host: YOUR_BACKEND_HOST, API_BASE_URL, BACKEND.
@@ -529,11 +531,12 @@ class _Builder:
     def _literal(self, key: str, value: str, where: str, header: bool = False) -> str | None:
         """A literal header/query value; credential-like ones are kept out of the plan, placeholders are missing secrets."""
         name = f"{self.tool_name}.{key}"
-        if header and value.strip() and is_placeholder_value(value):
+        if (header or is_sensitive_name(key)) and value.strip() and is_placeholder_value(value):
             if self.options.has_secret(name):
                 return secret_ref(name)
+            what = f"Header {key}" if header else f"{key}"
             self.conv.notes.append(Note(where, "unmapped", "error",
-                                        f"Header {key} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
+                                        f"{what} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
                                         f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with the real value."))
             return None
         if not is_sensitive_name(key) or not value.strip() or is_template_only(value):

@@ -152,6 +152,9 @@ def test_literal_credential_is_kept_out_of_the_tool() -> None:
 @pytest.mark.parametrize("header, value", [
     ("X-Api-Key", "REDACTED"), ("Authorization", "Bearer YOUR_API_KEY"), ("X-Token", "<<runtime: token>>"),
     ("X-Api-Key", "xxxxxxxx"), ("X-Secret", "changeme"), ("X-Tenant", "YOUR_TENANT_ID"), ("Authorization", "Basic <API_KEY>"),
+    # review: vendor-prefixed and spelled-out stand-ins
+    ("Authorization", "Bearer sk-xxxxxxxxxxxx"), ("X-Api-Key", "sk_test_xxxxxxxx"), ("X-Api-Key", "API_KEY_HERE"),
+    ("Authorization", "Token REPLACE_ME"), ("X-Token", "xxx-xxx-xxx"), ("Authorization", "Bearer ..."),
 ])
 def test_placeholder_header_value_is_a_missing_secret(header: str, value: str) -> None:
     conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {header: value}}))
@@ -162,7 +165,22 @@ def test_placeholder_header_value_is_a_missing_secret(header: str, value: str) -
     assert not supplied.blocked and supplied.tool["headers"] == {header: f"<secret:t.{header}>"}
 
 
-@pytest.mark.parametrize("value", ["application/json", "Bearer sk-live-abc123", "en-GB"])
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_placeholder_in_a_credential_named_query_or_body_constant_is_a_missing_secret(where: str) -> None:
+    """Review: api_key=YOUR_API_KEY as a constant was sent live as the literal credential."""
+    const = {"type": "string", "description": "", "dynamic_variable": "", "constant_value": "YOUR_API_KEY", "is_system_provided": False, "is_omitted": False}
+    schema = {"properties": {"api_key": const}, "required": []}
+    api = {"url": "https://api.example.com/x", "method": "POST",
+           **({"query_params_schema": schema} if where == "query" else {"request_body_schema": {"type": "object", **schema}})}
+    conv = convert(hook(api))
+    [error] = [n for n in conv.notes if n.severity == "error"]
+    assert "api_key of tool t holds a placeholder" in error.message and "--secret t.api_key=VALUE" in error.hint
+    assert conv.literal_secrets == {}
+    supplied = convert(hook(api), secrets=frozenset({"t.api_key"}))
+    assert not supplied.blocked and "<secret:t.api_key>" in json.dumps(supplied.tool)
+
+
+@pytest.mark.parametrize("value", ["application/json", "Bearer sk-live-abc123", "en-GB", "no-cache", "Bearer sk-proj-abcxxxxdef"])
 def test_real_header_values_are_not_placeholders(value: str) -> None:
     assert not convert(hook({"url": "https://api.example.com/x", "request_headers": {"X-H": value}})).blocked
 
