@@ -496,6 +496,10 @@ class _Builder:
                 literal = self._literal(header, value, where, header=True)
                 if literal is not None:
                     out[header] = self.rename_templates(literal, where)
+                    if _DOUBLE.search(out[header]):  # the same doubt as a variable header, below
+                        self.conv.lossy.append(f"header {header} holds a variable")
+                        self.conv.notes.append(Note(where, "lossy", "warning", f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query and body, not headers (§D.3: static headers).",
+                                                    "Check on Atoms that the header is filled in."))
             elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
                 name = str(value.get("secret_id") or value.get("env_var_label"))
                 kind = "workspace secret" if "secret_id" in value else "environment variable"
