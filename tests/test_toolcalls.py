@@ -384,6 +384,20 @@ def test_transfer_declared_twice_becomes_one_transfer_call(tables) -> None:
                for f in plan.findings)
 
 
+def test_system_variables_are_renamed_in_system_tool_texts(tables) -> None:
+    """Review: end_call and transfer_call descriptions (read by the LLM) and the voicemail message kept system__ names."""
+    end_call = {**_system("end_call"), "description": "End when {{system__caller_id}} says bye."}
+    transfer = {"transfer_destination": {"type": "phone", "phone_number": "+14155550100"}, "condition": "{{system__caller_id}} asks for a human"}
+    voicemail = _system("voicemail_detection", voicemail_message="Call {{system__called_number}} back, ref {{system__agent_id}}.")
+    plan = _plan(tables, {"prompt": {"prompt": "x", "built_in_tools": {
+        "end_call": end_call, "transfer_to_number": _system("transfer_to_number", transfers=[transfer]), "voicemail_detection": voicemail}}})
+    tools = {t["type"]: t for t in plan.target_config["singlePromptConfig"]["tools"]}
+    assert tools["end_call"]["description"] == "End when {{user_number}} says bye."
+    assert tools["transfer_call"]["description"] == "{{user_number}} asks for a human"
+    assert plan.target_config["voiceMailDetectionConfig"]["endText"] == "Call {{agent_number}} back, ref {{system__agent_id}}."
+    assert any("system__agent_id" in f.message and f.source_path.endswith("voicemail_message") for f in plan.findings)
+
+
 def test_a_second_transfer_to_another_number_is_kept(tables) -> None:
     one = {"transfer_destination": {"type": "phone", "phone_number": "+14155550100"}, "condition": "sales"}
     two = {"transfer_destination": {"type": "phone", "phone_number": "+14155550199"}, "condition": "support"}
