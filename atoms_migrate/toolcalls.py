@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from atoms_migrate.refs import MASK, is_ref, is_sensitive_name
-from atoms_migrate.webhooks import is_placeholder_value, normalise_tool, substitute, substitute_host, unique_name
+from atoms_migrate.webhooks import is_placeholder_value, normalise_tool, substitute, substitute_host, unique_name, variables_read
 
 RenameVariable = Callable[[str], "str | None"]
 
@@ -327,29 +327,10 @@ def samples_for(cfg: dict[str, Any], rename_variable: RenameVariable, placeholde
     """Sample inputs for a source tool: its LLM slots and every variable it reads."""
     names: set[str] = set()
     numeric: set[str] = set()
-
-    def walk(value: Any, prop_type: str | None = None) -> None:
-        if isinstance(value, dict):
-            var = value.get("dynamic_variable")
-            if isinstance(var, str) and var.strip() and _el_source(value) == "dynamic_variable":
-                names.add(var.strip())
-                if _kind(value) in ("integer", "number"):
-                    numeric.add(var.strip())
-            if isinstance(value.get("variable_name"), str):
-                names.add(value["variable_name"])
-            for k, v in value.items():
-                if k != "dynamic_variable":
-                    walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, str):
-            names.update(_TEMPLATE.findall(value))
-
-    walk({k: v for k, v in cfg.items() if k not in ("assignments", "description")})
-    for value in normalise_tool(cfg).headers.values():  # the UI list shape names its variable in "value"
-        if isinstance(value, dict) and isinstance(value.get("variable_name"), str):
-            names.add(value["variable_name"])
+    for name, prop in variables_read(cfg, lambda prop: _el_source(prop) == "dynamic_variable"):
+        names.add(name)
+        if prop is not None and _kind(prop) in ("integer", "number"):
+            numeric.add(name)
     placeholders = dict(placeholders or {})
     names = {n for n in names if not n.startswith(("system_env__", "secret__")) and n not in placeholders}
     variables: dict[str, Any] = {}

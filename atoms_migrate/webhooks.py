@@ -372,6 +372,35 @@ def unique_name(key: str, taken: set[str]) -> str:
     return name
 
 
+def variables_read(cfg: dict[str, Any], reads_variable: Callable[[dict[str, Any]], bool]) -> list[tuple[str, dict[str, Any] | None]]:
+    """Every variable a source tool reads: (name, the property) for a property whose value source
+    is its ``dynamic_variable`` (decided by ``reads_variable``, so each caller applies its own
+    reading of value sources), (name, None) for variable headers and ``{{name}}`` templates."""
+    found: list[tuple[str, dict[str, Any] | None]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            var = value.get("dynamic_variable")
+            if isinstance(var, str) and var.strip() and reads_variable(value):
+                found.append((var.strip(), value))
+            if isinstance(value.get("variable_name"), str):
+                found.append((value["variable_name"], None))
+            for k, v in value.items():
+                if k != "dynamic_variable":
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str):
+            found.extend((name, None) for name in _DOUBLE.findall(value))
+
+    walk({k: v for k, v in cfg.items() if k not in ("assignments", "description")})
+    for value in normalise_tool(cfg).headers.values():  # the UI list shape names its variable in "value"
+        if isinstance(value, dict) and isinstance(value.get("variable_name"), str):
+            found.append((value["variable_name"], None))
+    return found
+
+
 def is_template_only(value: str) -> bool:
     """``{{token}}`` or ``Bearer {{token}}``: filled from variables at call time, so not a literal credential."""
     if not _DOUBLE.search(value):
@@ -397,28 +426,7 @@ class _Builder:
     def reserve_variable_names(self, cfg: dict[str, Any]) -> None:
         """LLM parameters never take the name of a variable the tool reads: on Atoms both are
         ``{{name}}`` in one namespace, so ``order_id`` the parameter would fill ``{{order_id}}`` the variable."""
-        names: set[str] = set()
-
-        def walk(value: Any) -> None:
-            if isinstance(value, dict):
-                if value_source(value)[0] == "variable":
-                    names.add(str(value["dynamic_variable"]).strip())
-                if isinstance(value.get("variable_name"), str):
-                    names.add(value["variable_name"])
-                for k, v in value.items():
-                    if k != "dynamic_variable":
-                        walk(v)
-            elif isinstance(value, list):
-                for v in value:
-                    walk(v)
-            elif isinstance(value, str):
-                names.update(_DOUBLE.findall(value))
-
-        walk({k: v for k, v in cfg.items() if k not in ("assignments", "description")})
-        for value in normalise_tool(cfg).headers.values():
-            if isinstance(value, dict) and isinstance(value.get("variable_name"), str):
-                names.add(value["variable_name"])
-        for var in names:
+        for var, _ in variables_read(cfg, lambda prop: value_source(prop)[0] == "variable"):
             if var.startswith(("system_env__", "secret__")) or var in self.options.values:
                 continue
             self._param_names.add(var)
