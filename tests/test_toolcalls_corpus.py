@@ -205,3 +205,23 @@ def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sa
                             atoms.body, atoms.body_error, atoms.encoding)
         assert compare(elevenlabs, atoms) == KNOWN_DIFFERENCES.get(tool["name"], []), tool["name"]
     assert with_secret == 2, "book_appointment and check_availability authenticate with a workspace secret"
+
+
+SECRETS_AGENT = Path(__file__).parent / "fixtures" / "toolcalls" / "secrets-everywhere.json"
+LITERALS = ["qk_live_LITERALQUERY1", "sk_live_LITERALHEADER2", "bk_live_LITERALBODY3", "pw_live_LITERALNESTED4"]
+
+
+@pytest.mark.parametrize("form", [["-v"], ["--json"], ["--report", "report.md"], ["--out", "plan.json"]])
+def test_no_secret_reaches_any_output(tmp_path: Path, form: list[str]) -> None:
+    """Review: literal credentials at every position of a webhook, and a --secret value, in every output form."""
+    run = run_installed("agent", str(SECRETS_AGENT), "--dry-run", *form, "--secret", "sec_crm=ws_SUPPLIEDVALUE5", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    written = "".join(f.read_text() for f in tmp_path.rglob("*") if f.is_file())
+    everything = run.stdout + run.stderr + written
+    assert "crm_update" in everything
+    for value in [*LITERALS, "ws_SUPPLIEDVALUE5"]:
+        assert value not in everything, (value, form)
+    if form == ["--json"]:
+        [parity] = json.loads(run.stdout)["agents"][0]["tool_parity"]
+        assert parity["equal"], parity["differences"]
+        assert parity["elevenlabs"]["body"]["auth"]["password"] == "<secret:crm_update.auth_password>"
