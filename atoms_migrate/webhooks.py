@@ -629,6 +629,15 @@ class _Builder:
         name, raw = self._param(key, prop, required, where)
         if in_text or not raw:
             return "{{" + name + "}}"
+        if not required:
+            # ElevenLabs leaves an optional field out when the LLM gives none; Atoms' template always
+            # holds the slot, and an unset variable is sent as written (Atoms §F.4): unquoted, that is
+            # not JSON. The parity check fills every slot, so it cannot show this; say it here.
+            self.conv.lossy.append(f"optional {key} unquoted in the body")
+            self.conv.notes.append(Note(where, "lossy", "warning",
+                                        f"{key} is optional, but Atoms' body template always sends it: if the LLM gives no value, "
+                                        f"{{{{{name}}}}} stays as written and the body is not valid JSON.",
+                                        "Make the field required in the source (the LLM then always fills it), or give it a constant."))
         return f"{_RAW}{name}"
 
     def _constant(self, key: str, value: Any, where: str, in_text: bool) -> Any:

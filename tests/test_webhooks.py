@@ -218,3 +218,17 @@ def test_a_variable_in_a_header_is_flagged_the_same_in_both_forms(value: Any) ->
     [note] = [n for n in conv.notes if n.path == "api_schema.request_headers.X-Caller"]
     assert (note.status, note.severity) == ("lossy", "warning") and "not headers" in note.message
     assert conv.lossy
+
+
+@pytest.mark.parametrize("kind, required, warned", [
+    ("integer", False, True), ("boolean", False, True), ("integer", True, False), ("string", False, False),
+])
+def test_an_optional_unquoted_body_slot_is_reported(kind: str, required: bool, warned: bool) -> None:
+    """Review: ElevenLabs omits an optional field the LLM leaves out; Atoms would send {{n}} as written, not JSON."""
+    prop = {"type": kind, "description": "N", "dynamic_variable": "", "constant_value": "", "is_system_provided": False, "is_omitted": False}
+    conv = convert(hook({"url": "https://api.example.com/x", "method": "POST",
+                         "request_body_schema": {"type": "object", "required": ["n"] if required else [], "properties": {"n": prop}}}))
+    notes = [n for n in conv.notes if "is optional" in n.message]
+    assert bool(notes) is warned
+    if warned:
+        assert notes[0].severity == "warning" and "{{n}} stays as written" in notes[0].message and conv.lossy
