@@ -107,8 +107,9 @@ def _has_value(value: Any) -> bool:
 
 
 def _el_source(prop: dict[str, Any]) -> str:
-    named = {"llm_prompt": "llm", "dynamic_variable": "dynamic_variable", "constant_value": "constant_value",
-             "system_provided": "is_system_provided", "omitted": "is_omitted"}.get(str(prop.get("value_type") or ""))
+    named = {"llm_prompt": "llm", "llm": "llm", "dynamic_variable": "dynamic_variable", "constant_value": "constant_value",
+             "constant": "constant_value", "system_provided": "is_system_provided", "is_system_provided": "is_system_provided",
+             "omitted": "is_omitted", "is_omitted": "is_omitted"}.get(str(prop.get("value_type") or "").lower())
     if named == "llm":
         return "llm"
     set_sources = [k for k in ("dynamic_variable", "is_system_provided", "constant_value", "is_omitted")

@@ -181,6 +181,10 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
          "url": "https://api.example.com/a/{id}/b/{id}", "method": "GET", "path_params_schema": {"id": prop(description="Id")}}},
      {"url": "https://api.example.com/a/{{id}}/b/{{id}}", "llmParameters": [{"name": "id", "description": "Id", "type": "text", "required": True}]},
      {"url": "https://api.example.com/a/id-sample/b/id-sample"}),
+    ("value_type spelled short (llm, constant) beside a stale source: both sides read it the same",
+     body_tool({"a": prop(value_type="llm", dynamic_variable="stale", description="A"),
+                "b": prop(value_type="constant", dynamic_variable="stale", constant_value="fixed")}),
+     {"requestBody": '{"a": "{{a}}", "b": "fixed"}'}, {"body": {"a": "a-sample", "b": "fixed"}}),
     ("credential-named header made of a variable is a template, not a literal credential",
      {"type": "webhook", "name": "t", "description": "d", "api_schema": {
          "url": "https://api.example.com/h", "method": "GET",
