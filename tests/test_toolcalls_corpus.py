@@ -183,7 +183,11 @@ def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sa
     env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY, "ELEVENLABS_BASE_URL": url, "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
            **{f"ATOMS_MIGRATE_SECRET_{k.upper()}": v for k, v in SECRETS.items()}}
     args = [f"--set={k}={v}" for k, v in SET.items()]
-    run = run_installed("agent", "agent.json", "--tools-dir", "tools", "--yes", "--json", *args, cwd=tmp_path, env=env)
+    blocked = run_installed("agent", "agent.json", "--tools-dir", "tools", "--yes", "--json", *args, cwd=tmp_path, env=env)
+    assert blocked.returncode != 0 and not sandbox.atoms.summary(), "a call that differs stops the apply by default"
+    assert "add_to_cart would not make the same HTTP call" in blocked.stdout + blocked.stderr
+    # --allow-errors: add_to_cart's array field is a reported difference (an error finding that blocks an apply by default)
+    run = run_installed("agent", "agent.json", "--tools-dir", "tools", "--yes", "--allow-errors", "--json", *args, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr
     assert "test-secret-value" not in run.stdout + run.stderr
     planned = {p["tool"]: p for p in json.loads(run.stdout)["agents"][0]["tool_parity"]}
