@@ -31,12 +31,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from atoms_migrate.refs import MASK, is_ref, is_sensitive_name
+from atoms_migrate.refs import MASK, has_embedded_refs, is_ref, is_sensitive_name
 from atoms_migrate.webhooks import is_placeholder_value, normalise_tool, substitute, substitute_host, unique_name, variables_read
 
 RenameVariable = Callable[[str], "str | None"]
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
+_EMBEDDED_REF = re.compile(r"<(?:secret|ref):[^<>\s]+>")
+_SECRET_VARIABLE = re.compile(r"\{\{\s*secret__([A-Za-z0-9_.\-]+)\s*\}\}")
 _PATH_SLOT = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_\-]*)\}(?!\})")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 # What may surround sample inputs in a value that is not a credential: auth scheme words, spaces, punctuation.
@@ -241,6 +243,7 @@ def render_elevenlabs(cfg: dict[str, Any], samples: Samples) -> tuple[Request, d
     headers: dict[str, str] = {}
     for name, value in req.headers.items():
         if isinstance(value, str):
+            value = _SECRET_VARIABLE.sub(lambda m: f"<secret:{m.group(1)}>", value)  # {{secret__x}}: the workspace fills it
             headers[name] = el.text(substitute(value, samples.placeholders)[0])
         elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
             headers[name] = f"<secret:{value.get('secret_id') or value.get('env_var_label')}>"
@@ -443,6 +446,10 @@ def _mask_credentials(elevenlabs: Request, atoms: Request, samples: Samples) -> 
     def masked(key: str, value: Any, theirs: Any) -> Any:
         if isinstance(value, str) and is_ref(theirs) and value.strip() and is_placeholder_value(value):
             return theirs
+        if has_embedded_refs(value) and not only_samples(_EMBEDDED_REF.sub(" ", value)):
+            return MASK  # literal text beside a reference: still a credential
+        if has_embedded_refs(value):
+            return value  # references to secrets (Bearer <secret:x>), never their values
         if not (isinstance(value, str) and value.strip() and is_sensitive_name(key)) or is_ref(value) or only_samples(value):
             return value
         return theirs if is_ref(theirs) else MASK

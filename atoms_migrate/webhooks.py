@@ -62,6 +62,7 @@ ELEVENLABS_DEFAULT_TIMEOUT_SECS = 20  # EL §C.3
 
 _PATH_PARAM = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_\-]*)\}(?!\})")
 _DOUBLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
+_SECRET_VAR = re.compile(r"\{\{\s*secret__([A-Za-z0-9_.\-]+)\s*\}\}")  # EL §A.8: secret variables, tool headers only
 _DOLLAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANGLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_\-]*)>")
 # A header value that is plainly a stand-in for a credential, whole or after an auth scheme word.
@@ -499,7 +500,11 @@ class _Builder:
         out: dict[str, str] = {}
         for header, value in req.headers.items():
             where = f"{req.headers_path}.{header}"
-            if isinstance(value, str):
+            if isinstance(value, str) and _SECRET_VAR.search(value):
+                ref = self._secret_variables(header, value, where)
+                if ref is not None:
+                    out[header] = ref
+            elif isinstance(value, str):
                 value, _ = substitute(value, self.options.values)
                 literal = self._literal(header, value, where, header=True)
                 if literal is not None:
@@ -531,6 +536,30 @@ class _Builder:
             if ref:
                 out.setdefault("Authorization", ref)
         return out
+
+    def _secret_variables(self, header: str, value: str, where: str) -> str | None:
+        """``Bearer {{secret__api_key}}``: ElevenLabs secret variables, usable only in tool headers (EL §A.8).
+
+        Each becomes a ``<secret:NAME>`` reference inside the value, bound from ``--secret NAME`` at
+        apply time (Atoms variables are visible to the model, so the value is written into the header)."""
+        missing: list[str] = []
+
+        def swap(m: re.Match[str]) -> str:
+            if self.options.has_secret(m.group(1)):
+                return secret_ref(m.group(1))
+            missing.append(m.group(1))
+            return m.group(0)
+
+        filled = _SECRET_VAR.sub(swap, value)
+        for name in dict.fromkeys(missing):
+            self.conv.notes.append(Note(where, "unmapped", "error",
+                                        f"Header {header} of tool {self.tool_name} uses the ElevenLabs secret variable secret__{name}; its value cannot be read from ElevenLabs.",
+                                        f"Pass --secret {name}=VALUE (or set {secret_env_name(name)})."))
+        if missing:
+            return None
+        self.conv.notes.append(Note(where, "mapped", "info",
+                                    f"Header {header} of tool {self.tool_name}: its secret variables come from --secret at apply time and are never shown."))
+        return filled
 
     def _secret(self, name: str, where: str, what: str, value_kind: str = "the value") -> str | None:
         if self.options.has_secret(name):

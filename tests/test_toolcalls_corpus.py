@@ -230,3 +230,30 @@ def test_no_secret_reaches_any_output(tmp_path: Path, form: list[str]) -> None:
         [parity] = json.loads(run.stdout)["agents"][0]["tool_parity"]
         assert parity["equal"], parity["differences"]
         assert parity["elevenlabs"]["body"]["auth"]["password"] == "<secret:crm_update.auth_password>"
+
+
+def test_a_secret_variable_in_a_header_goes_live_bound_and_is_never_shown(sandbox_url, tmp_path: Path) -> None:
+    """Review: ``Authorization: Bearer {{secret__api_key}}`` (EL §A.8: secret variables live in tool headers).
+
+    Hidden before as a literal credential, it went live as the text {{secret__api_key}}. Now it is a
+    missing secret without --secret, and with it the live header holds the value, the plan the reference.
+    """
+    sandbox, url = sandbox_url
+    tool = {"type": "webhook", "name": "lookup", "description": "Look it up.", "api_schema": {
+        "url": "https://api.example.com/lookup", "method": "GET", "request_headers": {"Authorization": "Bearer {{secret__api_key}}",
+                                                                                     "X-Auth-Token": "Bearer {{access_token}}"}}}
+    agent = {"agent_id": "agent_secretvar", "name": "Secret variable", "conversation_config": {"agent": {
+        "first_message": "Hello.", "language": "en", "prompt": {"prompt": "Help.", "llm": "gpt-4o", "tools": [tool]}}}}
+    (tmp_path / "agent.json").write_text(json.dumps(agent))
+    env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY}
+    missing = run_installed("agent", "agent.json", "--dry-run", cwd=tmp_path, env=env)
+    assert "secret variable secret__api_key" in missing.stdout and "--secret api_key=VALUE" in missing.stdout
+    run = run_installed("agent", "agent.json", "--yes", "--json", "--secret", "api_key=sk_live_BOUNDVALUE6", cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "sk_live_BOUNDVALUE6" not in run.stdout + run.stderr + "".join(f.read_text() for f in tmp_path.rglob("*.json"))
+    [parity] = json.loads(run.stdout)["agents"][0]["tool_parity"]
+    assert parity["equal"] and parity["atoms"]["headers"] == {"Authorization": "Bearer <secret:api_key>", "X-Auth-Token": "Bearer <access_token>"}
+    assert json.loads(run.stdout)["apply"][0]["verified"] is True, "read back: a masked live credential still matches"
+    [live] = [a["live_config"] for a in sandbox.atoms.summary() if not a["archived"]]
+    [live_tool] = live["singlePromptConfig"]["tools"]
+    assert live_tool["headers"] == {"Authorization": "Bearer sk_live_BOUNDVALUE6", "X-Auth-Token": "Bearer {{access_token}}"}

@@ -232,3 +232,15 @@ def test_an_optional_unquoted_body_slot_is_reported(kind: str, required: bool, w
     assert bool(notes) is warned
     if warned:
         assert notes[0].severity == "warning" and "{{n}} stays as written" in notes[0].message and conv.lossy
+
+
+def test_secret_variables_in_a_header_are_missing_secrets_until_given() -> None:
+    """EL §A.8: ``{{secret__name}}`` may only be used in tool headers; its value cannot be read."""
+    api = {"url": "https://api.example.com/x", "request_headers": {"Authorization": "Bearer {{secret__api_key}}", "X-Pair": "{{secret__id}}:{{secret__pw}}"}}
+    conv = convert(hook(api))
+    assert sorted(n.hint for n in conv.notes if n.severity == "error") == [
+        "Pass --secret api_key=VALUE (or set ATOMS_MIGRATE_SECRET_API_KEY).", "Pass --secret id=VALUE (or set ATOMS_MIGRATE_SECRET_ID).",
+        "Pass --secret pw=VALUE (or set ATOMS_MIGRATE_SECRET_PW)."]
+    given = convert(hook(api), secrets=frozenset({"api_key", "id", "pw"}))
+    assert not given.blocked and given.literal_secrets == {}
+    assert given.tool["headers"] == {"Authorization": "Bearer <secret:api_key>", "X-Pair": "<secret:id>:<secret:pw>"}
