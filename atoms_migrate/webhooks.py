@@ -676,8 +676,20 @@ class _Builder:
             return self.rename_templates(literal or "", where)
         if isinstance(value, (dict, list)):
             value = json.loads(self.rename_templates(json.dumps(value, ensure_ascii=False), where))
+            value = self._literal_leaves(key, value, where)
         if in_text:
             return json.dumps(value, ensure_ascii=False)
+        return value
+
+    def _literal_leaves(self, key: str, value: Any, where: str) -> Any:
+        """The text inside an object or array constant, each leaf judged like a string constant named
+        ``key_child`` (``key_0`` in a list): a credential there is kept out of the plan too."""
+        if isinstance(value, dict):
+            return {k: self._literal_leaves(f"{key}_{k}", v, where) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._literal_leaves(f"{key}_{i}", v, where) for i, v in enumerate(value)]
+        if isinstance(value, str):
+            return self._literal(key, substitute(value, self.options.values)[0], where) or ""
         return value
 
     def _param(self, key: str, prop: dict[str, Any], required: bool, where: str) -> tuple[str, bool]:

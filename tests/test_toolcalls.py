@@ -470,3 +470,21 @@ def test_a_placeholder_header_given_a_secret_compares_as_that_secret() -> None:
     parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
     assert parity.elevenlabs.headers == {"X-Partner": "<secret:t.X-Partner>"}
     assert parity.differences == ()
+
+
+def test_a_credential_inside_an_object_or_array_constant_is_kept_out_of_the_plan() -> None:
+    """Review: an object constant {"password": ...} went into the plan, the reports and the Tool calls block verbatim."""
+    from atoms_migrate.refs import resolve
+
+    cfg = body_tool({"credentials": {"type": "object", **EMPTY, "constant_value": {"user": "bob", "password": "pw_live_OBJ777"}, "properties": {}},
+                     "api_keys": {"type": "array", **EMPTY, "constant_value": ["k_live_A1", "k_live_B2"], "items": {"type": "string"}},
+                     "tags": {"type": "array", **EMPTY, "constant_value": ["a", "{{system__conversation_id}}"], "items": {"type": "string"}}})
+    conv = convert(cfg)
+    assert conv.literal_secrets == {"t.credentials_user": "bob", "t.credentials_password": "pw_live_OBJ777",
+                                    "t.api_keys_0": "k_live_A1", "t.api_keys_1": "k_live_B2"}
+    parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
+    shown = json.dumps(conv.tool) + json.dumps(parity.to_dict())
+    assert not any(value in shown for value in ["pw_live_OBJ777", "k_live_A1", "k_live_B2"]) and parity.differences == ()
+    sent = json.loads(resolve(conv.tool["requestBody"], {f"<secret:{k}>": v for k, v in conv.literal_secrets.items()}))
+    assert sent == {"credentials": {"user": "bob", "password": "pw_live_OBJ777"}, "api_keys": ["k_live_A1", "k_live_B2"],
+                    "tags": ["a", "{{call_id}}"]}, "the values go to Atoms at apply time"
