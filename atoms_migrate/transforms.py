@@ -815,6 +815,7 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
         description = _optional_text(ctx, concept, paths.join(path, "description"), cfg.get("description"))
         description = description or concept.params.get("end_call_description", "End the call.")
         tool_name = ctx.unique_tool_name("end_call")
+        description = _text_with_variables(ctx, concept, paths.join(path, "description"), description)[0]  # the LLM reads it
         ctx.append(concept, "singlePromptConfig.tools", {"type": "end_call", "name": tool_name, "description": description}, path)
         ctx.sweep(concept, path, "end_call settings with no Atoms equivalent", consumed, tree=cfg)
     elif kind == "transfer_to_number":
@@ -824,7 +825,7 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
         message = params.get("voicemail_message")
         ctx.assign(concept, "voiceMailDetectionConfig.enabled", True, path)
         if isinstance(message, str) and message.strip():
-            end_text = message.strip()
+            end_text = _text_with_variables(ctx, concept, paths.join(path, "params", "voicemail_message"), message.strip())[0]
             status = "mapped"
             if len(end_text) > 200:  # Atoms §B.1: endText <= 200
                 end_text, status = end_text[:200].rsplit(" ", 1)[0], "lossy"
@@ -891,7 +892,7 @@ def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], 
         tool = {
             "type": "transfer_call",
             "name": ctx.unique_tool_name("transfer_call"),
-            "description": description,
+            "description": _text_with_variables(ctx, concept, paths.join(item_path, "condition"), description)[0],
             "transferNumber": normalised,
             "transferOption": {"type": option},
         }
