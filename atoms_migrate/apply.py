@@ -16,6 +16,17 @@ for the agent by its marker (``plan.marker``) before creating again; 409
 ``publish_in_progress`` waits and retries. ``locate`` finds the target agent for planning
 (state entry, then marker) and reads its live config; ``read_back`` is the verification.
 Progress goes to an injected callback; sleeping and the clock are injected for tests.
+
+Never leave a broken config live: an agent that is already live is updated by *stage,
+prove, go live* (unless ``direct``): the draft is written on a fresh staging branch forked
+from the live one, published there, read back and compared with the plan, and only an
+equal result is made live; otherwise the live branch is untouched and the staging branch
+is kept for inspection (``promote`` can still make it live). On v1 the new version is read
+back before it is activated. Every v2 draft write carries ``expectedRevision`` (§K.1): a
+colleague's concurrent edit is a ``ConcurrentEdit`` error, never an overwrite, and so is a
+live branch that moved since the plan was made. Draft bodies go on the wire through
+``writeforms`` (the SDK's fields, the account's forms for unproven ones); when a read-back
+shows such a field did not stick, its next form is tried once and reported.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from atoms_migrate import paths
 from atoms_migrate.compare import differences
 from atoms_migrate.errors import ApiError, MigrationError
 from atoms_migrate.live import live_config
@@ -37,7 +49,17 @@ from atoms_migrate.smallest import (
     PUBLISH_IN_PROGRESS,
     AmbiguousWriteError,
     AtomsClient,
+    DraftConflictError,
     VersioningUnavailable,
+)
+from atoms_migrate.writeforms import (
+    WriteForms,
+    chosen,
+    load_write_forms,
+    next_form,
+    project,
+    unwritten_paths,
+    wire_body,
 )
 
 PASSED, FAILED = {"passed"}, {"failed", "errored", "error"}
@@ -57,6 +79,17 @@ class PublishTimeout(MigrationError):
     """The publish did not finish within the allowed time."""
 
 
+class ConcurrentEdit(MigrationError):
+    """Someone changed the target agent between our read and our write: nothing was overwritten."""
+
+    def __init__(self, message: str, hint: str | None = None, fields: list[str] | None = None) -> None:
+        super().__init__(message, hint)
+        self.fields = list(fields or [])
+
+
+STAGING_PREFIX = "atoms-migrate-staging"
+
+
 @dataclass(frozen=True)
 class ApplyOptions:
     branch_name: str | None = None  # staging: write to this branch, do not make it live
@@ -65,6 +98,7 @@ class ApplyOptions:
     publish_timeout: float = 120.0
     poll_interval: float = 2.0
     label: str = "atoms-migrate"
+    direct: bool = False  # update a live agent in place instead of stage, prove, go live
 
 
 @dataclass
@@ -98,13 +132,15 @@ class ApplyResult:
     previous_revision_id: str | None = None
     events: list[str] = field(default_factory=list)
     differences: list[tuple[str, Any, Any]] = field(default_factory=list)
+    staged: bool = False  # written through a staging branch (stage, prove, go live)
+    warnings: list[str] = field(default_factory=list)  # fields reported instead of written, forms adapted
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "agent_id": self.agent_id, "versioning": self.versioning, "created": self.created,
             "branch_id": self.branch_id, "branch_name": self.branch_name, "live": self.live,
             "revision_id": self.revision_id, "events": list(self.events),
-            "verified": not self.differences,
+            "verified": not self.differences, "staged": self.staged, "warnings": list(self.warnings),
             "differences": [{"path": p, "planned": e, "live": a} for p, e, a in self.differences],
         }
 
@@ -173,7 +209,8 @@ def detect_versioning(client: AtomsClient, agent_id: str, preference: str = "aut
 
 
 def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: str | None = None,
-              agent_doc: dict[str, Any] | None = None) -> tuple[dict[str, Any], str | None, str | None, str | None]:
+              agent_doc: dict[str, Any] | None = None,
+              forms: dict[str, str] | None = None) -> tuple[dict[str, Any], str | None, str | None, str | None]:
     """(live config in planner shape, branch id, branch name, revision or version id) of the
     branch a plan targets.
 
@@ -183,7 +220,8 @@ def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: 
     if versioning == "v1":
         version_id = doc.get("activeVersionId") or doc.get("versionId")
         resolved = client.get_version(agent_id, version_id).get("resolvedConfig") if version_id else None
-        return live_config(doc, resolved), None, None, str(version_id) if version_id else None
+        config = project(live_config(doc, resolved), None, versioning, load_write_forms(), forms)
+        return config, None, None, str(version_id) if version_id else None
     branches = client.list_branches(agent_id)
     live = pick_live(branches)
     target = (_branch_named(branches, branch_name) if branch_name else None) or live
@@ -191,7 +229,17 @@ def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: 
     resolved = client.get_revision(agent_id, _bid(target), head).get("resolvedConfig") if head else None
     if target is not live:
         doc = _agent_level(doc)
-    return live_config(doc, resolved), _bid(target), (target.get("branch") or {}).get("name"), head
+    config = project(live_config(doc, resolved), None, versioning, load_write_forms(), forms)
+    return config, _bid(target), (target.get("branch") or {}).get("name"), head
+
+
+def _staging_name(branches: list[dict[str, Any]], target: Target | None) -> str:
+    """A branch name not yet taken: atoms-migrate-staging-<head>, -2, -3 ... (§C.2: names are unique)."""
+    head = str((target.revision_id if target else None) or "new")[-8:]
+    name, n = f"{STAGING_PREFIX}-{head}", 2
+    while _branch_named(branches, name) is not None:
+        name, n = f"{STAGING_PREFIX}-{head}-{n}", n + 1
+    return name
 
 
 def _agent_level(doc: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +249,7 @@ def _agent_level(doc: dict[str, Any]) -> dict[str, Any]:
 
 def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, options: ApplyOptions,
            notes: list[str], name: str | None = None, known_versioning: str | None = None,
-           marker_index: dict[str, str] | None = None) -> Target | None:
+           marker_index: dict[str, str] | None = None, forms: dict[str, str] | None = None) -> Target | None:
     """The existing Atoms agent for this source (state first, then marker), or None to create.
 
     A batch passes ``marker_index`` (source key -> agent id, from one listing of the account)
@@ -224,7 +272,7 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
         notes.append(f"Found Atoms agent {agent_id} by its marker (no usable state entry); it will be updated.")
     agent_id = str(doc.get("_id") or state_agent_id)
     versioning = detect_versioning(client, agent_id, options.versioning, known_versioning)
-    config, branch_id, branch_name, revision_id = read_live(client, agent_id, versioning, options.branch_name, doc)
+    config, branch_id, branch_name, revision_id = read_live(client, agent_id, versioning, options.branch_name, doc, forms)
     staged = bool(options.branch_name) and (branch_name or "").lower() == str(options.branch_name).lower()
     return Target(agent_id, versioning, config, branch_id, branch_name, live=not staged, revision_id=revision_id)
 
@@ -234,8 +282,14 @@ class Applier:
 
     def __init__(self, client: AtomsClient, options: ApplyOptions, progress: Callable[[str], None] = lambda _: None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 bindings: Mapping[str, str] | None = None, known_versioning: str | None = None) -> None:
+                 bindings: Mapping[str, str] | None = None, known_versioning: str | None = None,
+                 forms: dict[str, str] | None = None, remember_form: Callable[[str, str], None] | None = None,
+                 write_forms: WriteForms | None = None) -> None:
         self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
+        # The account's write form per uncertain field (state ``write_forms``); ``remember_form`` records a change.
+        self.table = write_forms or load_write_forms()
+        self.forms: dict[str, str] = dict(forms or {})
+        self.remember_form = remember_form or (lambda field, form: None)
         self.known_versioning = known_versioning  # the account's model when already known: saves a probe
         self._revision_detail: dict[str, Any] | None = None  # the published revision, read while waiting for it
         # Values for the plan's references (refs.py): secrets and ids known only now.
@@ -278,46 +332,65 @@ class Applier:
             body = self._body(steps["draft"])
             if result.versioning == "v1":
                 try:
-                    self._apply_v1(result, body)
+                    self._apply_v1(result, body, plan, target)
                 except ApiError as exc:
                     if exc.code != MIGRATION_REQUIRED:
                         raise
                     self._event(result, "the account moved to the branch model (409); continuing with v2")
                     result.versioning = "v2"
-                    self._apply_v2(result, body)
+                    self._apply_v2(result, body, plan, target)
             else:
                 try:
-                    self._apply_v2(result, body)
+                    self._apply_v2(result, body, plan, target)
                 except VersioningUnavailable:
                     if not guessed:
                         raise
                     result.versioning = "v1"
-                    self._apply_v1(result, body)
-        elif target is not None:
-            result.branch_id, result.branch_name, result.live = target.branch_id, target.branch_name, target.live
-        result.differences = self.read_back(plan, result)
+                    self._apply_v1(result, body, plan, target)
+        else:
+            if target is not None:
+                result.branch_id, result.branch_name, result.live = target.branch_id, target.branch_name, target.live
+            result.differences = self.read_back(plan, result)
         return result
 
     def read_back(self, plan: AgentPlan, result: ApplyResult) -> list[tuple[str, Any, Any]]:
+        """Differences between the plan and what the branch (or version) written now serves."""
         detail = self._revision_detail
         if result.versioning == "v2" and detail and (detail.get("revision") or {}).get("_id") == result.revision_id:
             # The published revision was just read while waiting for it: only the agent document is missing.
             doc = self.client.get_agent(result.agent_id) or {}
             config = live_config(doc if result.live else _agent_level(doc), detail.get("resolvedConfig"))
+            config = project(config, plan.target_config, result.versioning, self.table, self.forms)
             branch_id, branch_name = result.branch_id, result.branch_name
         else:
             config, branch_id, branch_name, _ = read_live(self.client, result.agent_id, result.versioning,
-                                                          result.branch_name if not result.live else None)
+                                                          result.branch_name if not result.live else None,
+                                                          forms=self.forms)
+            config = project(config, plan.target_config, result.versioning, self.table, self.forms)
         result.branch_id = result.branch_id or branch_id
         result.branch_name = result.branch_name or branch_name
-        return [(path, planned, self.redact.value(live)) for path, planned, live in differences(plan.target_config, config)]
+        return self._compare(plan, result, config)
+
+    def _compare(self, plan: AgentPlan, result: ApplyResult, config: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+        skipped = unwritten_paths(result.versioning, self.table, self.forms)
+        found = differences(plan.target_config, config)
+        return [(path, planned, self.redact.value(live)) for path, planned, live in found
+                if not any(path == s or path.startswith(s + ".") or path.startswith(s + "[") for s in skipped)]
 
     def restore(self, result: ApplyResult, revision_id: str) -> str:
         """Put ``revision_id`` back live (rollback); returns the revision now serving."""
         if result.versioning == "v1":
             self.client.activate_version(result.agent_id, revision_id)
             return revision_id
-        branch_id = str(result.branch_id)
+        branch_id = str(result.previous_branch_id or result.branch_id)
+        summary = next((b for b in self.client.list_branches(result.agent_id) if _bid(b) == branch_id), None)
+        if summary is not None and not summary.get("isLive") and _head(summary) == revision_id:
+            # A staged update went live on its own branch: the branch that was live before still
+            # holds the previous revision untouched, so making it live again is the rollback.
+            self.client.make_live(result.agent_id, branch_id)
+            result.branch_id, result.live = branch_id, True
+            return revision_id
+        result.branch_id = branch_id
         baseline = self._newest_revision(result.agent_id, branch_id)
         publish = self.client.restore_revision(result.agent_id, branch_id, revision_id)
         return self._await_revision(result, baseline, publish)
@@ -341,31 +414,138 @@ class Applier:
 
     # -- v2 ------------------------------------------------------------------------------------
 
-    def _apply_v2(self, result: ApplyResult, body: dict[str, Any]) -> None:
+    def _stages(self, target: Target | None) -> bool:
+        """Stage, prove, go live: for an agent already live (something may be calling it), unless --direct."""
+        return target is not None and target.live and not self.options.branch_name and not self.options.direct
+
+    def _apply_v2(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, target: Target | None) -> None:
         client, agent_id = self.client, result.agent_id
         branches = client.list_branches(agent_id)
         live = pick_live(branches)
-        target = live
+        if target is not None and target.revision_id and _bid(live) == target.branch_id and _head(live) != target.revision_id:
+            # §K.1: a published edit does not show in expectedRevision; compare the head we planned against.
+            raise ConcurrentEdit(
+                f"the live branch of Atoms agent {agent_id} moved since the plan was made "
+                f"(head {target.revision_id} -> {_head(live)}); nothing was written",
+                "Re-run: the plan is made again against the new live config.")
+        staging = self._stages(target)
         if self.options.branch_name:
-            target = _branch_named(branches, self.options.branch_name) or self._fork(result, live)
-        branch_id = _bid(target)
-        result.branch_id, result.branch_name = branch_id, (target.get("branch") or {}).get("name")
-        result.live = target is live and bool(live.get("isLive"))
-        result.previous_branch_id, result.previous_revision_id = branch_id, _head(target)
-        if target.get("hasOpenDraft"):
+            branch = _branch_named(branches, self.options.branch_name) or self._fork(result, live, self.options.branch_name)
+        elif staging:
+            if live.get("hasOpenDraft"):
+                result.branch_name = (live.get("branch") or {}).get("name")
+                if not self.options.force:
+                    self._foreign_draft(result, lambda: None)  # raises: someone is editing the live branch
+                self._event(result, f"--force: the open draft on branch {result.branch_name!r} is left as it is "
+                                    "(not published); the migration is staged on its own branch")
+            branch = self._fork(result, live, _staging_name(branches, target))
+            result.staged = True
+        else:
+            branch = live
+        branch_id = _bid(branch)
+        result.branch_id, result.branch_name = branch_id, (branch.get("branch") or {}).get("name")
+        result.live = branch is live and bool(live.get("isLive"))
+        result.previous_branch_id, result.previous_revision_id = _bid(live), _head(live)
+        if branch.get("hasOpenDraft"):
             self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
-        baseline = _head(target)  # the branch head before our publish: a newer revision is ours
-        client.put_draft(agent_id, branch_id, body)
-        self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(body)} field(s))")
-        result.revision_id = self._publish_v2(result, baseline)
-        self._event(result, f"published revision {result.revision_id}")
-        if not self.options.branch_name and not live.get("isLive"):
+        self._write_and_publish(result, body, plan, _head(branch))
+        result.differences = self.read_back(plan, result)
+        self._adapt(result, plan, lambda wire: self._write_and_publish(result, wire, plan, result.revision_id, raw=True))
+        if staging:
+            self._go_live(result, live)
+        elif not self.options.branch_name and not live.get("isLive"):
             client.make_live(agent_id, branch_id)
             result.live = True
             self._event(result, f"made branch {result.branch_name!r} live")
 
-    def _fork(self, result: ApplyResult, live: dict[str, Any]) -> dict[str, Any]:
-        name = str(self.options.branch_name)
+    def _write_and_publish(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, baseline: str | None,
+                           raw: bool = False) -> None:
+        """PUT the draft with ``expectedRevision`` (§K.1), publish, wait for the revision."""
+        client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
+        wire = body if raw else self._wire(result, body, plan)
+        draft = client.get_draft(agent_id, branch_id)
+        expected = int(((draft or {}).get("latest") or {}).get("draftRevision") or 0)
+        try:
+            client.put_draft(agent_id, branch_id, wire, expected_revision=expected)
+        except DraftConflictError as exc:
+            if not exc.base_unavailable:
+                raise ConcurrentEdit(exc.message, exc.hint, exc.fields) from exc
+            # §C.8: our base is gone. Safe to write last-write-wins only when nothing moved meanwhile.
+            summary = next((b for b in client.list_branches(agent_id) if _bid(b) == branch_id), {})
+            if summary.get("hasOpenDraft") or _head(summary) != baseline:
+                raise ConcurrentEdit(f"branch {result.branch_name!r} moved while atoms-migrate was writing it; "
+                                     "nothing was overwritten", "Re-run: the plan is made again against it.") from exc
+            self.progress("Atoms did not know the draft revision we read, and nothing moved; writing without it")
+            client.put_draft(agent_id, branch_id, wire)
+        self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(wire)} field(s))")
+        result.revision_id = self._publish_v2(result, baseline)
+        self._event(result, f"published revision {result.revision_id}")
+
+    def _wire(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan) -> dict[str, Any]:
+        wire, notes = wire_body(result.versioning, body, plan.target_config, self.table, self.forms)
+        for note in notes:
+            if note not in result.warnings:
+                result.warnings.append(note)
+                self._event(result, note)
+        return wire
+
+    def _adapt(self, result: ApplyResult, plan: AgentPlan, write: Callable[[dict[str, Any]], None]) -> None:
+        """Fields whose write form is unproven and that did not stick: their next form, once each (writeforms)."""
+        if result.versioning != "v2":
+            return
+        tried: set[str] = set()
+        while result.differences:
+            rows = {row.field: row for p, _, _ in result.differences if (row := self.table.for_path(p)) is not None}
+            rows = {k: v for k, v in rows.items() if k not in tried}
+            if not rows:
+                return
+            body: dict[str, Any] = {}
+            for name, row in rows.items():
+                tried.add(name)
+                current = chosen(self.table, self.forms, name)
+                following = next_form(self.table, name, current.name)
+                if following is None:
+                    continue
+                self.forms[name] = following.name
+                self.remember_form(name, following.name)
+                note = (f"{row.field} written via {following.name} on this account: {current.name} was not kept"
+                        if following.write else f"{row.field}: {current.name} was not kept on this account; "
+                        f"reported instead of written ({row.reference})")
+                result.warnings.append(note)
+                self._event(result, note)
+                top = str(paths.parse_path(row.path)[0])
+                if top in plan.target_config and following.write is not None:
+                    body[top] = plan.target_config[top]
+            if body:
+                wire = self._wire(result, self._resolve_body(body), plan)
+                if wire:
+                    write(wire)
+            result.differences = self.read_back(plan, result)
+
+    def _resolve_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        return resolve(body, self.bindings)
+
+    def _go_live(self, result: ApplyResult, live: dict[str, Any]) -> None:
+        """The proven staging branch goes live, unless the read-back differs or the live branch moved."""
+        client, agent_id = self.client, result.agent_id
+        if result.differences:
+            result.live = False
+            self._event(result, f"the staged revision differs from the plan in {len(result.differences)} field(s): "
+                                f"the live branch was left untouched; staging branch {result.branch_name!r} is kept "
+                                "for inspection (promote can still make it live)")
+            return
+        now = next((b for b in client.list_branches(agent_id) if _bid(b) == _bid(live)), {})
+        if not now.get("isLive") or _head(now) != _head(live) or (now.get("hasOpenDraft") and not live.get("hasOpenDraft")):
+            result.live = False
+            raise ConcurrentEdit(
+                f"the live branch of Atoms agent {agent_id} changed while the migration was staged "
+                f"(staging branch {result.branch_name!r} kept, not made live)",
+                "Look at the change in the Atoms dashboard, then re-run, or promote the staging branch.")
+        client.make_live(agent_id, str(result.branch_id))
+        result.live = True
+        self._event(result, f"proved the staged revision equal to the plan; made branch {result.branch_name!r} live")
+
+    def _fork(self, result: ApplyResult, live: dict[str, Any], name: str) -> dict[str, Any]:
         deadline = self.clock() + self.options.publish_timeout
         while True:
             try:
@@ -456,7 +636,7 @@ class Applier:
 
     # -- v1 ------------------------------------------------------------------------------------
 
-    def _apply_v1(self, result: ApplyResult, body: dict[str, Any]) -> None:
+    def _apply_v1(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, target: Target | None) -> None:
         client, agent_id = self.client, result.agent_id
         if self.options.branch_name:
             raise MigrationError("--branch needs the v2 branch model, and this Atoms account is on v1 drafts",
@@ -467,21 +647,27 @@ class Applier:
         if not active:
             raise ApiError(f"Atoms agent {agent_id} has no active version to draft from",
                            "Check the agent in the Atoms dashboard, or re-run with --versioning v2.")
+        if target is not None and target.revision_id and str(active) != target.revision_id:
+            raise ConcurrentEdit(f"the active version of Atoms agent {agent_id} changed since the plan was made "
+                                 f"({target.revision_id} -> {active}); nothing was written",
+                                 "Re-run: the plan is made again against the new live config.")
         result.previous_revision_id = str(active)
         if open_drafts:
             def discard() -> None:
                 for draft in open_drafts:
                     client.discard_v1_draft(agent_id, str(draft.get("draftId") or draft.get("_id")))
             self._foreign_draft(result, discard)
+        wire = self._wire(result, body, plan)
         draft_id = client.create_draft(agent_id, str(active))
-        client.patch_draft_config(agent_id, draft_id, body)
-        self._event(result, f"wrote draft {draft_id} ({len(body)} field(s))")
+        client.patch_draft_config(agent_id, draft_id, wire)
+        self._event(result, f"wrote draft {draft_id} ({len(wire)} field(s))")
         version_id = client.publish_v1(agent_id, draft_id, safe_label(self.options.label),
                                        "Published by atoms-migrate")
         self._event(result, f"published version {version_id}; waiting for the security check")
         deadline = self.clock() + self.options.publish_timeout
         while True:
-            version = client.get_version(agent_id, version_id).get("version") or {}
+            detail = client.get_version(agent_id, version_id)
+            version = detail.get("version") or {}
             check = version.get("securityCheck") or {}
             status = str(check.get("status", "")).lower()
             if status in FAILED:
@@ -494,6 +680,19 @@ class Applier:
                 raise PublishTimeout(f"the security check of version {version_id} did not finish in time",
                                      "Re-run later (it is safe), or raise --publish-timeout.")
             self.sleep(self.options.poll_interval)
+        result.revision_id = version_id
+        if self._stages(target):
+            # Prove before activating: the published version's own config, not the live one (§B.9).
+            config = project(live_config(_agent_level(doc), detail.get("resolvedConfig")), plan.target_config,
+                             "v1", self.table, self.forms)
+            result.staged = True
+            result.differences = self._compare(plan, result, config)
+            if result.differences:
+                result.live = False
+                self._event(result, f"version {version_id} differs from the plan in {len(result.differences)} field(s): "
+                                    "it was not activated; the live version is untouched")
+                return
         client.activate_version(agent_id, version_id)  # §H.2: publish's `activate` is ignored
-        result.revision_id, result.live = version_id, True
+        result.live = True
         self._event(result, f"activated version {version_id}")
+        result.differences = self.read_back(plan, result)

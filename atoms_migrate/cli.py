@@ -243,6 +243,7 @@ class SandboxVersioning(str, Enum):
 
 StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
 SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
+DirectOption = Annotated[bool, typer.Option("--direct", help="Update a live agent in place. Default: stage on a new branch, publish there, read it back, and make it live only when it equals the plan.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
 NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")]
 ElevenLabsUrlOption = Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")]
@@ -282,6 +283,7 @@ def agent(
     yes: YesOption = False,
     branch: Annotated[str | None, typer.Option("--branch", help="Stage: write to this branch (created from the live one) and do not make it live.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Discard an open draft with someone else's unpublished edits instead of refusing.")] = False,
+    direct: DirectOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan (and the apply result) as JSON on stdout (format_version 1).")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False)] = None,
     state: StateOption = None,
@@ -311,7 +313,8 @@ def agent(
         from atoms_migrate.tables import load_tables
 
         tables = load_tables(mappings)
-        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout)
+        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
+                             direct)
         source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         if atoms is not None:
@@ -367,7 +370,7 @@ def _settings(config) -> dict:  # type: ignore[no-untyped-def]
     """The options a saved plan must be applied with (no secret values: those are given again)."""
     return {"set": dict(config.tool_options.values), "secret_names": sorted(config.tool_options.secret_names),
             "clone_voices": config.clone_voices, "branch": config.branch, "force": config.force,
-            "versioning": config.versioning, "publish_timeout": config.publish_timeout}
+            "versioning": config.versioning, "publish_timeout": config.publish_timeout, "direct": config.direct}
 
 
 def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-def]
@@ -378,7 +381,7 @@ def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-
 
 
 def _run_config(tables, state: Path | None, set_values: list[str] | None, secrets: list[str] | None, clone_voices: bool,  # type: ignore[no-untyped-def]
-                branch: str | None, force: bool, versioning: str, publish_timeout: float):
+                branch: str | None, force: bool, versioning: str, publish_timeout: float, direct: bool = False):
     from atoms_migrate.documents import find_unicode_font
     from atoms_migrate.run import RunConfig
     from atoms_migrate.state import DEFAULT_STATE_PATH
@@ -386,7 +389,7 @@ def _run_config(tables, state: Path | None, set_values: list[str] | None, secret
     tool_options, secret_values = _tool_options(set_values, secrets)
     return RunConfig(tables=tables, state_path=state or DEFAULT_STATE_PATH, tool_options=tool_options,
                      secret_values=secret_values, clone_voices=clone_voices, branch=branch, force=force,
-                     versioning=versioning, publish_timeout=publish_timeout, label_prefix=f"atoms-migrate {__version__}",
+                     versioning=versioning, publish_timeout=publish_timeout, label_prefix=f"atoms-migrate {__version__}", direct=direct,
                      font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")))
 
 
@@ -502,6 +505,7 @@ def sandbox(
     seed: Annotated[list[Path] | None, typer.Option("--seed", metavar="PATH", help="ElevenLabs agent config file or folder to serve from the fake ElevenLabs API (repeatable).")] = None,
     scan_reads: Annotated[int, typer.Option("--scan-reads", help="Reads before a fake security scan finishes.", min=0)] = 1,
     ignore_field: Annotated[list[str] | None, typer.Option("--ignore-field", metavar="FIELD", help="A draft field the fake accepts but does not keep, to rehearse a failed read-back (repeatable).")] = None,
+    behaviour: Annotated[list[str] | None, typer.Option("--behaviour", metavar="NAME", help="An account behaviour for a point the API reference leaves open (repeatable): prompt-in-global-prompt, ignore-post-call-analytics, concurrent-edit, pro-voice-model.")] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run fake Smallest Atoms and ElevenLabs APIs on 127.0.0.1 to rehearse a migration safely."""
@@ -514,6 +518,10 @@ def sandbox(
 
         box = Sandbox(versioning=versioning.value, scan_reads=scan_reads)
         box.atoms.ignored_draft_fields = set(ignore_field or [])
+        try:
+            box.atoms.set_behaviours(behaviour or [])
+        except ValueError as exc:
+            raise ConfigError(str(exc), "Pick from the names --help lists.") from exc
         seeded = []
         for item in seed or []:
             files = sorted(p for p in item.rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml")) if item.is_dir() else [item]

@@ -40,6 +40,7 @@ from atoms_migrate.cli import (
     _confirm,
     _elevenlabs_for_apply,
     _gate_tripped,
+    DirectOption,
     _run_config,
     _save_plan,
     _write_file,
@@ -53,6 +54,8 @@ DEFAULT_CONCURRENCY = 4
 
 ConcurrencyOption = Annotated[int, typer.Option("--concurrency", help="Agents worked on at once.", min=1, max=64)]
 MaxRpsOption = Annotated[float | None, typer.Option("--max-rps", help="Cap on requests per second to Atoms, shared by all workers (429s pause every worker anyway).", min=0.1)]
+CanaryOption = Annotated[str | None, typer.Option("--canary", metavar="SOURCE", help="Migrate this agent first (id, file or name) and stop before touching any other when its writes are refused or its read-back fails. Default: the first agent with changes.")]
+NoCanaryOption = Annotated[bool, typer.Option("--no-canary", help="Apply every agent at once, without a canary first.")]
 JunitOption = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per agent; error findings and failed applies are failures.", dir_okay=False)]
 
 
@@ -164,6 +167,23 @@ def _apply_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console
         progress.stop()
 
 
+def _canary(todo: list[_Entry], choice: str) -> _Entry | None:
+    """The agent a batch applies first and alone: ``--canary SOURCE`` (id, key, file or name), else the first with changes.
+
+    None when fewer than two agents have changes (nothing to protect).
+    """
+    changing = [e for e in todo if e.planned is not None and e.planned.plan.has_changes()]
+    if len(changing) < 2:
+        return None
+    if not choice:
+        return changing[0]
+    for e in changing:
+        if choice in (e.key, e.spec.ref, e.name, Path(e.spec.ref).name, e.spec.agent_id):
+            return e
+    raise ConfigError(f"--canary {choice}: no agent with changes in this batch matches it",
+                      "Name one of the agents the plan changes (its ElevenLabs id, file or name), or use --no-canary.")
+
+
 def _results(entries: list[_Entry]) -> dict[str, Any]:
     from atoms_migrate.ci import AgentResult
 
@@ -252,6 +272,9 @@ def all_agents(
     secrets: Annotated[list[str] | None, typer.Option("--secret", help="NAME=VALUE for tool header secrets (repeatable; never shown or stored).", metavar="NAME=VALUE")] = None,
     branch: Annotated[str | None, typer.Option("--branch", help="Stage every agent on this branch; promote each later.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Discard open drafts with someone else's edits instead of refusing.")] = False,
+    direct: DirectOption = False,
+    canary: CanaryOption = None,
+    no_canary: NoCanaryOption = False,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
     versioning: Annotated[Versioning, typer.Option("--versioning", help="Atoms versioning model: auto, v2 or v1.", case_sensitive=False)] = Versioning.auto,
@@ -273,7 +296,8 @@ def all_agents(
         from atoms_migrate.tables import load_tables
 
         tables = load_tables(mappings)
-        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout)
+        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
+                             direct)
         atoms_gate, elevenlabs_gate = _gates(max_rps)
         atoms = _atoms_client(smallest_base_url, required=not dry_run, gate=atoms_gate)
         with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
@@ -300,12 +324,12 @@ def all_agents(
             entries = [_Entry(s) for s in specs]
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {})
             _run_batch(entries, run, config, concurrency, dry_run, yes, out_file, json_output, report, junit,
-                       detailed_exitcode, fail_on, no_color, verbose, err, plan_all)
+                       detailed_exitcode, fail_on, no_color, verbose, err, plan_all, canary=None if no_canary else (canary or ""))
 
 
 def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, dry_run: bool, yes: bool,
                out_file: Path | None, json_output: bool, report: Path | None, junit: Path | None, detailed_exitcode: bool,
-               fail_on: Any, no_color: bool, verbose: bool, err: Console, plan_all: Any) -> None:
+               fail_on: Any, no_color: bool, verbose: bool, err: Console, plan_all: Any, canary: str | None = "") -> None:
     """Everything after planning, shared by `all` and `apply`: show, gate, ask, apply, report."""
     planned = [e for e in entries if e.planned is not None and e.error is None]
     for e in planned:
@@ -338,7 +362,21 @@ def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, d
     summary = plan.summary()
     _confirm(f"Apply to Smallest Atoms: {summary['create']} to create, {summary['update']} to update, "
              f"{summary['no-op']} unchanged?", yes)
-    _apply_phase(entries, run, concurrency, err)
+    todo = [e for e in entries if e.planned is not None and e.error is None]
+    first = _canary(todo, canary) if canary is not None else None
+    if first is not None:
+        err.print(f"Canary: migrating {first.name} ({first.key}) first; the others wait for its read-back.", markup=False)
+        _apply_phase([first], run, 1, err)
+        if first.status() == "failed":
+            for e in todo:
+                if e is not first:
+                    e.skipped = f"not applied: the canary {first.name} failed ({first.message()})"
+            err.print(f"Canary {first.name} failed: no other agent was touched. Fix it and re-run (or --no-canary).",
+                      markup=False)
+        else:
+            _apply_phase([e for e in todo if e is not first], run, concurrency, err)
+    else:
+        _apply_phase(entries, run, concurrency, err)
     _outputs(entries, plan, json_output, report, junit, applied=True, err=err)
     _finish(entries, applied=True, out=Console(stderr=json_output, highlight=False, no_color=no_color or None))
 
@@ -355,6 +393,8 @@ def apply_saved(
     junit: JunitOption = None,
     state: StateOption = None,
     mappings: MappingsOption = None,
+    canary: CanaryOption = None,
+    no_canary: NoCanaryOption = False,
     tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, as when planning.", file_okay=False)] = None,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
@@ -378,7 +418,8 @@ def apply_saved(
         tables = load_tables(mappings)
         config = _run_config(tables, state, [f"{k}={v}" for k, v in (settings.get("set") or {}).items()], secrets,
                              bool(settings.get("clone_voices")), settings.get("branch"), bool(settings.get("force")),
-                             str(settings.get("versioning") or "auto"), float(settings.get("publish_timeout") or 120.0))
+                             str(settings.get("versioning") or "auto"), float(settings.get("publish_timeout") or 120.0),
+                             bool(settings.get("direct")))
         missing = sorted(n for n in settings.get("secret_names") or [] if not config.tool_options.has_secret(n))
         if missing:
             raise ConfigError(f"the plan was made with secrets that are not given now: {', '.join(missing)}",
@@ -400,4 +441,4 @@ def apply_saved(
 
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {}, check=check)
             _run_batch(entries, run, config, concurrency, False, yes, None, json_output, report, junit, False, None,
-                       no_color, False, err, plan_all)
+                       no_color, False, err, plan_all, canary=None if no_canary else (canary or ""))

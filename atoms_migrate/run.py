@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, Target, locate
+from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, ConcurrentEdit, Target, locate
+from atoms_migrate.compare import differences
 from atoms_migrate.elevenlabs import ElevenLabsClient
 from atoms_migrate.batch import SourceSpec
 from atoms_migrate.errors import ApiError, ConfigError, MigrationError
@@ -50,6 +51,7 @@ class RunConfig:
     publish_timeout: float = 120.0
     label_prefix: str = "atoms-migrate"
     font: Path | None = None
+    direct: bool = False  # update live agents in place instead of stage, prove, go live
 
 
 @dataclass
@@ -77,6 +79,7 @@ class Outcome:
     result: ApplyResult | None = None
     resources: ResourceOutcome = field(default_factory=ResourceOutcome)
     error: MigrationError | None = None
+    replanned: Planned | None = None  # after a concurrent edit: the plan made again against the new head
 
 
 class Run:
@@ -94,6 +97,8 @@ class Run:
         self._catalog: tuple[CatalogVoice, ...] | None = None
         self._catalog_read = False
         self.catalog_note: str | None = None
+        self._forms_lock = threading.Lock()
+        self._forms: dict[str, str] | None = None  # the account's write forms, shared by the whole batch
 
     # -- shared pieces -------------------------------------------------------------------------
 
@@ -104,6 +109,21 @@ class Run:
     def state(self) -> StateFile:
         with self._state_lock:
             return load_state(self.config.state_path)
+
+    def forms(self) -> dict[str, str]:
+        """The account's write form per uncertain field (state ``write_forms``), learnt once per run."""
+        with self._forms_lock:
+            if self._forms is None:
+                self._forms = dict(self.state().write_forms)
+            return dict(self._forms)
+
+    def remember_form(self, field_name: str, form: str) -> None:
+        """A read-back showed which form works: the rest of the batch and later runs use it from the start."""
+        with self._forms_lock:
+            if self._forms is None:
+                self._forms = dict(self.state().write_forms)
+            self._forms[field_name] = form
+        self.remember(lambda state: state.write_forms.__setitem__(field_name, form))
 
     def catalog(self) -> tuple[CatalogVoice, ...] | None:
         """The account's Lightning v3.1 voices, read once per run (None without Atoms or when unreadable)."""
@@ -137,7 +157,7 @@ class Run:
     def apply_options(self, key: str) -> ApplyOptions:
         c = self.config
         return ApplyOptions(branch_name=c.branch, force=c.force, versioning=c.versioning, publish_timeout=c.publish_timeout,
-                            label=f"{c.label_prefix} {key}")
+                            label=f"{c.label_prefix} {key}", direct=c.direct)
 
     # -- per agent ------------------------------------------------------------------------------
 
@@ -153,7 +173,8 @@ class Run:
             target = locate(self.atoms, source.key, prior.smallest_agent_id if prior else None,
                             self.apply_options(source.key), notes, name=source.name,
                             known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
-                            marker_index=None if prior else self.marker_index())  # a stale entry falls back to a name search
+                            marker_index=None if prior else self.marker_index(),  # a stale entry falls back to a name search
+                            forms=self.forms())
             if target is not None:
                 self.versioning_hint = self.versioning_hint or target.versioning
         catalog = self.catalog()
@@ -193,7 +214,7 @@ class Run:
             return Outcome(planned, "unchanged")
         outcome = Outcome(planned, "failed")
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
-                          known_versioning=self.versioning_hint)
+                          known_versioning=self.versioning_hint, forms=self.forms(), remember_form=self.remember_form)
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
                 runner = ResourceApplier(self.atoms, self.elevenlabs, self.state, self.remember,  # type: ignore[arg-type]
@@ -208,7 +229,11 @@ class Run:
             outcome.status = "created" if outcome.result.created else ("updated" if changed else "unchanged")
             if outcome.result.differences:
                 outcome.status = "failed"
-                outcome.error = MigrationError(f"{len(outcome.result.differences)} field(s) read back differ from the plan")
+                where = (" in the staged revision: the live agent was left untouched" if outcome.result.staged
+                         and not outcome.result.live else "")
+                outcome.error = MigrationError(f"{len(outcome.result.differences)} field(s) read back differ from the plan{where}")
+        except ConcurrentEdit as exc:
+            outcome.error = self._replan_after(planned, outcome, exc)
         except MigrationError as exc:
             outcome.error = exc
         finally:
@@ -219,6 +244,22 @@ class Run:
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
         return outcome
+
+
+    def _replan_after(self, planned: Planned, outcome: Outcome, exc: ConcurrentEdit) -> MigrationError:
+        """Someone edited the target meanwhile: re-read it, plan again, and say what changed (nothing is overwritten)."""
+        try:
+            outcome.replanned = self.plan(planned.source)
+        except MigrationError as again:
+            return MigrationError(f"{exc.message}; reading it again failed: {again.message}", exc.hint)
+        before = planned.target.config if planned.target else {}
+        after = outcome.replanned.target.config if outcome.replanned.target else {}
+        moved = {p for p, _, _ in differences(before, after)} | {p for p, _, _ in differences(after, before)}
+        changed = sorted(moved | set(exc.fields))
+        remaining = len(outcome.replanned.plan.changes)
+        detail = f"changed by the other edit: {', '.join(changed)}" if changed else "the other edit is not published yet"
+        return ConcurrentEdit(f"{exc.message}. {detail}; planned again against the new head: {remaining} change(s) "
+                              "would now be written", exc.hint or "Re-run to apply the new plan.", changed)
 
 
 def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | None, str | None]:
@@ -269,4 +310,6 @@ def describe(outcome: Outcome) -> dict[str, Any]:
     doc["resource_failures"] = outcome.resources.failures
     if outcome.error is not None:
         doc["error"] = {"message": outcome.error.message, "hint": outcome.error.hint}
+    if outcome.replanned is not None:
+        doc["replanned"] = outcome.replanned.plan.to_dict()
     return doc

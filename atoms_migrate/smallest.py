@@ -40,6 +40,20 @@ class AmbiguousWriteError(ApiError):
     """A write may or may not have happened (timeout, dropped connection, 5xx)."""
 
 
+class DraftConflictError(ApiError):
+    """409 on a draft write: the branch's draft moved since ``expectedRevision`` (§C.5, §C.8).
+
+    ``fields`` names what the other edit changed (``<section>.<field>`` paths, or the
+    conflict's diff paths); ``base_unavailable`` is the ``base_revision_unavailable`` flavour.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, *, fields: list[str] | None = None,
+                 base_unavailable: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, hint, **kwargs)
+        self.fields = list(fields or [])
+        self.base_unavailable = base_unavailable
+
+
 class VersioningUnavailable(ApiError):
     """The v2 branch API is missing on this account (404, HTML, non-JSON): use v1 (§C.4)."""
 
@@ -229,9 +243,53 @@ class AtomsClient:
         return self._call("POST", f"/agent/{agent_id}/branches", f"creating branch {name!r}",
                           body={"sourceBranchId": source_branch_id, "name": name}, kind="write")
 
-    def put_draft(self, agent_id: str, branch_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("PUT", f"/agent/{agent_id}/branches/{branch_id}/draft", "writing the draft",
-                          body=body, kind="upsert")
+    def put_draft(self, agent_id: str, branch_id: str, body: dict[str, Any],
+                  expected_revision: int | None = None) -> dict[str, Any]:
+        """Upsert the branch draft; the Revision snapshot (``draftRevision``) it answers.
+
+        With ``expected_revision`` (§K.1) a draft moved by someone else is a
+        ``DraftConflictError`` instead of a silent overwrite.
+        """
+        what = "writing the draft"
+        payload = dict(body) if expected_revision is None else {**body, "expectedRevision": expected_revision}
+        response = self._send("PUT", f"/agent/{agent_id}/branches/{branch_id}/draft", what, body=payload, kind="upsert")
+        if response.status_code == 409:
+            raise self._conflict(response, what)
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else {}
+
+    def _conflict(self, response: httpx.Response, what: str) -> ApiError:
+        """The three 409 flavours of a draft write (§C.5, §C.8)."""
+        try:
+            body = jsonlib.loads(response.text, strict=False)
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        if body.get("error_type") == MIGRATION_REQUIRED:
+            return self.error(response, what)
+        errors = [str(e) for e in body.get("errors") or []] if isinstance(body.get("errors"), list) else []
+        conflict = (body.get("data") or {}).get("conflict") if isinstance(body.get("data"), dict) else None
+        request_id = response.headers.get("x-request-id")
+        if errors == ["base_revision_unavailable"]:
+            return DraftConflictError(f"Atoms no longer has the draft revision this write was based on ({what})",
+                                      status=409, code="base_revision_unavailable", request_id=request_id,
+                                      base_unavailable=True)
+        fields = [str(d.get("path")) for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict) and d.get("path")]
+        fields = fields or [e for e in errors if "." in e]
+        return DraftConflictError(
+            f"someone else changed this agent's draft while atoms-migrate was writing it"
+            f"{' (' + ', '.join(fields) + ')' if fields else ''}; nothing was overwritten",
+            "Look at the change in the Atoms dashboard, then re-run: the plan is made again against it.",
+            status=409, code="draft_conflict", request_id=request_id, fields=fields)
+
+    def get_draft(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
+        """The open draft's detail (``{latest: Revision, editCount, ...}``), or None when none is open (404)."""
+        what = "reading the open draft"
+        response = self._send("GET", f"/agent/{agent_id}/branches/{branch_id}/draft", what)
+        if response.status_code == 404 and _is_json(response):
+            return None
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else None
 
     def discard_draft(self, agent_id: str, branch_id: str) -> None:
         self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
@@ -255,8 +313,8 @@ class AtomsClient:
         return data if isinstance(data, dict) else {}
 
     def make_live(self, agent_id: str, branch_id: str) -> None:
-        self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/live", "making the branch live", body={},
-                   kind="upsert")
+        # §K.1: the SDK's make_live sends no body at all.
+        self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/live", "making the branch live", kind="upsert")
 
     def restore_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
         data = self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}/restore",

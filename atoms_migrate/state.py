@@ -71,6 +71,9 @@ class StateFile(BaseModel):
     # and one knowledge base per source key.
     voice_clones: dict[str, str] = {}
     knowledge_bases: dict[str, KnowledgeBaseState] = {}
+    # The account's write form for each field whose form is unproven (mappings/write_forms.yaml):
+    # field -> form name, learnt from a read-back or `doctor --probe`, so later agents start right.
+    write_forms: dict[str, str] = {}
 
 
 def canonical_hash(value: Any) -> str:

@@ -169,7 +169,7 @@ def test_someone_elses_open_draft_is_refused_then_discarded_with_force(rig, exam
         rig.run(make_source(changed), state_agent_id=first.agent_id)
     _, result = rig.run(make_source(changed), state_agent_id=first.agent_id, force=True)
     assert _live(rig)["live_config"]["firstMessage"] == "Ours."
-    assert any("discarded" in e for e in result.events)
+    assert any("open draft" in e and "left as it is" in e for e in result.events)  # staged: the draft is not published
 
 
 def test_failed_security_scan_is_an_error_with_its_reason_and_leaves_no_draft(rig, example) -> None:

@@ -5,8 +5,8 @@ to the ElevenLabs fake, under one lock. It serves either in process
 (``Sandbox.transport()``, an ``httpx.MockTransport``) or as a real HTTP server on
 127.0.0.1 (``serve``), which is what ``atoms-migrate sandbox`` runs and what the
 end-to-end tests drive the installed CLI against. Control routes under ``/_sandbox/``
-(no auth) seed ElevenLabs agents, queue faults, open a colleague's draft and return the
-request log, so a test can prove that a dry run sent no write.
+(no auth) seed ElevenLabs agents, queue faults, open a colleague's draft, switch the fake
+account's behaviours (``atoms.BEHAVIOURS``) and return the request log, so a test can prove that a dry run sent no write.
 
 Faults (``Fault``) match a method and a path regex and either answer a status instead
 of the API (429 with ``Retry-After``, 5xx, 423...), drop the connection before doing
@@ -107,6 +107,12 @@ class Sandbox:
         if req.method == "POST" and route == "/atoms/versioning":
             self.atoms.versioning = body["versioning"]
             return json_response(200, {"versioning": self.atoms.versioning})
+        if req.method == "POST" and route == "/atoms/behaviours":
+            try:
+                self.atoms.set_behaviours(body.get("behaviours", []))
+            except ValueError as exc:
+                return json_response(400, {"error": str(exc)})
+            return json_response(200, {"behaviours": sorted(self.atoms.behaviours)})
         if req.method == "POST" and route == "/atoms/ignore-fields":
             self.atoms.ignored_draft_fields = set(body.get("fields", []))
             return json_response(200, {"ignored": sorted(self.atoms.ignored_draft_fields)})
