@@ -55,6 +55,7 @@ from atoms_migrate.smallest import (
 from atoms_migrate.writeforms import (
     WriteForms,
     chosen,
+    is_pro,
     load_write_forms,
     next_form,
     project,
@@ -284,12 +285,13 @@ class Applier:
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  bindings: Mapping[str, str] | None = None, known_versioning: str | None = None,
                  forms: dict[str, str] | None = None, remember_form: Callable[[str, str], None] | None = None,
-                 write_forms: WriteForms | None = None) -> None:
+                 write_forms: WriteForms | None = None, pro_voices: frozenset[str] = frozenset()) -> None:
         self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
         # The account's write form per uncertain field (state ``write_forms``); ``remember_form`` records a change.
         self.table = write_forms or load_write_forms()
         self.forms: dict[str, str] = dict(forms or {})
         self.remember_form = remember_form or (lambda field, form: None)
+        self.pro_voices = pro_voices  # catalog voices of the Pro pool (§K.4)
         self.known_versioning = known_versioning  # the account's model when already known: saves a probe
         self._revision_detail: dict[str, Any] | None = None  # the published revision, read while waiting for it
         # Values for the plan's references (refs.py): secrets and ids known only now.
@@ -482,7 +484,7 @@ class Applier:
         self._event(result, f"published revision {result.revision_id}")
 
     def _wire(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan) -> dict[str, Any]:
-        wire, notes = wire_body(result.versioning, body, plan.target_config, self.table, self.forms)
+        wire, notes = wire_body(result.versioning, body, plan.target_config, self.table, self.forms, self.pro_voices)
         for note in notes:
             if note not in result.warnings:
                 result.warnings.append(note)
@@ -496,7 +498,8 @@ class Applier:
         tried: set[str] = set()
         while result.differences:
             rows = {row.field: row for p, _, _ in result.differences if (row := self.table.for_path(p)) is not None}
-            rows = {k: v for k, v in rows.items() if k not in tried}
+            rows = {k: v for k, v in rows.items() if k not in tried
+                    and (not v.only_pro_voices or is_pro(plan.target_config, self.pro_voices))}
             if not rows:
                 return
             body: dict[str, Any] = {}

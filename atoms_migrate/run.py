@@ -95,6 +95,7 @@ class Run:
         self._catalog_lock = threading.Lock()
         self._clone_lock = threading.Lock()
         self._catalog: tuple[CatalogVoice, ...] | None = None
+        self.pro_voices: frozenset[str] = frozenset()  # catalog voices of the Pro pool (§K.4)
         self._catalog_read = False
         self.catalog_note: str | None = None
         self._forms_lock = threading.Lock()
@@ -130,7 +131,7 @@ class Run:
         with self._catalog_lock:
             if not self._catalog_read and self.atoms is not None:
                 self._catalog_read = True
-                self._catalog, self.catalog_note = read_catalog(self.atoms)
+                self._catalog, self.catalog_note, self.pro_voices = read_catalog(self.atoms, with_pro=True)
             return self._catalog
 
     def marker_index(self) -> dict[str, str] | None:
@@ -214,7 +215,8 @@ class Run:
             return Outcome(planned, "unchanged")
         outcome = Outcome(planned, "failed")
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
-                          known_versioning=self.versioning_hint, forms=self.forms(), remember_form=self.remember_form)
+                          known_versioning=self.versioning_hint, forms=self.forms(), remember_form=self.remember_form,
+                          pro_voices=self.pro_voices)
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
                 runner = ResourceApplier(self.atoms, self.elevenlabs, self.state, self.remember,  # type: ignore[arg-type]
@@ -262,16 +264,23 @@ class Run:
                               "would now be written", exc.hint or "Re-run to apply the new plan.", changed)
 
 
-def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | None, str | None]:
-    """(the account's Lightning v3.1 voices, a note when they could not be read); auth failures raise."""
+def read_catalog(atoms: AtomsClient | None, with_pro: bool = False) -> Any:
+    """(the account's Lightning v3.1 voices, a note when they could not be read[, the Pro-pool voice ids]);
+    auth failures raise."""
+    from atoms_migrate.writeforms import pro_voice_ids
+
+    found: tuple[Any, ...]
     if atoms is None:
-        return None, None
-    try:
-        return tuple(parse_catalog(atoms.get_voices())), None
-    except ApiError as exc:
-        if exc.status in (401, 403):
-            raise
-        return None, f"the voice catalog could not be read ({exc.message}); voice ids were not checked"
+        found = (None, None, frozenset())
+    else:
+        try:
+            body = atoms.get_voices()
+            found = (tuple(parse_catalog(body)), None, pro_voice_ids(body))
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                raise
+            found = (None, f"the voice catalog could not be read ({exc.message}); voice ids were not checked", frozenset())
+    return found if with_pro else found[:2]
 
 
 def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_table: Any,

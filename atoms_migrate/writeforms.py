@@ -32,6 +32,7 @@ from atoms_migrate.errors import MigrationError
 from atoms_migrate.tables import builtin_dir
 
 FILE = "write_forms.yaml"
+PRO_MODEL_ID = "lightning-v3.1-pro"  # §K.4
 # §K.1: fields the v2 draft must not carry.
 V2_NEVER = frozenset({"workflowType"})
 
@@ -53,6 +54,7 @@ class UncertainField(_Strict):
     path: str  # the planner path it carries
     reference: str
     forms: list[Form]
+    only_pro_voices: bool = False  # the row concerns Pro-pool voices only (§K.4)
 
     def form(self, name: str | None) -> Form:
         return next((f for f in self.forms if f.name == name), self.forms[0])
@@ -91,6 +93,17 @@ def next_form(table: WriteForms, field: str, current: str | None) -> Form | None
     return forms[index + 1] if index + 1 < len(forms) else None
 
 
+def pro_voice_ids(catalog: Any) -> frozenset[str]:
+    """Voices the catalog lists with the Pro model (§K.4): only these take the Pro model field."""
+    items = catalog.get("voices") if isinstance(catalog, dict) else catalog
+    return frozenset(str(v["voiceId"]) for v in items or [] if isinstance(v, dict) and v.get("voiceId")
+                     and PRO_MODEL_ID in (v.get("models") or []))
+
+
+def is_pro(config: dict[str, Any], pro_voices: frozenset[str]) -> bool:
+    return paths.get(config, "synthesizer.voiceConfig.voiceId") in pro_voices
+
+
 def _timezone(value: Any, shape: str) -> Any:
     """The planned timezone in the requested wire shape (§C.3: IANA string on v2, object on v1/create)."""
     if shape == "iana":
@@ -113,7 +126,8 @@ def _offset_minutes(zone: str) -> int:
 
 
 def wire_body(versioning: str, body: dict[str, Any], target: dict[str, Any], table: WriteForms,
-              choices: dict[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
+              choices: dict[str, str] | None = None,
+              pro_voices: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
     """(the draft body as sent, notes on fields reported instead of written).
 
     ``body`` is the planned draft step body; ``target`` the plan's whole target config (the
@@ -151,6 +165,9 @@ def wire_body(versioning: str, body: dict[str, Any], target: dict[str, Any], tab
                          "keep postCallAnalyticsConfig (§J.3); set them in the Atoms dashboard")
     if "timezone" in out:
         out["timezone"] = _timezone(out["timezone"], chosen(table, choices, "timezone").shape or "iana")
+    pro = chosen(table, choices, "pro voice model")
+    if pro.value and pro.write and is_pro(out, pro_voices):
+        paths.set_value(out, pro.write, pro.value)
     return out, notes
 
 
@@ -165,6 +182,10 @@ def project(config: dict[str, Any], target: dict[str, Any] | None, versioning: s
             choices: dict[str, str] | None = None) -> dict[str, Any]:
     """A live config in the planner's shape under the account's forms (for planning and verifying)."""
     out = copy.deepcopy(config)
+    pro = chosen(table, choices, "pro voice model")
+    if pro.write == "synthesizer.voiceConfig.model" and paths.get(out, pro.write) == pro.value:
+        # The Pro model written in place of the planned one: the plan's model, as far as planning goes.
+        paths.set_value(out, pro.write, paths.get(target or {}, pro.write) or "waves_lightning_v3_1")
     if versioning == "v2" and chosen(table, choices, "prompt").write == "globalPrompt" and out.get("globalPrompt"):
         paths.set_value(out, "singlePromptConfig.prompt", out["globalPrompt"])
         if target is not None and "globalPrompt" not in target:

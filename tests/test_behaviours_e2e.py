@@ -115,3 +115,20 @@ def test_no_canary_applies_every_agent(box) -> None:
     run = box.cli("all", "agents", "--yes", "--no-canary")
     assert run.returncode == 1 and "Canary" not in run.stderr
     assert len(box.live_agents()) == 3
+
+
+def test_a_pro_voice_needing_the_pro_model_field_gets_it_and_the_account_remembers(box) -> None:
+    from conftest import ROOT
+
+    mappings = box.cwd / "mappings"
+    mappings.mkdir()
+    table = (ROOT / "mappings" / "voices.yaml").read_text()
+    (mappings / "voices.yaml").write_text(table.replace('elevenlabs_name: "Rachel"\n    target: rachel',
+                                                        'elevenlabs_name: "Rachel"\n    target: sophie'))
+    _behave(box, "pro-voice-model")
+    run = box.cli("agent", str(EXAMPLE), "--yes", "--mappings", str(mappings))
+    assert run.returncode == 0, run.stderr
+    assert "pro voice model written via voiceConfig.modelId on this account: voice id only was not kept" in run.stderr
+    assert _state(box)["write_forms"] == {"pro voice model": "voiceConfig.modelId"}
+    voice = _live(box)["live_config"]["synthesizer"]["voiceConfig"]
+    assert voice["voiceId"] == "sophie" and voice["modelId"] == "lightning-v3.1-pro"

@@ -537,6 +537,8 @@ class FakeAtoms:
         meta = {k: body[k] for k in METADATA_FIELDS if k in body}
         meta["name"] = name
         config = {k: v for k, v in body.items() if k in CONFIG_FIELDS and k not in CREATE_IGNORED}
+        if "pro-voice-model" in self.behaviours:
+            config = self._pro_voice(config)
         config = _deep_merge(default_config(), config)
         config["backgroundSound"] = ""  # §H.9: overwritten by the server default
         agent = Agent(id=self.new_id(), versioning=self.versioning, meta=meta, created=len(self.agents) + 1)
