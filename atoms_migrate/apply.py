@@ -450,9 +450,9 @@ class Applier:
         result.previous_branch_id, result.previous_revision_id = _bid(live), _head(live)
         if branch.get("hasOpenDraft"):
             self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
-        self._write_and_publish(result, body, plan, _head(branch))
+        self.write_and_publish(result, body, plan, _head(branch))
         result.differences = self.read_back(plan, result)
-        self._adapt(result, plan, lambda wire: self._write_and_publish(result, wire, plan, result.revision_id, raw=True))
+        self._adapt(result, plan, lambda wire: self.write_and_publish(result, wire, plan, result.revision_id, raw=True))
         if staging:
             self._go_live(result, live)
         elif not self.options.branch_name and not live.get("isLive"):
@@ -460,7 +460,7 @@ class Applier:
             result.live = True
             self._event(result, f"made branch {result.branch_name!r} live")
 
-    def _write_and_publish(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, baseline: str | None,
+    def write_and_publish(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, baseline: str | None,
                            raw: bool = False) -> None:
         """PUT the draft with ``expectedRevision`` (§K.1), publish, wait for the revision."""
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)

@@ -557,6 +557,76 @@ def sandbox(
 
 
 @app.command()
+def doctor(
+    probe: Annotated[bool, typer.Option("--probe", help="Also create one throw-away agent (atoms-migrate-probe-<time>), write each uncertain field in each form, read back, record what works in the state file, and archive the agent (also when interrupted).")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the checks (and the capability table) as JSON on stdout (format_version 1).")] = False,
+    yes: YesOption = False,
+    state: StateOption = None,
+    smallest_base_url: SmallestUrlOption = None,
+    elevenlabs_base_url: ElevenLabsUrlOption = None,
+    no_color: NoColorOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Check keys, region, versioning model, voice catalog and permissions; exit 1 when a check fails."""
+    err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
+    with error_boundary(debug):
+        import signal
+
+        from atoms_migrate import doctor as doc
+        from atoms_migrate.smallest import atoms_base_urls
+        from atoms_migrate.state import DEFAULT_STATE_PATH, update_state
+
+        report = doc.Report()
+        atoms = _atoms_client(smallest_base_url, required=False)
+        host = atoms_base_urls(smallest_base_url or os.environ.get("SMALLEST_BASE_URL"))[0]
+        headers = doc.RateHeaders()
+        if atoms is not None:
+            atoms.http.event_hooks["response"].append(headers)
+        elevenlabs = _elevenlabs_client(elevenlabs_base_url) if os.environ.get("ELEVENLABS_API_KEY", "").strip() else None
+        doc.diagnose(atoms, elevenlabs, host, report)
+        if probe and atoms is not None and not report.failed:
+            _confirm("Create a throw-away agent on Smallest Atoms to probe the write forms (it is archived afterwards)?", yes)
+
+            def stop(signum, frame):  # type: ignore[no-untyped-def]
+                raise KeyboardInterrupt  # the probe's `finally` archives its agent
+
+            previous = signal.signal(signal.SIGTERM, stop)
+            try:
+                doc.probe(atoms, report, progress=lambda text: err.print(f"  {text}", markup=False))
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+            if report.forms:
+                update_state(state or DEFAULT_STATE_PATH, lambda s: s.write_forms.update(report.forms))
+        report.checks.append(doc.rate_check(headers))
+        if json_output:
+            sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            _print_doctor(report, Console(highlight=False, no_color=no_color or None, soft_wrap=True))
+        if report.failed:
+            raise typer.Exit(EXIT_ERROR)
+
+
+def _print_doctor(report, out: Console) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    checks = Table(title="atoms-migrate doctor", show_lines=False)
+    for column in ("Check", "Status", "Detail", "What to do"):
+        checks.add_column(column)
+    for c in report.checks:
+        checks.add_row(c.name, c.status.upper() if c.status == "fail" else c.status, c.detail, c.hint)
+    out.print(checks)
+    if report.capabilities:
+        table = Table(title=f"Write forms (probe agent {report.probe_agent}, archived)")
+        for column in ("Field", "Form", "Kept?", "Note"):
+            table.add_column(column)
+        for c in report.capabilities:
+            table.add_row(c.field, c.form, {True: "yes", False: "no", None: "not tried"}[c.kept], c.note)
+        out.print(table)
+        if report.forms:
+            out.print("Recorded in the state file: " + ", ".join(f"{k} via {v}" for k, v in report.forms.items()), markup=False)
+
+
+@app.command()
 def voices(
     source: Annotated[str | None, typer.Argument(help="ElevenLabs agent id or exported config; without it, the whole voice table.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the voice mapping as JSON (format_version 1).")] = False,

@@ -64,6 +64,14 @@ def test_the_checker_accepts_what_the_sdk_and_the_allow_list_take(method, path, 
 
 def test_every_allow_list_entry_cites_the_reference() -> None:
     assert sdk_contract.ALLOWED and all("§" in why for why in sdk_contract.ALLOWED.values())
+    assert sdk_contract.ALLOWED_VALUES and all("§" in why for _, why in sdk_contract.ALLOWED_VALUES.values())
+
+
+def test_an_alternative_form_is_allowed_only_in_its_documented_shape() -> None:
+    assert sdk_contract.check("PUT", DRAFT, {"timezone": {"label": "UTC", "offset": 0}}) == []
+    assert sdk_contract.check("PUT", DRAFT, {"timezone": {"label": "UTC"}})
+    assert sdk_contract.check("PUT", DRAFT, {"synthesizer": {"voiceConfig": {"model": "waves_lightning_v3_1_pro"}}}) == []
+    assert sdk_contract.check("PUT", DRAFT, {"synthesizer": {"voiceConfig": {"model": "waves_lightning_v9"}}})
 
 
 def _literal(ann: typing.Any) -> set[str]:

@@ -660,6 +660,9 @@ class FakeAtoms:
         draft = _deep_merge(branch.draft or {}, kept)
         merged = _deep_merge(head.config if head else default_config(), draft)
         self.validate(body, merged)
+        if not draft:  # accepted, and nothing kept: no draft is opened
+            return json_response(200, {"status": True, "data": {"draftRevision": branch.draft_revision,
+                                                                 "status": "draft", "branch": branch.id}})
         if branch.draft is None or not branch.draft:
             branch.draft_id = self.new_id()
         branch.draft, branch.scan_blocked = draft, False
