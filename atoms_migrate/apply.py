@@ -430,6 +430,11 @@ class Applier:
                 f"the live branch of Atoms agent {agent_id} moved since the plan was made "
                 f"(head {target.revision_id} -> {_head(live)}); nothing was written",
                 "Re-run: the plan is made again against the new live config.")
+        if not self._wire(result, body, plan):
+            # Every changed field is one this account does not take (writeforms): nothing to write.
+            result.branch_id, result.branch_name = _bid(live), (live.get("branch") or {}).get("name")
+            result.differences = self.read_back(plan, result)
+            return
         staging = self._stages(target)
         if self.options.branch_name:
             branch = _branch_named(branches, self.options.branch_name) or self._fork(result, live, self.options.branch_name)
@@ -470,18 +475,26 @@ class Applier:
         try:
             client.put_draft(agent_id, branch_id, wire, expected_revision=expected)
         except DraftConflictError as exc:
-            if not exc.base_unavailable:
+            if exc.diffs and all(d.get("path") in wire and d.get("newValue") == wire[d["path"]] for d in exc.diffs):
+                # Our own write landed on an attempt whose answer was lost, and the retry met it (§C.8).
+                self.progress("the draft write had already landed on an earlier attempt")
+            elif not exc.base_unavailable:
                 raise ConcurrentEdit(exc.message, exc.hint, exc.fields) from exc
-            # §C.8: our base is gone. Safe to write last-write-wins only when nothing moved meanwhile.
-            summary = next((b for b in client.list_branches(agent_id) if _bid(b) == branch_id), {})
-            if summary.get("hasOpenDraft") or _head(summary) != baseline:
-                raise ConcurrentEdit(f"branch {result.branch_name!r} moved while atoms-migrate was writing it; "
-                                     "nothing was overwritten", "Re-run: the plan is made again against it.") from exc
-            self.progress("Atoms did not know the draft revision we read, and nothing moved; writing without it")
-            client.put_draft(agent_id, branch_id, wire)
+            else:
+                self._rewrite_without_base(result, wire, baseline)
         self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(wire)} field(s))")
         result.revision_id = self._publish_v2(result, baseline)
         self._event(result, f"published revision {result.revision_id}")
+
+    def _rewrite_without_base(self, result: ApplyResult, wire: dict[str, Any], baseline: str | None) -> None:
+        """§C.8 ``base_revision_unavailable``: last-write-wins is safe only when nothing moved meanwhile."""
+        client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
+        summary = next((b for b in client.list_branches(agent_id) if _bid(b) == branch_id), {})
+        if summary.get("hasOpenDraft") or _head(summary) != baseline:
+            raise ConcurrentEdit(f"branch {result.branch_name!r} moved while atoms-migrate was writing it; "
+                                 "nothing was overwritten", "Re-run: the plan is made again against it.")
+        self.progress("Atoms did not know the draft revision we read, and nothing moved; writing without it")
+        client.put_draft(agent_id, branch_id, wire)
 
     def _wire(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan) -> dict[str, Any]:
         wire, notes = wire_body(result.versioning, body, plan.target_config, self.table, self.forms, self.pro_voices)

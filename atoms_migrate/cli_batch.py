@@ -367,7 +367,10 @@ def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, d
     if first is not None:
         err.print(f"Canary: migrating {first.name} ({first.key}) first; the others wait for its read-back.", markup=False)
         _apply_phase([first], run, 1, err)
-        if first.status() == "failed":
+        from atoms_migrate.apply import ConcurrentEdit
+
+        conflict = isinstance(first.outcome.error if first.outcome else first.error, ConcurrentEdit)
+        if first.status() == "failed" and not conflict:  # a concurrent edit is that agent's own news
             for e in todo:
                 if e is not first:
                     e.skipped = f"not applied: the canary {first.name} failed ({first.message()})"

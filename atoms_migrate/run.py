@@ -227,7 +227,8 @@ class Run:
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)
             outcome.result = applier.apply(plan, planned.target)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
-            changed = plan.action != "no-op" or bool(outcome.result.revision_id) or bool(outcome.resources.events)
+            changed = (outcome.result.created or bool(outcome.result.revision_id) or bool(outcome.resources.events)
+                       or any(s.kind == "metadata" for s in plan.steps))
             outcome.status = "created" if outcome.result.created else ("updated" if changed else "unchanged")
             if outcome.result.differences:
                 outcome.status = "failed"

@@ -48,10 +48,11 @@ class DraftConflictError(ApiError):
     """
 
     def __init__(self, message: str, hint: str | None = None, *, fields: list[str] | None = None,
-                 base_unavailable: bool = False, **kwargs: Any) -> None:
+                 base_unavailable: bool = False, diffs: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
         super().__init__(message, hint, **kwargs)
         self.fields = list(fields or [])
         self.base_unavailable = base_unavailable
+        self.diffs = list(diffs or [])  # the rich variant's ``data.conflict.diffs``: [{path, newValue, ...}]
 
 
 class VersioningUnavailable(ApiError):
@@ -280,7 +281,8 @@ class AtomsClient:
             f"someone else changed this agent's draft while atoms-migrate was writing it"
             f"{' (' + ', '.join(fields) + ')' if fields else ''}; nothing was overwritten",
             "Look at the change in the Atoms dashboard, then re-run: the plan is made again against it.",
-            status=409, code="draft_conflict", request_id=request_id, fields=fields)
+            status=409, code="draft_conflict", request_id=request_id, fields=fields,
+            diffs=[d for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict)])
 
     def get_draft(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
         """The open draft's detail (``{latest: Revision, editCount, ...}``), or None when none is open (404)."""

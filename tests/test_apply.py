@@ -336,3 +336,27 @@ def test_v1_update_is_read_back_before_it_is_activated(tables, example) -> None:
     assert result.staged and not result.live and result.differences
     assert rig.sandbox.atoms.agents[first.agent_id].active_version_id == active
     assert not any(e["path"].endswith("/activate") for e in rig.sandbox.writes()[-3:])
+
+
+def test_an_own_write_met_again_by_a_retry_is_not_a_conflict(rig, example) -> None:
+    _, first = rig.run(example)
+    # The PUT commits, its answer is lost (a 502 on an upsert is retried), and the retry's stale
+    # expectedRevision meets our own edit: the conflict's diffs equal what we sent.
+    rig.sandbox.add_fault(method="PUT", path=r"/draft$", action="commit_then_500")
+    _, result = rig.run(_updated(example, "Ours."), state_agent_id=first.agent_id, direct=True)
+    assert result.live and not result.differences and _live(rig)["live_config"]["firstMessage"] == "Ours."
+
+
+def test_changes_this_account_cannot_take_write_nothing(rig, example) -> None:
+    rig.sandbox.atoms.set_behaviours({"ignore-post-call-analytics"})
+    forms = {"post-call analytics": "not accepted"}
+    opts = ApplyOptions(poll_interval=1)
+    target = None
+    plan = plan_agent(example, rig.tables)
+    first = Applier(rig.client, opts, sleep=rig.sleep, clock=rig.clock, forms=forms).apply(plan, target)
+    target = locate(rig.client, example.key, first.agent_id, opts, [], forms=forms)
+    again = plan_agent(example, rig.tables, target.config, target.agent_id)
+    assert {c.path.split(".")[0] for c in again.changes} == {"postCallAnalyticsConfig"}
+    before = len(rig.sandbox.writes())
+    result = Applier(rig.client, opts, sleep=rig.sleep, clock=rig.clock, forms=forms).apply(again, target)
+    assert not result.differences and result.revision_id is None and len(rig.sandbox.writes()) == before

@@ -32,7 +32,7 @@ CONFIG = "/atoms/v1/agent/a1/drafts/d1/config"
 @pytest.mark.parametrize(("method", "path", "body", "fragment"), [
     ("PUT", DRAFT, {"workflowType": "single_prompt"}, "workflowType: not a parameter"),
     ("PUT", DRAFT, {"slmModel": "gpt-9"}, "'gpt-9' is not one of the SDK's values"),
-    ("PUT", DRAFT, {"timezone": {"label": "Europe/Istanbul", "offset": 180}}, "timezone: expected a string"),
+    ("PUT", DRAFT, {"timezone": 180}, "timezone: expected a string"),
     ("PUT", DRAFT, {"firstMessage": None}, "firstMessage: null"),
     ("PUT", DRAFT, {"singlePromptConfig": {"tools": [{"type": "end_call", "name": "x"}]}},
      "tools[0].description: required"),
