@@ -132,3 +132,22 @@ def test_a_pro_voice_needing_the_pro_model_field_gets_it_and_the_account_remembe
     assert _state(box)["write_forms"] == {"pro voice model": "voiceConfig.modelId"}
     voice = _live(box)["live_config"]["synthesizer"]["voiceConfig"]
     assert voice["voiceId"] == "sophie" and voice["modelId"] == "lightning-v3.1-pro"
+
+
+def test_a_staged_update_that_differs_is_kept_off_live_and_promote_can_still_make_it_live(box) -> None:
+    assert box.cli("agent", str(EXAMPLE), "--yes").returncode == 0
+    before = _live(box)["live_config"]["firstMessage"]
+    raw = json.loads(EXAMPLE.read_text())
+    raw["conversation_config"]["agent"]["first_message"] = "Ours."
+    raw["conversation_config"]["agent"]["prompt"]["prompt"] += " Be kind."
+    (box.cwd / "changed.json").write_text(json.dumps(raw))
+    httpx.post(f"{box.url}/_sandbox/atoms/ignore-fields", json={"fields": ["firstMessage"]}).raise_for_status()
+    run = box.cli("agent", "changed.json", "--yes")
+    assert run.returncode == 1
+    assert "the live branch was left untouched" in run.stderr and "firstMessage" in run.stdout
+    assert _live(box)["live_config"]["firstMessage"] == before
+    entry = next(iter(_state(box)["agents"].values()))
+    assert entry["live"] is False and entry["branch_name"].startswith("atoms-migrate-staging-")
+    promote = box.cli("promote", "changed.json", "--yes")
+    assert promote.returncode == 0, promote.stderr
+    assert "Be kind." in _live(box)["live_config"]["singlePromptConfig"]["prompt"]
