@@ -470,8 +470,9 @@ class Applier:
         """PUT the draft with ``expectedRevision`` (§K.1), publish, wait for the revision."""
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
         wire = body if raw else self._wire(result, body, plan)
-        draft = client.get_draft(agent_id, branch_id)
-        expected = int(((draft or {}).get("latest") or {}).get("draftRevision") or 0)
+        # We never write onto an open draft (a foreign one is refused or discarded first), so our
+        # edit is based on no draft edits: 0. Anyone who opens one in between makes this a 409.
+        expected = 0
         try:
             client.put_draft(agent_id, branch_id, wire, expected_revision=expected)
         except DraftConflictError as exc:

@@ -284,15 +284,6 @@ class AtomsClient:
             status=409, code="draft_conflict", request_id=request_id, fields=fields,
             diffs=[d for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict)])
 
-    def get_draft(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
-        """The open draft's detail (``{latest: Revision, editCount, ...}``), or None when none is open (404)."""
-        what = "reading the open draft"
-        response = self._send("GET", f"/agent/{agent_id}/branches/{branch_id}/draft", what)
-        if response.status_code == 404 and _is_json(response):
-            return None
-        data = self._data(response, what)
-        return data if isinstance(data, dict) else None
-
     def discard_draft(self, agent_id: str, branch_id: str) -> None:
         self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
 
