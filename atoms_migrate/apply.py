@@ -424,8 +424,9 @@ class Applier:
         client, agent_id = self.client, result.agent_id
         branches = client.list_branches(agent_id)
         live = pick_live(branches)
-        if target is not None and target.revision_id and _bid(live) == target.branch_id and _head(live) != target.revision_id:
-            # §K.1: a published edit does not show in expectedRevision; compare the head we planned against.
+        if (target is not None and target.live and target.branch_id
+                and (_bid(live) != target.branch_id or _head(live) != target.revision_id)):
+            # §K.1: a published edit does not show in expectedRevision; compare the live head we planned against.
             raise ConcurrentEdit(
                 f"the live branch of Atoms agent {agent_id} moved since the plan was made "
                 f"(head {target.revision_id} -> {_head(live)}); nothing was written",
@@ -561,6 +562,19 @@ class Applier:
         client.make_live(agent_id, str(result.branch_id))
         result.live = True
         self._event(result, f"proved the staged revision equal to the plan; made branch {result.branch_name!r} live")
+        self._archive_superseded(result, keep={_bid(live), str(result.branch_id)})
+
+    def _archive_superseded(self, result: ApplyResult, keep: set[str]) -> None:
+        """Earlier staging branches of ours are superseded once a newer one is live; the branch that
+        was live before this run stays (rollback makes it live again). Best effort: never fails the run."""
+        for summary in self.client.list_branches(result.agent_id):
+            name = str((summary.get("branch") or {}).get("name", ""))
+            if name.startswith(STAGING_PREFIX) and _bid(summary) not in keep and not summary.get("isLive"):
+                try:
+                    self.client.archive_branch(result.agent_id, _bid(summary))
+                    self._event(result, f"archived superseded staging branch {name!r}")
+                except ApiError as exc:
+                    self.progress(f"staging branch {name!r} was left in place: {exc.message}")
 
     def _fork(self, result: ApplyResult, live: dict[str, Any], name: str) -> dict[str, Any]:
         deadline = self.clock() + self.options.publish_timeout

@@ -284,6 +284,10 @@ class AtomsClient:
             status=409, code="draft_conflict", request_id=request_id, fields=fields,
             diffs=[d for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict)])
 
+    def archive_branch(self, agent_id: str, branch_id: str) -> None:
+        """§C.2: no body; 403 for Main or the live branch."""
+        self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/archive", "archiving a branch", kind="upsert")
+
     def discard_draft(self, agent_id: str, branch_id: str) -> None:
         self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
 

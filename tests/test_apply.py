@@ -360,3 +360,15 @@ def test_changes_this_account_cannot_take_write_nothing(rig, example) -> None:
     before = len(rig.sandbox.writes())
     result = Applier(rig.client, opts, sleep=rig.sleep, clock=rig.clock, forms=forms).apply(again, target)
     assert not result.differences and result.revision_id is None and len(rig.sandbox.writes()) == before
+
+
+def test_a_newer_staged_update_archives_the_superseded_staging_branch_but_keeps_the_rollback_one(rig, example) -> None:
+    _, first = rig.run(example)
+    _, second = rig.run(_updated(example, "Second."), state_agent_id=first.agent_id)
+    _, third = rig.run(_updated(example, "Third."), state_agent_id=first.agent_id)
+    branches = _live(rig)["branches"]  # active branches only
+    assert third.branch_name in branches and second.branch_name in branches  # live, and the one rollback needs
+    assert "Main" in branches  # the default branch cannot be archived
+    _, fourth = rig.run(_updated(example, "Fourth."), state_agent_id=first.agent_id)
+    assert second.branch_name not in _live(rig)["branches"]
+    assert any(f"archived superseded staging branch {second.branch_name!r}" == e for e in fourth.events)

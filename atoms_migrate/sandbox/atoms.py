@@ -767,6 +767,13 @@ class FakeAtoms:
         agent.live_branch_id = branch.id
         return json_response(200, {"status": True, "data": self.branch_summary(agent, branch)})
 
+    def archive_branch(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
+        agent, branch = self._branch(req, agent_id, branch_id)
+        if branch.is_default or agent.live_branch_id == branch.id:
+            raise FakeError(403, "The default branch and the live branch cannot be archived")
+        branch.status = "archived"
+        return json_response(200, {"status": True, "data": {"archived": True}})
+
     def restore_revision(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str, rev_id: str) -> FakeResponse:
         agent, branch = self._branch(req, agent_id, branch_id)
         rev = agent.revisions.get(rev_id)
@@ -945,6 +952,7 @@ _ROUTES = [
     ("GET", re.compile(rf"/agent/{_ID}/branches/{_ID}/revisions/{_ID}"), "get_revision"),
     ("POST", re.compile(rf"/agent/{_ID}/branches/{_ID}/revisions/{_ID}/restore"), "restore_revision"),
     ("POST", re.compile(rf"/agent/{_ID}/branches/{_ID}/live"), "make_live"),
+    ("POST", re.compile(rf"/agent/{_ID}/branches/{_ID}/archive"), "archive_branch"),
     ("GET", re.compile(rf"/agent/{_ID}/drafts"), "v1_list_drafts"),
     ("POST", re.compile(rf"/agent/{_ID}/drafts"), "v1_create_draft"),
     ("GET", re.compile(rf"/agent/{_ID}/drafts/{_ID}"), "v1_get_draft"),
