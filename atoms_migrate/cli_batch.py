@@ -282,7 +282,7 @@ def all_agents(
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when any plan has changes.")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3 before writing when any plan has findings at this level or worse.", case_sensitive=False)] = None,
     no_color: NoColorOption = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""
