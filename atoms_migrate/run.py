@@ -20,7 +20,7 @@ from typing import Any
 from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, ConcurrentEdit, Target, locate
 from atoms_migrate.compare import differences
 from atoms_migrate.elevenlabs import ElevenLabsClient
-from atoms_migrate.batch import SourceSpec
+from atoms_migrate.batch import SourceSpec, is_suffixed
 from atoms_migrate.errors import ApiError, ConfigError, MigrationError
 from atoms_migrate.gather import Cache, gather
 from atoms_migrate.mapper import MapOptions
@@ -162,10 +162,16 @@ class Run:
 
     # -- per agent ------------------------------------------------------------------------------
 
-    def plan(self, source: SourceAgent) -> Planned:
-        """Find the target and plan against it: reads only."""
+    def recorded_name(self, source: SourceAgent, state: StateFile | None = None) -> str | None:
+        """The Atoms name the state records for this source, while the source's own name is unchanged."""
+        prior = (state or self.state()).agents.get(source.key)
+        return recorded_name(source, prior)
+
+    def plan(self, source: SourceAgent, name: str | None = None) -> Planned:
+        """Find the target and plan against it: reads only. ``name``: the Atoms name a batch decided."""
         state = self.state()
         prior = state.agents.get(source.key)
+        name = name or recorded_name(source, prior)
         notes = list(source.notes)
         target = None
         if self.atoms is None:
@@ -183,9 +189,13 @@ class Run:
             notes.append(self.catalog_note)
         source = replace(source, notes=tuple(notes))
         kb = state.knowledge_bases.get(source.key)
+        reason = ""
+        if name and name != source.name:
+            reason = (f"Another source is also named {source.name!r}: this one is {name!r} on Atoms "
+                      f"({'recorded in the state' if prior and prior.name == name else 'decided for this batch'}; Atoms §K.5).")
         options = MapOptions(tools=self.config.tool_options, catalog=catalog, clone_voices=self.config.clone_voices,
                              clones=dict(state.voice_clones), kb_id=kb.kb_id if kb else None,
-                             kb_documents=dict(kb.documents) if kb else {})
+                             kb_documents=dict(kb.documents) if kb else {}, name=name, name_reason=reason)
         plan = plan_agent(source, self.config.tables, current=target.config if target else None,
                           target_agent_id=target.agent_id if target else None, options=options)
         return Planned(plan, source, target, prior)
@@ -204,7 +214,8 @@ class Run:
     def record_unchanged(self, planned: Planned) -> None:
         if planned.target is None:
             return
-        entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+        entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior,
+                            source_name=planned.source.name or "")
         self.remember(lambda state: state.agents.__setitem__(planned.source.key, entry))
 
     def apply(self, planned: Planned) -> Outcome:
@@ -214,6 +225,7 @@ class Run:
             self.record_unchanged(planned)
             return Outcome(planned, "unchanged")
         outcome = Outcome(planned, "failed")
+        live_name: str | None = None
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
                           known_versioning=self.versioning_hint, forms=self.forms(), remember_form=self.remember_form,
                           pro_voices=self.pro_voices)
@@ -226,6 +238,7 @@ class Run:
                 runner.run(plan)
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)
             outcome.result = applier.apply(plan, planned.target)
+            live_name = accept_name_suffix(outcome.result, plan)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
             changed = (outcome.result.created or bool(outcome.result.revision_id) or bool(outcome.resources.events)
                        or any(s.kind == "metadata" for s in plan.steps))
@@ -242,7 +255,8 @@ class Run:
         finally:
             partial = applier.result
             if partial is not None and (partial.created or partial.revision_id):
-                entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+                entry = entry_after(partial, live_name or plan.source.name, planned.source.raw, self.config.tables, planned.prior,
+                                    source_name=planned.source.name or "")
                 self.remember(lambda state: state.agents.__setitem__(key, entry))
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
@@ -263,6 +277,27 @@ class Run:
         detail = f"changed by the other edit: {', '.join(changed)}" if changed else "the other edit is not published yet"
         return ConcurrentEdit(f"{exc.message}. {detail}; planned again against the new head: {remaining} change(s) "
                               "would now be written", exc.hint or "Re-run to apply the new plan.", changed)
+
+
+def recorded_name(source: SourceAgent, prior: AgentState | None) -> str | None:
+    """The Atoms name recorded for ``source`` while its own name is unchanged (so nothing is renamed back)."""
+    if prior is None or not prior.name or not source.name:
+        return None
+    if prior.source_name:
+        return prior.name if prior.source_name == source.name else None
+    return prior.name if prior.name == source.name or is_suffixed(prior.name, source.name) else None
+
+
+def accept_name_suffix(result: ApplyResult, plan: AgentPlan) -> str | None:
+    """Atoms §K.5: a create whose name was taken comes back as "<name> (2)". That is not a failed
+    read-back: drop the difference and return the live name, which the state then records."""
+    for difference in list(result.differences):
+        path, planned, live = difference
+        if path == "name" and isinstance(planned, str) and isinstance(live, str) and is_suffixed(live, planned):
+            result.differences.remove(difference)
+            result.events.append(f"Atoms named the agent {live!r} ({planned!r} is taken); recorded, not renamed back")
+            return live
+    return None
 
 
 def read_catalog(atoms: AtomsClient | None, with_pro: bool = False) -> Any:
