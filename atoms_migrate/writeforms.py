@@ -114,15 +114,17 @@ def _timezone(value: Any, shape: str) -> Any:
 
 
 def _offset_minutes(zone: str) -> int:
-    """The zone's standard (January) offset from UTC in minutes; 0 for an unknown zone."""
+    """The zone's standard offset from UTC in minutes, as the mapper computes it (the smaller of
+    1 January and 1 July, so the plan does not depend on the day); 0 for an unknown zone."""
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
-        offset = datetime(2026, 1, 15, tzinfo=ZoneInfo(zone)).utcoffset()
+        tz = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         return 0
-    return int(offset.total_seconds() // 60) if offset else 0
+    offsets = [datetime(2026, month, 1, tzinfo=tz).utcoffset() for month in (1, 7)]
+    return min(int(o.total_seconds() // 60) if o else 0 for o in offsets)
 
 
 def wire_body(versioning: str, body: dict[str, Any], target: dict[str, Any], table: WriteForms,
@@ -191,6 +193,9 @@ def project(config: dict[str, Any], target: dict[str, Any] | None, versioning: s
         if target is not None and "globalPrompt" not in target:
             out.pop("globalPrompt")  # it is the prompt's carrier here, not a field the plan sets
     planned_tz, live_tz = (target or {}).get("timezone"), out.get("timezone")
+    if target is None and isinstance(live_tz, str):
+        # Planning: the planner writes {label, offset} (§B.1); the v2 draft keeps the IANA string (§C.3).
+        out["timezone"] = {"label": live_tz, "offset": _offset_minutes(live_tz)}
     if isinstance(planned_tz, dict) and isinstance(live_tz, str) and planned_tz.get("label") == live_tz:
         out["timezone"] = copy.deepcopy(planned_tz)  # the string form carries the same zone
     if isinstance(planned_tz, str) and isinstance(live_tz, dict) and live_tz.get("label") == planned_tz:

@@ -249,3 +249,10 @@ def test_every_uncertain_field_cites_the_reference_and_has_an_alternative() -> N
     table = load_write_forms()
     assert {f.field for f in table.fields} == {"prompt", "post-call analytics", "timezone", "pro voice model"}
     assert all("§" in f.reference and len(f.forms) >= 2 for f in table.fields)
+
+
+def test_a_v2_timezone_string_reads_back_in_the_planners_shape() -> None:
+    from atoms_migrate.writeforms import load_write_forms, project
+
+    seen = project({"timezone": "Pacific/Auckland"}, None, "v2", load_write_forms())
+    assert seen["timezone"] == {"label": "Pacific/Auckland", "offset": 720}  # standard time, as the mapper plans it
