@@ -47,6 +47,7 @@ from atoms_migrate.refs import Redactor, resolve, secret_ref
 from atoms_migrate.smallest import (
     MIGRATION_REQUIRED,
     PUBLISH_IN_PROGRESS,
+    V1_DRAFT_NAME,
     AmbiguousWriteError,
     AtomsClient,
     DraftConflictError,
@@ -64,6 +65,7 @@ from atoms_migrate.writeforms import (
 )
 
 PASSED, FAILED = {"passed"}, {"failed", "errored", "error"}
+AMBIGUOUS_WRITE_ATTEMPTS = 3  # a write that answered ambiguously is sent at most this often, after looking each time
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9 .,_()\-]")
 MARKER_SEARCH_PAGES = 20
 
@@ -667,6 +669,52 @@ class Applier:
 
     # -- v1 ------------------------------------------------------------------------------------
 
+    def _our_v1_drafts(self, agent_id: str) -> list[str]:
+        """Open drafts named by us: there were none before we opened ours (others are refused or discarded first)."""
+        return [str(d.get("draftId") or d.get("_id")) for d in self.client.list_drafts(agent_id)
+                if d.get("draftName") == V1_DRAFT_NAME and (d.get("draftId") or d.get("_id"))]
+
+    def _open_v1_draft(self, agent_id: str, active: str) -> str:
+        """POST /drafts (§B.7); after an ambiguous answer, look for the draft it may have made before asking again."""
+        for attempt in range(1, AMBIGUOUS_WRITE_ATTEMPTS + 1):
+            try:
+                return self.client.create_draft(agent_id, active)
+            except AmbiguousWriteError:
+                ours = self._our_v1_drafts(agent_id)
+                if ours:
+                    self.progress("opening the draft answered ambiguously; it was made, so it is used")
+                    return ours[0]
+                if attempt == AMBIGUOUS_WRITE_ATTEMPTS:
+                    raise
+                self.progress("opening the draft answered ambiguously and no draft was made; opening it again")
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _publish_v1(self, agent_id: str, draft_id: str, previous: str) -> str:
+        """POST /drafts/{id}/publish (§B.7); an ambiguous answer is checked (is the draft gone? which version is new?)."""
+        deadline = self.clock() + self.options.publish_timeout
+        ambiguous = 0
+        while True:
+            try:
+                return self.client.publish_v1(agent_id, draft_id, safe_label(self.options.label), "Published by atoms-migrate")
+            except AmbiguousWriteError:
+                ambiguous += 1
+                if draft_id in self._our_v1_drafts(agent_id):
+                    if ambiguous >= AMBIGUOUS_WRITE_ATTEMPTS:
+                        raise
+                    self.progress("the publish answered ambiguously and the draft is still open; publishing again")
+                    continue
+                newest = self.client.list_versions(agent_id, limit=1)
+                version_id = str(newest[0].get("_id") or "") if newest else ""
+                if not version_id or version_id == previous:
+                    raise
+                self.progress("the publish answered ambiguously but the draft was taken; using the new version")
+                return version_id
+            except ApiError as exc:
+                if exc.code != PUBLISH_IN_PROGRESS or self.clock() > deadline:
+                    raise
+                self.progress("another publish is in progress on this agent; waiting")
+                self.sleep(self.options.poll_interval)
+
     def _apply_v1(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, target: Target | None) -> None:
         client, agent_id = self.client, result.agent_id
         if self.options.branch_name:
@@ -689,11 +737,10 @@ class Applier:
                     client.discard_v1_draft(agent_id, str(draft.get("draftId") or draft.get("_id")))
             self._foreign_draft(result, discard)
         wire = self._wire(result, body, plan)
-        draft_id = client.create_draft(agent_id, str(active))
+        draft_id = self._open_v1_draft(agent_id, str(active))
         client.patch_draft_config(agent_id, draft_id, wire)
         self._event(result, f"wrote draft {draft_id} ({len(wire)} field(s))")
-        version_id = client.publish_v1(agent_id, draft_id, safe_label(self.options.label),
-                                       "Published by atoms-migrate")
+        version_id = self._publish_v1(agent_id, draft_id, str(active))
         self._event(result, f"published version {version_id}; waiting for the security check")
         deadline = self.clock() + self.options.publish_timeout
         while True:

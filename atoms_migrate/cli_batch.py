@@ -127,7 +127,10 @@ def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console,
             try:
                 work(entry)
             except NotAnAgentConfig as exc:
-                entry.skipped = exc.message
+                if check is not None:  # a saved plan's agent that is no longer an agent config: refused, not skipped
+                    entry.error = MigrationError(f"refused: {exc.message}", "Plan again (--dry-run --out) and review the new plan.")
+                else:
+                    entry.skipped = exc.message
             finally:
                 entry.seconds += time.monotonic() - started
         return run_one

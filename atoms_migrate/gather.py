@@ -16,7 +16,7 @@ from typing import Any
 
 from atoms_migrate.elevenlabs import ElevenLabsClient
 from atoms_migrate.errors import ApiError
-from atoms_migrate.source import SourceAgent
+from atoms_migrate.source import SourceAgent, reject_bad_numbers
 from atoms_migrate.tables import VoiceTable
 
 
@@ -53,7 +53,7 @@ def _read(cache: dict[str, dict[str, Any]], key: str, fetch: Any, notes: list[st
     if key in cache:
         return cache[key]
     try:
-        cache[key] = fetch(key)
+        cache[key] = reject_bad_numbers(fetch(key), f"ElevenLabs {what} {key}")
     except ApiError as exc:
         if exc.status in (401, 403) or exc.status is None:
             raise

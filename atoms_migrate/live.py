@@ -15,6 +15,7 @@ which match any non-empty value). Pure.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from atoms_migrate import paths
@@ -90,7 +91,16 @@ def live_config(agent: dict[str, Any] | None, revision_resolved: Any = None) -> 
 
 
 def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and value.strip().startswith("{{") and value.strip().endswith("}}")
+    """``{{token}}``, ``Bearer {{token}}``: filled from variables, not a credential (webhooks.is_template_only)."""
+    from atoms_migrate.webhooks import is_template_only
+
+    return isinstance(value, str) and is_template_only(value)
+
+
+def _masked(value: Any) -> str:
+    """``<secret>``, keeping a leading auth scheme word so a planned ``Bearer <secret:x>`` still matches on read-back."""
+    scheme = re.match(r"(?i)^(?:bearer|basic|token)\s+", value) if isinstance(value, str) else None
+    return (scheme.group(0) if scheme else "") + MASK
 
 
 def _mask_credentials(config: dict[str, Any]) -> None:
@@ -102,8 +112,8 @@ def _mask_credentials(config: dict[str, Any]) -> None:
         if isinstance(headers, dict):
             for name, value in headers.items():
                 if is_sensitive_name(name) and value and not _is_template(value):
-                    headers[name] = MASK
+                    headers[name] = _masked(value)
         for key in ("queryParams", "headersArray"):
             for item in tool.get(key) or [] if isinstance(tool.get(key), list) else []:
                 if isinstance(item, dict) and is_sensitive_name(str(item.get("key", ""))) and item.get("value") and not _is_template(item.get("value")):
-                    item["value"] = MASK
+                    item["value"] = _masked(item["value"])

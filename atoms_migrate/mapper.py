@@ -10,16 +10,18 @@ or a finding (``uncovered_leaves`` proves it, and the tests call it on every cor
 
 from __future__ import annotations
 
+import copy
+import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atoms_migrate import paths
 from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity, Step
 from atoms_migrate.paths import Segment
 from atoms_migrate.source import SourceAgent, env_placeholders
-from atoms_migrate.tables import Concept, MappingTables, PrefixRule
+from atoms_migrate.tables import Concept, MappingTables, NumberRange, PrefixRule
 from atoms_migrate.voices import CatalogVoice
 from atoms_migrate.toolcalls import ToolParity
 from atoms_migrate.webhooks import ToolOptions
@@ -140,15 +142,21 @@ class MapContext:
     def _coverage_prefixes(self) -> list[tuple[Segment, ...]]:
         return coverage_prefixes(self.assignments, self.findings)
 
-    def sweep(self, concept: Concept, path: str, reason: str, consumed: tuple[str, ...] = ()) -> None:
-        """Account for the leaves under ``path`` a transform read but did not carry over."""
+    def sweep(self, concept: Concept, path: str, reason: str, consumed: tuple[str, ...] = (), tree: Any = None) -> None:
+        """Account for the leaves under ``path`` a transform read but did not carry over.
+
+        ``tree`` is what ``path`` stands for when it is not in the agent file itself: a
+        workspace tool record reached through ``tool_ids[i]``.
+        """
         base = paths.parse_path(path)
         prefixes = self._coverage_prefixes()
+        # Only what lies below ``path`` accounts for a leftover: the tool's own change at ``path`` carries none of them.
+        inner = [p for p in prefixes if len(p) > len(base)]
         consumed_paths = [base + paths.parse_path(c) for c in consumed]
         left = [
             seg
-            for seg, _ in paths.iter_leaves(paths.get(self.config, base), base)
-            if not any(paths.covers(p, seg) for p in prefixes)
+            for seg, _ in paths.iter_leaves(paths.get(self.config, base) if tree is None else tree, base)
+            if not any(paths.covers(p, seg) for p in inner)
             and not any(paths.covers(c, seg) for c in consumed_paths)
         ]
         if left:
@@ -180,7 +188,10 @@ def collect_system_tools(source: SourceAgent) -> dict[str, list[SystemToolRef]]:
     for i, tool in enumerate(prompt.get("tools") or [] if isinstance(prompt.get("tools"), list) else []):
         if isinstance(tool, dict) and tool.get("type") == "system":
             add(system_tool_type(str(tool.get("name", "")), tool), f"{prompt_path}.tools[{i}]", tool)
-    for i, tool_id in enumerate(source.tool_ids()):
+    raw_ids = prompt.get("tool_ids")
+    for i, tool_id in enumerate(raw_ids if isinstance(raw_ids, list) else []):
+        if not isinstance(tool_id, str):
+            continue
         record = source.tools.get(tool_id)
         cfg = tool_config_of(record)
         if cfg is not None and cfg.get("type") == "system":
@@ -209,11 +220,83 @@ def map_agent(source: SourceAgent, tables: MappingTables, options: MapOptions | 
     ctx = MapContext(source, tables, options)
     for concept in tables.concepts.concepts:
         TRANSFORMS[concept.transform](ctx, concept)
+    clamp_numbers(ctx)
     _report_placeholders(ctx)
     _report_unset_variables(ctx)
     _account_for_leftovers(ctx, tables.concepts.rules, tables.concepts.containers)
     return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources),
                          tuple(ctx.tool_parity))
+
+
+def number_range(tables: MappingTables, target: str) -> tuple[str, NumberRange] | None:
+    """(pattern, range) of ``concepts.yaml`` ``ranges`` that governs the Atoms field ``target``."""
+    full = paths.parse_path(target)
+    for pattern, limits in tables.concepts.ranges.items():
+        pat = paths.parse_path(pattern)
+        if len(pat) == len(full) and paths.match_pattern(pat, full) is not None:
+            return pattern, limits
+    return None
+
+
+def bounded(value: int | float, limits: NumberRange) -> int | float:
+    """``value`` inside ``limits`` (an integer field gets a whole number); NaN counts as below the range."""
+    if isinstance(value, float) and math.isnan(value):
+        out: int | float = limits.min
+    else:
+        out = min(max(value, limits.min), limits.max)
+    if limits.integer:
+        return int(round(out))
+    return int(out) if isinstance(value, int) and float(out).is_integer() else out
+
+
+def show_number(value: Any) -> str:
+    """A number for a message: never hundreds of digits."""
+    text = repr(value)
+    if isinstance(value, int) and len(text) > 16:
+        return f"{text[:6]}… ({len(text.lstrip('-'))} digits)"
+    return f"{value:g}" if isinstance(value, float) else text
+
+
+def _number_leaves(value: Any) -> list[tuple[tuple[Segment, ...], int | float]]:
+    """(path inside ``value``, number) for every number in an assigned value, the value itself included."""
+    leaves = paths.iter_leaves(value) if isinstance(value, (dict, list)) else [((), value)]
+    return [(seg, v) for seg, v in leaves if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def clamp_numbers(ctx: MapContext) -> None:
+    """Every number the plan writes lies in its Atoms field's range (``ranges`` in concepts.yaml).
+
+    Transforms clamp what they know about; this pass is the guarantee for every assignment,
+    nested tool fields included. A clamp is a lossy change with a warning at the source path.
+    """
+    if not ctx.tables.concepts.ranges:
+        return
+    for i, assignment in enumerate(ctx.assignments):
+        base = paths.parse_path(assignment.path)
+        value, notes = assignment.value, []
+        for inner, number in _number_leaves(assignment.value):
+            found = number_range(ctx.tables, paths.format_path(base + inner))
+            if found is None:
+                continue
+            pattern, limits = found
+            new = bounded(number, limits)
+            if new == number and type(new) is type(number):
+                continue
+            if new != number or (isinstance(number, float) and math.isnan(number)):
+                field_path = paths.format_path(base + inner)
+                note = (f"{show_number(number)} is outside the Atoms range of {field_path} "
+                        f"({limits.min:g}-{limits.max:g}, {limits.reference}); clamped to {show_number(new)}.")
+                notes.append(note)
+                ctx.findings.append(Finding(assignment.source_path, "lossy", "warning", note,
+                                            "Check the behaviour after migration.", f"{CONCEPTS_FILE}#ranges.{pattern}"))
+            if not inner:
+                value = new
+            else:
+                value = copy.deepcopy(value) if value is assignment.value else value
+                paths.set_value(value, paths.format_path(inner), new)
+        if value is not assignment.value or notes:
+            note = "; ".join(n for n in (assignment.note, *notes) if n)
+            ctx.assignments[i] = replace(assignment, value=value, status="lossy" if notes else assignment.status, note=note)
 
 
 def _report_placeholders(ctx: MapContext) -> None:

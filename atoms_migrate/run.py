@@ -29,7 +29,7 @@ from atoms_migrate.plan import marker_key, plan_agent
 from atoms_migrate.refs import lookup_secret, parse_ref, refs_in
 from atoms_migrate.resources import ResourceApplier, ResourceOutcome, Tracker
 from atoms_migrate.smallest import AtomsClient
-from atoms_migrate.source import SourceAgent, normalise, read_config_file
+from atoms_migrate.source import SourceAgent, normalise, read_config_file, reject_bad_numbers
 from atoms_migrate.state import AgentState, StateFile, canonical_hash, entry_after, load_state, update_state
 from atoms_migrate.tables import MappingTables
 from atoms_migrate.voices import CatalogVoice, parse_catalog
@@ -331,7 +331,8 @@ def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_tab
         if elevenlabs is None:
             raise ConfigError("ELEVENLABS_API_KEY is not set, so the agent cannot be read from ElevenLabs",
                               "Export ELEVENLABS_API_KEY, or pass an exported agent config file instead of an id.")
-        agent = replace(normalise(elevenlabs.get_agent(spec.ref), spec.ref), tools=tools)
+        raw = reject_bad_numbers(elevenlabs.get_agent(spec.ref), f"ElevenLabs agent {spec.ref}")
+        agent = replace(normalise(raw, spec.ref), tools=tools)
         return gather(agent, elevenlabs, voice_table, cache)
     path = Path(spec.ref)
     agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=tools)

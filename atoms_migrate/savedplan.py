@@ -13,9 +13,13 @@ never in the file: the steps hold ``<secret:NAME>`` references, supplied again a
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from atoms_migrate import __version__
 from atoms_migrate.errors import ConfigError
@@ -48,7 +52,116 @@ def write(path: Path, doc: dict[str, Any]) -> None:
         raise ConfigError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 
 
-def load(path: Path) -> dict[str, Any]:
+# An id that is one plain URL path segment: no "/", ".", "%", "?" or spaces, so it can never
+# reach another endpoint (ElevenLabs `agent_…` and older 20-character ids, Atoms 24-hex ObjectIds).
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+AGENT_FILE_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _safe_id(value: str | None) -> str | None:
+    if value is not None and not SAFE_ID.match(value):
+        raise ValueError(f"{value[:60]!r} is not an agent id (letters, digits, '_' and '-' only)")
+    return value
+
+
+class _Checked(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SavedSource(_Checked):
+    kind: Literal["id", "file"]
+    ref: str
+    agent_id: str | None = None
+    key: str
+    hash: str
+
+    @field_validator("agent_id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        return _safe_id(v)
+
+
+class SavedTarget(_Checked):
+    agent_id: str | None = None
+    versioning: Literal["v1", "v2"] | None = None
+    revision_id: str | None = None
+
+    @field_validator("agent_id", "revision_id")
+    @classmethod
+    def _ids(cls, v: str | None) -> str | None:
+        return _safe_id(v)
+
+
+class SavedAgentPlan(_Checked):
+    source: dict[str, Any]
+    steps: list[dict[str, Any]] = []
+
+
+class SavedAgent(_Checked):
+    source: SavedSource
+    target: SavedTarget
+    plan: SavedAgentPlan
+
+
+class SavedSettings(_Checked):
+    set: dict[str, str] = {}
+    secret_names: list[str] = []
+    clone_voices: bool = False
+    branch: str | None = None
+    force: bool = False
+    versioning: Literal["auto", "v1", "v2"] = "auto"
+    publish_timeout: float = 120.0
+
+    @field_validator("publish_timeout")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return v
+
+
+class SavedPlan(_Checked):
+    kind: Literal["atoms-migrate-saved-plan"]
+    format_version: str
+    tables_hash: str
+    settings: SavedSettings = SavedSettings()
+    agents: list[SavedAgent]
+
+
+def _outside(ref: str, roots: list[Path]) -> bool:
+    try:
+        resolved = Path(ref).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return True
+    return not any(resolved == root or resolved.is_relative_to(root) for root in roots)
+
+
+def check_sources(doc: dict[str, Any], plan_path: Path, cwd: Path | None = None) -> None:
+    """Every source the plan names is safe to read again before any request is sent.
+
+    Ids must be single URL path segments (a tampered ``../../v1/user`` would send the API key
+    elsewhere); files must be agent files inside the project: the working directory or the
+    plan's folder, after following links.
+    """
+    roots = [p.resolve() for p in (cwd or Path.cwd(), plan_path.parent)]
+    for i, agent in enumerate(doc["agents"]):
+        src = agent["source"]
+        where = f"{plan_path}: agents[{i}].source"
+        if src["kind"] == "id":
+            if not SAFE_ID.match(src["ref"]):
+                raise ConfigError(f"{where}.ref {src['ref'][:60]!r} is not an ElevenLabs agent id; nothing was sent",
+                                  "The plan was edited by hand or damaged: plan again with --dry-run --out.")
+            if src.get("agent_id") not in (None, src["ref"]):
+                raise ConfigError(f"{where}: agent_id {src['agent_id']!r} does not match ref {src['ref']!r}; nothing was sent",
+                                  "The plan was edited by hand or damaged: plan again with --dry-run --out.")
+        elif not src["ref"].lower().endswith(AGENT_FILE_SUFFIXES) or _outside(src["ref"], roots):
+            raise ConfigError(f"{where}.ref {src['ref'][:120]!r} is not an agent file inside the project "
+                              f"({', '.join(str(r) for r in roots)}); nothing was read or sent",
+                              "Apply the plan from the folder it was made in; plan again if it was edited.")
+
+
+def load(path: Path, cwd: Path | None = None) -> dict[str, Any]:
+    """The saved plan at ``path``, validated (shape, ids, source files) before anything is sent."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -59,6 +172,16 @@ def load(path: Path) -> dict[str, Any]:
     if major != FORMAT_VERSION:
         raise ConfigError(f"{path} has plan format {doc.get('format_version')!r}; this version reads {FORMAT_VERSION}",
                           "Plan again with this version of atoms-migrate.")
+    try:
+        SavedPlan.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(part) for part in err["loc"])
+        raise ConfigError(f"{path} is not a valid saved plan: {where}: {err['msg']} ({len(exc.errors())} problem(s)); nothing was sent",
+                          "The plan was edited by hand or damaged: plan again with --dry-run --out.") from exc
+    if not doc["agents"]:
+        raise ConfigError(f"{path} holds no agents, so there is nothing to apply", "Plan again with --dry-run --out.")
+    check_sources(doc, path, cwd)
     return doc
 
 

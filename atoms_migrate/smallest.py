@@ -34,6 +34,7 @@ PUBLISH_IN_PROGRESS = "publish_in_progress"
 # Rejections that prove the write did not happen, so sending it again is safe.
 REJECTED_UNDONE = frozenset({423, 429})
 UPSERT_RETRY = RETRYABLE_STATUS | {423}
+V1_DRAFT_NAME = "atoms-migrate"  # names our v1 drafts, so one made by an ambiguous POST can be found
 
 
 class AmbiguousWriteError(ApiError):
@@ -326,7 +327,7 @@ class AtomsClient:
 
     def create_draft(self, agent_id: str, source_version_id: str) -> str:
         data = self._call("POST", f"/agent/{agent_id}/drafts", "opening a draft",
-                          body={"sourceVersionId": source_version_id, "draftName": "atoms-migrate"}, kind="write")
+                          body={"sourceVersionId": source_version_id, "draftName": V1_DRAFT_NAME}, kind="write")
         draft_id = (data.get("draftId") or data.get("_id")) if isinstance(data, dict) else None  # §B.7
         if not isinstance(draft_id, str):
             raise ApiError("Atoms opened a draft but did not say its id")
@@ -346,6 +347,12 @@ class AtomsClient:
         if not isinstance(version_id, str):
             raise ApiError("Atoms published the draft but did not say the version id")
         return version_id
+
+    def list_versions(self, agent_id: str, limit: int = 1) -> list[dict[str, Any]]:
+        """Published versions, newest first (§B.9: ``{versions, total}``)."""
+        data = self._call("GET", f"/agent/{agent_id}/versions", "listing versions", params={"limit": limit})
+        versions = data.get("versions") if isinstance(data, dict) else data
+        return versions if isinstance(versions, list) else []
 
     def get_version(self, agent_id: str, version_id: str) -> dict[str, Any]:
         """``{version, resolvedConfig}``."""

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from atoms_migrate import paths
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 from atoms_migrate import paths as _paths
 from atoms_migrate.paths import join as paths_join
@@ -417,25 +419,67 @@ def env_placeholders(text: str) -> list[str]:
     return _ENV_PLACEHOLDER.findall(text)
 
 
+class _Unreadable:
+    """A number the file spells but no JSON reader should accept (NaN, Infinity, 5000 digits)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+_MAX_INT_DIGITS = 4000  # Python refuses to convert more than 4300 digits; no config field needs 20
+
+
+def _parse_int(text: str) -> int | _Unreadable:
+    return _Unreadable(f"an integer of {len(text.lstrip('-'))} digits") if len(text) > _MAX_INT_DIGITS else int(text)
+
+
+def _bad_numbers(value: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    leaves = paths.iter_leaves(value) if isinstance(value, (dict, list)) else [((), value)]
+    for seg, leaf in leaves:
+        if isinstance(leaf, _Unreadable):
+            yield seg, leaf.text
+        elif isinstance(leaf, float) and not math.isfinite(leaf):
+            yield seg, "NaN" if math.isnan(leaf) else ("-Infinity" if leaf < 0 else "Infinity")
+
+
+def reject_bad_numbers(value: Any, label: str) -> Any:
+    """``value``, unless it holds NaN, ±Infinity (or a number that overflows to it) or an absurdly long integer.
+
+    Python's JSON reader accepts these non-standard numbers; no vendor API does, and the mapping
+    cannot clamp what is not a number. Raised as a read error naming each field, in the file's own paths.
+    """
+    bad = list(_bad_numbers(value))
+    if bad:
+        where = ", ".join(f"{paths.format_path(seg) or '(top level)'} is {what}" for seg, what in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise SourceFileError(f"{label}: {where}{more}: not a number JSON allows",
+                              "Replace each with a real number (or remove the field), then run again.")
+    return value
+
+
 def parse_config_text(text: str, label: str, suffix: str = "") -> Any:
-    """Parse JSON or YAML text; malformed input raises ``SourceFileError`` naming the spot."""
+    """Parse JSON or YAML text; malformed input and non-standard numbers raise ``SourceFileError`` naming the spot."""
     if suffix.lower() in (".yaml", ".yml"):
-        return _parse_yaml(text, label)
+        return reject_bad_numbers(_parse_yaml(text, label), label)
     try:
         # strict=False: exports sometimes carry raw control characters inside strings.
-        return json.loads(text, strict=False)
+        parsed = json.loads(text, strict=False, parse_constant=_Unreadable, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         if suffix.lower() == ".json":
             raise SourceFileError(
                 f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                 "Fix the file, or export the agent again.",
             ) from exc
-    return _parse_yaml(text, label)
+        return reject_bad_numbers(_parse_yaml(text, label), label)
+    return reject_bad_numbers(parsed, label)
 
 
 def _parse_yaml(text: str, label: str) -> Any:
     try:
         return yaml.safe_load(text)
+    except ValueError as exc:  # an integer past Python's digit limit (YAML has no parse_int hook)
+        raise SourceFileError(f"{label}: holds a number too long to read ({str(exc).split(';')[0]})",
+                              "Replace it with a real number, then run again.") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -87,10 +87,28 @@ def load_state(path: Path) -> StateFile:
     if not path.exists():
         return StateFile()
     try:
-        return StateFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        _check_format_version(path, raw)
+        return StateFile.model_validate(raw)
     except (OSError, ValueError, ValidationError) as exc:
         raise ConfigError(f"state file {path} cannot be read: {str(exc).splitlines()[0]}",
                           "Fix or remove it: agents carry a marker, so a missing state file creates no duplicates.") from exc
+
+
+class StateTooNew(ConfigError):
+    """The state file's format is newer than this build: never rewritten, never read half."""
+
+
+def _check_format_version(path: Path, raw: Any) -> None:
+    """Refuse a state file from a newer build: rewriting it as version 1 would drop what this build does not know."""
+    version = raw.get("format_version", FORMAT_VERSION) if isinstance(raw, dict) else FORMAT_VERSION
+    if isinstance(version, bool) or not isinstance(version, (int, str)) or not str(version).strip().isdigit():
+        raise ValueError(f"format_version {version!r:.40} is not a version number")
+    if int(str(version).strip()) > FORMAT_VERSION:
+        raise StateTooNew(
+            f"state file {path} was written by a newer atoms-migrate (format_version {int(str(version).strip())}; "
+            f"this build reads up to {FORMAT_VERSION}); upgrade",
+            "Upgrade atoms-migrate (pip install -U atoms-migrate); the file is left as it is.")
 
 
 def save_state(path: Path, state: StateFile) -> None:

@@ -71,6 +71,32 @@ class PrefixRule(_Strict):
         return _check_path(v)
 
 
+class NumberRange(_Strict):
+    """The values an Atoms number field accepts (smallest-atoms-api.md §B.1, §B.8, §E.1)."""
+
+    min: float
+    max: float
+    integer: bool = False
+    reference: str = Field(description="Where the range comes from, shown in the clamp finding.")
+
+
+class ToolRule(_Strict):
+    """What Atoms can and cannot do for one ElevenLabs tool kind, tool type or transfer destination."""
+
+    status: Literal["unmapped", "lossy", "ignored"] = "unmapped"
+    severity: Literal["error", "warning", "info"] = "warning"
+    atoms: str = Field(description="What Atoms offers instead, or why it cannot (the finding's message).")
+    hint: str = ""
+
+
+class ToolTable(_Strict):
+    """Tool kinds no transform maps one-to-one (elevenlabs-convai-api.md §A.8.2, §C.3)."""
+
+    system_tools: dict[str, ToolRule] = {}  # params.system_tool_type -> rule
+    tool_types: dict[str, ToolRule] = {}  # tool_config.type (other than webhook and system) -> rule
+    transfer_destinations: dict[str, ToolRule] = {}  # transfer_destination.type (other than phone) -> rule
+
+
 class ConceptTable(_Strict):
     concepts: list[Concept]
     containers: list[str] = Field(
@@ -79,6 +105,9 @@ class ConceptTable(_Strict):
     rules: list[PrefixRule] = []
     system_variables: dict[str, str | None] = {}
     defaults: dict[str, Any] = {}
+    # Atoms target path (``*`` for any key or list index) -> the range every number written there is clamped to.
+    ranges: dict[str, NumberRange] = {}
+    tools: ToolTable = ToolTable()
 
 
 class VoiceEntry(_Strict):
@@ -298,6 +327,13 @@ def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
                 f"{sources['concepts.yaml']}: concepts[{i}].transform: unknown transform "
                 f"{concept.transform!r} (known: {known})"
             )
+    for pattern, limits in concepts.ranges.items():
+        try:
+            parse_path(pattern)
+        except ValueError as exc:
+            problems.append(f"{sources['concepts.yaml']}: ranges.{pattern}: {exc}")
+        if limits.min > limits.max:
+            problems.append(f"{sources['concepts.yaml']}: ranges.{pattern}: min {limits.min} is above max {limits.max}")
     ids = [c.id for c in concepts.concepts]
     for dup in sorted({x for x in ids if ids.count(x) > 1}):
         problems.append(f"{sources['concepts.yaml']}: concepts: duplicate id {dup!r}")

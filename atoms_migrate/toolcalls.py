@@ -31,14 +31,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from atoms_migrate.refs import MASK, is_ref, is_sensitive_name
-from atoms_migrate.webhooks import normalise_tool, substitute, substitute_host, unique_name
+from atoms_migrate.refs import MASK, has_embedded_refs, is_ref, is_sensitive_name
+from atoms_migrate.webhooks import is_placeholder_value, normalise_tool, substitute, substitute_host, unique_name, variables_read
 
 RenameVariable = Callable[[str], "str | None"]
 
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
+_EMBEDDED_REF = re.compile(r"<(?:secret|ref):[^<>\s]+>")
+_SECRET_VARIABLE = re.compile(r"\{\{\s*secret__([A-Za-z0-9_.\-]+)\s*\}\}")
 _PATH_SLOT = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_\-]*)\}(?!\})")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
+# What may surround sample inputs in a value that is not a credential: auth scheme words, spaces, punctuation.
+_CREDENTIAL_RESIDUE = re.compile(r"(?i)\b(?:bearer|basic|token)\b|[\s:;,=&/._\-]+")
 _UNSET = object()
 
 
@@ -105,8 +109,9 @@ def _has_value(value: Any) -> bool:
 
 
 def _el_source(prop: dict[str, Any]) -> str:
-    named = {"llm_prompt": "llm", "dynamic_variable": "dynamic_variable", "constant_value": "constant_value",
-             "system_provided": "is_system_provided", "omitted": "is_omitted"}.get(str(prop.get("value_type") or ""))
+    named = {"llm_prompt": "llm", "llm": "llm", "dynamic_variable": "dynamic_variable", "constant_value": "constant_value",
+             "constant": "constant_value", "system_provided": "is_system_provided", "is_system_provided": "is_system_provided",
+             "omitted": "is_omitted", "is_omitted": "is_omitted"}.get(str(prop.get("value_type") or "").lower())
     if named == "llm":
         return "llm"
     set_sources = [k for k in ("dynamic_variable", "is_system_provided", "constant_value", "is_omitted")
@@ -154,7 +159,8 @@ class _ElevenLabs:
     def __init__(self, samples: Samples) -> None:
         self.samples = samples
         self.slots: dict[str, Any] = {}  # slot -> the LLM's value (also collected for building samples)
-        self._used: set[str] = set()
+        # A slot never takes the name of a variable the tool reads (Atoms has one namespace for both).
+        self._used: set[str] = {*samples.variables, *samples.atoms_variables}
 
     def variable(self, name: str) -> Any:
         return self.samples.variables.get(name, sample_variable_value(name))
@@ -162,14 +168,23 @@ class _ElevenLabs:
     def text(self, text: str) -> str:
         return _TEMPLATE.sub(lambda m: _as_text(self.variable(m.group(1))), text)
 
+    def constant(self, value: Any) -> Any:
+        """A constant as sent: ``{{var}}`` templates in its strings filled, at any depth."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.constant(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.constant(v) for v in value]
+        return value
+
     def value(self, key: str, prop: dict[str, Any]) -> Any:
         """The value sent for one property, or _UNSET when it is not sent."""
         source = _el_source(prop)
         if source == "is_omitted":
             return _UNSET
         if source == "constant_value":
-            value = prop["constant_value"]
-            return self.text(value) if isinstance(value, str) else value
+            return self.constant(prop["constant_value"])
         if source == "dynamic_variable":
             return self.variable(str(prop["dynamic_variable"]).strip())
         if source == "is_system_provided":
@@ -203,10 +218,15 @@ def render_elevenlabs(cfg: dict[str, Any], samples: Samples) -> tuple[Request, d
     url_text, _ = substitute(req.url.strip(), samples.placeholders)
     url_text, _ = substitute_host(url_text, samples.placeholders)
 
+    path_values: dict[str, str] = {}
+
     def path_value(m: re.Match[str]) -> str:
-        prop = req.path_params.get(m.group(1))
-        value = el.value(m.group(1), prop if isinstance(prop, dict) else {"type": "string"})
-        return "" if value is _UNSET else _as_text(value)
+        # One path parameter is one value, however often the URL names it.
+        if m.group(1) not in path_values:
+            prop = req.path_params.get(m.group(1))
+            value = el.value(m.group(1), prop if isinstance(prop, dict) else {"type": "string"})
+            path_values[m.group(1)] = "" if value is _UNSET else _as_text(value)
+        return path_values[m.group(1)]
 
     url = el.text(_PATH_SLOT.sub(path_value, url_text))
     query: list[tuple[str, str]] = []
@@ -223,6 +243,7 @@ def render_elevenlabs(cfg: dict[str, Any], samples: Samples) -> tuple[Request, d
     headers: dict[str, str] = {}
     for name, value in req.headers.items():
         if isinstance(value, str):
+            value = _SECRET_VARIABLE.sub(lambda m: f"<secret:{m.group(1)}>", value)  # {{secret__x}}: the workspace fills it
             headers[name] = el.text(substitute(value, samples.placeholders)[0])
         elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
             headers[name] = f"<secret:{value.get('secret_id') or value.get('env_var_label')}>"
@@ -310,26 +331,10 @@ def samples_for(cfg: dict[str, Any], rename_variable: RenameVariable, placeholde
     """Sample inputs for a source tool: its LLM slots and every variable it reads."""
     names: set[str] = set()
     numeric: set[str] = set()
-
-    def walk(value: Any, prop_type: str | None = None) -> None:
-        if isinstance(value, dict):
-            var = value.get("dynamic_variable")
-            if isinstance(var, str) and var.strip() and _el_source(value) == "dynamic_variable":
-                names.add(var.strip())
-                if _kind(value) in ("integer", "number"):
-                    numeric.add(var.strip())
-            if isinstance(value.get("variable_name"), str):
-                names.add(value["variable_name"])
-            for k, v in value.items():
-                if k != "dynamic_variable":
-                    walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, str):
-            names.update(_TEMPLATE.findall(value))
-
-    walk({k: v for k, v in cfg.items() if k not in ("assignments", "description")})
+    for name, prop in variables_read(cfg, lambda prop: _el_source(prop) == "dynamic_variable"):
+        names.add(name)
+        if prop is not None and _kind(prop) in ("integer", "number"):
+            numeric.add(name)
     placeholders = dict(placeholders or {})
     names = {n for n in names if not n.startswith(("system_env__", "secret__")) and n not in placeholders}
     variables: dict[str, Any] = {}
@@ -422,25 +427,47 @@ def tool_parity(cfg: dict[str, Any], tool: dict[str, Any], source_path: str, ren
 def _mask_credentials(elevenlabs: Request, atoms: Request, samples: Samples) -> Request:
     """Literal credentials of the source never reach a report: compared as the reference Atoms holds.
 
-    A credential-named header, query or top-level body value written literally in the source
-    (not a sample) that Atoms sends as a ``<secret:NAME>`` reference is shown as that
-    reference; any other is shown as ``<secret>``.
+    A credential-named header, query or body value (at any nesting level, named ``parent_child``
+    as the converter names it) written literally in the source that Atoms sends as a
+    ``<secret:NAME>`` reference is shown as that reference; any other is shown as ``<secret>``.
+    A value made only of sample inputs (``Bearer {{token}}`` rendered with its sample) is not a
+    literal credential. A placeholder header value (``Bearer YOUR_TOKEN``) for which the user
+    gave a secret is compared as the reference Atoms holds, since that is what the workspace sends.
     """
-    from_samples = {_as_text(v) for v in [*samples.llm.values(), *samples.variables.values()]}
+    from_samples = sorted({_as_text(v) for v in [*samples.llm.values(), *samples.variables.values()]}, key=len, reverse=True)
+
+    def only_samples(value: str) -> bool:
+        residue = value
+        for sample in from_samples:
+            if sample:
+                residue = residue.replace(sample, " ")
+        return not _CREDENTIAL_RESIDUE.sub("", residue)
 
     def masked(key: str, value: Any, theirs: Any) -> Any:
-        if not (isinstance(value, str) and value.strip() and is_sensitive_name(key)) or is_ref(value) or value in from_samples:
+        if isinstance(value, str) and is_ref(theirs) and value.strip() and is_placeholder_value(value):
+            return theirs
+        if has_embedded_refs(value) and not only_samples(_EMBEDDED_REF.sub(" ", value)):
+            return MASK  # literal text beside a reference: still a credential
+        if has_embedded_refs(value):
+            return value  # references to secrets (Bearer <secret:x>), never their values
+        if not (isinstance(value, str) and value.strip() and is_sensitive_name(key)) or is_ref(value) or only_samples(value):
             return value
         return theirs if is_ref(theirs) else MASK
+
+    def masked_tree(prefix: str, value: Any, theirs: Any) -> Any:
+        if isinstance(value, dict):
+            other = theirs if isinstance(theirs, dict) else {}
+            return {k: masked_tree(f"{prefix}{k}_", v, other.get(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            other = theirs if isinstance(theirs, list) else []
+            return [masked_tree(prefix, v, other[i] if i < len(other) else None) for i, v in enumerate(value)]
+        return masked(prefix.removesuffix("_"), value, theirs)
 
     atoms_headers = {k.lower(): v for k, v in atoms.headers.items()}
     atoms_query = dict(atoms.query)
     headers = {k: masked(k, v, atoms_headers.get(k.lower())) for k, v in elevenlabs.headers.items()}
     query = tuple((k, masked(k, v, atoms_query.get(k))) for k, v in elevenlabs.query)
-    body = elevenlabs.body
-    if isinstance(body, dict):
-        theirs = atoms.body if isinstance(atoms.body, dict) else {}
-        body = {k: masked(k, v, theirs.get(k)) for k, v in body.items()}
+    body = masked_tree("", elevenlabs.body, atoms.body) if isinstance(elevenlabs.body, (dict, list)) else elevenlabs.body
     return Request(elevenlabs.method, elevenlabs.url, query, headers, body, elevenlabs.body_error, elevenlabs.encoding)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from atoms_migrate import paths
-from atoms_migrate.mapper import MapContext, system_tool_type, tool_config_of
+from atoms_migrate.mapper import MapContext, bounded, number_range, show_number, system_tool_type, tool_config_of
 from atoms_migrate.tables import Concept
 from atoms_migrate.model import Step
 from atoms_migrate.refs import is_ref, late_ref
@@ -42,7 +42,8 @@ def transform(name: str) -> Callable[[Transform], Transform]:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite JSON number (NaN and Infinity are refused when the file is read; this is the second line)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and (isinstance(value, int) or math.isfinite(value))
 
 
 def _wrong_type(ctx: MapContext, concept: Concept, path: str, expected: str, value: Any) -> None:
@@ -51,6 +52,21 @@ def _wrong_type(ctx: MapContext, concept: Concept, path: str, expected: str, val
         f"Expected {expected}, found {type(value).__name__} {value!r:.60}; not migrated.",
         "Fix the value in the source config.", concept,
     )
+
+
+def _optional_text(ctx: MapContext, concept: Concept, path: str, value: Any) -> str:
+    """Text the source may leave out (a description, a condition): stripped, or "" with a finding when it is not text."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        _wrong_type(ctx, concept, path, "text", value)
+        return ""
+    return value.strip()
+
+
+def _enum_value(value: Any) -> str | None:
+    """An enum read from the source: its text, or None for anything else (a list, an object, a number)."""
+    return value if isinstance(value, str) else None
 
 
 def _source_value(ctx: MapContext, concept: Concept) -> tuple[str, Any] | None:
@@ -322,7 +338,14 @@ def language(ctx: MapContext, concept: Concept) -> None:
     source_code = found[1] if found and isinstance(found[1], str) and found[1].strip() else "en"
     default_path = found[0] if found else concept.source
     default = to_atoms(source_code)
-    if default is None:
+    if found and not isinstance(found[1], str):
+        # A wrong type is not a language: say so instead of reading it as ElevenLabs' default.
+        ctx.finding(default_path, "unmapped", "error",
+                    f"Expected a language code such as 'en', found {type(found[1]).__name__} {found[1]!r:.60}; "
+                    f"the plan uses {default!r} until it is fixed.",
+                    "Fix the value in the source config.", concept)
+        ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=rule)
+    elif default is None:
         default = table.fallback_default
         ctx.finding(default_path, "unmapped", "error",
                     f"Primary language {source_code!r} cannot be represented on Atoms (agent languages: {', '.join(table.atoms_codes)}); "
@@ -576,7 +599,7 @@ def number(ctx: MapContext, concept: Concept) -> None:
     note = ""
     if clamped != value:
         status = "lossy"
-        note = f"{value} is outside the Atoms range {low}-{high}; clamped to {clamped}."
+        note = f"{show_number(value)} is outside the Atoms range {low}-{high}; clamped to {clamped}."
         ctx.finding(path, "lossy", "warning", note, "Check the behaviour after migration.", concept)
     for target in concept.target:
         ctx.assign(concept, target, clamped, path, status, note)
@@ -598,9 +621,20 @@ def silence_end_call(ctx: MapContext, concept: Concept) -> None:
         return
     turn = ctx.get("conversation_config.turn.turn_timeout")
     turn = turn if _is_number(turn) and turn > 0 else 7  # EL default turn_timeout, EL §A.4
-    retries = max(0, math.ceil(value / turn) - 1)
-    ctx.assign(concept, concept.target[0], retries, path, "lossy",
-               f"Hang up after ~{value:g} s of silence -> {retries} re-prompt(s) of {turn:g} s each before the call ends.")
+    timeout_range = number_range(ctx.tables, "llmIdleTimeoutConfig.telephonyTimeoutTimeInSecs")
+    if timeout_range:  # the idle timeout the plan writes, not the raw source value (1e-9 would overflow)
+        turn = bounded(turn, timeout_range[1])
+    wanted = max(0, math.ceil(min(value, 1e12) / turn) - 1)  # bounded first: 10**400 / 7 overflows a float
+    retries_range = number_range(ctx.tables, concept.target[0])
+    retries = bounded(wanted, retries_range[1]) if retries_range else wanted
+    note = f"Hang up after ~{show_number(value)} s of silence -> {retries} re-prompt(s) of {turn:g} s each before the call ends."
+    if retries != wanted:
+        limits = retries_range[1]  # type: ignore[index]
+        note += f" ({show_number(wanted)} needed; Atoms range {limits.min:g}-{limits.max:g}, {limits.reference}.)"
+        ctx.finding(path, "lossy", "warning", f"Silence of {show_number(value)} s before hang-up needs {show_number(wanted)} re-prompts; "
+                    f"clamped to {retries}, so the call ends after about {retries + 1} x {turn:g} s of silence.",
+                    "Check the behaviour after migration.", concept)
+    ctx.assign(concept, concept.target[0], retries, path, "lossy", note)
 
 
 @transform("boolean")
@@ -741,12 +775,16 @@ def background_sound(ctx: MapContext, concept: Concept) -> None:
     if found is None:
         return
     path, value = found
-    source_id = value.get("source_id") if isinstance(value, dict) else None
+    source_id = _enum_value(value.get("source_id") if isinstance(value, dict) else None)
     presets = concept.params.get("presets", {})
-    target = presets.get(source_id) if isinstance(source_id, str) else None
+    target = presets.get(source_id) if source_id is not None else None
     if target is None:
-        ctx.finding(path, "unmapped", "warning", f"Background sound {source_id!r} has no Atoms preset (office, cafe, call_center, static).",
-                    "Set backgroundSound by hand if you want one.", concept)
+        why = (concept.params.get("no_preset") or {}).get(source_id) if source_id is not None else None
+        shown = source_id if source_id is not None else (value.get("source_id") if isinstance(value, dict) else value)
+        ctx.finding(path, "unmapped", "warning",
+                    f"Background sound {shown!r:.60}: {why}" if why else
+                    f"Background sound {shown!r:.60} has no Atoms preset (office, cafe, call_center, static).",
+                    "Set backgroundSound by hand (office, cafe, call_center or static) if you want one.", concept)
         return
     lossy = source_id in concept.params.get("lossy", [])
     ctx.assign(concept, concept.target[0], target, path, "lossy" if lossy else "mapped",
@@ -755,46 +793,47 @@ def background_sound(ctx: MapContext, concept: Concept) -> None:
 
 # --- tools -------------------------------------------------------------------------------
 
-_UNSUPPORTED_SYSTEM_TOOLS = {
-    "skip_turn": ("Atoms has no skip-turn tool.", "Tell the agent in the prompt when to stay silent."),
-    "transfer_to_agent": ("Agent-to-agent transfer has no Atoms single-prompt equivalent.",
-                          "Migrate the target agent too and transfer to its phone number with a transfer_call tool."),
-    "play_keypad_touch_tone": ("Atoms has no tool to play keypad (DTMF) tones.", "Drop the behaviour or handle it in your telephony layer."),
-}
-
-
 def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str, Any], path: str) -> None:
     """One ElevenLabs system tool (EL §A.8.2) -> Atoms tools or settings (Atoms §D, §B.1)."""
     params = cfg.get("params") if isinstance(cfg.get("params"), dict) else {}
     consumed = ("name", "type", "params.system_tool_type", "description")
     if kind == "language_detection":
-        return  # consumed by the language concept (language.switching)
+        first = ctx.system_tools.get("language_detection", [])
+        if first and first[0].source_path != path:  # the first declaration is read by the language concept
+            ctx.finding(path, "ignored", "info",
+                        f"language_detection is declared again; already read from {first[0].source_path} (language.switching).",
+                        concept=concept)
+        else:
+            ctx.sweep(concept, path, "language_detection settings with no Atoms equivalent", consumed, tree=cfg)
+        return
     if kind == "end_call" and "end_call" in ctx.mapped_system_tools:
         ctx.finding(path, "ignored", "info", f"end_call is declared again; already migrated from {ctx.mapped_system_tools['end_call']}.",
                     concept=concept)
         return
     if kind == "end_call":
         ctx.mapped_system_tools["end_call"] = path
-        description = (cfg.get("description") or "").strip() or concept.params.get("end_call_description", "End the call.")
+        description = _optional_text(ctx, concept, paths.join(path, "description"), cfg.get("description"))
+        description = description or concept.params.get("end_call_description", "End the call.")
         tool_name = ctx.unique_tool_name("end_call")
+        description = _text_with_variables(ctx, concept, paths.join(path, "description"), description)[0]  # the LLM reads it
         ctx.append(concept, "singlePromptConfig.tools", {"type": "end_call", "name": tool_name, "description": description}, path)
-        ctx.sweep(concept, path, "end_call settings with no Atoms equivalent", consumed)
+        ctx.sweep(concept, path, "end_call settings with no Atoms equivalent", consumed, tree=cfg)
     elif kind == "transfer_to_number":
         _transfer_to_number(ctx, concept, cfg, params, path)
-        ctx.sweep(concept, path, "transfer_to_number settings with no Atoms equivalent", consumed)
+        ctx.sweep(concept, path, "transfer_to_number settings with no Atoms equivalent", consumed, tree=cfg)
     elif kind == "voicemail_detection":
         message = params.get("voicemail_message")
         ctx.assign(concept, "voiceMailDetectionConfig.enabled", True, path)
         if isinstance(message, str) and message.strip():
-            end_text = message.strip()
+            end_text = _text_with_variables(ctx, concept, paths.join(path, "params", "voicemail_message"), message.strip())[0]
             status = "mapped"
             if len(end_text) > 200:  # Atoms §B.1: endText <= 200
                 end_text, status = end_text[:200].rsplit(" ", 1)[0], "lossy"
             ctx.assign(concept, "voiceMailDetectionConfig.endText", end_text, paths.join(path, "params", "voicemail_message"), status)
-        ctx.sweep(concept, path, "voicemail_detection settings with no Atoms equivalent", consumed)
-    elif kind in _UNSUPPORTED_SYSTEM_TOOLS:
-        message, hint = _UNSUPPORTED_SYSTEM_TOOLS[kind]
-        ctx.finding(path, "unmapped", "warning", f"System tool {kind}: {message}", hint, concept)
+        ctx.sweep(concept, path, "voicemail_detection settings with no Atoms equivalent", consumed, tree=cfg)
+    elif kind in ctx.tables.concepts.tools.system_tools:
+        row = ctx.tables.concepts.tools.system_tools[kind]
+        ctx.finding(path, row.status, row.severity, f"System tool {kind}: {row.atoms}", row.hint, concept)
     else:
         ctx.finding(path, "unmapped", "warning", f"Unknown ElevenLabs system tool {kind!r}: not migrated.",
                     "Recreate its behaviour in the prompt or as an api_call tool.", concept)
@@ -811,11 +850,16 @@ def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], 
             _wrong_type(ctx, concept, item_path, "a transfer object", transfer)
             continue
         destination = transfer.get("transfer_destination")
-        kind = destination.get("type") if isinstance(destination, dict) else "phone"
+        raw_kind = destination.get("type") if isinstance(destination, dict) else "phone"
+        kind = _enum_value(raw_kind)
         number = destination.get("phone_number") if isinstance(destination, dict) else transfer.get("phone_number")
+        row = ctx.tables.concepts.tools.transfer_destinations.get(kind) if kind is not None else None
+        if row is not None:
+            ctx.finding(item_path, row.status, row.severity, f"Transfer destination of type {kind!r}: {row.atoms}", row.hint, concept)
+            continue
         if kind != "phone":
             ctx.finding(item_path, "unmapped", "error",
-                        f"Transfer destination of type {kind!r} cannot be migrated: Atoms transfer_call needs a fixed E.164 number.",
+                        f"Unknown transfer destination type {raw_kind!r:.60}: not migrated (Atoms transfer_call needs a fixed E.164 number).",
                         "Give the transfer a fixed phone number.", concept)
             continue
         normalised = re.sub(r"[\s().-]", "", str(number or ""))
@@ -824,10 +868,14 @@ def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], 
                         "Fix the number in the source config.", concept)
             continue
         transfer_type = transfer.get("transfer_type") or "conference"  # EL default per OAS-2025
-        option = {"conference": "warm_transfer", "blind": "cold_transfer", "sip_refer": "cold_transfer"}.get(transfer_type)
+        option = {"conference": "warm_transfer", "blind": "cold_transfer", "sip_refer": "cold_transfer"}.get(
+            _enum_value(transfer_type) or "")
         status, note = "mapped", f"transfer_type {transfer_type} -> {option}"
         if option is None:
-            option, status, note = "cold_transfer", "lossy", f"Unknown transfer_type {transfer_type!r}; cold transfer used."
+            option, status, note = "cold_transfer", "lossy", f"Unknown transfer_type {transfer_type!r:.60}; cold transfer used."
+            ctx.finding(paths.join(item_path, "transfer_type"), "lossy", "warning",
+                        f"Unknown transfer_type {transfer_type!r:.60} (expected blind, conference or sip_refer); a cold transfer is planned.",
+                        "Fix the value in the source config.", concept)
         elif transfer_type == "sip_refer":
             status, note = "lossy", "SIP REFER transfer becomes a cold transfer."
         if normalised != number:
@@ -839,12 +887,12 @@ def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], 
                         concept=concept)
             continue
         ctx.transfer_numbers[normalised] = item_path
-        condition = (transfer.get("condition") or "").strip()
+        condition = _optional_text(ctx, concept, paths.join(item_path, "condition"), transfer.get("condition"))
         description = condition or concept.params.get("transfer_description", "Transfer the call.")
         tool = {
             "type": "transfer_call",
             "name": ctx.unique_tool_name("transfer_call"),
-            "description": description,
+            "description": _text_with_variables(ctx, concept, paths.join(item_path, "condition"), description)[0],
             "transferNumber": normalised,
             "transferOption": {"type": option},
         }
@@ -891,13 +939,17 @@ def _ends_session(name: str) -> bool:
 
 
 def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:
-    kind = str(cfg.get("type") or "unknown")
+    kind = _enum_value(cfg.get("type")) or "unknown"
     tool_name = cfg.get("name") or "(unnamed)"
     if kind == "webhook":
         _webhook_tool(ctx, concept, cfg, path)
         return
+    row = ctx.tables.concepts.tools.tool_types.get(kind)
+    if row is not None:
+        ctx.finding(path, row.status, row.severity, f"Tool {tool_name!r:.60} of type {kind}: {row.atoms}", row.hint, concept)
+        return
     severity, message, hint = _NON_SYSTEM_TOOL_FINDINGS.get(
-        kind, ("error", f"Tool {{name!r}} of type {kind!r} is not migrated.", "Recreate it by hand on Atoms.")
+        kind, ("error", "Tool {name!r} of type {kind!r} is not migrated.", "Recreate it by hand on Atoms.")
     )
     if kind == "client" and _ends_session(str(tool_name)):
         already = ctx.mapped_system_tools.get("end_call")
@@ -905,7 +957,8 @@ def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], pat
                 if already else
                 "Its job is to end the session: give the agent an end_call tool (add the end_call system tool to "
                 "built_in_tools and migrate again, or add an end_call tool on Atoms) so it can still hang up.")
-    ctx.finding(path, "unmapped", severity, message.format(name=tool_name), hint, concept)  # type: ignore[arg-type]
+    shown = kind if kind != "unknown" or cfg.get("type") is None else cfg.get("type")
+    ctx.finding(path, "unmapped", severity, message.format(name=tool_name, kind=shown), hint, concept)  # type: ignore[arg-type]
 
 
 def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:
@@ -969,6 +1022,9 @@ def tool_ids(ctx: MapContext, concept: Concept) -> None:
     seen: set[str] = set()
     for i, tool_id in enumerate(value):
         item_path = paths.join(path, i)
+        if not isinstance(tool_id, str):
+            _wrong_type(ctx, concept, item_path, "a tool id", tool_id)
+            continue
         if tool_id in seen:
             ctx.finding(item_path, "ignored", "info", f"Tool {tool_id} is listed twice; migrated once.", concept=concept)
             continue
@@ -1098,7 +1154,8 @@ def data_collection(ctx: MapContext, concept: Concept) -> None:
         if metric_type is None:
             ctx.finding(item_path, "unmapped", "warning", f"Data-collection item {item_id!r} has unknown type {kind!r}.", concept=concept)
             continue
-        prompt_text = (item.get("description") or "").strip() or f"Extract {item_id} from the conversation."
+        described = _optional_text(ctx, concept, paths.join(item_path, "description"), item.get("description"))
+        prompt_text = described or f"Extract {item_id} from the conversation."
         metric: dict[str, Any] = {"identifier": _identifier(ctx, str(item_id), taken),
                                   "dispositionMetricPrompt": prompt_text, "dispositionMetricType": metric_type}
         status, note = "mapped", ""
@@ -1107,7 +1164,7 @@ def data_collection(ctx: MapContext, concept: Concept) -> None:
             metric["choices"] = [str(c) for c in item["enum"]]
         if kind == "number":
             status, note = "lossy", "Atoms has no decimal metric type; extracted as text."
-        if not (item.get("description") or "").strip():
+        if not described:
             status, note = "lossy", "No description in the source; a generic prompt was written."
         ctx.append(concept, concept.target[0], metric, item_path, status, note)
 

@@ -47,6 +47,7 @@ Rules, each reported where it loses something:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,16 +63,21 @@ ELEVENLABS_DEFAULT_TIMEOUT_SECS = 20  # EL §C.3
 
 _PATH_PARAM = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_\-]*)\}(?!\})")
 _DOUBLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
+_SECRET_VAR = re.compile(r"\{\{\s*secret__([A-Za-z0-9_.\-]+)\s*\}\}")  # EL §A.8: secret variables, tool headers only
 _DOLLAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANGLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_\-]*)>")
 # A header value that is plainly a stand-in for a credential, whole or after an auth scheme word.
 _PLACEHOLDER_VALUE = re.compile(
     r"^(?:(?:bearer|basic|token|apikey)\s+)?"
-    r"(your[_\- ]\S*|redacted|x{3,}|\*{3,}|changeme|change[_\-]me|todo|placeholder|<<.*>>|<[^<>]*>|\$\{[^}]*\}|insert[_\- ]\S*)$",
+    r"(your[_\- ]\S*|redacted|x{3,}|\*{3,}|changeme|change[_\-]me|todo|placeholder|<<.*>>|<[^<>]*>|\$\{[^}]*\}|insert[_\- ]\S*"
+    # sk-xxxx, sk_test_xxxx, xxx-xxx-xxx, API_KEY_HERE, replace-me, "..."
+    r"|[a-z]{1,8}(?:[_\-][a-z]{1,8})*[_\-]x{4,}|x{3,}(?:[_\-]x{3,})+|\S+[_\-]here|replace[_\- ]?me|\.{3,}|\u2026)$",
     re.I,
 )
 # An ALL-CAPS token standing for a host: YOUR_BACKEND_HOST, API_BASE_URL, BACKEND.
 _HOST_TOKEN = re.compile(r"^(?:YOUR[A-Z0-9_]*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)$")
+# What may surround {{var}} templates in a value that is not a literal credential.
+_TEMPLATE_RESIDUE = re.compile(r"(?i)\b(?:bearer|basic|token)\b|[\s:;,=&/._\-]+")
 _RAW = "\x00RAW:"
 _CONSUMED_TOP = {"type", "name", "description", "api_schema", "response_timeout_secs", "assignments",
                  "webhook", "parameters", "url", "method", "headers"}
@@ -256,10 +262,13 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
     conv = Conversion(tool={})
     req = normalise_tool(cfg)
     builder = _Builder(name, rename_variable, options, conv)
-    description = (cfg.get("description") or "").strip()
+    builder.reserve_variable_names(cfg)
+    raw_description = cfg.get("description")
+    description = raw_description.strip() if isinstance(raw_description, str) else ""
     if not description:
         description = f"Call {name}."
-        conv.notes.append(Note("description", "lossy", "warning", "The tool has no description; Atoms needs one, so a generic one was written.",
+        wrong = f" (found {type(raw_description).__name__}, not text)" if raw_description is not None and not isinstance(raw_description, str) else ""
+        conv.notes.append(Note("description", "lossy", "warning", f"The tool has no description{wrong}; Atoms needs one, so a generic one was written.",
                                "Describe when the agent should call the tool."))
     description = builder.rename_templates(description, "description")
     method = str(req.method or "GET").upper()
@@ -367,6 +376,42 @@ def unique_name(key: str, taken: set[str]) -> str:
     return name
 
 
+def variables_read(cfg: dict[str, Any], reads_variable: Callable[[dict[str, Any]], bool]) -> list[tuple[str, dict[str, Any] | None]]:
+    """Every variable a source tool reads: (name, the property) for a property whose value source
+    is its ``dynamic_variable`` (decided by ``reads_variable``, so each caller applies its own
+    reading of value sources), (name, None) for variable headers and ``{{name}}`` templates."""
+    found: list[tuple[str, dict[str, Any] | None]] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            var = value.get("dynamic_variable")
+            if isinstance(var, str) and var.strip() and reads_variable(value):
+                found.append((var.strip(), value))
+            if isinstance(value.get("variable_name"), str):
+                found.append((value["variable_name"], None))
+            for k, v in value.items():
+                if k != "dynamic_variable":
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str):
+            found.extend((name, None) for name in _DOUBLE.findall(value))
+
+    walk({k: v for k, v in cfg.items() if k not in ("assignments", "description")})
+    for value in normalise_tool(cfg).headers.values():  # the UI list shape names its variable in "value"
+        if isinstance(value, dict) and isinstance(value.get("variable_name"), str):
+            found.append((value["variable_name"], None))
+    return found
+
+
+def is_template_only(value: str) -> bool:
+    """``{{token}}`` or ``Bearer {{token}}``: filled from variables at call time, so not a literal credential."""
+    if not _DOUBLE.search(value):
+        return False
+    return not _TEMPLATE_RESIDUE.sub("", _DOUBLE.sub(" ", value))
+
+
 def is_placeholder_value(value: str) -> bool:
     """A literal header value that plainly stands in for a real credential."""
     return bool(_PLACEHOLDER_VALUE.match(value.strip()))
@@ -382,6 +427,17 @@ class _Builder:
         self.params: list[dict[str, Any]] = []
         self._param_names: set[str] = set()
 
+    def reserve_variable_names(self, cfg: dict[str, Any]) -> None:
+        """LLM parameters never take the name of a variable the tool reads: on Atoms both are
+        ``{{name}}`` in one namespace, so ``order_id`` the parameter would fill ``{{order_id}}`` the variable."""
+        for var, _ in variables_read(cfg, lambda prop: value_source(prop)[0] == "variable"):
+            if var.startswith(("system_env__", "secret__")) or var in self.options.values:
+                continue
+            self._param_names.add(var)
+            renamed = self.rename_variable(var) if var.startswith("system__") else None
+            if renamed:
+                self._param_names.add(renamed)
+
     # -- pieces ------------------------------------------------------------------------------
     def url(self, req: ToolRequest) -> str:
         url, used = substitute(req.url.strip(), self.options.values)
@@ -390,15 +446,20 @@ class _Builder:
         if used:
             self.conv.notes.append(Note(req.url_path, "mapped", "info", f"Placeholders substituted from --set: {', '.join(sorted(set(used)))}."))
 
+        seen: dict[str, str] = {}
+
         def path_param(m: re.Match[str]) -> str:
             key = m.group(1)
+            if key in seen:  # one path parameter is one value, however often the URL names it
+                return seen[key]
             prop = req.path_params.get(key)
             where = f"api_schema.path_params_schema.{key}"
             if not isinstance(prop, dict):
                 self.conv.lossy.append(f"path parameter {key} has no schema")
                 prop, where = {"type": "string", "description": f"The {key} for the request URL."}, req.url_path
             value = self._templated(key, prop, where, required=True, in_text=True)
-            return "" if value is None else str(value)
+            seen[key] = "" if value is None else str(value)
+            return seen[key]
 
         url = _PATH_PARAM.sub(path_param, url)
         url = self.rename_templates(url, req.url_path)
@@ -427,26 +488,36 @@ class _Builder:
         return _DOUBLE.sub(swap, text)
 
     def timeout(self, secs: Any) -> int:
-        if not isinstance(secs, (int, float)) or isinstance(secs, bool):
+        if not isinstance(secs, (int, float)) or isinstance(secs, bool) or (isinstance(secs, float) and not math.isfinite(secs)):
             return ELEVENLABS_DEFAULT_TIMEOUT_SECS * 1000
-        ms = int(round(secs * 1000))
         low, high = TIMEOUT_MS
-        clamped = min(max(ms, low), high)
-        if clamped != ms:
-            self.conv.lossy.append(f"timeout {secs} s clamped to {clamped} ms")
+        # Bound the seconds before converting: 1e308 s would overflow to infinity in milliseconds.
+        within = min(max(secs, low / 1000), high / 1000)
+        clamped = int(round(within * 1000))
+        if within != secs:
+            shown = str(secs) if len(str(secs)) <= 16 else f"{str(secs)[:6]}… ({len(str(secs))} digits)"
+            self.conv.lossy.append(f"timeout {shown} s clamped to {clamped} ms")
             self.conv.notes.append(Note("response_timeout_secs", "lossy", "warning",
-                                        f"Timeout {secs} s is outside Atoms' 1-30 s range; clamped to {clamped // 1000} s."))
+                                        f"Timeout {shown} s is outside Atoms' 1-30 s range; clamped to {clamped // 1000} s."))
         return clamped
 
     def headers(self, req: ToolRequest) -> dict[str, str]:
         out: dict[str, str] = {}
         for header, value in req.headers.items():
             where = f"{req.headers_path}.{header}"
-            if isinstance(value, str):
+            if isinstance(value, str) and _SECRET_VAR.search(value):
+                ref = self._secret_variables(header, value, where)
+                if ref is not None:
+                    out[header] = ref
+            elif isinstance(value, str):
                 value, _ = substitute(value, self.options.values)
                 literal = self._literal(header, value, where, header=True)
                 if literal is not None:
                     out[header] = self.rename_templates(literal, where)
+                    if _DOUBLE.search(out[header]):  # the same doubt as a variable header, below
+                        self.conv.lossy.append(f"header {header} holds a variable")
+                        self.conv.notes.append(Note(where, "lossy", "warning", f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query and body, not headers (§D.3: static headers).",
+                                                    "Check on Atoms that the header is filled in."))
             elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
                 name = str(value.get("secret_id") or value.get("env_var_label"))
                 kind = "workspace secret" if "secret_id" in value else "environment variable"
@@ -471,6 +542,30 @@ class _Builder:
                 out.setdefault("Authorization", ref)
         return out
 
+    def _secret_variables(self, header: str, value: str, where: str) -> str | None:
+        """``Bearer {{secret__api_key}}``: ElevenLabs secret variables, usable only in tool headers (EL §A.8).
+
+        Each becomes a ``<secret:NAME>`` reference inside the value, bound from ``--secret NAME`` at
+        apply time (Atoms variables are visible to the model, so the value is written into the header)."""
+        missing: list[str] = []
+
+        def swap(m: re.Match[str]) -> str:
+            if self.options.has_secret(m.group(1)):
+                return secret_ref(m.group(1))
+            missing.append(m.group(1))
+            return m.group(0)
+
+        filled = _SECRET_VAR.sub(swap, value)
+        for name in dict.fromkeys(missing):
+            self.conv.notes.append(Note(where, "unmapped", "error",
+                                        f"Header {header} of tool {self.tool_name} uses the ElevenLabs secret variable secret__{name}; its value cannot be read from ElevenLabs.",
+                                        f"Pass --secret {name}=VALUE (or set {secret_env_name(name)})."))
+        if missing:
+            return None
+        self.conv.notes.append(Note(where, "mapped", "info",
+                                    f"Header {header} of tool {self.tool_name}: its secret variables come from --secret at apply time and are never shown."))
+        return filled
+
     def _secret(self, name: str, where: str, what: str, value_kind: str = "the value") -> str | None:
         if self.options.has_secret(name):
             self.conv.notes.append(Note(where, "mapped", "info", f"{what}; {value_kind} comes from --secret {name} at apply time and is never shown."))
@@ -482,14 +577,15 @@ class _Builder:
     def _literal(self, key: str, value: str, where: str, header: bool = False) -> str | None:
         """A literal header/query value; credential-like ones are kept out of the plan, placeholders are missing secrets."""
         name = f"{self.tool_name}.{key}"
-        if header and value.strip() and is_placeholder_value(value):
+        if (header or is_sensitive_name(key)) and value.strip() and is_placeholder_value(value):
             if self.options.has_secret(name):
                 return secret_ref(name)
+            what = f"Header {key}" if header else f"{key}"
             self.conv.notes.append(Note(where, "unmapped", "error",
-                                        f"Header {key} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
+                                        f"{what} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
                                         f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with the real value."))
             return None
-        if not is_sensitive_name(key) or not value.strip():
+        if not is_sensitive_name(key) or not value.strip() or is_template_only(value):
             return value
         if self.options.has_secret(name):
             return secret_ref(name)
@@ -567,6 +663,15 @@ class _Builder:
         name, raw = self._param(key, prop, required, where)
         if in_text or not raw:
             return "{{" + name + "}}"
+        if not required:
+            # ElevenLabs leaves an optional field out when the LLM gives none; Atoms' template always
+            # holds the slot, and an unset variable is sent as written (Atoms §F.4): unquoted, that is
+            # not JSON. The parity check fills every slot, so it cannot show this; say it here.
+            self.conv.lossy.append(f"optional {key} unquoted in the body")
+            self.conv.notes.append(Note(where, "lossy", "warning",
+                                        f"{key} is optional, but Atoms' body template always sends it: if the LLM gives no value, "
+                                        f"{{{{{name}}}}} stays as written and the body is not valid JSON.",
+                                        "Make the field required in the source (the LLM then always fills it), or give it a constant."))
         return f"{_RAW}{name}"
 
     def _constant(self, key: str, value: Any, where: str, in_text: bool) -> Any:
@@ -576,8 +681,20 @@ class _Builder:
             return self.rename_templates(literal or "", where)
         if isinstance(value, (dict, list)):
             value = json.loads(self.rename_templates(json.dumps(value, ensure_ascii=False), where))
+            value = self._literal_leaves(key, value, where)
         if in_text:
             return json.dumps(value, ensure_ascii=False)
+        return value
+
+    def _literal_leaves(self, key: str, value: Any, where: str) -> Any:
+        """The text inside an object or array constant, each leaf judged like a string constant named
+        ``key_child`` (``key_0`` in a list): a credential there is kept out of the plan too."""
+        if isinstance(value, dict):
+            return {k: self._literal_leaves(f"{key}_{k}", v, where) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._literal_leaves(f"{key}_{i}", v, where) for i, v in enumerate(value)]
+        if isinstance(value, str):
+            return self._literal(key, substitute(value, self.options.values)[0], where) or ""
         return value
 
     def _param(self, key: str, prop: dict[str, Any], required: bool, where: str) -> tuple[str, bool]:
@@ -590,6 +707,8 @@ class _Builder:
         enum = prop.get("enum")
         if isinstance(enum, list) and enum:
             param["type"], param["values"] = "enum", [v if isinstance(v, str) else json.dumps(v) for v in enum]
+            # Every member a number (or every one a boolean): the slot is unquoted, so 1 stays 1 on the wire.
+            raw = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in enum) or all(isinstance(v, bool) for v in enum)
         elif kind in ("integer", "number"):
             param["type"], raw = "number", True
         elif kind == "boolean":

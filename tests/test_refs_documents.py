@@ -35,10 +35,13 @@ def test_a_reference_matches_any_non_empty_live_value() -> None:
 
 def test_live_credential_headers_are_masked() -> None:
     agent = {"singlePromptConfig": {"tools": [{"type": "api_call", "headers": {"Authorization": "Bearer real", "Accept": "json",
-                                                                               "X-Token": "{{token}}"},
+                                                                               "X-Token": "{{token}}", "X-Api-Key": "real",
+                                                                               "X-Auth": "Bearer {{token}}"},
                                                "queryParams": [{"key": "api_key", "value": "k"}]}]}}
     [tool] = live_config(agent)["singlePromptConfig"]["tools"]
-    assert tool["headers"] == {"Authorization": "<secret>", "Accept": "json", "X-Token": "{{token}}"}
+    # The scheme word stays so a planned "Bearer <secret:x>" matches; a value made of variables is not a credential.
+    assert tool["headers"] == {"Authorization": "Bearer <secret>", "Accept": "json", "X-Token": "{{token}}", "X-Api-Key": "<secret>",
+                               "X-Auth": "Bearer {{token}}"}
     assert tool["queryParams"] == [{"key": "api_key", "value": "<secret>"}]
 
 

@@ -115,3 +115,18 @@ def test_tool_calls_block_in_markdown_and_json(tables) -> None:
     assert [(p["tool"], p["equal"]) for p in parity] == [("get_incident", True), ("create_ticket", True), ("audit", False)]
     assert parity[2]["differences"] == ['body.agent: ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}"']
     assert set(parity[0]) == {"tool", "source_path", "equal", "differences", "elevenlabs", "atoms"}
+
+
+def test_verbose_tool_calls_wrap_a_long_elevenlabs_line_instead_of_cutting_it() -> None:
+    """Review: the ElevenLabs column cut long URLs with "…", hiding the part a reader compares."""
+    from types import SimpleNamespace
+
+    from atoms_migrate.render.human import _tool_call_lines
+    from atoms_migrate.toolcalls import Request, ToolParity
+
+    url = "https://identifying-creature-les-inbox.trycloudflare.com/tools/book/with/a/long/path"
+    parity = ToolParity("book", "tools[0]", Request("POST", url), Request("POST", url), ())
+    lines = [t.plain for t in _tool_call_lines(SimpleNamespace(tool_parity=[parity]), verbose=True)][3:]
+    left = "".join(line[8:].split(" | ")[0].strip() if i == 0 else line.split(" |")[0].strip() for i, line in enumerate(lines))
+    assert left == f"POST {url}" and "…" not in "".join(lines)
+    assert len({line.index("|") for line in lines}) == 1, "the columns stay aligned"

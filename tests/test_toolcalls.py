@@ -150,6 +150,47 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
      {"type": "webhook", "name": "t", "description": "d", "webhook": {"url": "https://api.example.com/s", "method": "POST"},
       "parameters": [{"name": "query", "type": "string", "description": "Q", "required": True}, {"name": "n", "type": "number", "description": "N"}]},
      {"requestBody": '{"query": "{{query}}", "n": {{n}}}'}, {"body": {"query": "query-sample", "n": 7}}),
+    # Review rows (issue 13): shapes the first version rendered differently on the two sides.
+    ("integer enum: the slot is unquoted, so the member stays a number",
+     body_tool({"level": prop("integer", description="Level", enum=[1, 2])}, ["level"]),
+     {"requestBody": '{"level": {{level}}}',
+      "llmParameters": [{"name": "level", "description": "Level", "type": "enum", "required": True, "values": ["1", "2"]}]},
+     {"body": {"level": 1}}),
+    ("boolean enum stays a boolean",
+     body_tool({"ok": prop("boolean", description="Ok", enum=[True, False])}),
+     {"requestBody": '{"ok": {{ok}}}'}, {"body": {"ok": True}}),
+    ("object constant holding a system variable: filled on both sides",
+     body_tool({"meta": {"type": "object", **EMPTY, "constant_value": {"conv": "{{system__conversation_id}}", "n": [1, "{{system__caller_id}}"]},
+                         "properties": {}}}),
+     {"requestBody": '{"meta": {"conv": "{{call_id}}", "n": [1, "{{user_number}}"]}}'},
+     {"body": {"meta": {"conv": "<call_id>", "n": [1, "<user_number>"]}}}),
+    ("UI shape: a dynamic-variable header naming a system variable",
+     {"type": "webhook", "name": "t", "description": "d", "api_schema": {
+         "url": "https://api.example.com/ui", "method": "GET",
+         "request_headers": [{"type": "dynamic_variable", "name": "X-Caller", "value": "system__caller_id"},
+                             {"type": "value", "name": "Accept", "value": "application/json"}]}},
+     {"headers": {"X-Caller": "{{user_number}}", "Accept": "application/json"}},
+     {"headers": {"X-Caller": "<user_number>", "Accept": "application/json"}}),
+    ("an LLM parameter never takes the name of a variable the tool reads (one namespace on Atoms)",
+     body_tool({"order_id": prop(description="Order id"), "ref": prop(dynamic_variable="order_id"),
+                "user_number": prop(description="Number"), "caller": prop(dynamic_variable="system__caller_id")}),
+     {"requestBody": '{"order_id": "{{order_id_2}}", "ref": "{{order_id}}", "user_number": "{{user_number_2}}", "caller": "{{user_number}}"}'},
+     {"body": {"order_id": "order_id_2-sample", "ref": "<order_id>", "user_number": "user_number_2-sample", "caller": "<user_number>"}}),
+    ("a path parameter named twice in the URL is one parameter",
+     {"type": "webhook", "name": "t", "description": "d", "api_schema": {
+         "url": "https://api.example.com/a/{id}/b/{id}", "method": "GET", "path_params_schema": {"id": prop(description="Id")}}},
+     {"url": "https://api.example.com/a/{{id}}/b/{{id}}", "llmParameters": [{"name": "id", "description": "Id", "type": "text", "required": True}]},
+     {"url": "https://api.example.com/a/id-sample/b/id-sample"}),
+    ("value_type spelled short (llm, constant) beside a stale source: both sides read it the same",
+     body_tool({"a": prop(value_type="llm", dynamic_variable="stale", description="A"),
+                "b": prop(value_type="constant", dynamic_variable="stale", constant_value="fixed")}),
+     {"requestBody": '{"a": "{{a}}", "b": "fixed"}'}, {"body": {"a": "a-sample", "b": "fixed"}}),
+    ("credential-named header made of a variable is a template, not a literal credential",
+     {"type": "webhook", "name": "t", "description": "d", "api_schema": {
+         "url": "https://api.example.com/h", "method": "GET",
+         "request_headers": {"Authorization": "Bearer {{access_token}}", "X-Session": "{{system__conversation_id}}"}}},
+     {"headers": {"Authorization": "Bearer {{access_token}}", "X-Session": "{{call_id}}"}},
+     {"headers": {"Authorization": "Bearer <access_token>", "X-Session": "<call_id>"}}),
 ]
 
 
@@ -167,9 +208,6 @@ def test_value_source_row(cfg: dict[str, Any], atoms: dict[str, Any], elevenlabs
 
 # Shapes whose wire type Atoms cannot reproduce: migrated, and the parity check says how the call differs.
 KNOWN_DIFFERENCES = [
-    ("integer enum: Atoms enums are text",
-     body_tool({"level": prop("integer", description="Level", enum=[1, 2])}),
-     '{"level": "{{level}}"}', 'body.level: ElevenLabs sends 1, Atoms sends "1"'),
     ("integer dynamic variable: Atoms does not type variables",
      body_tool({"seats": prop("integer", dynamic_variable="seats")}),
      '{"seats": "{{seats}}"}', 'body.seats: ElevenLabs sends 42, Atoms sends "42"'),
@@ -350,6 +388,20 @@ def test_transfer_declared_twice_becomes_one_transfer_call(tables) -> None:
                for f in plan.findings)
 
 
+def test_system_variables_are_renamed_in_system_tool_texts(tables) -> None:
+    """Review: end_call and transfer_call descriptions (read by the LLM) and the voicemail message kept system__ names."""
+    end_call = {**_system("end_call"), "description": "End when {{system__caller_id}} says bye."}
+    transfer = {"transfer_destination": {"type": "phone", "phone_number": "+14155550100"}, "condition": "{{system__caller_id}} asks for a human"}
+    voicemail = _system("voicemail_detection", voicemail_message="Call {{system__called_number}} back, ref {{system__agent_id}}.")
+    plan = _plan(tables, {"prompt": {"prompt": "x", "built_in_tools": {
+        "end_call": end_call, "transfer_to_number": _system("transfer_to_number", transfers=[transfer]), "voicemail_detection": voicemail}}})
+    tools = {t["type"]: t for t in plan.target_config["singlePromptConfig"]["tools"]}
+    assert tools["end_call"]["description"] == "End when {{user_number}} says bye."
+    assert tools["transfer_call"]["description"] == "{{user_number}} asks for a human"
+    assert plan.target_config["voiceMailDetectionConfig"]["endText"] == "Call {{agent_number}} back, ref {{system__agent_id}}."
+    assert any("system__agent_id" in f.message and f.source_path.endswith("voicemail_message") for f in plan.findings)
+
+
 def test_a_second_transfer_to_another_number_is_kept(tables) -> None:
     one = {"transfer_destination": {"type": "phone", "phone_number": "+14155550100"}, "condition": "sales"}
     two = {"transfer_destination": {"type": "phone", "phone_number": "+14155550199"}, "condition": "support"}
@@ -390,3 +442,49 @@ def test_credential_constant_in_the_body_is_resolved_at_apply_and_matches_on_rea
     assert matches(conv.tool, sent) and not matches(conv.tool, {**sent, "requestBody": '{"api_key": "", "q": "{{q}}"}'})
     parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
     assert parity.equal and "sk-live" not in json.dumps(parity.to_dict())
+
+
+def test_a_literal_credential_at_any_depth_is_never_shown_and_compares_as_its_reference() -> None:
+    """Review: a nested body constant named like a credential leaked into the parity block."""
+    cfg = body_tool({"token": prop(constant_value="tk_live_TOPLEVEL1"),
+                     "inner": {"type": "object", **EMPTY, "required": [], "properties": {
+                         "password": prop(constant_value="pw_live_NESTED22"),
+                         "deeper": {"type": "object", **EMPTY, "properties": {"api_key": prop(constant_value="ak_live_DEEP333")}}}}})
+    cfg["api_schema"]["query_params_schema"] = {"required": [], "properties": {"secret": prop(constant_value="qs_live_QUERY44")}}
+    conv = convert(cfg)
+    assert set(conv.literal_secrets.values()) == {"tk_live_TOPLEVEL1", "pw_live_NESTED22", "ak_live_DEEP333", "qs_live_QUERY44"}
+    parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
+    shown = json.dumps(parity.to_dict())
+    assert not any(value in shown for value in conv.literal_secrets.values()), shown
+    assert parity.elevenlabs.body == {"token": "<secret:t.token>", "inner": {
+        "password": "<secret:t.inner_password>", "deeper": {"api_key": "<secret:t.inner_deeper_api_key>"}}}
+    assert parity.differences == ()
+
+
+def test_a_placeholder_header_given_a_secret_compares_as_that_secret() -> None:
+    """Review: ``Bearer YOUR_TOKEN`` on a header not named like a credential was a false difference."""
+    cfg = body_tool({"a": prop(constant_value="b")})
+    cfg["api_schema"]["request_headers"] = {"X-Partner": "Bearer YOUR_TOKEN"}
+    conv = convert(cfg, secrets=frozenset({"t.X-Partner"}))
+    assert conv.tool["headers"] == {"X-Partner": "<secret:t.X-Partner>"}
+    parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
+    assert parity.elevenlabs.headers == {"X-Partner": "<secret:t.X-Partner>"}
+    assert parity.differences == ()
+
+
+def test_a_credential_inside_an_object_or_array_constant_is_kept_out_of_the_plan() -> None:
+    """Review: an object constant {"password": ...} went into the plan, the reports and the Tool calls block verbatim."""
+    from atoms_migrate.refs import resolve
+
+    cfg = body_tool({"credentials": {"type": "object", **EMPTY, "constant_value": {"user": "bob", "password": "pw_live_OBJ777"}, "properties": {}},
+                     "api_keys": {"type": "array", **EMPTY, "constant_value": ["k_live_A1", "k_live_B2"], "items": {"type": "string"}},
+                     "tags": {"type": "array", **EMPTY, "constant_value": ["a", "{{system__conversation_id}}"], "items": {"type": "string"}}})
+    conv = convert(cfg)
+    assert conv.literal_secrets == {"t.credentials_user": "bob", "t.credentials_password": "pw_live_OBJ777",
+                                    "t.api_keys_0": "k_live_A1", "t.api_keys_1": "k_live_B2"}
+    parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
+    shown = json.dumps(conv.tool) + json.dumps(parity.to_dict())
+    assert not any(value in shown for value in ["pw_live_OBJ777", "k_live_A1", "k_live_B2"]) and parity.differences == ()
+    sent = json.loads(resolve(conv.tool["requestBody"], {f"<secret:{k}>": v for k, v in conv.literal_secrets.items()}))
+    assert sent == {"credentials": {"user": "bob", "password": "pw_live_OBJ777"}, "api_keys": ["k_live_A1", "k_live_B2"],
+                    "tags": ["a", "{{call_id}}"]}, "the values go to Atoms at apply time"

@@ -17,7 +17,7 @@ import pytest
 
 from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
 from atoms_migrate.source import normalise, read_config_file
-from atoms_migrate.toolcalls import compare, render_atoms, render_elevenlabs, samples_for
+from atoms_migrate.toolcalls import Request, compare, render_atoms, render_elevenlabs, samples_for
 from atoms_migrate.webhooks import ToolOptions, convert_webhook, is_set, normalise_tool
 from conftest import CORPUS, run_installed
 from test_corpus import FILES, NOT_AGENTS
@@ -157,3 +157,103 @@ def test_live_api_call_tools_make_the_elevenlabs_call(tables, sandbox_url, tmp_p
         atoms = render_atoms(tool, samples)
         assert atoms.to_dict() == planned[tool["name"]]["atoms"], "the live tool renders what the plan said"
         assert compare(elevenlabs, atoms) == KNOWN_DIFFERENCES.get(tool["name"], []), tool["name"]
+
+
+@needs_corpus
+def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sandbox_url, tmp_path: Path) -> None:
+    """The tools/ records reached through tool_ids and --tools-dir (review: only inline tools were run live).
+
+    The records are read from the corpus and written to a scratch folder under tool ids, with an
+    agent of our own that lists them, as a user migrating offline would have them.
+    """
+    sandbox, url = sandbox_url
+    tools_dir = tmp_path / "tools"
+    tools_dir.mkdir()
+    webhooks: dict[str, dict[str, Any]] = {}
+    for file in TOOL_FILES:
+        tool = json.loads(file.read_text())
+        if tool.get("type") == "webhook":
+            tool_id = "tool_" + file.stem.rsplit("__", 1)[-1].replace("-", "_")
+            (tools_dir / f"{tool_id}.json").write_text(json.dumps(tool))
+            webhooks[tool_id] = tool
+    agent = {"agent_id": "agent_toolfiles", "name": "Tool files", "conversation_config": {"agent": {
+        "first_message": "Hello.", "language": "en",
+        "prompt": {"prompt": "Help the caller.", "llm": "gpt-4o", "tool_ids": sorted(webhooks)}}}}
+    (tmp_path / "agent.json").write_text(json.dumps(agent))
+    env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY, "ELEVENLABS_BASE_URL": url, "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
+           **{f"ATOMS_MIGRATE_SECRET_{k.upper()}": v for k, v in SECRETS.items()}}
+    args = [f"--set={k}={v}" for k, v in SET.items()]
+    blocked = run_installed("agent", "agent.json", "--tools-dir", "tools", "--yes", "--json", *args, cwd=tmp_path, env=env)
+    assert blocked.returncode != 0 and not sandbox.atoms.summary(), "a call that differs stops the apply by default"
+    assert "add_to_cart would not make the same HTTP call" in blocked.stdout + blocked.stderr
+    # --allow-errors: add_to_cart's array field is a reported difference (an error finding that blocks an apply by default)
+    run = run_installed("agent", "agent.json", "--tools-dir", "tools", "--yes", "--allow-errors", "--json", *args, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "test-secret-value" not in run.stdout + run.stderr
+    planned = {p["tool"]: p for p in json.loads(run.stdout)["agents"][0]["tool_parity"]}
+    [live] = [a["live_config"] for a in sandbox.atoms.summary() if not a["archived"]]
+    live_tools = [t for t in live["singlePromptConfig"]["tools"] if t.get("type") == "api_call"]
+    assert len(live_tools) == len(webhooks) == len(planned)
+    rename = tables.concepts.system_variables.get
+    ids = sorted(webhooks)
+    with_secret = 0
+    for tool in live_tools:
+        index = int(planned[tool["name"]]["source_path"].rsplit("[", 1)[1].rstrip("]"))
+        cfg = webhooks[ids[index]]
+        samples = samples_for(cfg, rename, SET)
+        elevenlabs, _ = render_elevenlabs(cfg, samples)
+        atoms = render_atoms(tool, samples)
+        if "Authorization" in atoms.headers:  # the live tool holds the secret's value, the plan its reference
+            assert atoms.headers["Authorization"] == "test-secret-value"
+            with_secret += 1
+            atoms = Request(atoms.method, atoms.url, atoms.query, {**atoms.headers, "Authorization": elevenlabs.headers["Authorization"]},
+                            atoms.body, atoms.body_error, atoms.encoding)
+        assert compare(elevenlabs, atoms) == KNOWN_DIFFERENCES.get(tool["name"], []), tool["name"]
+    assert with_secret == 2, "book_appointment and check_availability authenticate with a workspace secret"
+
+
+SECRETS_AGENT = Path(__file__).parent / "fixtures" / "toolcalls" / "secrets-everywhere.json"
+LITERALS = ["qk_live_LITERALQUERY1", "sk_live_LITERALHEADER2", "bk_live_LITERALBODY3", "pw_live_LITERALNESTED4"]
+
+
+@pytest.mark.parametrize("form", [["-v"], ["--json"], ["--report", "report.md"], ["--out", "plan.json"]])
+def test_no_secret_reaches_any_output(tmp_path: Path, form: list[str]) -> None:
+    """Review: literal credentials at every position of a webhook, and a --secret value, in every output form."""
+    run = run_installed("agent", str(SECRETS_AGENT), "--dry-run", *form, "--secret", "sec_crm=ws_SUPPLIEDVALUE5", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    written = "".join(f.read_text() for f in tmp_path.rglob("*") if f.is_file())
+    everything = run.stdout + run.stderr + written
+    assert "crm_update" in everything
+    for value in [*LITERALS, "ws_SUPPLIEDVALUE5"]:
+        assert value not in everything, (value, form)
+    if form == ["--json"]:
+        [parity] = json.loads(run.stdout)["agents"][0]["tool_parity"]
+        assert parity["equal"], parity["differences"]
+        assert parity["elevenlabs"]["body"]["auth"]["password"] == "<secret:crm_update.auth_password>"
+
+
+def test_a_secret_variable_in_a_header_goes_live_bound_and_is_never_shown(sandbox_url, tmp_path: Path) -> None:
+    """Review: ``Authorization: Bearer {{secret__api_key}}`` (EL §A.8: secret variables live in tool headers).
+
+    Hidden before as a literal credential, it went live as the text {{secret__api_key}}. Now it is a
+    missing secret without --secret, and with it the live header holds the value, the plan the reference.
+    """
+    sandbox, url = sandbox_url
+    tool = {"type": "webhook", "name": "lookup", "description": "Look it up.", "api_schema": {
+        "url": "https://api.example.com/lookup", "method": "GET", "request_headers": {"Authorization": "Bearer {{secret__api_key}}",
+                                                                                     "X-Auth-Token": "Bearer {{access_token}}"}}}
+    agent = {"agent_id": "agent_secretvar", "name": "Secret variable", "conversation_config": {"agent": {
+        "first_message": "Hello.", "language": "en", "prompt": {"prompt": "Help.", "llm": "gpt-4o", "tools": [tool]}}}}
+    (tmp_path / "agent.json").write_text(json.dumps(agent))
+    env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY}
+    missing = run_installed("agent", "agent.json", "--dry-run", cwd=tmp_path, env=env)
+    assert "secret variable secret__api_key" in missing.stdout and "--secret api_key=VALUE" in missing.stdout
+    run = run_installed("agent", "agent.json", "--yes", "--json", "--secret", "api_key=sk_live_BOUNDVALUE6", cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "sk_live_BOUNDVALUE6" not in run.stdout + run.stderr + "".join(f.read_text() for f in tmp_path.rglob("*.json"))
+    [parity] = json.loads(run.stdout)["agents"][0]["tool_parity"]
+    assert parity["equal"] and parity["atoms"]["headers"] == {"Authorization": "Bearer <secret:api_key>", "X-Auth-Token": "Bearer <access_token>"}
+    assert json.loads(run.stdout)["apply"][0]["verified"] is True, "read back: a masked live credential still matches"
+    [live] = [a["live_config"] for a in sandbox.atoms.summary() if not a["archived"]]
+    [live_tool] = live["singlePromptConfig"]["tools"]
+    assert live_tool["headers"] == {"Authorization": "Bearer sk_live_BOUNDVALUE6", "X-Auth-Token": "Bearer {{access_token}}"}

@@ -152,6 +152,9 @@ def test_literal_credential_is_kept_out_of_the_tool() -> None:
 @pytest.mark.parametrize("header, value", [
     ("X-Api-Key", "REDACTED"), ("Authorization", "Bearer YOUR_API_KEY"), ("X-Token", "<<runtime: token>>"),
     ("X-Api-Key", "xxxxxxxx"), ("X-Secret", "changeme"), ("X-Tenant", "YOUR_TENANT_ID"), ("Authorization", "Basic <API_KEY>"),
+    # review: vendor-prefixed and spelled-out stand-ins
+    ("Authorization", "Bearer sk-xxxxxxxxxxxx"), ("X-Api-Key", "sk_test_xxxxxxxx"), ("X-Api-Key", "API_KEY_HERE"),
+    ("Authorization", "Token REPLACE_ME"), ("X-Token", "xxx-xxx-xxx"), ("Authorization", "Bearer ..."),
 ])
 def test_placeholder_header_value_is_a_missing_secret(header: str, value: str) -> None:
     conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {header: value}}))
@@ -162,7 +165,22 @@ def test_placeholder_header_value_is_a_missing_secret(header: str, value: str) -
     assert not supplied.blocked and supplied.tool["headers"] == {header: f"<secret:t.{header}>"}
 
 
-@pytest.mark.parametrize("value", ["application/json", "Bearer sk-live-abc123", "en-GB"])
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_placeholder_in_a_credential_named_query_or_body_constant_is_a_missing_secret(where: str) -> None:
+    """Review: api_key=YOUR_API_KEY as a constant was sent live as the literal credential."""
+    const = {"type": "string", "description": "", "dynamic_variable": "", "constant_value": "YOUR_API_KEY", "is_system_provided": False, "is_omitted": False}
+    schema = {"properties": {"api_key": const}, "required": []}
+    api = {"url": "https://api.example.com/x", "method": "POST",
+           **({"query_params_schema": schema} if where == "query" else {"request_body_schema": {"type": "object", **schema}})}
+    conv = convert(hook(api))
+    [error] = [n for n in conv.notes if n.severity == "error"]
+    assert "api_key of tool t holds a placeholder" in error.message and "--secret t.api_key=VALUE" in error.hint
+    assert conv.literal_secrets == {}
+    supplied = convert(hook(api), secrets=frozenset({"t.api_key"}))
+    assert not supplied.blocked and "<secret:t.api_key>" in json.dumps(supplied.tool)
+
+
+@pytest.mark.parametrize("value", ["application/json", "Bearer sk-live-abc123", "en-GB", "no-cache", "Bearer sk-proj-abcxxxxdef"])
 def test_real_header_values_are_not_placeholders(value: str) -> None:
     assert not convert(hook({"url": "https://api.example.com/x", "request_headers": {"X-H": value}})).blocked
 
@@ -190,3 +208,39 @@ def test_missing_description_gets_a_generic_one() -> None:
     conv = convert({"type": "webhook", "name": "t", "api_schema": {"url": "https://api.example.com/x"}})
     assert conv.tool["description"] == "Call t."
     assert any(n.path == "description" and n.status == "lossy" for n in conv.notes)
+
+
+@pytest.mark.parametrize("value", ["{{system__caller_id}}", {"variable_name": "system__caller_id"}])
+def test_a_variable_in_a_header_is_flagged_the_same_in_both_forms(value: Any) -> None:
+    """Review: Atoms §D.3 documents static headers; a {{var}} written in the value was not flagged, a variable_name header was."""
+    conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {"X-Caller": value}}))
+    assert conv.tool["headers"] == {"X-Caller": "{{user_number}}"}
+    [note] = [n for n in conv.notes if n.path == "api_schema.request_headers.X-Caller"]
+    assert (note.status, note.severity) == ("lossy", "warning") and "not headers" in note.message
+    assert conv.lossy
+
+
+@pytest.mark.parametrize("kind, required, warned", [
+    ("integer", False, True), ("boolean", False, True), ("integer", True, False), ("string", False, False),
+])
+def test_an_optional_unquoted_body_slot_is_reported(kind: str, required: bool, warned: bool) -> None:
+    """Review: ElevenLabs omits an optional field the LLM leaves out; Atoms would send {{n}} as written, not JSON."""
+    prop = {"type": kind, "description": "N", "dynamic_variable": "", "constant_value": "", "is_system_provided": False, "is_omitted": False}
+    conv = convert(hook({"url": "https://api.example.com/x", "method": "POST",
+                         "request_body_schema": {"type": "object", "required": ["n"] if required else [], "properties": {"n": prop}}}))
+    notes = [n for n in conv.notes if "is optional" in n.message]
+    assert bool(notes) is warned
+    if warned:
+        assert notes[0].severity == "warning" and "{{n}} stays as written" in notes[0].message and conv.lossy
+
+
+def test_secret_variables_in_a_header_are_missing_secrets_until_given() -> None:
+    """EL §A.8: ``{{secret__name}}`` may only be used in tool headers; its value cannot be read."""
+    api = {"url": "https://api.example.com/x", "request_headers": {"Authorization": "Bearer {{secret__api_key}}", "X-Pair": "{{secret__id}}:{{secret__pw}}"}}
+    conv = convert(hook(api))
+    assert sorted(n.hint for n in conv.notes if n.severity == "error") == [
+        "Pass --secret api_key=VALUE (or set ATOMS_MIGRATE_SECRET_API_KEY).", "Pass --secret id=VALUE (or set ATOMS_MIGRATE_SECRET_ID).",
+        "Pass --secret pw=VALUE (or set ATOMS_MIGRATE_SECRET_PW)."]
+    given = convert(hook(api), secrets=frozenset({"api_key", "id", "pw"}))
+    assert not given.blocked and given.literal_secrets == {}
+    assert given.tool["headers"] == {"Authorization": "Bearer <secret:api_key>", "X-Pair": "<secret:id>:<secret:pw>"}

@@ -79,8 +79,10 @@ def _tool_call_lines(agent: AgentPlan, verbose: bool) -> list[Text]:
             for i in range(max(len(left), len(right))):
                 a = left[i] if i < len(left) else ""
                 b = right[i] if i < len(right) else ""
-                a = a if len(a) <= width else a[: width - 1] + "…"
-                out.append(Text(f"        {a:<{width}} | {b}", style="dim"))
+                # A long ElevenLabs line wraps instead of being cut: the URL is what a reader compares.
+                chunks = [a[:width]] + [a[j: j + width - 2] for j in range(width, len(a), width - 2)]
+                out.append(Text(f"        {chunks[0]:<{width}} | {b}", style="dim"))
+                out.extend(Text(f"          {chunk:<{width - 2}} |", style="dim") for chunk in chunks[1:])
             for difference in parity.differences[1:]:
                 out.append(Text(f"        ≠ {difference}", style="red"))
     return out
