@@ -15,7 +15,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -243,6 +243,7 @@ class SandboxVersioning(str, Enum):
 
 StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
 SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
+WaitLockOption = Annotated[float, typer.Option("--wait-lock", help="Seconds to wait for another run holding the state file's lock (default: fail at once, exit 4).", min=0, metavar="SECONDS")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
 NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")]
 ElevenLabsUrlOption = Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")]
@@ -297,14 +298,14 @@ def agent(
     out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan (with hashes of the source and of the target's live revision) for `atoms-migrate apply`.", dir_okay=False)] = None,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none).")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
+    wait_lock: WaitLockOption = 0.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
-    with error_boundary(debug):
-
+    with error_boundary(debug), (nullcontext() if dry_run else _state_lock(state, wait_lock)):
         from atoms_migrate.plan import plan_all
         from atoms_migrate.render.progress import WaitProgress
         from atoms_migrate.run import Run, describe
@@ -390,6 +391,14 @@ def _run_config(tables, state: Path | None, set_values: list[str] | None, secret
                      font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")))
 
 
+def _state_lock(state: Path | None, wait: float):  # type: ignore[no-untyped-def]
+    """The state file's exclusive lock for a run that writes (statelock.py); enter it before reading the state."""
+    from atoms_migrate.state import DEFAULT_STATE_PATH
+    from atoms_migrate.statelock import StateLock
+
+    return StateLock(state or DEFAULT_STATE_PATH, wait=wait)
+
+
 @contextmanager
 def _elevenlabs_for_apply(base_url: str | None, gate=None) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """The ElevenLabs client when a key is set (resources read their content from it), else None."""
@@ -429,11 +438,12 @@ def promote(
     yes: YesOption = False,
     state: StateOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Make the branch a staged migration (--branch) wrote to the live one."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate.apply import pick_live
         from atoms_migrate.state import LastOperation, record
 
@@ -458,11 +468,12 @@ def rollback(
     yes: YesOption = False,
     state: StateOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Undo the last apply: restore the revision live before it, or archive the agent if this tool created it."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult
         from atoms_migrate.state import record
 
