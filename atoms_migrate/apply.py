@@ -30,7 +30,7 @@ from atoms_migrate.compare import differences
 from atoms_migrate.errors import ApiError, MigrationError
 from atoms_migrate.live import live_config
 from atoms_migrate.model import AgentPlan, Step
-from atoms_migrate.plan import has_marker
+from atoms_migrate.plan import has_marker, marker_key
 from atoms_migrate.refs import Redactor, resolve, secret_ref
 from atoms_migrate.smallest import (
     MIGRATION_REQUIRED,
@@ -47,6 +47,10 @@ MARKER_SEARCH_PAGES = 20
 
 class DraftOpenError(MigrationError):
     """The target branch has unpublished edits that are not ours."""
+
+
+class ForeignTargetError(MigrationError):
+    """The state names an Atoms agent that carries another source's marker."""
 
 
 class SecurityScanFailed(MigrationError):
@@ -140,18 +144,21 @@ def _head(summary: dict[str, Any]) -> str | None:
     return (summary.get("branch") or {}).get("headRevisionId")
 
 
-def find_by_marker(client: AtomsClient, source_key: str, name: str | None = None) -> str | None:
+def find_by_marker(client: AtomsClient, source_key: str, name: str | None = None,
+                   aliases: tuple[str, ...] = ()) -> str | None:
     """The id of a non-archived agent whose description carries this source's marker.
 
     A name search comes first (one request on a large account; a duplicate-name suffix such
-    as " (2)" still matches), then the newest agents page by page.
+    as " (2)" still matches), then the newest agents page by page. ``aliases`` are older
+    keys of the same source (identity.legacy_keys) that an earlier version wrote as markers.
     """
+    keys = (source_key, *aliases)
     searches: list[str | None] = [name, None] if name else [None]
     for search in searches:
         for page in range(1, MARKER_SEARCH_PAGES + 1):
             agents, more = client.list_agents(page=page, page_size=100, search=search)
             for agent in agents:
-                if has_marker(agent.get("description"), source_key) and not agent.get("archived"):
+                if any(has_marker(agent.get("description"), k) for k in keys) and not agent.get("archived"):
                     return str(agent.get("_id"))
             if not more:
                 break
@@ -201,7 +208,7 @@ def _agent_level(doc: dict[str, Any]) -> dict[str, Any]:
 
 def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, options: ApplyOptions,
            notes: list[str], name: str | None = None, known_versioning: str | None = None,
-           marker_index: dict[str, str] | None = None) -> Target | None:
+           marker_index: dict[str, str] | None = None, aliases: tuple[str, ...] = ()) -> Target | None:
     """The existing Atoms agent for this source (state first, then marker), or None to create.
 
     A batch passes ``marker_index`` (source key -> agent id, from one listing of the account)
@@ -214,8 +221,19 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
             notes.append(f"Atoms agent {state_agent_id} from the state file is "
                          f"{'archived' if doc else 'gone'}; looking for another by marker.")
             doc = None
+    if doc is not None:
+        owner = marker_key(doc.get("description"))
+        if owner is not None and owner not in (source_key, *aliases):
+            # A copied or merged state file: writing would overwrite another source's agent.
+            raise ForeignTargetError(
+                f"the state entry for {source_key} points at Atoms agent {state_agent_id}, whose marker names "
+                f"another source ({owner}); nothing was written",
+                "Remove that entry from the state file (or use the state file that migrated this source), then re-run.")
     if doc is None:
-        agent_id = marker_index.get(source_key) if marker_index is not None else find_by_marker(client, source_key, name)
+        if marker_index is not None:
+            agent_id = next((marker_index[k] for k in (source_key, *aliases) if k in marker_index), None)
+        else:
+            agent_id = find_by_marker(client, source_key, name, aliases)
         if agent_id is None:
             return None
         doc = client.get_agent(agent_id)

@@ -157,7 +157,8 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
     return AtomsClient(http)
 
 
-def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table):  # type: ignore[no-untyped-def]
+def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table,  # type: ignore[no-untyped-def]
+                 state: Path | None = None):
     """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent.
 
     With ELEVENLABS_API_KEY set, the tools, voices and documents it references are read
@@ -180,7 +181,7 @@ def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str |
     with _elevenlabs_for_apply(elevenlabs_base_url) as client:
         if client is not None and spec.kind == "id":
             err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
-        return read_source(spec, client, voice_table, offline_tools)  # type: ignore[arg-type]
+        return read_source(spec, client, voice_table, offline_tools, root=_project_root(state))  # type: ignore[arg-type]
 
 
 def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-untyped-def]
@@ -313,7 +314,7 @@ def agent(
 
         tables = load_tables(mappings)
         config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout)
-        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices)
+        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices, state)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         if atoms is not None:
             err.print("Reading the target from Smallest Atoms…", markup=False)
@@ -414,18 +415,33 @@ def _elevenlabs_for_apply(base_url: str | None, gate=None) -> Iterator[object]: 
             client.downloads.close()
 
 
+def _project_root(state: Path | None) -> Path:
+    from atoms_migrate.identity import project_root
+    from atoms_migrate.state import DEFAULT_STATE_PATH
+
+    return project_root(state or DEFAULT_STATE_PATH)
+
+
+def source_keys(source: str, state: Path | None) -> list[str]:
+    """Every state key SOURCE may be recorded under: as given, its file's identity, older spellings."""
+    from atoms_migrate.batch import SourceSpec
+    from atoms_migrate.identity import legacy_keys
+    from atoms_migrate.run import read_source
+
+    path = Path(source)
+    candidates = [source, *legacy_keys(path)]
+    if path.is_file():
+        candidates[1:1] = read_source(SourceSpec(source, "file"), None, None, root=_project_root(state)).keys
+    return list(dict.fromkeys(candidates))
+
+
 def _state_key(source: str, state: Path | None):  # type: ignore[no-untyped-def]
     """(state path, key, entry) for SOURCE: a state key as given, or the key of the file it names."""
-    from atoms_migrate.source import normalise, read_config_file
     from atoms_migrate.state import DEFAULT_STATE_PATH, load_state
 
     state_path = state or DEFAULT_STATE_PATH
     agents = load_state(state_path).agents
-    path = Path(source)
-    candidates = [source, f"file:{path.as_posix()}"]
-    if path.is_file():
-        candidates.insert(1, normalise(read_config_file(path), str(path), path=str(path)).key)
-    for key in candidates:
+    for key in source_keys(source, state):
         if key in agents:
             return state_path, key, agents[key]
     raise ConfigError(f"{source} is not in the state file {state_path}",

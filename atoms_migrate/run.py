@@ -22,6 +22,7 @@ from atoms_migrate.elevenlabs import ElevenLabsClient
 from atoms_migrate.batch import SourceSpec
 from atoms_migrate.errors import ApiError, ConfigError, MigrationError
 from atoms_migrate.gather import Cache, gather
+from atoms_migrate.identity import file_key, legacy_keys, project_root
 from atoms_migrate.mapper import MapOptions
 from atoms_migrate.model import RESOURCE_STEPS, AgentPlan
 from atoms_migrate.plan import marker_key, plan_agent
@@ -132,7 +133,8 @@ class Run:
             return self._marker_index
 
     def read(self, spec: SourceSpec, offline_tools: dict[str, dict[str, Any]] | None = None) -> SourceAgent:
-        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache)
+        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache,
+                           root=project_root(self.config.state_path))
 
     def apply_options(self, key: str) -> ApplyOptions:
         c = self.config
@@ -144,7 +146,7 @@ class Run:
     def plan(self, source: SourceAgent) -> Planned:
         """Find the target and plan against it: reads only."""
         state = self.state()
-        prior = state.agents.get(source.key)
+        prior = found(state.agents, source)
         notes = list(source.notes)
         target = None
         if self.atoms is None:
@@ -153,14 +155,15 @@ class Run:
             target = locate(self.atoms, source.key, prior.smallest_agent_id if prior else None,
                             self.apply_options(source.key), notes, name=source.name,
                             known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
-                            marker_index=None if prior else self.marker_index())  # a stale entry falls back to a name search
+                            marker_index=None if prior else self.marker_index(),  # a stale entry falls back to a name search
+                            aliases=source.aliases)
             if target is not None:
                 self.versioning_hint = self.versioning_hint or target.versioning
         catalog = self.catalog()
         if self.catalog_note:
             notes.append(self.catalog_note)
         source = replace(source, notes=tuple(notes))
-        kb = state.knowledge_bases.get(source.key)
+        kb = found(state.knowledge_bases, source)
         options = MapOptions(tools=self.config.tool_options, catalog=catalog, clone_voices=self.config.clone_voices,
                              clones=dict(state.voice_clones), kb_id=kb.kb_id if kb else None,
                              kb_documents=dict(kb.documents) if kb else {})
@@ -183,7 +186,7 @@ class Run:
         if planned.target is None:
             return
         entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior)
-        self.remember(lambda state: state.agents.__setitem__(planned.source.key, entry))
+        self.remember(lambda state: put(state.agents, planned.source, entry))
 
     def apply(self, planned: Planned) -> Outcome:
         """Make the resources, apply the plan, verify, record; a failure is returned, not raised."""
@@ -215,10 +218,22 @@ class Run:
             partial = applier.result
             if partial is not None and (partial.created or partial.revision_id):
                 entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior)
-                self.remember(lambda state: state.agents.__setitem__(key, entry))
+                self.remember(lambda state: put(state.agents, planned.source, entry))
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
         return outcome
+
+
+def found(entries: dict[str, Any], source: SourceAgent) -> Any:
+    """The entry for ``source`` under its key, else under a key an earlier version gave it."""
+    return next((entries[k] for k in source.keys if k in entries), None)
+
+
+def put(entries: dict[str, Any], source: SourceAgent, entry: Any) -> None:
+    """Record ``entry`` under the source's key; entries under its older keys are moved, not duplicated."""
+    for alias in source.keys[1:]:
+        entries.pop(alias, None)
+    entries[source.key] = entry
 
 
 def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | None, str | None]:
@@ -234,7 +249,8 @@ def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | 
 
 
 def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_table: Any,
-                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None) -> SourceAgent:
+                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None,
+                root: Path | None = None) -> SourceAgent:
     """An agent id read from ElevenLabs, or a file; what it references is read too when a client is given.
 
     For a file, failing to read those references is a note (the file is the source); for an
@@ -249,6 +265,8 @@ def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_tab
         return gather(agent, elevenlabs, voice_table, cache)
     path = Path(spec.ref)
     agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=tools)
+    if root is not None:  # one identity however the path is spelled (identity.py)
+        agent = replace(agent, identity=file_key(path, root), aliases=legacy_keys(path))
     if spec.agent_id and not agent.agent_id:  # a CLI project's registry knows the agent's id
         agent = replace(agent, agent_id=spec.agent_id)
     if elevenlabs is None:

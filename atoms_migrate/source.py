@@ -62,6 +62,9 @@ class SourceAgent:
     voices: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     # document id -> ElevenLabs knowledge-base document (GET /v1/convai/knowledge-base/{id}), fetched
     documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # The file's identity (identity.file_key) and the keys earlier versions gave it (identity.legacy_keys)
+    identity: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def name(self) -> str | None:
@@ -73,7 +76,14 @@ class SourceAgent:
         """Stable identity across runs: the ElevenLabs agent id, else the file path (state and marker)."""
         if self.agent_id:
             return self.agent_id
+        if self.identity:
+            return self.identity
         return "file:" + Path(self.path).as_posix() if self.path else f"label:{self.label}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The key, then older keys of the same source that state entries and markers may still carry."""
+        return tuple(dict.fromkeys((self.key, *self.aliases)))
 
     def voice_ids(self) -> list[str]:
         """Every ElevenLabs voice the agent uses (``voice_roles``), de-duplicated."""

@@ -10,13 +10,14 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from atoms_migrate.sandbox.server import Sandbox
 from conftest import EXAMPLE, EXE
 from test_batch_e2e import write_agents
-from test_e2e import Box
+from test_e2e import Box, _box
 
 pytestmark = pytest.mark.skipif(EXE is None, reason="console script not on PATH (package not installed)")
 
@@ -75,3 +76,92 @@ def test_an_unwritable_state_location_is_reported_before_any_write(slow_box) -> 
     assert run.returncode == 1, run.stderr
     assert "cannot write the state location" in run.stderr and "Nothing was sent to Atoms" in run.stderr
     assert slow_box.writes() == 0
+
+
+def _one_file(box: Box) -> Path:
+    folder = box.cwd / "agents"
+    folder.mkdir(exist_ok=True)
+    raw = json.loads(EXAMPLE.read_text())
+    raw.pop("agent_id", None)
+    raw["conversation_config"]["agent"]["prompt"].pop("knowledge_base", None)
+    path = folder / "a.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def test_one_file_under_every_spelling_is_one_agent(tmp_path) -> None:
+    box = _box(tmp_path)
+    try:
+        path = _one_file(box)
+        (box.cwd / "link.json").symlink_to(path)
+        first = box.cli("agent", str(path.resolve()), "--yes")
+        assert first.returncode == 0, first.stderr
+        writes = box.writes()
+        for spelling in ("agents/a.json", "agents/../agents/a.json", "./agents//a.json", "link.json"):
+            again = box.cli("agent", spelling, "--yes")
+            assert again.returncode == 0, again.stderr
+            assert "Nothing to do" in again.stderr, spelling
+        assert box.writes() == writes and len(box.live_agents()) == 1
+        state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+        assert list(state["agents"]) == ["file:agents/a.json"]
+    finally:
+        box.server.shutdown()  # type: ignore[attr-defined]
+
+
+def test_a_state_entry_under_an_older_key_is_found_and_moved(tmp_path) -> None:
+    box = _box(tmp_path)
+    try:
+        path = _one_file(box)
+        assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
+        state_file = box.cwd / ".atoms-migrate" / "state.json"
+        state = json.loads(state_file.read_text())
+        old_key = "file:" + str(path)  # what an earlier version wrote for an absolute spelling
+        state["agents"] = {old_key: state["agents"]["file:agents/a.json"]}
+        state_file.write_text(json.dumps(state))
+        writes = box.writes()
+        again = box.cli("agent", str(path), "--yes")
+        assert again.returncode == 0 and "Nothing to do" in again.stderr, again.stderr
+        assert box.writes() == writes and len(box.live_agents()) == 1
+        assert list(json.loads(state_file.read_text())["agents"]) == ["file:agents/a.json"]
+    finally:
+        box.server.shutdown()  # type: ignore[attr-defined]
+
+
+def test_a_state_entry_pointing_at_another_sources_agent_is_refused_without_writing(tmp_path) -> None:
+    box = _box(tmp_path)
+    try:
+        write_agents(box.cwd / "agents", 2)
+        assert box.cli("all", "agents", "--yes").returncode == 0
+        state_file = box.cwd / ".atoms-migrate" / "state.json"
+        state = json.loads(state_file.read_text())
+        a, b = state["agents"]["file:agents/agent00.json"], state["agents"]["file:agents/agent01.json"]
+        state["agents"]["file:agents/agent00.json"] = b  # a merged state file gone wrong
+        state_file.write_text(json.dumps(state))
+        raw = json.loads((box.cwd / "agents" / "agent00.json").read_text())
+        raw["conversation_config"]["agent"]["first_message"] = "Changed."
+        (box.cwd / "agents" / "agent00.json").write_text(json.dumps(raw))
+        writes = box.writes()
+        run = box.cli("agent", "agents/agent00.json", "--yes")
+        assert run.returncode == 1
+        assert f"points at Atoms agent {b['smallest_agent_id']}" in run.stderr and "file:agents/agent01.json" in run.stderr
+        assert "file:agents/agent00.json" in run.stderr and box.writes() == writes
+        assert a["smallest_agent_id"] != b["smallest_agent_id"]
+    finally:
+        box.server.shutdown()  # type: ignore[attr-defined]
+
+
+def test_a_stale_entry_is_recreated_recorded_and_said(tmp_path) -> None:
+    box = _box(tmp_path)
+    try:
+        _one_file(box)
+        assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
+        state_file = box.cwd / ".atoms-migrate" / "state.json"
+        old = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
+        del box.sandbox.atoms.agents[old]  # deleted on Atoms (an archived one keeps its name, see issue 14's "(2)")
+        run = box.cli("agent", "agents/a.json", "--yes")
+        assert run.returncode == 0, run.stderr
+        assert f"Atoms agent {old} from the state file is gone" in run.stdout + run.stderr
+        new = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
+        assert new != old and [a["id"] for a in box.live_agents()] == [new]
+    finally:
+        box.server.shutdown()  # type: ignore[attr-defined]
