@@ -102,6 +102,9 @@ class ApplyResult:
     previous_revision_id: str | None = None
     events: list[str] = field(default_factory=list)
     differences: list[tuple[str, Any, Any]] = field(default_factory=list)
+    # The draft we wrote and have not seen published ({versioning, branch_id, draft_id, draft_revision}),
+    # recorded in the state so that a run interrupted before the publish adopts it on the next run.
+    open_draft: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -252,8 +255,12 @@ class Applier:
 
     def __init__(self, client: AtomsClient, options: ApplyOptions, progress: Callable[[str], None] = lambda _: None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 bindings: Mapping[str, str] | None = None, known_versioning: str | None = None) -> None:
+                 bindings: Mapping[str, str] | None = None, known_versioning: str | None = None,
+                 own_draft: Mapping[str, Any] | None = None, on_draft: Callable[[ApplyResult], None] = lambda _: None) -> None:
         self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
+        # The draft an earlier, interrupted run recorded as its own (state), and the hook that records a new one.
+        self.own_draft, self.on_draft = dict(own_draft or {}), on_draft
+        self._plan: AgentPlan | None = None
         self.known_versioning = known_versioning  # the account's model when already known: saves a probe
         self._revision_detail: dict[str, Any] | None = None  # the published revision, read while waiting for it
         # Values for the plan's references (refs.py): secrets and ids known only now.
@@ -278,6 +285,7 @@ class Applier:
     def apply(self, plan: AgentPlan, target: Target | None) -> ApplyResult:
         self.bindings.update({secret_ref(k): v for k, v in plan.secret_values.items() if secret_ref(k) not in self.bindings})
         steps = {s.kind: s for s in plan.steps}
+        self._plan = plan
         guessed = False
         if target is None:
             agent_id = self._create(plan, self._body(steps["create"]))
@@ -371,11 +379,17 @@ class Applier:
         result.live = target is live and bool(live.get("isLive"))
         result.previous_branch_id, result.previous_revision_id = branch_id, _head(target)
         if target.get("hasOpenDraft"):
-            self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
+            why = self._own_v2_draft(agent_id, branch_id, target, body, live_branch=target is live)
+            if why:
+                self._event(result, f"adopted our own open draft from an interrupted run ({why})")
+            else:
+                self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
         baseline = _head(target)  # the branch head before our publish: a newer revision is ours
-        client.put_draft(agent_id, branch_id, body)
+        written = client.put_draft(agent_id, branch_id, body)
         self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(body)} field(s))")
+        self._record_draft(result, written if isinstance(written, dict) else {})
         result.revision_id = self._publish_v2(result, baseline)
+        result.open_draft = None
         self._event(result, f"published revision {result.revision_id}")
         if not self.options.branch_name and not live.get("isLive"):
             client.make_live(agent_id, branch_id)
@@ -398,6 +412,46 @@ class Applier:
         if created is None:
             raise ApiError(f"Atoms created branch {name!r} but does not list it")
         return created
+
+    # -- drafts of an interrupted run ------------------------------------------------------------
+
+    def _record_draft(self, result: ApplyResult, written: dict[str, Any]) -> None:
+        """Remember the draft just written (state, through ``on_draft``) until its publish is seen."""
+        draft_id = written.get("draftId") or written.get("_id")
+        result.open_draft = {"versioning": result.versioning, "branch_id": result.branch_id,
+                             "draft_id": str(draft_id) if draft_id else None, "draft_revision": written.get("draftRevision")}
+        self.on_draft(result)
+
+    def _own_v2_draft(self, agent_id: str, branch_id: str, summary: dict[str, Any], body: dict[str, Any],
+                      live_branch: bool) -> str | None:
+        """Why the open draft on this branch is ours (None when that cannot be shown: it is then someone else's).
+
+        Ours when the state recorded it as the draft we wrote (same draft id, no edit since:
+        same ``draftRevision``), or when its content is exactly what we plan to write: every
+        field we write already has our value and no other field differs from the live config.
+        """
+        draft_id = (summary.get("branch") or {}).get("openDraftId")
+        mine = self.own_draft
+        if mine.get("draft_id") and mine.get("branch_id") == branch_id and mine.get("draft_id") == draft_id:
+            detail = self.client.get_branch_draft(agent_id, branch_id) or {}
+            latest = detail.get("latest") if isinstance(detail.get("latest"), dict) else {}
+            if latest.get("draftRevision") == mine.get("draft_revision") or (
+                    mine.get("draft_revision") is None and latest.get("draftRevision") is None):
+                return "the state recorded it as ours and nobody edited it since"
+        if not draft_id or not live_branch or self._plan is None:
+            return None
+        drafted = self.client.get_agent_at_draft(agent_id, str(draft_id))
+        if not drafted or drafted.get("_configSource") != "draft" or not isinstance(drafted.get("_resolvedConfig"), dict):
+            return None  # Atoms did not show the draft's content: it cannot be proven ours
+        now = live_config(self.client.get_agent(agent_id) or {})
+        then = live_config(drafted)
+        planned = {k: self._plan.target_config[k] for k in body if k in self._plan.target_config}
+        if differences(planned, then):
+            return None
+        others = set(then) | set(now)
+        if any(then.get(k) != now.get(k) for k in others - set(body)):
+            return None
+        return "its content equals the plan"
 
     def _foreign_draft(self, result: ApplyResult, discard: Callable[[], None]) -> None:
         where = f"branch {result.branch_name!r}" if result.branch_name else "the agent"
@@ -490,12 +544,19 @@ class Applier:
             def discard() -> None:
                 for draft in open_drafts:
                     client.discard_v1_draft(agent_id, str(draft.get("draftId") or draft.get("_id")))
-            self._foreign_draft(result, discard)
+            ids = {str(d.get("draftId") or d.get("_id")) for d in open_drafts}
+            if self.own_draft.get("versioning") == "v1" and ids == {self.own_draft.get("draft_id")}:
+                discard()  # our own draft from an interrupted run: rewritten below from the plan
+                self._event(result, "discarded our own open draft from an interrupted run; writing it again")
+            else:
+                self._foreign_draft(result, discard)
         draft_id = client.create_draft(agent_id, str(active))
+        self._record_draft(result, {"draftId": draft_id})
         client.patch_draft_config(agent_id, draft_id, body)
         self._event(result, f"wrote draft {draft_id} ({len(body)} field(s))")
         version_id = client.publish_v1(agent_id, draft_id, safe_label(self.options.label),
                                        "Published by atoms-migrate")
+        result.open_draft = None
         self._event(result, f"published version {version_id}; waiting for the security check")
         deadline = self.clock() + self.options.publish_timeout
         while True:

@@ -195,8 +195,13 @@ class Run:
             self.record_unchanged(planned)
             return Outcome(planned, "unchanged")
         outcome = Outcome(planned, "failed")
+        def on_draft(partial: ApplyResult) -> None:  # recorded at once: a kill before the publish must not orphan it
+            entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+            self.remember(lambda state: put(state.agents, planned.source, entry))
+
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
-                          known_versioning=self.versioning_hint)
+                          known_versioning=self.versioning_hint,
+                          own_draft=planned.prior.open_draft if planned.prior else None, on_draft=on_draft)
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
                 runner = ResourceApplier(self.atoms, self.elevenlabs, self.state, self.remember,  # type: ignore[arg-type]

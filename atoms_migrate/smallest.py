@@ -233,6 +233,24 @@ class AtomsClient:
         return self._call("PUT", f"/agent/{agent_id}/branches/{branch_id}/draft", "writing the draft",
                           body=body, kind="upsert")
 
+    def get_branch_draft(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
+        """The open draft's ``DraftDetail {latest, editCount, editHistory}`` (§C.2), or None when there is none (404)."""
+        what = "reading the open draft"
+        response = self._send("GET", f"/agent/{agent_id}/branches/{branch_id}/draft", what)
+        if response.status_code == 404:
+            return None
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else None
+
+    def get_agent_at_draft(self, agent_id: str, draft_id: str) -> dict[str, Any] | None:
+        """The agent with its config resolved from a draft (``?draftId``, §B.2), or None when Atoms cannot say."""
+        what = f"reading agent {agent_id} at draft {draft_id}"
+        response = self._send("GET", f"/agent/{agent_id}", what, params={"draftId": draft_id})
+        if not response.is_success:
+            return None
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else None
+
     def discard_draft(self, agent_id: str, branch_id: str) -> None:
         self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
 

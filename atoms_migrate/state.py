@@ -53,6 +53,8 @@ class AgentState(BaseModel):
     created_by_atoms_migrate: bool = False
     applied_at: str = ""
     last_operation: LastOperation | None = None
+    # A draft this tool wrote and has not seen published (apply.ApplyResult.open_draft): a re-run adopts it.
+    open_draft: dict[str, Any] | None = None
 
 
 class KnowledgeBaseState(BaseModel):
@@ -124,6 +126,7 @@ def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: Age
         source_hash=canonical_hash(source_raw), tables_hash=tables_hash(tables),
         created_by_atoms_migrate=result.created or bool(prior and prior.created_by_atoms_migrate),
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"), last_operation=last,
+        open_draft=getattr(result, "open_draft", None),
     )
 
 

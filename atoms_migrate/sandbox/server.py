@@ -11,7 +11,9 @@ request log, so a test can prove that a dry run sent no write.
 Faults (``Fault``) match a method and a path regex and either answer a status instead
 of the API (429 with ``Retry-After``, 5xx, 423...), drop the connection before doing
 anything, or do the work and then answer 500 / drop: the "create that commits and then
-fails" case that makes blind retries create duplicates.
+fails" case that makes blind retries create duplicates. ``hold_then_drop`` keeps the request
+waiting, undone, until ``release()`` (or ``POST /_sandbox/release``): a test sees it arrive
+(``held``) and kills the client at exactly that point, e.g. between the draft and the publish.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, json_response
 
 ATOMS_KEY = "sk_sandbox_atoms"
 ELEVENLABS_KEY = "xi_sandbox_elevenlabs"
-FAULT_ACTIONS = ("status", "drop", "commit_then_500", "commit_then_drop")
+FAULT_ACTIONS = ("status", "drop", "commit_then_500", "commit_then_drop", "hold_then_drop")
 
 
 @dataclass
@@ -58,6 +60,13 @@ class Sandbox:
         self.faults: list[Fault] = []
         self.log: list[dict[str, Any]] = []
         self.lock = threading.RLock()
+        self.held: list[str] = []  # "METHOD path" of requests a hold_then_drop fault is holding
+        self.reached = threading.Event()  # set when a request is held
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        """Let held requests go: they are answered by dropping the connection, nothing done."""
+        self._released.set()
 
     # -- control ---------------------------------------------------------------------------
 
@@ -88,7 +97,7 @@ class Sandbox:
             data, content_type = self.elevenlabs.blobs[req.path]
             return FakeResponse(200, data, {"content-type": content_type})
         if req.method == "GET" and route == "/state":
-            return json_response(200, {"atoms": self.atoms.summary(), "requests": self.log,
+            return json_response(200, {"atoms": self.atoms.summary(), "requests": self.log, "held": self.held,
                                        "writes": len(self.writes()), "elevenlabs_agents": sorted(self.elevenlabs.agents)})
         if req.method == "POST" and route == "/faults":
             try:
@@ -97,6 +106,9 @@ class Sandbox:
             except (TypeError, ValueError) as exc:
                 return json_response(400, {"error": str(exc)})
             return json_response(200, {"queued": len(self.faults)})
+        if req.method == "POST" and route == "/release":
+            self.release()
+            return json_response(200, {"released": True})
         if req.method == "POST" and route == "/log/clear":
             self.log.clear()
             return json_response(200, {"cleared": True})
@@ -121,6 +133,15 @@ class Sandbox:
     def handle(self, req: FakeRequest) -> FakeResponse:
         if self.latency and not req.path.startswith("/_sandbox/"):
             time.sleep(self.latency)  # outside the lock: concurrent requests overlap, as on a real server
+        with self.lock:
+            fault = next((f for f in self.faults if f.action == "hold_then_drop" and f.matches(req)), None)
+            if fault:
+                fault.times -= 1
+                self.held.append(f"{req.method} {req.path}")
+                self.reached.set()
+        if fault:  # outside the lock: the rest of the sandbox keeps answering
+            self._released.wait(120)
+            return FakeResponse(0, drop=True)
         with self.lock:
             if req.path.startswith("/_sandbox/"):
                 return self._control(req)
