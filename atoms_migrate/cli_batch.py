@@ -44,6 +44,7 @@ from atoms_migrate.cli import (
     _run_config,
     _save_plan,
     _write_file,
+    _project_root,
     _state_lock,
     _write_reports,
     WaitLockOption,
@@ -379,6 +380,7 @@ def apply_saved(
         from atoms_migrate.tables import load_tables
 
         doc = savedplan.load(plan_file)
+        savedplan.check_sources(plan_file, doc, _project_root(state))
         settings = doc.get("settings") or {}
         tables = load_tables(mappings)
         config = _run_config(tables, state, [f"{k}={v}" for k, v in (settings.get("set") or {}).items()], secrets,

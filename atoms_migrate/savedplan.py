@@ -13,6 +13,7 @@ never in the file: the steps hold ``<secret:NAME>`` references, supplied again a
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,49 @@ def load(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} cannot be read as a saved plan: {exc}", "Make one with --dry-run --out plan.json.") from exc
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise ConfigError(f"{path} is not a saved atoms-migrate plan", "Make one with --dry-run --out plan.json.")
+    _check_shape(path, doc)
     major = str(doc.get("format_version", "")).split(".")[0]
     if major != FORMAT_VERSION:
         raise ConfigError(f"{path} has plan format {doc.get('format_version')!r}; this version reads {FORMAT_VERSION}",
                           "Plan again with this version of atoms-migrate.")
     return doc
+
+
+# What `apply` reads from each agent entry: (path of keys, expected type).
+_REQUIRED: tuple[tuple[tuple[str, ...], type], ...] = (
+    (("source",), dict), (("source", "ref"), str), (("source", "kind"), str), (("source", "hash"), str),
+    (("target",), dict), (("plan",), dict), (("plan", "source"), dict),
+)
+
+
+def _check_shape(path: Path, doc: dict[str, Any]) -> None:
+    """Every key ``apply`` reads is there with its type; else one clean error naming the first gap."""
+    agents = doc.get("agents")
+    if not isinstance(agents, list):
+        raise ConfigError(f"{path}: the saved plan has no `agents` list", "Plan again with --dry-run --out.")
+    for i, item in enumerate(agents):
+        for keys, kind in _REQUIRED:
+            value: Any = item
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            if not isinstance(value, kind):
+                raise ConfigError(f"{path}: agents[{i}].{'.'.join(keys)} is missing or not a {kind.__name__}",
+                                  "The saved plan is damaged or edited by hand; plan again with --dry-run --out.")
+        if item["source"]["kind"] not in ("id", "file"):
+            raise ConfigError(f"{path}: agents[{i}].source.kind must be id or file", "Plan again with --dry-run --out.")
+
+
+def check_sources(path: Path, doc: dict[str, Any], root: Path) -> None:
+    """Refuse a file source outside the project (``root``): a saved plan must not make us read elsewhere."""
+    base = os.path.realpath(root)
+    for i, item in enumerate(doc.get("agents") or []):
+        src = item["source"]
+        if src["kind"] != "file":
+            continue
+        real = os.path.realpath(src["ref"])
+        if os.path.commonpath([base, real]) != base:
+            raise ConfigError(f"{path}: agents[{i}] reads {src['ref']!r}, which is outside the project {root}",
+                              "Apply the plan from the project it was made in (next to its .atoms-migrate/ state).")
 
 
 def _comparable_steps(plan: dict[str, Any]) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import stat
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -118,11 +119,17 @@ class _Ignores:
 
 
 def iter_files(roots: Iterable[Path]) -> Iterator[Path]:
-    """Source files under ``roots`` (files given directly are always included)."""
+    """Source files under ``roots`` (files given directly are always included).
+
+    Only regular files of at most ``MAX_SCAN_BYTES`` are yielded, and a symlink only when it
+    stays inside its root: a link to ``/dev/zero``, a FIFO or a file outside the tree is never opened.
+    """
     for root in roots:
         if root.is_file():
-            yield root
+            if _regular(root):
+                yield root
             continue
+        real_root = os.path.realpath(root)
         ignores = _Ignores()
         for current, dirs, files in os.walk(root):
             folder = Path(current)
@@ -131,8 +138,21 @@ def iter_files(roots: Iterable[Path]) -> Iterator[Path]:
                              and not ignores.ignored(folder / d, True))
             for name in sorted(files):
                 path = folder / name
-                if path.suffix.lower() in LANGUAGES and not ignores.ignored(path, False):
+                if path.suffix.lower() in LANGUAGES and not ignores.ignored(path, False) and _regular(path) and (
+                        not path.is_symlink() or os.path.commonpath([real_root, os.path.realpath(path)]) == real_root):
                     yield path
+
+
+MAX_SCAN_BYTES = 20 * 1024 * 1024
+
+
+def _regular(path: Path) -> bool:
+    """A regular file of sane size (stat follows links: a link to a device is not regular)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return True  # let the reader report it as unreadable
+    return stat.S_ISREG(info.st_mode) and info.st_size <= MAX_SCAN_BYTES
 
 
 def read_source(path: Path) -> SourceText:

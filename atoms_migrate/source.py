@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from atoms_migrate.bounds import MAX_DEPTH, MAX_ID_LENGTH, InputTooLarge, check_file, check_value
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 
 # Keys of conversation_config; at the top level of a file they mark the flattened legacy shape.
@@ -42,6 +43,7 @@ _OPAQUE_MAPS = frozenset(
     }
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_ID_SAFE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ENV_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -207,7 +209,12 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
             f"(found: {found[:120]}); {_expected()}",
             "A hand-written format of your own must be turned into an ElevenLabs config first.",
         )
-    agent_id = data.get("agent_id") if isinstance(data.get("agent_id"), str) else None
+    agent_id = data.get("agent_id") if isinstance(data.get("agent_id"), str) and data.get("agent_id") else None
+    if agent_id is not None and (len(agent_id) > MAX_ID_LENGTH or not _ID_SAFE.match(agent_id)):
+        raise SourceFileError(
+            f"{label}: agent_id is not an ElevenLabs id ({len(agent_id):,} characters"
+            f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the agent's identity",
+            f"Fix or remove agent_id (ids are letters, digits, '_' and '-', at most {MAX_ID_LENGTH} characters).")
     return SourceAgent(config=data, raw=raw, label=label, shape=shape, agent_id=agent_id, path=path, notes=tuple(notes))
 
 
@@ -216,7 +223,16 @@ def env_placeholders(text: str) -> list[str]:
 
 
 def parse_config_text(text: str, label: str, suffix: str = "") -> Any:
-    """Parse JSON or YAML text; malformed input raises ``SourceFileError`` naming the spot."""
+    """Parse JSON or YAML text; malformed or unbounded input raises ``SourceFileError`` naming the spot."""
+    value = _parse(text, label, suffix)
+    try:
+        check_value(value)
+    except InputTooLarge as exc:
+        raise SourceFileError(f"{label}: {exc}", "Fix the file, or export the agent again.") from None
+    return value
+
+
+def _parse(text: str, label: str, suffix: str) -> Any:
     if suffix.lower() in (".yaml", ".yml"):
         return _parse_yaml(text, label)
     try:
@@ -228,12 +244,24 @@ def parse_config_text(text: str, label: str, suffix: str = "") -> Any:
                 f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                 "Fix the file, or export the agent again.",
             ) from exc
+    except RecursionError:
+        raise SourceFileError(f"{label}: is nested deeper than {MAX_DEPTH} levels",
+                              "Fix the file, or export the agent again.") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's 4,300-digit conversion limit
+        raise SourceFileError(f"{label}: not a usable JSON value: {str(exc).splitlines()[0][:160]}",
+                              "Fix the file, or export the agent again.") from None
     return _parse_yaml(text, label)
 
 
 def _parse_yaml(text: str, label: str) -> Any:
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise SourceFileError(f"{label}: is nested deeper than {MAX_DEPTH} levels",
+                              "Fix the file, or export the agent again.") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit, a bad timestamp
+        raise SourceFileError(f"{label}: not a usable YAML value: {str(exc).splitlines()[0][:160]}",
+                              "Fix the file, or export the agent again.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -244,7 +272,10 @@ def _parse_yaml(text: str, label: str) -> Any:
 def read_config_file(path: Path) -> Any:
     """Read and parse one JSON/YAML file (the only disk I/O for source configs)."""
     try:
+        check_file(path)  # before opening: a FIFO would block, /dev/zero would never end
         data = path.read_bytes()
+    except InputTooLarge as exc:
+        raise SourceFileError(f"{path}: {exc}", "Pass an exported agent config file (JSON or YAML).") from None
     except FileNotFoundError as exc:
         raise SourceFileError(f"{path}: no such file", "Pass an existing file or an ElevenLabs agent id.") from exc
     except IsADirectoryError as exc:

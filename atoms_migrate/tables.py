@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from atoms_migrate.bounds import InputTooLarge, check_value
 from atoms_migrate.errors import MappingTableError
 from atoms_migrate.paths import parse_path
 
@@ -209,9 +210,16 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return None, [f"{path}: cannot read ({exc.strerror})"]
+    except UnicodeDecodeError as exc:
+        return None, [f"{path}: not UTF-8 text (byte {exc.start}); save the table as UTF-8"]
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text)
+        check_value(data)
+    except InputTooLarge as exc:
+        return None, [f"{path}: {exc}"]
+    except (RecursionError, ValueError) as exc:
+        return None, [f"{path}: not a usable YAML table ({'nested too deeply' if isinstance(exc, RecursionError) else str(exc)[:160]})"]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
