@@ -108,12 +108,29 @@ def main_callback(
     """Migrate ElevenLabs Conversational AI agents to Smallest AI Atoms."""
 
 
+MAX_REDIRECTS = 5  # a redirect loop stops here with a clear message instead of after httpx's 20
+REQUEST_DEADLINE = 120.0  # seconds for one whole request, body included (deadline.py): a dripping server cannot hold a run
+
+
+def _api_key(var: str) -> str:
+    """The key in ``var``, stripped; one that could not be a header value is refused without echoing it."""
+    key = os.environ.get(var, "").strip()
+    if any(c in key for c in "\r\n"):
+        raise ConfigError(f"{var} contains a newline", f"Set {var} to the key alone (check how it was pasted or read from a file).")
+    if not key.isascii() or not key.isprintable() or " " in key:
+        raise ConfigError(f"{var} contains a character that cannot be part of an API key (non-ASCII, a space or a control character)",
+                          f"Set {var} to the key alone, as copied from the vendor's dashboard.")
+    return key
+
+
 def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-untyped-def]
     import httpx
 
+    from atoms_migrate.deadline import DeadlineTransport
+
     from atoms_migrate.elevenlabs import DEFAULT_BASE_URL, ElevenLabsClient
 
-    key = os.environ.get("ELEVENLABS_API_KEY", "").strip()
+    key = _api_key("ELEVENLABS_API_KEY")
     if not key:
         raise ConfigError(
             "ELEVENLABS_API_KEY is not set, so the agent cannot be read from ElevenLabs",
@@ -127,10 +144,12 @@ def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-unty
         headers={"xi-api-key": key, "User-Agent": f"atoms-migrate/{__version__}", "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
     )
     downloads = httpx.Client(headers={"User-Agent": f"atoms-migrate/{__version__}"}, timeout=httpx.Timeout(60.0, connect=10.0),
-                             follow_redirects=True)
+                             follow_redirects=True, max_redirects=MAX_REDIRECTS, transport=DeadlineTransport(REQUEST_DEADLINE * 2))
     return ElevenLabsClient(http, downloads=downloads)
 
 
@@ -138,9 +157,10 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
     """The Atoms client, or None when no key is set and none is required (a dry run plans a create)."""
     import httpx
 
+    from atoms_migrate.deadline import DeadlineTransport
     from atoms_migrate.smallest import AtomsClient, atoms_base_urls
 
-    key = os.environ.get("SMALLEST_API_KEY", "").strip()
+    key = _api_key("SMALLEST_API_KEY")
     if not key:
         if not required:
             return None
@@ -152,6 +172,7 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
         headers={"Authorization": f"Bearer {key}", "User-Agent": f"atoms-migrate/{__version__}",
                  "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
+        transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
     )
     return AtomsClient(http)

@@ -167,3 +167,117 @@ def test_scan_skips_devices_fifos_and_links_out_of_the_tree(tmp_path) -> None:
     if hasattr(os, "mkfifo"):
         os.mkfifo(tree / "pipe.js")
     assert sorted(p.name for p in iter_files([tree])) == ["inside.js", "ok.js"]
+
+
+# -- network ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile_server():
+    """A local HTTP server: /drip answers one byte at a time, /loop redirects to itself forever."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        try:
+            request = conn.recv(65536).decode("latin-1")
+            if " /loop" in request.split("\r\n", 1)[0]:
+                conn.sendall(b"HTTP/1.1 302 Found\r\nlocation: /loop\r\ncontent-length: 0\r\n\r\n")
+                answer(conn)
+                return
+            for byte in b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n" + b" " * 200:
+                if stop.is_set():
+                    return
+                conn.send(bytes([byte]))
+                time.sleep(0.05)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    stop.set()
+    srv.close()
+
+
+def test_a_dripping_server_hits_the_total_request_deadline(hostile_server, monkeypatch) -> None:
+    from atoms_migrate import cli
+    from atoms_migrate.errors import ApiError
+    from atoms_migrate.retry import RetryPolicy
+
+    monkeypatch.setattr(cli, "REQUEST_DEADLINE", 0.5)
+    monkeypatch.setenv("SMALLEST_API_KEY", "sk_test")
+    client = cli._atoms_client(hostile_server + "/drip", required=True)
+    client.retry = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.01)
+    started = time.monotonic()
+    with pytest.raises(ApiError, match="did not answer in time"):
+        client.get_agent("a")
+    assert time.monotonic() - started < 5  # two attempts of 0.5 s, not 200 bytes at 20 per second each
+
+
+def test_a_redirect_loop_stops_at_a_small_limit_with_a_clear_message(hostile_server, monkeypatch) -> None:
+    from atoms_migrate import cli
+    from atoms_migrate.errors import ApiError
+
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "xi_test")
+    client = cli._elevenlabs_client(hostile_server)
+    with pytest.raises(ApiError, match=r"redirected more than 5 times .*\(GET /loop\); a redirect loop"):
+        client._get("/loop", "the loop")
+
+
+@pytest.mark.parametrize("call, endpoint", [
+    (lambda c: c.get_agent("a1"), "GET /agent/{id}"),
+    (lambda c: c.list_revisions("a1", "b1"), "GET /agent/{id}/branches/{branchId}/revisions"),
+    (lambda c: c.get_knowledge_base("k1"), "GET /knowledgebase/{id}"),
+])
+def test_a_200_of_the_wrong_shape_is_an_error_naming_the_endpoint(call, endpoint) -> None:
+    import httpx
+
+    from atoms_migrate.errors import ApiError
+    from atoms_migrate.smallest import AtomsClient
+
+    def wrong(request: httpx.Request) -> httpx.Response:
+        body = [1, 2] if "revisions" in request.url.path else []
+        return httpx.Response(200, json={"status": True, "data": body})
+
+    client = AtomsClient(httpx.Client(base_url="http://atoms", transport=httpx.MockTransport(wrong)))
+    with pytest.raises(ApiError) as caught:
+        call(client)
+    assert endpoint in caught.value.message and "where an" in caught.value.message
+
+
+def test_an_elevenlabs_200_of_the_wrong_shape_names_the_endpoint() -> None:
+    import httpx
+
+    from atoms_migrate.elevenlabs import ElevenLabsClient
+    from atoms_migrate.errors import ApiError
+
+    client = ElevenLabsClient(httpx.Client(base_url="http://el", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[]))))
+    with pytest.raises(ApiError, match=r"\(GET /v1/convai/agents/agent_x\) with an array where an object is due"):
+        client.get_agent("agent_x")
+
+
+@pytest.mark.parametrize("var, value, needle", [
+    ("SMALLEST_API_KEY", "sk_live_part1\nsk_live_part2", "SMALLEST_API_KEY contains a newline"),
+    ("SMALLEST_API_KEY", "sk_lïve_secretvalue", "SMALLEST_API_KEY contains a character"),
+    ("ELEVENLABS_API_KEY", "xi_secret\r\nX-Evil: 1", "ELEVENLABS_API_KEY contains a newline"),
+])
+def test_a_key_with_a_newline_or_non_ascii_is_refused_up_front_and_never_echoed(var, value, needle) -> None:
+    result = run("agent", "agent_abcdefghijkl" if var.startswith("ELEVEN") else str(EXAMPLE), "--dry-run", env={var: value})
+    _clean_failure(result, needle)
+    for part in value.split():
+        assert part[:8] not in result.stderr + result.stdout
