@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from atoms_migrate.model import FindingStatus, Severity
-from atoms_migrate.refs import is_sensitive_name, secret_env_name, secret_ref
+from atoms_migrate.refs import is_sensitive_name, mask_url, secret_env_name, secret_ref
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -245,14 +245,25 @@ class _Builder:
 
         url = _PATH_PARAM.sub(path_param, url)
         url = self._rename_templates(url, req.url_path)
+        shown = mask_url(url)  # credentials in the URL are never shown, not even in a finding
         for token in unresolved_placeholders(url):
             name = _placeholder_name(token)
             self.conv.notes.append(Note(req.url_path, "unmapped", "error",
-                                        f"Tool {self.tool_name}: URL {url} still holds the placeholder {token}, so it cannot go live.",
+                                        f"Tool {self.tool_name}: URL {shown} still holds the placeholder {token}, so it cannot go live.",
                                         f"Pass --set {name}=VALUE with the real value."))
         if not unresolved_placeholders(url) and not re.match(r"^https?://[^/\s]+", url):
-            self.conv.notes.append(Note(req.url_path, "unmapped", "error", f"Tool {self.tool_name}: URL {url!r} is not an absolute http(s) URL.",
+            self.conv.notes.append(Note(req.url_path, "unmapped", "error", f"Tool {self.tool_name}: URL {shown!r} is not an absolute http(s) URL.",
                                         "Fix the URL in the source, or pass --set for its placeholder."))
+        if shown != url:
+            # Like a literal credential header: the whole URL becomes a secret reference, sent as it is, never shown.
+            name = f"{self.tool_name}.url"
+            if not self.options.has_secret(name):
+                self.conv.literal_secrets[name] = url
+            self.conv.notes.append(Note(req.url_path, "mapped", "info",
+                                        f"The URL of tool {self.tool_name} ({shown}) carries a credential; it is sent to Atoms "
+                                        f"unchanged but never shown (plan: <secret:{name}>).",
+                                        f"Or pass --secret {name}=URL with the URL to use."))
+            return secret_ref(name)
         return url
 
     def _rename_templates(self, text: str, where: str) -> str:

@@ -281,3 +281,15 @@ def test_a_key_with_a_newline_or_non_ascii_is_refused_up_front_and_never_echoed(
     _clean_failure(result, needle)
     for part in value.split():
         assert part[:8] not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("url, masked", [
+    ("https://u:p4ss@h.example/x?api_key=K1&a=1", "https://u:<secret>@h.example/x?api_key=<secret>&a=1"),
+    ("https://tok3n@h.example/x", "https://<secret>@h.example/x"),
+    ("https://h.example/x?token={{call_token}}&q=1", "https://h.example/x?token={{call_token}}&q=1"),
+    ("https://h.example/x?q=1", "https://h.example/x?q=1"),
+])
+def test_mask_url_hides_userinfo_and_credential_query_values(url, masked) -> None:
+    from atoms_migrate.refs import mask_url
+
+    assert mask_url(url) == masked

@@ -217,3 +217,52 @@ def test_someone_elses_open_draft_is_still_refused_after_an_interrupted_run(tmp_
         assert again.returncode == 1 and "open draft" in again.stderr and "--force" in again.stderr
     finally:
         box.server.shutdown()  # type: ignore[attr-defined]
+
+
+URL_SECRETS = ("pw-S3CRET-1", "QK-S3CRET-2", "HDR-S3CRET-3", "CLI-S3CRET-4")
+
+
+def _agent_with_secret_url(box: Box) -> None:
+    raw = json.loads(EXAMPLE.read_text())
+    raw.pop("agent_id", None)
+    raw["conversation_config"]["agent"]["prompt"].pop("knowledge_base", None)
+    raw["conversation_config"]["agent"]["prompt"].pop("tool_ids", None)
+    raw["conversation_config"]["agent"]["prompt"]["tools"] = [{
+        "type": "webhook", "name": "lookup_order", "description": "Find an order by its number.",
+        "api_schema": {"url": "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu",
+                       "method": "GET", "request_headers": {"Authorization": "Bearer HDR-S3CRET-3"}}}]
+    folder = box.cwd / "agents"
+    folder.mkdir(exist_ok=True)
+    (folder / "a.json").write_text(json.dumps(raw))
+
+
+def test_credentials_in_webhook_urls_reach_atoms_and_no_output_file(tmp_path) -> None:
+    box = _box(tmp_path)
+    try:
+        _agent_with_secret_url(box)
+        env = {"GITHUB_STEP_SUMMARY": str(box.cwd / "summary.md"), "GITHUB_ACTIONS": "true"}
+        runs = [
+            box.cli("agent", "agents/a.json", "--dry-run", "--json", "--out", "plan1.json", "--report", "r1.md", "-v", env=env),
+            box.cli("agent", "agents/a.json", "--dry-run", "-v", env=env),
+            box.cli("all", "agents", "--dry-run", "--json", "--out", "plan2.json", "--report", "r2.md", "--junit", "j1.xml", env=env),
+            box.cli("apply", "plan2.json", "--yes", "--json", "--report", "r3.md", "--junit", "j2.xml", env=env),
+            box.cli("agent", "agents/a.json", "--yes", "--json", "-v", "--report", "r4.md", env=env),
+            box.cli("all", "agents", "--yes", "-v", "--junit", "j3.xml", env=env),
+            box.cli("agent", "agents/a.json", "--dry-run", "--secret", "CLI-S3CRET-4"),  # malformed: no NAME=
+        ]
+        assert [r.returncode for r in runs[:-1]] == [0, 0, 0, 0, 0, 0], [r.stderr[-500:] for r in runs]
+        assert runs[-1].returncode == 1 and "--secret expects NAME=VALUE, got a value without NAME=" in runs[-1].stderr
+        outputs = {f"run {i} {stream}": getattr(r, stream) for i, r in enumerate(runs) for stream in ("stdout", "stderr")}
+        files = [p for p in box.cwd.rglob("*") if p.is_file() and p.suffix != ".json" or p.name.startswith(("plan", "state"))]
+        outputs |= {str(p.relative_to(box.cwd)): p.read_text() for p in files if "agents" not in p.parts}
+        assert {"plan1.json", "plan2.json", "r1.md", "r2.md", "r3.md", "r4.md", "j1.xml", "j2.xml", "j3.xml", "summary.md",
+                ".atoms-migrate/state.json"} <= set(outputs)
+        for where, text in outputs.items():
+            for secret in URL_SECRETS:
+                assert secret not in text, f"{secret} leaked into {where}"
+        assert "<secret:lookup_order.url>" in outputs["plan1.json"]
+        [agent] = box.live_agents()
+        [tool] = [t for t in agent["live_config"]["singlePromptConfig"]["tools"] if t.get("type") == "api_call"]
+        assert tool["url"] == "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu"
+    finally:
+        box.server.shutdown()  # type: ignore[attr-defined]
