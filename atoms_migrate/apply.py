@@ -326,8 +326,15 @@ class Applier:
 
     def read_back(self, plan: AgentPlan, result: ApplyResult) -> list[tuple[str, Any, Any]]:
         detail = self._revision_detail
-        if result.versioning == "v2" and detail and (detail.get("revision") or {}).get("_id") == result.revision_id:
-            # The published revision was just read while waiting for it: only the agent document is missing.
+        at_revision = self._agent_at_revision(result) if result.versioning == "v2" and result.revision_id else None
+        if at_revision is not None:
+            # One request: the agent with its config resolved from the revision just published (§B.2 ?versionId).
+            config = live_config(at_revision if result.live else {**_agent_level(at_revision),
+                                                                   "_resolvedConfig": at_revision["_resolvedConfig"]})
+            branch_id, branch_name = result.branch_id, result.branch_name
+        elif result.versioning == "v2" and result.revision_id and result.branch_id:
+            if not detail or (detail.get("revision") or {}).get("_id") != result.revision_id:
+                detail = self.client.get_revision(result.agent_id, str(result.branch_id), result.revision_id)
             doc = self.client.get_agent(result.agent_id) or {}
             config = live_config(doc if result.live else _agent_level(doc), detail.get("resolvedConfig"))
             branch_id, branch_name = result.branch_id, result.branch_name
@@ -337,6 +344,21 @@ class Applier:
         result.branch_id = result.branch_id or branch_id
         result.branch_name = result.branch_name or branch_name
         return [(path, planned, self.redact.value(live)) for path, planned, live in differences(plan.target_config, config)]
+
+    def _agent_at_revision(self, result: ApplyResult) -> dict[str, Any] | None:
+        """GET /agent/{id}?versionId=<revision> when this account resolves a v2 revision that way, else None.
+
+        §B.2 documents ``versionId`` (and §C.1 says a v1 versionId equals its revision id), but not
+        whether v2 fills ``_resolvedConfig`` for it: probed once per run (``capabilities``), and
+        used only when the answer says ``_configSource: "version"``.
+        """
+        caps = self.client.capabilities
+        if caps.get("agent_at_revision") is False:
+            return None
+        doc = self.client.get_agent_at_version(result.agent_id, str(result.revision_id))
+        works = bool(doc) and doc.get("_configSource") == "version" and isinstance(doc.get("_resolvedConfig"), dict)
+        caps["agent_at_revision"] = works
+        return doc if works else None
 
     def restore(self, result: ApplyResult, revision_id: str) -> str:
         """Put ``revision_id`` back live (rollback); returns the revision now serving."""
@@ -501,18 +523,25 @@ class Applier:
             return str(revision["_id"])
         self.progress("publish accepted; waiting for the security scan")
         while True:
-            newest = self._newest_revision(agent_id, branch_id)
+            revisions = client.list_revisions(agent_id, branch_id, limit=1)
+            rev = revisions[0] if revisions else {}
+            newest = str(rev["_id"]) if rev.get("_id") else None
             if newest and newest != baseline:
-                detail = client.get_revision(agent_id, branch_id, newest)
-                rev = detail.get("revision") or {}
-                check = rev.get("securityCheck") or {}
+                done = str(rev.get("status", "")).lower() in ("published", "committed") or \
+                    str((rev.get("securityCheck") or {}).get("status", "")).lower() in FAILED
+                if not done:
+                    # The listing does not show it finished (or carries no state): read the revision itself,
+                    # which also brings its resolved config for the read-back.
+                    detail = client.get_revision(agent_id, branch_id, newest)
+                    self._revision_detail = detail
+                    rev = detail.get("revision") if isinstance(detail.get("revision"), dict) else {}
+                check = rev.get("securityCheck") if isinstance(rev.get("securityCheck"), dict) else {}
                 if str(check.get("status", "")).lower() in FAILED:
                     self._discard_after_failed_scan(agent_id, branch_id)
                     raise SecurityScanFailed(
                         f"Atoms' security scan rejected revision {newest}: {check.get('reason') or 'no reason given'}",
                         "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.")
                 if str(rev.get("status", "")).lower() in ("published", "committed"):
-                    self._revision_detail = detail
                     return newest
             if self.clock() > deadline:
                 raise PublishTimeout(

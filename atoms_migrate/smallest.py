@@ -122,6 +122,8 @@ class AtomsClient:
     def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None) -> None:
         self.http = http
         self.retry = retry or RetryPolicy()
+        # What this account was seen to support, probed once and shared by every agent of a run.
+        self.capabilities: dict[str, bool] = {}
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -276,6 +278,15 @@ class AtomsClient:
         """The agent with its config resolved from a draft (``?draftId``, §B.2), or None when Atoms cannot say."""
         what = f"reading agent {agent_id} at draft {draft_id}"
         response = self._send("GET", f"/agent/{agent_id}", what, params={"draftId": draft_id})
+        if not response.is_success:
+            return None
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else None
+
+    def get_agent_at_version(self, agent_id: str, version_id: str) -> dict[str, Any] | None:
+        """The agent with its config resolved from a published version or revision (``?versionId``, §B.2), or None."""
+        what = f"reading agent {agent_id} at version {version_id}"
+        response = self._send("GET", f"/agent/{agent_id}", what, params={"versionId": version_id})
         if not response.is_success:
             return None
         data = self._data(response, what)

@@ -522,6 +522,13 @@ class FakeAtoms:
         agent = self._agent(agent_id)
         self._tick(agent)
         view = self.agent_view(agent, detail=True)
+        version_id = req.query.get("versionId")
+        if version_id:  # §B.2: the config resolved from that published version (a v2 revision id works too, §C.1)
+            rev = agent.revisions.get(version_id)
+            if rev is None or rev.status != "published":
+                raise FakeError(404, "Version not found")
+            view["_resolvedConfig"] = self.flat_resolved(rev.config)
+            view["_configSource"] = "version"
         draft_id = req.query.get("draftId")
         if draft_id:  # §B.2: the config resolved from that draft
             branch = next((b for b in agent.branches.values() if b.draft and b.draft_id == draft_id), None)
