@@ -18,6 +18,7 @@ from typing import Any
 MAX_SOURCE_BYTES = 20 * 1024 * 1024  # the largest real agent export we have seen is well under 1 MB
 MAX_DEPTH = 100  # deepest real configs (tool schemas inside workflows) stay under 30
 MAX_NODES = 1_000_000  # after expanding YAML aliases
+MAX_NAME_LENGTH = 1_000  # agent names; the Atoms reference documents none (§B.1), real ones are under 100
 MAX_ID_LENGTH = 128  # ElevenLabs ids are ~32 characters; an id also lands in markers and state keys
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from atoms_migrate.bounds import MAX_DEPTH, MAX_ID_LENGTH, InputTooLarge, check_file, check_value
+from atoms_migrate.bounds import MAX_DEPTH, MAX_ID_LENGTH, MAX_NAME_LENGTH, InputTooLarge, check_file, check_value
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 
 # Keys of conversation_config; at the top level of a file they mark the flattened legacy shape.
@@ -215,6 +215,11 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
             f"{label}: agent_id is not an ElevenLabs id ({len(agent_id):,} characters"
             f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the agent's identity",
             f"Fix or remove agent_id (ids are letters, digits, '_' and '-', at most {MAX_ID_LENGTH} characters).")
+    name = data.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME_LENGTH:
+        # The Atoms reference documents no limit for agent names; a name this long is a broken export, not a name.
+        raise SourceFileError(f"{label}: the agent name is {len(name):,} characters; at most {MAX_NAME_LENGTH:,} are accepted",
+                              "Shorten the name in the file (it becomes the Atoms agent's name and is shown in every report).")
     return SourceAgent(config=data, raw=raw, label=label, shape=shape, agent_id=agent_id, path=path, notes=tuple(notes))
 
 

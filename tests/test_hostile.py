@@ -115,6 +115,16 @@ def test_an_agent_id_that_is_not_an_id_is_refused(tmp_path, agent_id, needle) ->
     assert agent_id not in result.stderr or len(agent_id) < 20
 
 
+def test_a_100000_character_name_is_refused_without_printing_it(tmp_path) -> None:
+    raw = _example()
+    raw["name"] = "N" * 100_000
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(raw))
+    result = run("agent", str(path), "--dry-run")
+    _clean_failure(result, "the agent name is 100,000 characters; at most 1,000")
+    assert len(result.stderr) < 1_000
+
+
 def test_a_mapping_table_that_is_not_utf8_is_named(tmp_path) -> None:
     tables = tmp_path / "tables"
     tables.mkdir()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,8 +54,13 @@ class Fault:
 
 class Sandbox:
     def __init__(self, versioning: str = "v2", scan_reads: int = 1,
-                 atoms_key: str = ATOMS_KEY, elevenlabs_key: str = ELEVENLABS_KEY, latency: float = 0.0) -> None:
+                 atoms_key: str = ATOMS_KEY, elevenlabs_key: str = ELEVENLABS_KEY, latency: float = 0.0,
+                 rate_limit: float | None = None) -> None:
         self.latency = latency  # seconds added to every API request, outside the lock (benchmarks)
+        # The account's limit on Atoms requests, counted like a server does: over any sliding second, by arrival.
+        self.rate_limit = rate_limit
+        self._arrivals: deque[float] = deque()
+        self.rate_limited = 0  # 429s answered because of rate_limit
         self.atoms = FakeAtoms(atoms_key, versioning=versioning, scan_reads=scan_reads)
         self.elevenlabs = FakeElevenLabs(elevenlabs_key)
         self.faults: list[Fault] = []
@@ -130,7 +136,24 @@ class Sandbox:
 
     # -- serving ---------------------------------------------------------------------------
 
+    def _over_rate(self, req: FakeRequest) -> FakeResponse | None:
+        if not self.rate_limit or req.path.startswith(("/_sandbox/", "/v1/")):
+            return None
+        with self.lock:
+            now = time.monotonic()
+            while self._arrivals and self._arrivals[0] <= now - 1.0:
+                self._arrivals.popleft()
+            if len(self._arrivals) >= self.rate_limit:
+                self.rate_limited += 1
+                self.log.append({"api": "atoms", "method": req.method, "path": req.path, "status": 429})
+                return json_response(429, {"status": False, "errors": ["Rate limit exceeded"]}, {"Retry-After": "1"})
+            self._arrivals.append(now)
+        return None
+
     def handle(self, req: FakeRequest) -> FakeResponse:
+        limited = self._over_rate(req)
+        if limited is not None:
+            return limited
         if self.latency and not req.path.startswith("/_sandbox/"):
             time.sleep(self.latency)  # outside the lock: concurrent requests overlap, as on a real server
         with self.lock:
