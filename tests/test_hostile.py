@@ -303,3 +303,29 @@ def test_mask_url_hides_userinfo_and_credential_query_values(url, masked) -> Non
     from atoms_migrate.refs import mask_url
 
     assert mask_url(url) == masked
+
+
+# -- the state lock -----------------------------------------------------------------------------
+
+
+def test_a_second_holder_is_refused_naming_the_first_and_may_wait_for_it(tmp_path, monkeypatch) -> None:
+    import threading
+
+    from atoms_migrate.statelock import StateLock, StateLocked
+
+    monkeypatch.setattr("sys.argv", ["atoms-migrate", "all", "agents", "--secret", "TOKEN=do-not-write-me"])
+    state = tmp_path / ".atoms-migrate" / "state.json"
+    first = StateLock(state)
+    first.acquire()
+    holder = first.path.read_text()
+    assert f'"pid": {os.getpid()}' in holder and "atoms-migrate all" in holder and "do-not-write-me" not in holder
+    with pytest.raises(StateLocked) as refused:
+        StateLock(state).acquire()
+    assert refused.value.exit_code == 4 and f"in use by process {os.getpid()}" in refused.value.message
+    threading.Timer(0.3, first.release).start()
+    started = time.monotonic()
+    with StateLock(state, wait=10, poll=0.05):
+        assert 0.2 < time.monotonic() - started < 5
+    with pytest.raises(StateLocked, match="after waiting 0.2 s"):
+        with StateLock(state):
+            StateLock(state, wait=0.2, poll=0.05).acquire()

@@ -266,3 +266,39 @@ def test_credentials_in_webhook_urls_reach_atoms_and_no_output_file(tmp_path) ->
         assert tool["url"] == "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu"
     finally:
         box.server.shutdown()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lose_state", [False, True], ids=["with-state", "state-lost"])
+def test_killed_half_way_through_a_knowledge_base_the_rerun_finishes_it_once(tmp_path, lose_state) -> None:
+    box = _box(tmp_path)
+    try:
+        raw = json.loads(EXAMPLE.read_text())
+        raw["conversation_config"]["agent"]["prompt"]["knowledge_base"] = [
+            {"type": "url", "name": "Help centre", "id": "kb_url", "usage_mode": "auto"},
+            {"type": "file", "name": "Prices", "id": "kb_pdf", "usage_mode": "auto"},
+        ]
+        agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_kbhalf0001")
+        box.sandbox.elevenlabs.add_document({"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"})
+        box.sandbox.elevenlabs.add_document({"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
+                                            content="Prices", file=(b"%PDF-1.4 our own tiny test file", "application/pdf"))
+        box.sandbox.add_fault(path=r"/items/upload-media$", method="POST", action="hold_then_drop")
+        proc = _start(box, "agent", agent_id, "--yes")
+        try:
+            assert box.sandbox.reached.wait(60), "the upload was never sent"
+        finally:
+            proc.kill()
+            proc.wait()
+        box.sandbox.release()
+        resources = box.sandbox.atoms.resources
+        assert len(resources.knowledge_bases) == 1 and not box.live_agents()
+        if lose_state:
+            (box.cwd / ".atoms-migrate" / "state.json").unlink()
+        again = box.cli("agent", agent_id, "--yes")
+        assert again.returncode == 0, again.stderr
+        [kb_id] = list(resources.knowledge_bases)
+        assert [name for _, name, _ in resources.uploads] == ["prices.pdf"]
+        assert [u["url"] for u in resources.scraped[kb_id]] == ["https://help.acme.example/faq"]
+        [agent] = box.live_agents()
+        assert agent["live_config"]["globalKnowledgeBaseId"] == kb_id
+    finally:
+        box.server.shutdown()  # type: ignore[attr-defined]
