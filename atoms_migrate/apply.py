@@ -355,7 +355,7 @@ class Applier:
         caps = self.client.capabilities
         if caps.get("agent_at_revision") is False:
             return None
-        doc = self.client.get_agent_at_version(result.agent_id, str(result.revision_id))
+        doc = self.client.get_agent_at(result.agent_id, version_id=str(result.revision_id))
         works = bool(doc) and doc.get("_configSource") == "version" and isinstance(doc.get("_resolvedConfig"), dict)
         caps["agent_at_revision"] = works
         return doc if works else None
@@ -462,7 +462,7 @@ class Applier:
                 return "the state recorded it as ours and nobody edited it since"
         if not draft_id or not live_branch or self._plan is None:
             return None
-        drafted = self.client.get_agent_at_draft(agent_id, str(draft_id))
+        drafted = self.client.get_agent_at(agent_id, draft_id=str(draft_id))
         if not drafted or drafted.get("_configSource") != "draft" or not isinstance(drafted.get("_resolvedConfig"), dict):
             return None  # Atoms did not show the draft's content: it cannot be proven ours
         now = live_config(self.client.get_agent(agent_id) or {})

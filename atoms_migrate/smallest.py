@@ -274,19 +274,12 @@ class AtomsClient:
             return None
         return as_object(self._data(response, what), what, "GET /agent/{id}/branches/{branchId}/draft")
 
-    def get_agent_at_draft(self, agent_id: str, draft_id: str) -> dict[str, Any] | None:
-        """The agent with its config resolved from a draft (``?draftId``, §B.2), or None when Atoms cannot say."""
-        what = f"reading agent {agent_id} at draft {draft_id}"
-        response = self._send("GET", f"/agent/{agent_id}", what, params={"draftId": draft_id})
-        if not response.is_success:
-            return None
-        data = self._data(response, what)
-        return data if isinstance(data, dict) else None
-
-    def get_agent_at_version(self, agent_id: str, version_id: str) -> dict[str, Any] | None:
-        """The agent with its config resolved from a published version or revision (``?versionId``, §B.2), or None."""
-        what = f"reading agent {agent_id} at version {version_id}"
-        response = self._send("GET", f"/agent/{agent_id}", what, params={"versionId": version_id})
+    def get_agent_at(self, agent_id: str, *, draft_id: str | None = None, version_id: str | None = None) -> dict[str, Any] | None:
+        """The agent with its config resolved from a draft (``?draftId``) or from a published version
+        or revision (``?versionId``, §B.2), or None when Atoms cannot say."""
+        params = {"draftId": draft_id} if draft_id else {"versionId": version_id}
+        what = f"reading agent {agent_id} at {'draft ' + str(draft_id) if draft_id else 'version ' + str(version_id)}"
+        response = self._send("GET", f"/agent/{agent_id}", what, params=params)
         if not response.is_success:
             return None
         data = self._data(response, what)

@@ -31,6 +31,20 @@ def slow_box(tmp_path):
     server.shutdown()
 
 
+@pytest.fixture
+def make_box(tmp_path):
+    """Sandboxes served over HTTP for one test, shut down after it."""
+    made: list[Box] = []
+
+    def make(versioning: str = "v2") -> Box:
+        made.append(_box(tmp_path, versioning))
+        return made[-1]
+
+    yield make
+    for box in made:
+        box.server.shutdown()  # type: ignore[attr-defined]
+
+
 def _start(box: Box, *args: str) -> subprocess.Popen[str]:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_"))}, **box.env, "NO_COLOR": "1"}
     return subprocess.Popen([str(EXE), *args], cwd=box.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -89,90 +103,78 @@ def _one_file(box: Box) -> Path:
     return path
 
 
-def test_one_file_under_every_spelling_is_one_agent(tmp_path) -> None:
-    box = _box(tmp_path)
-    try:
-        path = _one_file(box)
-        (box.cwd / "link.json").symlink_to(path)
-        first = box.cli("agent", str(path.resolve()), "--yes")
-        assert first.returncode == 0, first.stderr
-        writes = box.writes()
-        for spelling in ("agents/a.json", "agents/../agents/a.json", "./agents//a.json", "link.json"):
-            again = box.cli("agent", spelling, "--yes")
-            assert again.returncode == 0, again.stderr
-            assert "Nothing to do" in again.stderr, spelling
-        assert box.writes() == writes and len(box.live_agents()) == 1
-        state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
-        assert list(state["agents"]) == ["file:agents/a.json"]
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+def test_one_file_under_every_spelling_is_one_agent(make_box) -> None:
+    box = make_box()
+    path = _one_file(box)
+    (box.cwd / "link.json").symlink_to(path)
+    first = box.cli("agent", str(path.resolve()), "--yes")
+    assert first.returncode == 0, first.stderr
+    writes = box.writes()
+    for spelling in ("agents/a.json", "agents/../agents/a.json", "./agents//a.json", "link.json"):
+        again = box.cli("agent", spelling, "--yes")
+        assert again.returncode == 0, again.stderr
+        assert "Nothing to do" in again.stderr, spelling
+    assert box.writes() == writes and len(box.live_agents()) == 1
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    assert list(state["agents"]) == ["file:agents/a.json"]
 
 
-def test_a_state_entry_under_an_older_key_is_found_and_moved(tmp_path) -> None:
-    box = _box(tmp_path)
-    try:
-        path = _one_file(box)
-        assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
-        state_file = box.cwd / ".atoms-migrate" / "state.json"
-        state = json.loads(state_file.read_text())
-        old_key = "file:" + str(path)  # what an earlier version wrote for an absolute spelling
-        state["agents"] = {old_key: state["agents"]["file:agents/a.json"]}
-        state_file.write_text(json.dumps(state))
-        writes = box.writes()
-        again = box.cli("agent", str(path), "--yes")
-        assert again.returncode == 0 and "Nothing to do" in again.stderr, again.stderr
-        assert box.writes() == writes and len(box.live_agents()) == 1
-        assert list(json.loads(state_file.read_text())["agents"]) == ["file:agents/a.json"]
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+def test_a_state_entry_under_an_older_key_is_found_and_moved(make_box) -> None:
+    box = make_box()
+    path = _one_file(box)
+    assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
+    state_file = box.cwd / ".atoms-migrate" / "state.json"
+    state = json.loads(state_file.read_text())
+    old_key = "file:" + str(path)  # what an earlier version wrote for an absolute spelling
+    state["agents"] = {old_key: state["agents"]["file:agents/a.json"]}
+    state_file.write_text(json.dumps(state))
+    writes = box.writes()
+    again = box.cli("agent", str(path), "--yes")
+    assert again.returncode == 0 and "Nothing to do" in again.stderr, again.stderr
+    assert box.writes() == writes and len(box.live_agents()) == 1
+    assert list(json.loads(state_file.read_text())["agents"]) == ["file:agents/a.json"]
 
 
-def test_a_state_entry_pointing_at_another_sources_agent_is_refused_without_writing(tmp_path) -> None:
-    box = _box(tmp_path)
-    try:
-        write_agents(box.cwd / "agents", 2)
-        assert box.cli("all", "agents", "--yes").returncode == 0
-        state_file = box.cwd / ".atoms-migrate" / "state.json"
-        state = json.loads(state_file.read_text())
-        a, b = state["agents"]["file:agents/agent00.json"], state["agents"]["file:agents/agent01.json"]
-        state["agents"]["file:agents/agent00.json"] = b  # a merged state file gone wrong
-        state_file.write_text(json.dumps(state))
-        raw = json.loads((box.cwd / "agents" / "agent00.json").read_text())
-        raw["conversation_config"]["agent"]["first_message"] = "Changed."
-        (box.cwd / "agents" / "agent00.json").write_text(json.dumps(raw))
-        writes = box.writes()
-        run = box.cli("agent", "agents/agent00.json", "--yes")
-        assert run.returncode == 1
-        assert f"points at Atoms agent {b['smallest_agent_id']}" in run.stderr and "file:agents/agent01.json" in run.stderr
-        assert "file:agents/agent00.json" in run.stderr and box.writes() == writes
-        assert a["smallest_agent_id"] != b["smallest_agent_id"]
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+def test_a_state_entry_pointing_at_another_sources_agent_is_refused_without_writing(make_box) -> None:
+    box = make_box()
+    write_agents(box.cwd / "agents", 2)
+    assert box.cli("all", "agents", "--yes").returncode == 0
+    state_file = box.cwd / ".atoms-migrate" / "state.json"
+    state = json.loads(state_file.read_text())
+    a, b = state["agents"]["file:agents/agent00.json"], state["agents"]["file:agents/agent01.json"]
+    state["agents"]["file:agents/agent00.json"] = b  # a merged state file gone wrong
+    state_file.write_text(json.dumps(state))
+    raw = json.loads((box.cwd / "agents" / "agent00.json").read_text())
+    raw["conversation_config"]["agent"]["first_message"] = "Changed."
+    (box.cwd / "agents" / "agent00.json").write_text(json.dumps(raw))
+    writes = box.writes()
+    run = box.cli("agent", "agents/agent00.json", "--yes")
+    assert run.returncode == 1
+    assert f"points at Atoms agent {b['smallest_agent_id']}" in run.stderr and "file:agents/agent01.json" in run.stderr
+    assert "file:agents/agent00.json" in run.stderr and box.writes() == writes
+    assert a["smallest_agent_id"] != b["smallest_agent_id"]
 
 
-def test_a_stale_entry_is_recreated_recorded_and_said(tmp_path) -> None:
-    box = _box(tmp_path)
-    try:
-        _one_file(box)
-        assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
-        state_file = box.cwd / ".atoms-migrate" / "state.json"
-        old = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
-        del box.sandbox.atoms.agents[old]  # deleted on Atoms (an archived one keeps its name, see issue 14's "(2)")
-        run = box.cli("agent", "agents/a.json", "--yes")
-        assert run.returncode == 0, run.stderr
-        assert f"Atoms agent {old} from the state file is gone" in run.stdout + run.stderr
-        new = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
-        assert new != old and [a["id"] for a in box.live_agents()] == [new]
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+def test_a_stale_entry_is_recreated_recorded_and_said(make_box) -> None:
+    box = make_box()
+    _one_file(box)
+    assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
+    state_file = box.cwd / ".atoms-migrate" / "state.json"
+    old = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
+    del box.sandbox.atoms.agents[old]  # deleted on Atoms (an archived one keeps its name, see issue 14's "(2)")
+    run = box.cli("agent", "agents/a.json", "--yes")
+    assert run.returncode == 0, run.stderr
+    assert f"Atoms agent {old} from the state file is gone" in run.stdout + run.stderr
+    new = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
+    assert new != old and [a["id"] for a in box.live_agents()] == [new]
 
 
-def _kill_at_publish(box: Box, source: str, path_regex: str) -> None:
-    """Run `agent SOURCE --yes` and kill -9 it once its publish request reaches the sandbox (held, undone)."""
+def _kill_at(box: Box, source: str, path_regex: str) -> None:
+    """Run `agent SOURCE --yes` and kill -9 it once a POST matching ``path_regex`` reaches the sandbox (held, undone)."""
     box.sandbox.add_fault(path=path_regex, method="POST", action="hold_then_drop")
     proc = _start(box, "agent", source, "--yes")
     try:
-        assert box.sandbox.reached.wait(60), "the publish was never sent"
+        assert box.sandbox.reached.wait(60), f"no POST matching {path_regex} was sent"
     finally:
         proc.kill()
         proc.wait()
@@ -181,42 +183,36 @@ def _kill_at_publish(box: Box, source: str, path_regex: str) -> None:
 
 @pytest.mark.parametrize("versioning, publish", [("v2", r"/branches/[^/]+/draft/publish$"), ("v1", r"/drafts/[^/]+/publish$")])
 @pytest.mark.parametrize("lose_state", [False, True], ids=["with-state", "state-lost"])
-def test_killed_between_draft_and_publish_the_rerun_adopts_its_draft_and_converges(tmp_path, versioning, publish, lose_state) -> None:
+def test_killed_between_draft_and_publish_the_rerun_adopts_its_draft_and_converges(make_box, versioning, publish, lose_state) -> None:
     if versioning == "v1" and lose_state:
         pytest.skip("v1 drafts cannot be read back for their content: without the state the draft stays someone else's")
-    box = _box(tmp_path, versioning)
-    try:
-        _one_file(box)
-        _kill_at_publish(box, "agents/a.json", publish)
-        [before] = box.live_agents()
-        assert not (before["live_config"] or {}).get("singlePromptConfig", {}).get("prompt"), "the prompt went live before the publish"
-        if lose_state:
-            (box.cwd / ".atoms-migrate" / "state.json").unlink()
-        again = box.cli("agent", "agents/a.json", "--yes")
-        assert again.returncode == 0, again.stderr
-        assert "our own open draft" in again.stderr
-        if versioning == "v2":
-            why = "its content equals the plan" if lose_state else "the state recorded it as ours"
-            assert why in again.stderr
-        [after] = box.live_agents()
-        assert after["id"] == before["id"] and "Acme" in after["live_config"]["singlePromptConfig"]["prompt"]
-        assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
-        assert len(box.live_agents()) == 1
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+    box = make_box(versioning)
+    _one_file(box)
+    _kill_at(box, "agents/a.json", publish)
+    [before] = box.live_agents()
+    assert not (before["live_config"] or {}).get("singlePromptConfig", {}).get("prompt"), "the prompt went live before the publish"
+    if lose_state:
+        (box.cwd / ".atoms-migrate" / "state.json").unlink()
+    again = box.cli("agent", "agents/a.json", "--yes")
+    assert again.returncode == 0, again.stderr
+    assert "our own open draft" in again.stderr
+    if versioning == "v2":
+        why = "its content equals the plan" if lose_state else "the state recorded it as ours"
+        assert why in again.stderr
+    [after] = box.live_agents()
+    assert after["id"] == before["id"] and "Acme" in after["live_config"]["singlePromptConfig"]["prompt"]
+    assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
+    assert len(box.live_agents()) == 1
 
 
-def test_someone_elses_open_draft_is_still_refused_after_an_interrupted_run(tmp_path) -> None:
-    box = _box(tmp_path)
-    try:
-        _one_file(box)
-        _kill_at_publish(box, "agents/a.json", r"/draft/publish$")
-        [agent] = box.live_agents()
-        box.sandbox.atoms.open_foreign_draft(agent["id"], {"firstMessage": "A colleague's edit."})
-        again = box.cli("agent", "agents/a.json", "--yes")
-        assert again.returncode == 1 and "open draft" in again.stderr and "--force" in again.stderr
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+def test_someone_elses_open_draft_is_still_refused_after_an_interrupted_run(make_box) -> None:
+    box = make_box()
+    _one_file(box)
+    _kill_at(box, "agents/a.json", r"/draft/publish$")
+    [agent] = box.live_agents()
+    box.sandbox.atoms.open_foreign_draft(agent["id"], {"firstMessage": "A colleague's edit."})
+    again = box.cli("agent", "agents/a.json", "--yes")
+    assert again.returncode == 1 and "open draft" in again.stderr and "--force" in again.stderr
 
 
 URL_SECRETS = ("pw-S3CRET-1", "QK-S3CRET-2", "HDR-S3CRET-3", "CLI-S3CRET-4")
@@ -236,69 +232,56 @@ def _agent_with_secret_url(box: Box) -> None:
     (folder / "a.json").write_text(json.dumps(raw))
 
 
-def test_credentials_in_webhook_urls_reach_atoms_and_no_output_file(tmp_path) -> None:
-    box = _box(tmp_path)
-    try:
-        _agent_with_secret_url(box)
-        env = {"GITHUB_STEP_SUMMARY": str(box.cwd / "summary.md"), "GITHUB_ACTIONS": "true"}
-        runs = [
-            box.cli("agent", "agents/a.json", "--dry-run", "--json", "--out", "plan1.json", "--report", "r1.md", "-v", env=env),
-            box.cli("agent", "agents/a.json", "--dry-run", "-v", env=env),
-            box.cli("all", "agents", "--dry-run", "--json", "--out", "plan2.json", "--report", "r2.md", "--junit", "j1.xml", env=env),
-            box.cli("apply", "plan2.json", "--yes", "--json", "--report", "r3.md", "--junit", "j2.xml", env=env),
-            box.cli("agent", "agents/a.json", "--yes", "--json", "-v", "--report", "r4.md", env=env),
-            box.cli("all", "agents", "--yes", "-v", "--junit", "j3.xml", env=env),
-            box.cli("agent", "agents/a.json", "--dry-run", "--secret", "CLI-S3CRET-4"),  # malformed: no NAME=
-        ]
-        assert [r.returncode for r in runs[:-1]] == [0, 0, 0, 0, 0, 0], [r.stderr[-500:] for r in runs]
-        assert runs[-1].returncode == 1 and "--secret expects NAME=VALUE, got a value without NAME=" in runs[-1].stderr
-        outputs = {f"run {i} {stream}": getattr(r, stream) for i, r in enumerate(runs) for stream in ("stdout", "stderr")}
-        files = [p for p in box.cwd.rglob("*") if p.is_file() and p.suffix != ".json" or p.name.startswith(("plan", "state"))]
-        outputs |= {str(p.relative_to(box.cwd)): p.read_text() for p in files if "agents" not in p.parts}
-        assert {"plan1.json", "plan2.json", "r1.md", "r2.md", "r3.md", "r4.md", "j1.xml", "j2.xml", "j3.xml", "summary.md",
-                ".atoms-migrate/state.json"} <= set(outputs)
-        for where, text in outputs.items():
-            for secret in URL_SECRETS:
-                assert secret not in text, f"{secret} leaked into {where}"
-        assert "<secret:lookup_order.url>" in outputs["plan1.json"]
-        [agent] = box.live_agents()
-        [tool] = [t for t in agent["live_config"]["singlePromptConfig"]["tools"] if t.get("type") == "api_call"]
-        assert tool["url"] == "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu"
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+def test_credentials_in_webhook_urls_reach_atoms_and_no_output_file(make_box) -> None:
+    box = make_box()
+    _agent_with_secret_url(box)
+    env = {"GITHUB_STEP_SUMMARY": str(box.cwd / "summary.md"), "GITHUB_ACTIONS": "true"}
+    runs = [
+        box.cli("agent", "agents/a.json", "--dry-run", "--json", "--out", "plan1.json", "--report", "r1.md", "-v", env=env),
+        box.cli("agent", "agents/a.json", "--dry-run", "-v", env=env),
+        box.cli("all", "agents", "--dry-run", "--json", "--out", "plan2.json", "--report", "r2.md", "--junit", "j1.xml", env=env),
+        box.cli("apply", "plan2.json", "--yes", "--json", "--report", "r3.md", "--junit", "j2.xml", env=env),
+        box.cli("agent", "agents/a.json", "--yes", "--json", "-v", "--report", "r4.md", env=env),
+        box.cli("all", "agents", "--yes", "-v", "--junit", "j3.xml", env=env),
+        box.cli("agent", "agents/a.json", "--dry-run", "--secret", "CLI-S3CRET-4"),  # malformed: no NAME=
+    ]
+    assert [r.returncode for r in runs[:-1]] == [0, 0, 0, 0, 0, 0], [r.stderr[-500:] for r in runs]
+    assert runs[-1].returncode == 1 and "--secret expects NAME=VALUE, got a value without NAME=" in runs[-1].stderr
+    outputs = {f"run {i} {stream}": getattr(r, stream) for i, r in enumerate(runs) for stream in ("stdout", "stderr")}
+    files = [p for p in box.cwd.rglob("*") if p.is_file() and p.suffix != ".json" or p.name.startswith(("plan", "state"))]
+    outputs |= {str(p.relative_to(box.cwd)): p.read_text() for p in files if "agents" not in p.parts}
+    assert {"plan1.json", "plan2.json", "r1.md", "r2.md", "r3.md", "r4.md", "j1.xml", "j2.xml", "j3.xml", "summary.md",
+            ".atoms-migrate/state.json"} <= set(outputs)
+    for where, text in outputs.items():
+        for secret in URL_SECRETS:
+            assert secret not in text, f"{secret} leaked into {where}"
+    assert "<secret:lookup_order.url>" in outputs["plan1.json"]
+    [agent] = box.live_agents()
+    [tool] = [t for t in agent["live_config"]["singlePromptConfig"]["tools"] if t.get("type") == "api_call"]
+    assert tool["url"] == "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu"
 
 
 @pytest.mark.parametrize("lose_state", [False, True], ids=["with-state", "state-lost"])
-def test_killed_half_way_through_a_knowledge_base_the_rerun_finishes_it_once(tmp_path, lose_state) -> None:
-    box = _box(tmp_path)
-    try:
-        raw = json.loads(EXAMPLE.read_text())
-        raw["conversation_config"]["agent"]["prompt"]["knowledge_base"] = [
-            {"type": "url", "name": "Help centre", "id": "kb_url", "usage_mode": "auto"},
-            {"type": "file", "name": "Prices", "id": "kb_pdf", "usage_mode": "auto"},
-        ]
-        agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_kbhalf0001")
-        box.sandbox.elevenlabs.add_document({"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"})
-        box.sandbox.elevenlabs.add_document({"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
-                                            content="Prices", file=(b"%PDF-1.4 our own tiny test file", "application/pdf"))
-        box.sandbox.add_fault(path=r"/items/upload-media$", method="POST", action="hold_then_drop")
-        proc = _start(box, "agent", agent_id, "--yes")
-        try:
-            assert box.sandbox.reached.wait(60), "the upload was never sent"
-        finally:
-            proc.kill()
-            proc.wait()
-        box.sandbox.release()
-        resources = box.sandbox.atoms.resources
-        assert len(resources.knowledge_bases) == 1 and not box.live_agents()
-        if lose_state:
-            (box.cwd / ".atoms-migrate" / "state.json").unlink()
-        again = box.cli("agent", agent_id, "--yes")
-        assert again.returncode == 0, again.stderr
-        [kb_id] = list(resources.knowledge_bases)
-        assert [name for _, name, _ in resources.uploads] == ["prices.pdf"]
-        assert [u["url"] for u in resources.scraped[kb_id]] == ["https://help.acme.example/faq"]
-        [agent] = box.live_agents()
-        assert agent["live_config"]["globalKnowledgeBaseId"] == kb_id
-    finally:
-        box.server.shutdown()  # type: ignore[attr-defined]
+def test_killed_half_way_through_a_knowledge_base_the_rerun_finishes_it_once(make_box, lose_state) -> None:
+    box = make_box()
+    raw = json.loads(EXAMPLE.read_text())
+    raw["conversation_config"]["agent"]["prompt"]["knowledge_base"] = [
+        {"type": "url", "name": "Help centre", "id": "kb_url", "usage_mode": "auto"},
+        {"type": "file", "name": "Prices", "id": "kb_pdf", "usage_mode": "auto"},
+    ]
+    agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_kbhalf0001")
+    box.sandbox.elevenlabs.add_document({"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"})
+    box.sandbox.elevenlabs.add_document({"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
+                                        content="Prices", file=(b"%PDF-1.4 our own tiny test file", "application/pdf"))
+    _kill_at(box, agent_id, r"/items/upload-media$")
+    resources = box.sandbox.atoms.resources
+    assert len(resources.knowledge_bases) == 1 and not box.live_agents()
+    if lose_state:
+        (box.cwd / ".atoms-migrate" / "state.json").unlink()
+    again = box.cli("agent", agent_id, "--yes")
+    assert again.returncode == 0, again.stderr
+    [kb_id] = list(resources.knowledge_bases)
+    assert [name for _, name, _ in resources.uploads] == ["prices.pdf"]
+    assert [u["url"] for u in resources.scraped[kb_id]] == ["https://help.acme.example/faq"]
+    [agent] = box.live_agents()
+    assert agent["live_config"]["globalKnowledgeBaseId"] == kb_id
