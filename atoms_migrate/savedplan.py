@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from atoms_migrate import __version__
+from atoms_migrate.bounds import InputTooLarge, check_file
 from atoms_migrate.errors import ConfigError
 from atoms_migrate.run import Planned
 
@@ -51,7 +52,12 @@ def write(path: Path, doc: dict[str, Any]) -> None:
 
 def load(path: Path) -> dict[str, Any]:
     try:
+        check_file(path)  # a FIFO or device would block or never end
         doc = json.loads(path.read_text(encoding="utf-8"))
+    except InputTooLarge as exc:
+        raise ConfigError(f"{path} {exc}", "Make one with --dry-run --out plan.json.") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to be a saved plan", "Make one with --dry-run --out plan.json.") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path} cannot be read as a saved plan: {exc}", "Make one with --dry-run --out plan.json.") from exc
     if not isinstance(doc, dict) or doc.get("kind") != KIND:

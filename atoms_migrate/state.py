@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from atoms_migrate.bounds import check_file
 from atoms_migrate.errors import ConfigError
 
 DEFAULT_STATE_PATH = Path(".atoms-migrate") / "state.json"
@@ -85,8 +86,9 @@ def load_state(path: Path) -> StateFile:
     if not path.exists():
         return StateFile()
     try:
+        check_file(path)  # a FIFO or device would block or never end
         return StateFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, ValidationError) as exc:
+    except (OSError, ValueError, ValidationError, RecursionError) as exc:
         raise ConfigError(f"state file {path} cannot be read: {str(exc).splitlines()[0]}",
                           "Fix or remove it: agents carry a marker, so a missing state file creates no duplicates.") from exc
 

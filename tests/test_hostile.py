@@ -65,10 +65,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 def test_unbounded_or_invalid_source_values_are_refused_fast(tmp_path, name, text, needle) -> None:
     path = tmp_path / name
     path.write_text(text)
-    started = time.monotonic()
-    result = run("agent", str(path), "--dry-run")
-    assert time.monotonic() - started < 10
-    _clean_failure(result, needle, str(path))
+    _clean_failure(run("agent", str(path), "--dry-run"), needle, str(path))
 
 
 def test_a_lone_surrogate_is_named_by_its_path(tmp_path) -> None:
@@ -83,9 +80,7 @@ def test_a_lone_surrogate_is_named_by_its_path(tmp_path) -> None:
 def test_a_fifo_is_refused_before_it_is_opened(tmp_path) -> None:
     fifo = tmp_path / "agent.json"
     os.mkfifo(fifo)
-    started = time.monotonic()
     result = run("agent", str(fifo), "--dry-run")  # opening a FIFO with no writer would block forever
-    assert time.monotonic() - started < 10
     _clean_failure(result, "is a FIFO, not a regular file")
 
 
@@ -329,3 +324,21 @@ def test_a_second_holder_is_refused_naming_the_first_and_may_wait_for_it(tmp_pat
     with pytest.raises(StateLocked, match="after waiting 0.2 s"):
         with StateLock(state):
             StateLock(state, wait=0.2, poll=0.05).acquire()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+@pytest.mark.parametrize("what", ["plan", "table", "state"])
+def test_a_fifo_as_saved_plan_mapping_table_or_state_is_refused_not_opened(tmp_path, monkeypatch, what) -> None:
+    monkeypatch.chdir(tmp_path)
+    if what == "plan":
+        os.mkfifo(tmp_path / "plan.json")
+        result = run("apply", "plan.json", "--yes", env={"SMALLEST_API_KEY": "sk_test"})
+    elif what == "table":
+        (tmp_path / "tables").mkdir()
+        os.mkfifo(tmp_path / "tables" / "voices.yaml")
+        result = run("agent", str(EXAMPLE), "--dry-run", "--mappings", "tables")
+    else:
+        (tmp_path / ".atoms-migrate").mkdir()
+        os.mkfifo(tmp_path / ".atoms-migrate" / "state.json")
+        result = run("agent", str(EXAMPLE), "--dry-run")
+    _clean_failure(result, "is a FIFO, not a regular file")
