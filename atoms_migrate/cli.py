@@ -310,7 +310,7 @@ def agent(
     state: StateOption = None,
     mappings: MappingsOption = None,
     tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, for offline runs.", file_okay=False)] = None,
-    set_values: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE: fill a placeholder (${NAME}, <NAME>, {{NAME}}) in tool URLs and headers. Repeatable.", metavar="NAME=VALUE")] = None,
+    set_values: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE: fill a placeholder (${NAME}, <NAME>, {{NAME}}, or an ALL-CAPS host like YOUR_BACKEND_HOST) in tool URLs and headers. Repeatable.", metavar="NAME=VALUE")] = None,
     clone_voices: Annotated[bool, typer.Option("--clone-voices", help="Clone non-premade ElevenLabs voices on Smallest from their samples instead of suggesting a catalog voice (voice consent is yours).")] = False,
     secrets: Annotated[list[str] | None, typer.Option("--secret", help="NAME=VALUE: value of a secret a tool header needs (also $ATOMS_MIGRATE_SECRET_<NAME>); never shown or stored. Repeatable.", metavar="NAME=VALUE")] = None,
     elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")] = None,
@@ -322,7 +322,7 @@ def agent(
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
     wait_lock: WaitLockOption = 0.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""

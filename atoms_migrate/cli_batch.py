@@ -264,7 +264,7 @@ def all_agents(
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3 before writing when any plan has findings at this level or worse.", case_sensitive=False)] = None,
     wait_lock: WaitLockOption = 0.0,
     no_color: NoColorOption = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields and the note behind every change.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""

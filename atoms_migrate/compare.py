@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from atoms_migrate import paths
-from atoms_migrate.refs import is_ref
+from atoms_migrate.refs import embedded_match, has_embedded_refs, is_ref
 
 _MISSING = object()
 
@@ -62,6 +62,9 @@ def differences(expected: Any, actual: Any, path: str = "", limit: int | None = 
             out.append((paths.format_path(where), exp, None))
         elif is_ref(exp):
             if act in (None, ""):
+                out.append((paths.format_path(where), exp, act))
+        elif has_embedded_refs(exp):  # a secret inside a body template
+            if not embedded_match(exp, act):
                 out.append((paths.format_path(where), exp, act))
         elif _is_number(exp) and _is_number(act):
             if not _numbers_equal(exp, act):

@@ -21,6 +21,7 @@ from atoms_migrate.paths import Segment
 from atoms_migrate.source import SourceAgent, env_placeholders
 from atoms_migrate.tables import Concept, MappingTables, PrefixRule
 from atoms_migrate.voices import CatalogVoice
+from atoms_migrate.toolcalls import ToolParity
 from atoms_migrate.webhooks import ToolOptions
 
 CONCEPTS_FILE = "mappings/concepts.yaml"
@@ -54,6 +55,7 @@ class MappingResult:
     findings: tuple[Finding, ...]
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # literal credentials from the source, by name
     resources: tuple[Step, ...] = ()  # org resources to make before the agent: voice clones, knowledge bases
+    tool_parity: tuple[ToolParity, ...] = ()  # each api_call rendered as ElevenLabs and as Atoms send it
 
 
 class MapContext:
@@ -65,6 +67,7 @@ class MapContext:
         self.tool_options = self.options.tools
         self.secrets: dict[str, str] = {}  # literal credentials kept out of the plan (refs.py)
         self.resources: list[Step] = []
+        self.tool_parity: list[ToolParity] = []
         self.config = source.config
         self.tables = tables
         self.assignments: list[Assignment] = []
@@ -73,6 +76,7 @@ class MapContext:
         self._tool_names: set[str] = set()
         self.metric_ids: set[str] = set()  # disposition metric identifiers, unique per agent
         self.mapped_system_tools: dict[str, str] = {}  # kind -> source path it was taken from
+        self.transfer_numbers: dict[str, str] = {}  # E.164 number -> source path of the transfer_call made for it
         self.system_tools = collect_system_tools(source)
 
     # --- reading ---------------------------------------------------------------------------
@@ -206,7 +210,8 @@ def map_agent(source: SourceAgent, tables: MappingTables, options: MapOptions | 
     _report_placeholders(ctx)
     _report_unset_variables(ctx)
     _account_for_leftovers(ctx, tables.concepts.rules, tables.concepts.containers)
-    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources))
+    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources),
+                         tuple(ctx.tool_parity))
 
 
 def _report_placeholders(ctx: MapContext) -> None:

@@ -128,6 +128,8 @@ class AgentPlan:
     steps: tuple[Step, ...] = ()
     # Literal credentials the plan refers to as <secret:NAME>; never serialised or shown.
     secret_values: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # One example call per migrated api_call tool, rendered as each platform sends it (toolcalls.py).
+    tool_parity: tuple[Any, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """Field-level outcome of the mapping (independent of what is already live)."""
@@ -158,6 +160,7 @@ class AgentPlan:
             "findings": [f.to_dict() for f in self.findings],
             "counts": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
+            "tool_parity": [p.to_dict() for p in self.tool_parity],
         }
 
 

@@ -162,6 +162,7 @@ def plan_agent(
         assignments=assignments,
         steps=result.resources + _steps(action, target_config, changes),  # org resources first: the agent refers to them
         secret_values=result.secrets,
+        tool_parity=result.tool_parity,
     )
 
 

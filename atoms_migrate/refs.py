@@ -4,14 +4,18 @@ A plan is data that users read, diff and save, so it must never hold a secret va
 it cannot hold the id of a resource (a knowledge base, a cloned voice) created during the
 apply. Both are written into plan bodies as a whole-string reference, ``<secret:NAME>`` or
 ``<ref:KIND:KEY>``, and the applier swaps in the value from its bindings just before
-sending (``resolve``). The comparison treats a reference as "any non-empty value" so that
-planning and read-back do not see a change they cannot judge. ``Redactor`` removes known
+sending (``resolve``). A reference can also sit inside a longer string: a credential written
+as a constant in a webhook's JSON body template (``requestBody``); it is then replaced by the
+value escaped for a JSON string. The comparison treats a reference as "any non-empty value"
+(``embedded_match`` for one inside a string) so that planning and read-back do not see a
+change they cannot judge. ``Redactor`` removes known
 secret values from anything headed for a screen or a file, as a second line of defence;
 ``is_sensitive_name`` decides which header or query names count as credentials.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -21,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from atoms_migrate.errors import ConfigError
 
 _REF = re.compile(r"^<(secret|ref):([^<>\s]+)>$")
+_EMBEDDED = re.compile(r"<(?:secret|ref):[^<>\s]+>")
 SECRET_ENV_PREFIX = "ATOMS_MIGRATE_SECRET_"
 MASK = "<secret>"
 _SENSITIVE = re.compile(r"auth|key|token|secret|passw|cookie|session|signature|credential", re.I)
@@ -56,8 +61,8 @@ def refs_in(value: Any) -> set[str]:
     elif isinstance(value, list):
         for v in value:
             found |= refs_in(v)
-    elif is_ref(value):
-        found.add(value)
+    elif isinstance(value, str):
+        found.update(_EMBEDDED.findall(value))
     return found
 
 
@@ -72,7 +77,27 @@ def resolve(value: Any, bindings: Mapping[str, str]) -> Any:
             # Never send a reference literally: that would write "<secret:x>" as a header value.
             raise ConfigError(f"No value for {value} at apply time.", "Pass it with --secret NAME=VALUE (or its environment variable).")
         return bindings[value]
+    if isinstance(value, str) and _EMBEDDED.search(value):
+        def bind(m: re.Match[str]) -> str:
+            if m.group(0) not in bindings:
+                raise ConfigError(f"No value for {m.group(0)} at apply time.", "Pass it with --secret NAME=VALUE (or its environment variable).")
+            return json.dumps(bindings[m.group(0)], ensure_ascii=False)[1:-1]  # inside a JSON string of a body template
+
+        return _EMBEDDED.sub(bind, value)
     return value
+
+
+def has_embedded_refs(value: Any) -> bool:
+    """A string holding a reference inside longer text (not a whole-string reference)."""
+    return isinstance(value, str) and not is_ref(value) and bool(_EMBEDDED.search(value))
+
+
+def embedded_match(expected: str, actual: Any) -> bool:
+    """``actual`` equals ``expected`` with each embedded reference standing for a non-empty value."""
+    if not isinstance(actual, str):
+        return False
+    parts = _EMBEDDED.split(expected)
+    return re.fullmatch(".+?".join(re.escape(p) for p in parts), actual, re.S) is not None
 
 
 def secret_env_name(name: str) -> str:

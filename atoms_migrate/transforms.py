@@ -19,6 +19,7 @@ from atoms_migrate.tables import Concept
 from atoms_migrate.model import Step
 from atoms_migrate.refs import is_ref, late_ref
 from atoms_migrate.voices import pick_voice
+from atoms_migrate.toolcalls import tool_parity
 from atoms_migrate.webhooks import convert_webhook
 
 Transform = Callable[[MapContext, Concept], None]
@@ -572,6 +573,13 @@ def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], 
             status, note = "lossy", "SIP REFER transfer becomes a cold transfer."
         if normalised != number:
             note += f"; number normalised from {number!r}"
+        if normalised in ctx.transfer_numbers:
+            # Declared twice (built-in tool and legacy inline tool): one transfer_call, as for end_call.
+            ctx.finding(item_path, "ignored", "info",
+                        f"Transfer to {normalised} is declared again; already migrated from {ctx.transfer_numbers[normalised]}.",
+                        concept=concept)
+            continue
+        ctx.transfer_numbers[normalised] = item_path
         condition = (transfer.get("condition") or "").strip()
         description = condition or concept.params.get("transfer_description", "Transfer the call.")
         tool = {
@@ -613,6 +621,16 @@ _NON_SYSTEM_TOOL_FINDINGS = {
 }
 
 
+_END_SESSION_NAMES = frozenset({"end_session", "end_call", "hang_up", "hangup", "endcall", "end_conversation", "end_chat",
+                                "terminate_call", "terminate_session", "disconnect_call", "close_session"})
+
+
+def _ends_session(name: str) -> bool:
+    """A client tool named for ending the session (``end_session``, ``hang-up``, ``endCall``...)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return re.sub(r"[\s\-]+", "_", snake).strip("_") in _END_SESSION_NAMES
+
+
 def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:
     kind = str(cfg.get("type") or "unknown")
     tool_name = cfg.get("name") or "(unnamed)"
@@ -622,6 +640,12 @@ def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], pat
     severity, message, hint = _NON_SYSTEM_TOOL_FINDINGS.get(
         kind, ("error", f"Tool {{name!r}} of type {kind!r} is not migrated.", "Recreate it by hand on Atoms.")
     )
+    if kind == "client" and _ends_session(str(tool_name)):
+        already = ctx.mapped_system_tools.get("end_call")
+        hint = (f"Its job is to end the session: Atoms' end_call tool does that, and this agent already gets one (from {already})."
+                if already else
+                "Its job is to end the session: give the agent an end_call tool (add the end_call system tool to "
+                "built_in_tools and migrate again, or add an end_call tool on Atoms) so it can still hang up.")
     ctx.finding(path, "unmapped", severity, message.format(name=tool_name), hint, concept)  # type: ignore[arg-type]
 
 
@@ -647,8 +671,18 @@ def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: 
             ctx.finding("conversation_config.agent.prompt.prompt", "lossy", "warning",
                         f"The prompt names the tool {wanted!r}, which is {name!r} on Atoms; the prompt is not rewritten.",
                         f"Replace {wanted!r} with {name!r} in the prompt if the agent should call it by name.", concept)
+    # Prove the call: render it as ElevenLabs and as Atoms send it, from the same samples.
+    rename = lambda var: table.get(var)  # noqa: E731
+    parity = tool_parity(cfg, conv.tool, path, rename, ctx.tool_options.values)
+    ctx.tool_parity.append(parity)
+    for difference in parity.differences:
+        ctx.finding(path, "lossy", "error", f"Tool {name} would not make the same HTTP call on Atoms: {difference}.",
+                    "Fix the tool on Atoms by hand or report the case; the live agent would call your API differently.", concept)
+    if parity.differences:
+        notes.append(f"call differs from ElevenLabs ({len(parity.differences)} difference(s))")
     note = "; ".join(notes) or "webhook -> api_call"
-    ctx.append(concept, "singlePromptConfig.tools", conv.tool, path, "lossy" if conv.lossy else "mapped", note)
+    status = "lossy" if conv.lossy or parity.differences else "mapped"
+    ctx.append(concept, "singlePromptConfig.tools", conv.tool, path, status, note)
 
 
 @transform("inline_tools")

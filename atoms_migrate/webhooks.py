@@ -7,21 +7,39 @@ YAML (``webhook: {url, method}`` plus ``parameters: [{name, type, ...}]``).
 
 Rules, each reported where it loses something:
 
-- Every schema property has one value source (EL §C.3): LLM-filled ones become
-  ``llmParameters`` and a ``{{name}}`` template where the value goes (URL path, query,
-  body); constants are written literally; dynamic variables become ``{{var}}`` with
-  ``system__`` names renamed; omitted ones are dropped.
+- Every schema property has one value source (EL §C.3 and its trap note): a source applies
+  only when it holds a value (``""``, ``false``, ``null``, ``{}`` and ``[]`` are "not set",
+  because real GET responses fill unused sources with them). A UI-style ``value_type`` names
+  the source outright; otherwise the first set one of ``dynamic_variable``,
+  ``is_system_provided``, ``constant_value``, ``is_omitted`` (the reference's order) applies,
+  and with none set the LLM fills the property. This holds for literal, object and array
+  properties at every level, in path, query and body positions.
+- LLM-filled properties become ``llmParameters`` (text, number, boolean or ``enum`` with its
+  values; ``required`` kept) and a ``{{name}}`` slot where the value goes; constants are
+  written literally; dynamic variables become ``{{var}}`` with ``system__`` names renamed.
 - Path placeholders ``{id}`` become ``{{id}}``. The request body becomes a JSON template
-  string: text and enum values are quoted, numbers and booleans are not. Nested objects are
-  flattened into parameters named ``parent_child``; arrays and free-form objects become a
-  text parameter the LLM fills with JSON, carried in the body as a string (lossy).
+  string: number, integer and boolean LLM parameters are unquoted, so their types survive;
+  every other slot is quoted (Atoms types only its parameters, and an unquoted slot holding
+  text makes the body invalid JSON). Nested objects are flattened into parameters named
+  ``parent_child``; arrays and free-form objects become a text parameter the LLM fills with
+  JSON, carried in the body as a string (lossy). Where the wire type then differs from
+  ElevenLabs' (a numeric variable, an integer enum, an array), the parity check of
+  ``toolcalls.py`` reports it.
+- ``system__`` variables are renamed in every template: URL, query, headers, body constants
+  and the tool's and parameters' descriptions (Atoms §F.4).
 - ``--set NAME=VALUE`` substitutes ``${NAME}``, ``<NAME>`` and ``{{NAME}}`` in URLs and
-  header values. A URL that still has a placeholder in its host (or any ``${..}``/``<..>``)
-  cannot go live: an error naming it.
+  header values, and a bare ALL-CAPS host token (``https://YOUR_BACKEND_HOST/x``). A URL that
+  still has a placeholder in its host (or any ``${..}``/``<..>``) cannot go live: an error
+  naming it.
 - Header values that reference a workspace secret, environment variable or auth
   connection cannot be read from ElevenLabs: they become ``<secret:NAME>`` references when
   a value was supplied, else an error naming the ``--secret`` to pass. Literal values of
-  credential-like headers or query parameters are kept out of the plan the same way.
+  credential-like headers or query parameters are kept out of the plan the same way, and a
+  literal header value that is plainly a placeholder (``REDACTED``, ``YOUR_...``,
+  ``<<...>>``, ``xxxx``, ``changeme``) is a missing secret: an error, never sent live.
+- Three source shapes are normalised first (``normalise_tool``), so the converter and the
+  ElevenLabs renderer of ``toolcalls.py`` read the same thing; the UI shape's lists
+  (``properties: [{id, ...}]``, ``request_headers: [{type, name, value}]``) become maps.
 - ``response_timeout_secs`` becomes ``timeout`` in milliseconds, clamped to 1000-30000;
   ``assignments`` become ``responseVariables`` with ``$.`` JSON paths.
 """
@@ -46,14 +64,26 @@ _PATH_PARAM = re.compile(r"(?<![{$])\{([A-Za-z_][A-Za-z0-9_\-]*)\}(?!\})")
 _DOUBLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
 _DOLLAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _ANGLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_\-]*)>")
-_PLACEHOLDER_VALUE = re.compile(r"^(your[_\- ]|redacted$|x{4,}$|changeme|todo\b|<.*>$|\$\{)", re.I)
+# A header value that is plainly a stand-in for a credential, whole or after an auth scheme word.
+_PLACEHOLDER_VALUE = re.compile(
+    r"^(?:(?:bearer|basic|token|apikey)\s+)?"
+    r"(your[_\- ]\S*|redacted|x{3,}|\*{3,}|changeme|change[_\-]me|todo|placeholder|<<.*>>|<[^<>]*>|\$\{[^}]*\}|insert[_\- ]\S*)$",
+    re.I,
+)
+# An ALL-CAPS token standing for a host: YOUR_BACKEND_HOST, API_BASE_URL, BACKEND.
+_HOST_TOKEN = re.compile(r"^(?:YOUR[A-Z0-9_]*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)$")
 _RAW = "\x00RAW:"
 _CONSUMED_TOP = {"type", "name", "description", "api_schema", "response_timeout_secs", "assignments",
                  "webhook", "parameters", "url", "method", "headers"}
 _CONSUMED_SCHEMA = {"url", "method", "path_params_schema", "query_params_schema", "request_body_schema",
                     "request_headers", "content_type", "auth_connection"}
+# UI-style value_type -> our value-source names.
+_VALUE_TYPES = {"llm_prompt": "llm", "llm": "llm", "dynamic_variable": "variable", "constant_value": "constant",
+                "constant": "constant", "system_provided": "system", "is_system_provided": "system",
+                "omitted": "omit", "is_omitted": "omit"}
 
 RenameVariable = Callable[[str], "str | None"]
+ValueSource = Literal["omit", "constant", "variable", "system", "llm"]
 
 
 @dataclass(frozen=True)
@@ -92,8 +122,8 @@ class Conversion:
 
 
 @dataclass
-class _Request:
-    """The source tool in one normalised form, with where each part came from."""
+class ToolRequest:
+    """A source webhook tool in one normalised form, with where each part came from."""
 
     url: str
     url_path: str
@@ -110,15 +140,128 @@ class _Request:
     auth_connection: Any
 
 
+def is_set(value: Any) -> bool:
+    """A value source holds a value: ``""``, ``false``, ``null``, ``{}`` and ``[]`` do not (EL §C.3 trap note)."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (dict, list)):
+        return bool(value)
+    return True
+
+
+def value_source(prop: dict[str, Any]) -> tuple[ValueSource, list[str]]:
+    """The value source that applies to a schema property, and the other set sources it beat."""
+    candidates: list[tuple[ValueSource, str]] = []
+    if is_set(prop.get("dynamic_variable")):
+        candidates.append(("variable", "dynamic_variable"))
+    if prop.get("is_system_provided") is True:
+        candidates.append(("system", "is_system_provided"))
+    if is_set(prop.get("constant_value")):
+        candidates.append(("constant", "constant_value"))
+    if prop.get("is_omitted") is True:
+        candidates.append(("omit", "is_omitted"))
+    chosen = _VALUE_TYPES.get(str(prop.get("value_type") or "").lower())
+    if chosen and (chosen == "llm" or any(c[0] == chosen for c in candidates)):
+        return chosen, [key for kind, key in candidates if kind != chosen]  # type: ignore[return-value]
+    if not candidates:
+        return "llm", []
+    return candidates[0][0], [key for _, key in candidates[1:]]
+
+
+def normalise_tool(cfg: dict[str, Any]) -> ToolRequest:
+    """Any of the three source shapes -> one ``ToolRequest`` whose schemas are JSON-schema maps."""
+    api = cfg.get("api_schema")
+    if isinstance(api, dict):
+        return ToolRequest(
+            url=str(api.get("url") or ""), url_path="api_schema.url", method=api.get("method") or "GET", method_path="api_schema.method",
+            path_params=_props_map(api.get("path_params_schema")),
+            query=_object_schema(api.get("query_params_schema")), query_path="api_schema.query_params_schema",
+            body=_object_schema(api.get("request_body_schema")), body_path="api_schema.request_body_schema",
+            headers=_headers_map(api.get("request_headers")),
+            headers_path="api_schema.request_headers", content_type=api.get("content_type"), auth_connection=api.get("auth_connection"),
+        )
+    hook = cfg.get("webhook") if isinstance(cfg.get("webhook"), dict) else None
+    where = "webhook." if hook else ""
+    src = hook or cfg
+    params = cfg.get("parameters")
+    if isinstance(params, list):  # [{name, type, description, required}]
+        params = {"type": "object", "properties": params}
+    return ToolRequest(
+        url=str(src.get("url") or ""), url_path=f"{where}url", method=src.get("method") or "GET", method_path=f"{where}method",
+        path_params={}, query=None, query_path="parameters", body=_object_schema(params), body_path="parameters",
+        headers=_headers_map(src.get("headers")), headers_path=f"{where}headers",
+        content_type=None, auth_connection=None,
+    )
+
+
+def _props_map(props: Any) -> dict[str, Any]:
+    """``properties`` as a map; the UI shape's list ``[{id|name, ...}]`` is keyed by its id."""
+    if isinstance(props, dict):
+        return {k: _property(v) for k, v in props.items()}
+    if isinstance(props, list):
+        out: dict[str, Any] = {}
+        for item in props:
+            if isinstance(item, dict) and (item.get("id") or item.get("name")):
+                out[str(item.get("id") or item.get("name"))] = _property({k: v for k, v in item.items() if k not in ("id", "name")})
+        return out
+    return {}
+
+
+def _object_schema(schema: Any) -> dict[str, Any] | None:
+    if not isinstance(schema, (dict, list)):
+        return None
+    if isinstance(schema, list):  # UI shape: query_params_schema: [{id, ...}]
+        schema = {"properties": schema}
+    raw = schema.get("properties")
+    out = dict(schema)
+    out["properties"] = _props_map(raw)
+    required = [str(r) for r in schema["required"]] if isinstance(schema.get("required"), list) else []
+    if isinstance(raw, list):  # per-item ``required: true`` of the list shapes
+        required += [str(i.get("id") or i.get("name")) for i in raw if isinstance(i, dict) and i.get("required") is True]
+    out["required"] = list(dict.fromkeys(required))
+    return out
+
+
+def _property(prop: Any) -> Any:
+    if not isinstance(prop, dict):
+        return prop
+    if "properties" in prop:
+        return _object_schema(prop)
+    if isinstance(prop.get("items"), dict):
+        return {**prop, "items": _property(prop["items"])}
+    return prop
+
+
+def _headers_map(headers: Any) -> dict[str, Any]:
+    """Headers as ``{name: value}``; the UI list ``[{type: value|secret|dynamic_variable, name, ...}]`` too."""
+    if isinstance(headers, dict):
+        return dict(headers)
+    out: dict[str, Any] = {}
+    for item in headers if isinstance(headers, list) else []:
+        if not isinstance(item, dict) or not item.get("name"):
+            continue
+        kind = item.get("type")
+        if kind == "secret" or "secret_id" in item:
+            out[str(item["name"])] = {"secret_id": item.get("secret_id") or item.get("value")}
+        elif kind in ("dynamic_variable", "variable") or "variable_name" in item:
+            out[str(item["name"])] = {"variable_name": item.get("variable_name") or item.get("dynamic_variable") or item.get("value")}
+        else:
+            out[str(item["name"])] = item.get("value")
+    return out
+
+
 def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVariable, options: ToolOptions) -> Conversion:
     conv = Conversion(tool={})
-    req = _normalise(cfg)
+    req = normalise_tool(cfg)
     builder = _Builder(name, rename_variable, options, conv)
     description = (cfg.get("description") or "").strip()
     if not description:
         description = f"Call {name}."
         conv.notes.append(Note("description", "lossy", "warning", "The tool has no description; Atoms needs one, so a generic one was written.",
                                "Describe when the agent should call the tool."))
+    description = builder.rename_templates(description, "description")
     method = str(req.method or "GET").upper()
     if method not in METHODS:
         conv.notes.append(Note(req.method_path, "unmapped", "error", f"HTTP method {req.method!r} is not supported by Atoms api_call ({', '.join(METHODS)})."))
@@ -156,33 +299,6 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
     return conv
 
 
-def _normalise(cfg: dict[str, Any]) -> _Request:
-    api = cfg.get("api_schema")
-    if isinstance(api, dict):
-        query = api.get("query_params_schema") if isinstance(api.get("query_params_schema"), dict) else None
-        body = api.get("request_body_schema") if isinstance(api.get("request_body_schema"), dict) else None
-        return _Request(
-            url=str(api.get("url") or ""), url_path="api_schema.url", method=api.get("method") or "GET", method_path="api_schema.method",
-            path_params=api.get("path_params_schema") if isinstance(api.get("path_params_schema"), dict) else {},
-            query=query, query_path="api_schema.query_params_schema", body=body, body_path="api_schema.request_body_schema",
-            headers=api.get("request_headers") if isinstance(api.get("request_headers"), dict) else {},
-            headers_path="api_schema.request_headers", content_type=api.get("content_type"), auth_connection=api.get("auth_connection"),
-        )
-    hook = cfg.get("webhook") if isinstance(cfg.get("webhook"), dict) else None
-    where = "webhook." if hook else ""
-    src = hook or cfg
-    params = cfg.get("parameters")
-    if isinstance(params, list):  # [{name, type, description, required}]
-        props = {str(p.get("name")): {k: v for k, v in p.items() if k not in ("name", "required")} for p in params if isinstance(p, dict) and p.get("name")}
-        params = {"type": "object", "properties": props, "required": [str(p["name"]) for p in params if isinstance(p, dict) and p.get("required")]}
-    return _Request(
-        url=str(src.get("url") or ""), url_path=f"{where}url", method=src.get("method") or "GET", method_path=f"{where}method",
-        path_params={}, query=None, query_path="parameters", body=params if isinstance(params, dict) else None, body_path="parameters",
-        headers=(src.get("headers") if isinstance(src.get("headers"), dict) else {}), headers_path=f"{where}headers",
-        content_type=None, auth_connection=None,
-    )
-
-
 def _leftovers(cfg: dict[str, Any]) -> list[str]:
     out = [k for k, v in cfg.items() if k not in _CONSUMED_TOP and v not in (None, "", [], {})]
     api = cfg.get("api_schema")
@@ -208,14 +324,52 @@ def substitute(text: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
     return text, used
 
 
+def substitute_host(url: str, values: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Replace bare ALL-CAPS host tokens (``https://YOUR_HOST/x``, ``API_BASE/x``) given by ``--set``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    host, slash, path = rest.partition("/")
+    used: list[str] = []
+    labels = host.split(".")
+    for i, label in enumerate(labels):
+        bare = label.split(":")[0]
+        if bare in values:
+            used.append(bare)
+            labels[i] = label.replace(bare, values[bare].rstrip("/"), 1)
+    if not used:
+        return url, []
+    host = ".".join(labels)
+    if "://" in host:  # the value carried its own scheme
+        return f"{host}{slash}{path}", used
+    return (f"{scheme}://" if scheme else "https://") + f"{host}{slash}{path}", used
+
+
 def unresolved_placeholders(url: str) -> list[str]:
-    """Placeholders that keep a URL from working: any ``${N}``/``<N>``/env template, ``{{N}}`` in the host."""
+    """Placeholders that keep a URL from working: any ``${N}``/``<N>``/env template, ``{{N}}`` or ALL-CAPS token in the host."""
     found = [f"${{{n}}}" for n in _DOLLAR.findall(url)] + [f"<{n}>" for n in _ANGLE.findall(url)]
     found += ["{{" + n + "}}" for n in _DOUBLE.findall(url) if n.startswith("system_env__")]
     rest = url.split("://", 1)[1] if "://" in url else url
     host = rest.split("/", 1)[0]
     found += ["{{" + n + "}}" for n in _DOUBLE.findall(host) if not n.startswith("system_env__")]
+    if "{{" not in host:
+        found += [label.split(":")[0] for label in host.split(".") if _HOST_TOKEN.match(label.split(":")[0])]
     return list(dict.fromkeys(found))
+
+
+def unique_name(key: str, taken: set[str]) -> str:
+    """An LLM-parameter name for ``key`` (``a.b c`` -> ``a_b_c``), made unique with ``_2``, ``_3``…; added to ``taken``."""
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_") or "value"
+    base, n = name, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def is_placeholder_value(value: str) -> bool:
+    """A literal header value that plainly stands in for a real credential."""
+    return bool(_PLACEHOLDER_VALUE.match(value.strip()))
 
 
 def _placeholder_name(token: str) -> str:
@@ -229,8 +383,10 @@ class _Builder:
         self._param_names: set[str] = set()
 
     # -- pieces ------------------------------------------------------------------------------
-    def url(self, req: _Request) -> str:
+    def url(self, req: ToolRequest) -> str:
         url, used = substitute(req.url.strip(), self.options.values)
+        url, used_host = substitute_host(url, self.options.values)
+        used += used_host
         if used:
             self.conv.notes.append(Note(req.url_path, "mapped", "info", f"Placeholders substituted from --set: {', '.join(sorted(set(used)))}."))
 
@@ -241,16 +397,17 @@ class _Builder:
             if not isinstance(prop, dict):
                 self.conv.lossy.append(f"path parameter {key} has no schema")
                 prop, where = {"type": "string", "description": f"The {key} for the request URL."}, req.url_path
-            return self._templated(key, prop, where, required=True, quoted=False) or ""
+            value = self._templated(key, prop, where, required=True, in_text=True)
+            return "" if value is None else str(value)
 
         url = _PATH_PARAM.sub(path_param, url)
-        url = self._rename_templates(url, req.url_path)
+        url = self.rename_templates(url, req.url_path)
         shown = mask_url(url)  # credentials in the URL are never shown, not even in a finding
         for token in unresolved_placeholders(url):
             name = _placeholder_name(token)
             self.conv.notes.append(Note(req.url_path, "unmapped", "error",
                                         f"Tool {self.tool_name}: URL {shown} still holds the placeholder {token}, so it cannot go live.",
-                                        f"Pass --set {name}=VALUE with the real value."))
+                                        f"Pass --set {name}=VALUE with the real value (for a host: --set {name}=api.example.com)."))
         if not unresolved_placeholders(url) and not re.match(r"^https?://[^/\s]+", url):
             self.conv.notes.append(Note(req.url_path, "unmapped", "error", f"Tool {self.tool_name}: URL {shown!r} is not an absolute http(s) URL.",
                                         "Fix the URL in the source, or pass --set for its placeholder."))
@@ -266,7 +423,8 @@ class _Builder:
             return secret_ref(name)
         return url
 
-    def _rename_templates(self, text: str, where: str) -> str:
+    def rename_templates(self, text: str, where: str) -> str:
+        """``{{system__x}}`` -> the Atoms system variable (Atoms §F.4), wherever a template can be."""
         def swap(m: re.Match[str]) -> str:
             name = m.group(1)
             if name.startswith("system__"):
@@ -291,13 +449,15 @@ class _Builder:
                                         f"Timeout {secs} s is outside Atoms' 1-30 s range; clamped to {clamped // 1000} s."))
         return clamped
 
-    def headers(self, req: _Request) -> dict[str, str]:
+    def headers(self, req: ToolRequest) -> dict[str, str]:
         out: dict[str, str] = {}
         for header, value in req.headers.items():
             where = f"{req.headers_path}.{header}"
             if isinstance(value, str):
                 value, _ = substitute(value, self.options.values)
-                out[header] = self._literal(header, value, where)
+                literal = self._literal(header, value, where, header=True)
+                if literal is not None:
+                    out[header] = self.rename_templates(literal, where)
             elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
                 name = str(value.get("secret_id") or value.get("env_var_label"))
                 kind = "workspace secret" if "secret_id" in value else "environment variable"
@@ -330,22 +490,26 @@ class _Builder:
                                     f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with {value_kind}."))
         return None
 
-    def _literal(self, key: str, value: str, where: str) -> str:
-        """A literal header/query value; credential-like ones are kept out of the plan."""
+    def _literal(self, key: str, value: str, where: str, header: bool = False) -> str | None:
+        """A literal header/query value; credential-like ones are kept out of the plan, placeholders are missing secrets."""
+        name = f"{self.tool_name}.{key}"
+        if header and value.strip() and is_placeholder_value(value):
+            if self.options.has_secret(name):
+                return secret_ref(name)
+            self.conv.notes.append(Note(where, "unmapped", "error",
+                                        f"Header {key} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
+                                        f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with the real value."))
+            return None
         if not is_sensitive_name(key) or not value.strip():
             return value
-        name = f"{self.tool_name}.{key}"
         if self.options.has_secret(name):
             return secret_ref(name)
         self.conv.literal_secrets[name] = value
-        hint = ""
-        if _PLACEHOLDER_VALUE.match(value.strip()):
-            hint = f"It looks like a placeholder: pass --secret {name}=VALUE with the real value."
-        self.conv.notes.append(Note(where, "lossy" if hint else "mapped", "warning" if hint else "info",
-                                    f"{key} of tool {self.tool_name} holds a literal credential; it is sent to Atoms but never shown (plan: <secret:{name}>).", hint))
+        self.conv.notes.append(Note(where, "mapped", "info",
+                                    f"{key} of tool {self.tool_name} holds a literal credential; it is sent to Atoms but never shown (plan: <secret:{name}>)."))
         return secret_ref(name)
 
-    def query(self, req: _Request) -> list[dict[str, str]]:
+    def query(self, req: ToolRequest) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
         if req.query is not None:
             self.params_into_query(req.query, req.query_path, out)
@@ -356,7 +520,7 @@ class _Builder:
         for key, prop in (schema.get("properties") or {}).items():
             if not isinstance(prop, dict):
                 continue
-            value = self._templated(key, prop, f"{where}.properties.{key}", key in required, quoted=False, flatten_ok=False)
+            value = self._templated(key, prop, f"{where}.properties.{key}", key in required, in_text=True)
             if value is not None:
                 out.append({"key": key, "value": value})
 
@@ -364,7 +528,7 @@ class _Builder:
         template = self._object(schema, "", where)
         text = json.dumps(template, ensure_ascii=False)
         # Unquote the number/boolean/JSON slots: "\u0000RAW:name" -> {{name}}.
-        return re.sub(r'"\\u0000RAW:([A-Za-z0-9_]+)"', r"{{\1}}", text)
+        return re.sub(r'"\\u0000RAW:([A-Za-z0-9_.\-]+)"', r"{{\1}}", text)
 
     def _object(self, schema: dict[str, Any], prefix: str, where: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -373,60 +537,74 @@ class _Builder:
             if not isinstance(prop, dict):
                 continue
             p_where = f"{where}.properties.{key}"
-            if prop.get("type") == "object" and isinstance(prop.get("properties"), dict) and prop["properties"] and _value_source(prop) == "llm":
+            if isinstance(prop.get("properties"), dict) and prop["properties"] and value_source(prop)[0] == "llm":
                 out[key] = self._object(prop, f"{prefix}{key}_", p_where)
                 self.conv.notes.append(Note(p_where, "mapped", "info", f"Nested object {key}: its fields become parameters named {prefix}{key}_<field>."))
                 continue
-            value = self._templated(f"{prefix}{key}", prop, p_where, key in required, quoted=True)
+            value = self._templated(f"{prefix}{key}", prop, p_where, key in required, in_text=False)
             if value is not None:
                 out[key] = value
         return out
 
-    def _templated(self, key: str, prop: dict[str, Any], where: str, required: bool, quoted: bool, flatten_ok: bool = True) -> Any:
-        """The value for one property: a constant, a variable template or an LLM parameter slot."""
-        source = _value_source(prop)
+    def _templated(self, key: str, prop: dict[str, Any], where: str, required: bool, in_text: bool) -> Any:
+        """The value for one property: a constant, a variable template or an LLM parameter slot.
+
+        ``in_text``: the value goes into text (URL path, query), so everything is a string; in
+        a JSON body, number, boolean and JSON slots are left unquoted so their types survive.
+        """
+        source, beaten = value_source(prop)
+        if beaten:
+            self.conv.notes.append(Note(where, "lossy", "warning",
+                                        f"{key} sets more than one value source ({', '.join(beaten)} besides the one used: {source}); "
+                                        "ElevenLabs allows exactly one."))
+        kind = _json_type(prop)
         if source == "omit":
             self.conv.notes.append(Note(where, "ignored", "info", f"{key} is omitted from the request (is_omitted)."))
             return None
         if source == "constant":
-            value = prop["constant_value"]
-            if isinstance(value, str):
-                value, _ = substitute(value, self.options.values)
-                return self._literal(key, value, where)
-            return value if quoted else json.dumps(value) if not isinstance(value, str) else value
+            return self._constant(key, prop["constant_value"], where, in_text)
         if source == "variable":
-            var = str(prop["dynamic_variable"])
+            var = str(prop["dynamic_variable"]).strip()
             renamed = self.rename_variable(var) if var.startswith("system__") else var
             if renamed is None:
                 self.conv.notes.append(Note(where, "lossy", "warning", f"{key} takes the system variable {var}, which has no Atoms equivalent; sent as written."))
                 renamed = var
+            # Quoted even for numbers: Atoms does not know a variable's type, and an unquoted slot
+            # that does not hold a number makes the body invalid JSON (the parity check reports the type).
             return "{{" + renamed + "}}"
         if source == "system":
             self.conv.lossy.append(f"{key} was system-provided")
             self.conv.notes.append(Note(where, "lossy", "warning", f"{key} was filled in by ElevenLabs (is_system_provided); on Atoms the LLM is asked for it."))
-        name = self._param(key, prop, required, where)
-        ptype = next(p["type"] for p in self.params if p["name"] == name)
-        raw = ptype in ("number", "boolean")
-        if not quoted:
+        name, raw = self._param(key, prop, required, where)
+        if in_text or not raw:
             return "{{" + name + "}}"
-        return f"{_RAW}{name}" if raw else "{{" + name + "}}"
+        return f"{_RAW}{name}"
 
-    def _param(self, key: str, prop: dict[str, Any], required: bool, where: str) -> str:
-        name = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_") or "value"
-        base, n = name, 2
-        while name in self._param_names:
-            name, n = f"{base}_{n}", n + 1
-        self._param_names.add(name)
+    def _constant(self, key: str, value: Any, where: str, in_text: bool) -> Any:
+        if isinstance(value, str):
+            value, _ = substitute(value, self.options.values)
+            literal = self._literal(key, value, where)
+            return self.rename_templates(literal or "", where)
+        if isinstance(value, (dict, list)):
+            value = json.loads(self.rename_templates(json.dumps(value, ensure_ascii=False), where))
+        if in_text:
+            return json.dumps(value, ensure_ascii=False)
+        return value
+
+    def _param(self, key: str, prop: dict[str, Any], required: bool, where: str) -> tuple[str, bool]:
+        """Declare an LLM parameter; returns its name and whether its body slot is unquoted."""
+        name = unique_name(key, self._param_names)
         kind = _json_type(prop)
-        description = str(prop.get("description") or "").strip()
+        description = self.rename_templates(str(prop.get("description") or "").strip(), where)
         param: dict[str, Any] = {"name": name, "description": description or f"The {key}.", "type": "text", "required": bool(required)}
+        raw = False  # only number and boolean slots are unquoted: Atoms types just those (§D.3)
         enum = prop.get("enum")
         if isinstance(enum, list) and enum:
-            param["type"], param["values"] = "enum", [str(v) for v in enum]
+            param["type"], param["values"] = "enum", [v if isinstance(v, str) else json.dumps(v) for v in enum]
         elif kind in ("integer", "number"):
-            param["type"] = "number"
+            param["type"], raw = "number", True
         elif kind == "boolean":
-            param["type"] = "boolean"
+            param["type"], raw = "boolean", True
         elif kind in ("array", "object"):
             param["description"] = (param["description"] + f" Give it as JSON ({kind}).").strip()
             self.conv.lossy.append(f"{key} ({kind}) sent as a JSON string")
@@ -434,9 +612,10 @@ class _Builder:
                                                                    "so the LLM writes it as text and the body carries it as a string.",
                                         "Make the endpoint accept the value as a JSON string, or flatten it."))
         if not description:
-            self.conv.notes.append(Note(where, "lossy", "info", f"{key} has no description; the LLM gets a generic one."))
+            why = " (its constant_value \"\" is read as unset: ElevenLabs exports cannot tell an empty constant from none)" if prop.get("constant_value") == "" else ""
+            self.conv.notes.append(Note(where, "lossy", "info", f"{key} has no description; the LLM gets a generic one{why}."))
         self.params.append(param)
-        return name
+        return name, raw
 
     def response_variables(self, assignments: Any) -> list[dict[str, str]]:
         out: list[dict[str, str]] = []
@@ -453,17 +632,6 @@ def _json_type(prop: dict[str, Any]) -> str | None:
     kind = prop.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
+    if kind is None and isinstance(prop.get("properties"), dict):
+        return "object"
     return kind if isinstance(kind, str) else None
-
-
-def _value_source(prop: dict[str, Any]) -> str:
-    """Which of EL's value sources applies (EL §C.3: exactly one)."""
-    if prop.get("is_omitted"):
-        return "omit"
-    if "constant_value" in prop and prop["constant_value"] is not None:
-        return "constant"
-    if prop.get("dynamic_variable"):
-        return "variable"
-    if prop.get("is_system_provided"):
-        return "system"
-    return "llm"

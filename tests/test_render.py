@@ -85,3 +85,33 @@ def test_markdown_stays_under_the_step_summary_limit(tables) -> None:
     text = plan_markdown(plan, limit=20_000)
     assert len(text.encode()) <= 20_000
     assert "Report truncated" in text
+
+
+TOOL_AGENT = Path(__file__).parent / "fixtures" / "toolcalls" / "incident-desk.json"
+
+
+def _tool_calls_block(text: str) -> str:
+    """The "Tool calls" block of a human report: from its title to the next blank line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  Tool calls"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return "\n".join(lines[start:end]) + "\n"
+
+
+def _tool_plan(tables) -> Plan:
+    source = normalise(read_config_file(TOOL_AGENT), "incident-desk.json", path="incident-desk.json")
+    return plan_all([plan_agent(source, tables)])
+
+
+@pytest.mark.parametrize("name, verbose", [("tool-calls.txt", False), ("tool-calls-verbose.txt", True)])
+def test_golden_tool_calls_block(tables, name, verbose) -> None:
+    _check(name, _tool_calls_block(_human(_tool_plan(tables), verbose=verbose)))
+
+
+def test_tool_calls_block_in_markdown_and_json(tables) -> None:
+    plan = _tool_plan(tables)
+    assert "- `= get_incident  POST /tools/get_incident  body 1 field`" in plan_markdown(plan)
+    parity = plan.to_dict()["agents"][0]["tool_parity"]
+    assert [(p["tool"], p["equal"]) for p in parity] == [("get_incident", True), ("create_ticket", True), ("audit", False)]
+    assert parity[2]["differences"] == ['body.agent: ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}"']
+    assert set(parity[0]) == {"tool", "source_path", "equal", "differences", "elevenlabs", "atoms"}

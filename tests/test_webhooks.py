@@ -149,11 +149,22 @@ def test_literal_credential_is_kept_out_of_the_tool() -> None:
     assert "sk-live-123456" not in json.dumps(conv.tool) + "".join(n.message + n.hint for n in conv.notes)
 
 
-def test_placeholder_credential_is_flagged() -> None:
-    conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {"Authorization": "Bearer YOUR_API_KEY"}}))
-    assert not any(n.severity == "warning" for n in conv.notes)  # "Bearer ..." is not placeholder-shaped as a whole
-    conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {"X-Api-Key": "REDACTED"}}))
-    assert any(n.severity == "warning" and "--secret t.X-Api-Key=VALUE" in n.hint for n in conv.notes)
+@pytest.mark.parametrize("header, value", [
+    ("X-Api-Key", "REDACTED"), ("Authorization", "Bearer YOUR_API_KEY"), ("X-Token", "<<runtime: token>>"),
+    ("X-Api-Key", "xxxxxxxx"), ("X-Secret", "changeme"), ("X-Tenant", "YOUR_TENANT_ID"), ("Authorization", "Basic <API_KEY>"),
+])
+def test_placeholder_header_value_is_a_missing_secret(header: str, value: str) -> None:
+    conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {header: value}}))
+    [error] = [n for n in conv.notes if n.severity == "error"]
+    assert f"--secret t.{header}=VALUE" in error.hint
+    assert header not in conv.tool.get("headers", {}) and value not in json.dumps(conv.tool)
+    supplied = convert(hook({"url": "https://api.example.com/x", "request_headers": {header: value}}), secrets=frozenset({f"t.{header}"}))
+    assert not supplied.blocked and supplied.tool["headers"] == {header: f"<secret:t.{header}>"}
+
+
+@pytest.mark.parametrize("value", ["application/json", "Bearer sk-live-abc123", "en-GB"])
+def test_real_header_values_are_not_placeholders(value: str) -> None:
+    assert not convert(hook({"url": "https://api.example.com/x", "request_headers": {"X-H": value}})).blocked
 
 
 def test_auth_connection_needs_a_secret() -> None:

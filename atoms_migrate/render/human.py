@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.text import Text
 
 from atoms_migrate.model import AgentPlan, Change, Finding, Plan
-from atoms_migrate.render.values import is_long_text, review_items, short, summary_line, text_diff, text_preview
+from atoms_migrate.render.values import (
+    is_long_text, parity_line, request_lines, review_items, short, summary_line, text_diff, text_preview,
+)
 
 _KIND_STYLE = {"+": "green", "~": "yellow", "-": "red"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -65,6 +67,25 @@ def _review_lines(item: Finding | Change) -> list[Text]:
     return [line]
 
 
+def _tool_call_lines(agent: AgentPlan, verbose: bool) -> list[Text]:
+    """One line per migrated api_call: does Atoms send what ElevenLabs sent? ``-v`` shows both calls."""
+    out = [Text(f"  Tool calls ({len(agent.tool_parity)}): ElevenLabs vs Atoms, same sample inputs", style="bold")]
+    for parity in agent.tool_parity:
+        out.append(Text(f"    {parity_line(parity)}", style="green" if parity.equal else "bold red"))
+        if verbose:
+            left, right = request_lines(parity.elevenlabs), request_lines(parity.atoms)
+            width = max(24, min(56, max(len(row) for row in left)))
+            out.append(Text(f"        {'ElevenLabs':<{width}} | Atoms", style="dim"))
+            for i in range(max(len(left), len(right))):
+                a = left[i] if i < len(left) else ""
+                b = right[i] if i < len(right) else ""
+                a = a if len(a) <= width else a[: width - 1] + "…"
+                out.append(Text(f"        {a:<{width}} | {b}", style="dim"))
+            for difference in parity.differences[1:]:
+                out.append(Text(f"        ≠ {difference}", style="red"))
+    return out
+
+
 def render_agent(agent: AgentPlan, verbose: bool = False) -> list[Text]:
     symbol = _ACTION_SYMBOL[agent.action]
     header = Text(f"{symbol} ", style=_KIND_STYLE.get(symbol, "dim"))
@@ -88,6 +109,9 @@ def render_agent(agent: AgentPlan, verbose: bool = False) -> list[Text]:
         lines.append(Text("  Steps", style="bold"))
         for n, step in enumerate(agent.steps, 1):
             lines.append(Text(f"    {n}. {step.summary}"))
+    if agent.tool_parity:
+        lines.append(Text(""))
+        lines.extend(_tool_call_lines(agent, verbose))
     review = review_items(agent)
     if review:
         lines.append(Text(""))

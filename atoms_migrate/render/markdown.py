@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from atoms_migrate.model import AgentPlan, Finding, Plan
-from atoms_migrate.render.values import review_items, short, summary_line
+from atoms_migrate.render.values import parity_line, review_items, short, summary_line
 
 STEP_SUMMARY_LIMIT = 1024 * 1024 - 4096  # leave room for whatever else the job appends
 
@@ -38,6 +38,10 @@ def _agent_block(agent: AgentPlan) -> str:
             if c.kind == "-":
                 value = short(c.before, 60)
             out.append(f"| {c.kind} | `{_cell(c.path)}` | {_cell(value)} | `{_cell(c.source_path)}` | {c.status} |")
+        out.append("")
+    if agent.tool_parity:
+        out += ["**Tool calls** (ElevenLabs vs Atoms, same sample inputs)", ""]
+        out += [f"- `{_cell(parity_line(p))}`" for p in agent.tool_parity]
         out.append("")
     if review:
         out += ["**Needs review**", ""]

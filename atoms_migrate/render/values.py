@@ -62,3 +62,26 @@ def summary_line(summary: dict[str, int]) -> str:
         f"Fields: {summary['mapped']} mapped, {summary['lossy']} lossy, {summary['defaulted']} defaulted, "
         f"{summary['unmapped']} unmapped, {summary['ignored']} ignored; {summary['errors']} error(s)."
     )
+
+
+def request_lines(request: Any) -> list[str]:
+    """A rendered HTTP call (toolcalls.Request) as short lines: request line, query, headers, body."""
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"?{key}={value}" for key, value in request.query]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    if request.body_error:
+        lines.append(f"body ({request.body_error}): {request.body}")
+    elif request.body is not None:
+        lines += ["body:"] + ["  " + row for row in json.dumps(request.body, indent=2, ensure_ascii=False).splitlines()]
+    return lines
+
+
+def parity_line(parity: Any) -> str:
+    """``= name  POST /path  body 1 field`` or ``≠ name  POST /path  <first difference>``."""
+    from atoms_migrate.toolcalls import summary
+
+    if parity.equal:
+        return f"= {parity.tool}  {summary(parity)}"
+    more = f" (+{len(parity.differences) - 1} more)" if len(parity.differences) > 1 else ""
+    path = summary(parity).split("  ")[0]
+    return f"≠ {parity.tool}  {path}  {parity.differences[0]}{more}"
