@@ -342,3 +342,22 @@ def test_a_fifo_as_saved_plan_mapping_table_or_state_is_refused_not_opened(tmp_p
         os.mkfifo(tmp_path / ".atoms-migrate" / "state.json")
         result = run("agent", str(EXAMPLE), "--dry-run")
     _clean_failure(result, "is a FIFO, not a regular file")
+
+
+def test_userinfo_in_a_webhook_url_becomes_a_basic_auth_secret_with_parity(tmp_path) -> None:
+    raw = _example()
+    raw["conversation_config"]["agent"]["prompt"].pop("tool_ids", None)
+    raw["conversation_config"]["agent"]["prompt"]["tools"] = [{
+        "type": "webhook", "name": "ping", "description": "Ping the service.",
+        "api_schema": {"url": "https://bot:hunter2-S3CRET@hooks.example.com/ping?token=T0K-S3CRET", "method": "GET"}}]
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(raw))
+    result = run("agent", str(path), "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "S3CRET" not in result.stdout + result.stderr
+    [agent] = json.loads(result.stdout)["agents"]
+    [tool] = [t for t in agent["target"]["config"]["singlePromptConfig"]["tools"] if t["type"] == "api_call"]
+    assert tool["url"] == "https://hooks.example.com/ping"
+    assert tool["headers"] == {"Authorization": "<secret:ping.Authorization>"}
+    assert tool["queryParams"] == [{"key": "token", "value": "<secret:ping.token>"}]
+    assert not [f for f in agent["findings"] if f["severity"] == "error"], agent["findings"]

@@ -255,10 +255,12 @@ def test_credentials_in_webhook_urls_reach_atoms_and_no_output_file(make_box) ->
     for where, text in outputs.items():
         for secret in URL_SECRETS:
             assert secret not in text, f"{secret} leaked into {where}"
-    assert "<secret:lookup_order.url>" in outputs["plan1.json"]
-    [agent] = box.live_agents()
+    assert "<secret:lookup_order.api_key>" in outputs["plan1.json"]
+    [agent] = box.live_agents()  # Atoms gets what ElevenLabs sends: the key as a query parameter; the declared header wins
     [tool] = [t for t in agent["live_config"]["singlePromptConfig"]["tools"] if t.get("type") == "api_call"]
-    assert tool["url"] == "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu"
+    assert tool["url"] == "https://hooks.example.com/orders?region=eu"
+    assert {"key": "api_key", "value": "QK-S3CRET-2"} in tool["queryParams"]
+    assert tool["headers"]["Authorization"] == "Bearer HDR-S3CRET-3"
 
 
 @pytest.mark.parametrize("lose_state", [False, True], ids=["with-state", "state-lost"])
