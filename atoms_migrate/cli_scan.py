@@ -1,9 +1,11 @@
 """The ``scan`` command: report (and optionally fix) ElevenLabs client code. Part of the CLI layer.
 
 Output: a table grouped by file (default), ``--json`` (``format_version`` 1), ``--sarif FILE``.
-``--fail-on mechanical`` exits 3 on any finding, ``--fail-on redesign`` only on redesign
-findings. ``--fix`` shows a unified diff of the exact rewrites and writes them only with
-``--yes`` or a confirmation; ``--fix --dry-run`` never writes.
+``--fail-on mechanical`` exits 3 on any agent finding (mechanical or redesign; ``info`` lines
+about other ElevenLabs APIs never gate), ``--fail-on redesign`` only on redesign findings.
+``--fix`` shows a unified diff of the whole-unit ports and writes them only with ``--yes`` or
+a confirmation; ``--fix --dry-run`` never writes. Generated and minified files are skipped
+with one summary line on stderr.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def _print_table(result, out: Console) -> None:  # type: ignore[no-untyped-def]
             table.add_row(f"{f.line}:{f.column}", f.rule_id, f.kind + (" (fixable)" if f.fixable else ""),
                           f.text[:60], f.replacement)
         out.print(table)
+        for steps in dict.fromkeys(f.steps for f in findings if f.steps):  # why --fix leaves this file, once per reason
+            out.print(f"  by hand: {steps}", markup=False)
 
 
 @app.command()
@@ -67,11 +71,11 @@ def scan(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to scan (default: the current folder).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON on stdout (format_version 1).")] = False,
     sarif_file: Annotated[Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 for GitHub code scanning.", dir_okay=False)] = None,
-    fail_on: Annotated[ScanFailOn | None, typer.Option("--fail-on", help="Exit 3 when there are findings of this kind: mechanical (any finding) or redesign.", case_sensitive=False)] = None,
-    fix: Annotated[bool, typer.Option("--fix", help="Apply the exact mechanical rewrites (shows a unified diff first).")] = False,
+    fail_on: Annotated[ScanFailOn | None, typer.Option("--fail-on", help="Exit 3 when there are findings of this kind: mechanical (any agent finding) or redesign.", case_sensitive=False)] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Port raw WebSocket clients whole (URL, auth, agent id, message names), or not at all; shows a unified diff first.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --fix: print the diff and write nothing.")] = False,
     yes: YesOption = False,
-    annotate: Annotated[bool, typer.Option("--annotate", help="With --fix: add a TODO(atoms-migrate) comment above what could not be fixed.")] = False,
+    annotate: Annotated[bool, typer.Option("--annotate", help="With --fix: add a TODO(atoms-migrate) comment above what could not be fixed, in the comment syntax of the spot.")] = False,
     state: StateOption = None,
     mappings: MappingsOption = None,
     no_color: NoColorOption = False,
@@ -95,10 +99,16 @@ def scan(
         result = scan_paths(roots, scanner)
         for problem in result.unreadable:
             err.print(f"note: {problem}", markup=False)
+        if result.generated:
+            shown = ", ".join(result.generated[:3]) + (", …" if len(result.generated) > 3 else "")
+            err.print(f"note: skipped {len(result.generated)} generated or minified file(s) that mention ElevenLabs: {shown}", markup=False)
         counts = {"mechanical": sum(f.kind == "mechanical" for f in result.findings),
-                  "redesign": sum(f.kind == "redesign" for f in result.findings)}
+                  "redesign": sum(f.kind == "redesign" for f in result.findings),
+                  "info": sum(f.kind == "info" for f in result.findings)}
+        agent_findings = counts["mechanical"] + counts["redesign"]
         summary = (f"{len(result.findings)} finding(s) in {len(result.texts)} of {result.files_scanned} file(s): "
-                   f"{counts['mechanical']} mechanical ({sum(f.fixable for f in result.findings)} fixable), {counts['redesign']} redesign.")
+                   f"{counts['mechanical']} mechanical ({sum(f.fixable for f in result.findings)} fixable), {counts['redesign']} redesign"
+                   + (f", {counts['info']} info." if counts["info"] else "."))
         if sarif_file:
             _write_file(sarif_file, json.dumps(sarif(result.findings, tables.scan.rules), indent=2) + "\n")
         out = Console(highlight=False, no_color=no_color or None)
@@ -108,7 +118,8 @@ def scan(
             doc = {"format_version": "1", "files_scanned": result.files_scanned,
                    "findings": [{"path": f.path, "line": f.line, "column": f.column, "rule_id": f.rule_id, "kind": f.kind,
                                  "message": f.message, "elevenlabs": f.elevenlabs, "replacement": f.replacement,
-                                 "text": f.text, "fixable": f.fixable} for f in result.findings],
+                                 "text": f.text, "fixable": f.fixable, "seed": f.seed, "steps": f.steps} for f in result.findings],
+                   "skipped_generated": result.generated,
                    "summary": {"findings": len(result.findings), **counts}}
             sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         elif not fix:
@@ -116,7 +127,7 @@ def scan(
             out.print(summary, markup=False)
         if fix:
             _fix(result, scanner, annotate, dry_run, yes, err, json_output)
-        if fail_on is not None and (counts["redesign"] if fail_on is ScanFailOn.redesign else len(result.findings)):
+        if fail_on is not None and (counts["redesign"] if fail_on is ScanFailOn.redesign else agent_findings):
             err.print(f"--fail-on {fail_on.value}: {summary}", markup=False)
             raise typer.Exit(EXIT_GATE)
 
@@ -135,7 +146,7 @@ def _fix(result, scanner, annotate: bool, dry_run: bool, yes: bool, err: Console
     annotated = sum(len(f.annotated) for f in plan.files)
     what = f"{fixed} rewrite(s){f' and {annotated} annotation(s)' if annotate else ''} in {len(plan.files)} file(s)"
     if not plan.files:
-        err.print("Nothing to fix: no exact mechanical rewrite applies.", markup=False)
+        err.print("Nothing to fix: no whole-unit port applies (each finding says what to do by hand).", markup=False)
         return
     if dry_run:
         err.print(f"--dry-run: {what} shown above; nothing was written.", markup=False)

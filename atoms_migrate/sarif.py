@@ -3,7 +3,7 @@
 Rules come from ``mappings/scan.yaml`` with their stable ids and help text; every result
 has a ``partialFingerprints`` entry built from the rule, the file and the text of the line
 (not its number), plus an occurrence count, so an alert survives lines moving above it.
-Redesign findings are warnings, mechanical ones notes. Pure.
+Redesign findings are warnings, mechanical and info ones notes. Pure.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from atoms_migrate.scan import ScanFinding
 from atoms_migrate.tables import ScanRule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVELS = {"redesign": "warning", "mechanical": "note"}
+LEVELS = {"redesign": "warning", "mechanical": "note", "info": "note"}
 
 
 def sarif(findings: list[ScanFinding], rules: list[ScanRule]) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def sarif(findings: list[ScanFinding], rules: list[ScanRule]) -> dict[str, Any]:
                                                 "region": {"startLine": f.line, "startColumn": f.column,
                                                            "endColumn": f.column + len(f.text)}}}],
             "partialFingerprints": {"atomsMigrateLineHash/v1": digest},
-            "properties": {"kind": f.kind, "fixable": f.fixable},
+            "properties": {"kind": f.kind, "fixable": f.fixable, "seed": f.seed},
         })
     return {
         "$schema": SCHEMA,
@@ -48,7 +48,7 @@ def sarif(findings: list[ScanFinding], rules: list[ScanRule]) -> dict[str, Any]:
                     "fullDescription": {"text": f"{r.elevenlabs} -> {r.replacement}"},
                     "help": {"text": r.help, "markdown": f"**{r.elevenlabs}** → {r.replacement}\n\n{r.help}"},
                     "defaultConfiguration": {"level": LEVELS[r.kind]},
-                    "properties": {"kind": r.kind, "tags": ["migration", "elevenlabs", r.kind]},
+                    "properties": {"kind": r.kind, "seed": r.seed, "tags": ["migration", "elevenlabs", r.kind]},
                 } for r in rules],
             }},
             "results": results,

@@ -132,8 +132,32 @@ class LanguageTable(_Strict):
 
 
 class ScanFix(_Strict):
-    find: str = Field(description="regex, applied to the matched text")
-    replace: str = Field(description="re.sub replacement")
+    """How ``scan --fix`` ports a construct: only as part of a whole unit (guide §6, §7)."""
+
+    unit: Literal["raw-websocket"]
+    rename: str | None = Field(default=None, description="the construct's name on Atoms, where it has one")
+
+
+class ScanMatch(_Strict):
+    """Where a rule's construct is found, by syntax (see the header of mappings/scan.yaml)."""
+
+    literal: list[str] = Field(default=[], description="regexes searched in string literals")
+    header: list[str] = []
+    event_type: list[str] = []
+    message_type: list[str] = []
+    message_key: list[str] = []
+    event_field: list[str] = []
+    module: list[str] = []
+    sdk_symbol: list[str] = []
+    sdk_member: list[str] = []
+    sdk_option: list[str] = []
+    sdk_rest: list[str] = Field(default=[], description="regexes on attribute chains of an ElevenLabs client")
+    element: list[str] = []
+    env: list[str] = []
+    voice_key: list[str] = []
+
+
+SCAN_REGEX_MATCHERS = ("literal", "sdk_rest")
 
 
 class ScanRule(_Strict):
@@ -142,17 +166,24 @@ class ScanRule(_Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9-]+$")
     elevenlabs: str = Field(description="the ElevenLabs construct, as a reader would name it")
     replacement: str
-    kind: Literal["mechanical", "redesign"]
-    pattern: str
-    languages: list[Literal["js", "py", "html"]] = ["js", "py", "html"]
-    context: Literal["any", "elevenlabs", "event"] = "any"
+    kind: Literal["mechanical", "redesign", "info"]
+    seed: str = Field(pattern=r"^A\.(?:[0-9]|1[01])$", description="the migration-guide section it ports (smallest-atoms-api.md §A)")
+    match: ScanMatch
     help: str
     fix: ScanFix | None = None
 
 
+class OtherApi(_Strict):
+    """ElevenLabs APIs that are not agent code (TTS, STT, voices): one info line per file."""
+
+    literal: str
+    sdk_rest: str
+
+
 class ScanTable(_Strict):
     trigger: str
-    elevenlabs_context: str
+    agent_id: str
+    other_api: OtherApi
     rules: list[ScanRule]
 
 
@@ -216,8 +247,9 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
     except UnicodeDecodeError as exc:
         return None, [f"{path}: not UTF-8 text (byte {exc.start}); save the table as UTF-8"]
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        # libyaml when present (every `scan` and `agent` run reads all tables); the node tree for
+        # line numbers is composed only when validation fails.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         check_value(data)
     except InputTooLarge as exc:
         return None, [f"{path}: {exc}"]
@@ -230,6 +262,7 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
     try:
         return _MODELS[name].model_validate(data), []
     except ValidationError as exc:
+        root = yaml.compose(text)
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
@@ -272,9 +305,10 @@ def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
 
 
 def _check_scan(scan: ScanTable, where: str) -> list[str]:
-    """Regexes compile, ids are unique, and only mechanical rules carry a fix."""
+    """Regexes compile, ids are unique, a name belongs to one rule per matcher, fixes are mechanical."""
     problems: list[str] = []
-    for label, pattern in (("trigger", scan.trigger), ("elevenlabs_context", scan.elevenlabs_context)):
+    for label, pattern in (("trigger", scan.trigger), ("agent_id", scan.agent_id), ("other_api.literal", scan.other_api.literal),
+                           ("other_api.sdk_rest", scan.other_api.sdk_rest)):
         try:
             re.compile(pattern)
         except re.error as exc:
@@ -282,14 +316,22 @@ def _check_scan(scan: ScanTable, where: str) -> list[str]:
     ids = [r.id for r in scan.rules]
     for dup in sorted({x for x in ids if ids.count(x) > 1}):
         problems.append(f"{where}: rules: duplicate id {dup!r}")
+    owners: dict[tuple[str, str], str] = {}
     for i, rule in enumerate(scan.rules):
-        for label, pattern in (("pattern", rule.pattern), ("fix.find", rule.fix.find if rule.fix else None)):
-            if pattern is None:
-                continue
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append(f"{where}: rules[{i}].{label}: not a valid regex ({exc})")
+        matchers = rule.match.model_dump()
+        if rule.kind != "info" and not any(matchers.values()):
+            problems.append(f"{where}: rules[{i}].match: {rule.id} matches nothing")
+        for matcher, values in matchers.items():
+            for j, value in enumerate(values):
+                if matcher in SCAN_REGEX_MATCHERS:
+                    try:
+                        re.compile(value)
+                    except re.error as exc:
+                        problems.append(f"{where}: rules[{i}].match.{matcher}[{j}]: not a valid regex ({exc})")
+                    continue
+                owner = owners.setdefault((matcher, value), rule.id)
+                if owner != rule.id:
+                    problems.append(f"{where}: rules[{i}].match.{matcher}: {value!r} already belongs to {owner}")
         if rule.fix and rule.kind != "mechanical":
             problems.append(f"{where}: rules[{i}].fix: only mechanical rules may carry a fix ({rule.id} is {rule.kind})")
     return problems

@@ -1,7 +1,13 @@
-"""Benchmark `atoms-migrate scan` on a generated tree of source files.
+"""Benchmark `atoms-migrate scan`: recall and precision on the fixtures, safety of --fix, speed on a big tree.
 
-Prints the wall time for N files (default 10,000: mostly ordinary code, one in twenty a copy
-of the test fixtures that talk to ElevenLabs), files per second, and the findings count.
+1. Recall and precision of the findings on tests/fixtures/scan against the hand-written
+   tests/fixtures/scan/expected.yaml (each expected [file, line, rule] is one item).
+2. --fix on the fixtures with every fixture agent "migrated": how many files are ported,
+   and whether each ported file parses and has no ElevenLabs host or xi-api-key left.
+3. Files per second of the installed CLI (`scan TREE --json`, start-up included) on a generated
+   tree of N source files (default 10,000) in nested folders, each folder with its own
+   .gitignore (some files and folders ignored, some re-included), mostly ordinary code with
+   one file in fifty a copy of a fixture that talks to ElevenLabs.
 
     python bench/scan.py [--files 10000]
 """
@@ -10,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -17,9 +25,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from atoms_migrate.scan import LANGUAGES, Known, Scanner, scan_paths  # noqa: E402
+from atoms_migrate.scanfix import plan_fixes, syntax_errors  # noqa: E402
+from atoms_migrate.tables import load_tables  # noqa: E402
+
 EXE = Path(sys.executable).parent / "atoms-migrate"
-FIXTURES = sorted((ROOT / "tests" / "fixtures" / "scan").iterdir())
+FIXTURES = ROOT / "tests" / "fixtures" / "scan"
+SOURCES = sorted(p for p in FIXTURES.rglob("*") if p.suffix in LANGUAGES and "vendor" not in p.parts)
 
 ORDINARY = {
     ".ts": "export function total(items: {price: number}[]): number {\n  return items.reduce((sum, i) => sum + i.price, 0);\n}\n",
@@ -27,34 +44,79 @@ ORDINARY = {
     ".jsx": "export const Button = ({label, onClick}) => <button onClick={onClick}>{label}</button>;\n",
     ".html": "<!doctype html><html><body><h1>Shop</h1><audio src='a.mp3'></audio></body></html>\n",
 }
+GITIGNORE = "*.generated.ts\ntmp/\n!keep.generated.ts\n"
 
 
-def build(root: Path, count: int) -> None:
+def accuracy() -> tuple[float, float, int, int, int]:
+    expected = yaml.safe_load((FIXTURES / "expected.yaml").read_text())
+    result = scan_paths([FIXTURES], Scanner(load_tables().scan), base=FIXTURES)
+    got = {(f.path, f.line, f.rule_id) for f in result.findings}
+    want = {(path, line, rule) for path, rows in expected["files"].items() for line, rule in rows}
+    hits = len(got & want)
+    return hits / len(want), hits / len(got), len(want), len(got), hits
+
+
+def fix_safety() -> tuple[int, int, int]:
+    """Ported files, files whose port does not parse, ported files still naming an ElevenLabs host or key."""
+    tables = load_tables()
+    scanner = Scanner(tables.scan)
+    result = scan_paths([FIXTURES], scanner, base=FIXTURES)
+    agents = {f.text.strip("\"'`") for f in result.findings if f.rule_id == "EL-AGENT-ID"}
+    import re
+
+    ids = {m for text in agents for m in re.findall(r"agent_[0-9a-z]{20,40}", text)}
+    scanner = Scanner(tables.scan, Known(agents={i: f"atoms{n:04d}" for n, i in enumerate(sorted(ids))}))
+    result = scan_paths([FIXTURES], scanner, base=FIXTURES)
+    plan = plan_fixes(result.texts, result.findings, scanner, annotate=False)
+    broken = sum(syntax_errors(f.new_text, result.texts[f.path].language) > 0 for f in plan.files)
+    half = sum(("elevenlabs.io" in f.new_text or "xi-api-key" in f.new_text) for f in plan.files)
+    return len(plan.files), broken, half
+
+
+def build(root: Path, count: int) -> int:
     kinds = list(ORDINARY.items())
+    written = 0
     for i in range(count):
-        folder = root / f"pkg{i // 200:03d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        if i % 20 == 0:
-            fixture = FIXTURES[(i // 20) % len(FIXTURES)]
-            shutil.copy(fixture, folder / f"f{i:05d}{fixture.suffix}")
+        folder = root / f"pkg{i // 500:02d}" / f"mod{(i // 50) % 10}" / ("tmp" if i % 97 == 0 else "src")
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            for level in (folder.parent, folder.parent.parent):
+                if not (level / ".gitignore").exists():
+                    (level / ".gitignore").write_text(GITIGNORE)
+        if i % 50 == 0:
+            fixture = SOURCES[(i // 50) % len(SOURCES)]
+            (folder / f"f{i:05d}{fixture.suffix}").write_text(fixture.read_text())
         else:
             suffix, body = kinds[i % len(kinds)]
-            (folder / f"f{i:05d}{suffix}").write_text(body * 40)  # about 2-5 KB each
+            name = f"f{i:05d}.generated.ts" if i % 41 == 0 else f"f{i:05d}{suffix}"
+            (folder / name).write_text(body * 40)  # about 2-5 KB each
+        written += 1
+    return written
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
     args = parser.parse_args()
+    recall, precision, want, got, hits = accuracy()
+    print(f"fixtures: recall {recall:.1%} ({hits}/{want} expected findings), precision {precision:.1%} ({hits}/{got} findings)")
+    ported, broken, half = fix_safety()
+    print(f"--fix on the fixtures: {ported} file(s) ported whole; {broken} would not parse; {half} still name an ElevenLabs host or key")
     work = Path(tempfile.mkdtemp(prefix="atoms-migrate-scan-bench-"))
     try:
-        build(work / "tree", args.files)
+        total = build(work / "tree", args.files)
+        gitignores = sum(1 for _ in (work / "tree").rglob(".gitignore"))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         proc = subprocess.run([str(EXE), "scan", str(work / "tree"), "--json"], capture_output=True, text=True, cwd=work)
         seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         doc = json.loads(proc.stdout)
-        print(f"{doc['files_scanned']} files in {seconds:.2f} s ({doc['files_scanned'] / seconds:,.0f} files/s), "
+        print(f"tree: {total} files, {gitignores} .gitignore files; scanned {doc['files_scanned']} (the rest ignored); "
               f"{doc['summary']['findings']} findings")
+        print(f"  wall {seconds:.2f} s = {total / seconds:,.0f} files/s; CPU {cpu:.2f} s = {total / cpu:,.0f} files/s "
+              f"(start-up included; wall time depends on what else the machine runs: load average {os.getloadavg()[0]:.1f})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
