@@ -165,3 +165,34 @@ def run_pool(items: list[T], work: Callable[[T], R], concurrency: int,
                 future.cancel()
             raise
     return [results[i] for i in range(len(items))]
+
+
+def suffixed(name: str, n: int) -> str:
+    """Atoms' own form of a duplicate name (§K.5): ``Support`` -> ``Support (2)``."""
+    return f"{name} ({n})"
+
+
+def is_suffixed(live: str, planned: str) -> bool:
+    """Whether ``live`` is ``planned`` with the suffix Atoms adds to a duplicate name (§K.5)."""
+    return live.startswith(planned + " (") and live.endswith(")") and live[len(planned) + 2:-1].isdigit()
+
+
+def plan_names(sources: Iterable[tuple[str, str, str | None]]) -> dict[str, str]:
+    """Atoms name per source key, decided up front for a batch (pure).
+
+    ``sources`` are (key, source name, Atoms name recorded for it). A recorded name is kept;
+    two sources with the same name (prod and dev copies) are kept apart by Atoms' own suffix
+    form, given in key order, so every run decides the same and nothing is renamed back.
+    """
+    items = sorted(sources)
+    taken = {recorded for _, _, recorded in items if recorded}
+    out: dict[str, str] = {key: recorded for key, _, recorded in items if recorded}
+    for key, name, recorded in items:
+        if recorded:
+            continue
+        chosen, n = name, 2
+        while chosen in taken:
+            chosen, n = suffixed(name, n), n + 1
+        taken.add(chosen)
+        out[key] = chosen
+    return out

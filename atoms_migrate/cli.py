@@ -205,6 +205,19 @@ def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str |
         return read_source(spec, client, voice_table, offline_tools, root=_project_root(state))  # type: ignore[arg-type]
 
 
+AllowErrorsOption = Annotated[bool, typer.Option("--allow-errors", help="Apply agents whose plan has error findings (what cannot work is still left out); by default they are refused.")]
+
+
+def _refusal(agent_plan) -> MigrationError | None:  # type: ignore[no-untyped-def]
+    """Why an agent's plan must not be applied: its error findings (None when it may be)."""
+    errors = agent_plan.errors()
+    if not errors or not agent_plan.has_changes():
+        return None
+    listed = "; ".join(f"{f.source_path}: {f.message}" for f in errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
+    return MigrationError(f"refused: the plan has {len(errors)} error finding(s), so nothing is written for this agent: {listed}",
+                          "Fix the source (see Needs review), or pass --allow-errors to apply without what cannot work.")
+
+
 def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-untyped-def]
     if fail_on is None:
         return False
@@ -320,6 +333,7 @@ def agent(
     out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan (with hashes of the source and of the target's live revision) for `atoms-migrate apply`.", dir_okay=False)] = None,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none).")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
+    allow_errors: AllowErrorsOption = False,
     wait_lock: WaitLockOption = 0.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
@@ -355,13 +369,21 @@ def agent(
             if out_file:
                 _save_plan(out_file, [({"kind": "id" if source_agent.agent_id == source else "file", "ref": source}, planned)], config)
             gate = _gate_tripped(plan, fail_on)
-            if dry_run or gate or not plan.has_changes():
+            refusal = None if allow_errors else _refusal(agent_plan)
+            if dry_run or gate or refusal or not plan.has_changes():
                 if json_output:
                     sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
                 if gate:
                     written = "" if dry_run else " Nothing was written."
                     err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}", markup=False)  # type: ignore[union-attr]
                     raise typer.Exit(EXIT_GATE)
+                if refusal is not None:
+                    if not dry_run:
+                        raise refusal
+                    err.print(f"note: without --allow-errors an apply would be {refusal.message}", markup=False)
+                    if detailed_exitcode:
+                        raise typer.Exit(EXIT_CHANGES)
+                    return
                 if not dry_run and planned.target is not None:
                     run.record_unchanged(planned)
                     err.print(f"Nothing to do: Atoms agent {planned.target.agent_id} already matches the plan.", markup=False)
@@ -625,7 +647,9 @@ def voices(
         else:
             agent_source = _read_source(source, None, elevenlabs_base_url, err, tables.voices)
             notes.extend(agent_source.notes)
-            rows = [pick_to_dict(role, pick_voice(voice_id, tables.voices, agent_source.voices.get(voice_id), catalog))
+            agent_section = (agent_source.config.get("conversation_config") or {}).get("agent") or {}
+            language = tables.languages.to_atoms(agent_section.get("language") or "en") or tables.languages.fallback_default
+            rows = [pick_to_dict(role, pick_voice(voice_id, tables.voices, agent_source.voices.get(voice_id), catalog, language=language))
                     for role, voice_id in voice_roles(agent_source.config)]
         if catalog is None:
             notes.append("SMALLEST_API_KEY is not set or the catalog was unreadable: voices were not checked against the live catalog.")

@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 
 from atoms_migrate.cli import (
+    AllowErrorsOption,
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_GATE,
@@ -41,6 +42,7 @@ from atoms_migrate.cli import (
     _confirm,
     _elevenlabs_for_apply,
     _gate_tripped,
+    _refusal,
     _run_config,
     _save_plan,
     _write_file,
@@ -65,6 +67,7 @@ class _Entry:
 
     def __init__(self, spec: Any) -> None:
         self.spec, self.planned, self.outcome = spec, None, None
+        self.source: Any = None  # the SourceAgent, once read
         self.error: MigrationError | None = None
         self.skipped = ""
         self.seconds = 0.0
@@ -109,24 +112,38 @@ def _settle(result: Any) -> _Entry:
 
 def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console, offline_tools: dict[str, Any],
                 check: Any = None) -> None:
-    """Read and plan every entry (reads only); failures and non-agent files are kept per entry."""
-    from atoms_migrate.batch import run_pool
+    """Read every entry, decide the Atoms names, then plan (reads only); failures and non-agent files are kept per entry.
+
+    Names are decided between the two passes, for the batch as a whole: two sources with the
+    same name (prod and dev copies) must not both be planned as that name (Atoms §K.5).
+    """
+    from atoms_migrate.batch import plan_names, run_pool
     from atoms_migrate.render.progress import BatchProgress
 
     progress = BatchProgress(err, len(entries), "planning")
 
+    def timed(work: Any) -> Any:
+        def run_one(entry: _Entry) -> None:
+            started = time.monotonic()
+            try:
+                work(entry)
+            except NotAnAgentConfig as exc:
+                entry.skipped = exc.message
+            finally:
+                entry.seconds += time.monotonic() - started
+        return run_one
+
+    def read_one(entry: _Entry) -> None:
+        entry.source = run.read(entry.spec, offline_tools)
+
+    names: dict[str, str] = {}
+
     def plan_one(entry: _Entry) -> None:
-        started = time.monotonic()
-        try:
-            entry.planned = run.plan(run.read(entry.spec, offline_tools))
-            if check is not None:
-                reason = check(entry)
-                if reason:
-                    entry.error = MigrationError(f"refused: {reason}", "Plan again (--dry-run --out) and review the new plan.")
-        except NotAnAgentConfig as exc:
-            entry.skipped = exc.message
-        finally:
-            entry.seconds += time.monotonic() - started
+        entry.planned = run.plan(entry.source, name=names.get(entry.source.key))
+        if check is not None:
+            reason = check(entry)
+            if reason:
+                entry.error = MigrationError(f"refused: {reason}", "Plan again (--dry-run --out) and review the new plan.")
 
     def done(result: Any) -> None:
         entry = _settle(result)
@@ -134,7 +151,11 @@ def _plan_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console,
             progress.finished(entry.key, entry.name, entry.status(), entry.message())
 
     try:
-        run_pool(entries, plan_one, concurrency, on_done=done)
+        run_pool(entries, timed(read_one), concurrency, on_done=done)
+        read = [e for e in entries if e.source is not None and not e.skipped and e.error is None]
+        state = run.state()
+        names.update(plan_names((e.source.key, e.source.name, run.recorded_name(e.source, state)) for e in read if e.source.name))
+        run_pool(read, timed(plan_one), concurrency, on_done=done)
     finally:
         progress.stop()
 
@@ -262,6 +283,7 @@ def all_agents(
     publish_timeout: Annotated[float, typer.Option("--publish-timeout", help="Seconds to wait for each publish.", min=1)] = 120.0,
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when any plan has changes.")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3 before writing when any plan has findings at this level or worse.", case_sensitive=False)] = None,
+    allow_errors: AllowErrorsOption = False,
     wait_lock: WaitLockOption = 0.0,
     no_color: NoColorOption = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
@@ -305,13 +327,17 @@ def all_agents(
             entries = [_Entry(s) for s in specs]
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {})
             _run_batch(entries, run, config, concurrency, dry_run, yes, out_file, json_output, report, junit,
-                       detailed_exitcode, fail_on, no_color, verbose, err, plan_all)
+                       detailed_exitcode, fail_on, no_color, verbose, err, plan_all, allow_errors)
 
 
 def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, dry_run: bool, yes: bool,
                out_file: Path | None, json_output: bool, report: Path | None, junit: Path | None, detailed_exitcode: bool,
-               fail_on: Any, no_color: bool, verbose: bool, err: Console, plan_all: Any) -> None:
-    """Everything after planning, shared by `all` and `apply`: show, gate, ask, apply, report."""
+               fail_on: Any, no_color: bool, verbose: bool, err: Console, plan_all: Any, allow_errors: bool = False) -> None:
+    """Everything after planning, shared by `all` and `apply`: show, gate, ask, apply, report.
+
+    An agent whose plan has error findings is refused (failed, with the reason) unless
+    ``allow_errors``; the others go on, and the exit code is 1.
+    """
     planned = [e for e in entries if e.planned is not None and e.error is None]
     for e in planned:
         _SECRET_VALUES.update(e.planned.plan.secret_values.values())
@@ -325,12 +351,24 @@ def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, d
         _save_plan(out_file, [({"kind": e.spec.kind, "ref": e.spec.ref, **({"agent_id": e.spec.agent_id} if e.spec.agent_id else {})},
                                e.planned) for e in planned], config)
     gate = _gate_tripped(plan, fail_on)
+    if not allow_errors and not gate:
+        for e in planned:
+            refusal = _refusal(e.planned.plan)
+            if refusal is not None:
+                if dry_run:
+                    err.print(f"note: {e.name}: without --allow-errors an apply would be {refusal.message}", markup=False)
+                else:
+                    e.error = refusal
+                    err.print(f"{e.name}: {refusal.message}", markup=False)
+        if any(e.error is not None for e in planned):
+            err.print("  hint: the other agents go on; fix the sources, or pass --allow-errors to apply them anyway.", markup=False)
+        planned = [e for e in planned if e.error is None]
     if dry_run or gate or not any(e.planned.plan.has_changes() for e in planned):
         if not dry_run and not gate and planned:
             for e in planned:
                 run.record_unchanged(e.planned)
-            err.print(f"Nothing to do: {'every agent' if len(planned) == len(entries) else 'every agent planned'} already matches its plan.",
-                      markup=False)
+            err.print(f"Nothing to do: {'every agent' if len(planned) == len(entries) else 'every agent planned and not refused'} "
+                      "already matches its plan.", markup=False)
         _outputs(entries, plan, json_output, report, junit, applied=False, err=err)
         if gate:
             err.print(f"--fail-on {fail_on.value}: a plan has findings at that level (see Needs review). Nothing was written.", markup=False)
@@ -361,6 +399,7 @@ def apply_saved(
     state: StateOption = None,
     mappings: MappingsOption = None,
     tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, as when planning.", file_okay=False)] = None,
+    allow_errors: AllowErrorsOption = False,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
     wait_lock: WaitLockOption = 0.0,
@@ -407,4 +446,4 @@ def apply_saved(
 
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {}, check=check)
             _run_batch(entries, run, config, concurrency, False, yes, None, json_output, report, junit, False, None,
-                       no_color, False, err, plan_all)
+                       no_color, False, err, plan_all, allow_errors)

@@ -49,7 +49,8 @@ def _source_identity(source: str, state: Path | None = None) -> tuple[list[str],
 
 
 def _results_json(name: str, agent_id: str, results: list) -> dict[str, Any]:  # type: ignore[type-arg]
-    return {"agent_id": agent_id, "platform": name,
+    opening = next((turn.reply for turn, _ in results if turn.user is None), None)  # the agent's first turn, when read
+    return {"agent_id": agent_id, "platform": name, "opening": opening,
             "turns": [{**turn.to_dict(), "failures": failures, "passed": not failures} for turn, failures in results]}
 
 

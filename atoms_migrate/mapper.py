@@ -47,6 +47,8 @@ class MapOptions:
     clones: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs voice id -> Atoms clone made earlier
     kb_id: str | None = None  # this agent's Atoms knowledge base, made by an earlier run
     kb_documents: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs document id -> what was sent
+    name: str | None = None  # the Atoms name decided by the run (duplicate names, a name recorded in the state)
+    name_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -336,5 +338,20 @@ def uncovered_leaves(source: SourceAgent, result: MappingResult) -> list[str]:
     return [
         paths.format_path(seg)
         for seg, _ in paths.iter_leaves(source.config)
+        if not any(paths.covers(p, seg) for p in prefixes)
+    ]
+
+
+def uncovered_file_leaves(source: SourceAgent, result: MappingResult) -> list[str]:
+    """Leaves of the file as the user gave it (camelCase, flattened) not under any change or finding.
+
+    The same guarantee as ``uncovered_leaves``, checked in the file's own paths: what the
+    reports point at must account for every leaf the user wrote.
+    """
+    prefixes = [paths.parse_path(source.user_path(p)) for p in
+                [a.source_path for a in result.assignments] + [f.source_path for f in result.findings]]
+    return [
+        paths.format_path(seg)
+        for seg, _ in paths.iter_leaves(source.raw)
         if not any(paths.covers(p, seg) for p in prefixes)
     ]

@@ -42,6 +42,7 @@ class Finding:
     message: str
     hint: str = ""
     rule: str = ""
+    normalised_path: str = ""  # the same place in the normalised (API) layout, when the file's own path differs
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -53,6 +54,8 @@ class Finding:
         }
         if self.rule:
             out["rule"] = self.rule
+        if self.normalised_path:
+            out["normalised_path"] = self.normalised_path
         return out
 
 
@@ -67,6 +70,7 @@ class Change:
     rule: str
     status: ChangeStatus
     note: str = ""
+    normalised_path: str = ""  # the same place in the normalised (API) layout, when the file's own path differs
 
     @property
     def kind(self) -> Literal["+", "~", "-"]:
@@ -85,6 +89,8 @@ class Change:
         }
         if self.note:
             out["note"] = self.note
+        if self.normalised_path:
+            out["normalised_path"] = self.normalised_path
         return out
 
 
@@ -139,6 +145,10 @@ class AgentPlan:
         for f in self.findings:
             counts[f.status] += 1
         return counts
+
+    def errors(self) -> list[Finding]:
+        """Error-level findings: by default they stop this agent's apply (``--allow-errors`` overrides)."""
+        return [f for f in self.findings if f.severity == "error"]
 
     def has_changes(self) -> bool:
         """Anything to write: agent config, or org resources (clones, knowledge-base documents)."""

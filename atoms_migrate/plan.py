@@ -21,6 +21,7 @@ become removals; any other live field the plan does not set is left alone.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from atoms_migrate import paths
@@ -86,6 +87,12 @@ def _with_marker(assignments: tuple[Assignment, ...], source_key: str) -> tuple[
     return tuple(out)
 
 
+def _in_user_shape(item: Any, source: SourceAgent) -> Any:
+    """A change or finding whose ``source_path`` reads as in the user's file; the normalised one kept beside it."""
+    user = source.user_path(item.source_path)
+    return item if user == item.source_path else replace(item, source_path=user, normalised_path=item.source_path)
+
+
 def _diff(assignments: tuple[Assignment, ...], current: dict[str, Any] | None) -> list[Change]:
     changes = []
     for a in assignments:
@@ -148,7 +155,7 @@ def plan_agent(
     result = map_agent(source, tables, options)
     assignments = _with_marker(result.assignments, source.key)
     target_config = build_target_config(assignments)
-    changes = _diff(assignments, current)
+    changes = [_in_user_shape(c, source) for c in _diff(assignments, current)]
     action = "create" if current is None else ("update" if changes else "no-op")
     name = target_config.get("name") or source.name or source.label
     return AgentPlan(
@@ -158,11 +165,11 @@ def plan_agent(
         target_agent_id=target_agent_id,
         target_config=target_config,
         changes=tuple(changes),
-        findings=result.findings,
+        findings=tuple(_in_user_shape(f, source) for f in result.findings),
         assignments=assignments,
         steps=result.resources + _steps(action, target_config, changes),  # org resources first: the agent refers to them
         secret_values=result.secrets,
-        tool_parity=result.tool_parity,
+        tool_parity=tuple(replace(t, source_path=source.user_path(t.source_path)) for t in result.tool_parity),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, Target, locate
 from atoms_migrate.elevenlabs import ElevenLabsClient
-from atoms_migrate.batch import SourceSpec
+from atoms_migrate.batch import SourceSpec, is_suffixed
 from atoms_migrate.errors import ApiError, ConfigError, MigrationError
 from atoms_migrate.gather import Cache, gather
 from atoms_migrate.identity import file_key, legacy_keys, project_root
@@ -143,10 +143,16 @@ class Run:
 
     # -- per agent ------------------------------------------------------------------------------
 
-    def plan(self, source: SourceAgent) -> Planned:
-        """Find the target and plan against it: reads only."""
+    def recorded_name(self, source: SourceAgent, state: StateFile | None = None) -> str | None:
+        """The Atoms name the state records for this source, while the source's own name is unchanged."""
+        prior = found((state or self.state()).agents, source)
+        return recorded_name(source, prior)
+
+    def plan(self, source: SourceAgent, name: str | None = None) -> Planned:
+        """Find the target and plan against it: reads only. ``name``: the Atoms name a batch decided."""
         state = self.state()
         prior = found(state.agents, source)
+        name = name or recorded_name(source, prior)
         notes = list(source.notes)
         target = None
         if self.atoms is None:
@@ -164,9 +170,13 @@ class Run:
             notes.append(self.catalog_note)
         source = replace(source, notes=tuple(notes))
         kb = found(state.knowledge_bases, source)
+        reason = ""
+        if name and name != source.name:
+            reason = (f"Another source is also named {source.name!r}: this one is {name!r} on Atoms "
+                      f"({'recorded in the state' if prior and prior.name == name else 'decided for this batch'}; Atoms §K.5).")
         options = MapOptions(tools=self.config.tool_options, catalog=catalog, clone_voices=self.config.clone_voices,
                              clones=dict(state.voice_clones), kb_id=kb.kb_id if kb else None,
-                             kb_documents=dict(kb.documents) if kb else {})
+                             kb_documents=dict(kb.documents) if kb else {}, name=name, name_reason=reason)
         plan = plan_agent(source, self.config.tables, current=target.config if target else None,
                           target_agent_id=target.agent_id if target else None, options=options)
         return Planned(plan, source, target, prior)
@@ -185,7 +195,8 @@ class Run:
     def record_unchanged(self, planned: Planned) -> None:
         if planned.target is None:
             return
-        entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+        entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior,
+                            source_name=planned.source.name or "")
         self.remember(lambda state: put(state.agents, planned.source, entry))
 
     def apply(self, planned: Planned) -> Outcome:
@@ -196,9 +207,11 @@ class Run:
             return Outcome(planned, "unchanged")
         outcome = Outcome(planned, "failed")
         def on_draft(partial: ApplyResult) -> None:  # recorded at once: a kill before the publish must not orphan it
-            entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+            entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior,
+                                source_name=planned.source.name or "")
             self.remember(lambda state: put(state.agents, planned.source, entry))
 
+        live_name: str | None = None
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
                           known_versioning=self.versioning_hint,
                           own_draft=planned.prior.open_draft if planned.prior else None, on_draft=on_draft)
@@ -211,6 +224,7 @@ class Run:
                 runner.run(plan)
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)
             outcome.result = applier.apply(plan, planned.target)
+            live_name = accept_name_suffix(outcome.result, plan)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
             changed = plan.action != "no-op" or bool(outcome.result.revision_id) or bool(outcome.resources.events)
             outcome.status = "created" if outcome.result.created else ("updated" if changed else "unchanged")
@@ -222,7 +236,8 @@ class Run:
         finally:
             partial = applier.result
             if partial is not None and (partial.created or partial.revision_id):
-                entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior)
+                entry = entry_after(partial, live_name or plan.source.name, planned.source.raw, self.config.tables, planned.prior,
+                                    source_name=planned.source.name or "")
                 self.remember(lambda state: put(state.agents, planned.source, entry))
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
@@ -239,6 +254,27 @@ def put(entries: dict[str, Any], source: SourceAgent, entry: Any) -> None:
     for alias in source.keys[1:]:
         entries.pop(alias, None)
     entries[source.key] = entry
+
+
+def recorded_name(source: SourceAgent, prior: AgentState | None) -> str | None:
+    """The Atoms name recorded for ``source`` while its own name is unchanged (so nothing is renamed back)."""
+    if prior is None or not prior.name or not source.name:
+        return None
+    if prior.source_name:
+        return prior.name if prior.source_name == source.name else None
+    return prior.name if prior.name == source.name or is_suffixed(prior.name, source.name) else None
+
+
+def accept_name_suffix(result: ApplyResult, plan: AgentPlan) -> str | None:
+    """Atoms §K.5: a create whose name was taken comes back as "<name> (2)". That is not a failed
+    read-back: drop the difference and return the live name, which the state then records."""
+    for difference in list(result.differences):
+        path, planned, live = difference
+        if path == "name" and isinstance(planned, str) and isinstance(live, str) and is_suffixed(live, planned):
+            result.differences.remove(difference)
+            result.events.append(f"Atoms named the agent {live!r} ({planned!r} is taken); recorded, not renamed back")
+            return live
+    return None
 
 
 def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | None, str | None]:

@@ -11,6 +11,7 @@ expected. Reading bytes from disk lives in ``read_config_file``; everything else
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -22,9 +23,20 @@ import yaml
 
 from atoms_migrate.bounds import MAX_DEPTH, MAX_ID_LENGTH, MAX_NAME_LENGTH, InputTooLarge, check_file, check_value
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
+from atoms_migrate import paths as _paths
+from atoms_migrate.paths import join as paths_join
 
 # Keys of conversation_config; at the top level of a file they mark the flattened legacy shape.
 CONVERSATION_SECTIONS = ("asr", "turn", "tts", "conversation", "language_presets", "vad", "agent")
+# Keys of platform_settings (EL §A.9) that the flattened shape keeps at the top level too.
+PLATFORM_SECTIONS = ("evaluation", "data_collection", "data_collection_scopes", "analysis_items", "overrides",
+                     "workspace_overrides", "guardrails", "summary_language", "auth", "call_limits", "queueing_config",
+                     "privacy", "widget", "safety", "testing", "alerting")
+# Keys of conversation_config.agent.prompt (EL §A.8.1) that the flattened shape puts on `agent`.
+PROMPT_KEYS = ("llm", "temperature", "max_tokens", "tool_ids", "built_in_tools", "knowledge_base", "custom_llm", "rag",
+               "timezone", "tools", "reasoning_effort", "thinking_budget", "ignore_default_personality",
+               "backup_llm_config", "cascade_timeout_seconds", "mcp_server_ids", "native_mcp_server_ids",
+               "enable_parallel_tool_calls")
 # Maps whose keys are user data (names, ids, header names): never case-converted.
 _OPAQUE_MAPS = frozenset(
     {
@@ -42,6 +54,16 @@ _OPAQUE_MAPS = frozenset(
         "text_contents",
     }
 )
+# Keys ElevenLabs knows in ``conversation_config.agent`` (EL §A.8): a flattened file whose
+# ``agent`` has no ``prompt`` object but keys outside this set is a format of its own. Prompt
+# keys (EL §A.8.1) are tolerated there: old exports put ``llm`` beside ``first_message``.
+_AGENT_KEYS = frozenset({"first_message", "language", "hinglish_mode", "dynamic_variables",
+                         "disable_first_message_interruptions", "max_conversation_duration_message",
+                         "text_behavior_overrides", "prompt", "name",
+                         "llm", "temperature", "max_tokens", "tool_ids", "built_in_tools", "knowledge_base",
+                         "custom_llm", "rag", "timezone", "tools", "reasoning_effort", "thinking_budget",
+                         "ignore_default_personality", "backup_llm_config", "cascade_timeout_seconds",
+                         "mcp_server_ids", "native_mcp_server_ids", "enable_parallel_tool_calls"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _ID_SAFE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ENV_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -67,6 +89,49 @@ class SourceAgent:
     # The file's identity (identity.file_key) and the keys earlier versions gave it (identity.legacy_keys)
     identity: str | None = None
     aliases: tuple[str, ...] = ()
+    # Where a subtree of ``config`` was in the file when normalising moved it: (normalised path, path in the file)
+    moves: tuple[tuple[str, str], ...] = ()
+    camel_case: bool = False  # the file's keys were camelCase (JS SDK)
+
+    def user_path(self, path: str) -> str:
+        """A path of the normalised layout as it reads in the file the user gave (``normalised`` for reports).
+
+        camelCase keys come back as written (``conversationConfig.asr.quality``), moved
+        subtrees of the flattened shape at their place in the file (``asr.quality``). A path
+        that is absent from the file (a defaulted field) is written in the file's convention.
+        """
+        if not path or (not self.camel_case and self.shape != "flattened-legacy"):
+            return path
+        segments = _paths.parse_path(path)
+        prefix: tuple[Any, ...] = ()
+        rest = segments
+        for new, old in sorted(self.moves, key=lambda m: -len(_paths.parse_path(m[0]))):
+            head = _paths.parse_path(new)
+            if segments[:len(head)] == head:
+                prefix, rest = _paths.parse_path(old), segments[len(head):]
+                break
+        else:
+            if self.shape == "flattened-legacy" and len(segments) > 1 and (
+                    (segments[0] == "conversation_config" and segments[1] in CONVERSATION_SECTIONS)
+                    or (segments[0] == "platform_settings" and segments[1] in PLATFORM_SECTIONS)):
+                rest = segments[1:]  # absent from the file: where the flattened shape would keep it
+        out = list(prefix)
+        node = _paths.get(self.raw, prefix) if prefix else self.raw
+        for seg in rest:
+            if node is not None and not isinstance(node, (dict, list)):
+                break  # derived from this value of the file (a language code in a list): it is the place to point at
+            if isinstance(seg, int) or not isinstance(node, dict):
+                out.append(seg if isinstance(seg, int) or not self.camel_case else _camel(seg))
+                node = node[seg] if isinstance(seg, int) and isinstance(node, list) and seg < len(node) else None
+                continue
+            key = seg if seg in node else next((k for k in node if isinstance(k, str) and snake_case(k) == seg), None)
+            if key is None:
+                out.append(_camel(seg) if self.camel_case else seg)
+                node = None
+            else:
+                out.append(key)
+                node = node[key]
+        return _paths.format_path(tuple(out))
 
     @property
     def name(self) -> str | None:
@@ -118,6 +183,11 @@ def voice_roles(config: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+def _camel(key: str) -> str:
+    head, *tail = key.split("_")
+    return head + "".join(t[:1].upper() + t[1:] for t in tail)
+
+
 def snake_case(key: str) -> str:
     return _CAMEL.sub(lambda m: "_" + m.group(1).lower(), key)
 
@@ -162,6 +232,23 @@ def _is_agent_section(agent: Any) -> bool:
     return has_prompt or isinstance(agent.get("first_message"), str)
 
 
+def _refuse_own_format(agent: dict[str, Any], label: str) -> None:
+    """A top-level ``agent`` without a prompt object and with keys ElevenLabs does not use is not an export.
+
+    Hand-written formats (``agent: {system_prompt: ...}``) would otherwise read as a flattened
+    agent with no prompt: refused, naming the keys, so nothing half-empty is planned.
+    """
+    if isinstance(agent.get("prompt"), dict):
+        return
+    foreign = [str(k) for k in agent if str(k) not in _AGENT_KEYS and not str(k).startswith("_")]
+    if foreign:
+        raise NotAnAgentConfig(
+            f"{label}: not an ElevenLabs agent config: `agent` has no `prompt` object and keys ElevenLabs does not use "
+            f"({', '.join(foreign[:6])}); {_expected()}",
+            "A hand-written format of your own must be turned into an ElevenLabs config first.",
+        )
+
+
 def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
     """Turn a parsed file or API response into a ``SourceAgent`` (pure)."""
     if isinstance(raw, list):
@@ -173,7 +260,8 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
         raise NotAnAgentConfig(f"{label}: holds a {type(raw).__name__}, not an object; {_expected()}")
     notes: list[str] = []
     data: dict[str, Any] = raw
-    if _has_camel_keys(data):
+    camel = _has_camel_keys(data)
+    if camel:
         data = _to_snake(data)
         notes.append("camelCase keys (JS SDK serialisation) converted to snake_case")
     if isinstance(data.get("agents"), list) and "conversation_config" not in data:
@@ -191,12 +279,9 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
             "cli-config" if ("platform_settings" in data or "tags" in data) else "create-body"
         )
     elif isinstance(data.get("agent"), dict) and any(k in data for k in CONVERSATION_SECTIONS):
-        moved = [k for k in CONVERSATION_SECTIONS if k in data]
-        data = {k: v for k, v in data.items() if k not in CONVERSATION_SECTIONS} | {
-            "conversation_config": {k: data[k] for k in moved}
-        }
+        _refuse_own_format(data["agent"], label)
+        data, moves = _unflatten(data, notes)
         shape = "flattened-legacy"
-        notes.append(f"flattened legacy shape: {', '.join(moved)} read as conversation_config.*")
     else:
         keys = ", ".join(list(map(str, data))[:8]) or "none"
         raise NotAnAgentConfig(f"{label}: not an ElevenLabs agent config (top-level keys: {keys}); {_expected()}")
@@ -220,7 +305,134 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
         # The Atoms reference documents no limit for agent names; a name this long is a broken export, not a name.
         raise SourceFileError(f"{label}: the agent name is {len(name):,} characters; at most {MAX_NAME_LENGTH:,} are accepted",
                               "Shorten the name in the file (it becomes the Atoms agent's name and is shown in every report).")
-    return SourceAgent(config=data, raw=raw, label=label, shape=shape, agent_id=agent_id, path=path, notes=tuple(notes))
+    return SourceAgent(config=data, raw=raw, label=label, shape=shape, agent_id=agent_id, path=path, notes=tuple(notes),
+                       moves=tuple(moves) if shape == "flattened-legacy" else (), camel_case=camel)
+
+
+def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The flattened legacy shape in the API layout, completely, with where each moved subtree was.
+
+    Sections at the top level go under ``conversation_config`` / ``platform_settings``; on
+    ``agent``, a prompt given as text, prompt keys beside it and a prompt-level
+    ``dynamic_variables`` go where the API keeps them; a top-level ``languages`` list becomes
+    the primary language and language presets, a ``voices`` list with per-voice ``language``
+    the main voice and per-language voices, and a list-form ``data_collection`` the API's map.
+    """
+    data = copy.deepcopy(data)  # the raw value stays as read: it is the truth reports point into
+    moves: list[tuple[str, str]] = []
+    done: list[str] = []
+
+    def move(new: str, old: str) -> None:
+        moves.append((new, old))
+
+    cc: dict[str, Any] = {}
+    for key in CONVERSATION_SECTIONS:
+        if key in data:
+            cc[key] = data[key]
+            move(f"conversation_config.{key}", key)
+    ps: dict[str, Any] = dict(data["platform_settings"]) if isinstance(data.get("platform_settings"), dict) else {}
+    for key in PLATFORM_SECTIONS:
+        if key in data and key not in ps:
+            ps[key] = data[key]
+            move(f"platform_settings.{key}", key)
+            done.append(key)
+    # `languages` and `voices` stay too (a rule in concepts.yaml says they were read): keys of their items
+    # that are not read are then still accounted for, not lost with the list.
+    rest = {k: v for k, v in data.items() if k not in CONVERSATION_SECTIONS and k not in done}
+    agent = dict(cc["agent"])
+    cc["agent"] = agent
+    if isinstance(agent.get("prompt"), str):
+        agent["prompt"] = {"prompt": agent["prompt"]}
+        move("conversation_config.agent.prompt.prompt", "agent.prompt")
+        done.append("agent.prompt as text")
+    prompt = dict(agent["prompt"]) if isinstance(agent.get("prompt"), dict) else {}
+    for key in PROMPT_KEYS:
+        if key in agent and key not in prompt:
+            prompt[key] = agent.pop(key)
+            move(f"conversation_config.agent.prompt.{key}", f"agent.{key}")
+            done.append(f"agent.{key}")
+    if "dynamic_variables" in prompt and "dynamic_variables" not in agent:
+        agent["dynamic_variables"] = prompt.pop("dynamic_variables")
+        move("conversation_config.agent.dynamic_variables", "agent.prompt.dynamic_variables")
+        done.append("agent.prompt.dynamic_variables")
+    if prompt or "prompt" in agent:
+        agent["prompt"] = prompt
+    _languages_list(data.get("languages"), cc, agent, move, done)
+    _voices_list(data.get("voices"), cc, agent, move, done)
+    dc = ps.get("data_collection")
+    if isinstance(dc, list):
+        keyed: dict[str, Any] = {}
+        for i, item in enumerate(dc):
+            ident = next((item.get(k) for k in ("id", "identifier", "name") if isinstance(item, dict) and isinstance(item.get(k), str)), None)
+            if ident is None or ident in keyed:
+                keyed[f"item_{i}"] = item
+                ident = f"item_{i}"
+            else:
+                keyed[ident] = {k: v for k, v in item.items() if k not in ("id", "identifier") and not (k == "name" and v == ident)}
+            move(f'platform_settings.data_collection[{json.dumps(ident)}]', f"data_collection[{i}]")
+        ps["data_collection"] = keyed
+        done.append("data_collection as a list")
+    out = rest | {"conversation_config": cc}
+    if ps:
+        out["platform_settings"] = ps
+    notes.append(f"flattened legacy shape: {', '.join(k for k in CONVERSATION_SECTIONS if k in cc)} read as conversation_config.*"
+                 + (f"; also normalised: {', '.join(done)}" if done else ""))
+    return out, moves
+
+
+def _languages_list(languages: Any, cc: dict[str, Any], agent: dict[str, Any], move: Any, done: list[str]) -> None:
+    """``languages: [en, es]`` or ``[{language, first_message, voice_id}]`` -> primary language + presets."""
+    if not isinstance(languages, list) or not languages:
+        return
+    presets = cc.setdefault("language_presets", {}) if isinstance(cc.get("language_presets", {}), dict) else None
+    if presets is None:
+        return
+    for i, item in enumerate(languages):
+        code = item if isinstance(item, str) else next((item.get(k) for k in ("language", "code", "language_code")
+                                                        if isinstance(item, dict) and isinstance(item.get(k), str)), None)
+        if not code:
+            continue
+        if i == 0 and not isinstance(agent.get("language"), str):
+            agent["language"] = code
+            move("conversation_config.agent.language", f"languages[{i}]" if isinstance(item, str) else f"languages[{i}].language")
+        overrides: dict[str, Any] = {}
+        if isinstance(item, dict):
+            if isinstance(item.get("first_message"), str):
+                overrides["agent"] = {"first_message": item["first_message"]}
+            if isinstance(item.get("voice_id"), str):
+                overrides["tts"] = {"voice_id": item["voice_id"]}
+        if code != agent.get("language") and code not in presets:
+            presets[code] = {"overrides": overrides}
+            move(paths_join("conversation_config.language_presets", code), f"languages[{i}]")
+    done.append("languages list")
+
+
+def _voices_list(voices: Any, cc: dict[str, Any], agent: dict[str, Any], move: Any, done: list[str]) -> None:
+    """``voices: [{voice_id, language}]``: the primary language's voice is the main one, others go to presets."""
+    if not isinstance(voices, list) or not voices or not isinstance(cc.get("tts", {}), dict):
+        return
+    tts = cc.setdefault("tts", {})
+    primary = agent.get("language") if isinstance(agent.get("language"), str) else "en"
+    items = [(i, v) for i, v in enumerate(voices) if isinstance(v, dict) and isinstance(v.get("voice_id"), str)]
+    main = next(((i, v) for i, v in items if v.get("language") == primary), items[0] if items else None)
+    for i, voice in items:
+        if (i, voice) == main and "voice_id" not in tts:
+            tts["voice_id"] = voice["voice_id"]
+            move("conversation_config.tts.voice_id", f"voices[{i}].voice_id")
+            if isinstance(voice.get("language"), str):
+                move("conversation_config.agent.language", f"voices[{i}].language") if "language" not in agent else None
+            continue
+        code = voice.get("language")
+        presets = cc.setdefault("language_presets", {})
+        if isinstance(code, str) and isinstance(presets, dict):
+            preset = presets.setdefault(code, {"overrides": {}})
+            preset.setdefault("overrides", {}).setdefault("tts", {})["voice_id"] = voice["voice_id"]
+            move(paths_join("conversation_config.language_presets", code, "overrides", "tts", "voice_id"), f"voices[{i}].voice_id")
+        else:
+            supported = tts.setdefault("supported_voices", [])
+            supported.append({"label": voice.get("label") or voice["voice_id"], "voice_id": voice["voice_id"]})
+            move(f"conversation_config.tts.supported_voices[{len(supported) - 1}]", f"voices[{i}]")
+    done.append("voices list with per-voice language")
 
 
 def env_placeholders(text: str) -> list[str]:

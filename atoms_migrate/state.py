@@ -43,7 +43,8 @@ class AgentState(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     smallest_agent_id: str
-    name: str = ""
+    name: str = ""  # the Atoms agent's name (with a suffix when another source has the same name, Atoms §K.5)
+    source_name: str = ""  # the source's name it was planned from: while it is unchanged, `name` is kept
     versioning: str = "v2"
     branch_id: str | None = None
     branch_name: str | None = None
@@ -114,7 +115,8 @@ def tables_hash(tables: Any) -> str:
                                                                 tables.languages)])
 
 
-def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: AgentState | None) -> AgentState:
+def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: AgentState | None,
+                source_name: str = "") -> AgentState:
     """The state entry after an apply (or a no-op run) described by ``apply.ApplyResult``."""
     last = prior.last_operation if prior else None
     if result.created or result.revision_id:
@@ -122,7 +124,8 @@ def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: Age
                              previous_branch_id=result.previous_branch_id,
                              previous_revision_id=result.previous_revision_id)
     return AgentState(
-        smallest_agent_id=result.agent_id, name=name, versioning=result.versioning,
+        smallest_agent_id=result.agent_id, name=name, source_name=source_name or (prior.source_name if prior else ""),
+        versioning=result.versioning,
         branch_id=result.branch_id, branch_name=result.branch_name, live=result.live,
         revision_id=result.revision_id or (prior.revision_id if prior else None),
         source_hash=canonical_hash(source_raw), tables_hash=tables_hash(tables),

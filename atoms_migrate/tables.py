@@ -99,13 +99,31 @@ class VoiceFallback(_Strict):
     rationale: str
 
 
+class LanguageVoice(_Strict):
+    target: str
+    gender: Literal["male", "female"]
+    accent: str | None = None
+    rationale: str = ""
+
+
 class VoiceTable(_Strict):
     model: str
     fallback: VoiceFallback
     voices: list[VoiceEntry]
+    language_voices: dict[str, list[LanguageVoice]] = Field(
+        default={}, description="Atoms language code -> catalog voices that speak it (offline candidates; the first of a gender is the fallback)")
 
     def lookup(self, voice_id: str) -> VoiceEntry | None:
         return next((v for v in self.voices if v.elevenlabs_id == voice_id), None)
+
+    def fallback_for(self, language: str | None, gender: str | None = None) -> VoiceFallback:
+        """The offline fallback voice for an agent language (and the source voice's gender when known)."""
+        voices = self.language_voices.get(language or "", [])
+        chosen = next((v for v in voices if v.gender == gender), voices[0] if voices else None)
+        if chosen is None:
+            return self.fallback
+        return VoiceFallback(target=chosen.target, gender=chosen.gender,
+                             rationale=chosen.rationale or f"Voice not in the premade table; {chosen.target} speaks the agent's language ({language}).")
 
 
 class LlmRule(_Strict):
@@ -129,6 +147,13 @@ class LanguageTable(_Strict):
     exclusive: list[str] = Field(default=[], description="Codes that cannot be combined with others")
     fallback_default: str
     codes: dict[str, str]
+
+    def to_atoms(self, code: Any) -> str | None:
+        """An ElevenLabs language code (``es``, ``en-US``) as an Atoms code, or None when Atoms has none."""
+        if not isinstance(code, str) or not code.strip():
+            return None
+        code = code.strip().lower()
+        return self.codes.get(code) or self.codes.get(re.split(r"[-_]", code)[0])
 
 
 class ScanFix(_Strict):
@@ -298,6 +323,9 @@ def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
     if langs.fallback_default not in langs.atoms_codes:
         problems.append(f"{sources['languages.yaml']}: fallback_default: {langs.fallback_default!r} is not an Atoms language code")
     voices: VoiceTable = tables["voices.yaml"]
+    for code in voices.language_voices:
+        if code not in langs.atoms_codes:
+            problems.append(f"{sources['voices.yaml']}: language_voices: {code!r} is not an Atoms language code")
     seen = [v.elevenlabs_id for v in voices.voices]
     for dup in sorted({x for x in seen if seen.count(x) > 1}):
         problems.append(f"{sources['voices.yaml']}: voices: duplicate elevenlabs_id {dup!r}")

@@ -18,7 +18,7 @@ from atoms_migrate.mapper import MapContext, system_tool_type, tool_config_of
 from atoms_migrate.tables import Concept
 from atoms_migrate.model import Step
 from atoms_migrate.refs import is_ref, late_ref
-from atoms_migrate.voices import pick_voice
+from atoms_migrate.voices import language_name, pick_voice
 from atoms_migrate.toolcalls import tool_parity
 from atoms_migrate.webhooks import convert_webhook
 
@@ -58,6 +58,18 @@ def _source_value(ctx: MapContext, concept: Concept) -> tuple[str, Any] | None:
         if ctx.has(path) and ctx.get(path) is not None:
             return path, ctx.get(path)
     return None
+
+
+def _source_text(ctx: MapContext, concept: Concept, what: str) -> tuple[str, str] | None:
+    """The concept's source value when it is non-empty text; a value of another type is reported, and None."""
+    found = _source_value(ctx, concept)
+    if found is None:
+        return None
+    path, value = found
+    if not isinstance(value, str) or not value.strip():
+        _wrong_type(ctx, concept, path, what, value)
+        return None
+    return path, value
 
 
 def _source_list(ctx: MapContext, concept: Concept, what: str, empty: str) -> tuple[str, list[Any]] | None:
@@ -126,7 +138,12 @@ def text(ctx: MapContext, concept: Concept) -> None:
 def name(ctx: MapContext, concept: Concept) -> None:
     found = _source_value(ctx, concept)
     if found and isinstance(found[1], str) and found[1].strip():
-        ctx.assign(concept, concept.target[0], found[1].strip(), found[0])
+        decided = ctx.options.name
+        if decided and decided != found[1].strip():  # Atoms §K.5: kept apart from another source of the same name
+            ctx.assign(concept, concept.target[0], decided, found[0], "lossy",
+                       ctx.options.name_reason or f"{found[1].strip()!r} is named {decided!r} on Atoms.")
+        else:
+            ctx.assign(concept, concept.target[0], found[1].strip(), found[0])
         return
     if found:
         _wrong_type(ctx, concept, found[0], "a non-empty name", found[1])
@@ -139,17 +156,111 @@ def name(ctx: MapContext, concept: Concept) -> None:
 @transform("prompt")
 def prompt(ctx: MapContext, concept: Concept) -> None:
     found = _source_value(ctx, concept)
-    if found is None:
+    path, value = found if found else (concept.source, None)
+    hint = ("Put the prompt text into the config (or export the agent from ElevenLabs) before migrating: "
+            "an agent without instructions would go live.")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        ctx.finding(path, "unmapped", "error", "No system prompt in the source" + (" (it is empty)." if found else "."), hint, concept)
         return
-    path, value = found
     if not isinstance(value, str):
         _wrong_type(ctx, concept, path, "prompt text", value)
         return
-    if not value.strip():
-        ctx.finding(path, "lossy", "warning", "The system prompt is empty.",
-                    "Write a prompt before going live: an empty prompt leaves the model without instructions.", concept)
+    external = [p for p in concept.params.get("external", []) if re.search(p, value.strip())]
+    if external:
+        ctx.finding(path, "unmapped", "error",
+                    f"No system prompt in the source: {value.strip()[:80]!r} refers to text kept elsewhere, which is not migrated.",
+                    hint, concept)
+        return
+    value, tags = _strip_quoted_audio_tags(value, _audio_tag_patterns(ctx, any_bracket=False))
+    status = "mapped"
+    if tags:
+        status = "lossy"
+        ctx.finding(path, "lossy", "warning",
+                    f"Audio tags removed from greetings and lines quoted in the prompt (Atoms would speak them): {', '.join(sorted(set(tags)))}.",
+                    "Tags outside quotes are left as written: if the prompt asks the model to use audio tags, remove that instruction.", concept)
     new, note = _text_with_variables(ctx, concept, path, value)
-    ctx.assign(concept, concept.target[0], new, path, note=note)
+    if tags:
+        note = "; ".join(n for n in (f"audio tags removed from quoted lines: {', '.join(sorted(set(tags)))}", note) if n)
+    ctx.assign(concept, concept.target[0], new, path, status, note)
+
+
+_QUOTED = re.compile(r'"[^"\n]*"|\u201c[^\u201d\n]*\u201d')
+
+
+def _strip_quoted_audio_tags(text: str, patterns: list[re.Pattern[str]]) -> tuple[str, list[str]]:
+    """Audio tags inside quoted speech of a prompt (an embedded greeting); instructions are left alone."""
+    removed: list[str] = []
+
+    def clean(m: re.Match[str]) -> str:
+        inner, tags = strip_audio_tags(m.group(0)[1:-1], patterns)
+        removed.extend(tags)
+        return m.group(0)[0] + inner + m.group(0)[-1] if tags else m.group(0)
+
+    return _QUOTED.sub(clean, text), removed
+
+
+def _audio_tag_patterns(ctx: MapContext, any_bracket: bool) -> list[re.Pattern[str]]:
+    defaults = ctx.tables.concepts.defaults
+    patterns = [re.compile(p) for p in defaults.get("audio_tags") or []]
+    if any_bracket and defaults.get("audio_tags_v3"):
+        patterns.append(re.compile(defaults["audio_tags_v3"]))
+    return patterns
+
+
+def strip_audio_tags(text: str, patterns: list[re.Pattern[str]]) -> tuple[str, list[str]]:
+    """Remove ElevenLabs v3 audio tags (``[whispers]``) from spoken text; (new text, tags removed)."""
+    removed: list[str] = []
+
+    def drop(m: re.Match[str]) -> str:
+        removed.append(m.group(0))
+        return ""
+
+    if patterns:  # one pass, so the tags are listed in the order they are spoken
+        text = re.sub("|".join(f"(?:{p.pattern})" for p in patterns), drop, text)
+    if removed:
+        text = re.sub(r"[ \t]{2,}", " ", text)
+        text = re.sub(r" +([,.!?;:])", r"\1", text).strip()
+    return text, removed
+
+
+def _speaks_tags(ctx: MapContext) -> bool:
+    """Whether the source's TTS reads any short bracket as a stage direction (eleven_v3*, expressive mode)."""
+    model = ctx.get("conversation_config.tts.model_id")
+    return (isinstance(model, str) and model.startswith("eleven_v3")) or ctx.get("conversation_config.tts.expressive_mode") is True
+
+
+def _greeting_for_language(ctx: MapContext, concept: Concept, path: str, value: str) -> tuple[str, str, str]:
+    """(source path, text, note): the fallback language's preset greeting when Atoms cannot speak the primary language.
+
+    The language concept plans ``fallback_default`` for such an agent; greeting callers in
+    the unsupported language with a voice of another would be worse than the source's own
+    greeting in the fallback language, when it has one.
+    """
+    languages = ctx.tables.languages
+    code = ctx.get("conversation_config.agent.language")
+    code = code if isinstance(code, str) and code.strip() else "en"
+    if languages.to_atoms(code) is not None:
+        return path, value, ""
+    fallback = languages.fallback_default
+    presets = ctx.get("conversation_config.language_presets")
+    for key in presets if isinstance(presets, dict) else {}:
+        if languages.to_atoms(str(key)) != fallback:
+            continue
+        preset_path = paths.join("conversation_config.language_presets", str(key), "overrides", "agent", "first_message")
+        text = ctx.get(preset_path)
+        if isinstance(text, str) and text.strip():
+            if value.strip():
+                ctx.finding(path, "lossy", "warning",
+                            f"The first message is in {code!r}, which Atoms cannot speak; the {key!r} preset's greeting is sent instead.",
+                            "Check the greeting: the agent speaks the fallback language on Atoms.", concept)
+            return preset_path, text, f"The primary language {code!r} is not on Atoms: greeting of the {key!r} preset."
+    if value.strip():
+        ctx.finding(path, "lossy", "warning",
+                    f"The first message is in {code!r}, which Atoms cannot speak, and the source has no {fallback!r} preset greeting; "
+                    f"it is sent as written, spoken in {fallback!r}.",
+                    f"Add a {fallback!r} language preset with a first message, or write the greeting in {fallback!r}.", concept)
+        return path, value, f"The primary language {code!r} is not on Atoms: greeting kept as written, spoken in {fallback!r}."
+    return path, value, ""
 
 
 @transform("first_message")
@@ -164,6 +275,12 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
     if not isinstance(value, str):
         _wrong_type(ctx, concept, path, "text", value)
         return
+    path, value, language_note = _greeting_for_language(ctx, concept, path, value)
+    value, tags = strip_audio_tags(value, _audio_tag_patterns(ctx, _speaks_tags(ctx)))
+    if tags:
+        ctx.finding(path, "lossy", "warning",
+                    f"Audio tags removed from the first message (ElevenLabs v3 stage directions; Atoms would speak them): {', '.join(tags)}.",
+                    "Say the mood in words if it matters; Atoms voices take no stage directions.", concept)
     if not value.strip():
         status = "mapped" if found else "defaulted"
         placeholder = str(concept.params.get("placeholder_when_empty") or "").strip()
@@ -179,8 +296,9 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
                     "waitForUserToSpeakFirst keeps the user speaking first.", concept)
         return
     new, note = _text_with_variables(ctx, concept, path, value)
+    note = "; ".join(n for n in (language_note, f"audio tags removed: {', '.join(tags)}" if tags else "", note) if n)
     limit = int(concept.params.get("max_length", 500))
-    status = "mapped"
+    status = "lossy" if (language_note or tags) else "mapped"
     if len(new) > limit:
         cut = new[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") if " " in new[:limit] else new[:limit]
         ctx.finding(path, "lossy", "warning", f"First message is {len(new)} characters; Atoms allows {limit}, so it was cut to {len(cut)}.",
@@ -254,13 +372,13 @@ def language(ctx: MapContext, concept: Concept) -> None:
 
 @transform("llm")
 def llm(ctx: MapContext, concept: Concept) -> None:
-    found = _source_value(ctx, concept)
+    found = _source_text(ctx, concept, "an LLM name")
     if found is None:
         return
     path, value = found
-    if not isinstance(value, str) or not value.strip():
-        _wrong_type(ctx, concept, path, "an LLM name", value)
-        return
+    custom = _custom_llm(ctx, concept, path, value.strip())
+    if custom is not None:
+        path, value = custom
     rule = ctx.tables.llms.lookup(value.strip())
     if rule is None:  # a table without a catch-all rule
         ctx.finding(path, "unmapped", "warning", f"No rule in {LLMS_FILE} for LLM {value!r}; Atoms' default model is used.",
@@ -275,6 +393,58 @@ def llm(ctx: MapContext, concept: Concept) -> None:
     if rule.target in ctx.tables.llms.gated:
         ctx.finding(path, "lossy", "warning", f"slmModel {rule.target!r} needs org-level access on Atoms (403 otherwise).",
                     "Ask Smallest to enable it, or change the rule in mappings/llms.yaml.", concept)
+
+
+def _custom_llm(ctx: MapContext, concept: Concept, path: str, value: str) -> tuple[str, str] | None:
+    """``custom-llm`` with ``custom_llm.model_id``: (model id path, model id) to look up in llms.yaml (EL §A.8.4).
+
+    The endpoint may add its own logic (retrieval, guardrails, routing) around the model: that
+    is lost whatever Atoms model is chosen, so it is an error finding either way.
+    """
+    if value != "custom-llm":
+        return None
+    base = str(concept.params.get("custom_llm") or "conversation_config.agent.prompt.custom_llm")
+    model_path = paths.join(base, "model_id")
+    model_id = ctx.get(model_path)
+    url = ctx.get(paths.join(base, "url"))
+    where = f" at {url}" if isinstance(url, str) and url.strip() else ""
+    ctx.finding(path, "unmapped", "error",
+                f"Custom LLM endpoint{where}: whatever it does around the model (retrieval, guardrails, routing) is lost on Atoms.",
+                "Configure the endpoint on Atoms as customLLMWebSocketUrl (WebSocket) by hand, or accept the planned model; "
+                "--allow-errors applies the plan without it.", concept)
+    rule = ctx.tables.llms.lookup(model_id.strip()) if isinstance(model_id, str) and model_id.strip() else None
+    if rule is not None and rule.match not in ("*", "custom-llm"):  # a model the table knows, not the catch-all
+        return model_path, model_id.strip()
+    return None
+
+
+@transform("timezone")
+def timezone(ctx: MapContext, concept: Concept) -> None:
+    """IANA name -> Atoms {label, offset}; a fixed offset cannot follow daylight saving (Atoms §B.1, §H.13)."""
+    found = _source_text(ctx, concept, "an IANA timezone name")
+    if found is None:
+        return
+    path, value = found
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        ctx.finding(path, "unmapped", "warning", f"Unknown timezone {value!r}; not migrated.",
+                    "Use an IANA name such as America/New_York.", concept)
+        return
+    # Fixed dates, so the plan does not depend on the day it is made; standard time is the smaller offset.
+    offsets = {int(zone.utcoffset(datetime(2026, month, 1)).total_seconds() // 60) for month in (1, 7)}  # type: ignore[union-attr]
+    offset = min(offsets)
+    if len(offsets) > 1:
+        ctx.assign(concept, concept.target[0], {"label": value.strip(), "offset": offset}, path, "lossy",
+                   f"{value} observes daylight saving time; Atoms keeps the fixed standard offset {offset:+d} min, an hour off in summer.")
+        ctx.finding(path, "lossy", "warning",
+                    f"Timezone {value} observes daylight saving time; the Atoms offset is fixed at {offset:+d} minutes (standard time).",
+                    "Check the agent's sense of time in summer, or move the offset by hand when the clocks change.", concept)
+    else:
+        ctx.assign(concept, concept.target[0], {"label": value.strip(), "offset": offset}, path)
 
 
 @transform("voice")
@@ -293,7 +463,7 @@ def voice(ctx: MapContext, concept: Concept) -> None:
         _wrong_type(ctx, concept, path, "a voice id", voice_id)
         return
     base = concept.target[0]
-    choice = choose_voice(ctx, voice_id, path, concept)
+    choice = choose_voice(ctx, voice_id, path, concept, _planned(ctx, "language.default"))
     if choice is not None:
         target, gender, status, note, rule = choice
         if not found:
@@ -305,11 +475,36 @@ def voice(ctx: MapContext, concept: Concept) -> None:
         ctx.assign(concept, f"{base}.model", voices.model, path, "defaulted", rule=f"{VOICES_FILE}#model")
 
 
-def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept) -> tuple[str, str | None, str, str, str] | None:
+def _planned(ctx: MapContext, target: str) -> Any:
+    """The value an earlier concept planned for an Atoms field (None when none did)."""
+    return next((a.value for a in reversed(ctx.assignments) if a.path == target), None)
+
+
+def _voice_languages(ctx: MapContext, concept: Concept, pick: Any, path: str) -> None:
+    """Atoms §K.4: the voice must speak the agent's languages; say which ones it does not."""
+    if pick.languages is None or pick.target is None:
+        return
+    supported = _planned(ctx, "language.supported") or []
+    names = {code: language_name(code) for code in supported if isinstance(code, str)}
+    missing = [code for code, name in names.items() if name and name not in pick.languages]
+    if not missing:
+        return
+    default = _planned(ctx, "language.default")
+    primary = default in missing
+    ctx.finding(path, "lossy", "warning",
+                f"Voice {pick.target!r} speaks {', '.join(pick.languages)}, not {', '.join(names[c] for c in missing)} "
+                f"({', '.join(missing)}{', the primary language' if primary else ''}); callers hear it with the wrong accent or not at all.",
+                "Choose a catalog voice that speaks every language of the agent (`atoms-migrate voices SOURCE`), "
+                "or set one in mappings/voices.yaml (language_voices).", concept)
+
+
+def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept,
+                 language: str | None = None) -> tuple[str, str | None, str, str, str] | None:
     """(Atoms voice id, gender, status, note, rule) for one ElevenLabs voice, or None (error reported)."""
     options = ctx.options
     pick = pick_voice(voice_id, ctx.tables.voices, ctx.source.voices.get(voice_id), options.catalog,
-                      options.clone_voices, dict(options.clones))
+                      options.clone_voices, dict(options.clones), language=language)
+    _voice_languages(ctx, concept, pick, path)
     alternatives = ", ".join(f"{s.voice.voice_id} ({s.confidence})" for s in pick.alternatives) or "none"
     if pick.target is None:
         ctx.finding(path, "unmapped", "error",
@@ -332,6 +527,10 @@ def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept) ->
                     f"Voice {pick.traits.name} ({voice_id}) is not an ElevenLabs premade voice; the nearest "
                     f"{'catalog' if options.catalog is not None else 'table'} voice is {pick.target!r} ({pick.confidence} confidence).",
                     f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}), or clone the original with --clone-voices.", concept)
+        return pick.target, pick.gender, "lossy", note, rule
+    if pick.basis == "language":
+        ctx.finding(path, "lossy", "warning", f"Voice {pick.traits.name}: {pick.rationale}.",
+                    f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}).", concept)
         return pick.target, pick.gender, "lossy", note, rule
     if pick.basis == "fallback":
         ctx.finding(path, "unmapped", "warning",
@@ -357,11 +556,13 @@ def number(ctx: MapContext, concept: Concept) -> None:
     params = concept.params
     found = _source_value(ctx, concept)
     if found is None:
-        section = params.get("default_if_section")
-        if section and ctx.has(section) and "default" in params:
+        # An absent field is what ElevenLabs' server default made it (EL addendum, September 2026
+        # defaults): plan that value, so it never silently becomes a different Atoms default.
+        defaults = ctx.tables.concepts.defaults.get("elevenlabs_defaults") or {}
+        if params.get("elevenlabs_default") and concept.source in defaults:
             for target in concept.target:
-                ctx.assign(concept, target, params["default"], concept.source, "defaulted",
-                           f"Not set in the source: ElevenLabs' default {params['default']}.")
+                ctx.assign(concept, target, defaults[concept.source], concept.source, "defaulted",
+                           f"Not set in the source: ElevenLabs' default {defaults[concept.source]} (September 2026 spec).")
         return
     path, value = found
     if not _is_number(value):
@@ -415,22 +616,15 @@ def boolean(ctx: MapContext, concept: Concept) -> None:
         ctx.assign(concept, target, value, path)
 
 
-@transform("sample_rate")
-def sample_rate(ctx: MapContext, concept: Concept) -> None:
-    found = _source_value(ctx, concept)
-    if found is None:
-        return
-    path, value = found
-    m = re.fullmatch(r"(?:pcm|ulaw|mp3)_(\d+)(?:_\d+)?", str(value))
-    if not m:
-        ctx.finding(path, "unmapped", "warning", f"Unknown audio format {value!r}; sample rate left at the Atoms default.", concept=concept)
-        return
-    rate = int(m.group(1))
-    allowed = (8000, 16000, 24000, 44100)
-    nearest = min(allowed, key=lambda r: abs(r - rate))
-    status = "mapped" if nearest == rate else "lossy"
-    note = "" if nearest == rate else f"{rate} Hz is not offered; nearest Atoms rate {nearest} Hz."
-    ctx.assign(concept, concept.target[0], nearest, path, status, note)
+INITIATION_WEBHOOK = "platform_settings.workspace_overrides.conversation_initiation_client_data_webhook"
+INITIATION_ENABLED = "platform_settings.overrides.enable_conversation_initiation_client_data_from_webhook"
+
+
+def _initiation_webhook(ctx: MapContext) -> dict[str, Any] | None:
+    """The agent's conversation-initiation webhook when ElevenLabs calls it (EL addendum), else None."""
+    webhook = ctx.get(INITIATION_WEBHOOK)
+    enabled = ctx.get(INITIATION_ENABLED) is True
+    return webhook if enabled and isinstance(webhook, dict) and isinstance(webhook.get("url"), str) and webhook["url"].strip() else None
 
 
 @transform("dynamic_variables")
@@ -446,7 +640,17 @@ def dynamic_variables(ctx: MapContext, concept: Concept) -> None:
     placeholders = value.get("dynamic_variable_placeholders")
     if isinstance(placeholders, dict) and not placeholders:
         ctx.empty(concept, placeholders_path, "No dynamic variables")
+    # With an initiation webhook, the placeholders are test values: a caller would hear them when
+    # the pre-call API does not answer, so they are planned as defaults, lossy, and named.
+    webhook = _initiation_webhook(ctx)
+    test_values: list[str] = []
     for key, default in (placeholders or {}).items() if isinstance(placeholders, dict) else []:
+        if webhook is not None and default is not None and isinstance(default, (str, int, float, bool)) \
+                and not key.startswith(("secret__", "system__")):
+            test_values.append(key)
+            ctx.assign(concept, paths.join(concept.target[0], key), default, paths.join(placeholders_path, key), "lossy",
+                       "A test value of an agent whose variables come from its initiation webhook.")
+            continue
         var_path = paths.join(placeholders_path, key)
         if default is None:
             continue
@@ -459,7 +663,62 @@ def dynamic_variables(ctx: MapContext, concept: Concept) -> None:
             ctx.assign(concept, paths.join(concept.target[0], key), default, var_path)
         else:
             _wrong_type(ctx, concept, var_path, "a string, number or boolean default", default)
+    if test_values:
+        ctx.finding(placeholders_path, "lossy", "warning",
+                    f"Dynamic-variable placeholders are test values (the agent's variables come from its initiation webhook): "
+                    f"{', '.join(test_values)} become defaults a caller would hear when the pre-call API gives no value.",
+                    "Clear or replace these defaults on Atoms once the pre-call API answers with real values.", concept)
     ctx.sweep(concept, path, "Not carried over")
+
+
+@transform("initiation_webhook")
+def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
+    """EL conversation-initiation webhook -> Atoms preCallAPI (Atoms §F.4; EL addendum).
+
+    ElevenLabs posts {caller_id, agent_id, called_number, call_sid} and reads
+    ``dynamic_variables`` from the answer; Atoms calls ``preCallAPI`` and reads
+    ``responseVariables`` by JSON path. Payload and signature differ, so the plan says the
+    endpoint must change too; secret headers cannot be read and are left out, named.
+    """
+    found = _source_value(ctx, concept)
+    if found is None or not isinstance(found[1], dict):
+        return
+    path, webhook = found
+    if _initiation_webhook(ctx) is None:
+        ctx.finding(path, "ignored", "info", "Conversation-initiation webhook configured but not enabled: ElevenLabs does not call it.",
+                    concept=concept)
+        return
+    headers: dict[str, str] = {}
+    left_out: list[str] = []
+    raw_headers = webhook.get("request_headers")
+    for name, value in raw_headers.items() if isinstance(raw_headers, dict) else []:
+        if isinstance(value, str):
+            headers[str(name)] = value
+        else:
+            left_out.append(str(name))
+    placeholders = ctx.get("conversation_config.agent.dynamic_variables.dynamic_variable_placeholders")
+    names = [k for k in placeholders if not str(k).startswith(("system__", "secret__"))] if isinstance(placeholders, dict) else []
+    for a in ctx.assignments:  # variables the prompt and greeting use, even without a placeholder
+        if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
+            names += [v for v in re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", a.value) if v not in names and not v.startswith(("system__", "secret__"))
+                      and v not in ctx.tables.concepts.system_variables.values()]
+    names = list(dict.fromkeys(names))
+    api: dict[str, Any] = {"isEnabled": True, "url": webhook["url"].strip(), "method": "POST"}
+    if headers:
+        api["headers"] = headers
+    if concept.params.get("body"):
+        api["body"] = dict(concept.params["body"])
+    if names:
+        api["responseVariables"] = [{"variableName": n, "jsonPath": f"$.dynamic_variables.{n}"} for n in names]
+    note = ("The endpoint must change: Atoms sends its own request (body with {{user_number}}, {{agent_number}}, {{call_id}}) "
+            "without ElevenLabs' signature, and reads each variable from $.dynamic_variables.<name>")
+    ctx.assign(concept, concept.target[0], api, path, "lossy", note)
+    ctx.finding(path, "lossy", "warning",
+                "The conversation-initiation webhook becomes preCallAPI: Atoms calls it with a different payload and no ElevenLabs "
+                "signature, and conversation_config_override in its answer has no Atoms equivalent."
+                + (f" Secret headers left out: {', '.join(left_out)}." if left_out else ""),
+                "Change the endpoint to accept Atoms' request and answer {\"dynamic_variables\": {...}}"
+                + (", and add the secret headers on Atoms by hand." if left_out else "."), concept)
 
 
 @transform("interruptions")

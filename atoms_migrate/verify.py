@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from atoms_migrate.errors import ConfigError
 from atoms_migrate.realtime import Turn
@@ -27,14 +27,20 @@ _VAR = re.compile(r"\{\{\s*([A-Za-z_][\w.\-]*)\s*\}\}")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class Expect(_Strict):
     reply: bool = Field(True, description="a non-empty reply must arrive in time")
+    # The format as first published takes `contains: "welcome"` (one string): a string or a list.
     contains: list[str] = []
     not_contains: list[str] = []
-    regex: str | None = None
+    regex: str | None = Field(None, validation_alias=AliasChoices("regex", "matches"), description="`matches` is an alias")
+
+    @field_validator("contains", "not_contains", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
     first_message: str | None = Field(None, description="the reply must match this opening (variables filled)")
     ends_call: bool | None = Field(None, description="true: the agent must end the session after this turn")
 

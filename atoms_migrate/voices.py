@@ -5,9 +5,11 @@ through ``mappings/voices.yaml``; any other voice (library, cloned, designed) is
 by its labels (elevenlabs-convai-api.md §E.2: gender, accent, age, language) against the
 live catalog's tags (§E.2 of the Atoms reference: lowercase words such as ``american``,
 ``middle aged``, ``english``), or against the table's own targets when no catalog was
-read. A suggestion carries a confidence: ``high`` when every known trait matches,
-``medium`` when gender and language do, ``low`` otherwise. Pure; the catalog is fetched by
-the Atoms client and passed in.
+read. The agent's language weighs first (a voice must speak it, Atoms §K.4), then gender,
+then accent and age. A suggestion carries a confidence: ``high`` when every known trait
+matches, ``medium`` when gender and language do, ``low`` otherwise; never ``high`` when the
+voice does not speak the agent's language. Pure; the catalog is fetched by the Atoms client
+and passed in.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ LANGUAGE_NAMES = {
     "or": "odia", "pa": "punjabi", "ml": "malayalam", "gu": "gujarati", "bn": "bengali", "fr": "french", "de": "german",
     "it": "italian", "pt": "portuguese", "ar": "arabic", "ru": "russian", "ja": "japanese", "zh": "chinese", "nl": "dutch",
 }
-_WEIGHTS = {"gender": 4, "language": 3, "accent": 2, "age": 1}
+# Language outweighs every other trait together: a voice that cannot speak the agent's language
+# is never preferred to one that can (Atoms §K.4).
+_WEIGHTS = {"language": 8, "gender": 4, "accent": 2, "age": 1}
 
 
 def _norm(value: Any) -> str | None:
@@ -104,6 +108,11 @@ def table_candidates(table: VoiceTable) -> list[CatalogVoice]:
     for entry in table.voices:
         seen.setdefault(entry.target, CatalogVoice(entry.target, entry.target.title(), entry.gender, _norm(entry.accent),
                                                    None, tuple(n for n in [language_name(entry.language)] if n)))
+    for code, voices in table.language_voices.items():
+        for voice in voices:  # Indic catalog voices speak Hindi and English (§E.2)
+            languages = (language_name(code),) + (("english",) if voice.accent == "indian" else ())
+            seen.setdefault(voice.target, CatalogVoice(voice.target, voice.target.title(), voice.gender, _norm(voice.accent),
+                                                       None, tuple(n for n in languages if n)))
     return list(seen.values())
 
 
@@ -160,14 +169,29 @@ class Pick:
     rationale: str
     in_catalog: bool | None  # None when no catalog was read
     alternatives: tuple[Suggestion, ...] = ()
+    languages: tuple[str, ...] | None = None  # what the chosen voice speaks (catalog or table), None when unknown
+    language: str | None = None  # the agent's language (catalog word) the voice was chosen for
+
+    @property
+    def speaks_language(self) -> bool | None:
+        """Whether the chosen voice speaks the agent's language (None when either is unknown)."""
+        if self.language is None or self.languages is None or not self.languages:
+            return None
+        return self.language in self.languages
 
 
 def pick_voice(voice_id: str, table: VoiceTable, record: dict[str, Any] | None, catalog: tuple[CatalogVoice, ...] | None,
-               clone: bool = False, clones: dict[str, str] | None = None) -> Pick:
-    """Choose the Atoms voice for ``voice_id``: table entry, clone, labelled suggestion, or fallback."""
+               clone: bool = False, clones: dict[str, str] | None = None, language: str | None = None) -> Pick:
+    """Choose the Atoms voice for ``voice_id`` in an agent speaking ``language`` (an Atoms code).
+
+    Table entry, clone, labelled suggestion, or the fallback for the language. A premade voice
+    whose table voice does not speak the agent's language is replaced by the nearest voice that
+    does (``basis`` "language"); confidence is never high when the language does not match.
+    """
     from atoms_migrate.refs import late_ref
 
     clones = clones or {}
+    wanted = language_name(language) if language else None
     entry = table.lookup(voice_id)
     traits = traits_from_elevenlabs(record) if record else Traits(voice_id)
     candidates = catalog if catalog is not None else tuple(table_candidates(table))
@@ -175,27 +199,56 @@ def pick_voice(voice_id: str, table: VoiceTable, record: dict[str, Any] | None, 
         made = voice_id in clones
         return Pick(voice_id, traits, clones.get(voice_id) or late_ref("voice", voice_id), None, "clone", "high",
                     f"{traits.name} -> instant clone on Smallest ({'made earlier' if made else 'made during the apply'})", None)
+    if wanted is not None:  # the agent's language, not the voice's label, decides what the voice must speak
+        traits = Traits(traits.name, traits.gender, traits.accent, traits.age, wanted, traits.category)
     if entry is not None:
-        traits = Traits(entry.elevenlabs_name, entry.gender, _norm(entry.accent), None, language_name(entry.language), "premade")
+        traits = Traits(entry.elevenlabs_name, entry.gender, _norm(entry.accent), None, wanted or language_name(entry.language), "premade")
         target, gender, basis, confidence = entry.target, entry.gender, "table", entry.confidence
         rationale = entry.rationale
+        if wanted is not None and not _speaks(target, wanted, candidates, table):
+            best = [s for s in suggest(traits, candidates, limit=1) if wanted in s.voice.languages]
+            if best:
+                target, gender, basis = best[0].voice.voice_id, best[0].voice.gender, "language"
+                confidence = "medium" if "gender" in best[0].matched else "low"
+                rationale = (f"{entry.elevenlabs_name} maps to {entry.target!r}, which does not speak {wanted}; "
+                             f"{target!r} does ({best[0].reason()})")
     elif record is not None:
         best = suggest(traits, candidates, limit=1)
         if not best:
-            return Pick(voice_id, traits, None, None, "suggested", "low", "no catalog voice to suggest", False)
+            return Pick(voice_id, traits, None, None, "suggested", "low", "no catalog voice to suggest", False, language=wanted)
         target, gender, basis, confidence = best[0].voice.voice_id, best[0].voice.gender, "suggested", best[0].confidence
         rationale = f"{traits.category or 'voice'} with labels {traits.describe()}; {best[0].reason()}"
     else:
-        fallback = table.fallback
-        traits = Traits(voice_id, fallback.gender)
+        fallback = table.fallback_for(language)
+        traits = Traits(voice_id, fallback.gender, language=wanted)
         target, gender, basis, confidence, rationale = fallback.target, fallback.gender, "fallback", "low", fallback.rationale
     in_catalog = None if catalog is None else any(v.voice_id == target for v in catalog)
+    spoken = _languages_of(target, candidates, table)
+    if wanted is not None and spoken is not None and wanted not in spoken and confidence == "high":
+        confidence = "low"  # never high when the voice does not speak the agent's language
     alternatives = tuple(s for s in suggest(traits, candidates, limit=4) if s.voice.voice_id != target)[:3]
     if basis == "table":  # the table's traits describe its chosen voice: these are look-alikes of it, not better matches
         alternatives = tuple(Suggestion(s.voice, s.score, "similar", s.matched) for s in alternatives)
     if in_catalog is False:
-        return Pick(voice_id, traits, None, None, basis, confidence, f"{target!r} is not in this account's catalog", False, alternatives)
-    return Pick(voice_id, traits, target, gender, basis, confidence, rationale, in_catalog, alternatives)
+        return Pick(voice_id, traits, None, None, basis, confidence, f"{target!r} is not in this account's catalog", False, alternatives,
+                    language=wanted)
+    return Pick(voice_id, traits, target, gender, basis, confidence, rationale, in_catalog, alternatives, spoken, wanted)
+
+
+def _languages_of(voice_id: str, candidates: Iterable[CatalogVoice], table: VoiceTable) -> tuple[str, ...] | None:
+    """What a voice speaks: its catalog (or table) languages; None when nothing says."""
+    for voice in candidates:
+        if voice.voice_id == voice_id:
+            return voice.languages or None
+    for voice in table_candidates(table):
+        if voice.voice_id == voice_id:
+            return voice.languages or None
+    return None
+
+
+def _speaks(voice_id: str, language: str, candidates: Iterable[CatalogVoice], table: VoiceTable) -> bool:
+    spoken = _languages_of(voice_id, candidates, table)
+    return spoken is None or language in spoken
 
 
 def pick_to_dict(role: str, pick: Pick) -> dict[str, Any]:
@@ -204,6 +257,6 @@ def pick_to_dict(role: str, pick: Pick) -> dict[str, Any]:
         "role": role, "elevenlabs_id": pick.elevenlabs_id, "elevenlabs_name": t.name,
         "traits": {"gender": t.gender, "accent": t.accent, "age": t.age, "language": t.language, "category": t.category},
         "target": pick.target, "basis": pick.basis, "confidence": pick.confidence, "in_catalog": pick.in_catalog,
-        "rationale": pick.rationale,
+        "rationale": pick.rationale, "languages": list(pick.languages) if pick.languages is not None else None,
         "alternatives": [{"voice_id": s.voice.voice_id, "confidence": s.confidence, "matched": list(s.matched)} for s in pick.alternatives],
     }

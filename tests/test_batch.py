@@ -144,3 +144,31 @@ def test_annotations_show_ten_per_level_the_last_counting_the_rest() -> None:
     assert len(lines) == 10 and lines[-1].startswith("::error title=atoms-migrate::5 more error(s)")
     assert "%0A" in lines[0] and "file=agents/0.json" in lines[0]
     assert len(github_annotations(plans[:10], {})) == 10
+
+
+# (id, [(key, source name, recorded Atoms name)], expected {key: Atoms name})
+NAME_ROWS = [
+    ("distinct names kept", [("a", "Sales", None), ("b", "Support", None)], {"a": "Sales", "b": "Support"}),
+    ("same name: the second by key gets Atoms' suffix", [("file:b.json", "Support", None), ("file:a.json", "Support", None)],
+     {"file:a.json": "Support", "file:b.json": "Support (2)"}),
+    ("three copies", [("a", "X", None), ("b", "X", None), ("c", "X", None)], {"a": "X", "b": "X (2)", "c": "X (3)"}),
+    ("a recorded name is kept and reserved", [("a", "X", None), ("b", "X", "X")], {"a": "X (2)", "b": "X"}),
+    ("a recorded server suffix is kept", [("a", "X", None), ("b", "X", "X (2)")], {"a": "X", "b": "X (2)"}),
+]
+
+
+@pytest.mark.parametrize("sources, expected", [r[1:] for r in NAME_ROWS], ids=[r[0] for r in NAME_ROWS])
+def test_plan_names_keeps_same_named_sources_apart(sources, expected) -> None:
+    from atoms_migrate.batch import plan_names
+
+    assert plan_names(sources) == expected
+
+
+@pytest.mark.parametrize("live, planned, expected", [
+    ("Support (2)", "Support", True), ("Support (12)", "Support", True), ("Support", "Support", False),
+    ("Support (copy)", "Support", False), ("Other (2)", "Support", False),
+])
+def test_is_suffixed(live, planned, expected) -> None:
+    from atoms_migrate.batch import is_suffixed
+
+    assert is_suffixed(live, planned) is expected

@@ -66,6 +66,74 @@ def test_one_failing_agent_is_isolated_and_fails_the_run(box) -> None:
     assert len(failed) == 1 and "security scan" in failed[0].find("failure").get("message")
 
 
+def test_an_agent_with_error_findings_is_refused_and_the_others_go_on(box) -> None:
+    paths = write_agents(box.cwd / "agents", 3)
+    raw = json.loads(paths[1].read_text())
+    raw["conversation_config"]["agent"]["prompt"]["prompt"] = "!include prompts/agent01.md"  # no prompt: an error
+    paths[1].write_text(json.dumps(raw))
+    plan = box.cli("all", "agents", "--dry-run")
+    assert plan.returncode == 0 and "Batch agent 01: without --allow-errors an apply would be refused" in plan.stderr
+    run = box.cli("all", "agents", "--yes", "--json", "--junit", "junit.xml")
+    assert run.returncode == 1, run.stderr
+    assert "Batch agent 01: refused: the plan has 1 error finding(s)" in run.stderr and "No system prompt" in run.stderr
+    doc = json.loads(run.stdout)
+    assert sorted(a["status"] for a in doc["apply"]) == ["created", "created"]
+    assert [p["status"] for p in doc["problems"]] == ["failed"] and "--allow-errors" in doc["problems"][0]["hint"]
+    assert sorted(a["name"] for a in box.live_agents()) == ["Batch agent 00", "Batch agent 02"]
+    failed = [c for c in ET.parse(box.cwd / "junit.xml").getroot().iter("testcase") if c.find("failure") is not None]
+    assert len(failed) == 1
+    allowed = box.cli("all", "agents", "--yes", "--allow-errors")
+    assert allowed.returncode == 0, allowed.stderr
+    assert len(box.live_agents()) == 3
+    writes = box.writes()
+    again = box.cli("all", "agents", "--yes")  # live and unchanged: nothing to write, so nothing to refuse
+    assert again.returncode == 0 and "Nothing to do" in again.stderr and box.writes() == writes
+
+
+def test_a_saved_plan_with_error_findings_is_refused_unless_allowed(box) -> None:
+    paths = write_agents(box.cwd / "agents", 2)
+    raw = json.loads(paths[0].read_text())
+    raw["conversation_config"]["agent"]["language"] = "sw"  # a primary language Atoms cannot speak: an error
+    paths[0].write_text(json.dumps(raw))
+    assert box.cli("all", "agents", "--dry-run", "--out", "plan.json").returncode == 0
+    refused = box.cli("apply", "plan.json", "--yes")
+    assert refused.returncode == 1 and "Batch agent 00: refused" in refused.stderr
+    assert [a["name"] for a in box.live_agents()] == ["Batch agent 01"]
+    allowed = box.cli("apply", "plan.json", "--yes", "--allow-errors")
+    assert "Batch agent 00: created" in allowed.stderr  # (agent 01 went live since planning: refused as stale)
+    assert len(box.live_agents()) == 2
+
+
+def test_two_sources_with_the_same_name_both_go_live_and_rerun_as_no_ops(box) -> None:
+    paths = write_agents(box.cwd / "agents", 2)
+    for path in paths:  # prod and dev copies of one agent
+        raw = json.loads(path.read_text())
+        raw["name"] = "Support"
+        path.write_text(json.dumps(raw))
+    plan = box.cli("all", "agents", "--dry-run", "--json")
+    names = {a["source"]["key"]: a["target"]["config"]["name"] for a in json.loads(plan.stdout)["agents"]}
+    assert names == {"file:agents/agent00.json": "Support", "file:agents/agent01.json": "Support (2)"}
+    first = box.cli("all", "agents", "--yes")
+    assert first.returncode == 0, first.stderr
+    assert sorted(a["name"] for a in box.live_agents()) == ["Support", "Support (2)"]
+    state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
+    assert {k: v["name"] for k, v in state["agents"].items()} == names
+    writes = box.writes()
+    again = box.cli("all", "agents", "--yes")
+    assert again.returncode == 0 and "Nothing to do" in again.stderr and box.writes() == writes
+    # One at a time with `agent`: the server's own suffix is accepted, recorded, and not renamed back.
+    single = box.cwd / "single.json"
+    raw = json.loads(paths[0].read_text())
+    raw["name"] = "Support"
+    single.write_text(json.dumps(raw))
+    alone = box.cli("agent", "single.json", "--yes")
+    assert alone.returncode == 0, alone.stderr + alone.stdout
+    assert sorted(a["name"] for a in box.live_agents()) == ["Support", "Support (2)", "Support (3)"]
+    writes = box.writes()
+    rerun = box.cli("agent", "single.json", "--yes")
+    assert rerun.returncode == 0 and "Nothing to do" in rerun.stderr and box.writes() == writes
+
+
 def test_account_batch_with_filters_and_shards(box) -> None:
     for i, tags in enumerate([["support"], ["sales"], ["support", "vip"], []]):
         raw = json.loads(EXAMPLE.read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from atoms_migrate.errors import NotAnAgentConfig
-from atoms_migrate.mapper import map_agent, uncovered_leaves
+from atoms_migrate.mapper import map_agent, uncovered_file_leaves, uncovered_leaves
 from atoms_migrate.plan import plan_agent
 from atoms_migrate.source import load_tools_dir, normalise, read_config_file
 from conftest import CORPUS
@@ -38,6 +38,7 @@ def test_corpus_agent_plans_with_every_field_accounted_for(tables, file: Path) -
     source = normalise(raw, file.name, path=str(file))
     result = map_agent(source, tables)
     assert uncovered_leaves(source, result) == []
+    assert uncovered_file_leaves(source, result) == []  # in the file's own paths, too
     plan = plan_agent(source, tables)
     assert plan.action == "create"
     config = plan.target_config

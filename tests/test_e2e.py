@@ -15,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from atoms_migrate.plan import plan_agent
 from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
+from atoms_migrate.source import normalise, read_config_file
 from conftest import CORPUS, EXAMPLE, EXE, run_installed
 from test_corpus import FILES, NOT_AGENTS
 
@@ -71,8 +73,13 @@ AGENTS = [f for f in FILES if f.name not in NOT_AGENTS]
 
 @pytest.mark.skipif(not AGENTS, reason=f"corpus not found at {CORPUS} (clone with ../shared beside it)")
 @pytest.mark.parametrize("file", AGENTS, ids=[f.name for f in AGENTS])
-def test_corpus_agent_migrates_verifies_and_reruns_as_no_op(box, file: Path) -> None:
-    first = box.cli("agent", str(file), "--yes")
+def test_corpus_agent_migrates_verifies_and_reruns_as_no_op(box, file: Path, tables) -> None:
+    has_errors = bool(plan_agent(normalise(read_config_file(file), file.name, path=str(file)), tables).errors())
+    if has_errors:  # refused by default: nothing written, the errors named
+        refused = box.cli("agent", str(file), "--yes")
+        assert refused.returncode == 1 and "refused: the plan has" in refused.stderr, refused.stderr
+        assert "--allow-errors" in refused.stderr and box.writes() == 0
+    first = box.cli("agent", str(file), "--yes", "--allow-errors")
     assert first.returncode == 0, first.stderr + first.stdout
     assert "Verified: the config read back from Atoms matches the plan." in first.stdout
     writes = box.writes()
@@ -266,7 +273,7 @@ def test_webhook_tools_go_live_with_their_secret_which_is_never_shown_or_stored(
     assert without.returncode == 3
     assert "--secret YvrtbpWPIqneImCL8LVk=VALUE" in without.stdout
     report = box.cwd / "report.md"
-    run = box.cli("agent", agent_id, "--yes", "--json", "--report", str(report), "--secret", f"YvrtbpWPIqneImCL8LVk={SECRET_VALUE}")
+    run = box.cli("agent", agent_id, "--yes", "--allow-errors", "--json", "--report", str(report), "--secret", f"YvrtbpWPIqneImCL8LVk={SECRET_VALUE}")
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["apply"][0]["verified"] is True
@@ -386,6 +393,24 @@ def test_library_voice_is_matched_by_its_labels_against_the_catalog(box) -> None
     catalog = {v["voiceId"]: v["tags"] for v in box.sandbox.atoms.voices}
     assert row["basis"] == "suggested" and row["in_catalog"] is True and row["confidence"] == "high"
     assert catalog[row["target"]]["gender"] == "female" and catalog[row["target"]]["accent"] == "british"
+    run = box.cli("agent", agent_id, "--yes")
+    assert run.returncode == 0, run.stderr
+    assert box.live_agents()[0]["live_config"]["synthesizer"]["voiceConfig"]["voiceId"] == row["target"]
+
+
+def test_spanish_agent_gets_a_spanish_catalog_voice(box) -> None:
+    box.sandbox.elevenlabs.add_voice({"voice_id": "libVoice0000000000002", "name": "Ana", "category": "professional",
+                                      "labels": {"gender": "female", "accent": "indian", "age": "young", "language": "en"}})
+    raw = json.loads(EXAMPLE.read_text())
+    raw["name"] = "Ana"
+    raw["conversation_config"]["agent"]["language"] = "es"
+    raw["conversation_config"]["tts"]["voice_id"] = "libVoice0000000000002"
+    raw["conversation_config"]["agent"]["prompt"].pop("knowledge_base", None)
+    agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_spanish0001")
+    [row] = json.loads(box.cli("voices", agent_id, "--json").stdout)["voices"]
+    catalog = {v["voiceId"]: v["tags"] for v in box.sandbox.atoms.voices}
+    assert "spanish" in catalog[row["target"]]["language"] and catalog[row["target"]]["gender"] == "female"
+    assert row["confidence"] != "high" and row["in_catalog"] is True
     run = box.cli("agent", agent_id, "--yes")
     assert run.returncode == 0, run.stderr
     assert box.live_agents()[0]["live_config"]["synthesizer"]["voiceConfig"]["voiceId"] == row["target"]

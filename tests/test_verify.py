@@ -141,6 +141,49 @@ def test_cli_verify_script_failure_exits_1(live, tmp_path: Path) -> None:
     assert opening["passed"] and turn["failures"] == ["reply lacks '30 days'"]
 
 
+# (id, script expectation as written, the expectation it means)
+SCRIPT_ROWS = [
+    ("contains as one string", {"contains": "welcome"}, Expect(contains=["welcome"])),
+    ("contains as a list", {"contains": ["a", "b"]}, Expect(contains=["a", "b"])),
+    ("not_contains as one string", {"not_contains": "sorry"}, Expect(not_contains=["sorry"])),
+    ("matches is an alias of regex", {"matches": r"\d+ days"}, Expect(regex=r"\d+ days")),
+    ("regex still works", {"regex": "^Hi"}, Expect(regex="^Hi")),
+]
+
+
+@pytest.mark.parametrize("written, meant", [r[1:] for r in SCRIPT_ROWS], ids=[r[0] for r in SCRIPT_ROWS])
+def test_script_contract_accepts_the_published_forms(tmp_path: Path, written, meant) -> None:
+    from atoms_migrate.verify import load_script
+
+    file = tmp_path / "s.json"
+    file.write_text(json.dumps({"turns": [{"user": "hi", "expect": written}], "opening": written}))
+    script = load_script(file)
+    assert script.turns[0].expect == meant and script.opening == meant
+
+
+def test_script_still_refuses_unknown_keys(tmp_path: Path) -> None:
+    from atoms_migrate.errors import ConfigError
+    from atoms_migrate.verify import load_script
+
+    file = tmp_path / "s.json"
+    file.write_text(json.dumps({"turns": [{"user": "hi", "expect": {"contain": "x"}}]}))
+    with pytest.raises(ConfigError, match="contain"):
+        load_script(file)
+
+
+def test_cli_verify_json_has_the_opening(live, tmp_path: Path) -> None:
+    script = tmp_path / "script.yaml"
+    script.write_text("opening: {contains: Acme}\nturns:\n  - user: Can I get a refund?\n    expect: {contains: refund, matches: 'refund'}\n")
+    run = live.cli("verify", live.el_id, "--script", str(script), "--json", "--var", "customer_name=Ada")
+    assert run.returncode == 0, run.stderr + run.stdout
+    [atoms] = json.loads(run.stdout)["runs"]
+    assert "Acme" in atoms["opening"] and atoms["opening"] == atoms["turns"][0]["reply"]
+    no_opening = tmp_path / "plain.yaml"
+    no_opening.write_text("turns:\n  - user: Hello\n")
+    doc = json.loads(live.cli("verify", live.el_id, "--script", str(no_opening), "--json").stdout)
+    assert doc["runs"][0]["opening"] is None
+
+
 def test_cli_verify_without_a_migration_says_what_to_do(tmp_path: Path) -> None:
     from conftest import run_installed
 

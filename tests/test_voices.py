@@ -43,6 +43,41 @@ def test_suggest_ranks_by_gender_language_accent_age(traits, best, confidence) -
     assert (top.voice.voice_id, top.confidence) == (best, confidence)
 
 
+SPANISH = (*CATALOG, CatalogVoice("lola", "Lola", "female", "spanish", "young", ("spanish",)),
+           CatalogVoice("pepe", "Pepe", "male", "spanish", "young", ("spanish",)))
+ANA = {"voice_id": "libAna", "name": "Ana", "category": "professional",
+       "labels": {"gender": "female", "accent": "indian", "age": "young", "language": "en"}}
+RAJ_LIKE = {"voice_id": "libRaj", "name": "Raj-like", "labels": {"gender": "male", "accent": "indian", "age": "young", "language": "en"}}
+RACHEL = "21m00Tcm4TlvDq8ikWAM"  # premade, mapped to an English voice in voices.yaml
+
+
+# (id, voice id, ElevenLabs record, catalog (None: offline), agent language, expected target, basis, allowed confidences)
+LANGUAGE_ROWS = [
+    ("library voice in a Spanish agent: a Spanish catalog voice, language first", "libAna", ANA, SPANISH, "es", "lola", "suggested", {"medium"}),
+    ("male library voice in a Spanish agent: the Spanish male", "libRaj", RAJ_LIKE, SPANISH, "es", "pepe", "suggested", {"medium"}),
+    ("library voice in a Spanish agent, no Spanish voice: never high", "libRaj", RAJ_LIKE, CATALOG, "es", "raj", "suggested", {"low"}),
+    ("English agent keeps the label match", "libRaj", RAJ_LIKE, CATALOG, "en", "raj", "suggested", {"high"}),
+    ("unknown voice offline, Spanish agent: the Spanish fallback", "someVoice123", None, None, "es", "daniella", "fallback", {"low"}),
+    ("unknown voice offline, Hindi agent: the Hindi fallback", "someVoice123", None, None, "hi", "sunidhi", "fallback", {"low"}),
+    ("unknown voice offline, English agent: the English fallback", "someVoice123", None, None, "en", "emily", "fallback", {"low"}),
+    ("premade voice in a Spanish agent, offline: the table's Spanish voice of its gender", RACHEL, None, None, "es", "daniella", "language", {"medium"}),
+    ("premade voice in a Spanish agent, catalog: a Spanish catalog voice", RACHEL, None, SPANISH, "es", "lola", "language", {"medium"}),
+    ("premade voice in an English agent: the table", RACHEL, None, None, "en", None, "table", {"high", "medium", "low"}),
+]
+
+
+@pytest.mark.parametrize("voice_id, record, catalog, language, target, basis, confidences", [r[1:] for r in LANGUAGE_ROWS],
+                         ids=[r[0] for r in LANGUAGE_ROWS])
+def test_voice_is_chosen_for_the_agent_language_first(voice_id, record, catalog, language, target, basis, confidences) -> None:
+    table = load_tables().voices
+    pick = pick_voice(voice_id, table, record, catalog, language=language)
+    assert pick.basis == basis
+    assert pick.target == (target or table.lookup(voice_id).target)
+    assert pick.confidence in confidences
+    if pick.speaks_language is False:
+        assert pick.confidence != "high"
+
+
 def test_parse_catalog_reads_the_bare_and_the_enveloped_form() -> None:
     body = {"voices": [{"voiceId": "ava", "displayName": "Ava", "tags": {"language": ["english"], "accent": "american", "gender": "female", "age": "young"}},
                        {"displayName": "no id"}]}
