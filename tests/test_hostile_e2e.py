@@ -155,16 +155,20 @@ def test_a_state_entry_pointing_at_another_sources_agent_is_refused_without_writ
     assert a["smallest_agent_id"] != b["smallest_agent_id"]
 
 
-def test_a_stale_entry_is_recreated_recorded_and_said(make_box) -> None:
+@pytest.mark.parametrize("fate", ["gone", "archived"])
+def test_a_stale_entry_is_recreated_recorded_and_said(make_box, fate) -> None:
     box = make_box()
     _one_file(box)
     assert box.cli("agent", "agents/a.json", "--yes").returncode == 0
     state_file = box.cwd / ".atoms-migrate" / "state.json"
     old = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
-    del box.sandbox.atoms.agents[old]  # deleted on Atoms (an archived one keeps its name, see issue 14's "(2)")
+    if fate == "gone":
+        del box.sandbox.atoms.agents[old]
+    else:
+        box.sandbox.atoms.agents[old].archived = True  # its name stays taken: the new one may come back as "… (2)"
     run = box.cli("agent", "agents/a.json", "--yes")
     assert run.returncode == 0, run.stderr
-    assert f"Atoms agent {old} from the state file is gone" in run.stdout + run.stderr
+    assert f"Atoms agent {old} from the state file is {fate}" in run.stdout + run.stderr
     new = json.loads(state_file.read_text())["agents"]["file:agents/a.json"]["smallest_agent_id"]
     assert new != old and [a["id"] for a in box.live_agents()] == [new]
 
