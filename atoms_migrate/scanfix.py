@@ -43,7 +43,7 @@ _HARMLESS = {"EL-EVT-PING", "EL-MSG-PONG"}  # handlers Atoms never triggers: lef
 _TRANSCRIPTS = {"EL-EVT-USER-TRANSCRIPT": ("user_transcription_event", "user_transcript", "user"),
                 "EL-EVT-AGENT-RESPONSE": ("agent_response_event", "agent_response", "agent")}
 _AUDIO = {"EL-EVT-AUDIO", "EL-EVT-AUDIO-TYPE", "EL-MSG-USER-AUDIO"}
-_AGENT_REST = {"EL-REST-AGENTS", "EL-REST-CONVERSATIONS", "EL-REST-CALLS", "EL-REST-CONVAI", "EL-WEBRTC-TOKEN"}
+_AGENT_REST = {"EL-REST-AGENTS", "EL-REST-CONVERSATIONS", "EL-REST-CALLS", "EL-REST-CONVAI", "EL-WEBRTC-TOKEN", "EL-SIGNED-URL"}  # requests for the agent or its sessions
 UNIT_RULES = {"EL-WS-URL", "EL-SIGNED-URL", "EL-AGENT-ID", "EL-XI-API-KEY", "EL-API-KEY-ENV"}
 BROWSER_STEPS = ("a browser cannot hold the Smallest API key: on your server, mint a single-use wct_ token with "
                  "POST /atoms/v1/conversation/register-call {agent_id} and connect the browser to "

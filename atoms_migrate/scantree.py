@@ -33,9 +33,13 @@ _QUOTES = re.compile(r"""^[rRbBuUfF]{0,3}("{3}|'{3}|["'`])(.*)\1$""", re.DOTALL)
 _TYPEISH = re.compile(r"(?:^|[._])type$|Type$", re.IGNORECASE)
 _PROSE = re.compile(r"\s")
 _VOICE_ID = re.compile(r"[0-9A-Za-z]{20}")  # elevenlabs-convai-api.md §1
+_AGENT_ID_NAME = re.compile(r"(?:^|[_.-])agent[_-]?id$|^agentId$|AgentId$", re.IGNORECASE)
 _SIGNED = re.compile(r"signed[-_]?url|conversation_signature", re.IGNORECASE)
 _WS_URL = re.compile(r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])")
 _CONVAI = re.compile(r"/v1/convai/|wss://[\w.]*elevenlabs\.io")
+_MARKUP_ATTR = re.compile(r"""<[\w:-]+\s[^<>]*?\b[\w:-]+=["']((?:wss?|https?)://[^"'\s]+)["']""")
+_AGENT_QUERY = re.compile(r"[?&]agent_id=")
+_CONVAI_HOSTLESS = re.compile(r"^(?:wss?|https?)://(?!\{)")  # a URL with a written host is judged by that host
 _JS_REQUEST = re.compile(r"^(?:fetch|axios|got|ky|ofetch|\$fetch|request|superagent|needle)$|\.(?:get|post|put|patch|delete|request|fetch|head)$")
 _PY_REQUEST = re.compile(r"(?:^|\.)(?:get|post|put|patch|delete|request|head|stream|Request|urlopen)$")
 _PY_SOCKET = re.compile(r"(?:^|\.)(?:connect|ws_connect|create_connection|WebSocketApp)$")
@@ -137,7 +141,15 @@ class _Code:
         self.kept_ranges: list[tuple[int, int]] = []  # SDK calls and widgets: ids there are never rewritten
         self.pending_voice: list[tuple[SgNode, str]] = []
         self.pending_env: list[SgNode] = []
+        self.pending_agent_ids: list[SgNode] = []
         self.seen: set[tuple[str, int]] = set()
+        self.socket_names: set[str] = set()  # what convai sockets are bound to (`const ws = new WebSocket(…)`)
+        self.other_sockets: set[str] = set()  # what sockets to other URLs are bound to
+        # message handlers of, and messages sent to, sockets of another protocol and convai ones (they nest in a bridge)
+        self.other_handlers: list[tuple[int, int]] = []
+        self.other_sends: list[tuple[int, int]] = []
+        self.convai_handlers: list[tuple[int, int]] = []
+        self.convai_sends: list[tuple[int, int]] = []
 
     # --- helpers ---------------------------------------------------------------------------
     def hit(self, rule_id: str | None, node: SgNode, detail: str = "") -> Hit | None:
@@ -221,8 +233,10 @@ class _Code:
     def literals(self) -> None:
         for node in find_kinds(self.root, self.grammar, *self.string_kinds):
             content = _own_text(node)
-            if _PROSE.search(content.strip()):  # a docstring or a message that names an endpoint is not a request
-                continue
+            if _PROSE.search(content.strip()):  # a docstring or a message that names an endpoint is not a request,
+                content = " ".join(_MARKUP_ATTR.findall(content))  # but markup's attributes are (TwiML's <Stream url="…">)
+                if not content:
+                    continue
             for regex, rule_id in self.v.regexes["literal"]:
                 if regex.search(content):
                     self.hit(rule_id, node)
@@ -248,18 +262,31 @@ class _Code:
         if self.v.other_literal.search(url):
             self.out.saw_other_api(_span(literals[0] if literals else call, self.offset)[0])
 
-    def _classify(self, url: str, names: list[str], literals: list[SgNode], is_socket: bool) -> tuple[bool, bool]:
+    def _classify(self, url: str, names: list[str], literals: list[SgNode], is_socket: bool,
+                  reach: list[SgNode] | None = None) -> tuple[bool, bool]:
         """(signed, convai) for a request or socket URL.
 
         A socket URL known only at run time (a parameter, a function's result) counts as the
-        convai one when the file itself fetches a signed URL or names the convai endpoint.
+        convai one when the file itself fetches a signed URL or names the convai endpoint, or
+        when its host comes from the environment but it sends ElevenLabs' own auth header and an
+        ``agent_id`` (``f"{BASE_URI}?agent_id={AGENT_ID}"`` with ``xi-api-key``: no other
+        ElevenLabs socket takes an agent id).
         """
         signed = bool(_SIGNED.search(url) or any(_SIGNED.search(n) for n in names))
         convai = bool(_CONVAI.search(url)) or (is_socket and signed)
+        if is_socket and not convai and _AGENT_QUERY.search(url) and not _CONVAI_HOSTLESS.search(url):
+            convai = self._el_auth(reach or [])
+            if convai and literals:  # the URL is the convai one, its host set elsewhere (an env var)
+                self.hit("EL-WS-URL", literals[0])
         if is_socket and not convai and not literals:
             evidence = {h.rule_id for h in self.out.hits} & {"EL-SIGNED-URL", "EL-WS-URL"}
             convai, signed = bool(evidence), "EL-SIGNED-URL" in evidence
         return signed, convai
+
+    def _el_auth(self, reach: list[SgNode]) -> bool:
+        """Whether these headers send ElevenLabs' own API key header."""
+        return any(pair.field("key") is not None and self.v.name("header", literal_content(pair.field("key").text()).lower()) == "EL-XI-API-KEY"
+                   for node in reach for pair in ([node] if node.kind() == "pair" else node.find_all(kind="pair")))
 
     def sdk_code(self, node: SgNode) -> None:
         """An SDK call or element: agent code, and ids inside it are kept until the user replaces it."""
@@ -276,6 +303,17 @@ class _Code:
                     and _VOICE_ID.fullmatch(literal_content(value.text())):
                 self.pending_voice.append((value, keys[literal_content(key.text())]))
 
+    def collect_legacy_agent_ids(self, *kinds: str) -> None:
+        """Agent ids in the legacy 20-character form (no `agent_` prefix; the shape of a voice id, so
+        never by their look alone): the value given to a key, keyword or variable named for the
+        agent id (agentId, agent_id, ELEVENLABS_AGENT_ID). They count in files holding agent code."""
+        for node in find_kinds(self.root, self.grammar, *kinds):
+            name = node.field("key") or node.field("name") or node.field("left") or (node.child(0) if node.kind() == "jsx_attribute" else None)
+            value = node.field("value") or node.field("right") or (node.child(2) if node.kind() == "jsx_attribute" else None)
+            if name is not None and value is not None and value.kind() == "string" and _AGENT_ID_NAME.search(literal_content(name.text())) \
+                    and _VOICE_ID.fullmatch(literal_content(value.text())):
+                self.pending_agent_ids.append(value)
+
     def _typeish_name(self, node: SgNode) -> bool:
         """A variable named like a type (message_type), or holding a message's type."""
         if _TYPEISH.search(node.text()):
@@ -287,7 +325,16 @@ class _Code:
         raise NotImplementedError
 
     # protocol uses, in a file holding a convai WebSocket
-    def _protocol_hit(self, rule_id: str | None, node: SgNode, expr: SgNode) -> bool:
+    def _other_side(self, node: SgNode, sent: bool) -> bool:
+        """Whether a protocol name belongs to another socket of the file (a bridge's caller side): a
+        message sent to it, or a name read or compared in its message handler."""
+        if sent and self.inside(node, self.other_sends) and not self.inside(node, self.convai_sends):
+            return True
+        return self.inside(node, self.other_handlers) and not self.inside(node, self.convai_handlers + self.convai_sends)
+
+    def _protocol_hit(self, rule_id: str | None, node: SgNode, expr: SgNode, sent: bool = False) -> bool:
+        if self._other_side(node, sent):
+            return False
         h = self.hit(rule_id, node)
         if h:
             self.out.protocol.append((h, expr, self.offset))
@@ -299,8 +346,8 @@ class _Code:
         for key, value in pairs:
             name = literal_content(key.text())
             if name == "type" and value is not None and value.kind() == "string":
-                sent |= self._protocol_hit(self.v.name("message_type", literal_content(value.text())), value, value)
-            sent |= self._protocol_hit(self.v.name("message_key", name), key, key)
+                sent |= self._protocol_hit(self.v.name("message_type", literal_content(value.text())), value, value, sent=True)
+            sent |= self._protocol_hit(self.v.name("message_key", name), key, key, sent=True)
         if sent:
             self.agent_ranges.append(_span(obj, self.offset))
 
@@ -348,7 +395,7 @@ class _JS(_Code):
             if module in self.v.sdk_modules:
                 self.sdk_names.update(names)
             if module in ("ws", "isomorphic-ws"):
-                self.ws_names.update(names)
+                self.ws_names.update(_ws_clients(names))
         for call in self.root.find_all(kind="call_expression"):
             fn = call.field("function")
             if fn is None or fn.kind() not in ("identifier", "import") or fn.text() not in ("require", "import"):
@@ -377,7 +424,7 @@ class _JS(_Code):
             if module in self.v.sdk_modules:
                 self.sdk_names.update(names)
             if module in ("ws", "isomorphic-ws"):
-                self.ws_names.update(names)
+                self.ws_names.update(_ws_clients(names))
 
     @staticmethod
     def _import_names(imp: SgNode) -> dict[str, str]:
@@ -455,8 +502,29 @@ class _JS(_Code):
             return
         if target.kind() in ("identifier", "member_expression"):
             self._members(target.text(), scope)
+            if target.kind() == "identifier":
+                self._held(target.text(), scope)
         elif target.kind() == "object_pattern":
             self._pattern(target, scope)
+
+    def _held(self, binding: str, scope: SgNode) -> None:
+        """Where the SDK object is kept for later: React state (`setConversation(conv)` of
+        `const [conversation, setConversation] = useState()`) or a ref (`convRef.current = conv`)."""
+        setters = set()
+        for call in scope.find_all(kind="call_expression"):
+            fn, args = call.field("function"), call.field("arguments")
+            passed = args.named_children() if args is not None else []
+            if fn is not None and fn.kind() == "identifier" and len(passed) == 1 and passed[0].text() == binding:
+                setters.add(fn.text())
+        for d in self.root.find_all(kind="variable_declarator"):
+            name = d.field("name")
+            held = name.named_children() if name is not None and name.kind() == "array_pattern" else []
+            if len(held) == 2 and held[1].text() in setters and held[0].kind() == "identifier":
+                self._members(held[0].text(), self.scope_of(d))
+        for a in scope.find_all(kind="assignment_expression"):
+            left, right = a.field("left"), a.field("right")
+            if left is not None and right is not None and right.text() == binding and left.kind() == "member_expression":
+                self._members(left.text(), self.root)
 
     def _options(self, args: SgNode) -> None:
         for obj in args.named_children():
@@ -540,13 +608,15 @@ class _JS(_Code):
                 url_pair = next((p for p in options.named_children() if p.kind() == "pair" and p.field("key") and p.field("key").text() == "url"), None)
                 if url_pair is not None:
                     url = self.resolve(url_pair.field("value"), 0, literals, names)
-            signed, convai = self._classify(url, names, literals, is_socket)
-            if not convai:
-                self._other_api(url, literals, node)
-                continue
             reach = [options] if options is not None else []
             if options is not None and options.kind() == "identifier" and options.text() in self.decls:
                 reach.append(self.decls[options.text()][-1])
+            signed, convai = self._classify(url, names, literals, is_socket, reach)
+            if is_socket:
+                (self.socket_names if convai else self.other_sockets).add(_bound_name(node))
+            if not convai:
+                self._other_api(url, literals, node)
+                continue
             span = _span(node, self.offset)
             self.agent_ranges.append(span)
             header_pairs = self._headers(reach)
@@ -576,7 +646,44 @@ class _JS(_Code):
                         found.append((*_span(pair, self.offset), pair.text()))
         return found
 
+    def _other_protocol(self) -> None:
+        """What belongs to another socket of the file: the message handlers of a connection a server
+        accepted (``server.on("connection", (caller) => …)``) or of a socket to another URL, and the
+        messages sent to them. A bridge speaks both protocols in one file; only the convai side counts."""
+        others = {n for n in self.other_sockets if n}
+        listens = []
+        for call in self.root.find_all(kind="call_expression"):
+            fn, args = call.field("function"), call.field("arguments")
+            prop = fn.field("property") if fn is not None and fn.kind() == "member_expression" else None
+            if prop is None or args is None:
+                continue
+            positional = args.named_children()
+            if prop.text() in ("on", "once", "addEventListener") and len(positional) >= 2 and positional[0].kind() == "string":
+                event, handler = literal_content(positional[0].text()), positional[1]
+                if event == "connection" and handler.kind() in ("arrow_function", "function_expression"):
+                    others.update(filter(None, [_first_param(handler)]))
+                elif event == "message":
+                    listens.append((fn.field("object"), handler, False))
+            elif prop.text() == "send" and positional:
+                listens.append((fn.field("object"), positional[0], True))
+        for a in self.root.find_all(kind="assignment_expression"):
+            left = a.field("left")
+            if left is not None and left.kind() == "member_expression" and left.field("property") is not None \
+                    and left.field("property").text() == "onmessage" and a.field("right") is not None:
+                listens.append((left.field("object"), a.field("right"), False))
+        for receiver, node, sending in listens:
+            if receiver is None or receiver.text() not in others | self.socket_names:
+                continue
+            ours = receiver.text() in self.socket_names
+            spans = (self.convai_sends if ours else self.other_sends) if sending else (self.convai_handlers if ours else self.other_handlers)
+            spans.append(_span(node, self.offset))
+            sent = node.field("arguments").named_children() if node.kind() == "call_expression" and node.field("arguments") else [node]
+            for value in sent if sending else []:  # caller.send(JSON.stringify(reply)): the object declared as `reply`
+                if value.kind() == "identifier" and value.text() in self.decls:
+                    spans.append(_span(self.decls[value.text()][-1], self.offset))
+
     def protocol(self) -> None:
+        self._other_protocol()
         for b in self.root.find_all(kind="binary_expression"):
             op = b.field("operator")
             if op is None or op.text() not in ("===", "==", "!==", "!="):
@@ -635,6 +742,7 @@ class _JS(_Code):
 
     def run(self) -> None:
         self.collect_voices("pair")
+        self.collect_legacy_agent_ids("pair", "variable_declarator", "jsx_attribute")
         super().run()
         self.elements()
         for node in self.root.find_all(kind="property_identifier"):
@@ -652,6 +760,46 @@ class _Py(_Code):
             left, right = a.field("left"), a.field("right")
             if left is not None and right is not None:
                 self.decls.setdefault(left.text(), []).append(right)
+        self.other_receivers: set[str] = set()
+        self.loops: dict[str, SgNode] = {}  # async for raw in browser.iter_text(): where `raw` comes from
+        for loop in self.root.find_all(kind="for_statement"):
+            left, right = loop.field("left"), loop.field("right")
+            if left is not None and right is not None and left.kind() == "identifier":
+                self.loops[left.text()] = right
+
+    def _from_other(self, node: SgNode, depth: int = 0) -> bool:
+        """Whether a message read here was received from another socket of the file (a bridge's
+        browser or caller side), followed through the variables it came from."""
+        if depth > 4 or not self.socket_names - {""} or not self.other_receivers:
+            return False
+        for ident in [node] if node.kind() == "identifier" else node.find_all(kind="identifier"):
+            sources = self.decls.get(ident.text(), [])[-1:] + ([self.loops[ident.text()]] if ident.text() in self.loops else [])
+            for source in sources:
+                m = _PY_RECEIVE.search(source.text())
+                if m and m.group(1) in self.other_receivers:
+                    return True
+                if not m and source.kind() != "identifier" and self._from_other(source, depth + 1):
+                    return True
+        return False
+
+    def _sends(self) -> None:
+        """Messages sent to the convai socket and to others (`await browser.send_json({...})`). Another
+        socket is known by a server's calls only (Starlette/FastAPI: accept, receive_*, iter_*), so a
+        client socket bound in a way not followed here is never taken for another one."""
+        self.other_receivers = {m.group(1) for m in _PY_SERVER_SIDE.finditer(self.root.text())} - self.socket_names
+        for call in self.root.find_all(kind="call"):
+            fn, args = call.field("function"), call.field("arguments")
+            if fn is None or args is None or fn.kind() != "attribute" or fn.field("attribute") is None \
+                    or not fn.field("attribute").text().startswith("send") or fn.field("object") is None:
+                continue
+            receiver = fn.field("object").text()
+            spans = self.convai_sends if receiver in self.socket_names else self.other_sends if receiver in self.other_receivers else None
+            if spans is None:
+                continue
+            spans.append(_span(args, self.offset))
+            for value in args.find_all(kind="identifier"):
+                if value.text() in self.decls:
+                    spans.append(_span(self.decls[value.text()][-1], self.offset))
 
     def imports(self) -> None:
         self.modules: dict[str, str] = {}  # local name -> module
@@ -748,12 +896,6 @@ class _Py(_Code):
             literals: list[SgNode] = []
             names: list[str] = []
             url = self.resolve(url_node, 0, literals, names)
-            signed, convai = self._classify(url, names, literals, is_socket)
-            if not convai:
-                self._other_api(url, literals, call)
-                continue
-            span = _span(call, self.offset)
-            self.agent_ranges.append(span)
             reach: list[SgNode] = []
             headers_kwarg = None
             for key in ("headers", "additional_headers", "extra_headers", "header"):
@@ -764,6 +906,12 @@ class _Py(_Code):
                         reach.append(value)
                         if value.text() in self.decls:
                             reach.append(self.decls[value.text()][-1])
+            signed, convai = self._classify(url, names, literals, is_socket, reach)
+            if not convai:
+                self._other_api(url, literals, call)
+                continue
+            span = _span(call, self.offset)
+            self.agent_ranges.append(span)
             for key in ("json", "data", "body"):
                 value = kwargs[key].field("value") if key in kwargs else None
                 if value is not None:
@@ -778,6 +926,7 @@ class _Py(_Code):
                         self.hit(self.v.name("header", literal_content(key.text()).lower()), key)
                         header_pairs.append((*_span(pair, self.offset), pair.text()))
             if is_socket:
+                self.socket_names.add(_py_bound_name(call))
                 module = self.modules.get(ftext.split(".")[0], "")
                 ws_from = "websockets" if module.startswith("websockets") else "other"
                 self.out.sockets.append(Socket(
@@ -790,6 +939,7 @@ class _Py(_Code):
         return module.startswith(("websockets", "websocket", "aiohttp")) or ftext.startswith(("session.", "self.session."))
 
     def protocol(self) -> None:
+        self._sends()
         for cmp in self.root.find_all(kind="comparison_operator"):
             operands = cmp.named_children()
             ops = [c.text() for c in cmp.children() if not c.is_named()]
@@ -797,7 +947,7 @@ class _Py(_Code):
                 continue
             left, right = operands
             for value, other in ((right, left), (left, right)):
-                if value.kind() == "string" and self._typeish(other):
+                if value.kind() == "string" and self._typeish(other) and not self._from_other(other):
                     self._event_name(value)
         for match in self.root.find_all(kind="match_statement"):
             subject = match.field("subject")
@@ -811,14 +961,14 @@ class _Py(_Code):
             self._message(d, [(k, v) for k, v in pairs if k is not None and k.kind() == "string"])
         for s in self.root.find_all(kind="subscript"):
             index = s.field("subscript")
-            if index is not None and index.kind() == "string":
+            if index is not None and index.kind() == "string" and not self._from_other(s.field("value") or s):
                 self._field(literal_content(index.text()), index, s)
         for call in self.root.find_all(kind="call"):
             fn = call.field("function")
             args = call.field("arguments")
             if fn is not None and fn.kind() == "attribute" and fn.text().endswith(".get") and args is not None and args.named_children():
                 first = args.named_children()[0]
-                if first.kind() == "string":
+                if first.kind() == "string" and not self._from_other(fn.field("object") or fn):
                     self._field(literal_content(first.text()), first, call)
 
     def _typeish(self, node: SgNode) -> bool:
@@ -837,7 +987,56 @@ class _Py(_Code):
 
     def run(self) -> None:
         self.collect_voices("keyword_argument", "pair")
+        self.collect_legacy_agent_ids("keyword_argument", "pair", "assignment")
         super().run()
+
+
+_PY_SERVER_SIDE = re.compile(r"([\w.]+)\.(?:accept|receive_\w+|iter_\w+)\(")
+_PY_RECEIVE = re.compile(r"([\w.]+)\.(?:recv|receive\w*|iter_\w+)\(")
+
+
+def _py_bound_name(call: SgNode) -> str:
+    """What a Python socket call is bound to: `async with connect(…) as agent`, `agent = await connect(…)`."""
+    holder = call.parent()
+    if holder is not None and holder.kind() == "as_pattern":
+        target = next((c for c in holder.children() if c.kind() == "as_pattern_target"), None)
+        return target.text() if target is not None else ""
+    while holder is not None and holder.kind() in ("await", "parenthesized_expression"):
+        holder = holder.parent()
+    if holder is not None and holder.kind() == "assignment" and holder.field("left") is not None:
+        return holder.field("left").text()
+    return ""
+
+
+_WS_SERVER_SIDE = {"WebSocketServer", "Server", "createWebSocketStream", "Receiver", "Sender"}
+
+
+def _ws_clients(names: dict[str, str]) -> set[str]:
+    """The local names of the `ws` client class among those imported (a WebSocketServer opens no connection)."""
+    return {local for local, imported in names.items() if imported not in _WS_SERVER_SIDE}
+
+
+def _bound_name(node: SgNode) -> str:
+    """The name an expression's value is bound to (`const ws = …`, `this.socket = …`), or ""."""
+    holder = node.parent()
+    while holder is not None and holder.kind() in ("await_expression", "parenthesized_expression"):
+        holder = holder.parent()
+    if holder is not None and holder.kind() == "variable_declarator" and holder.field("name") is not None:
+        return holder.field("name").text()
+    if holder is not None and holder.kind() == "assignment_expression" and holder.field("left") is not None:
+        return holder.field("left").text()
+    return ""
+
+
+def _first_param(function: SgNode) -> str:
+    single = function.field("parameter")
+    if single is not None:
+        return single.text()
+    params = function.field("parameters")
+    first = params.named_children()[0] if params is not None and params.named_children() else None
+    if first is not None and first.kind() in ("required_parameter", "optional_parameter"):
+        first = first.field("pattern")
+    return first.text() if first is not None and first.kind() == "identifier" else ""
 
 
 def _own_text(node: SgNode) -> str:
@@ -943,6 +1142,10 @@ def _html(root: SgNode, vocab: Vocabulary, out: Analysis) -> None:
         content = value.text()
         start = value.range().start.index
         kept = any(a <= start < b for a, b in widgets)
+        attr = value.parent().parent() if value.parent() is not None and value.parent().kind() == "quoted_attribute_value" else value.parent()
+        name = attr.child(0) if attr is not None and attr.kind() == "attribute" else None
+        if kept and name is not None and name.text() == "agent-id" and _VOICE_ID.fullmatch(content):
+            add("EL-AGENT-ID", value, kept)  # a legacy 20-character id (elevenlabs-convai-api.md §1)
         for regex, rule_id in vocab.regexes["literal"]:
             if regex.search(content):
                 add(rule_id, value, kept)
@@ -956,6 +1159,8 @@ def _finish(code: _Code, out: Analysis) -> None:
     for node in code.pending_env:
         if agent_hits and (not out.other_api or code.inside(node, code.agent_ranges)):
             code.hit(code.v.name("env", literal_content(node.text())), node)
+    for node in code.pending_agent_ids if agent_hits else []:
+        code.hit("EL-AGENT-ID", node)
     if code.kept_ranges:
         out.hits[:] = [Hit(h.rule_id, h.start, h.end, h.text, True, h.detail)
                        if h.rule_id == "EL-AGENT-ID" and any(a <= h.start and h.end <= b for a, b in code.kept_ranges) else h

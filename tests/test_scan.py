@@ -160,6 +160,61 @@ def test_node_ws_client_is_ported_whole(tables, tmp_path: Path) -> None:
     assert left == {"EL-EVT-PING", "EL-MSG-PONG"}  # the ping handler never runs on Atoms; the user deletes it
 
 
+def test_a_bridge_ports_the_agent_socket_and_leaves_the_other_protocol_alone(tables, tmp_path: Path) -> None:
+    copy(["node/contact-center-bridge.mjs"], tmp_path)
+    file_fix, result = port(tables, tmp_path, Known(agents={"agent_7701k2qwertyuiopasdfghjk3": "g7f0aa"}))
+    new = file_fix.new_text
+    assert "wss://api.smallest.ai/atoms/v1/agent/connect?agent_id=g7f0aa" in new
+    assert 'if (frame.type === "ping") {' in new and '{ type: "pong", seq: frame.seq }' in new  # the caller's protocol, untouched
+    assert 'agent.send(JSON.stringify({ type: "input_text.send", text: frame.text }));' in new  # sent to the agent from the caller side
+    assert 'caller.send(JSON.stringify({ type: "reply", text: event.text }));' in new
+    assert "elevenlabs.io" not in new and "agent_response" not in new and syntax_errors(new, "javascript") == 0
+    assert not any(f.rule_id in ("EL-EVT-PING", "EL-MSG-PONG") for f in result.findings)
+
+
+def test_a_relay_renames_only_what_goes_to_and_comes_from_the_agent(tables, tmp_path: Path) -> None:
+    copy(["node/room-relay.mjs"], tmp_path)
+    file_fix, _ = port(tables, tmp_path, Known(agents={"agent_7701k2qwertyuiopasdfghjk3": "g7f0aa"}))
+    new = file_fix.new_text
+    assert 'if (msg.type === "user_message") {' in new  # compared in the room's handler: the room's protocol
+    assert 'agent.send(JSON.stringify({ type: "input_text.send", text: msg.text }));' in new
+    assert 'room.send(JSON.stringify({ type: "user_message", text: msg.text, from: process.env.BOT }));' in new
+    assert syntax_errors(new, "javascript") == 0
+
+
+@pytest.mark.parametrize("name, text", [
+    ("page.html", '<body>\n  <elevenlabs-convai agent-id="Ab12Cd34Ef56Gh78Ij90"></elevenlabs-convai>\n</body>\n'),
+    ("Help.tsx", 'export const Help = () => (\n  <elevenlabs-convai agent-id="Ab12Cd34Ef56Gh78Ij90"></elevenlabs-convai>\n);\n'),
+])
+def test_a_legacy_agent_id_in_a_widget_is_found_and_kept(tables, tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / name).write_text(text)
+    s = scanner(tables, Known(agents={"Ab12Cd34Ef56Gh78Ij90": "h8f0aa"}))
+    result = scan_paths([tmp_path], s, base=tmp_path)
+    [agent_id] = [f for f in result.findings if f.rule_id == "EL-AGENT-ID"]
+    assert agent_id.line == 2 and not agent_id.fixable and "replace the widget" in agent_id.steps
+    assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
+
+
+def test_a_python_bridge_renames_only_the_agent_side(tables, tmp_path: Path) -> None:
+    copy(["python/browser_bridge.py"], tmp_path)
+    file_fix, _ = port(tables, tmp_path, Known(agents={"agent_7701k2qwertyuiopasdfghjk3": "g7f0aa"}))
+    new = file_fix.new_text
+    assert 'if frame["type"] == "user_message":' in new  # received from the browser: the browser's protocol
+    assert 'await agent.send(json.dumps({"type": "input_text.send", "text": frame["text"]}))' in new
+    assert 'await browser.send_json({"type": "agent_response", "text": event["text"]})' in new
+    assert syntax_errors(new, "python") == 0
+
+
+def test_a_socket_whose_host_comes_from_the_environment_is_found_but_not_rewritten(tables, tmp_path: Path) -> None:
+    copy(["python/relay_from_env.py"], tmp_path)
+    s = scanner(tables, KNOWN)
+    result = scan_paths([tmp_path], s, base=tmp_path)
+    assert {f.rule_id for f in result.findings} >= {"EL-WS-URL", "EL-XI-API-KEY", "EL-EVT-AGENT-RESPONSE"}
+    assert not any(f.fixable for f in result.findings)
+    assert all("point it at wss://api.smallest.ai/atoms/v1/agent/connect" in f.steps for f in result.findings if f.rule_id == "EL-WS-URL")
+    assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
+
+
 def test_python_websockets_client_is_ported_whole(tables, tmp_path: Path) -> None:
     copy(["python/ws_chat.py"], tmp_path)
     file_fix, result = port(tables, tmp_path)
@@ -221,9 +276,15 @@ def test_shared_headers_block_the_port(tables, tmp_path: Path) -> None:
     assert "defined outside the WebSocket call" in next(f for f in result.findings if f.rule_id == "EL-WS-URL").steps
 
 
-def test_a_socket_beside_agent_rest_calls_is_not_ported(tables, tmp_path: Path) -> None:
+@pytest.mark.parametrize("request_", [
+    "export const history = (id) => fetch(`https://api.elevenlabs.io/v1/convai/conversations/${id}`);\n",
+    # a signed URL minted beside a socket that connects directly: the port would leave the agent's sessions on both vendors
+    'export const mint = () => fetch("https://api.elevenlabs.io/v1/convai/conversation/get-signed-url?agent_id=x", '
+    '{ headers: { "xi-api-key": process.env.ELEVENLABS_API_KEY } });\n',
+])
+def test_a_socket_beside_agent_rest_calls_is_not_ported(tables, tmp_path: Path, request_: str) -> None:
     text = (FIXTURES / "node" / "agent-socket.mjs").read_text()
-    (tmp_path / "a.mjs").write_text(text + 'export const history = (id) => fetch(`https://api.elevenlabs.io/v1/convai/conversations/${id}`);\n')
+    (tmp_path / "a.mjs").write_text(text + request_)
     s = scanner(tables, KNOWN)
     result = scan_paths([tmp_path], s, base=tmp_path)
     assert plan_fixes(result.texts, result.findings, s, annotate=False).files == []
