@@ -42,7 +42,7 @@ from atoms_migrate.compare import differences
 from atoms_migrate.errors import ApiError, MigrationError
 from atoms_migrate.live import live_config
 from atoms_migrate.model import AgentPlan, Step
-from atoms_migrate.plan import has_marker
+from atoms_migrate.plan import has_marker, marker_key
 from atoms_migrate.refs import Redactor, resolve, secret_ref
 from atoms_migrate.smallest import (
     MIGRATION_REQUIRED,
@@ -72,6 +72,10 @@ MARKER_SEARCH_PAGES = 20
 
 class DraftOpenError(MigrationError):
     """The target branch has unpublished edits that are not ours."""
+
+
+class ForeignTargetError(MigrationError):
+    """The state names an Atoms agent that carries another source's marker."""
 
 
 class SecurityScanFailed(MigrationError):
@@ -137,6 +141,9 @@ class ApplyResult:
     differences: list[tuple[str, Any, Any]] = field(default_factory=list)
     staged: bool = False  # written through a staging branch (stage, prove, go live)
     warnings: list[str] = field(default_factory=list)  # fields reported instead of written, forms adapted
+    # The draft we wrote and have not seen published ({versioning, branch_id, draft_id, draft_revision}),
+    # recorded in the state so that a run interrupted before the publish adopts it on the next run.
+    open_draft: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,18 +186,21 @@ def _head(summary: dict[str, Any]) -> str | None:
     return (summary.get("branch") or {}).get("headRevisionId")
 
 
-def find_by_marker(client: AtomsClient, source_key: str, name: str | None = None) -> str | None:
+def find_by_marker(client: AtomsClient, source_key: str, name: str | None = None,
+                   aliases: tuple[str, ...] = ()) -> str | None:
     """The id of a non-archived agent whose description carries this source's marker.
 
     A name search comes first (one request on a large account; a duplicate-name suffix such
-    as " (2)" still matches), then the newest agents page by page.
+    as " (2)" still matches), then the newest agents page by page. ``aliases`` are older
+    keys of the same source (identity.legacy_keys) that an earlier version wrote as markers.
     """
+    keys = (source_key, *aliases)
     searches: list[str | None] = [name, None] if name else [None]
     for search in searches:
         for page in range(1, MARKER_SEARCH_PAGES + 1):
             agents, more = client.list_agents(page=page, page_size=100, search=search)
             for agent in agents:
-                if has_marker(agent.get("description"), source_key) and not agent.get("archived"):
+                if any(has_marker(agent.get("description"), k) for k in keys) and not agent.get("archived"):
                     return str(agent.get("_id"))
             if not more:
                 break
@@ -252,7 +262,8 @@ def _agent_level(doc: dict[str, Any]) -> dict[str, Any]:
 
 def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, options: ApplyOptions,
            notes: list[str], name: str | None = None, known_versioning: str | None = None,
-           marker_index: dict[str, str] | None = None, forms: dict[str, str] | None = None) -> Target | None:
+           marker_index: dict[str, str] | None = None, aliases: tuple[str, ...] = (),
+           forms: dict[str, str] | None = None) -> Target | None:
     """The existing Atoms agent for this source (state first, then marker), or None to create.
 
     A batch passes ``marker_index`` (source key -> agent id, from one listing of the account)
@@ -265,8 +276,19 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
             notes.append(f"Atoms agent {state_agent_id} from the state file is "
                          f"{'archived' if doc else 'gone'}; looking for another by marker.")
             doc = None
+    if doc is not None:
+        owner = marker_key(doc.get("description"))
+        if owner is not None and owner not in (source_key, *aliases):
+            # A copied or merged state file: writing would overwrite another source's agent.
+            raise ForeignTargetError(
+                f"the state entry for {source_key} points at Atoms agent {state_agent_id}, whose marker names "
+                f"another source ({owner}); nothing was written",
+                "Remove that entry from the state file (or use the state file that migrated this source), then re-run.")
     if doc is None:
-        agent_id = marker_index.get(source_key) if marker_index is not None else find_by_marker(client, source_key, name)
+        if marker_index is not None:
+            agent_id = next((marker_index[k] for k in (source_key, *aliases) if k in marker_index), None)
+        else:
+            agent_id = find_by_marker(client, source_key, name, aliases)
         if agent_id is None:
             return None
         doc = client.get_agent(agent_id)
@@ -286,9 +308,13 @@ class Applier:
     def __init__(self, client: AtomsClient, options: ApplyOptions, progress: Callable[[str], None] = lambda _: None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  bindings: Mapping[str, str] | None = None, known_versioning: str | None = None,
+                 own_draft: Mapping[str, Any] | None = None, on_draft: Callable[[ApplyResult], None] = lambda _: None,
                  forms: dict[str, str] | None = None, remember_form: Callable[[str, str], None] | None = None,
                  write_forms: WriteForms | None = None, pro_voices: frozenset[str] = frozenset()) -> None:
         self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
+        # The draft an earlier, interrupted run recorded as its own (state), and the hook that records a new one.
+        self.own_draft, self.on_draft = dict(own_draft or {}), on_draft
+        self._plan: AgentPlan | None = None
         # The account's write form per uncertain field (state ``write_forms``); ``remember_form`` records a change.
         self.table = write_forms or load_write_forms()
         self.forms: dict[str, str] = dict(forms or {})
@@ -318,6 +344,7 @@ class Applier:
     def apply(self, plan: AgentPlan, target: Target | None) -> ApplyResult:
         self.bindings.update({secret_ref(k): v for k, v in plan.secret_values.items() if secret_ref(k) not in self.bindings})
         steps = {s.kind: s for s in plan.steps}
+        self._plan = plan
         guessed = False
         if target is None:
             agent_id = self._create(plan, self._body(steps["create"]))
@@ -360,8 +387,16 @@ class Applier:
     def read_back(self, plan: AgentPlan, result: ApplyResult) -> list[tuple[str, Any, Any]]:
         """Differences between the plan and what the branch (or version) written now serves."""
         detail = self._revision_detail
-        if result.versioning == "v2" and detail and (detail.get("revision") or {}).get("_id") == result.revision_id:
-            # The published revision was just read while waiting for it: only the agent document is missing.
+        at_revision = self._agent_at_revision(result) if result.versioning == "v2" and result.revision_id else None
+        if at_revision is not None:
+            # One request: the agent with its config resolved from the revision just published (§B.2 ?versionId).
+            config = live_config(at_revision if result.live else {**_agent_level(at_revision),
+                                                                   "_resolvedConfig": at_revision["_resolvedConfig"]})
+            config = project(config, plan.target_config, result.versioning, self.table, self.forms)
+            branch_id, branch_name = result.branch_id, result.branch_name
+        elif result.versioning == "v2" and result.revision_id and result.branch_id:
+            if not detail or (detail.get("revision") or {}).get("_id") != result.revision_id:
+                detail = self.client.get_revision(result.agent_id, str(result.branch_id), result.revision_id)
             doc = self.client.get_agent(result.agent_id) or {}
             config = live_config(doc if result.live else _agent_level(doc), detail.get("resolvedConfig"))
             config = project(config, plan.target_config, result.versioning, self.table, self.forms)
@@ -380,6 +415,21 @@ class Applier:
         found = differences(plan.target_config, config)
         return [(path, planned, self.redact.value(live)) for path, planned, live in found
                 if not any(path == s or path.startswith(s + ".") or path.startswith(s + "[") for s in skipped)]
+
+    def _agent_at_revision(self, result: ApplyResult) -> dict[str, Any] | None:
+        """GET /agent/{id}?versionId=<revision> when this account resolves a v2 revision that way, else None.
+
+        §B.2 documents ``versionId`` (and §C.1 says a v1 versionId equals its revision id), but not
+        whether v2 fills ``_resolvedConfig`` for it: probed once per run (``capabilities``), and
+        used only when the answer says ``_configSource: "version"``.
+        """
+        caps = self.client.capabilities
+        if caps.get("agent_at_revision") is False:
+            return None
+        doc = self.client.get_agent_at(result.agent_id, version_id=str(result.revision_id))
+        works = bool(doc) and doc.get("_configSource") == "version" and isinstance(doc.get("_resolvedConfig"), dict)
+        caps["agent_at_revision"] = works
+        return doc if works else None
 
     def restore(self, result: ApplyResult, revision_id: str) -> str:
         """Put ``revision_id`` back live (rollback); returns the revision now serving."""
@@ -444,10 +494,16 @@ class Applier:
         elif staging:
             if live.get("hasOpenDraft"):
                 result.branch_name = (live.get("branch") or {}).get("name")
-                if not self.options.force:
+                why = self._own_v2_draft(agent_id, _bid(live), live, body, live_branch=True)
+                if why:  # an interrupted run's draft: the staged update supersedes it
+                    client.discard_draft(agent_id, _bid(live))
+                    self._event(result, f"discarded our own open draft from an interrupted run on branch "
+                                        f"{result.branch_name!r} ({why}); the update is staged instead")
+                elif not self.options.force:
                     self._foreign_draft(result, lambda: None)  # raises: someone is editing the live branch
-                self._event(result, f"--force: the open draft on branch {result.branch_name!r} is left as it is "
-                                    "(not published); the migration is staged on its own branch")
+                else:
+                    self._event(result, f"--force: the open draft on branch {result.branch_name!r} is left as it is "
+                                        "(not published); the migration is staged on its own branch")
             branch = self._fork(result, live, _staging_name(branches, target))
             result.staged = True
         else:
@@ -456,9 +512,15 @@ class Applier:
         result.branch_id, result.branch_name = branch_id, (branch.get("branch") or {}).get("name")
         result.live = branch is live and bool(live.get("isLive"))
         result.previous_branch_id, result.previous_revision_id = _bid(live), _head(live)
+        expected = 0
         if branch.get("hasOpenDraft"):
-            self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
-        self.write_and_publish(result, body, plan, _head(branch))
+            why = self._own_v2_draft(agent_id, branch_id, branch, body, live_branch=branch is live)
+            if why:
+                self._event(result, f"adopted our own open draft from an interrupted run ({why})")
+                expected = None  # written onto our own draft: its revision is not ours to guess
+            else:
+                self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
+        self.write_and_publish(result, body, plan, _head(branch), expected=expected)
         result.differences = self.read_back(plan, result)
         self._adapt(result, plan, lambda wire: self.write_and_publish(result, wire, plan, result.revision_id, raw=True))
         if staging:
@@ -469,15 +531,16 @@ class Applier:
             self._event(result, f"made branch {result.branch_name!r} live")
 
     def write_and_publish(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, baseline: str | None,
-                           raw: bool = False) -> None:
+                          raw: bool = False, expected: int | None = 0) -> None:
         """PUT the draft with ``expectedRevision`` (§K.1), publish, wait for the revision."""
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
         wire = body if raw else self._wire(result, body, plan)
-        # We never write onto an open draft (a foreign one is refused or discarded first), so our
-        # edit is based on no draft edits: 0. Anyone who opens one in between makes this a 409.
-        expected = 0
+        # We never write onto someone's open draft (refused or discarded first), so our edit is
+        # based on no draft edits: 0. Anyone who opens one in between makes this a 409. Onto our
+        # own adopted draft (an interrupted run) ``expected`` is None: last-write-wins.
+        written: Any = {}
         try:
-            client.put_draft(agent_id, branch_id, wire, expected_revision=expected)
+            written = client.put_draft(agent_id, branch_id, wire, expected_revision=expected)
         except DraftConflictError as exc:
             if exc.diffs and all(d.get("path") in wire and d.get("newValue") == wire[d["path"]] for d in exc.diffs):
                 # Our own write landed on an attempt whose answer was lost, and the retry met it (§C.8).
@@ -487,7 +550,9 @@ class Applier:
             else:
                 self._rewrite_without_base(result, wire, baseline)
         self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(wire)} field(s))")
+        self._record_draft(result, written if isinstance(written, dict) else {})
         result.revision_id = self._publish_v2(result, baseline)
+        result.open_draft = None
         self._event(result, f"published revision {result.revision_id}")
 
     def _rewrite_without_base(self, result: ApplyResult, wire: dict[str, Any], baseline: str | None) -> None:
@@ -594,6 +659,46 @@ class Applier:
             raise ApiError(f"Atoms created branch {name!r} but does not list it")
         return created
 
+    # -- drafts of an interrupted run ------------------------------------------------------------
+
+    def _record_draft(self, result: ApplyResult, written: dict[str, Any]) -> None:
+        """Remember the draft just written (state, through ``on_draft``) until its publish is seen."""
+        draft_id = written.get("draftId") or written.get("_id")
+        result.open_draft = {"versioning": result.versioning, "branch_id": result.branch_id,
+                             "draft_id": str(draft_id) if draft_id else None, "draft_revision": written.get("draftRevision")}
+        self.on_draft(result)
+
+    def _own_v2_draft(self, agent_id: str, branch_id: str, summary: dict[str, Any], body: dict[str, Any],
+                      live_branch: bool) -> str | None:
+        """Why the open draft on this branch is ours (None when that cannot be shown: it is then someone else's).
+
+        Ours when the state recorded it as the draft we wrote (same draft id, no edit since:
+        same ``draftRevision``), or when its content is exactly what we plan to write: every
+        field we write already has our value and no other field differs from the live config.
+        """
+        draft_id = (summary.get("branch") or {}).get("openDraftId")
+        mine = self.own_draft
+        if mine.get("draft_id") and mine.get("branch_id") == branch_id and mine.get("draft_id") == draft_id:
+            detail = self.client.get_branch_draft(agent_id, branch_id) or {}
+            latest = detail.get("latest") if isinstance(detail.get("latest"), dict) else {}
+            if latest.get("draftRevision") == mine.get("draft_revision") or (
+                    mine.get("draft_revision") is None and latest.get("draftRevision") is None):
+                return "the state recorded it as ours and nobody edited it since"
+        if not draft_id or not live_branch or self._plan is None:
+            return None
+        drafted = self.client.get_agent_at(agent_id, draft_id=str(draft_id))
+        if not drafted or drafted.get("_configSource") != "draft" or not isinstance(drafted.get("_resolvedConfig"), dict):
+            return None  # Atoms did not show the draft's content: it cannot be proven ours
+        now = live_config(self.client.get_agent(agent_id) or {})
+        then = live_config(drafted)
+        planned = {k: self._plan.target_config[k] for k in body if k in self._plan.target_config}
+        if differences(planned, then):
+            return None
+        others = set(then) | set(now)
+        if any(then.get(k) != now.get(k) for k in others - set(body)):
+            return None
+        return "its content equals the plan"
+
     def _foreign_draft(self, result: ApplyResult, discard: Callable[[], None]) -> None:
         where = f"branch {result.branch_name!r}" if result.branch_name else "the agent"
         if not self.options.force:
@@ -642,18 +747,25 @@ class Applier:
             return str(revision["_id"])
         self.progress("publish accepted; waiting for the security scan")
         while True:
-            newest = self._newest_revision(agent_id, branch_id)
+            revisions = client.list_revisions(agent_id, branch_id, limit=1)
+            rev = revisions[0] if revisions else {}
+            newest = str(rev["_id"]) if rev.get("_id") else None
             if newest and newest != baseline:
-                detail = client.get_revision(agent_id, branch_id, newest)
-                rev = detail.get("revision") or {}
-                check = rev.get("securityCheck") or {}
+                done = str(rev.get("status", "")).lower() in ("published", "committed") or \
+                    str((rev.get("securityCheck") or {}).get("status", "")).lower() in FAILED
+                if not done:
+                    # The listing does not show it finished (or carries no state): read the revision itself,
+                    # which also brings its resolved config for the read-back.
+                    detail = client.get_revision(agent_id, branch_id, newest)
+                    self._revision_detail = detail
+                    rev = detail.get("revision") if isinstance(detail.get("revision"), dict) else {}
+                check = rev.get("securityCheck") if isinstance(rev.get("securityCheck"), dict) else {}
                 if str(check.get("status", "")).lower() in FAILED:
                     self._discard_after_failed_scan(agent_id, branch_id)
                     raise SecurityScanFailed(
                         f"Atoms' security scan rejected revision {newest}: {check.get('reason') or 'no reason given'}",
                         "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.")
                 if str(rev.get("status", "")).lower() in ("published", "committed"):
-                    self._revision_detail = detail
                     return newest
             if self.clock() > deadline:
                 raise PublishTimeout(
@@ -735,12 +847,19 @@ class Applier:
             def discard() -> None:
                 for draft in open_drafts:
                     client.discard_v1_draft(agent_id, str(draft.get("draftId") or draft.get("_id")))
-            self._foreign_draft(result, discard)
+            ids = {str(d.get("draftId") or d.get("_id")) for d in open_drafts}
+            if self.own_draft.get("versioning") == "v1" and ids == {self.own_draft.get("draft_id")}:
+                discard()  # our own draft from an interrupted run: rewritten below from the plan
+                self._event(result, "discarded our own open draft from an interrupted run; writing it again")
+            else:
+                self._foreign_draft(result, discard)
         wire = self._wire(result, body, plan)
         draft_id = self._open_v1_draft(agent_id, str(active))
+        self._record_draft(result, {"draftId": draft_id})
         client.patch_draft_config(agent_id, draft_id, wire)
         self._event(result, f"wrote draft {draft_id} ({len(wire)} field(s))")
         version_id = self._publish_v1(agent_id, draft_id, str(active))
+        result.open_draft = None
         self._event(result, f"published version {version_id}; waiting for the security check")
         deadline = self.clock() + self.options.publish_timeout
         while True:

@@ -15,7 +15,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -108,12 +108,29 @@ def main_callback(
     """Migrate ElevenLabs Conversational AI agents to Smallest AI Atoms."""
 
 
+MAX_REDIRECTS = 5  # a redirect loop stops here with a clear message instead of after httpx's 20
+REQUEST_DEADLINE = 120.0  # seconds for one whole request, body included (deadline.py): a dripping server cannot hold a run
+
+
+def _api_key(var: str) -> str:
+    """The key in ``var``, stripped; one that could not be a header value is refused without echoing it."""
+    key = os.environ.get(var, "").strip()
+    if any(c in key for c in "\r\n"):
+        raise ConfigError(f"{var} contains a newline", f"Set {var} to the key alone (check how it was pasted or read from a file).")
+    if not key.isascii() or not key.isprintable() or " " in key:
+        raise ConfigError(f"{var} contains a character that cannot be part of an API key (non-ASCII, a space or a control character)",
+                          f"Set {var} to the key alone, as copied from the vendor's dashboard.")
+    return key
+
+
 def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-untyped-def]
     import httpx
 
+    from atoms_migrate.deadline import DeadlineTransport
+
     from atoms_migrate.elevenlabs import DEFAULT_BASE_URL, ElevenLabsClient
 
-    key = os.environ.get("ELEVENLABS_API_KEY", "").strip()
+    key = _api_key("ELEVENLABS_API_KEY")
     if not key:
         raise ConfigError(
             "ELEVENLABS_API_KEY is not set, so the agent cannot be read from ElevenLabs",
@@ -127,10 +144,12 @@ def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-unty
         headers={"xi-api-key": key, "User-Agent": f"atoms-migrate/{__version__}", "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
     )
     downloads = httpx.Client(headers={"User-Agent": f"atoms-migrate/{__version__}"}, timeout=httpx.Timeout(60.0, connect=10.0),
-                             follow_redirects=True)
+                             follow_redirects=True, max_redirects=MAX_REDIRECTS, transport=DeadlineTransport(REQUEST_DEADLINE * 2))
     return ElevenLabsClient(http, downloads=downloads)
 
 
@@ -138,9 +157,10 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
     """The Atoms client, or None when no key is set and none is required (a dry run plans a create)."""
     import httpx
 
+    from atoms_migrate.deadline import DeadlineTransport
     from atoms_migrate.smallest import AtomsClient, atoms_base_urls
 
-    key = os.environ.get("SMALLEST_API_KEY", "").strip()
+    key = _api_key("SMALLEST_API_KEY")
     if not key:
         if not required:
             return None
@@ -152,12 +172,14 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
         headers={"Authorization": f"Bearer {key}", "User-Agent": f"atoms-migrate/{__version__}",
                  "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
+        transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
     )
     return AtomsClient(http)
 
 
-def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table):  # type: ignore[no-untyped-def]
+def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table,  # type: ignore[no-untyped-def]
+                 state: Path | None = None):
     """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent.
 
     With ELEVENLABS_API_KEY set, the tools, voices and documents it references are read
@@ -180,7 +202,7 @@ def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str |
     with _elevenlabs_for_apply(elevenlabs_base_url) as client:
         if client is not None and spec.kind == "id":
             err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
-        return read_source(spec, client, voice_table, offline_tools)  # type: ignore[arg-type]
+        return read_source(spec, client, voice_table, offline_tools, root=_project_root(state))  # type: ignore[arg-type]
 
 
 AllowErrorsOption = Annotated[bool, typer.Option("--allow-errors", help="Apply agents whose plan has error findings (what cannot work is still left out); by default they are refused.")]
@@ -257,6 +279,7 @@ class SandboxVersioning(str, Enum):
 StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
 SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
 DirectOption = Annotated[bool, typer.Option("--direct", help="Update a live agent in place. Default: stage on a new branch, publish there, read it back, and make it live only when it equals the plan.")]
+WaitLockOption = Annotated[float, typer.Option("--wait-lock", help="Seconds to wait for another run holding the state file's lock (default: fail at once, exit 4).", min=0, metavar="SECONDS")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
 NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")]
 ElevenLabsUrlOption = Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")]
@@ -313,14 +336,14 @@ def agent(
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none).")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
     allow_errors: AllowErrorsOption = False,
+    wait_lock: WaitLockOption = 0.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
-    with error_boundary(debug):
-
+    with error_boundary(debug), (nullcontext() if dry_run else _state_lock(state, wait_lock)):
         from atoms_migrate.plan import plan_all
         from atoms_migrate.render.progress import WaitProgress
         from atoms_migrate.run import Run, describe
@@ -329,7 +352,7 @@ def agent(
         tables = load_tables(mappings)
         config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
                              direct)
-        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices)
+        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices, state)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         if atoms is not None:
             err.print("Reading the target from Smallest Atoms…", markup=False)
@@ -415,6 +438,14 @@ def _run_config(tables, state: Path | None, set_values: list[str] | None, secret
                      font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")))
 
 
+def _state_lock(state: Path | None, wait: float):  # type: ignore[no-untyped-def]
+    """The state file's exclusive lock for a run that writes (statelock.py); enter it before reading the state."""
+    from atoms_migrate.state import DEFAULT_STATE_PATH
+    from atoms_migrate.statelock import StateLock
+
+    return StateLock(state or DEFAULT_STATE_PATH, wait=wait)
+
+
 @contextmanager
 def _elevenlabs_for_apply(base_url: str | None, gate=None) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """The ElevenLabs client when a key is set (resources read their content from it), else None."""
@@ -430,18 +461,33 @@ def _elevenlabs_for_apply(base_url: str | None, gate=None) -> Iterator[object]: 
             client.downloads.close()
 
 
+def _project_root(state: Path | None) -> Path:
+    from atoms_migrate.identity import project_root
+    from atoms_migrate.state import DEFAULT_STATE_PATH
+
+    return project_root(state or DEFAULT_STATE_PATH)
+
+
+def source_keys(source: str, state: Path | None) -> list[str]:
+    """Every state key SOURCE may be recorded under: as given, its file's identity, older spellings."""
+    from atoms_migrate.batch import SourceSpec
+    from atoms_migrate.identity import legacy_keys
+    from atoms_migrate.run import read_source
+
+    path = Path(source)
+    candidates = [source, *legacy_keys(path)]
+    if path.is_file():
+        candidates[1:1] = read_source(SourceSpec(source, "file"), None, None, root=_project_root(state)).keys
+    return list(dict.fromkeys(candidates))
+
+
 def _state_key(source: str, state: Path | None):  # type: ignore[no-untyped-def]
     """(state path, key, entry) for SOURCE: a state key as given, or the key of the file it names."""
-    from atoms_migrate.source import normalise, read_config_file
     from atoms_migrate.state import DEFAULT_STATE_PATH, load_state
 
     state_path = state or DEFAULT_STATE_PATH
     agents = load_state(state_path).agents
-    path = Path(source)
-    candidates = [source, f"file:{path.as_posix()}"]
-    if path.is_file():
-        candidates.insert(1, normalise(read_config_file(path), str(path), path=str(path)).key)
-    for key in candidates:
+    for key in source_keys(source, state):
         if key in agents:
             return state_path, key, agents[key]
     raise ConfigError(f"{source} is not in the state file {state_path}",
@@ -454,11 +500,12 @@ def promote(
     yes: YesOption = False,
     state: StateOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Make the branch a staged migration (--branch) wrote to the live one."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate.apply import pick_live
         from atoms_migrate.state import LastOperation, record
 
@@ -483,11 +530,12 @@ def rollback(
     yes: YesOption = False,
     state: StateOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Undo the last apply: restore the revision live before it, or archive the agent if this tool created it."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult
         from atoms_migrate.state import record
 

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,7 +47,10 @@ from atoms_migrate.cli import (
     _run_config,
     _save_plan,
     _write_file,
+    _project_root,
+    _state_lock,
     _write_reports,
+    WaitLockOption,
     app,
     error_boundary,
 )
@@ -306,13 +310,14 @@ def all_agents(
     detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when any plan has changes.")] = False,
     fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3 before writing when any plan has findings at this level or worse.", case_sensitive=False)] = None,
     allow_errors: AllowErrorsOption = False,
+    wait_lock: WaitLockOption = 0.0,
     no_color: NoColorOption = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), (nullcontext() if dry_run else _state_lock(state, wait_lock)):
         from atoms_migrate import batch
         from atoms_migrate.plan import plan_all
         from atoms_migrate.render.progress import WaitProgress
@@ -446,12 +451,13 @@ def apply_saved(
     allow_errors: AllowErrorsOption = False,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Apply a saved plan exactly: agents whose source or target changed since planning are refused."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate import savedplan
         from atoms_migrate.batch import SourceSpec
         from atoms_migrate.plan import plan_all
@@ -461,7 +467,7 @@ def apply_saved(
         from atoms_migrate.state import tables_hash
         from atoms_migrate.tables import load_tables
 
-        doc = savedplan.load(plan_file)
+        doc = savedplan.load(plan_file, _project_root(state))
         settings = doc.get("settings") or {}
         tables = load_tables(mappings)
         config = _run_config(tables, state, [f"{k}={v}" for k, v in (settings.get("set") or {}).items()], secrets,

@@ -23,6 +23,7 @@ from atoms_migrate.elevenlabs import ElevenLabsClient
 from atoms_migrate.batch import SourceSpec, is_suffixed
 from atoms_migrate.errors import ApiError, ConfigError, MigrationError
 from atoms_migrate.gather import Cache, gather
+from atoms_migrate.identity import file_key, legacy_keys, project_root
 from atoms_migrate.mapper import MapOptions
 from atoms_migrate.model import RESOURCE_STEPS, AgentPlan
 from atoms_migrate.plan import marker_key, plan_agent
@@ -153,7 +154,8 @@ class Run:
             return self._marker_index
 
     def read(self, spec: SourceSpec, offline_tools: dict[str, dict[str, Any]] | None = None) -> SourceAgent:
-        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache)
+        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache,
+                           root=project_root(self.config.state_path))
 
     def apply_options(self, key: str) -> ApplyOptions:
         c = self.config
@@ -164,13 +166,13 @@ class Run:
 
     def recorded_name(self, source: SourceAgent, state: StateFile | None = None) -> str | None:
         """The Atoms name the state records for this source, while the source's own name is unchanged."""
-        prior = (state or self.state()).agents.get(source.key)
+        prior = found((state or self.state()).agents, source)
         return recorded_name(source, prior)
 
     def plan(self, source: SourceAgent, name: str | None = None) -> Planned:
         """Find the target and plan against it: reads only. ``name``: the Atoms name a batch decided."""
         state = self.state()
-        prior = state.agents.get(source.key)
+        prior = found(state.agents, source)
         name = name or recorded_name(source, prior)
         notes = list(source.notes)
         target = None
@@ -181,14 +183,14 @@ class Run:
                             self.apply_options(source.key), notes, name=source.name,
                             known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
                             marker_index=None if prior else self.marker_index(),  # a stale entry falls back to a name search
-                            forms=self.forms())
+                            aliases=source.aliases, forms=self.forms())
             if target is not None:
                 self.versioning_hint = self.versioning_hint or target.versioning
         catalog = self.catalog()
         if self.catalog_note:
             notes.append(self.catalog_note)
         source = replace(source, notes=tuple(notes))
-        kb = state.knowledge_bases.get(source.key)
+        kb = found(state.knowledge_bases, source)
         reason = ""
         if name and name != source.name:
             reason = (f"Another source is also named {source.name!r}: this one is {name!r} on Atoms "
@@ -216,7 +218,7 @@ class Run:
             return
         entry = entry_after(planned.target.unchanged(), planned.plan.source.name, planned.source.raw, self.config.tables, planned.prior,
                             source_name=planned.source.name or "")
-        self.remember(lambda state: state.agents.__setitem__(planned.source.key, entry))
+        self.remember(lambda state: put(state.agents, planned.source, entry))
 
     def apply(self, planned: Planned) -> Outcome:
         """Make the resources, apply the plan, verify, record; a failure is returned, not raised."""
@@ -225,10 +227,16 @@ class Run:
             self.record_unchanged(planned)
             return Outcome(planned, "unchanged")
         outcome = Outcome(planned, "failed")
+        def on_draft(partial: ApplyResult) -> None:  # recorded at once: a kill before the publish must not orphan it
+            entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior,
+                                source_name=planned.source.name or "")
+            self.remember(lambda state: put(state.agents, planned.source, entry))
+
         live_name: str | None = None
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
-                          known_versioning=self.versioning_hint, forms=self.forms(), remember_form=self.remember_form,
-                          pro_voices=self.pro_voices)
+                          known_versioning=self.versioning_hint,
+                          own_draft=planned.prior.open_draft if planned.prior else None, on_draft=on_draft,
+                          forms=self.forms(), remember_form=self.remember_form, pro_voices=self.pro_voices)
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
                 runner = ResourceApplier(self.atoms, self.elevenlabs, self.state, self.remember,  # type: ignore[arg-type]
@@ -257,7 +265,7 @@ class Run:
             if partial is not None and (partial.created or partial.revision_id):
                 entry = entry_after(partial, live_name or plan.source.name, planned.source.raw, self.config.tables, planned.prior,
                                     source_name=planned.source.name or "")
-                self.remember(lambda state: state.agents.__setitem__(key, entry))
+                self.remember(lambda state: put(state.agents, planned.source, entry))
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
         return outcome
@@ -277,6 +285,18 @@ class Run:
         detail = f"changed by the other edit: {', '.join(changed)}" if changed else "the other edit is not published yet"
         return ConcurrentEdit(f"{exc.message}. {detail}; planned again against the new head: {remaining} change(s) "
                               "would now be written", exc.hint or "Re-run to apply the new plan.", changed)
+
+
+def found(entries: dict[str, Any], source: SourceAgent) -> Any:
+    """The entry for ``source`` under its key, else under a key an earlier version gave it."""
+    return next((entries[k] for k in source.keys if k in entries), None)
+
+
+def put(entries: dict[str, Any], source: SourceAgent, entry: Any) -> None:
+    """Record ``entry`` under the source's key; entries under its older keys are moved, not duplicated."""
+    for alias in source.keys[1:]:
+        entries.pop(alias, None)
+    entries[source.key] = entry
 
 
 def recorded_name(source: SourceAgent, prior: AgentState | None) -> str | None:
@@ -320,7 +340,8 @@ def read_catalog(atoms: AtomsClient | None, with_pro: bool = False) -> Any:
 
 
 def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_table: Any,
-                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None) -> SourceAgent:
+                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None,
+                root: Path | None = None) -> SourceAgent:
     """An agent id read from ElevenLabs, or a file; what it references is read too when a client is given.
 
     For a file, failing to read those references is a note (the file is the source); for an
@@ -336,6 +357,8 @@ def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_tab
         return gather(agent, elevenlabs, voice_table, cache)
     path = Path(spec.ref)
     agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=tools)
+    if root is not None:  # one identity however the path is spelled (identity.py)
+        agent = replace(agent, identity=file_key(path, root), aliases=legacy_keys(path))
     if spec.agent_id and not agent.agent_id:  # a CLI project's registry knows the agent's id
         agent = replace(agent, agent_id=spec.agent_id)
     if elevenlabs is None:

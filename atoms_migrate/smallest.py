@@ -101,6 +101,33 @@ def parse_error(response: httpx.Response) -> tuple[str | None, str]:
     return (str(code) if code else None), message
 
 
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def shape_error(what: str, endpoint: str, expected: str, data: Any) -> ApiError:
+    return ApiError(f"Atoms answered {what} ({endpoint}) with {_kind(data)} where {expected} is due",
+                    "Check SMALLEST_BASE_URL points at the Atoms API; quote the endpoint to Smallest support.", status=200)
+
+
+def as_object(data: Any, what: str, endpoint: str) -> dict[str, Any]:
+    """A 200 answer that must be an object (else an ``ApiError`` naming the endpoint)."""
+    if not isinstance(data, dict):
+        raise shape_error(what, endpoint, "an object", data)
+    return data
+
+
+def as_objects(data: Any, what: str, endpoint: str) -> list[dict[str, Any]]:
+    """A 200 answer that must be an array of objects (else an ``ApiError`` naming the endpoint)."""
+    if not isinstance(data, list):
+        raise shape_error(what, endpoint, "an array", data)
+    for item in data:
+        if not isinstance(item, dict):
+            raise shape_error(what, endpoint, "an array of objects", item)
+    return data
+
+
 def _is_json(response: httpx.Response) -> bool:
     return "json" in response.headers.get("content-type", "")
 
@@ -111,6 +138,8 @@ class AtomsClient:
     def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None) -> None:
         self.http = http
         self.retry = retry or RetryPolicy()
+        # What this account was seen to support, probed once and shared by every agent of a run.
+        self.capabilities: dict[str, bool] = {}
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -203,8 +232,8 @@ class AtomsClient:
             _, message = parse_error(response)
             if response.status_code == 404 or "no agent found" in message.lower():
                 return None
-        data = self._data(response, f"reading agent {agent_id}")
-        return data if isinstance(data, dict) else None
+        # A 200 that is not an agent object must not read as "gone": that would create a duplicate.
+        return as_object(self._data(response, f"reading agent {agent_id}"), f"reading agent {agent_id}", "GET /agent/{id}")
 
     def list_agents(self, page: int = 1, page_size: int = 100, search: str | None = None) -> tuple[list[dict[str, Any]], bool]:
         """One page of agents and whether more follow (§B.3: ``offset`` is the page size)."""
@@ -213,7 +242,11 @@ class AtomsClient:
             params["search"] = search
         data = self._call("GET", "/agent", "listing agents", params=params)
         if isinstance(data, list):
-            return data, False
+            return as_objects(data, "listing agents", "GET /agent"), False
+        if isinstance(data, dict) and "agents" in data:
+            as_objects(data["agents"] or [], "listing agents", "GET /agent")
+        else:
+            as_object(data, "listing agents", "GET /agent")
         agents = data.get("agents") or [] if isinstance(data, dict) else []
         if isinstance(data, dict) and isinstance(data.get("hasMore"), bool):
             return agents, data["hasMore"]
@@ -239,7 +272,7 @@ class AtomsClient:
         branches = data.get("branches") if isinstance(data, dict) else data
         if not isinstance(branches, list):
             raise VersioningUnavailable(f"Atoms answered {what} without a branch list", status=response.status_code)
-        return branches
+        return as_objects(branches, what, "GET /agent/{id}/branches")
 
     def create_branch(self, agent_id: str, source_branch_id: str, name: str) -> dict[str, Any]:
         return self._call("POST", f"/agent/{agent_id}/branches", f"creating branch {name!r}",
@@ -289,6 +322,25 @@ class AtomsClient:
         """§C.2: no body; 403 for Main or the live branch."""
         self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/archive", "archiving a branch", kind="upsert")
 
+    def get_branch_draft(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
+        """The open draft's ``DraftDetail {latest, editCount, editHistory}`` (§C.2), or None when there is none (404)."""
+        what = "reading the open draft"
+        response = self._send("GET", f"/agent/{agent_id}/branches/{branch_id}/draft", what)
+        if response.status_code == 404:
+            return None
+        return as_object(self._data(response, what), what, "GET /agent/{id}/branches/{branchId}/draft")
+
+    def get_agent_at(self, agent_id: str, *, draft_id: str | None = None, version_id: str | None = None) -> dict[str, Any] | None:
+        """The agent with its config resolved from a draft (``?draftId``) or from a published version
+        or revision (``?versionId``, §B.2), or None when Atoms cannot say."""
+        params = {"draftId": draft_id} if draft_id else {"versionId": version_id}
+        what = f"reading agent {agent_id} at {'draft ' + str(draft_id) if draft_id else 'version ' + str(version_id)}"
+        response = self._send("GET", f"/agent/{agent_id}", what, params=params)
+        if not response.is_success:
+            return None
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else None
+
     def discard_draft(self, agent_id: str, branch_id: str) -> None:
         self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
 
@@ -302,13 +354,13 @@ class AtomsClient:
         data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions", "listing revisions",
                           params={"limit": limit})
         revisions = data.get("revisions") if isinstance(data, dict) else data
-        return revisions if isinstance(revisions, list) else []
+        return as_objects(revisions, "listing revisions", "GET /agent/{id}/branches/{branchId}/revisions")
 
     def get_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
         """``{revision, resolvedConfig}``."""
         data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}",
                           f"reading revision {revision_id}")
-        return data if isinstance(data, dict) else {}
+        return as_object(data, f"reading revision {revision_id}", "GET /agent/{id}/branches/{branchId}/revisions/{revisionId}")
 
     def make_live(self, agent_id: str, branch_id: str) -> None:
         # §K.1: the SDK's make_live sends no body at all.
@@ -323,7 +375,8 @@ class AtomsClient:
 
     def list_drafts(self, agent_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/agent/{agent_id}/drafts", "listing drafts")
-        return data if isinstance(data, list) else (data.get("drafts") or [] if isinstance(data, dict) else [])
+        drafts = data if isinstance(data, list) else (data.get("drafts") or [] if isinstance(data, dict) else data)
+        return as_objects(drafts, "listing drafts", "GET /agent/{id}/drafts")
 
     def create_draft(self, agent_id: str, source_version_id: str) -> str:
         data = self._call("POST", f"/agent/{agent_id}/drafts", "opening a draft",
@@ -357,7 +410,7 @@ class AtomsClient:
     def get_version(self, agent_id: str, version_id: str) -> dict[str, Any]:
         """``{version, resolvedConfig}``."""
         data = self._call("GET", f"/agent/{agent_id}/versions/{version_id}", f"reading version {version_id}")
-        return data if isinstance(data, dict) else {}
+        return as_object(data, f"reading version {version_id}", "GET /agent/{id}/versions/{versionId}")
 
     def activate_version(self, agent_id: str, version_id: str) -> None:
         # §B.9: activate is idempotent, so it may be repeated like an upsert.
@@ -372,7 +425,7 @@ class AtomsClient:
 
     def list_voice_clones(self) -> list[dict[str, Any]]:
         data = self._call("GET", "/voice-cloning", "listing voice clones", prefix=WAVES_PREFIX)
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing voice clones", "GET /waves/v1/voice-cloning")
 
     def create_voice_clone(self, display_name: str, audio: bytes, filename: str, mime_type: str,
                            language: str | None = None, description: str | None = None) -> dict[str, Any]:
@@ -389,7 +442,7 @@ class AtomsClient:
 
     def list_knowledge_bases(self) -> list[dict[str, Any]]:
         data = self._call("GET", "/knowledgebase", "listing knowledge bases")
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing knowledge bases", "GET /knowledgebase")
 
     def create_knowledge_base(self, name: str, description: str) -> str:
         data = self._call("POST", "/knowledgebase", f"creating knowledge base {name!r}",
@@ -403,12 +456,12 @@ class AtomsClient:
         response = self._send("GET", f"/knowledgebase/{kb_id}", f"reading knowledge base {kb_id}")
         if response.status_code in (400, 404):
             return None
-        data = self._data(response, f"reading knowledge base {kb_id}")
-        return data if isinstance(data, dict) else None
+        return as_object(self._data(response, f"reading knowledge base {kb_id}"), f"reading knowledge base {kb_id}",
+                         "GET /knowledgebase/{id}")
 
     def list_kb_items(self, kb_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/items", "listing knowledge-base items")
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing knowledge-base items", "GET /knowledgebase/{id}/items")
 
     def upload_kb_pdf(self, kb_id: str, filename: str, pdf: bytes) -> None:
         """§F.6: multipart field ``media``, PDF only. Not repeated on an ambiguous failure."""
@@ -421,4 +474,4 @@ class AtomsClient:
 
     def list_scraped_urls(self, kb_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/scraped-urls", "listing scraped URLs")
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing scraped URLs", "GET /knowledgebase/{id}/scraped-urls")

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from atoms_migrate.bounds import check_file
 from atoms_migrate.errors import ConfigError
 
 DEFAULT_STATE_PATH = Path(".atoms-migrate") / "state.json"
@@ -54,6 +55,8 @@ class AgentState(BaseModel):
     created_by_atoms_migrate: bool = False
     applied_at: str = ""
     last_operation: LastOperation | None = None
+    # A draft this tool wrote and has not seen published (apply.ApplyResult.open_draft): a re-run adopts it.
+    open_draft: dict[str, Any] | None = None
 
 
 class KnowledgeBaseState(BaseModel):
@@ -87,10 +90,11 @@ def load_state(path: Path) -> StateFile:
     if not path.exists():
         return StateFile()
     try:
+        check_file(path)  # a FIFO or device would block or never end
         raw = json.loads(path.read_text(encoding="utf-8"))
         _check_format_version(path, raw)
         return StateFile.model_validate(raw)
-    except (OSError, ValueError, ValidationError) as exc:
+    except (OSError, ValueError, ValidationError, RecursionError) as exc:
         raise ConfigError(f"state file {path} cannot be read: {str(exc).splitlines()[0]}",
                           "Fix or remove it: agents carry a marker, so a missing state file creates no duplicates.") from exc
 
@@ -148,6 +152,7 @@ def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: Age
         source_hash=canonical_hash(source_raw), tables_hash=tables_hash(tables),
         created_by_atoms_migrate=result.created or bool(prior and prior.created_by_atoms_migrate),
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"), last_operation=last,
+        open_draft=getattr(result, "open_draft", None),
     )
 
 

@@ -557,7 +557,24 @@ class FakeAtoms:
     def get_agent(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._tick(agent)
-        return json_response(200, {"status": True, "data": self.agent_view(agent, detail=True)})
+        view = self.agent_view(agent, detail=True)
+        version_id = req.query.get("versionId")
+        if version_id:  # §B.2: the config resolved from that published version (a v2 revision id works too, §C.1)
+            rev = agent.revisions.get(version_id)
+            if rev is None or rev.status != "published":
+                raise FakeError(404, "Version not found")
+            view["_resolvedConfig"] = self.flat_resolved(rev.config)
+            view["_configSource"] = "version"
+        draft_id = req.query.get("draftId")
+        if draft_id:  # §B.2: the config resolved from that draft
+            branch = next((b for b in agent.branches.values() if b.draft and b.draft_id == draft_id), None)
+            if branch is None:
+                raise FakeError(404, "Draft not found")
+            head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
+            view["_resolvedConfig"] = self.flat_resolved(self._stored(_deep_merge(head.config if head else default_config(),
+                                                                                  branch.draft)))
+            view["_configSource"] = "draft"
+        return json_response(200, {"status": True, "data": view})
 
     def list_agents(self, req: FakeRequest, body: Any) -> FakeResponse:
         archived = req.query.get("archived", "false") == "true"
