@@ -15,7 +15,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -108,12 +108,29 @@ def main_callback(
     """Migrate ElevenLabs Conversational AI agents to Smallest AI Atoms."""
 
 
+MAX_REDIRECTS = 5  # a redirect loop stops here with a clear message instead of after httpx's 20
+REQUEST_DEADLINE = 120.0  # seconds for one whole request, body included (deadline.py): a dripping server cannot hold a run
+
+
+def _api_key(var: str) -> str:
+    """The key in ``var``, stripped; one that could not be a header value is refused without echoing it."""
+    key = os.environ.get(var, "").strip()
+    if any(c in key for c in "\r\n"):
+        raise ConfigError(f"{var} contains a newline", f"Set {var} to the key alone (check how it was pasted or read from a file).")
+    if not key.isascii() or not key.isprintable() or " " in key:
+        raise ConfigError(f"{var} contains a character that cannot be part of an API key (non-ASCII, a space or a control character)",
+                          f"Set {var} to the key alone, as copied from the vendor's dashboard.")
+    return key
+
+
 def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-untyped-def]
     import httpx
 
+    from atoms_migrate.deadline import DeadlineTransport
+
     from atoms_migrate.elevenlabs import DEFAULT_BASE_URL, ElevenLabsClient
 
-    key = os.environ.get("ELEVENLABS_API_KEY", "").strip()
+    key = _api_key("ELEVENLABS_API_KEY")
     if not key:
         raise ConfigError(
             "ELEVENLABS_API_KEY is not set, so the agent cannot be read from ElevenLabs",
@@ -127,10 +144,12 @@ def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-unty
         headers={"xi-api-key": key, "User-Agent": f"atoms-migrate/{__version__}", "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
         follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
     )
     downloads = httpx.Client(headers={"User-Agent": f"atoms-migrate/{__version__}"}, timeout=httpx.Timeout(60.0, connect=10.0),
-                             follow_redirects=True)
+                             follow_redirects=True, max_redirects=MAX_REDIRECTS, transport=DeadlineTransport(REQUEST_DEADLINE * 2))
     return ElevenLabsClient(http, downloads=downloads)
 
 
@@ -138,9 +157,10 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
     """The Atoms client, or None when no key is set and none is required (a dry run plans a create)."""
     import httpx
 
+    from atoms_migrate.deadline import DeadlineTransport
     from atoms_migrate.smallest import AtomsClient, atoms_base_urls
 
-    key = os.environ.get("SMALLEST_API_KEY", "").strip()
+    key = _api_key("SMALLEST_API_KEY")
     if not key:
         if not required:
             return None
@@ -152,12 +172,14 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
         headers={"Authorization": f"Bearer {key}", "User-Agent": f"atoms-migrate/{__version__}",
                  "Accept": "application/json"},
         timeout=httpx.Timeout(30.0, connect=10.0),
+        transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
     )
     return AtomsClient(http)
 
 
-def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table):  # type: ignore[no-untyped-def]
+def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table,  # type: ignore[no-untyped-def]
+                 state: Path | None = None):
     """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent.
 
     With ELEVENLABS_API_KEY set, the tools, voices and documents it references are read
@@ -180,7 +202,7 @@ def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str |
     with _elevenlabs_for_apply(elevenlabs_base_url) as client:
         if client is not None and spec.kind == "id":
             err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
-        return read_source(spec, client, voice_table, offline_tools)  # type: ignore[arg-type]
+        return read_source(spec, client, voice_table, offline_tools, root=_project_root(state))  # type: ignore[arg-type]
 
 
 AllowErrorsOption = Annotated[bool, typer.Option("--allow-errors", help="Apply agents whose plan has error findings (what cannot work is still left out); by default they are refused.")]
@@ -256,6 +278,8 @@ class SandboxVersioning(str, Enum):
 
 StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
 SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
+DirectOption = Annotated[bool, typer.Option("--direct", help="Update a live agent in place. Default: stage on a new branch, publish there, read it back, and make it live only when it equals the plan.")]
+WaitLockOption = Annotated[float, typer.Option("--wait-lock", help="Seconds to wait for another run holding the state file's lock (default: fail at once, exit 4).", min=0, metavar="SECONDS")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
 NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")]
 ElevenLabsUrlOption = Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")]
@@ -311,6 +335,7 @@ def agent(
     yes: YesOption = False,
     branch: Annotated[str | None, typer.Option("--branch", help="Stage: write to this branch (created from the live one) and do not make it live.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Discard an open draft with someone else's unpublished edits instead of refusing.")] = False,
+    direct: DirectOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan (and the apply result) as JSON on stdout (format_version 1).")] = False,
     report: Annotated[Path | None, typer.Option("--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False)] = None,
     state: StateOption = None,
@@ -330,14 +355,14 @@ def agent(
     on_conflict: OnConflictOption = OnConflict.fail,
     merge: MergeOption = False,
     allow_errors: AllowErrorsOption = False,
+    wait_lock: WaitLockOption = 0.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
-    with error_boundary(debug):
-
+    with error_boundary(debug), (nullcontext() if dry_run else _state_lock(state, wait_lock)):
         from atoms_migrate.plan import plan_all
         from atoms_migrate.render.progress import WaitProgress
         from atoms_migrate.run import Run, describe
@@ -345,8 +370,8 @@ def agent(
 
         tables = load_tables(mappings)
         config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
-                             on_drift.value, on_conflict.value, merge)
-        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices)
+                             direct, on_drift.value, on_conflict.value, merge)
+        source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices, state)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         if atoms is not None:
             err.print("Reading the target from Smallest Atoms…", markup=False)
@@ -420,7 +445,7 @@ def _settings(config) -> dict:  # type: ignore[no-untyped-def]
     """The options a saved plan must be applied with (no secret values: those are given again)."""
     return {"set": dict(config.tool_options.values), "secret_names": sorted(config.tool_options.secret_names),
             "clone_voices": config.clone_voices, "branch": config.branch, "force": config.force,
-            "versioning": config.versioning, "publish_timeout": config.publish_timeout,
+            "versioning": config.versioning, "publish_timeout": config.publish_timeout, "direct": config.direct,
             "on_drift": config.sync.on_drift, "on_conflict": config.sync.on_conflict, "merge": config.sync.merge}
 
 
@@ -432,7 +457,7 @@ def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-
 
 
 def _run_config(tables, state: Path | None, set_values: list[str] | None, secrets: list[str] | None, clone_voices: bool,  # type: ignore[no-untyped-def]
-                branch: str | None, force: bool, versioning: str, publish_timeout: float,
+                branch: str | None, force: bool, versioning: str, publish_timeout: float, direct: bool = False,
                 on_drift: str = "keep", on_conflict: str = "fail", merge: bool = False):
     from atoms_migrate.documents import find_unicode_font
     from atoms_migrate.run import RunConfig
@@ -442,9 +467,17 @@ def _run_config(tables, state: Path | None, set_values: list[str] | None, secret
     tool_options, secret_values = _tool_options(set_values, secrets)
     return RunConfig(tables=tables, state_path=state or DEFAULT_STATE_PATH, tool_options=tool_options,
                      secret_values=secret_values, clone_voices=clone_voices, branch=branch, force=force,
-                     versioning=versioning, publish_timeout=publish_timeout, label_prefix=f"atoms-migrate {__version__}",
+                     versioning=versioning, publish_timeout=publish_timeout, label_prefix=f"atoms-migrate {__version__}", direct=direct,
                      font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")),
                      sync=Choices(on_drift=on_drift, on_conflict=on_conflict, merge=merge))
+
+
+def _state_lock(state: Path | None, wait: float):  # type: ignore[no-untyped-def]
+    """The state file's exclusive lock for a run that writes (statelock.py); enter it before reading the state."""
+    from atoms_migrate.state import DEFAULT_STATE_PATH
+    from atoms_migrate.statelock import StateLock
+
+    return StateLock(state or DEFAULT_STATE_PATH, wait=wait)
 
 
 @contextmanager
@@ -462,18 +495,33 @@ def _elevenlabs_for_apply(base_url: str | None, gate=None) -> Iterator[object]: 
             client.downloads.close()
 
 
+def _project_root(state: Path | None) -> Path:
+    from atoms_migrate.identity import project_root
+    from atoms_migrate.state import DEFAULT_STATE_PATH
+
+    return project_root(state or DEFAULT_STATE_PATH)
+
+
+def source_keys(source: str, state: Path | None) -> list[str]:
+    """Every state key SOURCE may be recorded under: as given, its file's identity, older spellings."""
+    from atoms_migrate.batch import SourceSpec
+    from atoms_migrate.identity import legacy_keys
+    from atoms_migrate.run import read_source
+
+    path = Path(source)
+    candidates = [source, *legacy_keys(path)]
+    if path.is_file():
+        candidates[1:1] = read_source(SourceSpec(source, "file"), None, None, root=_project_root(state)).keys
+    return list(dict.fromkeys(candidates))
+
+
 def _state_key(source: str, state: Path | None):  # type: ignore[no-untyped-def]
     """(state path, key, entry) for SOURCE: a state key as given, or the key of the file it names."""
-    from atoms_migrate.source import normalise, read_config_file
     from atoms_migrate.state import DEFAULT_STATE_PATH, load_state
 
     state_path = state or DEFAULT_STATE_PATH
     agents = load_state(state_path).agents
-    path = Path(source)
-    candidates = [source, f"file:{path.as_posix()}"]
-    if path.is_file():
-        candidates.insert(1, normalise(read_config_file(path), str(path), path=str(path)).key)
-    for key in candidates:
+    for key in source_keys(source, state):
         if key in agents:
             return state_path, key, agents[key]
     raise ConfigError(f"{source} is not in the state file {state_path}",
@@ -486,11 +534,12 @@ def promote(
     yes: YesOption = False,
     state: StateOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Make the branch a staged migration (--branch) wrote to the live one."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate.apply import pick_live
         from atoms_migrate.state import LastOperation, record
 
@@ -527,11 +576,12 @@ def rollback(
     yes: YesOption = False,
     state: StateOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     debug: DebugOption = False,
 ) -> None:
     """Undo the last apply: restore the revision live before it, or archive the agent if this tool created it."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult
         from atoms_migrate.state import record
 
@@ -573,6 +623,7 @@ def sandbox(
     seed: Annotated[list[Path] | None, typer.Option("--seed", metavar="PATH", help="ElevenLabs agent config file or folder to serve from the fake ElevenLabs API (repeatable).")] = None,
     scan_reads: Annotated[int, typer.Option("--scan-reads", help="Reads before a fake security scan finishes.", min=0)] = 1,
     ignore_field: Annotated[list[str] | None, typer.Option("--ignore-field", metavar="FIELD", help="A draft field the fake accepts but does not keep, to rehearse a failed read-back (repeatable).")] = None,
+    behaviour: Annotated[list[str] | None, typer.Option("--behaviour", metavar="NAME", help="An account behaviour for a point the API reference leaves open (repeatable): prompt-in-global-prompt, ignore-post-call-analytics, concurrent-edit, pro-voice-model.")] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run fake Smallest Atoms and ElevenLabs APIs on 127.0.0.1 to rehearse a migration safely."""
@@ -585,6 +636,10 @@ def sandbox(
 
         box = Sandbox(versioning=versioning.value, scan_reads=scan_reads)
         box.atoms.ignored_draft_fields = set(ignore_field or [])
+        try:
+            box.atoms.set_behaviours(behaviour or [])
+        except ValueError as exc:
+            raise ConfigError(str(exc), "Pick from the names --help lists.") from exc
         seeded = []
         for item in seed or []:
             files = sorted(p for p in item.rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml")) if item.is_dir() else [item]
@@ -617,6 +672,76 @@ def sandbox(
         finally:
             server.shutdown()
             box.realtime.shutdown()
+
+
+@app.command()
+def doctor(
+    probe: Annotated[bool, typer.Option("--probe", help="Also create one throw-away agent (atoms-migrate-probe-<time>), write each uncertain field in each form, read back, record what works in the state file, and archive the agent (also when interrupted).")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the checks (and the capability table) as JSON on stdout (format_version 1).")] = False,
+    yes: YesOption = False,
+    state: StateOption = None,
+    smallest_base_url: SmallestUrlOption = None,
+    elevenlabs_base_url: ElevenLabsUrlOption = None,
+    no_color: NoColorOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Check keys, region, versioning model, voice catalog and permissions; exit 1 when a check fails."""
+    err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
+    with error_boundary(debug):
+        import signal
+
+        from atoms_migrate import doctor as doc
+        from atoms_migrate.smallest import atoms_base_urls
+        from atoms_migrate.state import DEFAULT_STATE_PATH, update_state
+
+        report = doc.Report()
+        atoms = _atoms_client(smallest_base_url, required=False)
+        host = atoms_base_urls(smallest_base_url or os.environ.get("SMALLEST_BASE_URL"))[0]
+        headers = doc.RateHeaders()
+        if atoms is not None:
+            atoms.http.event_hooks["response"].append(headers)
+        elevenlabs = _elevenlabs_client(elevenlabs_base_url) if os.environ.get("ELEVENLABS_API_KEY", "").strip() else None
+        doc.diagnose(atoms, elevenlabs, host, report)
+        if probe and atoms is not None and not report.failed:
+            _confirm("Create a throw-away agent on Smallest Atoms to probe the write forms (it is archived afterwards)?", yes)
+
+            def stop(signum, frame):  # type: ignore[no-untyped-def]
+                raise KeyboardInterrupt  # the probe's `finally` archives its agent
+
+            previous = signal.signal(signal.SIGTERM, stop)
+            try:
+                doc.probe(atoms, report, progress=lambda text: err.print(f"  {text}", markup=False))
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+            if report.forms:
+                update_state(state or DEFAULT_STATE_PATH, lambda s: s.write_forms.update(report.forms))
+        report.checks.append(doc.rate_check(headers))
+        if json_output:
+            sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        else:
+            _print_doctor(report, Console(highlight=False, no_color=no_color or None, soft_wrap=True))
+        if report.failed:
+            raise typer.Exit(EXIT_ERROR)
+
+
+def _print_doctor(report, out: Console) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    checks = Table(title="atoms-migrate doctor", show_lines=False)
+    for column in ("Check", "Status", "Detail", "What to do"):
+        checks.add_column(column)
+    for c in report.checks:
+        checks.add_row(c.name, c.status.upper() if c.status == "fail" else c.status, c.detail, c.hint)
+    out.print(checks)
+    if report.capabilities:
+        table = Table(title=f"Write forms (probe agent {report.probe_agent}, archived)")
+        for column in ("Field", "Form", "Kept?", "Note"):
+            table.add_column(column)
+        for c in report.capabilities:
+            table.add_row(c.field, c.form, {True: "yes", False: "no", None: "not tried"}[c.kept], c.note)
+        out.print(table)
+        if report.forms:
+            out.print("Recorded in the state file: " + ", ".join(f"{k} via {v}" for k, v in report.forms.items()), markup=False)
 
 
 @app.command()

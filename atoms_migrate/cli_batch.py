@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,11 +47,15 @@ from atoms_migrate.cli import (
     _confirm,
     _elevenlabs_for_apply,
     _gate_tripped,
+    DirectOption,
     _refusal,
     _run_config,
     _save_plan,
     _write_file,
+    _project_root,
+    _state_lock,
     _write_reports,
+    WaitLockOption,
     app,
     error_boundary,
 )
@@ -60,6 +65,8 @@ DEFAULT_CONCURRENCY = 4
 
 ConcurrencyOption = Annotated[int, typer.Option("--concurrency", help="Agents worked on at once.", min=1, max=64)]
 MaxRpsOption = Annotated[float | None, typer.Option("--max-rps", help="Cap on requests per second to Atoms, shared by all workers (429s pause every worker anyway).", min=0.1)]
+CanaryOption = Annotated[str | None, typer.Option("--canary", metavar="SOURCE", help="Migrate this agent first (id, file or name) and stop before touching any other when its writes are refused or its read-back fails. Default: the first agent with changes.")]
+NoCanaryOption = Annotated[bool, typer.Option("--no-canary", help="Apply every agent at once, without a canary first.")]
 JunitOption = Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per agent; error findings and failed applies are failures.", dir_okay=False)]
 
 
@@ -199,6 +206,23 @@ def _apply_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console
         progress.stop()
 
 
+def _canary(todo: list[_Entry], choice: str) -> _Entry | None:
+    """The agent a batch applies first and alone: ``--canary SOURCE`` (id, key, file or name), else the first with changes.
+
+    None when fewer than two agents have changes (nothing to protect).
+    """
+    changing = [e for e in todo if e.planned is not None and e.planned.plan.has_changes()]
+    if len(changing) < 2:
+        return None
+    if not choice:
+        return changing[0]
+    for e in changing:
+        if choice in (e.key, e.spec.ref, e.name, Path(e.spec.ref).name, e.spec.agent_id):
+            return e
+    raise ConfigError(f"--canary {choice}: no agent with changes in this batch matches it",
+                      "Name one of the agents the plan changes (its ElevenLabs id, file or name), or use --no-canary.")
+
+
 def _results(entries: list[_Entry]) -> dict[str, Any]:
     from atoms_migrate.ci import AgentResult
 
@@ -287,6 +311,9 @@ def all_agents(
     secrets: Annotated[list[str] | None, typer.Option("--secret", help="NAME=VALUE for tool header secrets (repeatable; never shown or stored).", metavar="NAME=VALUE")] = None,
     branch: Annotated[str | None, typer.Option("--branch", help="Stage every agent on this branch; promote each later.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Discard open drafts with someone else's edits instead of refusing.")] = False,
+    direct: DirectOption = False,
+    canary: CanaryOption = None,
+    no_canary: NoCanaryOption = False,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
     versioning: Annotated[Versioning, typer.Option("--versioning", help="Atoms versioning model: auto, v2 or v1.", case_sensitive=False)] = Versioning.auto,
@@ -297,13 +324,14 @@ def all_agents(
     on_conflict: OnConflictOption = OnConflict.fail,
     merge: MergeOption = False,
     allow_errors: AllowErrorsOption = False,
+    wait_lock: WaitLockOption = 0.0,
     no_color: NoColorOption = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), (nullcontext() if dry_run else _state_lock(state, wait_lock)):
         from atoms_migrate import batch
         from atoms_migrate.plan import plan_all
         from atoms_migrate.render.progress import WaitProgress
@@ -313,7 +341,7 @@ def all_agents(
 
         tables = load_tables(mappings)
         config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
-                             on_drift.value, on_conflict.value, merge)
+                             direct, on_drift.value, on_conflict.value, merge)
         atoms_gate, elevenlabs_gate = _gates(max_rps)
         atoms = _atoms_client(smallest_base_url, required=not dry_run, gate=atoms_gate)
         with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
@@ -341,16 +369,19 @@ def all_agents(
             entries = [_Entry(s) for s in specs]
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {})
             _run_batch(entries, run, config, concurrency, dry_run, yes, out_file, json_output, report, junit,
-                       detailed_exitcode, fail_on, no_color, verbose, err, plan_all, allow_errors)
+                       detailed_exitcode, fail_on, no_color, verbose, err, plan_all, allow_errors,
+                       canary=None if no_canary else (canary or ""))
 
 
 def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, dry_run: bool, yes: bool,
                out_file: Path | None, json_output: bool, report: Path | None, junit: Path | None, detailed_exitcode: bool,
-               fail_on: Any, no_color: bool, verbose: bool, err: Console, plan_all: Any, allow_errors: bool = False) -> None:
+               fail_on: Any, no_color: bool, verbose: bool, err: Console, plan_all: Any, allow_errors: bool = False,
+               canary: str | None = "") -> None:
     """Everything after planning, shared by `all` and `apply`: show, gate, ask, apply, report.
 
     An agent whose plan has error findings is refused (failed, with the reason) unless
-    ``allow_errors``; the others go on, and the exit code is 1.
+    ``allow_errors``; the others go on, and the exit code is 1. A canary (``canary``: the
+    agent named, "" for the first with changes, None for none) is applied first and alone.
     """
     planned = [e for e in entries if e.planned is not None and e.error is None]
     for e in planned:
@@ -395,7 +426,24 @@ def _run_batch(entries: list[_Entry], run: Any, config: Any, concurrency: int, d
     summary = plan.summary()
     _confirm(f"Apply to Smallest Atoms: {summary['create']} to create, {summary['update']} to update, "
              f"{summary['no-op']} unchanged?", yes)
-    _apply_phase(entries, run, concurrency, err)
+    todo = [e for e in entries if e.planned is not None and e.error is None]
+    first = _canary(todo, canary) if canary is not None else None
+    if first is not None:
+        err.print(f"Canary: migrating {first.name} ({first.key}) first; the others wait for its read-back.", markup=False)
+        _apply_phase([first], run, 1, err)
+        from atoms_migrate.apply import ConcurrentEdit
+
+        conflict = isinstance(first.outcome.error if first.outcome else first.error, ConcurrentEdit)
+        if first.status() == "failed" and not conflict:  # a concurrent edit is that agent's own news
+            for e in todo:
+                if e is not first:
+                    e.skipped = f"not applied: the canary {first.name} failed ({first.message()})"
+            err.print(f"Canary {first.name} failed: no other agent was touched. Fix it and re-run (or --no-canary).",
+                      markup=False)
+        else:
+            _apply_phase([e for e in todo if e is not first], run, concurrency, err)
+    else:
+        _apply_phase(entries, run, concurrency, err)
     _outputs(entries, plan, json_output, report, junit, applied=True, err=err)
     _finish(entries, applied=True, out=Console(stderr=json_output, highlight=False, no_color=no_color or None))
 
@@ -412,16 +460,19 @@ def apply_saved(
     junit: JunitOption = None,
     state: StateOption = None,
     mappings: MappingsOption = None,
+    canary: CanaryOption = None,
+    no_canary: NoCanaryOption = False,
     tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, as when planning.", file_okay=False)] = None,
     allow_errors: AllowErrorsOption = False,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
+    wait_lock: WaitLockOption = 0.0,
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Apply a saved plan exactly: agents whose source or target changed since planning are refused."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
-    with error_boundary(debug):
+    with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate import savedplan
         from atoms_migrate.batch import SourceSpec
         from atoms_migrate.plan import plan_all
@@ -431,12 +482,13 @@ def apply_saved(
         from atoms_migrate.state import tables_hash
         from atoms_migrate.tables import load_tables
 
-        doc = savedplan.load(plan_file)
+        doc = savedplan.load(plan_file, _project_root(state))
         settings = doc.get("settings") or {}
         tables = load_tables(mappings)
         config = _run_config(tables, state, [f"{k}={v}" for k, v in (settings.get("set") or {}).items()], secrets,
                              bool(settings.get("clone_voices")), settings.get("branch"), bool(settings.get("force")),
                              str(settings.get("versioning") or "auto"), float(settings.get("publish_timeout") or 120.0),
+                             bool(settings.get("direct")),
                              str(settings.get("on_drift") or "keep"), str(settings.get("on_conflict") or "fail"),
                              bool(settings.get("merge")))
         missing = sorted(n for n in settings.get("secret_names") or [] if not config.tool_options.has_secret(n))
@@ -461,4 +513,4 @@ def apply_saved(
 
             _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {}, check=check)
             _run_batch(entries, run, config, concurrency, False, yes, None, json_output, report, junit, False, None,
-                       no_color, False, err, plan_all, allow_errors)
+                       no_color, False, err, plan_all, allow_errors, canary=None if no_canary else (canary or ""))

@@ -36,15 +36,16 @@ from atoms_migrate.cli import (
 from atoms_migrate.errors import ConfigError
 
 
-def _source_identity(source: str) -> tuple[str, str | None]:
-    """(state key, ElevenLabs agent id) of SOURCE: a file's key and agent_id, or an agent id."""
+def _source_identity(source: str, state: Path | None = None) -> tuple[list[str], str | None]:
+    """(state keys, ElevenLabs agent id) of SOURCE: a file's keys (identity.py) and agent_id, or an agent id."""
+    from atoms_migrate.cli import source_keys
     from atoms_migrate.source import normalise, read_config_file
 
     path = Path(source)
     if path.is_file():
         agent = normalise(read_config_file(path), str(path), path=str(path))
-        return agent.key, agent.agent_id
-    return source, source
+        return source_keys(source, state), agent.agent_id
+    return [source], source
 
 
 def _results_json(name: str, agent_id: str, results: list) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -117,8 +118,9 @@ def verify(
         from atoms_migrate.state import DEFAULT_STATE_PATH, load_state
         from atoms_migrate.verify import load_script, run_script, smoke_script, smoke_script_elevenlabs
 
-        key, elevenlabs_id = _source_identity(source)
-        entry = load_state(state or DEFAULT_STATE_PATH).agents.get(key)
+        keys, elevenlabs_id = _source_identity(source, state)
+        agents = load_state(state or DEFAULT_STATE_PATH).agents
+        entry = next((agents[k] for k in keys if k in agents), None)
         agent_id = target or (entry.smallest_agent_id if entry else None)
         if not agent_id:
             raise ConfigError(f"{source} has no migrated Atoms agent in the state file", "Migrate it first, or pass --target AGENT_ID.")

@@ -56,6 +56,9 @@ class ElevenLabsClient:
         except httpx.TimeoutException as exc:
             raise ApiError(f"ElevenLabs did not answer in time reading {what} ({type(exc).__name__})",
                            "Try again; check ELEVENLABS_BASE_URL and your network.") from exc
+        except httpx.TooManyRedirects as exc:
+            raise ApiError(f"ElevenLabs redirected more than {self.http.max_redirects} times reading {what} (GET {path}); "
+                           "a redirect loop", "Check ELEVENLABS_BASE_URL (use the API host itself, not a web page).") from exc
         except httpx.TransportError as exc:
             raise ApiError(f"Could not reach ElevenLabs at {self.http.base_url} reading {what}: {exc}",
                            "Check ELEVENLABS_BASE_URL and your network.") from exc
@@ -66,7 +69,9 @@ class ElevenLabsClient:
                 raise ApiError(f"ElevenLabs answered {what} with a body that is not JSON",
                                "Check ELEVENLABS_BASE_URL points at the API host.", status=response.status_code) from exc
             if not isinstance(data, dict):
-                raise ApiError(f"ElevenLabs answered {what} with an unexpected body", status=response.status_code)
+                kind = "an array" if isinstance(data, list) else f"a {type(data).__name__}"
+                raise ApiError(f"ElevenLabs answered {what} (GET {path}) with {kind} where an object is due",
+                               "Check ELEVENLABS_BASE_URL points at the ElevenLabs API.", status=response.status_code)
             return data
         raise self._error(response, what)
 

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from atoms_migrate import paths
-from atoms_migrate.refs import MASK, is_sensitive_name
+from atoms_migrate.refs import MASK, is_sensitive_name, mask_url
 
 # Metadata and config mirrors on GET /agent/{id} (§B.2), plus the draft-only fields.
 MIRROR_FIELDS = (
@@ -108,6 +108,8 @@ def _mask_credentials(config: dict[str, Any]) -> None:
     for tool in tools if isinstance(tools, list) else []:
         if not isinstance(tool, dict):
             continue
+        if isinstance(tool.get("url"), str):
+            tool["url"] = mask_url(tool["url"])  # a credential in the URL, as Atoms stores it
         headers = tool.get("headers")
         if isinstance(headers, dict):
             for name, value in headers.items():

@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from atoms_migrate.errors import ConfigError
 
@@ -110,7 +111,9 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ConfigError(f"{option} expects NAME=VALUE, got {pair.split('=')[0]!r}.", f"Example: {option} API_BASE_URL=https://api.example.com")
+            # A --secret value typed without its NAME= is the secret itself: never echo it.
+            got = "a value without NAME=" if option == "--secret" else repr(pair.split("=")[0])
+            raise ConfigError(f"{option} expects NAME=VALUE, got {got}.", f"Example: {option} API_BASE_URL=https://api.example.com")
         out[name.strip()] = value
     return out
 
@@ -136,6 +139,28 @@ def lookup_secret(values: Mapping[str, str], name: str) -> str | None:
 def is_sensitive_name(name: str) -> bool:
     """Header or parameter names whose literal values are treated as secrets."""
     return bool(_SENSITIVE.search(name))
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the credentials it carries masked: the userinfo password (or a lone user
+    token), and the values of credential-like query parameters (``is_sensitive_name``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user, sep, _ = userinfo.partition(":")
+        netloc = f"{user}:{MASK}@{host}" if sep else f"{MASK}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(is_sensitive_name(k) and v and not v.startswith("{{") for k, v in pairs):
+            query = "&".join(f"{k}={MASK if is_sensitive_name(k) and v and not v.startswith('{{') else v}" for k, v in pairs)
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 class Redactor:

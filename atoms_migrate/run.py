@@ -17,12 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, Target, locate
+from atoms_migrate.apply import Applier, ApplyOptions, ApplyResult, ConcurrentEdit, Target, locate
+from atoms_migrate.compare import differences
 from atoms_migrate.elevenlabs import ElevenLabsClient
 from atoms_migrate.batch import SourceSpec, is_suffixed
 from atoms_migrate.errors import ApiError, ConfigError, MigrationError
 from atoms_migrate.live import live_config
 from atoms_migrate.gather import Cache, gather
+from atoms_migrate.identity import file_key, legacy_keys, project_root
 from atoms_migrate.mapper import MapOptions
 from atoms_migrate import postcall
 from atoms_migrate.model import RESOURCE_STEPS, AgentPlan, Step
@@ -58,6 +60,7 @@ class RunConfig:
     label_prefix: str = "atoms-migrate"
     font: Path | None = None
     sync: Choices = field(default_factory=Choices)  # --on-drift / --on-conflict / --merge
+    direct: bool = False  # update live agents in place instead of stage, prove, go live
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Outcome:
     result: ApplyResult | None = None
     resources: ResourceOutcome = field(default_factory=ResourceOutcome)
     error: MigrationError | None = None
+    replanned: Planned | None = None  # after a concurrent edit: the plan made again against the new head
 
 
 class Run:
@@ -103,8 +107,11 @@ class Run:
         self._webhook_lock = threading.Lock()
         self.reveal: Callable[[str], None] = lambda text: None  # a webhook's signing secret, shown once (never stored)
         self._catalog: tuple[CatalogVoice, ...] | None = None
+        self.pro_voices: frozenset[str] = frozenset()  # catalog voices of the Pro pool (§K.4)
         self._catalog_read = False
         self.catalog_note: str | None = None
+        self._forms_lock = threading.Lock()
+        self._forms: dict[str, str] | None = None  # the account's write forms, shared by the whole batch
 
     # -- shared pieces -------------------------------------------------------------------------
 
@@ -116,12 +123,27 @@ class Run:
         with self._state_lock:
             return load_state(self.config.state_path)
 
+    def forms(self) -> dict[str, str]:
+        """The account's write form per uncertain field (state ``write_forms``), learnt once per run."""
+        with self._forms_lock:
+            if self._forms is None:
+                self._forms = dict(self.state().write_forms)
+            return dict(self._forms)
+
+    def remember_form(self, field_name: str, form: str) -> None:
+        """A read-back showed which form works: the rest of the batch and later runs use it from the start."""
+        with self._forms_lock:
+            if self._forms is None:
+                self._forms = dict(self.state().write_forms)
+            self._forms[field_name] = form
+        self.remember(lambda state: state.write_forms.__setitem__(field_name, form))
+
     def catalog(self) -> tuple[CatalogVoice, ...] | None:
         """The account's Lightning v3.1 voices, read once per run (None without Atoms or when unreadable)."""
         with self._catalog_lock:
             if not self._catalog_read and self.atoms is not None:
                 self._catalog_read = True
-                self._catalog, self.catalog_note = read_catalog(self.atoms)
+                self._catalog, self.catalog_note, self.pro_voices = read_catalog(self.atoms, with_pro=True)
             return self._catalog
 
     def marker_index(self) -> dict[str, str] | None:
@@ -143,24 +165,25 @@ class Run:
             return self._marker_index
 
     def read(self, spec: SourceSpec, offline_tools: dict[str, dict[str, Any]] | None = None) -> SourceAgent:
-        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache)
+        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache,
+                           root=project_root(self.config.state_path))
 
     def apply_options(self, key: str) -> ApplyOptions:
         c = self.config
         return ApplyOptions(branch_name=c.branch, force=c.force, versioning=c.versioning, publish_timeout=c.publish_timeout,
-                            label=f"{c.label_prefix} {key}")
+                            label=f"{c.label_prefix} {key}", direct=c.direct)
 
     # -- per agent ------------------------------------------------------------------------------
 
     def recorded_name(self, source: SourceAgent, state: StateFile | None = None) -> str | None:
         """The Atoms name the state records for this source, while the source's own name is unchanged."""
-        prior = (state or self.state()).agents.get(source.key)
+        prior = found((state or self.state()).agents, source)
         return recorded_name(source, prior)
 
     def plan(self, source: SourceAgent, name: str | None = None) -> Planned:
         """Find the target and plan against it: reads only. ``name``: the Atoms name a batch decided."""
         state = self.state()
-        prior = state.agents.get(source.key)
+        prior = found(state.agents, source)
         name = name or recorded_name(source, prior)
         notes = list(source.notes)
         target = None
@@ -170,14 +193,15 @@ class Run:
             target = locate(self.atoms, source.key, prior.smallest_agent_id if prior else None,
                             self.apply_options(source.key), notes, name=source.name,
                             known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
-                            marker_index=None if prior else self.marker_index())  # a stale entry falls back to a name search
+                            marker_index=None if prior else self.marker_index(),  # a stale entry falls back to a name search
+                            aliases=source.aliases, forms=self.forms())
             if target is not None:
                 self.versioning_hint = self.versioning_hint or target.versioning
         catalog = self.catalog()
         if self.catalog_note:
             notes.append(self.catalog_note)
         source = replace(source, notes=tuple(notes))
-        kb = state.knowledge_bases.get(source.key)
+        kb = found(state.knowledge_bases, source)
         reason = ""
         if name and name != source.name:
             reason = (f"Another source is also named {source.name!r}: this one is {name!r} on Atoms "
@@ -249,7 +273,7 @@ class Run:
         entry.revision_id = planned.target.revision_id or entry.revision_id
         entry.planned_fields = unit_hashes(planned.planned_config)
         entry.published_fields = unit_hashes(planned.target.config)
-        self.remember(lambda state: state.agents.__setitem__(planned.source.key, entry))
+        self.remember(lambda state: put(state.agents, planned.source, entry))
 
     def apply(self, planned: Planned) -> Outcome:
         """Make the resources, apply the plan, verify, record; a failure is returned, not raised."""
@@ -262,9 +286,16 @@ class Run:
             self.record_unchanged(planned)
             return Outcome(planned, "drifted" if plan.sync == "drifted" and plan.resolution == "keep" else "unchanged")
         outcome = Outcome(planned, "failed")
+        def on_draft(partial: ApplyResult) -> None:  # recorded at once: a kill before the publish must not orphan it
+            entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior,
+                                source_name=planned.source.name or "")
+            self.remember(lambda state: put(state.agents, planned.source, entry))
+
         live_name: str | None = None
         applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
-                          known_versioning=self.versioning_hint)
+                          known_versioning=self.versioning_hint,
+                          own_draft=planned.prior.open_draft if planned.prior else None, on_draft=on_draft,
+                          forms=self.forms(), remember_form=self.remember_form, pro_voices=self.pro_voices)
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
                 runner = ResourceApplier(self.atoms, self.elevenlabs, self.state, self.remember,  # type: ignore[arg-type]
@@ -278,11 +309,16 @@ class Run:
             for step in (s for s in plan.steps if s.kind == "webhook"):
                 self._webhook(key, outcome.result.agent_id, step.body or {}, outcome)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
-            changed = plan.action != "no-op" or bool(outcome.result.revision_id) or bool(outcome.resources.events)
+            changed = (outcome.result.created or bool(outcome.result.revision_id) or bool(outcome.resources.events)
+                       or any(s.kind == "metadata" for s in plan.steps))
             outcome.status = "created" if outcome.result.created else ("updated" if changed else "unchanged")
             if outcome.result.differences:
                 outcome.status = "failed"
-                outcome.error = MigrationError(f"{len(outcome.result.differences)} field(s) read back differ from the plan")
+                where = (" in the staged revision: the live agent was left untouched" if outcome.result.staged
+                         and not outcome.result.live else "")
+                outcome.error = MigrationError(f"{len(outcome.result.differences)} field(s) read back differ from the plan{where}")
+        except ConcurrentEdit as exc:
+            outcome.error = self._replan_after(planned, outcome, exc)
         except MigrationError as exc:
             outcome.error = exc
         finally:
@@ -293,7 +329,7 @@ class Run:
                 if outcome.error is None and partial.read_config is not None:  # verified: both sides' baselines
                     entry.planned_fields = unit_hashes(with_ids(planned.planned_config, outcome.resources.bindings))
                     entry.published_fields = unit_hashes(partial.read_config)
-                self.remember(lambda state: state.agents.__setitem__(key, entry))
+                self.remember(lambda state: put(state.agents, planned.source, entry))
             elif planned.target is not None and applier.result is not None and outcome.error is None:
                 self.record_unchanged(planned)
         return outcome
@@ -316,6 +352,21 @@ class Run:
 
         self.remember(change)
 
+    def _replan_after(self, planned: Planned, outcome: Outcome, exc: ConcurrentEdit) -> MigrationError:
+        """Someone edited the target meanwhile: re-read it, plan again, and say what changed (nothing is overwritten)."""
+        try:
+            outcome.replanned = self.plan(planned.source)
+        except MigrationError as again:
+            return MigrationError(f"{exc.message}; reading it again failed: {again.message}", exc.hint)
+        before = planned.target.config if planned.target else {}
+        after = outcome.replanned.target.config if outcome.replanned.target else {}
+        moved = {p for p, _, _ in differences(before, after)} | {p for p, _, _ in differences(after, before)}
+        changed = sorted(moved | set(exc.fields))
+        remaining = len(outcome.replanned.plan.changes)
+        detail = f"changed by the other edit: {', '.join(changed)}" if changed else "the other edit is not published yet"
+        return ConcurrentEdit(f"{exc.message}. {detail}; planned again against the new head: {remaining} change(s) "
+                              "would now be written", exc.hint or "Re-run to apply the new plan.", changed)
+
 
 def _webhook_steps_last(plan: AgentPlan, recorded: WebhookSubscriptionState | None, target: Target | None) -> AgentPlan:
     """Webhook steps run once the agent exists, so they go last; one the state shows done is dropped
@@ -332,6 +383,18 @@ def _webhook_steps_last(plan: AgentPlan, recorded: WebhookSubscriptionState | No
 
     rest = tuple(s for s in plan.steps if s.kind != "webhook")
     return replace(plan, steps=rest + tuple(s for s in hooks if not done(s)))
+
+
+def found(entries: dict[str, Any], source: SourceAgent) -> Any:
+    """The entry for ``source`` under its key, else under a key an earlier version gave it."""
+    return next((entries[k] for k in source.keys if k in entries), None)
+
+
+def put(entries: dict[str, Any], source: SourceAgent, entry: Any) -> None:
+    """Record ``entry`` under the source's key; entries under its older keys are moved, not duplicated."""
+    for alias in source.keys[1:]:
+        entries.pop(alias, None)
+    entries[source.key] = entry
 
 
 def recorded_name(source: SourceAgent, prior: AgentState | None) -> str | None:
@@ -355,20 +418,28 @@ def accept_name_suffix(result: ApplyResult, plan: AgentPlan) -> str | None:
     return None
 
 
-def read_catalog(atoms: AtomsClient | None) -> tuple[tuple[CatalogVoice, ...] | None, str | None]:
-    """(the account's Lightning v3.1 voices, a note when they could not be read); auth failures raise."""
+def read_catalog(atoms: AtomsClient | None, with_pro: bool = False) -> Any:
+    """(the account's Lightning v3.1 voices, a note when they could not be read[, the Pro-pool voice ids]);
+    auth failures raise."""
+    from atoms_migrate.writeforms import pro_voice_ids
+
+    found: tuple[Any, ...]
     if atoms is None:
-        return None, None
-    try:
-        return tuple(parse_catalog(atoms.get_voices())), None
-    except ApiError as exc:
-        if exc.status in (401, 403):
-            raise
-        return None, f"the voice catalog could not be read ({exc.message}); voice ids were not checked"
+        found = (None, None, frozenset())
+    else:
+        try:
+            body = atoms.get_voices()
+            found = (tuple(parse_catalog(body)), None, pro_voice_ids(body))
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                raise
+            found = (None, f"the voice catalog could not be read ({exc.message}); voice ids were not checked", frozenset())
+    return found if with_pro else found[:2]
 
 
 def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_table: Any,
-                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None) -> SourceAgent:
+                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None,
+                root: Path | None = None) -> SourceAgent:
     """An agent id read from ElevenLabs, or a file; what it references is read too when a client is given.
 
     For a file, failing to read those references is a note (the file is the source); for an
@@ -384,6 +455,8 @@ def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_tab
         return gather(agent, elevenlabs, voice_table, cache)
     path = Path(spec.ref)
     agent = replace(normalise(read_config_file(path), str(path), path=str(path)), tools=tools)
+    if root is not None:  # one identity however the path is spelled (identity.py)
+        agent = replace(agent, identity=file_key(path, root), aliases=legacy_keys(path))
     if spec.agent_id and not agent.agent_id:  # a CLI project's registry knows the agent's id
         agent = replace(agent, agent_id=spec.agent_id)
     if elevenlabs is None:
@@ -404,4 +477,6 @@ def describe(outcome: Outcome) -> dict[str, Any]:
     doc["resource_failures"] = outcome.resources.failures
     if outcome.error is not None:
         doc["error"] = {"message": outcome.error.message, "hint": outcome.error.hint}
+    if outcome.replanned is not None:
+        doc["replanned"] = outcome.replanned.plan.to_dict()
     return doc

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from atoms_migrate import __version__
+from atoms_migrate.bounds import InputTooLarge, check_file
 from atoms_migrate.errors import ConfigError
 from atoms_migrate.run import Planned
 
@@ -136,14 +137,14 @@ def _outside(ref: str, roots: list[Path]) -> bool:
     return not any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
-def check_sources(doc: dict[str, Any], plan_path: Path, cwd: Path | None = None) -> None:
+def check_sources(doc: dict[str, Any], plan_path: Path, project: Path | None = None) -> None:
     """Every source the plan names is safe to read again before any request is sent.
 
     Ids must be single URL path segments (a tampered ``../../v1/user`` would send the API key
-    elsewhere); files must be agent files inside the project: the working directory or the
-    plan's folder, after following links.
+    elsewhere); files must be agent files inside the project, after following links: the project
+    the state file belongs to when known, else the working directory or the plan's folder.
     """
-    roots = [p.resolve() for p in (cwd or Path.cwd(), plan_path.parent)]
+    roots = [p.resolve() for p in ([project] if project else [Path.cwd(), plan_path.parent])]
     for i, agent in enumerate(doc["agents"]):
         src = agent["source"]
         where = f"{plan_path}: agents[{i}].source"
@@ -155,19 +156,26 @@ def check_sources(doc: dict[str, Any], plan_path: Path, cwd: Path | None = None)
                 raise ConfigError(f"{where}: agent_id {src['agent_id']!r} does not match ref {src['ref']!r}; nothing was sent",
                                   "The plan was edited by hand or damaged: plan again with --dry-run --out.")
         elif not src["ref"].lower().endswith(AGENT_FILE_SUFFIXES) or _outside(src["ref"], roots):
-            raise ConfigError(f"{where}.ref {src['ref'][:120]!r} is not an agent file inside the project "
-                              f"({', '.join(str(r) for r in roots)}); nothing was read or sent",
+            raise ConfigError(f"{where}.ref {src['ref'][:120]!r} is not an agent file inside the project: it is not "
+                              f"JSON/YAML or lies outside the project ({', '.join(str(r) for r in roots)}); "
+                              "nothing was read or sent",
                               "Apply the plan from the folder it was made in; plan again if it was edited.")
 
 
-def load(path: Path, cwd: Path | None = None) -> dict[str, Any]:
+def load(path: Path, project: Path | None = None) -> dict[str, Any]:
     """The saved plan at ``path``, validated (shape, ids, source files) before anything is sent."""
     try:
+        check_file(path)  # a FIFO or device would block or never end
         doc = json.loads(path.read_text(encoding="utf-8"))
+    except InputTooLarge as exc:
+        raise ConfigError(f"{path} {exc}", "Make one with --dry-run --out plan.json.") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to be a saved plan", "Make one with --dry-run --out plan.json.") from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path} cannot be read as a saved plan: {exc}", "Make one with --dry-run --out plan.json.") from exc
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise ConfigError(f"{path} is not a saved atoms-migrate plan", "Make one with --dry-run --out plan.json.")
+    _check_shape(path, doc)
     major = str(doc.get("format_version", "")).split(".")[0]
     if major != FORMAT_VERSION:
         raise ConfigError(f"{path} has plan format {doc.get('format_version')!r}; this version reads {FORMAT_VERSION}",
@@ -181,8 +189,32 @@ def load(path: Path, cwd: Path | None = None) -> dict[str, Any]:
                           "The plan was edited by hand or damaged: plan again with --dry-run --out.") from exc
     if not doc["agents"]:
         raise ConfigError(f"{path} holds no agents, so there is nothing to apply", "Plan again with --dry-run --out.")
-    check_sources(doc, path, cwd)
+    check_sources(doc, path, project)
     return doc
+
+
+# What `apply` reads from each agent entry: (path of keys, expected type).
+_REQUIRED: tuple[tuple[tuple[str, ...], type], ...] = (
+    (("source",), dict), (("source", "ref"), str), (("source", "kind"), str), (("source", "hash"), str),
+    (("target",), dict), (("plan",), dict), (("plan", "source"), dict),
+)
+
+
+def _check_shape(path: Path, doc: dict[str, Any]) -> None:
+    """Every key ``apply`` reads is there with its type; else one clean error naming the first gap."""
+    agents = doc.get("agents")
+    if not isinstance(agents, list):
+        raise ConfigError(f"{path}: the saved plan has no `agents` list", "Plan again with --dry-run --out.")
+    for i, item in enumerate(agents):
+        for keys, kind in _REQUIRED:
+            value: Any = item
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            if not isinstance(value, kind):
+                raise ConfigError(f"{path}: agents[{i}].{'.'.join(keys)} is missing or not a {kind.__name__}",
+                                  "The saved plan is damaged or edited by hand; plan again with --dry-run --out.")
+        if item["source"]["kind"] not in ("id", "file"):
+            raise ConfigError(f"{path}: agents[{i}].source.kind must be id or file", "Plan again with --dry-run --out.")
 
 
 def _comparable_steps(plan: dict[str, Any]) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import stat
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -112,7 +113,11 @@ def _spec(folder: str) -> pathspec.GitIgnoreSpec | None:
 
 
 def iter_files(roots: Iterable[Path]) -> Iterator[Path]:
-    """Source files under ``roots`` (files given directly are always included)."""
+    """Source files under ``roots`` (files given directly are always included).
+
+    Only regular files of at most ``MAX_SCAN_BYTES`` are yielded, and a symlink only when it
+    stays inside its root: a link to ``/dev/zero``, a FIFO or a file outside the tree is never opened.
+    """
     return (Path(p) for p in _walk(roots))
 
 
@@ -125,8 +130,10 @@ def _walk(roots: Iterable[Path]) -> Iterator[str]:
     """
     for root in roots:
         if root.is_file():
-            yield str(root)
+            if _regular(str(root)):
+                yield str(root)
             continue
+        real_root = os.path.realpath(root)
         stack: list[tuple[str, pathspec.GitIgnoreSpec]] = []  # (folder + sep, spec)
         for current, dirs, files in os.walk(root):
             here = current + os.sep
@@ -148,8 +155,25 @@ def _walk(roots: Iterable[Path]) -> Iterator[str]:
                              and not (stack and ignored(d, True)))
             for name in sorted(files):
                 dot = name.rfind(".")
-                if dot > 0 and name[dot:].lower() in LANGUAGES and not (stack and ignored(name, False)):
+                if dot > 0 and name[dot:].lower() in LANGUAGES and not (stack and ignored(name, False)) \
+                        and _regular(here + name, real_root):
                     yield here + name
+
+
+MAX_SCAN_BYTES = 20 * 1024 * 1024
+
+
+def _regular(path: str, root: str | None = None) -> bool:
+    """A regular file of sane size; a symlink only to one inside ``root`` (one lstat for plain files)."""
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            if root is not None and os.path.commonpath([root, os.path.realpath(path)]) != root:
+                return False
+            info = os.stat(path)
+    except (OSError, ValueError):
+        return True  # let the reader report it as unreadable
+    return stat.S_ISREG(info.st_mode) and info.st_size <= MAX_SCAN_BYTES
 
 
 def read_source(path: Path | str) -> SourceText:

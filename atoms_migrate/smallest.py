@@ -41,6 +41,21 @@ class AmbiguousWriteError(ApiError):
     """A write may or may not have happened (timeout, dropped connection, 5xx)."""
 
 
+class DraftConflictError(ApiError):
+    """409 on a draft write: the branch's draft moved since ``expectedRevision`` (§C.5, §C.8).
+
+    ``fields`` names what the other edit changed (``<section>.<field>`` paths, or the
+    conflict's diff paths); ``base_unavailable`` is the ``base_revision_unavailable`` flavour.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, *, fields: list[str] | None = None,
+                 base_unavailable: bool = False, diffs: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, hint, **kwargs)
+        self.fields = list(fields or [])
+        self.base_unavailable = base_unavailable
+        self.diffs = list(diffs or [])  # the rich variant's ``data.conflict.diffs``: [{path, newValue, ...}]
+
+
 class VersioningUnavailable(ApiError):
     """The v2 branch API is missing on this account (404, HTML, non-JSON): use v1 (§C.4)."""
 
@@ -86,6 +101,33 @@ def parse_error(response: httpx.Response) -> tuple[str | None, str]:
     return (str(code) if code else None), message
 
 
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def shape_error(what: str, endpoint: str, expected: str, data: Any) -> ApiError:
+    return ApiError(f"Atoms answered {what} ({endpoint}) with {_kind(data)} where {expected} is due",
+                    "Check SMALLEST_BASE_URL points at the Atoms API; quote the endpoint to Smallest support.", status=200)
+
+
+def as_object(data: Any, what: str, endpoint: str) -> dict[str, Any]:
+    """A 200 answer that must be an object (else an ``ApiError`` naming the endpoint)."""
+    if not isinstance(data, dict):
+        raise shape_error(what, endpoint, "an object", data)
+    return data
+
+
+def as_objects(data: Any, what: str, endpoint: str) -> list[dict[str, Any]]:
+    """A 200 answer that must be an array of objects (else an ``ApiError`` naming the endpoint)."""
+    if not isinstance(data, list):
+        raise shape_error(what, endpoint, "an array", data)
+    for item in data:
+        if not isinstance(item, dict):
+            raise shape_error(what, endpoint, "an array of objects", item)
+    return data
+
+
 def _is_json(response: httpx.Response) -> bool:
     return "json" in response.headers.get("content-type", "")
 
@@ -96,6 +138,8 @@ class AtomsClient:
     def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None) -> None:
         self.http = http
         self.retry = retry or RetryPolicy()
+        # What this account was seen to support, probed once and shared by every agent of a run.
+        self.capabilities: dict[str, bool] = {}
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -188,8 +232,8 @@ class AtomsClient:
             _, message = parse_error(response)
             if response.status_code == 404 or "no agent found" in message.lower():
                 return None
-        data = self._data(response, f"reading agent {agent_id}")
-        return data if isinstance(data, dict) else None
+        # A 200 that is not an agent object must not read as "gone": that would create a duplicate.
+        return as_object(self._data(response, f"reading agent {agent_id}"), f"reading agent {agent_id}", "GET /agent/{id}")
 
     def list_agents(self, page: int = 1, page_size: int = 100, search: str | None = None) -> tuple[list[dict[str, Any]], bool]:
         """One page of agents and whether more follow (§B.3: ``offset`` is the page size)."""
@@ -198,7 +242,11 @@ class AtomsClient:
             params["search"] = search
         data = self._call("GET", "/agent", "listing agents", params=params)
         if isinstance(data, list):
-            return data, False
+            return as_objects(data, "listing agents", "GET /agent"), False
+        if isinstance(data, dict) and "agents" in data:
+            as_objects(data["agents"] or [], "listing agents", "GET /agent")
+        else:
+            as_object(data, "listing agents", "GET /agent")
         agents = data.get("agents") or [] if isinstance(data, dict) else []
         if isinstance(data, dict) and isinstance(data.get("hasMore"), bool):
             return agents, data["hasMore"]
@@ -224,15 +272,74 @@ class AtomsClient:
         branches = data.get("branches") if isinstance(data, dict) else data
         if not isinstance(branches, list):
             raise VersioningUnavailable(f"Atoms answered {what} without a branch list", status=response.status_code)
-        return branches
+        return as_objects(branches, what, "GET /agent/{id}/branches")
 
     def create_branch(self, agent_id: str, source_branch_id: str, name: str) -> dict[str, Any]:
         return self._call("POST", f"/agent/{agent_id}/branches", f"creating branch {name!r}",
                           body={"sourceBranchId": source_branch_id, "name": name}, kind="write")
 
-    def put_draft(self, agent_id: str, branch_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("PUT", f"/agent/{agent_id}/branches/{branch_id}/draft", "writing the draft",
-                          body=body, kind="upsert")
+    def put_draft(self, agent_id: str, branch_id: str, body: dict[str, Any],
+                  expected_revision: int | None = None) -> dict[str, Any]:
+        """Upsert the branch draft; the Revision snapshot (``draftRevision``) it answers.
+
+        With ``expected_revision`` (§K.1) a draft moved by someone else is a
+        ``DraftConflictError`` instead of a silent overwrite.
+        """
+        what = "writing the draft"
+        payload = dict(body) if expected_revision is None else {**body, "expectedRevision": expected_revision}
+        response = self._send("PUT", f"/agent/{agent_id}/branches/{branch_id}/draft", what, body=payload, kind="upsert")
+        if response.status_code == 409:
+            raise self._conflict(response, what)
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else {}
+
+    def _conflict(self, response: httpx.Response, what: str) -> ApiError:
+        """The three 409 flavours of a draft write (§C.5, §C.8)."""
+        try:
+            body = jsonlib.loads(response.text, strict=False)
+        except ValueError:
+            body = {}
+        body = body if isinstance(body, dict) else {}
+        if body.get("error_type") == MIGRATION_REQUIRED:
+            return self.error(response, what)
+        errors = [str(e) for e in body.get("errors") or []] if isinstance(body.get("errors"), list) else []
+        conflict = (body.get("data") or {}).get("conflict") if isinstance(body.get("data"), dict) else None
+        request_id = response.headers.get("x-request-id")
+        if errors == ["base_revision_unavailable"]:
+            return DraftConflictError(f"Atoms no longer has the draft revision this write was based on ({what})",
+                                      status=409, code="base_revision_unavailable", request_id=request_id,
+                                      base_unavailable=True)
+        fields = [str(d.get("path")) for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict) and d.get("path")]
+        fields = fields or [e for e in errors if "." in e]
+        return DraftConflictError(
+            f"someone else changed this agent's draft while atoms-migrate was writing it"
+            f"{' (' + ', '.join(fields) + ')' if fields else ''}; nothing was overwritten",
+            "Look at the change in the Atoms dashboard, then re-run: the plan is made again against it.",
+            status=409, code="draft_conflict", request_id=request_id, fields=fields,
+            diffs=[d for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict)])
+
+    def archive_branch(self, agent_id: str, branch_id: str) -> None:
+        """§C.2: no body; 403 for Main or the live branch."""
+        self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/archive", "archiving a branch", kind="upsert")
+
+    def get_branch_draft(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
+        """The open draft's ``DraftDetail {latest, editCount, editHistory}`` (§C.2), or None when there is none (404)."""
+        what = "reading the open draft"
+        response = self._send("GET", f"/agent/{agent_id}/branches/{branch_id}/draft", what)
+        if response.status_code == 404:
+            return None
+        return as_object(self._data(response, what), what, "GET /agent/{id}/branches/{branchId}/draft")
+
+    def get_agent_at(self, agent_id: str, *, draft_id: str | None = None, version_id: str | None = None) -> dict[str, Any] | None:
+        """The agent with its config resolved from a draft (``?draftId``) or from a published version
+        or revision (``?versionId``, §B.2), or None when Atoms cannot say."""
+        params = {"draftId": draft_id} if draft_id else {"versionId": version_id}
+        what = f"reading agent {agent_id} at {'draft ' + str(draft_id) if draft_id else 'version ' + str(version_id)}"
+        response = self._send("GET", f"/agent/{agent_id}", what, params=params)
+        if not response.is_success:
+            return None
+        data = self._data(response, what)
+        return data if isinstance(data, dict) else None
 
     def discard_draft(self, agent_id: str, branch_id: str) -> None:
         self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
@@ -247,17 +354,17 @@ class AtomsClient:
         data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions", "listing revisions",
                           params={"limit": limit})
         revisions = data.get("revisions") if isinstance(data, dict) else data
-        return revisions if isinstance(revisions, list) else []
+        return as_objects(revisions, "listing revisions", "GET /agent/{id}/branches/{branchId}/revisions")
 
     def get_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
         """``{revision, resolvedConfig}``."""
         data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}",
                           f"reading revision {revision_id}")
-        return data if isinstance(data, dict) else {}
+        return as_object(data, f"reading revision {revision_id}", "GET /agent/{id}/branches/{branchId}/revisions/{revisionId}")
 
     def make_live(self, agent_id: str, branch_id: str) -> None:
-        self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/live", "making the branch live", body={},
-                   kind="upsert")
+        # §K.1: the SDK's make_live sends no body at all.
+        self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/live", "making the branch live", kind="upsert")
 
     def restore_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
         data = self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}/restore",
@@ -268,7 +375,8 @@ class AtomsClient:
 
     def list_drafts(self, agent_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/agent/{agent_id}/drafts", "listing drafts")
-        return data if isinstance(data, list) else (data.get("drafts") or [] if isinstance(data, dict) else [])
+        drafts = data if isinstance(data, list) else (data.get("drafts") or [] if isinstance(data, dict) else data)
+        return as_objects(drafts, "listing drafts", "GET /agent/{id}/drafts")
 
     def create_draft(self, agent_id: str, source_version_id: str) -> str:
         data = self._call("POST", f"/agent/{agent_id}/drafts", "opening a draft",
@@ -302,7 +410,7 @@ class AtomsClient:
     def get_version(self, agent_id: str, version_id: str) -> dict[str, Any]:
         """``{version, resolvedConfig}``."""
         data = self._call("GET", f"/agent/{agent_id}/versions/{version_id}", f"reading version {version_id}")
-        return data if isinstance(data, dict) else {}
+        return as_object(data, f"reading version {version_id}", "GET /agent/{id}/versions/{versionId}")
 
     def activate_version(self, agent_id: str, version_id: str) -> None:
         # §B.9: activate is idempotent, so it may be repeated like an upsert.
@@ -317,7 +425,7 @@ class AtomsClient:
 
     def list_voice_clones(self) -> list[dict[str, Any]]:
         data = self._call("GET", "/voice-cloning", "listing voice clones", prefix=WAVES_PREFIX)
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing voice clones", "GET /waves/v1/voice-cloning")
 
     def create_voice_clone(self, display_name: str, audio: bytes, filename: str, mime_type: str,
                            language: str | None = None, description: str | None = None) -> dict[str, Any]:
@@ -371,7 +479,7 @@ class AtomsClient:
 
     def list_knowledge_bases(self) -> list[dict[str, Any]]:
         data = self._call("GET", "/knowledgebase", "listing knowledge bases")
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing knowledge bases", "GET /knowledgebase")
 
     def create_knowledge_base(self, name: str, description: str) -> str:
         data = self._call("POST", "/knowledgebase", f"creating knowledge base {name!r}",
@@ -385,12 +493,12 @@ class AtomsClient:
         response = self._send("GET", f"/knowledgebase/{kb_id}", f"reading knowledge base {kb_id}")
         if response.status_code in (400, 404):
             return None
-        data = self._data(response, f"reading knowledge base {kb_id}")
-        return data if isinstance(data, dict) else None
+        return as_object(self._data(response, f"reading knowledge base {kb_id}"), f"reading knowledge base {kb_id}",
+                         "GET /knowledgebase/{id}")
 
     def list_kb_items(self, kb_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/items", "listing knowledge-base items")
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing knowledge-base items", "GET /knowledgebase/{id}/items")
 
     def upload_kb_pdf(self, kb_id: str, filename: str, pdf: bytes) -> None:
         """§F.6: multipart field ``media``, PDF only. Not repeated on an ambiguous failure."""
@@ -403,4 +511,4 @@ class AtomsClient:
 
     def list_scraped_urls(self, kb_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/scraped-urls", "listing scraped URLs")
-        return data if isinstance(data, list) else []
+        return as_objects(data, "listing scraped URLs", "GET /knowledgebase/{id}/scraped-urls")

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from atoms_migrate import paths
+from atoms_migrate.bounds import MAX_DEPTH, MAX_ID_LENGTH, MAX_NAME_LENGTH, InputTooLarge, check_file, check_value
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 from atoms_migrate import paths as _paths
 from atoms_migrate.paths import join as paths_join
@@ -66,6 +67,7 @@ _AGENT_KEYS = frozenset({"first_message", "language", "hinglish_mode", "dynamic_
                          "ignore_default_personality", "backup_llm_config", "cascade_timeout_seconds",
                          "mcp_server_ids", "native_mcp_server_ids", "enable_parallel_tool_calls"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_ID_SAFE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ENV_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -86,6 +88,9 @@ class SourceAgent:
     voices: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     # document id -> ElevenLabs knowledge-base document (GET /v1/convai/knowledge-base/{id}), fetched
     documents: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # The file's identity (identity.file_key) and the keys earlier versions gave it (identity.legacy_keys)
+    identity: str | None = None
+    aliases: tuple[str, ...] = ()
     # webhook id -> ElevenLabs workspace webhook (GET /v1/workspace/webhooks), read for the post-call webhook
     webhooks: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     # The workspace's post-call webhook settings (GET /v1/convai/settings ``webhooks``), when the agent has no override
@@ -157,7 +162,14 @@ class SourceAgent:
         """Stable identity across runs: the ElevenLabs agent id, else the file path (state and marker)."""
         if self.agent_id:
             return self.agent_id
+        if self.identity:
+            return self.identity
         return "file:" + Path(self.path).as_posix() if self.path else f"label:{self.label}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The key, then older keys of the same source that state entries and markers may still carry."""
+        return tuple(dict.fromkeys((self.key, *self.aliases)))
 
     def voice_ids(self) -> list[str]:
         """Every ElevenLabs voice the agent uses (``voice_roles``), de-duplicated."""
@@ -301,7 +313,17 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
             f"(found: {found[:120]}); {_expected()}",
             "A hand-written format of your own must be turned into an ElevenLabs config first.",
         )
-    agent_id = data.get("agent_id") if isinstance(data.get("agent_id"), str) else None
+    agent_id = data.get("agent_id") if isinstance(data.get("agent_id"), str) and data.get("agent_id") else None
+    if agent_id is not None and (len(agent_id) > MAX_ID_LENGTH or not _ID_SAFE.match(agent_id)):
+        raise SourceFileError(
+            f"{label}: agent_id is not an ElevenLabs id ({len(agent_id):,} characters"
+            f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the agent's identity",
+            f"Fix or remove agent_id (ids are letters, digits, '_' and '-', at most {MAX_ID_LENGTH} characters).")
+    name = data.get("name")
+    if isinstance(name, str) and len(name) > MAX_NAME_LENGTH:
+        # The Atoms reference documents no limit for agent names; a name this long is a broken export, not a name.
+        raise SourceFileError(f"{label}: the agent name is {len(name):,} characters; at most {MAX_NAME_LENGTH:,} are accepted",
+                              "Shorten the name in the file (it becomes the Atoms agent's name and is shown in every report).")
     return SourceAgent(config=data, raw=raw, label=label, shape=shape, agent_id=agent_id, path=path, notes=tuple(notes),
                        moves=tuple(moves) if shape == "flattened-legacy" else (), camel_case=camel)
 
@@ -475,9 +497,18 @@ def reject_bad_numbers(value: Any, label: str) -> Any:
 
 
 def parse_config_text(text: str, label: str, suffix: str = "") -> Any:
-    """Parse JSON or YAML text; malformed input and non-standard numbers raise ``SourceFileError`` naming the spot."""
+    """Parse JSON or YAML text; malformed or unbounded input raises ``SourceFileError`` naming the spot."""
+    value = _parse(text, label, suffix)
+    try:
+        check_value(value)  # depth and size first: the number check below walks the tree
+    except InputTooLarge as exc:
+        raise SourceFileError(f"{label}: {exc}", "Fix the file, or export the agent again.") from None
+    return reject_bad_numbers(value, label)
+
+
+def _parse(text: str, label: str, suffix: str) -> Any:
     if suffix.lower() in (".yaml", ".yml"):
-        return reject_bad_numbers(_parse_yaml(text, label), label)
+        return _parse_yaml(text, label)
     try:
         # strict=False: exports sometimes carry raw control characters inside strings.
         parsed = json.loads(text, strict=False, parse_constant=_Unreadable, parse_int=_parse_int)
@@ -487,16 +518,25 @@ def parse_config_text(text: str, label: str, suffix: str = "") -> Any:
                 f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                 "Fix the file, or export the agent again.",
             ) from exc
-        return reject_bad_numbers(_parse_yaml(text, label), label)
-    return reject_bad_numbers(parsed, label)
+        return _parse_yaml(text, label)
+    except RecursionError:
+        raise SourceFileError(f"{label}: is nested deeper than {MAX_DEPTH} levels",
+                              "Fix the file, or export the agent again.") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's 4,300-digit conversion limit
+        raise SourceFileError(f"{label}: not a usable JSON value: {str(exc).splitlines()[0].split(';')[0][:160]}",
+                              "Fix the file, or export the agent again.") from None
+    return parsed
 
 
 def _parse_yaml(text: str, label: str) -> Any:
     try:
         return yaml.safe_load(text)
-    except ValueError as exc:  # an integer past Python's digit limit (YAML has no parse_int hook)
-        raise SourceFileError(f"{label}: holds a number too long to read ({str(exc).split(';')[0]})",
-                              "Replace it with a real number, then run again.") from exc
+    except RecursionError:
+        raise SourceFileError(f"{label}: is nested deeper than {MAX_DEPTH} levels",
+                              "Fix the file, or export the agent again.") from None
+    except ValueError as exc:  # an integer beyond Python's digit limit, a bad timestamp
+        raise SourceFileError(f"{label}: not a usable YAML value: {str(exc).splitlines()[0].split(';')[0][:160]}",
+                              "Fix the file, or export the agent again.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -507,7 +547,10 @@ def _parse_yaml(text: str, label: str) -> Any:
 def read_config_file(path: Path) -> Any:
     """Read and parse one JSON/YAML file (the only disk I/O for source configs)."""
     try:
+        check_file(path)  # before opening: a FIFO would block, /dev/zero would never end
         data = path.read_bytes()
+    except InputTooLarge as exc:
+        raise SourceFileError(f"{path}: {exc}", "Pass an exported agent config file (JSON or YAML).") from None
     except FileNotFoundError as exc:
         raise SourceFileError(f"{path}: no such file", "Pass an existing file or an ElevenLabs agent id.") from exc
     except IsADirectoryError as exc:

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from atoms_migrate.bounds import check_file
 from atoms_migrate.errors import ConfigError
 
 DEFAULT_STATE_PATH = Path(".atoms-migrate") / "state.json"
@@ -60,6 +61,8 @@ class AgentState(BaseModel):
     # after our last verified publish (empty when unknown: the next run records them).
     planned_fields: dict[str, str] = {}
     published_fields: dict[str, str] = {}
+    # A draft this tool wrote and has not seen published (apply.ApplyResult.open_draft): a re-run adopts it.
+    open_draft: dict[str, Any] | None = None
 
 
 class KnowledgeBaseState(BaseModel):
@@ -93,6 +96,9 @@ class StateFile(BaseModel):
     # (made or found), and source key -> the subscription made for that agent. Never the signing secret.
     webhooks: dict[str, str] = {}
     webhook_subscriptions: dict[str, WebhookSubscriptionState] = {}
+    # The account's write form for each field whose form is unproven (mappings/write_forms.yaml):
+    # field -> form name, learnt from a read-back or `doctor --probe`, so later agents start right.
+    write_forms: dict[str, str] = {}
 
 
 def canonical_hash(value: Any) -> str:
@@ -105,10 +111,11 @@ def load_state(path: Path) -> StateFile:
     if not path.exists():
         return StateFile()
     try:
+        check_file(path)  # a FIFO or device would block or never end
         raw = json.loads(path.read_text(encoding="utf-8"))
         _check_format_version(path, raw)
         return StateFile.model_validate(raw)
-    except (OSError, ValueError, ValidationError) as exc:
+    except (OSError, ValueError, ValidationError, RecursionError) as exc:
         raise ConfigError(f"state file {path} cannot be read: {str(exc).splitlines()[0]}",
                           "Fix or remove it: agents carry a marker, so a missing state file creates no duplicates.") from exc
 
@@ -166,6 +173,7 @@ def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: Age
         source_hash=canonical_hash(source_raw), tables_hash=tables_hash(tables),
         created_by_atoms_migrate=result.created or bool(prior and prior.created_by_atoms_migrate),
         applied_at=datetime.now(UTC).isoformat(timespec="seconds"), last_operation=last,
+        open_draft=getattr(result, "open_draft", None),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from atoms_migrate.bounds import InputTooLarge, check_file, check_value
 from atoms_migrate.errors import MappingTableError
 from atoms_migrate.paths import parse_path
 
@@ -291,13 +292,23 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
 
 def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
     try:
+        check_file(path)  # a FIFO or device would block or never end
         text = path.read_text(encoding="utf-8")
+    except InputTooLarge as exc:
+        return None, [f"{path}: {exc}"]
     except OSError as exc:
         return None, [f"{path}: cannot read ({exc.strerror})"]
+    except UnicodeDecodeError as exc:
+        return None, [f"{path}: not UTF-8 text (byte {exc.start}); save the table as UTF-8"]
     try:
         # libyaml when present (every `scan` and `agent` run reads all tables); the node tree for
         # line numbers is composed only when validation fails.
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        check_value(data)
+    except InputTooLarge as exc:
+        return None, [f"{path}: {exc}"]
+    except (RecursionError, ValueError) as exc:
+        return None, [f"{path}: not a usable YAML table ({'nested too deeply' if isinstance(exc, RecursionError) else str(exc)[:160]})"]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -400,7 +411,8 @@ def check_tables(directory: Path | None = None) -> tuple[MappingTables | None, l
         return None, [f"{directory}: not a directory"]
     for name in TABLE_FILES:
         override = directory / name if directory is not None else None
-        path = override if override is not None and override.is_file() else base / name
+        # exists(), not is_file(): an override that is a FIFO or a device is reported, not silently replaced
+        path = override if override is not None and (override.exists() or override.is_symlink()) else base / name
         sources[name] = str(path)
         model, errs = _read_table(path, name)
         problems.extend(errs)

@@ -24,12 +24,13 @@ references), and the body as parsed JSON (equal values and equal types).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from atoms_migrate.refs import MASK, has_embedded_refs, is_ref, is_sensitive_name
 from atoms_migrate.webhooks import is_placeholder_value, normalise_tool, substitute, substitute_host, unique_name, variables_read
@@ -320,9 +321,17 @@ def _as_text(value: Any) -> str:
 
 def _split_url(method: str, url: str, query: list[tuple[str, str]], headers: dict[str, str], body: Any,
                encoding: str = "application/json", body_error: str = "") -> Request:
-    """Query parameters written into the URL itself join the declared ones."""
+    """Query parameters written into the URL itself join the declared ones; ``user:password@``
+    in the URL is sent as an ``Authorization: Basic`` header (unless one is declared), as HTTP clients do."""
     parts = urlsplit(url)
     in_url = parse_qsl(parts.query, keep_blank_values=True)
+    if "@" in parts.netloc:
+        userinfo, host = parts.netloc.rsplit("@", 1)
+        user, _, password = userinfo.partition(":")
+        if not any(k.lower() == "authorization" for k in headers):
+            token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+            headers = {**headers, "Authorization": f"Basic {token}"}
+        parts = parts._replace(netloc=host)
     base = parts._replace(query="", fragment="").geturl()
     return Request(method, base, tuple(in_url + query), headers, body, body_error, encoding)
 

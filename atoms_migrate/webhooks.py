@@ -46,15 +46,17 @@ Rules, each reported where it loses something:
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from atoms_migrate.model import FindingStatus, Severity
-from atoms_migrate.refs import is_sensitive_name, secret_env_name, secret_ref
+from atoms_migrate.refs import is_sensitive_name, mask_url, secret_env_name, secret_ref
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -279,9 +281,10 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
     tool: dict[str, Any] = {"type": "api_call", "name": name, "description": description, "url": url, "method": method}
     tool["timeout"] = builder.timeout(cfg.get("response_timeout_secs"))
     headers = builder.headers(req)
+    query = builder.query(req)
+    builder.add_url_credentials(headers, query, req.url_path)
     if headers:
         tool["headers"] = headers
-    query = builder.query(req)
     if query:
         tool["queryParams"] = query
     if req.body is not None:
@@ -426,6 +429,8 @@ class _Builder:
         self.tool_name, self.rename_variable, self.options, self.conv = tool_name, rename_variable, options, conv
         self.params: list[dict[str, Any]] = []
         self._param_names: set[str] = set()
+        self.url_auth: str | None = None  # "Basic …" from user:password@ in the URL
+        self.url_query: list[tuple[str, str]] = []  # credential query parameters taken out of the URL
 
     def reserve_variable_names(self, cfg: dict[str, Any]) -> None:
         """LLM parameters never take the name of a variable the tool reads: on Atoms both are
@@ -463,15 +468,59 @@ class _Builder:
 
         url = _PATH_PARAM.sub(path_param, url)
         url = self.rename_templates(url, req.url_path)
+        shown = mask_url(url)  # credentials in the URL are never shown, not even in a finding
         for token in unresolved_placeholders(url):
             name = _placeholder_name(token)
             self.conv.notes.append(Note(req.url_path, "unmapped", "error",
-                                        f"Tool {self.tool_name}: URL {url} still holds the placeholder {token}, so it cannot go live.",
+                                        f"Tool {self.tool_name}: URL {shown} still holds the placeholder {token}, so it cannot go live.",
                                         f"Pass --set {name}=VALUE with the real value (for a host: --set {name}=api.example.com)."))
         if not unresolved_placeholders(url) and not re.match(r"^https?://[^/\s]+", url):
-            self.conv.notes.append(Note(req.url_path, "unmapped", "error", f"Tool {self.tool_name}: URL {url!r} is not an absolute http(s) URL.",
+            self.conv.notes.append(Note(req.url_path, "unmapped", "error", f"Tool {self.tool_name}: URL {shown!r} is not an absolute http(s) URL.",
                                         "Fix the URL in the source, or pass --set for its placeholder."))
+        if shown != url:
+            url = self._credentials_out_of_url(url, shown, req.url_path)
         return url
+
+    def _credentials_out_of_url(self, url: str, shown: str, where: str) -> str:
+        """Credentials written into the URL leave it, as an HTTP client sends them: ``user:password@``
+        as an ``Authorization: Basic`` header, ``?api_key=…`` as a query parameter; both then
+        become secret references like any literal credential (``add_url_credentials``)."""
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, netloc = netloc.rsplit("@", 1)
+            user, _, password = userinfo.partition(":")
+            token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+            self.url_auth = f"Basic {token}"
+        kept = []
+        for piece in parts.query.split("&") if parts.query else []:
+            key, _, value = piece.partition("=")
+            if is_sensitive_name(unquote(key)) and value and not value.startswith(("{{", "%7B%7B")):
+                self.url_query.append((unquote(key), unquote(value)))
+            else:
+                kept.append(piece)
+        self.conv.notes.append(Note(where, "mapped", "info",
+                                    f"The URL of tool {self.tool_name} ({shown}) carries credentials; they are sent as "
+                                    f"{'an Authorization: Basic header' if self.url_auth else ''}"
+                                    f"{' and ' if self.url_auth and self.url_query else ''}"
+                                    f"{'query parameters' if self.url_query else ''}, as an HTTP client sends them, and never shown."))
+        return urlunsplit((parts.scheme, netloc, parts.path, "&".join(kept), parts.fragment))
+
+    def add_url_credentials(self, headers: dict[str, str], query: list[dict[str, str]], where: str) -> None:
+        """The credentials ``_credentials_out_of_url`` took from the URL, as secret references."""
+        if self.url_auth:
+            if any(k.lower() == "authorization" for k in headers):
+                self.conv.notes.append(Note(where, "lossy", "warning",
+                                            f"Tool {self.tool_name} has both user:password in its URL and an Authorization header; "
+                                            "the header is kept, as HTTP clients send it.", "Remove one of them in the source."))
+            else:
+                value = self._literal("Authorization", self.url_auth, where, header=True)
+                if value is not None:
+                    headers["Authorization"] = value
+        for key, value in self.url_query:
+            literal = self._literal(key, value, where)
+            if literal is not None:
+                query.insert(0, {"key": key, "value": literal})
 
     def rename_templates(self, text: str, where: str) -> str:
         """``{{system__x}}`` -> the Atoms system variable (Atoms §F.4), wherever a template can be."""
@@ -642,7 +691,6 @@ class _Builder:
             self.conv.notes.append(Note(where, "lossy", "warning",
                                         f"{key} sets more than one value source ({', '.join(beaten)} besides the one used: {source}); "
                                         "ElevenLabs allows exactly one."))
-        kind = _json_type(prop)
         if source == "omit":
             self.conv.notes.append(Note(where, "ignored", "info", f"{key} is omitted from the request (is_omitted)."))
             return None

@@ -63,3 +63,45 @@ def run_installed(*args: str, cwd: str | Path, env: dict[str, str] | None = None
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_", "GITHUB_"))}
     return subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
                           env={**base, **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+# -- the vendor SDK's contract, checked on every request any test sends to the sandbox ---------
+
+SDK_VIOLATIONS: list[str] = []
+SDK_CHECKED: list[str] = []  # "METHOD path" of every body checked (a test can prove the check ran)
+
+
+@pytest.fixture(autouse=True)
+def _sdk_contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Every Atoms write a test makes through the sandbox must conform to smallestai 5.14.0 (sdk_contract.py).
+
+    Tests that send off-contract bodies on purpose (to prove the fake rejects them) carry
+    ``@pytest.mark.off_contract``.
+    """
+    from atoms_migrate.sandbox.server import Sandbox
+
+    import sdk_contract
+
+    if request.node.get_closest_marker("off_contract"):
+        yield
+        return
+    original = Sandbox.handle
+    SDK_VIOLATIONS.clear()
+    SDK_CHECKED.clear()
+
+    def handle(self, req):  # type: ignore[no-untyped-def]
+        if (req.path.startswith("/atoms/v1/") and req.method != "GET"
+                and "multipart" not in req.headers.get("content-type", "")):
+            try:
+                body = req.json()
+            except ValueError:
+                body = "<not JSON>"
+            SDK_CHECKED.append(f"{req.method} {req.path}")
+            SDK_VIOLATIONS.extend(f"{req.method} {req.path}: {v}" for v in sdk_contract.check(req.method, req.path, body))
+        return original(self, req)
+
+    monkeypatch.setattr(Sandbox, "handle", handle)
+    yield
+    violations = list(SDK_VIOLATIONS)
+    SDK_VIOLATIONS.clear()
+    assert not violations, "requests off the vendor SDK's contract:\n" + "\n".join(violations)

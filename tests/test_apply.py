@@ -169,7 +169,7 @@ def test_someone_elses_open_draft_is_refused_then_discarded_with_force(rig, exam
         rig.run(make_source(changed), state_agent_id=first.agent_id)
     _, result = rig.run(make_source(changed), state_agent_id=first.agent_id, force=True)
     assert _live(rig)["live_config"]["firstMessage"] == "Ours."
-    assert any("discarded" in e for e in result.events)
+    assert any("open draft" in e and "left as it is" in e for e in result.events)  # staged: the draft is not published
 
 
 def test_failed_security_scan_is_an_error_with_its_reason_and_leaves_no_draft(rig, example) -> None:
@@ -251,3 +251,124 @@ def test_a_staged_branch_that_already_matches_is_reported_as_staged(rig, example
     target = locate(rig.client, example.key, first.agent_id, ApplyOptions(branch_name="Migration"), [])
     assert target.branch_name == "migration" and target.live is False and target.unchanged().live is False
     assert locate(rig.client, example.key, first.agent_id, ApplyOptions(), []).live is True
+
+
+# -- concurrent edits: detected, never overwritten (§K.1, §C.8) ---------------------------------
+
+
+def _updated(example, text: str):
+    changed = copy.deepcopy(example.raw)
+    changed["conversation_config"]["agent"]["first_message"] = text
+    return make_source(changed)
+
+
+def test_a_colleagues_draft_edit_makes_the_direct_write_a_409_not_an_overwrite(rig, example) -> None:
+    from atoms_migrate.apply import ConcurrentEdit
+
+    _, first = rig.run(example)
+    before = _live(rig)["live_config"]["firstMessage"]
+    rig.sandbox.atoms.set_behaviours({"concurrent-edit"})
+    with pytest.raises(ConcurrentEdit, match="someone else changed") as info:
+        rig.run(_updated(example, "Ours."), state_agent_id=first.agent_id, direct=True)
+    assert info.value.fields == ["firstMessage"]  # the conflict diff paths (§C.5 rich variant)
+    assert _live(rig)["live_config"]["firstMessage"] == before
+    agent = rig.sandbox.atoms.agents[first.agent_id]
+    (main,) = agent.branches.values()
+    assert main.draft == {"firstMessage": "Edited in the dashboard meanwhile."}  # the colleague's edit survives
+
+
+def test_a_colleagues_edit_during_staging_keeps_the_staging_branch_and_the_live_one_untouched(rig, example) -> None:
+    from atoms_migrate.apply import ConcurrentEdit
+
+    _, first = rig.run(example)
+    before = _live(rig)["live_config"]["firstMessage"]
+    rig.sandbox.atoms.set_behaviours({"concurrent-edit"})
+    with pytest.raises(ConcurrentEdit, match="changed while the migration was staged"):
+        rig.run(_updated(example, "Ours."), state_agent_id=first.agent_id)
+    assert _live(rig)["live_config"]["firstMessage"] == before
+    assert any(name.startswith("atoms-migrate-staging-") for name in _live(rig)["branches"])
+
+
+def test_a_live_head_that_moved_since_planning_is_refused(rig, example) -> None:
+    from atoms_migrate.apply import ConcurrentEdit
+
+    _, first = rig.run(example)
+    opts = ApplyOptions(poll_interval=1)
+    target = locate(rig.client, example.key, first.agent_id, opts, [])
+    plan = plan_agent(_updated(example, "Ours."), rig.tables, target.config, target.agent_id)
+    rig.sandbox.atoms.open_foreign_draft(first.agent_id, {"firstMessage": "Published meanwhile."})
+    branch = target.branch_id
+    rig.client.publish_draft(first.agent_id, branch, "colleague")
+    rig.client.list_revisions(first.agent_id, branch)  # the fake's scan finishes on a read
+    with pytest.raises(ConcurrentEdit, match="moved since the plan was made"):
+        Applier(rig.client, opts, sleep=rig.sleep, clock=rig.clock).apply(plan, target)
+    assert _live(rig)["live_config"]["firstMessage"] == "Published meanwhile."
+
+
+def test_a_staged_update_that_does_not_read_back_equal_never_goes_live(rig, example) -> None:
+    _, first = rig.run(example)
+    before = _live(rig)["live_config"]
+    rig.sandbox.atoms.ignored_draft_fields = {"firstMessage"}
+    changed = copy.deepcopy(example.raw)
+    changed["conversation_config"]["agent"]["first_message"] = "Ours."
+    changed["conversation_config"]["agent"]["prompt"]["prompt"] += " Be kind."
+    _, result = rig.run(make_source(changed), state_agent_id=first.agent_id)
+    assert result.staged and not result.live and [d[0] for d in result.differences] == ["firstMessage"]
+    assert _live(rig)["live_config"] == before
+    assert result.branch_name.startswith("atoms-migrate-staging-")
+    assert any("left untouched" in e for e in result.events)
+
+
+def test_direct_updates_the_live_branch_in_place(rig, example) -> None:
+    _, first = rig.run(example)
+    _, result = rig.run(_updated(example, "Ours."), state_agent_id=first.agent_id, direct=True)
+    assert not result.staged and result.live and result.branch_name == "Main"
+    assert _live(rig)["branches"] == ["Main"]
+
+
+def test_v1_update_is_read_back_before_it_is_activated(tables, example) -> None:
+    rig = _rig(tables, "v1")
+    _, first = rig.run(example)
+    active = rig.sandbox.atoms.agents[first.agent_id].active_version_id
+    rig.sandbox.add_fault(method="PATCH", path=r"/config$", action="status", status=200,
+                          body={"status": True, "data": {"draftId": "x"}})  # accepted, not kept
+    _, result = rig.run(_updated(example, "Ours."), state_agent_id=first.agent_id)
+    assert result.staged and not result.live and result.differences
+    assert rig.sandbox.atoms.agents[first.agent_id].active_version_id == active
+    assert not any(e["path"].endswith("/activate") for e in rig.sandbox.writes()[-3:])
+
+
+def test_an_own_write_met_again_by_a_retry_is_not_a_conflict(rig, example) -> None:
+    _, first = rig.run(example)
+    # The PUT commits, its answer is lost (a 502 on an upsert is retried), and the retry's stale
+    # expectedRevision meets our own edit: the conflict's diffs equal what we sent.
+    rig.sandbox.add_fault(method="PUT", path=r"/draft$", action="commit_then_500")
+    _, result = rig.run(_updated(example, "Ours."), state_agent_id=first.agent_id, direct=True)
+    assert result.live and not result.differences and _live(rig)["live_config"]["firstMessage"] == "Ours."
+
+
+def test_changes_this_account_cannot_take_write_nothing(rig, example) -> None:
+    rig.sandbox.atoms.set_behaviours({"ignore-post-call-analytics"})
+    forms = {"post-call analytics": "not accepted"}
+    opts = ApplyOptions(poll_interval=1)
+    target = None
+    plan = plan_agent(example, rig.tables)
+    first = Applier(rig.client, opts, sleep=rig.sleep, clock=rig.clock, forms=forms).apply(plan, target)
+    target = locate(rig.client, example.key, first.agent_id, opts, [], forms=forms)
+    again = plan_agent(example, rig.tables, target.config, target.agent_id)
+    assert {c.path.split(".")[0] for c in again.changes} == {"postCallAnalyticsConfig"}
+    before = len(rig.sandbox.writes())
+    result = Applier(rig.client, opts, sleep=rig.sleep, clock=rig.clock, forms=forms).apply(again, target)
+    assert not result.differences and result.revision_id is None and len(rig.sandbox.writes()) == before
+
+
+def test_a_newer_staged_update_archives_the_superseded_staging_branch_but_keeps_the_rollback_one(rig, example) -> None:
+    _, first = rig.run(example)
+    _, second = rig.run(_updated(example, "Second."), state_agent_id=first.agent_id)
+    _, third = rig.run(_updated(example, "Third."), state_agent_id=first.agent_id)
+    branches = _live(rig)["branches"]  # active branches only
+    assert third.branch_name in branches and second.branch_name in branches  # live, and the one rollback needs
+    assert "Main" in branches  # the default branch cannot be archived
+    _, fourth = rig.run(_updated(example, "Fourth."), state_agent_id=first.agent_id)
+    assert second.branch_name not in _live(rig)["branches"]
+    assert any(f"archived superseded staging branch {second.branch_name!r}" == e for e in fourth.events)

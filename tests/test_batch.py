@@ -93,12 +93,18 @@ class FakeTime:
         self.now += seconds
 
 
-def test_gate_caps_the_rate() -> None:
+@pytest.mark.parametrize("rps", [5, 10, 2.5, 0.5])
+def test_gate_never_lets_more_than_the_rate_into_any_sliding_second(rps) -> None:
     t = FakeTime()
-    gate = RequestGate(max_rps=5, clock=t.clock, sleep=t.sleep)
-    for _ in range(15):
+    gate = RequestGate(max_rps=rps, clock=t.clock, sleep=t.sleep)
+    sent = []
+    for _ in range(40):
         gate.wait_turn()
-    assert 1.9 <= t.now <= 2.1  # a burst of 5, then 10 more at 5 per second
+        sent.append(t.now)
+    worst = max(sum(1 for s in sent if now - 1.0 < s <= now) for now in sent)
+    assert worst <= max(1, int(rps))  # what a server counting (now - 1 s, now] sees: no 429 at the account's limit
+    usable = min(rps, max(1, int(rps)))  # a fractional limit above 1 is used as its whole part
+    assert sent[-1] <= 39 / usable * 1.06  # and the rate is still used: at most a few per cent below it
 
 
 def test_a_429_pauses_every_caller_for_its_retry_after() -> None:

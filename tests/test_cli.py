@@ -164,7 +164,7 @@ def test_version() -> None:
     assert run("--version").stdout.strip() == f"atoms-migrate {__version__}"
 
 
-@pytest.mark.parametrize("command", [["agent"], ["all"], ["apply"], ["promote"], ["rollback"], ["sandbox"], ["voices"], ["scan"], ["verify"], ["mappings", "check"]])
+@pytest.mark.parametrize("command", [["agent"], ["all"], ["apply"], ["promote"], ["rollback"], ["sandbox"], ["doctor"], ["voices"], ["scan"], ["verify"], ["mappings", "check"]])
 def test_readme_usage_lists_every_option_of_every_command(command) -> None:
     import re
 

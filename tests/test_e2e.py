@@ -156,11 +156,12 @@ def test_without_a_terminal_and_without_yes_nothing_is_written(box) -> None:
 
 
 def test_read_back_difference_fails_the_run(box) -> None:
-    box.sandbox.atoms.ignored_draft_fields = {"postCallAnalyticsConfig"}
+    # Tools have one certain write form: when they do not stick there is nothing else to try.
+    box.sandbox.atoms.ignored_draft_fields = {"singlePromptConfig"}
     result = box.cli("agent", str(EXAMPLE), "--yes")
     assert result.returncode == 1
     assert "Verification FAILED" in result.stdout
-    assert "postCallAnalyticsConfig" in result.stdout
+    assert "singlePromptConfig.tools" in result.stdout
 
 
 def test_open_draft_is_refused_unless_forced(box) -> None:

@@ -24,6 +24,7 @@ def _create(http: httpx.Client, **fields) -> str:
     return response.json()["data"]
 
 
+@pytest.mark.off_contract  # proves the fake refuses or ignores what the SDK does not take
 def test_create_ignores_prompt_and_analytics_and_overwrites_background_sound() -> None:
     box, http = _client()
     agent_id = _create(http, singlePromptConfig={"prompt": "P", "tools": []}, backgroundSound="office",
@@ -34,6 +35,7 @@ def test_create_ignores_prompt_and_analytics_and_overwrites_background_sound() -
     assert http.get(f"/agent/{agent_id}").json()["data"].get("_resolvedConfig") is None  # v2: read revisions
 
 
+@pytest.mark.off_contract  # invalid bodies on purpose: the fake must refuse them
 @pytest.mark.parametrize(
     "body, status, fragment",
     [
@@ -52,6 +54,7 @@ def test_create_validation(body, status, fragment) -> None:
     assert response.status_code == status and fragment in response.text
 
 
+@pytest.mark.off_contract  # proves the fake refuses or ignores what the SDK does not take
 def test_config_patch_is_rejected_and_metadata_patch_accepted() -> None:
     _, http = _client()
     agent_id = _create(http)
@@ -60,6 +63,7 @@ def test_config_patch_is_rejected_and_metadata_patch_accepted() -> None:
     assert http.patch(f"/agent/{agent_id}", json={"name": "B"}).status_code == 200
 
 
+@pytest.mark.off_contract  # sends a body the SDK refuses, to prove the fake refuses it too
 def test_v2_publish_is_202_scanning_and_the_revision_commits_later() -> None:
     _, http = _client()
     agent_id = _create(http, firstMessage="Hi")
@@ -88,6 +92,7 @@ def test_publish_refuses_an_empty_first_message() -> None:
     assert response.status_code == 400 and "first message is required" in response.text
 
 
+@pytest.mark.off_contract  # proves the fake refuses or ignores what the SDK does not take
 def test_v1_endpoints_answer_409_on_v2_and_branches_are_html_on_v1() -> None:
     _, http = _client("v2")
     agent_id = _create(http)
@@ -100,6 +105,7 @@ def test_v1_endpoints_answer_409_on_v2_and_branches_are_html_on_v1() -> None:
     assert html.status_code == 404 and html.headers["content-type"].startswith("text/html")
 
 
+@pytest.mark.off_contract  # sends a body the SDK refuses, to prove the fake refuses it too
 def test_v1_activate_waits_for_the_security_check() -> None:
     _, http = _client("v1")
     agent_id = _create(http, firstMessage="Hi")
@@ -113,6 +119,7 @@ def test_v1_activate_waits_for_the_security_check() -> None:
     assert early.status_code == 400 and "security check pending" in early.text
 
 
+@pytest.mark.off_contract  # proves the fake refuses or ignores what the SDK does not take
 def test_unknown_agent_is_400_and_bad_keys_are_401() -> None:
     box, http = _client()
     assert http.get("/agent/0123").status_code == 400

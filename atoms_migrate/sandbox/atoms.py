@@ -17,6 +17,15 @@ is to catch a client that would fail against production:
   tools it stores, as defaults do.
 A security scan completes after ``scan_reads`` further reads of the agent; a prompt holding
 ``[sandbox:fail-scan]`` fails it. Not thread-safe on its own: ``server.Sandbox`` locks.
+
+Where the reference leaves a point open, the account's answer is a switchable behaviour
+(``BEHAVIOURS``, per run), so every reading of it can be rehearsed: a v2 draft that accepts
+but does not keep ``singlePromptConfig.prompt`` (§J.1), one that ignores
+``postCallAnalyticsConfig`` (§J.3), a colleague's concurrent edit that makes
+``expectedRevision`` answer 409 (§K.1, §C.8), and a catalog whose Pro-pool voices need the
+Pro model field (§K.4). Draft bodies are held to the vendor SDK where it is explicit:
+``workflowType`` is refused on a v2 draft (set at create, §K.1) and a v1
+``singlePromptConfig`` needs its ``prompt`` (§K.2).
 """
 
 from __future__ import annotations
@@ -75,6 +84,17 @@ _SECTION_OF = {
     "redactionConfig": "privacy", "widgetConfig": "widget",
 }
 FAIL_SCAN_MARK = "[sandbox:fail-scan]"
+# Account behaviours for what the reference leaves open (name -> what the fake then does).
+BEHAVIOURS = {
+    "prompt-in-global-prompt": "v2 drafts accept singlePromptConfig.prompt but do not keep it; the prompt lives in "
+                               "globalPrompt (§J.1)",
+    "ignore-post-call-analytics": "v2 drafts accept postCallAnalyticsConfig but do not keep it (§J.3)",
+    "concurrent-edit": "a colleague edits the live branch's draft just before the next draft write to each agent, "
+                       "so a stale expectedRevision answers 409 (§K.1, §C.8)",
+    "pro-voice-model": "Pro-pool voices are kept only with voiceConfig.modelId lightning-v3.1-pro (§K.4)",
+}
+PRO_MODEL_ID = "lightning-v3.1-pro"
+COLLEAGUE_EDIT = {"firstMessage": "Edited in the dashboard meanwhile."}
 
 
 def voice_catalog() -> list[dict[str, Any]]:
@@ -92,8 +112,11 @@ def voice_catalog() -> list[dict[str, Any]]:
     add(_VOICES_INDIC_M, "male", "indian", ["english", "hindi"])
     for name, (gender, accent, languages) in _VOICES_OTHER.items():
         add(name, gender, accent, languages)
+    start = len(voices)
     add(_VOICES_PRO_F, "female", "british", ["english"])
     add(_VOICES_PRO_M, "male", "british", ["english"])
+    for voice in voices[start:]:
+        voice["models"] = [PRO_MODEL_ID]  # §K.4: the catalog lists the Pro model for Pro-pool voices
     return voices
 
 
@@ -213,6 +236,8 @@ class FakeAtoms:
         # Draft fields the server accepts with 200 but does not keep: rehearses §J.3-style
         # unverified acceptance, which only a read-back catches.
         self.ignored_draft_fields: set[str] = set()
+        self.behaviours: set[str] = set()
+        self._edited: set[str] = set()  # agents the concurrent-edit behaviour already edited
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -234,8 +259,15 @@ class FakeAtoms:
                     continue
                 self._finish_scan(agent, rev)
 
+    def set_behaviours(self, names: set[str] | list[str]) -> None:
+        unknown = set(names) - set(BEHAVIOURS)
+        if unknown:
+            raise ValueError(f"unknown sandbox behaviour(s) {sorted(unknown)}; use {sorted(BEHAVIOURS)}")
+        self.behaviours = set(names)
+        self._edited.clear()
+
     def _finish_scan(self, agent: Agent, rev: Revision) -> None:
-        prompt = rev.config.get("singlePromptConfig", {}).get("prompt", "")
+        prompt = str(rev.config.get("singlePromptConfig", {}).get("prompt", "")) + str(rev.config.get("globalPrompt") or "")
         if FAIL_SCAN_MARK in prompt:
             rev.scan, rev.scan_reason = "failed", "Prompt flagged by the security scan (sandbox marker)."
             if agent.versioning == "v2" and rev.branch_id:
@@ -474,6 +506,8 @@ class FakeAtoms:
                     return getattr(self, name)(req, body, *m.groups())
                 except FakeError as exc:
                     return exc.response()
+                except _Conflict as exc:
+                    return json_response(409, exc.payload)
                 except _Html:
                     return html_404(req.method, req.path)
         return html_404(req.method, req.path)
@@ -512,6 +546,8 @@ class FakeAtoms:
         meta = {k: body[k] for k in METADATA_FIELDS if k in body}
         meta["name"] = name
         config = {k: v for k, v in body.items() if k in CONFIG_FIELDS and k not in CREATE_IGNORED}
+        if "pro-voice-model" in self.behaviours:
+            config = self._pro_voice(config)
         config = _deep_merge(default_config(), config)
         config["backgroundSound"] = ""  # §H.9: overwritten by the server default
         agent = Agent(id=self.new_id(), versioning=self.versioning, meta=meta, created=len(self.agents) + 1)
@@ -530,7 +566,24 @@ class FakeAtoms:
     def get_agent(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._tick(agent)
-        return json_response(200, {"status": True, "data": self.agent_view(agent, detail=True)})
+        view = self.agent_view(agent, detail=True)
+        version_id = req.query.get("versionId")
+        if version_id:  # §B.2: the config resolved from that published version (a v2 revision id works too, §C.1)
+            rev = agent.revisions.get(version_id)
+            if rev is None or rev.status != "published":
+                raise FakeError(404, "Version not found")
+            view["_resolvedConfig"] = self.flat_resolved(rev.config)
+            view["_configSource"] = "version"
+        draft_id = req.query.get("draftId")
+        if draft_id:  # §B.2: the config resolved from that draft
+            branch = next((b for b in agent.branches.values() if b.draft and b.draft_id == draft_id), None)
+            if branch is None:
+                raise FakeError(404, "Draft not found")
+            head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
+            view["_resolvedConfig"] = self.flat_resolved(self._stored(_deep_merge(head.config if head else default_config(),
+                                                                                  branch.draft)))
+            view["_configSource"] = "draft"
+        return json_response(200, {"status": True, "data": view})
 
     def list_agents(self, req: FakeRequest, body: Any) -> FakeResponse:
         archived = req.query.get("archived", "false") == "true"
@@ -614,14 +667,28 @@ class FakeAtoms:
     def put_draft(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
         agent, branch = self._branch(req, agent_id, branch_id)
         body = dict(body) if isinstance(body, dict) else {}
-        body.pop("expectedRevision", None)
+        expected = body.pop("expectedRevision", None)
         if any(key in SECTIONS and key not in CONFIG_FIELDS for key in body) or not set(body) & CONFIG_FIELDS:
             raise FakeError(400, "No recognized config fields in request body")
+        if "workflowType" in body:  # §K.1: set at create, not on a draft
+            raise FakeError(400, "workflowType cannot be changed on a branch draft; it is set when the agent is created")
+        if expected is not None:
+            self._check_expected(agent, branch, expected, body)
         head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
-        kept = {k: v for k, v in body.items() if k in CONFIG_FIELDS and k not in self.ignored_draft_fields}
+        ignored = set(self.ignored_draft_fields)
+        if "ignore-post-call-analytics" in self.behaviours:
+            ignored.add("postCallAnalyticsConfig")
+        kept = {k: v for k, v in body.items() if k in CONFIG_FIELDS and k not in ignored}
+        if "prompt-in-global-prompt" in self.behaviours and isinstance(kept.get("singlePromptConfig"), dict):
+            kept["singlePromptConfig"] = {k: v for k, v in kept["singlePromptConfig"].items() if k != "prompt"}
+        if "pro-voice-model" in self.behaviours:
+            kept = self._pro_voice(kept)
         draft = _deep_merge(branch.draft or {}, kept)
         merged = _deep_merge(head.config if head else default_config(), draft)
         self.validate(body, merged)
+        if not draft:  # accepted, and nothing kept: no draft is opened
+            return json_response(200, {"status": True, "data": {"draftRevision": branch.draft_revision,
+                                                                 "status": "draft", "branch": branch.id}})
         if branch.draft is None or not branch.draft:
             branch.draft_id = self.new_id()
         branch.draft, branch.scan_blocked = draft, False
@@ -629,6 +696,33 @@ class FakeAtoms:
         return json_response(200, {"status": True, "data": {"_id": branch.draft_id, "draftId": branch.draft_id,
                                                              "draftRevision": branch.draft_revision,
                                                              "status": "draft", "branch": branch.id}})
+
+    def _check_expected(self, agent: Agent, branch: Branch, expected: Any, body: dict[str, Any]) -> None:
+        """Optimistic concurrency on the open draft's ``draftRevision`` (§K.1, §C.8)."""
+        if "concurrent-edit" in self.behaviours and agent.id not in self._edited:
+            self._edited.add(agent.id)
+            self.open_foreign_draft(agent.id, COLLEAGUE_EDIT)
+        if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
+            raise FakeError(400, "Invalid Input: expectedRevision: Expected a non-negative integer")
+        if expected > branch.draft_revision:
+            raise FakeError(409, "base_revision_unavailable")
+        if expected != branch.draft_revision:
+            changed = sorted(f"{_SECTION_OF.get(k, 'call_handling')}.{k}" for k in (branch.draft or {}))
+            payload = {"status": False, "errors": changed or ["draft changed"],
+                       "data": {"conflict": {"expectedRevision": expected, "latestRevision": branch.draft_revision,
+                                             "diffs": [{"path": k, "newValue": v} for k, v in (branch.draft or {}).items()]}}}
+            raise _Conflict(payload)
+
+    def _pro_voice(self, kept: dict[str, Any]) -> dict[str, Any]:
+        """§K.4 behaviour: a Pro-pool voice without the Pro model field is not kept (the default voice stays)."""
+        voice = (kept.get("synthesizer") or {}).get("voiceConfig") or {}
+        pro = {v["voiceId"] for v in self.voices if PRO_MODEL_ID in v.get("models", [])}
+        if voice.get("voiceId") in pro and voice.get("modelId") != PRO_MODEL_ID:
+            kept = copy.deepcopy(kept)
+            kept["synthesizer"]["voiceConfig"] = {k: v for k, v in voice.items() if k != "voiceId"}
+            if not kept["synthesizer"]["voiceConfig"]:
+                kept["synthesizer"].pop("voiceConfig")
+        return kept
 
     def get_draft(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
         agent, branch = self._branch(req, agent_id, branch_id)
@@ -642,7 +736,7 @@ class FakeAtoms:
         agent, branch = self._branch(req, agent_id, branch_id)
         if not branch.draft:
             raise FakeError(404, "No open draft on this branch")
-        branch.draft, branch.draft_id, branch.scan_blocked = None, None, False
+        branch.draft, branch.draft_id, branch.scan_blocked, branch.draft_revision = None, None, False, 0
         return json_response(200, {"status": True, "data": {"discarded": True}})
 
     def publish_draft(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
@@ -662,7 +756,7 @@ class FakeAtoms:
             raise FakeError(400, "A first message is required to publish this agent.")
         rev = Revision(id=self.new_id(), branch_id=branch.id, config=config, status="draft", label=label,
                        scan="queued", reads_left=self.scan_reads, draft=branch.draft)
-        branch.draft, branch.draft_id = None, None
+        branch.draft, branch.draft_id, branch.draft_revision = None, None, 0
         agent.revisions[rev.id] = rev
         if head is not None and head.config == config:  # no new content: committed without a scan
             self._finish_scan(agent, rev)
@@ -698,6 +792,13 @@ class FakeAtoms:
             raise FakeError(409, "The branch has no committed revision", "no_committed_revision")
         agent.live_branch_id = branch.id
         return json_response(200, {"status": True, "data": self.branch_summary(agent, branch)})
+
+    def archive_branch(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
+        agent, branch = self._branch(req, agent_id, branch_id)
+        if branch.is_default or agent.live_branch_id == branch.id:
+            raise FakeError(403, "The default branch and the live branch cannot be archived")
+        branch.status = "archived"
+        return json_response(200, {"status": True, "data": {"archived": True}})
 
     def restore_revision(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str, rev_id: str) -> FakeResponse:
         agent, branch = self._branch(req, agent_id, branch_id)
@@ -872,6 +973,14 @@ class _Html(Exception):
     pass
 
 
+class _Conflict(Exception):
+    """A 409 whose body carries ``data.conflict`` (§C.5's rich DraftConflictError variant)."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__("conflict")
+        self.payload = payload
+
+
 _ID = r"([^/]+)"
 _ROUTES = [
     ("POST", re.compile(r"/agent"), "create_agent"),
@@ -891,6 +1000,7 @@ _ROUTES = [
     ("GET", re.compile(rf"/agent/{_ID}/branches/{_ID}/revisions/{_ID}"), "get_revision"),
     ("POST", re.compile(rf"/agent/{_ID}/branches/{_ID}/revisions/{_ID}/restore"), "restore_revision"),
     ("POST", re.compile(rf"/agent/{_ID}/branches/{_ID}/live"), "make_live"),
+    ("POST", re.compile(rf"/agent/{_ID}/branches/{_ID}/archive"), "archive_branch"),
     ("GET", re.compile(rf"/agent/{_ID}/drafts"), "v1_list_drafts"),
     ("POST", re.compile(rf"/agent/{_ID}/drafts"), "v1_create_draft"),
     ("GET", re.compile(rf"/agent/{_ID}/drafts/{_ID}"), "v1_get_draft"),

@@ -6,12 +6,15 @@ to the ElevenLabs fake, under one lock. It serves either in process
 127.0.0.1 (``serve``), which is what ``atoms-migrate sandbox`` runs and what the
 end-to-end tests drive the installed CLI against. Control routes under ``/_sandbox/``
 (no auth) seed ElevenLabs agents, queue faults, open a colleague's draft, make a
-dashboard edit (published, live) and return the request log, so a test can prove that a dry run sent no write.
+dashboard edit (published, live), switch the fake account's behaviours (``atoms.BEHAVIOURS``) and return the
+request log, so a test can prove that a dry run sent no write.
 
 Faults (``Fault``) match a method and a path regex and either answer a status instead
 of the API (429 with ``Retry-After``, 5xx, 423...), drop the connection before doing
 anything, or do the work and then answer 500 / drop: the "create that commits and then
-fails" case that makes blind retries create duplicates.
+fails" case that makes blind retries create duplicates. ``hold_then_drop`` keeps the request
+waiting, undone, until ``release()`` (or ``POST /_sandbox/release``): a test sees it arrive
+(``held``) and kills the client at exactly that point, e.g. between the draft and the publish.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -32,7 +36,7 @@ from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, json_response
 
 ATOMS_KEY = "sk_sandbox_atoms"
 ELEVENLABS_KEY = "xi_sandbox_elevenlabs"
-FAULT_ACTIONS = ("status", "drop", "commit_then_500", "commit_then_drop")
+FAULT_ACTIONS = ("status", "drop", "commit_then_500", "commit_then_drop", "hold_then_drop")
 
 
 @dataclass
@@ -51,13 +55,25 @@ class Fault:
 
 class Sandbox:
     def __init__(self, versioning: str = "v2", scan_reads: int = 1,
-                 atoms_key: str = ATOMS_KEY, elevenlabs_key: str = ELEVENLABS_KEY, latency: float = 0.0) -> None:
+                 atoms_key: str = ATOMS_KEY, elevenlabs_key: str = ELEVENLABS_KEY, latency: float = 0.0,
+                 rate_limit: float | None = None) -> None:
         self.latency = latency  # seconds added to every API request, outside the lock (benchmarks)
+        # The account's limit on Atoms requests, counted like a server does: over any sliding second, by arrival.
+        self.rate_limit = rate_limit
+        self._arrivals: deque[float] = deque()
+        self.rate_limited = 0  # 429s answered because of rate_limit
         self.atoms = FakeAtoms(atoms_key, versioning=versioning, scan_reads=scan_reads)
         self.elevenlabs = FakeElevenLabs(elevenlabs_key)
         self.faults: list[Fault] = []
         self.log: list[dict[str, Any]] = []
         self.lock = threading.RLock()
+        self.held: list[str] = []  # "METHOD path" of requests a hold_then_drop fault is holding
+        self.reached = threading.Event()  # set when a request is held
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        """Let held requests go: they are answered by dropping the connection, nothing done."""
+        self._released.set()
 
     # -- control ---------------------------------------------------------------------------
 
@@ -88,7 +104,7 @@ class Sandbox:
             data, content_type = self.elevenlabs.blobs[req.path]
             return FakeResponse(200, data, {"content-type": content_type})
         if req.method == "GET" and route == "/state":
-            return json_response(200, {"atoms": self.atoms.summary(), "requests": self.log,
+            return json_response(200, {"atoms": self.atoms.summary(), "requests": self.log, "held": self.held,
                                        "writes": len(self.writes()), "elevenlabs_agents": sorted(self.elevenlabs.agents)})
         if req.method == "POST" and route == "/faults":
             try:
@@ -97,6 +113,9 @@ class Sandbox:
             except (TypeError, ValueError) as exc:
                 return json_response(400, {"error": str(exc)})
             return json_response(200, {"queued": len(self.faults)})
+        if req.method == "POST" and route == "/release":
+            self.release()
+            return json_response(200, {"released": True})
         if req.method == "POST" and route == "/log/clear":
             self.log.clear()
             return json_response(200, {"cleared": True})
@@ -110,6 +129,12 @@ class Sandbox:
         if req.method == "POST" and route == "/atoms/versioning":
             self.atoms.versioning = body["versioning"]
             return json_response(200, {"versioning": self.atoms.versioning})
+        if req.method == "POST" and route == "/atoms/behaviours":
+            try:
+                self.atoms.set_behaviours(body.get("behaviours", []))
+            except ValueError as exc:
+                return json_response(400, {"error": str(exc)})
+            return json_response(200, {"behaviours": sorted(self.atoms.behaviours)})
         if req.method == "POST" and route == "/atoms/ignore-fields":
             self.atoms.ignored_draft_fields = set(body.get("fields", []))
             return json_response(200, {"ignored": sorted(self.atoms.ignored_draft_fields)})
@@ -124,9 +149,35 @@ class Sandbox:
 
     # -- serving ---------------------------------------------------------------------------
 
+    def _over_rate(self, req: FakeRequest) -> FakeResponse | None:
+        if not self.rate_limit or req.path.startswith(("/_sandbox/", "/v1/")):
+            return None
+        with self.lock:
+            now = time.monotonic()
+            while self._arrivals and self._arrivals[0] <= now - 1.0:
+                self._arrivals.popleft()
+            if len(self._arrivals) >= self.rate_limit:
+                self.rate_limited += 1
+                self.log.append({"api": "atoms", "method": req.method, "path": req.path, "status": 429})
+                return json_response(429, {"status": False, "errors": ["Rate limit exceeded"]}, {"Retry-After": "1"})
+            self._arrivals.append(now)
+        return None
+
     def handle(self, req: FakeRequest) -> FakeResponse:
+        limited = self._over_rate(req)
+        if limited is not None:
+            return limited
         if self.latency and not req.path.startswith("/_sandbox/"):
             time.sleep(self.latency)  # outside the lock: concurrent requests overlap, as on a real server
+        with self.lock:
+            fault = next((f for f in self.faults if f.action == "hold_then_drop" and f.matches(req)), None)
+            if fault:
+                fault.times -= 1
+                self.held.append(f"{req.method} {req.path}")
+                self.reached.set()
+        if fault:  # outside the lock: the rest of the sandbox keeps answering
+            self._released.wait(120)
+            return FakeResponse(0, drop=True)
         with self.lock:
             if req.path.startswith("/_sandbox/"):
                 return self._control(req)
