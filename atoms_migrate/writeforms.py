@@ -190,8 +190,10 @@ def project(config: dict[str, Any], target: dict[str, Any] | None, versioning: s
         paths.set_value(out, pro.write, paths.get(target or {}, pro.write) or "waves_lightning_v3_1")
     if versioning == "v2" and chosen(table, choices, "prompt").write == "globalPrompt" and out.get("globalPrompt"):
         paths.set_value(out, "singlePromptConfig.prompt", out["globalPrompt"])
-        if target is not None and "globalPrompt" not in target:
-            out.pop("globalPrompt")  # it is the prompt's carrier here, not a field the plan sets
+        if target is None or "globalPrompt" not in target:
+            # The prompt's carrier here, not a field the plan sets: dropped in planning too, so the
+            # config read back after publishing and the one read when planning again are alike (sync.py).
+            out.pop("globalPrompt")
     planned_tz, live_tz = (target or {}).get("timezone"), out.get("timezone")
     if target is None and isinstance(live_tz, str):
         # Planning: the planner writes {label, offset} (§B.1); the v2 draft keeps the IANA string (§C.3).
