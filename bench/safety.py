@@ -21,14 +21,14 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from atoms_migrate import doctor  # noqa: E402
-from atoms_migrate.apply import Applier, ApplyOptions, locate  # noqa: E402
-from atoms_migrate.plan import plan_agent  # noqa: E402
-from atoms_migrate.retry import RetryPolicy  # noqa: E402
+from atoms_migrate.apply import doctor  # noqa: E402
+from atoms_migrate.apply.applier import Applier, ApplyOptions, locate  # noqa: E402
+from atoms_migrate.plan.planner import plan_agent  # noqa: E402
+from atoms_migrate.platforms.retry import RetryPolicy  # noqa: E402
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox  # noqa: E402
-from atoms_migrate.smallest import AtomsClient  # noqa: E402
-from atoms_migrate.source import normalise  # noqa: E402
-from atoms_migrate.tables import load_tables  # noqa: E402
+from atoms_migrate.platforms.smallest import AtomsClient  # noqa: E402
+from atoms_migrate.source.shapes import normalise  # noqa: E402
+from atoms_migrate.mapping.tables import load_tables  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "support-agent.json"
 

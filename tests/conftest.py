@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from atoms_migrate.source import SourceAgent, normalise
-from atoms_migrate.tables import MappingTables, load_tables
+from atoms_migrate.source.shapes import SourceAgent, normalise
+from atoms_migrate.mapping.tables import MappingTables, load_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -9,21 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from atoms_migrate.apply import (
-    Applier,
-    ApplyOptions,
-    ApplyResult,
-    DraftOpenError,
-    PublishTimeout,
-    SecurityScanFailed,
-    locate,
-)
+from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, DraftOpenError, PublishTimeout, SecurityScanFailed, locate
 from atoms_migrate.errors import ApiError
-from atoms_migrate.plan import marker, plan_agent
-from atoms_migrate.retry import RetryPolicy
+from atoms_migrate.plan.planner import marker, plan_agent
+from atoms_migrate.platforms.retry import RetryPolicy
 from atoms_migrate.sandbox.atoms import FAIL_SCAN_MARK
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
-from atoms_migrate.smallest import AtomsClient
+from atoms_migrate.platforms.smallest import AtomsClient
 from conftest import EXAMPLE, make_source
 
 
@@ -263,7 +255,7 @@ def _updated(example, text: str):
 
 
 def test_a_colleagues_draft_edit_makes_the_direct_write_a_409_not_an_overwrite(rig, example) -> None:
-    from atoms_migrate.apply import ConcurrentEdit
+    from atoms_migrate.apply.applier import ConcurrentEdit
 
     _, first = rig.run(example)
     before = _live(rig)["live_config"]["firstMessage"]
@@ -278,7 +270,7 @@ def test_a_colleagues_draft_edit_makes_the_direct_write_a_409_not_an_overwrite(r
 
 
 def test_a_colleagues_edit_during_staging_keeps_the_staging_branch_and_the_live_one_untouched(rig, example) -> None:
-    from atoms_migrate.apply import ConcurrentEdit
+    from atoms_migrate.apply.applier import ConcurrentEdit
 
     _, first = rig.run(example)
     before = _live(rig)["live_config"]["firstMessage"]
@@ -290,7 +282,7 @@ def test_a_colleagues_edit_during_staging_keeps_the_staging_branch_and_the_live_
 
 
 def test_a_live_head_that_moved_since_planning_is_refused(rig, example) -> None:
-    from atoms_migrate.apply import ConcurrentEdit
+    from atoms_migrate.apply.applier import ConcurrentEdit
 
     _, first = rig.run(example)
     opts = ApplyOptions(poll_interval=1)

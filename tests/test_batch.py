@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atoms_migrate.batch import SourceSpec, enumerate_directory, parse_shard, run_pool, select, shard
-from atoms_migrate.ci import AgentResult, github_annotations, junit_xml
+from atoms_migrate.source.select import SourceSpec, enumerate_directory, parse_shard, run_pool, select, shard
+from atoms_migrate.report.ci import AgentResult, github_annotations, junit_xml
 from atoms_migrate.errors import ConfigError
 from atoms_migrate.model import AgentPlan, Finding, SourceRef
-from atoms_migrate.ratelimit import RequestGate
+from atoms_migrate.platforms.ratelimit import RequestGate
 
 SPECS = [SourceSpec("agent_a", "id", "Support EN", ("support",)), SourceSpec("agent_b", "id", "Sales", ("sales",)),
          SourceSpec("agents/c.json", "file", "c"), SourceSpec("agents/d.json", "file", "d", agent_id="agent_d")]
@@ -159,7 +159,7 @@ NAME_ROWS = [
 
 @pytest.mark.parametrize("sources, expected", [r[1:] for r in NAME_ROWS], ids=[r[0] for r in NAME_ROWS])
 def test_plan_names_keeps_same_named_sources_apart(sources, expected) -> None:
-    from atoms_migrate.batch import plan_names
+    from atoms_migrate.source.select import plan_names
 
     assert plan_names(sources) == expected
 
@@ -169,6 +169,6 @@ def test_plan_names_keeps_same_named_sources_apart(sources, expected) -> None:
     ("Support (copy)", "Support", False), ("Other (2)", "Support", False),
 ])
 def test_is_suffixed(live, planned, expected) -> None:
-    from atoms_migrate.batch import is_suffixed
+    from atoms_migrate.source.select import is_suffixed
 
     assert is_suffixed(live, planned) is expected

@@ -17,12 +17,12 @@ import pytest
 
 import conftest
 import sdk_contract
-from atoms_migrate.apply import Applier, ApplyOptions, locate
-from atoms_migrate.plan import plan_agent
-from atoms_migrate.retry import RetryPolicy
+from atoms_migrate.apply.applier import Applier, ApplyOptions, locate
+from atoms_migrate.plan.planner import plan_agent
+from atoms_migrate.platforms.retry import RetryPolicy
 from atoms_migrate.sandbox import atoms as fake
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
-from atoms_migrate.smallest import AtomsClient
+from atoms_migrate.platforms.smallest import AtomsClient
 from conftest import EXAMPLE, make_source
 
 DRAFT = "/atoms/v1/agent/a1/branches/b1/draft"
@@ -220,7 +220,7 @@ def test_post_call_analytics_not_kept_on_v2_is_reported_not_failed(tables, examp
 
 
 def test_wire_body_per_versioning_and_form() -> None:
-    from atoms_migrate.writeforms import load_write_forms, project, wire_body
+    from atoms_migrate.apply.writeforms import load_write_forms, project, wire_body
 
     table = load_write_forms()
     target = {"singlePromptConfig": {"prompt": "P", "tools": []}, "workflowType": "single_prompt"}
@@ -244,7 +244,7 @@ def test_wire_body_per_versioning_and_form() -> None:
 
 
 def test_every_uncertain_field_cites_the_reference_and_has_an_alternative() -> None:
-    from atoms_migrate.writeforms import load_write_forms
+    from atoms_migrate.apply.writeforms import load_write_forms
 
     table = load_write_forms()
     assert {f.field for f in table.fields} == {"prompt", "post-call analytics", "timezone", "pro voice model"}
@@ -252,7 +252,7 @@ def test_every_uncertain_field_cites_the_reference_and_has_an_alternative() -> N
 
 
 def test_a_v2_timezone_string_reads_back_in_the_planners_shape() -> None:
-    from atoms_migrate.writeforms import load_write_forms, project
+    from atoms_migrate.apply.writeforms import load_write_forms, project
 
     seen = project({"timezone": "Pacific/Auckland"}, None, "v2", load_write_forms())
     assert seen["timezone"] == {"label": "Pacific/Auckland", "offset": 720}  # standard time, as the mapper plans it

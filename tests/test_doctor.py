@@ -12,10 +12,10 @@ import time
 import httpx
 import pytest
 
-from atoms_migrate import doctor
-from atoms_migrate.retry import RetryPolicy
+from atoms_migrate.apply import doctor
+from atoms_migrate.platforms.retry import RetryPolicy
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
-from atoms_migrate.smallest import AtomsClient
+from atoms_migrate.platforms.smallest import AtomsClient
 from conftest import EXE
 from test_e2e import Box, _box
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from atoms_migrate import paths
+from atoms_migrate.mapping import paths
 from atoms_migrate.errors import SourceFileError
-from atoms_migrate.mapper import MapContext, clamp_numbers, map_agent, uncovered_leaves
+from atoms_migrate.mapping.engine import MapContext, clamp_numbers, map_agent, uncovered_leaves
 from atoms_migrate.model import Assignment
-from atoms_migrate.source import parse_config_text, reject_bad_numbers
+from atoms_migrate.source.shapes import parse_config_text, reject_bad_numbers
 from conftest import EXAMPLE, agent_config, make_source
 
 P = "conversation_config.agent.prompt"
@@ -133,7 +133,7 @@ def test_every_range_names_its_reference(tables) -> None:
 def test_mappings_check_reports_a_bad_range(tmp_path) -> None:
     import shutil
 
-    from atoms_migrate.tables import TABLE_FILES, builtin_dir, check_tables
+    from atoms_migrate.mapping.tables import TABLE_FILES, builtin_dir, check_tables
 
     for name in TABLE_FILES:
         shutil.copy(builtin_dir() / name, tmp_path / name)
@@ -391,7 +391,7 @@ def test_the_campaign_fuzz_of_hostile_values_never_raises(tables) -> None:
 
 def test_a_state_file_from_a_newer_build_is_refused_and_left_alone(tmp_path) -> None:
     from atoms_migrate.errors import ConfigError
-    from atoms_migrate.state import load_state, record
+    from atoms_migrate.apply.state import load_state, record
 
     path = tmp_path / "state.json"
     text = json.dumps({"format_version": 2, "agents": {}, "leases": {"agent_1": {"holder": "ci-7"}}})
@@ -405,7 +405,7 @@ def test_a_state_file_from_a_newer_build_is_refused_and_left_alone(tmp_path) -> 
 
 @pytest.mark.parametrize("version", [1, "1", None])
 def test_current_state_versions_still_load(tmp_path, version) -> None:
-    from atoms_migrate.state import load_state
+    from atoms_migrate.apply.state import load_state
 
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"agents": {}} | ({"format_version": version} if version is not None else {})))
@@ -414,7 +414,7 @@ def test_current_state_versions_still_load(tmp_path, version) -> None:
 
 def test_a_state_version_that_is_not_a_number_is_unreadable(tmp_path) -> None:
     from atoms_migrate.errors import ConfigError
-    from atoms_migrate.state import load_state
+    from atoms_migrate.apply.state import load_state
 
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"format_version": [2], "agents": {}}))
@@ -532,7 +532,7 @@ def test_v1_draft_that_was_not_opened_is_opened_again(v1, example) -> None:
 
 
 def test_v1_draft_opening_that_keeps_failing_is_given_up_after_bounded_attempts(v1, example) -> None:
-    from atoms_migrate.smallest import AmbiguousWriteError
+    from atoms_migrate.platforms.smallest import AmbiguousWriteError
 
     v1.sandbox.add_fault(method="POST", path=r"/drafts$", action="status", status=502, times=10)
     with pytest.raises(AmbiguousWriteError):

@@ -6,9 +6,9 @@ import httpx
 import pytest
 import respx
 
-from atoms_migrate.elevenlabs import ElevenLabsClient
+from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.errors import ApiError
-from atoms_migrate.retry import RetryPolicy, get_with_retries, server_wait_hint
+from atoms_migrate.platforms.retry import RetryPolicy, get_with_retries, server_wait_hint
 
 BASE = "https://api.eu.residency.elevenlabs.io"
 KEY = "xi-test-key-123456"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from atoms_migrate import bounds
+from atoms_migrate.source import bounds
 from atoms_migrate.cli import app
 from conftest import EXAMPLE
 
@@ -158,7 +158,7 @@ def test_a_saved_plan_reading_a_source_outside_the_project_is_refused(tmp_path, 
 
 
 def test_scan_skips_devices_fifos_and_links_out_of_the_tree(tmp_path) -> None:
-    from atoms_migrate.scan import iter_files
+    from atoms_migrate.scan.scanner import iter_files
 
     tree = tmp_path / "src"
     tree.mkdir()
@@ -222,7 +222,7 @@ def hostile_server():
 def test_a_dripping_server_hits_the_total_request_deadline(hostile_server, monkeypatch) -> None:
     from atoms_migrate import cli
     from atoms_migrate.errors import ApiError
-    from atoms_migrate.retry import RetryPolicy
+    from atoms_migrate.platforms.retry import RetryPolicy
 
     monkeypatch.setattr(cli, "REQUEST_DEADLINE", 0.5)
     monkeypatch.setenv("SMALLEST_API_KEY", "sk_test")
@@ -253,7 +253,7 @@ def test_a_200_of_the_wrong_shape_is_an_error_naming_the_endpoint(call, endpoint
     import httpx
 
     from atoms_migrate.errors import ApiError
-    from atoms_migrate.smallest import AtomsClient
+    from atoms_migrate.platforms.smallest import AtomsClient
 
     def wrong(request: httpx.Request) -> httpx.Response:
         body = [1, 2] if "revisions" in request.url.path else []
@@ -268,7 +268,7 @@ def test_a_200_of_the_wrong_shape_is_an_error_naming_the_endpoint(call, endpoint
 def test_an_elevenlabs_200_of_the_wrong_shape_names_the_endpoint() -> None:
     import httpx
 
-    from atoms_migrate.elevenlabs import ElevenLabsClient
+    from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
     from atoms_migrate.errors import ApiError
 
     client = ElevenLabsClient(httpx.Client(base_url="http://el", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[]))))
@@ -295,7 +295,7 @@ def test_a_key_with_a_newline_or_non_ascii_is_refused_up_front_and_never_echoed(
     ("https://h.example/x?q=1", "https://h.example/x?q=1"),
 ])
 def test_mask_url_hides_userinfo_and_credential_query_values(url, masked) -> None:
-    from atoms_migrate.refs import mask_url
+    from atoms_migrate.mapping.refs import mask_url
 
     assert mask_url(url) == masked
 
@@ -306,7 +306,7 @@ def test_mask_url_hides_userinfo_and_credential_query_values(url, masked) -> Non
 def test_a_second_holder_is_refused_naming_the_first_and_may_wait_for_it(tmp_path, monkeypatch) -> None:
     import threading
 
-    from atoms_migrate.statelock import StateLock, StateLocked
+    from atoms_migrate.apply.statelock import StateLock, StateLocked
 
     monkeypatch.setattr("sys.argv", ["atoms-migrate", "all", "agents", "--secret", "TOKEN=do-not-write-me"])
     state = tmp_path / ".atoms-migrate" / "state.json"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from atoms_migrate.compare import differences, matches
-from atoms_migrate.live import live_config
+from atoms_migrate.plan.compare import differences, matches
+from atoms_migrate.plan.live import live_config
 
 
 @pytest.mark.parametrize(

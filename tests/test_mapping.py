@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from atoms_migrate.mapper import map_agent, uncovered_leaves
+from atoms_migrate.mapping.engine import map_agent, uncovered_leaves
 from conftest import agent_config, make_source
 
 
@@ -272,7 +272,7 @@ def test_system_tool_reached_through_tool_ids_is_mapped(tables) -> None:
 
 def test_every_lossy_change_says_why(tables) -> None:
     from conftest import EXAMPLE
-    from atoms_migrate.source import normalise, read_config_file
+    from atoms_migrate.source.shapes import normalise, read_config_file
 
     result = map_agent(normalise(read_config_file(EXAMPLE), "example"), tables)
     assert all(a.note for a in result.assignments if a.status == "lossy")

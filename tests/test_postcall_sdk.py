@@ -12,7 +12,7 @@ import json
 import httpx
 import pytest
 
-from atoms_migrate.smallest import AtomsClient
+from atoms_migrate.platforms.smallest import AtomsClient
 
 smallestai = pytest.importorskip("smallestai")
 

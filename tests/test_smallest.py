@@ -7,15 +7,8 @@ import pytest
 import respx
 
 from atoms_migrate.errors import ApiError, ConfigError
-from atoms_migrate.retry import RetryPolicy
-from atoms_migrate.smallest import (
-    AmbiguousWriteError,
-    AtomsClient,
-    VersioningUnavailable,
-    atoms_base_urls,
-    parse_error,
-    strip_nulls,
-)
+from atoms_migrate.platforms.retry import RetryPolicy
+from atoms_migrate.platforms.smallest import AmbiguousWriteError, AtomsClient, VersioningUnavailable, atoms_base_urls, parse_error, strip_nulls
 
 HOST = "https://api.india.smallest.ai"
 KEY = "sk_test_0123456789"

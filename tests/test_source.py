@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
-from atoms_migrate.source import load_tools_dir, normalise, read_config_file
+from atoms_migrate.source.shapes import load_tools_dir, normalise, read_config_file
 from conftest import EXAMPLE, FIXTURES
 
 SHAPES = FIXTURES / "shapes"
@@ -46,7 +46,7 @@ FLATTENED_ROWS = [
 
 @pytest.mark.parametrize("path, value", FLATTENED_ROWS, ids=[r[0] for r in FLATTENED_ROWS])
 def test_flattened_shape_is_normalised_completely(path: str, value) -> None:
-    from atoms_migrate import paths
+    from atoms_migrate.mapping import paths
 
     agent = normalise(read_config_file(SHAPES / "flattened-complete.yaml"), "f.yaml")
     assert agent.shape == "flattened-legacy"
@@ -54,7 +54,7 @@ def test_flattened_shape_is_normalised_completely(path: str, value) -> None:
 
 
 def test_flattened_values_are_used_not_reported_unknown(tables) -> None:
-    from atoms_migrate.plan import plan_agent
+    from atoms_migrate.plan.planner import plan_agent
 
     plan = plan_agent(normalise(read_config_file(SHAPES / "flattened-complete.yaml"), "f.yaml", path="f.yaml"), tables)
     config = plan.target_config
@@ -128,7 +128,7 @@ SHAPE_FILES = sorted(p for p in SHAPES.iterdir() if p.name != "hand-written.json
 
 @pytest.mark.parametrize("file", SHAPE_FILES, ids=[f.name for f in SHAPE_FILES])
 def test_every_leaf_of_every_fixture_shape_is_accounted_for_in_its_own_paths(tables, file: Path) -> None:
-    from atoms_migrate.mapper import map_agent, uncovered_file_leaves, uncovered_leaves
+    from atoms_migrate.mapping.engine import map_agent, uncovered_file_leaves, uncovered_leaves
 
     source = normalise(read_config_file(file), str(file), path=str(file))
     result = map_agent(source, tables)
@@ -160,7 +160,7 @@ def test_paths_are_reported_in_the_users_own_shape(file: str, normalised: str, u
 
 
 def test_json_plan_keeps_shape_and_adds_normalised_path_where_it_differs(tables) -> None:
-    from atoms_migrate.plan import plan_agent
+    from atoms_migrate.plan.planner import plan_agent
 
     doc = plan_agent(normalise(read_config_file(SHAPES / "camel-case.json"), "c.json", path="c.json"), tables).to_dict()
     assert doc["source"]["shape"] == "cli-config"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from atoms_migrate.cli import app
-from atoms_migrate.tables import TABLE_FILES, builtin_dir, check_tables
+from atoms_migrate.mapping.tables import TABLE_FILES, builtin_dir, check_tables
 
 runner = CliRunner()
 

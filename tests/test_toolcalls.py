@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from atoms_migrate.toolcalls import Request, Samples, compare, render_atoms, render_elevenlabs, samples_for, tool_parity
-from atoms_migrate.webhooks import ToolOptions, convert_webhook, is_set, value_source
+from atoms_migrate.mapping.toolcalls import Request, Samples, compare, render_atoms, render_elevenlabs, samples_for, tool_parity
+from atoms_migrate.mapping.webhooks import ToolOptions, convert_webhook, is_set, value_source
 
 SYSTEM_VARS = {"system__conversation_id": "call_id", "system__caller_id": "user_number", "system__agent_id": None}
 EMPTY = {"description": "", "dynamic_variable": "", "constant_value": "", "is_system_provided": False, "is_omitted": False}
@@ -340,8 +340,8 @@ def test_system_variables_are_renamed_in_descriptions() -> None:
 # --- in the plan ----------------------------------------------------------------------------------
 
 def _plan(tables, agent_fields: dict[str, Any], **options: Any):
-    from atoms_migrate.mapper import MapOptions
-    from atoms_migrate.plan import plan_agent
+    from atoms_migrate.mapping.engine import MapOptions
+    from atoms_migrate.plan.planner import plan_agent
     from conftest import agent_config, make_source
 
     return plan_agent(make_source(agent_config(**agent_fields)), tables, options=MapOptions(**options))
@@ -429,8 +429,8 @@ def test_other_client_tools_get_no_end_call_suggestion(tables) -> None:
 
 
 def test_credential_constant_in_the_body_is_resolved_at_apply_and_matches_on_read_back() -> None:
-    from atoms_migrate.compare import matches
-    from atoms_migrate.refs import refs_in, resolve
+    from atoms_migrate.plan.compare import matches
+    from atoms_migrate.mapping.refs import refs_in, resolve
 
     cfg = body_tool({"api_key": prop(constant_value='sk-live-"1"'), "q": prop(description="Q")})
     conv = convert(cfg)
@@ -474,7 +474,7 @@ def test_a_placeholder_header_given_a_secret_compares_as_that_secret() -> None:
 
 def test_a_credential_inside_an_object_or_array_constant_is_kept_out_of_the_plan() -> None:
     """Review: an object constant {"password": ...} went into the plan, the reports and the Tool calls block verbatim."""
-    from atoms_migrate.refs import resolve
+    from atoms_migrate.mapping.refs import resolve
 
     cfg = body_tool({"credentials": {"type": "object", **EMPTY, "constant_value": {"user": "bob", "password": "pw_live_OBJ777"}, "properties": {}},
                      "api_keys": {"type": "array", **EMPTY, "constant_value": ["k_live_A1", "k_live_B2"], "items": {"type": "string"}},

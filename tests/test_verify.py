@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from atoms_migrate.realtime import AtomsSession, ElevenLabsSession, RealtimeError, Turn, realtime_url
+from atoms_migrate.platforms.realtime import AtomsSession, ElevenLabsSession, RealtimeError, Turn, realtime_url
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
-from atoms_migrate.verify import Expect, check, smoke_script
+from atoms_migrate.verify.script import Expect, check, smoke_script
 from conftest import EXAMPLE
 from test_e2e import Box
 
@@ -153,7 +153,7 @@ SCRIPT_ROWS = [
 
 @pytest.mark.parametrize("written, meant", [r[1:] for r in SCRIPT_ROWS], ids=[r[0] for r in SCRIPT_ROWS])
 def test_script_contract_accepts_the_published_forms(tmp_path: Path, written, meant) -> None:
-    from atoms_migrate.verify import load_script
+    from atoms_migrate.verify.script import load_script
 
     file = tmp_path / "s.json"
     file.write_text(json.dumps({"turns": [{"user": "hi", "expect": written}], "opening": written}))
@@ -163,7 +163,7 @@ def test_script_contract_accepts_the_published_forms(tmp_path: Path, written, me
 
 def test_script_still_refuses_unknown_keys(tmp_path: Path) -> None:
     from atoms_migrate.errors import ConfigError
-    from atoms_migrate.verify import load_script
+    from atoms_migrate.verify.script import load_script
 
     file = tmp_path / "s.json"
     file.write_text(json.dumps({"turns": [{"user": "hi", "expect": {"contain": "x"}}]}))

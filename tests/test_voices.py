@@ -7,11 +7,11 @@ import wave
 
 import pytest
 
-from atoms_migrate.audio import MAX_SECONDS, prepare_clip
-from atoms_migrate.refs import is_ref
-from atoms_migrate.tables import load_tables
-from atoms_migrate.source import voice_roles
-from atoms_migrate.voices import CatalogVoice, Traits, parse_catalog, pick_voice, suggest, traits_from_elevenlabs
+from atoms_migrate.apply.audio import MAX_SECONDS, prepare_clip
+from atoms_migrate.mapping.refs import is_ref
+from atoms_migrate.mapping.tables import load_tables
+from atoms_migrate.source.shapes import voice_roles
+from atoms_migrate.mapping.voices import CatalogVoice, Traits, parse_catalog, pick_voice, suggest, traits_from_elevenlabs
 
 CATALOG = (
     CatalogVoice("ava", "Ava", "female", "american", "young", ("english",)),

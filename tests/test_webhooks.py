@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from atoms_migrate.webhooks import ToolOptions, convert_webhook, substitute, unresolved_placeholders
+from atoms_migrate.mapping.webhooks import ToolOptions, convert_webhook, substitute, unresolved_placeholders
 
 SYSTEM_VARS = {"system__conversation_id": "call_id", "system__caller_id": "user_number", "system__agent_turns": None}
 

@@ -1,0 +1,9 @@
+"""Carrying a plan out on Smallest Atoms, and remembering what was done.
+
+``run`` (one agent from source to recorded result, shared by ``agent``, ``all`` and ``apply``), ``applier`` (the
+v2 branch / v1 draft write sequence, publish, read-back), ``resources`` (voice clones and knowledge bases made
+before the agent), ``documents`` (text -> PDF for knowledge bases), ``audio`` (clone samples), ``state`` (the
+state file), ``saved`` (saved-plan files: ``--out plan.json`` and ``apply plan.json``).
+
+New write step or recovery: ``applier``; new org resource: ``resources``; anything persisted: ``state``.
+"""

@@ -1,0 +1,241 @@
+"""Saved plans: what ``--out plan.json`` writes and what ``apply plan.json`` checks first.
+
+Like ``terraform plan -out`` (peer-conventions §3.1): a saved plan is applied exactly or
+not at all. Each agent entry carries the hash of its source config and the id of the
+target's live revision (or active version) it was planned against, plus the plan itself
+with its write steps. Before writing, ``apply`` reads the source and the target again,
+plans again with the saved settings, and refuses an agent whose source changed, whose
+target changed (another revision went live, the agent appeared or vanished), or whose plan
+would now differ (mapping tables, options or state changed); it says which. Secrets are
+never in the file: the steps hold ``<secret:NAME>`` references, supplied again at apply.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from atoms_migrate import __version__
+from atoms_migrate.source.bounds import InputTooLarge, check_file
+from atoms_migrate.errors import ConfigError
+from atoms_migrate.apply.run import Planned
+
+KIND = "atoms-migrate-saved-plan"
+FORMAT_VERSION = "1"
+
+
+def saved_plan(entries: list[tuple[dict[str, str], Planned]], tables_hash: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The document for ``--out``: ``entries`` pairs how to find each source again with its plan."""
+    agents = []
+    for source_ref, planned in entries:
+        agents.append({
+            "source": {**source_ref, "key": planned.source.key, "hash": planned.source_hash},
+            "target": {"agent_id": planned.target.agent_id if planned.target else None,
+                       "versioning": planned.target.versioning if planned.target else None,
+                       "revision_id": planned.target_revision},
+            "plan": planned.plan.to_dict(),
+        })
+    return {"kind": KIND, "format_version": FORMAT_VERSION, "created_by": f"atoms-migrate {__version__}",
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "tables_hash": tables_hash,
+            "settings": settings, "agents": agents}
+
+
+def write(path: Path, doc: dict[str, Any]) -> None:
+    try:
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the plan to {path}: {exc.strerror}") from exc
+
+
+# An id that is one plain URL path segment: no "/", ".", "%", "?" or spaces, so it can never
+# reach another endpoint (ElevenLabs `agent_…` and older 20-character ids, Atoms 24-hex ObjectIds).
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+AGENT_FILE_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _safe_id(value: str | None) -> str | None:
+    if value is not None and not SAFE_ID.match(value):
+        raise ValueError(f"{value[:60]!r} is not an agent id (letters, digits, '_' and '-' only)")
+    return value
+
+
+class _Checked(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SavedSource(_Checked):
+    kind: Literal["id", "file"]
+    ref: str
+    agent_id: str | None = None
+    key: str
+    hash: str
+
+    @field_validator("agent_id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        return _safe_id(v)
+
+
+class SavedTarget(_Checked):
+    agent_id: str | None = None
+    versioning: Literal["v1", "v2"] | None = None
+    revision_id: str | None = None
+
+    @field_validator("agent_id", "revision_id")
+    @classmethod
+    def _ids(cls, v: str | None) -> str | None:
+        return _safe_id(v)
+
+
+class SavedAgentPlan(_Checked):
+    source: dict[str, Any]
+    steps: list[dict[str, Any]] = []
+
+
+class SavedAgent(_Checked):
+    source: SavedSource
+    target: SavedTarget
+    plan: SavedAgentPlan
+
+
+class SavedSettings(_Checked):
+    set: dict[str, str] = {}
+    secret_names: list[str] = []
+    clone_voices: bool = False
+    branch: str | None = None
+    force: bool = False
+    versioning: Literal["auto", "v1", "v2"] = "auto"
+    publish_timeout: float = 120.0
+
+    @field_validator("publish_timeout")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError("must be a positive number of seconds")
+        return v
+
+
+class SavedPlan(_Checked):
+    kind: Literal["atoms-migrate-saved-plan"]
+    format_version: str
+    tables_hash: str
+    settings: SavedSettings = SavedSettings()
+    agents: list[SavedAgent]
+
+
+def _outside(ref: str, roots: list[Path]) -> bool:
+    try:
+        resolved = Path(ref).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return True
+    return not any(resolved == root or resolved.is_relative_to(root) for root in roots)
+
+
+def check_sources(doc: dict[str, Any], plan_path: Path, project: Path | None = None) -> None:
+    """Every source the plan names is safe to read again before any request is sent.
+
+    Ids must be single URL path segments (a tampered ``../../v1/user`` would send the API key
+    elsewhere); files must be agent files inside the project, after following links: the project
+    the state file belongs to when known, else the working directory or the plan's folder.
+    """
+    roots = [p.resolve() for p in ([project] if project else [Path.cwd(), plan_path.parent])]
+    for i, agent in enumerate(doc["agents"]):
+        src = agent["source"]
+        where = f"{plan_path}: agents[{i}].source"
+        if src["kind"] == "id":
+            if not SAFE_ID.match(src["ref"]):
+                raise ConfigError(f"{where}.ref {src['ref'][:60]!r} is not an ElevenLabs agent id; nothing was sent",
+                                  "The plan was edited by hand or damaged: plan again with --dry-run --out.")
+            if src.get("agent_id") not in (None, src["ref"]):
+                raise ConfigError(f"{where}: agent_id {src['agent_id']!r} does not match ref {src['ref']!r}; nothing was sent",
+                                  "The plan was edited by hand or damaged: plan again with --dry-run --out.")
+        elif not src["ref"].lower().endswith(AGENT_FILE_SUFFIXES) or _outside(src["ref"], roots):
+            raise ConfigError(f"{where}.ref {src['ref'][:120]!r} is not an agent file inside the project: it is not "
+                              f"JSON/YAML or lies outside the project ({', '.join(str(r) for r in roots)}); "
+                              "nothing was read or sent",
+                              "Apply the plan from the folder it was made in; plan again if it was edited.")
+
+
+def load(path: Path, project: Path | None = None) -> dict[str, Any]:
+    """The saved plan at ``path``, validated (shape, ids, source files) before anything is sent."""
+    try:
+        check_file(path)  # a FIFO or device would block or never end
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except InputTooLarge as exc:
+        raise ConfigError(f"{path} {exc}", "Make one with --dry-run --out plan.json.") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is nested too deeply to be a saved plan", "Make one with --dry-run --out plan.json.") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} cannot be read as a saved plan: {exc}", "Make one with --dry-run --out plan.json.") from exc
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise ConfigError(f"{path} is not a saved atoms-migrate plan", "Make one with --dry-run --out plan.json.")
+    _check_shape(path, doc)
+    major = str(doc.get("format_version", "")).split(".")[0]
+    if major != FORMAT_VERSION:
+        raise ConfigError(f"{path} has plan format {doc.get('format_version')!r}; this version reads {FORMAT_VERSION}",
+                          "Plan again with this version of atoms-migrate.")
+    try:
+        SavedPlan.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(part) for part in err["loc"])
+        raise ConfigError(f"{path} is not a valid saved plan: {where}: {err['msg']} ({len(exc.errors())} problem(s)); nothing was sent",
+                          "The plan was edited by hand or damaged: plan again with --dry-run --out.") from exc
+    if not doc["agents"]:
+        raise ConfigError(f"{path} holds no agents, so there is nothing to apply", "Plan again with --dry-run --out.")
+    check_sources(doc, path, project)
+    return doc
+
+
+# What `apply` reads from each agent entry: (path of keys, expected type).
+_REQUIRED: tuple[tuple[tuple[str, ...], type], ...] = (
+    (("source",), dict), (("source", "ref"), str), (("source", "kind"), str), (("source", "hash"), str),
+    (("target",), dict), (("plan",), dict), (("plan", "source"), dict),
+)
+
+
+def _check_shape(path: Path, doc: dict[str, Any]) -> None:
+    """Every key ``apply`` reads is there with its type; else one clean error naming the first gap."""
+    agents = doc.get("agents")
+    if not isinstance(agents, list):
+        raise ConfigError(f"{path}: the saved plan has no `agents` list", "Plan again with --dry-run --out.")
+    for i, item in enumerate(agents):
+        for keys, kind in _REQUIRED:
+            value: Any = item
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            if not isinstance(value, kind):
+                raise ConfigError(f"{path}: agents[{i}].{'.'.join(keys)} is missing or not a {kind.__name__}",
+                                  "The saved plan is damaged or edited by hand; plan again with --dry-run --out.")
+        if item["source"]["kind"] not in ("id", "file"):
+            raise ConfigError(f"{path}: agents[{i}].source.kind must be id or file", "Plan again with --dry-run --out.")
+
+
+def _comparable_steps(plan: dict[str, Any]) -> Any:
+    return [{k: v for k, v in step.items() if k != "summary"} for step in plan.get("steps") or []]
+
+
+def refusal(entry: dict[str, Any], planned: Planned, tables_hash: str, saved_tables_hash: str) -> str | None:
+    """Why ``planned`` (made now) may not stand in for the saved ``entry``; None when it may."""
+    if planned.source_hash != entry["source"]["hash"]:
+        return "its source changed since planning"
+    then, now = entry["target"], planned.target
+    if then.get("agent_id") is None and now is not None:
+        return f"an Atoms agent for it appeared since planning ({now.agent_id})"
+    if then.get("agent_id") is not None and now is None:
+        return f"its Atoms agent {then['agent_id']} is gone since planning"
+    if now is not None and now.agent_id != then.get("agent_id"):
+        return f"its target is now Atoms agent {now.agent_id}, not {then.get('agent_id')}"
+    if now is not None and planned.target_revision != then.get("revision_id"):
+        return f"the target's live revision changed since planning ({then.get('revision_id')} -> {planned.target_revision})"
+    if tables_hash != saved_tables_hash:
+        return "the mapping tables changed since planning"
+    if _comparable_steps(planned.plan.to_dict()) != _comparable_steps(entry["plan"]):
+        return "planning again gives different write steps (options or state changed since planning)"
+    return None

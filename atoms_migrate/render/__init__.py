@@ -1,1 +1,0 @@
-"""Renderers: turn a ``Plan`` into what people and machines read. They never do I/O."""
