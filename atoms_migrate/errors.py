@@ -32,7 +32,9 @@ class MappingTableError(MigrationError):
 
     def __init__(self, problems: list[str], hint: str | None = None) -> None:
         self.problems = problems
-        summary = problems[0] if len(problems) == 1 else f"{len(problems)} problems in mapping tables; first: {problems[0]}"
+        summary = (
+            problems[0] if len(problems) == 1 else f"{len(problems)} problems in mapping tables; first: {problems[0]}"
+        )
         super().__init__(summary, hint or "Run `atoms-migrate mappings check` to list every problem.")
 
 

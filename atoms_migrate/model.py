@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ChangeStatus = Literal["mapped", "lossy", "defaulted"]
-RESOURCE_STEPS = frozenset({"clone_voice", "knowledge_base", "webhook"})  # not agent config; webhook runs after the agent
+RESOURCE_STEPS = frozenset(
+    {"clone_voice", "knowledge_base", "webhook"}
+)  # not agent config; webhook runs after the agent
 FindingStatus = Literal["unmapped", "lossy", "ignored"]
 Severity = Literal["error", "warning", "info"]
 Action = Literal["create", "update", "no-op"]
@@ -213,7 +215,16 @@ class Plan:
     agents: tuple[AgentPlan, ...]
 
     def summary(self) -> dict[str, int]:
-        out = {"create": 0, "update": 0, "no-op": 0, "mapped": 0, "lossy": 0, "defaulted": 0, "unmapped": 0, "ignored": 0}
+        out = {
+            "create": 0,
+            "update": 0,
+            "no-op": 0,
+            "mapped": 0,
+            "lossy": 0,
+            "defaulted": 0,
+            "unmapped": 0,
+            "ignored": 0,
+        }
         for agent in self.agents:
             out[agent.action] += 1
             for key, n in agent.counts().items():

@@ -51,8 +51,16 @@ def cli(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subproc
     return time.perf_counter() - started, proc
 
 
-def batch(work: Path, agents: int, latency: float, concurrency: int, scan_reads: int = 1,
-          rate_limit: float | None = None, max_rps: float | None = None, folder: str = "agents") -> dict[str, float]:
+def batch(
+    work: Path,
+    agents: int,
+    latency: float,
+    concurrency: int,
+    scan_reads: int = 1,
+    rate_limit: float | None = None,
+    max_rps: float | None = None,
+    folder: str = "agents",
+) -> dict[str, float]:
     """A fresh sandbox: create every agent, then re-run unchanged; count requests (and 429s)."""
     sandbox = Sandbox(latency=latency, scan_reads=scan_reads, rate_limit=rate_limit)
     server = sandbox.serve()
@@ -71,7 +79,9 @@ def batch(work: Path, agents: int, latency: float, concurrency: int, scan_reads:
         live = [a for a in sandbox.atoms.summary() if not a["archived"]]
         assert len(live) == agents, f"{len(live)} agents exist, expected {agents}"
         sandbox.log.clear()
-        rerun_seconds, proc = cli(["all", str(work / folder), "--yes", "--concurrency", str(concurrency), *extra], cwd, env)
+        rerun_seconds, proc = cli(
+            ["all", str(work / folder), "--yes", "--concurrency", str(concurrency), *extra], cwd, env
+        )
         rerun = list(sandbox.log)
     finally:
         server.shutdown()
@@ -108,7 +118,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every sandbox request")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--offline", type=int, default=1000, help="agents to plan offline")
-    parser.add_argument("--rate-limit", type=float, default=10.0, help="the fake account's requests per second (and --max-rps)")
+    parser.add_argument(
+        "--rate-limit", type=float, default=10.0, help="the fake account's requests per second (and --max-rps)"
+    )
     parser.add_argument("--rate-agents", type=int, default=30, help="agents in the rate-limited run")
     args = parser.parse_args()
     if not EXE.exists():
@@ -122,22 +134,41 @@ def main() -> None:
         many = batch(work, args.agents, args.latency, args.concurrency)
         speedup = one["seconds"] / many["seconds"]
         print(f"concurrency 1:  {one['seconds']:7.2f} s")
-        print(f"concurrency {args.concurrency}: {many['seconds']:7.2f} s   speed-up {speedup:.2f}x, "
-              f"{speedup / args.concurrency:.2f} of the ideal {args.concurrency}x")
-        print(f"fresh agent:    {many['requests_per_agent']:.2f} requests ({many['writes_per_agent']:.2f} writes) per agent, "
-              "run-level reads (catalog, marker listing) included; the scan needs one more read")
+        print(
+            f"concurrency {args.concurrency}: {many['seconds']:7.2f} s   speed-up {speedup:.2f}x, "
+            f"{speedup / args.concurrency:.2f} of the ideal {args.concurrency}x"
+        )
+        print(
+            f"fresh agent:    {many['requests_per_agent']:.2f} requests ({many['writes_per_agent']:.2f} writes) per agent, "
+            "run-level reads (catalog, marker listing) included; the scan needs one more read"
+        )
         instant = batch(work, args.agents, args.latency, args.concurrency, scan_reads=0)
-        print(f"fresh agent:    {instant['requests_per_agent']:.2f} requests per agent when the scan is done by the first poll "
-              "(v2 minimum: create, branches, draft, publish, one poll, read-back = 6)")
-        limited = batch(work, args.rate_agents, args.latency, args.concurrency, rate_limit=args.rate_limit, max_rps=args.rate_limit,
-                        folder="rate-agents")
-        print(f"rate limit:     {args.rate_agents} agents at --max-rps {args.rate_limit:g} against an account limit of "
-              f"{args.rate_limit:g}/s: {limited['provoked_429']} 429s provoked, {limited['seconds']:.2f} s, "
-              f"{limited['requests_per_agent']:.2f} requests per agent")
-        print(f"unchanged run:  {many['rerun_writes']} writes, {many['rerun_reads_per_agent']:.2f} reads per agent, "
-              f"{many['rerun_seconds']:.2f} s")
+        print(
+            f"fresh agent:    {instant['requests_per_agent']:.2f} requests per agent when the scan is done by the first poll "
+            "(v2 minimum: create, branches, draft, publish, one poll, read-back = 6)"
+        )
+        limited = batch(
+            work,
+            args.rate_agents,
+            args.latency,
+            args.concurrency,
+            rate_limit=args.rate_limit,
+            max_rps=args.rate_limit,
+            folder="rate-agents",
+        )
+        print(
+            f"rate limit:     {args.rate_agents} agents at --max-rps {args.rate_limit:g} against an account limit of "
+            f"{args.rate_limit:g}/s: {limited['provoked_429']} 429s provoked, {limited['seconds']:.2f} s, "
+            f"{limited['requests_per_agent']:.2f} requests per agent"
+        )
+        print(
+            f"unchanged run:  {many['rerun_writes']} writes, {many['rerun_reads_per_agent']:.2f} reads per agent, "
+            f"{many['rerun_seconds']:.2f} s"
+        )
         offline = offline_planning(work, args.offline)
-        print(f"offline plan:   {args.offline} agents in {offline:.2f} s ({offline / args.offline * 1000:.1f} ms per agent)")
+        print(
+            f"offline plan:   {args.offline} agents in {offline:.2f} s ({offline / args.offline * 1000:.1f} ms per agent)"
+        )
         print(f"--help:         {cold_start() * 1000:.0f} ms cold start (median of 7)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -34,20 +34,24 @@ EXAMPLE = ROOT / "examples" / "support-agent.json"
 
 
 def client(box: Sandbox) -> AtomsClient:
-    http = httpx.Client(base_url="http://sandbox", transport=box.transport(),
-                        headers={"Authorization": f"Bearer {ATOMS_KEY}"})
+    http = httpx.Client(
+        base_url="http://sandbox", transport=box.transport(), headers={"Authorization": f"Bearer {ATOMS_KEY}"}
+    )
     return AtomsClient(http, RetryPolicy(attempts=2, initial_wait=0, max_wait=0, sleep=lambda s: None))
 
 
-def run(box: Sandbox, atoms: AtomsClient, raw: dict, agent_id: str | None, forms: dict, **options) -> tuple[str, int, int, float]:
+def run(
+    box: Sandbox, atoms: AtomsClient, raw: dict, agent_id: str | None, forms: dict, **options
+) -> tuple[str, int, int, float]:
     tables = load_tables()
     source = normalise(copy.deepcopy(raw), "bench", path="bench.json")
     start, before = time.perf_counter(), len(box.log)
     opts = ApplyOptions(poll_interval=0, **options)
     target = locate(atoms, source.key, agent_id, opts, [], forms=forms)
     plan = plan_agent(source, tables, target.config if target else None, target.agent_id if target else None)
-    result = Applier(atoms, opts, sleep=lambda s: None, forms=forms,
-                     remember_form=lambda f, v: forms.__setitem__(f, v)).apply(plan, target)
+    result = Applier(
+        atoms, opts, sleep=lambda s: None, forms=forms, remember_form=lambda f, v: forms.__setitem__(f, v)
+    ).apply(plan, target)
     requests = box.log[before:]
     writes = sum(1 for r in requests if r["method"] != "GET")
     return result.agent_id, len(requests), writes, time.perf_counter() - start

@@ -99,24 +99,34 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     args = parser.parse_args()
     recall, precision, want, got, hits = accuracy()
-    print(f"fixtures: recall {recall:.1%} ({hits}/{want} expected findings), precision {precision:.1%} ({hits}/{got} findings)")
+    print(
+        f"fixtures: recall {recall:.1%} ({hits}/{want} expected findings), precision {precision:.1%} ({hits}/{got} findings)"
+    )
     ported, broken, half = fix_safety()
-    print(f"--fix on the fixtures: {ported} file(s) ported whole; {broken} would not parse; {half} still name an ElevenLabs host or key")
+    print(
+        f"--fix on the fixtures: {ported} file(s) ported whole; {broken} would not parse; {half} still name an ElevenLabs host or key"
+    )
     work = Path(tempfile.mkdtemp(prefix="atoms-migrate-scan-bench-"))
     try:
         total = build(work / "tree", args.files)
         gitignores = sum(1 for _ in (work / "tree").rglob(".gitignore"))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        proc = subprocess.run([str(EXE), "scan", str(work / "tree"), "--json"], capture_output=True, text=True, cwd=work)
+        proc = subprocess.run(
+            [str(EXE), "scan", str(work / "tree"), "--json"], capture_output=True, text=True, cwd=work
+        )
         seconds = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         doc = json.loads(proc.stdout)
-        print(f"tree: {total} files, {gitignores} .gitignore files; scanned {doc['files_scanned']} (the rest ignored); "
-              f"{doc['summary']['findings']} findings")
-        print(f"  wall {seconds:.2f} s = {total / seconds:,.0f} files/s; CPU {cpu:.2f} s = {total / cpu:,.0f} files/s "
-              f"(start-up included; wall time depends on what else the machine runs: load average {os.getloadavg()[0]:.1f})")
+        print(
+            f"tree: {total} files, {gitignores} .gitignore files; scanned {doc['files_scanned']} (the rest ignored); "
+            f"{doc['summary']['findings']} findings"
+        )
+        print(
+            f"  wall {seconds:.2f} s = {total / seconds:,.0f} files/s; CPU {cpu:.2f} s = {total / cpu:,.0f} files/s "
+            f"(start-up included; wall time depends on what else the machine runs: load average {os.getloadavg()[0]:.1f})"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -23,8 +23,16 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "elevenlabs-agents"
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("ELEVENLABS_API_KEY", "ELEVENLABS_BASE_URL", "SMALLEST_API_KEY", "SMALLEST_BASE_URL",
-                "GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "NO_COLOR", "FORCE_COLOR"):
+    for var in (
+        "ELEVENLABS_API_KEY",
+        "ELEVENLABS_BASE_URL",
+        "SMALLEST_API_KEY",
+        "SMALLEST_BASE_URL",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_ACTIONS",
+        "NO_COLOR",
+        "FORCE_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("TERM", "dumb")
@@ -56,13 +64,21 @@ _BESIDE = Path(sys.executable).with_name("atoms-migrate")
 EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
 
 
-def run_installed(*args: str, cwd: str | Path, env: dict[str, str] | None = None,
-                  timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_installed(
+    *args: str, cwd: str | Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the installed CLI as a subprocess with a clean vendor environment plus ``env``."""
     cmd = [EXE, *args] if EXE else [sys.executable, "-m", "atoms_migrate", *args]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_", "GITHUB_"))}
-    return subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, timeout=timeout,
-                          env={**base, **(env or {})}, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        cmd,
+        cwd=str(cwd),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**base, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 # -- the vendor SDK's contract, checked on every request any test sends to the sandbox ---------
@@ -90,14 +106,19 @@ def _sdk_contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     SDK_CHECKED.clear()
 
     def handle(self, req):  # type: ignore[no-untyped-def]
-        if (req.path.startswith("/atoms/v1/") and req.method != "GET"
-                and "multipart" not in req.headers.get("content-type", "")):
+        if (
+            req.path.startswith("/atoms/v1/")
+            and req.method != "GET"
+            and "multipart" not in req.headers.get("content-type", "")
+        ):
             try:
                 body = req.json()
             except ValueError:
                 body = "<not JSON>"
             SDK_CHECKED.append(f"{req.method} {req.path}")
-            SDK_VIOLATIONS.extend(f"{req.method} {req.path}: {v}" for v in sdk_contract.check(req.method, req.path, body))
+            SDK_VIOLATIONS.extend(
+                f"{req.method} {req.path}: {v}" for v in sdk_contract.check(req.method, req.path, body)
+            )
         return original(self, req)
 
     monkeypatch.setattr(Sandbox, "handle", handle)

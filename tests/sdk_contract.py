@@ -36,15 +36,22 @@ import smallestai
 
 SDK_ROOT = Path(smallestai.__file__).parent / "atoms"
 # SDK modules holding the Atoms REST endpoints the migrator uses.
-RAW_CLIENTS = ("agents", "agent_versioning_branches", "agent_versioning_revisions", "agent_versioning_drafts",
-               "agent_versioning_versions", "knowledge_base", "webhooks")
+RAW_CLIENTS = (
+    "agents",
+    "agent_versioning_branches",
+    "agent_versioning_revisions",
+    "agent_versioning_drafts",
+    "agent_versioning_versions",
+    "knowledge_base",
+    "webhooks",
+)
 
 # Keys the SDK does not type but the reference documents as accepted: (sdk method, dotted path) -> citation.
 ALLOWED: dict[tuple[str, str], str] = {
     ("update_draft", "singlePromptConfig"): "smallest-atoms-api.md §K.1/§C.3: accepted by shape (AgentTools writes "
-                                            "singlePromptConfig.tools through it; [3P] writes the prompt)",
+    "singlePromptConfig.tools through it; [3P] writes the prompt)",
     ("update_draft", "postCallAnalyticsConfig"): "§K.1/§C.3: same shape as GET /agent/{id}; unverified on v2 (§J.3), "
-                                                 "so the applier reads it back",
+    "so the applier reads it back",
     ("update_draft", "transcriberType"): "§C.3: untyped but accepted ([3P] sends `pulse`)",
     ("create_agent", "synthesizer.voiceConfig.modelId"): "§K.4: the vendor MCP server pins Pro-pool voices with it",
     ("update_draft", "synthesizer.voiceConfig.modelId"): "§K.4",
@@ -54,18 +61,36 @@ ALLOWED: dict[tuple[str, str], str] = {
 # (mappings/write_forms.yaml), sent only when the read-back proved the typed form is not kept:
 # (sdk method, dotted path) -> (accepts the value?, citation).
 ALLOWED_VALUES: dict[tuple[str, str], tuple[Any, str]] = {
-    ("update_draft", "timezone"): (lambda v: isinstance(v, dict) and set(v) == {"label", "offset"},
-                                   "§C.3 [LIVE-CI]: the {label, offset} object was written on a v2 draft and kept"),
-    **{(m, "synthesizer.voiceConfig.model"): (lambda v: v == "waves_lightning_v3_1_pro",
-                                              "§K.4/§J.10: a third party writes the Pro pool as this model")
-       for m in ("create_agent", "update_draft", "update_draft_config")},
+    ("update_draft", "timezone"): (
+        lambda v: isinstance(v, dict) and set(v) == {"label", "offset"},
+        "§C.3 [LIVE-CI]: the {label, offset} object was written on a v2 draft and kept",
+    ),
+    **{
+        (m, "synthesizer.voiceConfig.model"): (
+            lambda v: v == "waves_lightning_v3_1_pro",
+            "§K.4/§J.10: a third party writes the Pro pool as this model",
+        )
+        for m in ("create_agent", "update_draft", "update_draft_config")
+    },
 }
 # v2 draft fields the SDK types as free objects "same shape as CreateAgentRequest.X" (§K.1): checked
 # against the create method's type of the same wire name. The SDK mistypes three of them as objects;
 # they are an array, a string and a boolean (§C.3 ⚠), which the create method types correctly.
-SAME_SHAPE_AS_CREATE = ("synthesizer", "language", "preCallAPI", "smartTurnConfig", "voiceDetectionConfig",
-                        "voiceMailDetectionConfig", "denoisingConfig", "redactionConfig", "pronunciationDicts",
-                        "llmIdleTimeoutConfig", "sessionTimeoutConfig", "callDispositionConfig", "speechFormatting")
+SAME_SHAPE_AS_CREATE = (
+    "synthesizer",
+    "language",
+    "preCallAPI",
+    "smartTurnConfig",
+    "voiceDetectionConfig",
+    "voiceMailDetectionConfig",
+    "denoisingConfig",
+    "redactionConfig",
+    "pronunciationDicts",
+    "llmIdleTimeoutConfig",
+    "sessionTimeoutConfig",
+    "callDispositionConfig",
+    "speechFormatting",
+)
 # Extras on the v2 draft are checked against the v1 draft-config types of the same name (§K.1:
 # "same camelCase shape as GET /agent/{id}"); v2 may send tools without the prompt (§C.7).
 V2_EXTRAS_FROM_V1 = ("singlePromptConfig", "postCallAnalyticsConfig", "transcriberType")
@@ -84,8 +109,11 @@ class Endpoint:
     @property
     def function(self) -> Any:
         mod = importlib.import_module(f"smallestai.atoms.{self.module}.raw_client")
-        cls = next(v for k, v in vars(mod).items() if k.startswith("Raw") and not k.startswith("RawAsync")
-                   and isinstance(v, type))
+        cls = next(
+            v
+            for k, v in vars(mod).items()
+            if k.startswith("Raw") and not k.startswith("RawAsync") and isinstance(v, type)
+        )
         return getattr(cls, self.name)
 
 
@@ -114,14 +142,20 @@ def endpoints() -> tuple[Endpoint, ...]:
     for module in RAW_CLIENTS:
         tree = ast.parse((SDK_ROOT / module / "raw_client.py").read_text())
         for cls in tree.body:
-            if not (isinstance(cls, ast.ClassDef) and cls.name.startswith("Raw") and not cls.name.startswith("RawAsync")):
+            if not (
+                isinstance(cls, ast.ClassDef) and cls.name.startswith("Raw") and not cls.name.startswith("RawAsync")
+            ):
                 continue
             for fn in cls.body:
                 if not isinstance(fn, ast.FunctionDef):
                     continue
                 for call in ast.walk(fn):
-                    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-                            and call.func.attr == "request" and call.args):
+                    if not (
+                        isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Attribute)
+                        and call.func.attr == "request"
+                        and call.args
+                    ):
                         continue
                     kws = {kw.arg: kw.value for kw in call.keywords}
                     pattern = _path_regex(call.args[0])
@@ -131,8 +165,11 @@ def endpoints() -> tuple[Endpoint, ...]:
                     wire, body_param = None, None
                     body = kws.get("json")
                     if isinstance(body, ast.Dict):
-                        wire = {k.value: _param_of(v) for k, v in zip(body.keys, body.values, strict=True)
-                                if isinstance(k, ast.Constant)}
+                        wire = {
+                            k.value: _param_of(v)
+                            for k, v in zip(body.keys, body.values, strict=True)
+                            if isinstance(k, ast.Constant)
+                        }
                     elif isinstance(body, ast.Name):
                         body_param = body.id
                     found.append(Endpoint(module, fn.name, method.value, pattern, wire, body_param))
@@ -154,8 +191,11 @@ def _hints(fn: Any) -> dict[str, Any]:
 def _signature(endpoint: Endpoint) -> tuple[dict[str, Any], set[str]]:
     fn = endpoint.function
     params = inspect.signature(fn).parameters
-    required = {n for n, p in params.items() if p.default is inspect.Parameter.empty
-                and p.kind is inspect.Parameter.KEYWORD_ONLY}
+    required = {
+        n
+        for n, p in params.items()
+        if p.default is inspect.Parameter.empty and p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
     return _hints(fn), required
 
 
@@ -220,7 +260,9 @@ class Checker:
                 trials.append(sub.errors)
             self.errors.extend(min(trials, key=len) if trials else [])
             return
-        if origin in (list, typing.List, typing.Sequence, tuple) or (origin and origin.__name__ in ("Sequence", "List")):
+        if origin in (list, typing.List, typing.Sequence, tuple) or (
+            origin and origin.__name__ in ("Sequence", "List")
+        ):
             if not isinstance(value, list):
                 self.fail(where, f"expected an array, got {type(value).__name__}")
                 return
@@ -242,13 +284,19 @@ class Checker:
             if not isinstance(value, bool):
                 self.fail(where, f"expected a boolean, got {value!r}")
         elif ann in (int, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (ann is int and not isinstance(value, int)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (ann is int and not isinstance(value, int))
+            ):
                 self.fail(where, f"expected a {ann.__name__}, got {value!r}")
         elif ann is str:
             if not isinstance(value, str):
                 self.fail(where, f"expected a string, got {value!r}")
 
-    def model(self, value: Any, model: type[pydantic.BaseModel], where: str, relax: frozenset[str] = frozenset()) -> None:
+    def model(
+        self, value: Any, model: type[pydantic.BaseModel], where: str, relax: frozenset[str] = frozenset()
+    ) -> None:
         if not isinstance(value, dict):
             self.fail(where, f"expected an object ({model.__name__}), got {type(value).__name__}")
             return

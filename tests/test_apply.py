@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, DraftOpenError, PublishTimeout, SecurityScanFailed, locate
+from atoms_migrate.apply.applier import (
+    Applier,
+    ApplyOptions,
+    ApplyResult,
+    DraftOpenError,
+    PublishTimeout,
+    SecurityScanFailed,
+    locate,
+)
 from atoms_migrate.errors import ApiError
 from atoms_migrate.plan.planner import marker, plan_agent
 from atoms_migrate.platforms.retry import RetryPolicy
@@ -50,9 +58,12 @@ def rig(tables) -> Rig:
 
 def _rig(tables, versioning: str, scan_reads: int = 1) -> Rig:
     box = Sandbox(versioning=versioning, scan_reads=scan_reads)
-    http = httpx.Client(base_url="http://sandbox", transport=box.transport(),
-                        headers={"Authorization": f"Bearer {ATOMS_KEY}"})
-    return Rig(box, AtomsClient(http, RetryPolicy(attempts=4, initial_wait=0, max_wait=0, sleep=lambda s: None)), tables)
+    http = httpx.Client(
+        base_url="http://sandbox", transport=box.transport(), headers={"Authorization": f"Bearer {ATOMS_KEY}"}
+    )
+    return Rig(
+        box, AtomsClient(http, RetryPolicy(attempts=4, initial_wait=0, max_wait=0, sleep=lambda s: None)), tables
+    )
 
 
 @pytest.fixture
@@ -131,8 +142,12 @@ def test_create_that_fails_before_committing_is_created_once(rig, example) -> No
 def test_transient_faults_on_reads_and_draft_are_retried(rig, example) -> None:
     rig.sandbox.add_fault(method="GET", path=r"/branches$", status=429, headers={"Retry-After": "0"}, times=2)
     rig.sandbox.add_fault(method="PUT", path=r"/draft$", action="drop")
-    rig.sandbox.add_fault(method="PUT", path=r"/draft$", status=423,
-                          body={"status": False, "error_type": "config_freeze_active", "errors": ["freeze"]})
+    rig.sandbox.add_fault(
+        method="PUT",
+        path=r"/draft$",
+        status=423,
+        body={"status": False, "error_type": "config_freeze_active", "errors": ["freeze"]},
+    )
     _, result = rig.run(example)
     assert not result.differences and len(rig.sandbox.atoms.agents) == 1
 
@@ -145,8 +160,12 @@ def test_ambiguous_publish_is_not_repeated_blindly(rig, example) -> None:
 
 
 def test_publish_in_progress_waits_and_retries(rig, example) -> None:
-    rig.sandbox.add_fault(method="POST", path=r"/draft/publish$", status=409,
-                          body={"status": False, "error_type": "publish_in_progress", "errors": ["busy"]})
+    rig.sandbox.add_fault(
+        method="POST",
+        path=r"/draft/publish$",
+        status=409,
+        body={"status": False, "error_type": "publish_in_progress", "errors": ["busy"]},
+    )
     _, result = rig.run(example)
     assert not result.differences
 
@@ -180,8 +199,9 @@ def test_publish_wait_is_bounded(tables, example) -> None:
 
 
 def test_empty_first_message_publishes_with_the_placeholder(rig, tables) -> None:
-    source = make_source({"name": "Quiet", "conversation_config": {"agent": {"first_message": "",
-                                                                            "prompt": {"prompt": "Listen."}}}})
+    source = make_source(
+        {"name": "Quiet", "conversation_config": {"agent": {"first_message": "", "prompt": {"prompt": "Listen."}}}}
+    )
     plan, result = rig.run(source)
     assert not result.differences
     live = _live(rig)["live_config"]
@@ -226,8 +246,12 @@ def test_restore_puts_the_previous_revision_back(rig, example) -> None:
 
 
 def test_gated_model_is_a_403_with_a_hint(rig, tables) -> None:
-    source = make_source({"name": "G", "conversation_config": {"agent": {
-        "first_message": "Hi", "prompt": {"prompt": "x", "llm": "gpt-5.2"}}}})
+    source = make_source(
+        {
+            "name": "G",
+            "conversation_config": {"agent": {"first_message": "Hi", "prompt": {"prompt": "x", "llm": "gpt-5.2"}}},
+        }
+    )
     assert plan_agent(source, tables).target_config["slmModel"] == "gpt-5.2"
     with pytest.raises(ApiError, match="not available for your organization") as info:
         rig.run(source)
@@ -322,8 +346,9 @@ def test_v1_update_is_read_back_before_it_is_activated(tables, example) -> None:
     rig = _rig(tables, "v1")
     _, first = rig.run(example)
     active = rig.sandbox.atoms.agents[first.agent_id].active_version_id
-    rig.sandbox.add_fault(method="PATCH", path=r"/config$", action="status", status=200,
-                          body={"status": True, "data": {"draftId": "x"}})  # accepted, not kept
+    rig.sandbox.add_fault(
+        method="PATCH", path=r"/config$", action="status", status=200, body={"status": True, "data": {"draftId": "x"}}
+    )  # accepted, not kept
     _, result = rig.run(_updated(example, "Ours."), state_agent_id=first.agent_id)
     assert result.staged and not result.live and result.differences
     assert rig.sandbox.atoms.agents[first.agent_id].active_version_id == active

@@ -16,17 +16,24 @@ from atoms_migrate.errors import ConfigError
 from atoms_migrate.model import AgentPlan, Finding, SourceRef
 from atoms_migrate.platforms.ratelimit import RequestGate
 
-SPECS = [SourceSpec("agent_a", "id", "Support EN", ("support",)), SourceSpec("agent_b", "id", "Sales", ("sales",)),
-         SourceSpec("agents/c.json", "file", "c"), SourceSpec("agents/d.json", "file", "d", agent_id="agent_d")]
+SPECS = [
+    SourceSpec("agent_a", "id", "Support EN", ("support",)),
+    SourceSpec("agent_b", "id", "Sales", ("sales",)),
+    SourceSpec("agents/c.json", "file", "c"),
+    SourceSpec("agents/d.json", "file", "d", agent_id="agent_d"),
+]
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    ({}, ["agent_a", "agent_b", "file:agents/c.json", "agent_d"]),
-    ({"only": ["agent_b", "c.json"]}, ["agent_b", "file:agents/c.json"]),
-    ({"exclude": ["agent_a", "agent_d"]}, ["agent_b", "file:agents/c.json"]),
-    ({"tags": ["support", "vip"]}, ["agent_a"]),
-    ({"search": "sales"}, ["agent_b"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({}, ["agent_a", "agent_b", "file:agents/c.json", "agent_d"]),
+        ({"only": ["agent_b", "c.json"]}, ["agent_b", "file:agents/c.json"]),
+        ({"exclude": ["agent_a", "agent_d"]}, ["agent_b", "file:agents/c.json"]),
+        ({"tags": ["support", "vip"]}, ["agent_a"]),
+        ({"search": "sales"}, ["agent_b"]),
+    ],
+)
 def test_select(kwargs, expected) -> None:
     assert [s.key for s in select(SPECS, **kwargs)] == expected
 
@@ -56,8 +63,16 @@ def test_directory_and_cli_project_enumeration(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "agent_configs").mkdir(parents=True)
     (project / "agent_configs" / "Bot.json").write_text("{}")
-    (project / "agents.json").write_text(json.dumps({"agents": [{"config": "agent_configs/Bot.json", "id": "agent_9"},
-                                                                {"config": "agent_configs/Missing.json"}]}))
+    (project / "agents.json").write_text(
+        json.dumps(
+            {
+                "agents": [
+                    {"config": "agent_configs/Bot.json", "id": "agent_9"},
+                    {"config": "agent_configs/Missing.json"},
+                ]
+            }
+        )
+    )
     specs, notes = enumerate_directory(project)
     assert [(s.key, Path(s.ref).name) for s in specs] == [("agent_9", "Bot.json")] and "Missing.json" in notes[0]
 
@@ -120,8 +135,14 @@ def test_a_429_pauses_every_caller_for_its_retry_after() -> None:
 
 
 def _plan(key: str, findings: tuple[Finding, ...] = ()) -> AgentPlan:
-    return AgentPlan(source=SourceRef(key=key, agent_id=None, name=f"Agent {key}", path=f"agents/{key}.json", shape="api-response"),
-                     action="create", target_agent_id=None, target_config={}, changes=(), findings=findings)
+    return AgentPlan(
+        source=SourceRef(key=key, agent_id=None, name=f"Agent {key}", path=f"agents/{key}.json", shape="api-response"),
+        action="create",
+        target_agent_id=None,
+        target_config={},
+        changes=(),
+        findings=findings,
+    )
 
 
 def test_junit_has_one_case_per_agent_with_failures_for_errors_and_failed_applies() -> None:
@@ -149,8 +170,11 @@ def test_annotations_show_ten_per_level_the_last_counting_the_rest() -> None:
 # (id, [(key, source name, recorded Atoms name)], expected {key: Atoms name})
 NAME_ROWS = [
     ("distinct names kept", [("a", "Sales", None), ("b", "Support", None)], {"a": "Sales", "b": "Support"}),
-    ("same name: the second by key gets Atoms' suffix", [("file:b.json", "Support", None), ("file:a.json", "Support", None)],
-     {"file:a.json": "Support", "file:b.json": "Support (2)"}),
+    (
+        "same name: the second by key gets Atoms' suffix",
+        [("file:b.json", "Support", None), ("file:a.json", "Support", None)],
+        {"file:a.json": "Support", "file:b.json": "Support (2)"},
+    ),
     ("three copies", [("a", "X", None), ("b", "X", None), ("c", "X", None)], {"a": "X", "b": "X (2)", "c": "X (3)"}),
     ("a recorded name is kept and reserved", [("a", "X", None), ("b", "X", "X")], {"a": "X (2)", "b": "X"}),
     ("a recorded server suffix is kept", [("a", "X", None), ("b", "X", "X (2)")], {"a": "X", "b": "X (2)"}),
@@ -164,10 +188,16 @@ def test_plan_names_keeps_same_named_sources_apart(sources, expected) -> None:
     assert plan_names(sources) == expected
 
 
-@pytest.mark.parametrize("live, planned, expected", [
-    ("Support (2)", "Support", True), ("Support (12)", "Support", True), ("Support", "Support", False),
-    ("Support (copy)", "Support", False), ("Other (2)", "Support", False),
-])
+@pytest.mark.parametrize(
+    "live, planned, expected",
+    [
+        ("Support (2)", "Support", True),
+        ("Support (12)", "Support", True),
+        ("Support", "Support", False),
+        ("Support (copy)", "Support", False),
+        ("Other (2)", "Support", False),
+    ],
+)
 def test_is_suffixed(live, planned, expected) -> None:
     from atoms_migrate.source.select import is_suffixed
 

@@ -195,8 +195,13 @@ def test_kill_minus_9_then_the_same_command_finishes_without_duplicates(tmp_path
         box = Box(sandbox, f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
         write_agents(tmp_path / "agents", 8)
         env = {**os.environ, **box.env, "NO_COLOR": "1"}
-        proc = subprocess.Popen([str(EXE), "all", "agents", "--yes", "--concurrency", "1"], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [str(EXE), "all", "agents", "--yes", "--concurrency", "1"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         state = tmp_path / ".atoms-migrate" / "state.json"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -214,14 +219,19 @@ def test_kill_minus_9_then_the_same_command_finishes_without_duplicates(tmp_path
         live = box.live_agents()
         assert len(live) == 8 and len({a["name"] for a in live}) == 8
         later = sandbox.log[before:]
-        assert not [e for e in later if e["method"] != "GET" and any(i in e["path"] for i in done_ids)], "finished agents were written again"
+        assert not [e for e in later if e["method"] != "GET" and any(i in e["path"] for i in done_ids)], (
+            "finished agents were written again"
+        )
     finally:
         server.shutdown()
 
 
 def test_apply_asks_for_the_secrets_the_plan_was_made_with(box) -> None:
     write_agents(box.cwd / "agents", 1)
-    assert box.cli("all", "agents", "--dry-run", "--out", "plan.json", "--secret", "CRM_TOKEN=s3cret-value-1").returncode == 0
+    assert (
+        box.cli("all", "agents", "--dry-run", "--out", "plan.json", "--secret", "CRM_TOKEN=s3cret-value-1").returncode
+        == 0
+    )
     assert "s3cret-value-1" not in (box.cwd / "plan.json").read_text()
     refused = box.cli("apply", "plan.json", "--yes")
     assert refused.returncode == 1 and "CRM_TOKEN" in refused.stderr and box.writes() == 0
@@ -232,8 +242,11 @@ def test_apply_asks_for_the_secrets_the_plan_was_made_with(box) -> None:
 def test_agents_sharing_a_voice_get_one_clone_even_concurrently(box) -> None:
     from test_e2e import _wav
 
-    box.sandbox.elevenlabs.add_voice({"voice_id": "teamVoice00000000001", "name": "Team", "category": "cloned",
-                                      "labels": {"gender": "female"}}, audio=_wav(8), mime_type="audio/wav")
+    box.sandbox.elevenlabs.add_voice(
+        {"voice_id": "teamVoice00000000001", "name": "Team", "category": "cloned", "labels": {"gender": "female"}},
+        audio=_wav(8),
+        mime_type="audio/wav",
+    )
     for path in write_agents(box.cwd / "agents", 3):
         raw = json.loads(path.read_text())
         raw["conversation_config"]["tts"]["voice_id"] = "teamVoice00000000001"

@@ -123,8 +123,9 @@ def test_a_pro_voice_needing_the_pro_model_field_gets_it_and_the_account_remembe
     mappings = box.cwd / "mappings"
     mappings.mkdir()
     table = (ROOT / "mappings" / "voices.yaml").read_text()
-    (mappings / "voices.yaml").write_text(table.replace('elevenlabs_name: "Rachel"\n    target: rachel',
-                                                        'elevenlabs_name: "Rachel"\n    target: sophie'))
+    (mappings / "voices.yaml").write_text(
+        table.replace('elevenlabs_name: "Rachel"\n    target: rachel', 'elevenlabs_name: "Rachel"\n    target: sophie')
+    )
     _behave(box, "pro-voice-model")
     run = box.cli("agent", str(EXAMPLE), "--yes", "--mappings", str(mappings))
     assert run.returncode == 0, run.stderr

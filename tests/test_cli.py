@@ -34,12 +34,21 @@ def test_json_is_the_only_thing_on_stdout() -> None:
     plan = json.loads(result.stdout)
     assert plan["format_version"] == "1"
     agent = plan["agents"][0]
-    assert agent["source"] == {**agent["source"], "agent_id": "agent_0000example0support0000000", "name": "Support Agent"}
+    assert agent["source"] == {
+        **agent["source"],
+        "agent_id": "agent_0000example0support0000000",
+        "name": "Support Agent",
+    }
     assert agent["action"] == "create" and agent["target"]["agent_id"] is None
     assert agent["target"]["config"]["firstMessage"].startswith("Hi {{customer_name}}")
     change = next(c for c in agent["changes"] if c["path"] == "firstMessage")
-    assert change == {**change, "before": None, "source_path": "conversation_config.agent.first_message",
-                      "rule": "mappings/concepts.yaml#first_message", "status": "mapped"}
+    assert change == {
+        **change,
+        "before": None,
+        "source_path": "conversation_config.agent.first_message",
+        "rule": "mappings/concepts.yaml#first_message",
+        "status": "mapped",
+    }
     assert {"source_path", "status", "severity", "message", "hint"} <= set(agent["findings"][0])
     assert set(plan["summary"]) >= {"create", "update", "no-op", "mapped", "lossy", "unmapped", "ignored"}
 
@@ -58,7 +67,14 @@ def test_fail_on_gates(level: str, code: int) -> None:
 
 
 def test_fail_on_error_trips_on_error_findings() -> None:
-    result = run("agent", str(FIXTURES / "shapes" / "inline-tools.json"), "--dry-run", "--fail-on", "error", "--detailed-exitcode")
+    result = run(
+        "agent",
+        str(FIXTURES / "shapes" / "inline-tools.json"),
+        "--dry-run",
+        "--fail-on",
+        "error",
+        "--detailed-exitcode",
+    )
     assert result.exit_code == 3  # the gate wins over "changes present"
 
 
@@ -113,24 +129,41 @@ def test_agent_id_is_read_from_elevenlabs_with_its_tools(base_via: str) -> None:
     with respx.mock(base_url=base, assert_all_called=True) as mock:
         mock.get("/v1/convai/agents/agent_live1", headers={"xi-api-key": KEY}).respond(200, json=_agent_body())
         mock.get("/v1/convai/tools/tool_a", headers={"xi-api-key": KEY}).respond(
-            200, json={"id": "tool_a", "tool_config": {"type": "system", "name": "end_call", "params": {"system_tool_type": "end_call"}}})
+            200,
+            json={
+                "id": "tool_a",
+                "tool_config": {"type": "system", "name": "end_call", "params": {"system_tool_type": "end_call"}},
+            },
+        )
         mock.get("/v1/convai/tools/tool_gone").respond(404, json={"detail": "tool_not_found"})
-        mock.get("/v1/convai/settings").respond(200, json={"webhooks": {"events": []}})  # no workspace post-call webhook
+        mock.get("/v1/convai/settings").respond(
+            200, json={"webhooks": {"events": []}}
+        )  # no workspace post-call webhook
         mock.get("/v1/convai/knowledge-base/kbdoc_example0001").respond(
-            200, json={"id": "kbdoc_example0001", "type": "url", "name": "Acme help centre", "url": "https://help.acme.example/faq"})
+            200,
+            json={
+                "id": "kbdoc_example0001",
+                "type": "url",
+                "name": "Acme help centre",
+                "url": "https://help.acme.example/faq",
+            },
+        )
         result = run("agent", "agent_live1", "--dry-run", "--json", *extra, env=env)
     assert result.exit_code == 0, result.stderr
     agent = json.loads(result.stdout)["agents"][0]
     assert any("tool tool_gone could not be read" in n for n in agent["source"]["notes"])
     [kb_step] = [s for s in agent["steps"] if s["kind"] == "knowledge_base"]
-    assert kb_step["body"]["documents"] == [{"id": "kbdoc_example0001", "name": "Acme help centre", "send": "url",
-                                             "as": "https://help.acme.example/faq"}]
+    assert kb_step["body"]["documents"] == [
+        {"id": "kbdoc_example0001", "name": "Acme help centre", "send": "url", "as": "https://help.acme.example/faq"}
+    ]
     assert KEY not in result.stdout + result.stderr
 
 
 def test_api_errors_exit_1_and_never_print_the_key() -> None:
     with respx.mock(base_url="https://api.elevenlabs.io") as mock:
-        mock.get("/v1/convai/agents/agent_x").respond(401, json={"detail": {"status": "invalid_api_key", "message": f"bad key {KEY}"}})
+        mock.get("/v1/convai/agents/agent_x").respond(
+            401, json={"detail": {"status": "invalid_api_key", "message": f"bad key {KEY}"}}
+        )
         result = run("agent", "agent_x", "--dry-run", env={"ELEVENLABS_API_KEY": KEY})
     assert result.exit_code == 1
     assert "rejected the API key" in result.stderr
@@ -148,7 +181,9 @@ def test_report_and_step_summary(tmp_path: Path) -> None:
 
 
 def test_mappings_override_changes_the_plan(tmp_path: Path) -> None:
-    (tmp_path / "llms.yaml").write_text("targets: [electron]\nrules:\n  - {match: '*', target: electron, status: lossy, note: all local}\n")
+    (tmp_path / "llms.yaml").write_text(
+        "targets: [electron]\nrules:\n  - {match: '*', target: electron, status: lossy, note: all local}\n"
+    )
     result = run("agent", str(EXAMPLE), "--dry-run", "--json", "--mappings", str(tmp_path))
     assert json.loads(result.stdout)["agents"][0]["target"]["config"]["slmModel"] == "electron"
 
@@ -164,14 +199,29 @@ def test_version() -> None:
     assert run("--version").stdout.strip() == f"atoms-migrate {__version__}"
 
 
-@pytest.mark.parametrize("command", [["agent"], ["all"], ["apply"], ["promote"], ["rollback"], ["sandbox"], ["doctor"], ["voices"], ["scan"], ["verify"], ["mappings", "check"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["agent"],
+        ["all"],
+        ["apply"],
+        ["promote"],
+        ["rollback"],
+        ["sandbox"],
+        ["doctor"],
+        ["voices"],
+        ["scan"],
+        ["verify"],
+        ["mappings", "check"],
+    ],
+)
 def test_readme_usage_lists_every_option_of_every_command(command) -> None:
     import re
 
     from conftest import ROOT
 
     readme = (ROOT / "README.md").read_text()
-    usage = readme[readme.index("## Usage"):readme.index("## Applying to Atoms")]
+    usage = readme[readme.index("## Usage") : readme.index("## Applying to Atoms")]
     help_text = run(*command, "--help").stdout
     assert f"atoms-migrate {' '.join(command)} " in usage
     options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", help_text)) - {"--help"}

@@ -29,35 +29,62 @@ DRAFT = "/atoms/v1/agent/a1/branches/b1/draft"
 CONFIG = "/atoms/v1/agent/a1/drafts/d1/config"
 
 
-@pytest.mark.parametrize(("method", "path", "body", "fragment"), [
-    ("PUT", DRAFT, {"workflowType": "single_prompt"}, "workflowType: not a parameter"),
-    ("PUT", DRAFT, {"slmModel": "gpt-9"}, "'gpt-9' is not one of the SDK's values"),
-    ("PUT", DRAFT, {"timezone": 180}, "timezone: expected a string"),
-    ("PUT", DRAFT, {"firstMessage": None}, "firstMessage: null"),
-    ("PUT", DRAFT, {"singlePromptConfig": {"tools": [{"type": "end_call", "name": "x"}]}},
-     "tools[0].description: required"),
-    ("PUT", DRAFT, {"singlePromptConfig": {"tools": [{"type": "end_call", "name": "x", "description": "d", "colour": 1}]}},
-     "tools[0].colour: not a field"),
-    ("PUT", DRAFT, {"language": {"default": "xx", "supported": ["xx"]}}, "language.default: 'xx'"),
-    ("PUT", DRAFT, {"pronunciationDicts": {"word": "a"}}, "pronunciationDicts: expected an array"),
-    ("PATCH", CONFIG, {"singlePromptConfig": {"tools": []}}, "singlePromptConfig.prompt: required"),
-    ("POST", "/atoms/v1/agent/a1/branches/b1/live", {}, "sends no body"),
-    ("POST", "/atoms/v1/agent", {"description": "no name"}, "name: required by the SDK"),
-    ("POST", "/atoms/v1/agent/a1/frobnicate", {}, "no method of the vendor SDK"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "fragment"),
+    [
+        ("PUT", DRAFT, {"workflowType": "single_prompt"}, "workflowType: not a parameter"),
+        ("PUT", DRAFT, {"slmModel": "gpt-9"}, "'gpt-9' is not one of the SDK's values"),
+        ("PUT", DRAFT, {"timezone": 180}, "timezone: expected a string"),
+        ("PUT", DRAFT, {"firstMessage": None}, "firstMessage: null"),
+        (
+            "PUT",
+            DRAFT,
+            {"singlePromptConfig": {"tools": [{"type": "end_call", "name": "x"}]}},
+            "tools[0].description: required",
+        ),
+        (
+            "PUT",
+            DRAFT,
+            {"singlePromptConfig": {"tools": [{"type": "end_call", "name": "x", "description": "d", "colour": 1}]}},
+            "tools[0].colour: not a field",
+        ),
+        ("PUT", DRAFT, {"language": {"default": "xx", "supported": ["xx"]}}, "language.default: 'xx'"),
+        ("PUT", DRAFT, {"pronunciationDicts": {"word": "a"}}, "pronunciationDicts: expected an array"),
+        ("PATCH", CONFIG, {"singlePromptConfig": {"tools": []}}, "singlePromptConfig.prompt: required"),
+        ("POST", "/atoms/v1/agent/a1/branches/b1/live", {}, "sends no body"),
+        ("POST", "/atoms/v1/agent", {"description": "no name"}, "name: required by the SDK"),
+        ("POST", "/atoms/v1/agent/a1/frobnicate", {}, "no method of the vendor SDK"),
+    ],
+)
 def test_the_checker_catches_each_kind_of_violation(method, path, body, fragment) -> None:
     problems = sdk_contract.check(method, path, body)
     assert any(fragment in p for p in problems), problems
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("PUT", DRAFT, {"expectedRevision": 0, "firstMessage": "Hi", "timezone": "Europe/Istanbul",
-                    "singlePromptConfig": {"tools": []}, "postCallAnalyticsConfig": {"dispositionMetrics": []}}),
-    ("PUT", DRAFT, {"pronunciationDicts": [{"word": "SQL", "pronunciation": "sequel"}], "speechFormatting": True}),
-    ("PATCH", CONFIG, {"singlePromptConfig": {"prompt": "P", "tools": []}, "timezone": {"label": "UTC", "offset": 0}}),
-    ("POST", "/atoms/v1/agent/a1/branches/b1/live", None),
-    ("POST", "/atoms/v1/agent/a1/branches/b1/draft/publish", {"label": "atoms-migrate x"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "PUT",
+            DRAFT,
+            {
+                "expectedRevision": 0,
+                "firstMessage": "Hi",
+                "timezone": "Europe/Istanbul",
+                "singlePromptConfig": {"tools": []},
+                "postCallAnalyticsConfig": {"dispositionMetrics": []},
+            },
+        ),
+        ("PUT", DRAFT, {"pronunciationDicts": [{"word": "SQL", "pronunciation": "sequel"}], "speechFormatting": True}),
+        (
+            "PATCH",
+            CONFIG,
+            {"singlePromptConfig": {"prompt": "P", "tools": []}, "timezone": {"label": "UTC", "offset": 0}},
+        ),
+        ("POST", "/atoms/v1/agent/a1/branches/b1/live", None),
+        ("POST", "/atoms/v1/agent/a1/branches/b1/draft/publish", {"label": "atoms-migrate x"}),
+    ],
+)
 def test_the_checker_accepts_what_the_sdk_and_the_allow_list_take(method, path, body) -> None:
     assert sdk_contract.check(method, path, body) == []
 
@@ -70,7 +97,9 @@ def test_every_allow_list_entry_cites_the_reference() -> None:
 def test_an_alternative_form_is_allowed_only_in_its_documented_shape() -> None:
     assert sdk_contract.check("PUT", DRAFT, {"timezone": {"label": "UTC", "offset": 0}}) == []
     assert sdk_contract.check("PUT", DRAFT, {"timezone": {"label": "UTC"}})
-    assert sdk_contract.check("PUT", DRAFT, {"synthesizer": {"voiceConfig": {"model": "waves_lightning_v3_1_pro"}}}) == []
+    assert (
+        sdk_contract.check("PUT", DRAFT, {"synthesizer": {"voiceConfig": {"model": "waves_lightning_v3_1_pro"}}}) == []
+    )
     assert sdk_contract.check("PUT", DRAFT, {"synthesizer": {"voiceConfig": {"model": "waves_lightning_v9"}}})
 
 
@@ -97,8 +126,9 @@ def test_the_sandbox_enums_are_the_sdks_literals() -> None:
 @pytest.mark.off_contract  # sends what the SDK refuses, to prove the fake refuses it too
 def test_the_sandbox_refuses_what_the_sdk_refuses() -> None:
     box = Sandbox()
-    http = httpx.Client(base_url="http://sandbox/atoms/v1", transport=box.transport(),
-                        headers={"Authorization": f"Bearer {ATOMS_KEY}"})
+    http = httpx.Client(
+        base_url="http://sandbox/atoms/v1", transport=box.transport(), headers={"Authorization": f"Bearer {ATOMS_KEY}"}
+    )
     agent = http.post("/agent", json={"name": "A", "firstMessage": "Hi"}).json()["data"]
     branch = http.get(f"/agent/{agent}/branches").json()["data"]["branches"][0]["branch"]["_id"]
     refused = http.put(f"/agent/{agent}/branches/{branch}/draft", json={"workflowType": "single_prompt"})
@@ -125,8 +155,11 @@ class Capture:
                 self.bodies.append((request.method, request.url.path, body))
             return inner.handle_request(request)
 
-        http = httpx.Client(base_url="http://sandbox", transport=httpx.MockTransport(handler),
-                            headers={"Authorization": f"Bearer {ATOMS_KEY}"})
+        http = httpx.Client(
+            base_url="http://sandbox",
+            transport=httpx.MockTransport(handler),
+            headers={"Authorization": f"Bearer {ATOMS_KEY}"},
+        )
         self.client = AtomsClient(http, RetryPolicy(attempts=2, initial_wait=0, max_wait=0, sleep=lambda s: None))
         self.tables = tables
         self.forms: dict[str, str] = {}
@@ -135,8 +168,13 @@ class Capture:
         opts = ApplyOptions(poll_interval=0, **options)
         target = locate(self.client, source.key, state_agent_id, opts, [], forms=self.forms)
         plan = plan_agent(source, self.tables, target.config if target else None, target.agent_id if target else None)
-        applier = Applier(self.client, opts, sleep=lambda s: None, forms=self.forms,
-                          remember_form=lambda f, v: self.forms.__setitem__(f, v))
+        applier = Applier(
+            self.client,
+            opts,
+            sleep=lambda s: None,
+            forms=self.forms,
+            remember_form=lambda f, v: self.forms.__setitem__(f, v),
+        )
         return plan, (applier.apply(plan, target) if plan.action != "no-op" else None)
 
     def sent(self, method: str, suffix: str) -> list[typing.Any]:
@@ -166,7 +204,11 @@ def test_v2_create_then_staged_update_send_only_sdk_fields(tables, example) -> N
     _, second = cap.run(_changed(example, first_message="Changed."), state_agent_id=first.agent_id)
     assert second.staged and second.live and not second.differences
     assert [m + " " + p.rsplit("/", 1)[-1] for m, p, _ in cap.bodies] == [
-        "POST branches", "PUT draft", "POST publish", "POST live"]
+        "POST branches",
+        "PUT draft",
+        "POST publish",
+        "POST live",
+    ]
     assert cap.sent("POST", "/live") == [None]  # make-live sends no body at all (§K.1)
     assert cap.sent("PUT", "/draft") == [{"firstMessage": "Changed.", "expectedRevision": 0}]
     assert conftest.SDK_CHECKED and not conftest.SDK_VIOLATIONS
@@ -189,8 +231,10 @@ def test_prompt_kept_only_in_global_prompt_is_learnt_and_reported(tables, exampl
     cap = Capture(tables, behaviours=("prompt-in-global-prompt",))
     plan, result = cap.run(example)
     assert not result.differences and cap.forms == {"prompt": "globalPrompt"}
-    assert any("prompt written via globalPrompt on this account: singlePromptConfig.prompt was not kept" in w
-               for w in result.warnings)
+    assert any(
+        "prompt written via globalPrompt on this account: singlePromptConfig.prompt was not kept" in w
+        for w in result.warnings
+    )
     retry = cap.sent("PUT", "/draft")[-1]
     assert retry["globalPrompt"] == plan.target_config["singlePromptConfig"]["prompt"]
     assert set(retry["singlePromptConfig"]) == {"tools"}  # tools alone, as the SDK's AgentTools writes them (§C.7)
@@ -224,22 +268,37 @@ def test_wire_body_per_versioning_and_form() -> None:
 
     table = load_write_forms()
     target = {"singlePromptConfig": {"prompt": "P", "tools": []}, "workflowType": "single_prompt"}
-    tools_only = {"singlePromptConfig": {"tools": []}, "workflowType": "single_prompt",
-                  "timezone": {"label": "Europe/Istanbul", "offset": 180}}
+    tools_only = {
+        "singlePromptConfig": {"tools": []},
+        "workflowType": "single_prompt",
+        "timezone": {"label": "Europe/Istanbul", "offset": 180},
+    }
     v1, _ = wire_body("v1", tools_only, target, table)
     assert v1["singlePromptConfig"] == {"tools": [], "prompt": "P"} and v1["workflowType"] == "single_prompt"
     assert v1["timezone"] == {"label": "Europe/Istanbul", "offset": 180}
     v2, _ = wire_body("v2", {**tools_only, "singlePromptConfig": {"prompt": "P", "tools": []}}, target, table)
-    assert "workflowType" not in v2 and v2["timezone"] == "Europe/Istanbul" and v2["singlePromptConfig"]["prompt"] == "P"
+    assert (
+        "workflowType" not in v2 and v2["timezone"] == "Europe/Istanbul" and v2["singlePromptConfig"]["prompt"] == "P"
+    )
     chosen = {"prompt": "globalPrompt", "timezone": "{label, offset}", "post-call analytics": "not accepted"}
-    v2b, notes = wire_body("v2", {**target, "postCallAnalyticsConfig": {"dispositionMetrics": []},
-                                  "timezone": "Europe/Istanbul"}, target, table, chosen)
+    v2b, notes = wire_body(
+        "v2",
+        {**target, "postCallAnalyticsConfig": {"dispositionMetrics": []}, "timezone": "Europe/Istanbul"},
+        target,
+        table,
+        chosen,
+    )
     assert v2b["globalPrompt"] == "P" and v2b["singlePromptConfig"] == {"tools": []}
     assert v2b["timezone"] == {"label": "Europe/Istanbul", "offset": 180}
     assert "postCallAnalyticsConfig" not in v2b and "not written" in notes[0]
     live = {"globalPrompt": "P", "singlePromptConfig": {"prompt": "", "tools": []}, "timezone": "Europe/Istanbul"}
-    seen = project(live, {"singlePromptConfig": {"prompt": "P"}, "timezone": {"label": "Europe/Istanbul", "offset": 180}},
-                   "v2", table, {"prompt": "globalPrompt"})
+    seen = project(
+        live,
+        {"singlePromptConfig": {"prompt": "P"}, "timezone": {"label": "Europe/Istanbul", "offset": 180}},
+        "v2",
+        table,
+        {"prompt": "globalPrompt"},
+    )
     assert seen["singlePromptConfig"]["prompt"] == "P" and seen["timezone"]["offset"] == 180
 
 

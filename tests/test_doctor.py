@@ -59,11 +59,14 @@ def test_probe_on_a_plain_account_keeps_the_first_form_of_everything(box) -> Non
     assert {c["name"]: c["status"] for c in doc["checks"]}["Model gpt-5.2"] == "info"  # 403: gated
 
 
-@pytest.mark.parametrize(("behaviour", "field", "failing", "chosen"), [
-    ("prompt-in-global-prompt", "prompt", "singlePromptConfig.prompt", "globalPrompt"),
-    ("ignore-post-call-analytics", "post-call analytics", "postCallAnalyticsConfig", "not accepted"),
-    ("pro-voice-model", "pro voice model", "voice id only", "voiceConfig.modelId"),
-])
+@pytest.mark.parametrize(
+    ("behaviour", "field", "failing", "chosen"),
+    [
+        ("prompt-in-global-prompt", "prompt", "singlePromptConfig.prompt", "globalPrompt"),
+        ("ignore-post-call-analytics", "post-call analytics", "postCallAnalyticsConfig", "not accepted"),
+        ("pro-voice-model", "pro voice model", "voice id only", "voiceConfig.modelId"),
+    ],
+)
 def test_probe_reports_each_behaviour_and_records_the_form(box, behaviour, field, failing, chosen) -> None:
     httpx.post(f"{box.url}/_sandbox/atoms/behaviours", json={"behaviours": [behaviour]}).raise_for_status()
     run = box.cli("doctor", "--probe", "--yes", "--json")
@@ -83,8 +86,14 @@ def test_probe_archives_its_agent_when_interrupted(tmp_path) -> None:
     try:
         box = Box(sandbox, f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
         env = {**os.environ, **box.env}
-        proc = subprocess.Popen([str(EXE), "doctor", "--probe", "--yes"], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [str(EXE), "doctor", "--probe", "--yes"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not sandbox.atoms.agents:
             time.sleep(0.05)
@@ -99,11 +108,13 @@ def test_probe_archives_its_agent_when_interrupted(tmp_path) -> None:
 
 def test_a_probe_agent_left_by_a_killed_run_is_archived_by_the_next_probe(tables) -> None:
     box = Sandbox()
-    http = httpx.Client(base_url="http://sandbox", transport=box.transport(),
-                        headers={"Authorization": f"Bearer {ATOMS_KEY}"})
+    http = httpx.Client(
+        base_url="http://sandbox", transport=box.transport(), headers={"Authorization": f"Bearer {ATOMS_KEY}"}
+    )
     atoms = AtomsClient(http, RetryPolicy(attempts=2, initial_wait=0, max_wait=0, sleep=lambda s: None))
-    left = atoms.create_agent({"name": f"{doctor.PROBE_PREFIX}20260101T000000Z", "firstMessage": "Probe.",
-                               "description": doctor.PROBE_MARKER})
+    left = atoms.create_agent(
+        {"name": f"{doctor.PROBE_PREFIX}20260101T000000Z", "firstMessage": "Probe.", "description": doctor.PROBE_MARKER}
+    )
     other = atoms.create_agent({"name": f"{doctor.PROBE_PREFIX}lookalike", "firstMessage": "Hi", "description": "mine"})
     report = doctor.Report()
     doctor.probe(atoms, report, sleep=lambda s: None)

@@ -25,8 +25,12 @@ from test_corpus import FILES, NOT_AGENTS
 class Box:
     def __init__(self, sandbox: Sandbox, url: str, cwd: Path) -> None:
         self.sandbox, self.url, self.cwd = sandbox, url, cwd
-        self.env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY,
-                    "ELEVENLABS_BASE_URL": url, "ELEVENLABS_API_KEY": ELEVENLABS_KEY}
+        self.env = {
+            "SMALLEST_BASE_URL": url,
+            "SMALLEST_API_KEY": ATOMS_KEY,
+            "ELEVENLABS_BASE_URL": url,
+            "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
+        }
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return run_installed(*args, cwd=self.cwd, env={**self.env, **(env or {})})
@@ -214,12 +218,19 @@ def test_rollback_of_an_update_restores_and_of_a_create_archives(box) -> None:
 
 @pytest.mark.skipif(EXE is None, reason="console script not installed")
 def test_sandbox_command_serves_and_prints_the_env_to_export(tmp_path) -> None:
-    proc = subprocess.Popen([EXE, "sandbox", "--port", "0", "--seed", str(EXAMPLE)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [EXE, "sandbox", "--port", "0", "--seed", str(EXAMPLE)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = [proc.stdout.readline() for _ in range(8)]  # type: ignore[union-attr]
-        exports = dict(line[len("export "):].strip().split("=", 1) for line in lines if line.startswith("export "))
-        assert exports["SMALLEST_API_KEY"] == ATOMS_KEY and exports["SMALLEST_REALTIME_URL"].startswith("ws://127.0.0.1:")
+        exports = dict(line[len("export ") :].strip().split("=", 1) for line in lines if line.startswith("export "))
+        assert exports["SMALLEST_API_KEY"] == ATOMS_KEY and exports["SMALLEST_REALTIME_URL"].startswith(
+            "ws://127.0.0.1:"
+        )
         assert "agent_0000example0support0000000" in "".join(lines)
         deadline = time.monotonic() + 10
         while True:
@@ -243,7 +254,6 @@ def test_dry_run_diff_survives_state_loss(box) -> None:
     plan = json.loads(result.stdout)["agents"][0]
     assert plan["action"] == "no-op" and plan["target"]["agent_id"] == box.live_agents()[0]["id"]
     assert any("marker" in n for n in plan["source"]["notes"])
-
 
 
 CAL_DEMO = CORPUS / "devrchancay__elevenlabs-cal-demo__agendador-es.json"
@@ -274,7 +284,17 @@ def test_webhook_tools_go_live_with_their_secret_which_is_never_shown_or_stored(
     assert without.returncode == 3
     assert "--secret YvrtbpWPIqneImCL8LVk=VALUE" in without.stdout
     report = box.cwd / "report.md"
-    run = box.cli("agent", agent_id, "--yes", "--allow-errors", "--json", "--report", str(report), "--secret", f"YvrtbpWPIqneImCL8LVk={SECRET_VALUE}")
+    run = box.cli(
+        "agent",
+        agent_id,
+        "--yes",
+        "--allow-errors",
+        "--json",
+        "--report",
+        str(report),
+        "--secret",
+        f"YvrtbpWPIqneImCL8LVk={SECRET_VALUE}",
+    )
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["apply"][0]["verified"] is True
@@ -309,8 +329,10 @@ def test_knowledge_base_agent_goes_live_with_its_documents(box) -> None:
     raw = json.loads(BEA.read_text())
     locators = raw["conversation_config"]["agent"]["prompt"]["knowledge_base"]
     for i, loc in enumerate(locators):  # our own stand-in content for the documents it names
-        box.sandbox.elevenlabs.add_document({"id": loc["id"], "type": "file", "name": loc["name"], "filename": loc["name"]},
-                                            content=f"<h1>Notes {i}</h1><p>Whānau wellbeing notes, part {i}.</p>")
+        box.sandbox.elevenlabs.add_document(
+            {"id": loc["id"], "type": "file", "name": loc["name"], "filename": loc["name"]},
+            content=f"<h1>Notes {i}</h1><p>Whānau wellbeing notes, part {i}.</p>",
+        )
     tool_files = sorted((CORPUS / "tools").glob("lianpassmore__bea__*.json"))
     tool_ids = raw["conversation_config"]["agent"]["prompt"]["tool_ids"]
     for tool_id, tool_file in zip(tool_ids, tool_files, strict=True):  # its workspace tools, by our own pairing
@@ -325,7 +347,10 @@ def test_knowledge_base_agent_goes_live_with_its_documents(box) -> None:
     assert all(i["processingStatus"] == "completed" for i in resources.items[kb_id])
     live = box.live_agents()[0]["live_config"]
     assert live["globalKnowledgeBaseId"] == kb_id
-    assert any(t["type"] == "knowledge_base_search" and t["knowledgeBaseId"] == kb_id for t in live["singlePromptConfig"]["tools"])
+    assert any(
+        t["type"] == "knowledge_base_search" and t["knowledgeBaseId"] == kb_id
+        for t in live["singlePromptConfig"]["tools"]
+    )
     api_calls = [t for t in live["singlePromptConfig"]["tools"] if t["type"] == "api_call"]
     assert len(api_calls) == 7 + len(tool_ids) and len({t["name"] for t in api_calls}) == len(api_calls)
     assert sum(t["url"].startswith("https://bea.example.org/api/bea-tools/") for t in api_calls) == len(tool_ids)
@@ -345,10 +370,17 @@ def test_a_failing_document_is_reported_and_the_agent_still_goes_live(box) -> No
         {"type": "text", "name": "sandbox-fail notes", "id": "kb_text", "usage_mode": "prompt"},
     ]
     agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_kbmix0001")
-    box.sandbox.elevenlabs.add_document({"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"})
-    box.sandbox.elevenlabs.add_document({"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
-                                        content="Prices", file=(b"%PDF-1.4 our own tiny test file", "application/pdf"))
-    box.sandbox.elevenlabs.add_document({"id": "kb_text", "type": "text", "name": "sandbox-fail notes"}, content="Opening hours: 9-5.")
+    box.sandbox.elevenlabs.add_document(
+        {"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"}
+    )
+    box.sandbox.elevenlabs.add_document(
+        {"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
+        content="Prices",
+        file=(b"%PDF-1.4 our own tiny test file", "application/pdf"),
+    )
+    box.sandbox.elevenlabs.add_document(
+        {"id": "kb_text", "type": "text", "name": "sandbox-fail notes"}, content="Opening hours: 9-5."
+    )
     run = box.cli("agent", agent_id, "--yes")
     assert run.returncode == 0, run.stderr
     assert "warning: document 'sandbox-fail notes.pdf': Atoms could not process it" in run.stderr
@@ -360,7 +392,11 @@ def test_a_failing_document_is_reported_and_the_agent_still_goes_live(box) -> No
     # The failed one is sent again by the next run; the others are not.
     again = box.cli("agent", agent_id, "--yes")
     assert again.returncode == 0, again.stderr
-    assert sorted(name for _, name, _ in resources.uploads) == ["prices.pdf", "sandbox-fail notes.pdf", "sandbox-fail notes.pdf"]
+    assert sorted(name for _, name, _ in resources.uploads) == [
+        "prices.pdf",
+        "sandbox-fail notes.pdf",
+        "sandbox-fail notes.pdf",
+    ]
     assert len(resources.scraped[kb_id]) == 1
 
 
@@ -385,8 +421,14 @@ def _agent_with_voice(box: Box, voice_id: str) -> str:
 
 
 def test_library_voice_is_matched_by_its_labels_against_the_catalog(box) -> None:
-    box.sandbox.elevenlabs.add_voice({"voice_id": "libVoice0000000000001", "name": "Harriet - Calm", "category": "professional",
-                                      "labels": {"gender": "female", "accent": "british", "age": "young", "language": "en"}})
+    box.sandbox.elevenlabs.add_voice(
+        {
+            "voice_id": "libVoice0000000000001",
+            "name": "Harriet - Calm",
+            "category": "professional",
+            "labels": {"gender": "female", "accent": "british", "age": "young", "language": "en"},
+        }
+    )
     agent_id = _agent_with_voice(box, "libVoice0000000000001")
     shown = box.cli("voices", agent_id, "--json")
     assert shown.returncode == 0, shown.stderr
@@ -400,8 +442,14 @@ def test_library_voice_is_matched_by_its_labels_against_the_catalog(box) -> None
 
 
 def test_spanish_agent_gets_a_spanish_catalog_voice(box) -> None:
-    box.sandbox.elevenlabs.add_voice({"voice_id": "libVoice0000000000002", "name": "Ana", "category": "professional",
-                                      "labels": {"gender": "female", "accent": "indian", "age": "young", "language": "en"}})
+    box.sandbox.elevenlabs.add_voice(
+        {
+            "voice_id": "libVoice0000000000002",
+            "name": "Ana",
+            "category": "professional",
+            "labels": {"gender": "female", "accent": "indian", "age": "young", "language": "en"},
+        }
+    )
     raw = json.loads(EXAMPLE.read_text())
     raw["name"] = "Ana"
     raw["conversation_config"]["agent"]["language"] = "es"
@@ -436,8 +484,11 @@ def test_voice_outside_the_catalog_is_an_error_and_not_sent(box) -> None:
 
 
 def test_clone_voices_clones_once_and_reuses_the_clone(box) -> None:
-    box.sandbox.elevenlabs.add_voice({"voice_id": "ownVoice0000000000001", "name": "Founder", "category": "cloned",
-                                      "labels": {"gender": "male"}}, audio=_wav(20), mime_type="audio/wav")
+    box.sandbox.elevenlabs.add_voice(
+        {"voice_id": "ownVoice0000000000001", "name": "Founder", "category": "cloned", "labels": {"gender": "male"}},
+        audio=_wav(20),
+        mime_type="audio/wav",
+    )
     agent_id = _agent_with_voice(box, "ownVoice0000000000001")
     run = box.cli("agent", agent_id, "--yes", "--clone-voices")
     assert run.returncode == 0, run.stderr

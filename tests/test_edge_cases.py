@@ -54,6 +54,7 @@ def _all_numbers(value: Any) -> list[Any]:
 
 # --- numbers: every number the plan writes is clamped to its Atoms field's range -------------
 
+
 @pytest.mark.parametrize("silence, turn", [(1e308, 1e-9), (10**400, 7), (1e308, 1e308), (5e300, 1)])
 def test_extreme_silence_and_turn_timeouts_are_clamped_and_reported(tables, silence, turn) -> None:
     result = mapped(cfg(turn={"silence_end_call_timeout": silence, "turn_timeout": turn}), tables)
@@ -77,8 +78,13 @@ def test_a_tiny_turn_timeout_is_raised_to_the_atoms_minimum(tables) -> None:
 
 
 def test_webhook_timeout_of_1e308_seconds_is_clamped_not_overflowed(tables) -> None:
-    hook = {"type": "webhook", "name": "lookup", "description": "Look up.", "response_timeout_secs": 1e308,
-            "api_schema": {"url": "https://api.example.com/x", "method": "GET"}}
+    hook = {
+        "type": "webhook",
+        "name": "lookup",
+        "description": "Look up.",
+        "response_timeout_secs": 1e308,
+        "api_schema": {"url": "https://api.example.com/x", "method": "GET"},
+    }
     result = mapped(cfg({"prompt": {"prompt": "x", "tools": [hook]}}), tables)
     (tool,) = [a.value for a in result.assignments if a.path.startswith("singlePromptConfig.tools")]
     assert tool["timeout"] == 30000
@@ -88,10 +94,18 @@ def _context(tables) -> MapContext:
     return MapContext(make_source(agent_config()), tables)
 
 
-RANGE_CASES = [(pattern, extreme) for pattern in ("synthesizer.speed", "llmIdleTimeoutConfig.maxRetries",
-                                                   "sessionTimeoutConfig.timeoutTimeInSecs", "interruptionBackoffTimer",
-                                                   "singlePromptConfig.tools.*.timeout", "preCallAPI.timeout")
-               for extreme in (1e308, -1e308, 10**400, float("nan"))]
+RANGE_CASES = [
+    (pattern, extreme)
+    for pattern in (
+        "synthesizer.speed",
+        "llmIdleTimeoutConfig.maxRetries",
+        "sessionTimeoutConfig.timeoutTimeInSecs",
+        "interruptionBackoffTimer",
+        "singlePromptConfig.tools.*.timeout",
+        "preCallAPI.timeout",
+    )
+    for extreme in (1e308, -1e308, 10**400, float("nan"))
+]
 
 
 @pytest.mark.parametrize("pattern, extreme", RANGE_CASES, ids=[f"{p}={e!r:.8}" for p, e in RANGE_CASES])
@@ -138,8 +152,8 @@ def test_mappings_check_reports_a_bad_range(tmp_path) -> None:
     for name in TABLE_FILES:
         shutil.copy(builtin_dir() / name, tmp_path / name)
     text = (tmp_path / "concepts.yaml").read_text()
-    text = text.replace('synthesizer.speed: {min: 0.5, max: 2.0,', 'synthesizer.speed: {min: 3, max: 2.0,')
-    text = text.replace('preCallAPI.timeout: {min: 1, max: 30,', 'preCallAPI.timeout: {min: 1, max: 30, step: 1,')
+    text = text.replace("synthesizer.speed: {min: 0.5, max: 2.0,", "synthesizer.speed: {min: 3, max: 2.0,")
+    text = text.replace("preCallAPI.timeout: {min: 1, max: 30,", "preCallAPI.timeout: {min: 1, max: 30, step: 1,")
     (tmp_path / "concepts.yaml").write_text(text)
     _, problems = check_tables(tmp_path)
     assert any("ranges.preCallAPI.timeout.step: Extra inputs are not permitted" in p for p in problems), problems
@@ -149,6 +163,7 @@ def test_mappings_check_reports_a_bad_range(tmp_path) -> None:
 
 
 # --- enums and wrong types --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [["blind"], {"type": "blind"}, 3, True])
 def test_a_non_string_transfer_type_is_an_unknown_value(tables, bad) -> None:
@@ -162,7 +177,9 @@ def test_a_non_string_transfer_type_is_an_unknown_value(tables, bad) -> None:
 
 @pytest.mark.parametrize("bad", [["phone"], {"a": 1}, 7])
 def test_a_non_string_destination_type_is_reported_never_fatal(tables, bad) -> None:
-    tool = system("transfer_to_number", transfers=[transfer(transfer_destination={"type": bad, "phone_number": "+14155550100"})])
+    tool = system(
+        "transfer_to_number", transfers=[transfer(transfer_destination={"type": bad, "phone_number": "+14155550100"})]
+    )
     result = mapped(cfg({"prompt": {"prompt": "x", "built_in_tools": {"transfer_to_number": tool}}}), tables)
     (finding,) = findings_at(result, f"{P}.built_in_tools.transfer_to_number.params.transfers[0]")
     assert finding.severity == "error" and "Unknown transfer destination type" in finding.message
@@ -186,7 +203,9 @@ def test_a_non_string_background_sound_is_reported(tables, bad) -> None:
 def test_wrong_typed_texts_in_system_tools_are_findings(tables, where, bad) -> None:
     end_call = system("end_call") | ({"description": bad} if where == "description" else {})
     move = system("transfer_to_number", transfers=[transfer(**({"condition": bad} if where == "condition" else {}))])
-    result = mapped(cfg({"prompt": {"prompt": "x", "built_in_tools": {"end_call": end_call, "transfer_to_number": move}}}), tables)
+    result = mapped(
+        cfg({"prompt": {"prompt": "x", "built_in_tools": {"end_call": end_call, "transfer_to_number": move}}}), tables
+    )
     tools = [a.value for a in result.assignments if a.path.startswith("singlePromptConfig.tools")]
     assert {t["type"] for t in tools} == {"end_call", "transfer_call"}
     assert any("Expected text" in f.message for f in result.findings)
@@ -194,7 +213,12 @@ def test_wrong_typed_texts_in_system_tools_are_findings(tables, where, bad) -> N
 
 @pytest.mark.parametrize("bad", [["x"], {"a": 1}, 3])
 def test_a_webhook_description_of_the_wrong_type_is_a_finding(tables, bad) -> None:
-    hook = {"type": "webhook", "name": "lookup", "description": bad, "api_schema": {"url": "https://api.example.com/x", "method": "GET"}}
+    hook = {
+        "type": "webhook",
+        "name": "lookup",
+        "description": bad,
+        "api_schema": {"url": "https://api.example.com/x", "method": "GET"},
+    }
     result = mapped(cfg({"prompt": {"prompt": "x", "tools": [hook]}}), tables)
     (finding,) = findings_at(result, f"{P}.tools[0].description")
     assert f"found {type(bad).__name__}, not text" in finding.message
@@ -206,8 +230,12 @@ def test_a_webhook_description_of_the_wrong_type_is_a_finding(tables, bad) -> No
 @pytest.mark.parametrize("schema", ["query_params_schema", "request_body_schema"])
 def test_a_webhook_schema_of_the_wrong_shape_never_raises(tables, schema, part, bad) -> None:
     body = {"type": "object", "properties": {"q": {"type": "string", "description": "Query"}}, "required": ["q"]}
-    hook = {"type": "webhook", "name": "lookup", "description": "Look up.",
-            "api_schema": {"url": "https://api.example.com/x", "method": "POST", schema: body | {part: bad}}}
+    hook = {
+        "type": "webhook",
+        "name": "lookup",
+        "description": "Look up.",
+        "api_schema": {"url": "https://api.example.com/x", "method": "POST", schema: body | {part: bad}},
+    }
     result = mapped(cfg({"prompt": {"prompt": "x", "tools": [hook]}}), tables)
     assert findings_at(result, f"{P}.tools[0]") or [a for a in result.assignments if a.source_path == f"{P}.tools[0]"]
 
@@ -238,16 +266,20 @@ def test_a_data_collection_description_of_the_wrong_type_is_a_finding(tables) ->
 
 # --- NaN and Infinity are refused when read -------------------------------------------------------
 
-@pytest.mark.parametrize("text, suffix, where, what", [
-    ('{"conversation_config": {"tts": {"speed": NaN}}}', ".json", "conversation_config.tts.speed", "NaN"),
-    ('{"a": [1, Infinity]}', ".json", "a[1]", "Infinity"),
-    ('{"a": {"b": -Infinity}}', ".json", "a.b", "-Infinity"),
-    ('{"a": 1e999}', ".json", "a", "Infinity"),
-    ('{"a": ' + "9" * 5000 + "}", ".json", "a", "an integer of 5000 digits"),
-    ("a:\n  b: .nan\n", ".yaml", "a.b", "NaN"),
-    ("a:\n  - .inf\n", ".yml", "a[0]", "Infinity"),
-    ('{"a": NaN}', "", "a", "NaN"),
-])
+
+@pytest.mark.parametrize(
+    "text, suffix, where, what",
+    [
+        ('{"conversation_config": {"tts": {"speed": NaN}}}', ".json", "conversation_config.tts.speed", "NaN"),
+        ('{"a": [1, Infinity]}', ".json", "a[1]", "Infinity"),
+        ('{"a": {"b": -Infinity}}', ".json", "a.b", "-Infinity"),
+        ('{"a": 1e999}', ".json", "a", "Infinity"),
+        ('{"a": ' + "9" * 5000 + "}", ".json", "a", "an integer of 5000 digits"),
+        ("a:\n  b: .nan\n", ".yaml", "a.b", "NaN"),
+        ("a:\n  - .inf\n", ".yml", "a[0]", "Infinity"),
+        ('{"a": NaN}', "", "a", "NaN"),
+    ],
+)
 def test_non_standard_numbers_are_refused_at_read_time_with_their_path(text, suffix, where, what) -> None:
     with pytest.raises(SourceFileError) as caught:
         parse_config_text(text, "agent.json", suffix)
@@ -261,7 +293,9 @@ def test_a_yaml_integer_past_the_digit_limit_is_a_read_error() -> None:
 
 def test_an_api_record_with_nan_is_refused_with_its_path() -> None:
     with pytest.raises(SourceFileError, match=r"conversation_config\.turn\.turn_timeout is NaN"):
-        reject_bad_numbers({"conversation_config": {"turn": {"turn_timeout": float("nan")}}}, "ElevenLabs agent agent_1")
+        reject_bad_numbers(
+            {"conversation_config": {"turn": {"turn_timeout": float("nan")}}}, "ElevenLabs agent agent_1"
+        )
 
 
 def test_ordinary_numbers_pass_the_read_check() -> None:
@@ -270,10 +304,19 @@ def test_ordinary_numbers_pass_the_read_check() -> None:
 
 # --- findings that name the right thing ---------------------------------------------------------
 
+
 def test_language_detection_declared_twice_is_reported_as_such(tables) -> None:
-    config = cfg({"language": "en", "prompt": {"prompt": "x", "tools": [system("language_detection")],
-                                               "built_in_tools": {"language_detection": system("language_detection")}}},
-                 language_presets={"hi": {"overrides": {}}})
+    config = cfg(
+        {
+            "language": "en",
+            "prompt": {
+                "prompt": "x",
+                "tools": [system("language_detection")],
+                "built_in_tools": {"language_detection": system("language_detection")},
+            },
+        },
+        language_presets={"hi": {"overrides": {}}},
+    )
     result = mapped(config, tables)
     assert not [f for f in result.findings if "Unknown field" in f.message]
     second = findings_at(result, f"{P}.tools[0]")
@@ -283,15 +326,19 @@ def test_language_detection_declared_twice_is_reported_as_such(tables) -> None:
 
 def test_language_detection_lists_its_leftover_settings(tables) -> None:
     tool = system("language_detection", only_at_conversation_start=True)
-    result = mapped(cfg({"language": "en", "prompt": {"prompt": "x", "built_in_tools": {"language_detection": tool}}}), tables)
+    result = mapped(
+        cfg({"language": "en", "prompt": {"prompt": "x", "built_in_tools": {"language_detection": tool}}}), tables
+    )
     (leftover,) = findings_at(result, f"{P}.built_in_tools.language_detection")
     assert leftover.message.endswith("no Atoms equivalent: params.only_at_conversation_start")
 
 
 def test_system_tool_through_tool_ids_lists_its_own_leftover_settings(tables) -> None:
-    record = {"id": "tool_x", "tool_config": system("transfer_to_number", transfers=[transfer()],
-                                                    enable_client_message=False)
-              | {"response_timeout_secs": 20, "disable_interruptions": True}}
+    record = {
+        "id": "tool_x",
+        "tool_config": system("transfer_to_number", transfers=[transfer()], enable_client_message=False)
+        | {"response_timeout_secs": 20, "disable_interruptions": True},
+    }
     result = mapped(cfg({"prompt": {"prompt": "x", "tool_ids": ["tool_x"]}}), tables, tools={"tool_x": record})
     (leftover,) = [f for f in findings_at(result, f"{P}.tool_ids[0]") if "no Atoms equivalent" in f.message]
     listed = leftover.message.split(": ", 1)[1]
@@ -324,7 +371,9 @@ def test_every_named_kind_has_a_row_in_the_tables(tables) -> None:
 
 @pytest.mark.parametrize("kind", NAMED_SYSTEM_TOOLS)
 def test_system_tool_rows_drive_the_finding(tables, kind) -> None:
-    tool = system(kind, **({"procedures": {"p1": {"procedure_id": "p1", "version_id": "v1"}}} if "procedure" in kind else {}))
+    tool = system(
+        kind, **({"procedures": {"p1": {"procedure_id": "p1", "version_id": "v1"}}} if "procedure" in kind else {})
+    )
     record = {"id": "tool_s", "tool_config": tool}
     result = mapped(cfg({"prompt": {"prompt": "x", "tool_ids": ["tool_s"]}}), tables, tools={"tool_s": record})
     row = tables.concepts.tools.system_tools[kind]
@@ -335,8 +384,10 @@ def test_system_tool_rows_drive_the_finding(tables, kind) -> None:
 
 @pytest.mark.parametrize("kind", NAMED_TOOL_TYPES)
 def test_tool_type_rows_drive_the_finding(tables, kind) -> None:
-    result = mapped(cfg({"prompt": {"prompt": "x", "tools": [{"type": kind, "name": "crm", "description": "d", "value": {}}]}}),
-                    tables)
+    result = mapped(
+        cfg({"prompt": {"prompt": "x", "tools": [{"type": kind, "name": "crm", "description": "d", "value": {}}]}}),
+        tables,
+    )
     row = tables.concepts.tools.tool_types[kind]
     (finding,) = findings_at(result, f"{P}.tools[0]")
     assert row.atoms in finding.message and finding.severity == row.severity == "error"
@@ -355,7 +406,9 @@ def test_transfer_destination_rows_drive_the_finding(tables, kind) -> None:
 
 @pytest.mark.parametrize("sound", NAMED_SOUNDS)
 def test_background_sound_rows_say_why(tables, sound) -> None:
-    result = mapped(cfg(conversation={"background_sound": {"source_type": "preset", "source_id": sound, "volume": 0.5}}), tables)
+    result = mapped(
+        cfg(conversation={"background_sound": {"source_type": "preset", "source_id": sound, "volume": 0.5}}), tables
+    )
     (concept,) = [c for c in tables.concepts.concepts if c.id == "background_sound"]
     (finding,) = findings_at(result, "conversation_config.conversation.background_sound")
     assert concept.params["no_preset"][sound] in finding.message and "backgroundSound" not in values(result)
@@ -384,10 +437,13 @@ def test_the_campaign_fuzz_of_hostile_values_never_raises(tables) -> None:
             result = map_agent(source, tables)
             assert uncovered_leaves(source, result) == [], (seg, value)
             for a in result.assignments:
-                assert all(len(repr(n)) < 25 for n in _all_numbers(a.value) if not a.path.startswith("defaultVariables")), (seg, a)
+                assert all(
+                    len(repr(n)) < 25 for n in _all_numbers(a.value) if not a.path.startswith("defaultVariables")
+                ), (seg, a)
 
 
 # --- state files from a newer build ---------------------------------------------------------------
+
 
 def test_a_state_file_from_a_newer_build_is_refused_and_left_alone(tmp_path) -> None:
     from atoms_migrate.errors import ConfigError
@@ -424,6 +480,7 @@ def test_a_state_version_that_is_not_a_number_is_unreadable(tmp_path) -> None:
 
 # --- saved plans: validated before any request; nothing applied is not a success -----------------
 
+
 @pytest.fixture
 def box(tmp_path):
     from test_e2e import _box
@@ -448,14 +505,17 @@ def _tamper(box, doc: dict[str, Any]) -> Any:
     return box.cli("apply", "plan.json", "--yes")
 
 
-@pytest.mark.parametrize("source, message", [
-    ({"kind": "id", "ref": "../../v1/user"}, "is not an ElevenLabs agent id"),
-    ({"kind": "id", "ref": "agent_1%2F..%2Fuser"}, "is not an ElevenLabs agent id"),
-    ({"kind": "file", "ref": "../outside/agent.json"}, "is not an agent file inside the project"),
-    ({"kind": "file", "ref": "/etc/passwd"}, "is not an agent file inside the project"),
-    ({"kind": "file", "ref": "agents/agent00.json", "agent_id": "../../v1/user"}, "is not an agent id"),
-    ({"kind": "url", "ref": "agents/agent00.json"}, "source.kind must be id or file"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ({"kind": "id", "ref": "../../v1/user"}, "is not an ElevenLabs agent id"),
+        ({"kind": "id", "ref": "agent_1%2F..%2Fuser"}, "is not an ElevenLabs agent id"),
+        ({"kind": "file", "ref": "../outside/agent.json"}, "is not an agent file inside the project"),
+        ({"kind": "file", "ref": "/etc/passwd"}, "is not an agent file inside the project"),
+        ({"kind": "file", "ref": "agents/agent00.json", "agent_id": "../../v1/user"}, "is not an agent id"),
+        ({"kind": "url", "ref": "agents/agent00.json"}, "source.kind must be id or file"),
+    ],
+)
 def test_a_tampered_saved_plan_is_refused_before_any_request(box, source, message) -> None:
     doc = _saved_plan(box)
     doc["agents"][0]["source"] |= source
@@ -494,6 +554,7 @@ def test_a_newer_state_file_stops_the_cli_before_any_write(box) -> None:
 
 
 # --- v1 drafts: ambiguous writes are checked before they are sent again -----------------------------
+
 
 @pytest.fixture
 def v1(tables):

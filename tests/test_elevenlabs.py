@@ -30,17 +30,34 @@ def test_get_agent_sends_key_to_the_configured_host(client) -> None:
 
 def test_get_tool(client) -> None:
     el, mock = client
-    mock.get("/v1/convai/tools/tool_1", headers=AUTH).respond(200, json={"id": "tool_1", "tool_config": {"type": "webhook"}})
+    mock.get("/v1/convai/tools/tool_1", headers=AUTH).respond(
+        200, json={"id": "tool_1", "tool_config": {"type": "webhook"}}
+    )
     assert el.get_tool("tool_1")["tool_config"]["type"] == "webhook"
 
 
 @pytest.mark.parametrize(
     "status, body, fragment, hint_fragment",
     [
-        (401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}}, "rejected the API key", "ELEVENLABS_API_KEY"),
-        (403, {"detail": {"type": "authorization_error", "code": "missing_permissions", "message": "no convai_read"}}, "refused access", "read access"),
+        (
+            401,
+            {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}},
+            "rejected the API key",
+            "ELEVENLABS_API_KEY",
+        ),
+        (
+            403,
+            {"detail": {"type": "authorization_error", "code": "missing_permissions", "message": "no convai_read"}},
+            "refused access",
+            "read access",
+        ),
         (404, {"detail": "agent_not_found"}, "has no agent agent_1", "another region"),
-        (422, {"detail": [{"loc": ["path", "agent_id"], "msg": "bad id", "type": "value_error"}]}, "path.agent_id: bad id", None),
+        (
+            422,
+            {"detail": [{"loc": ["path", "agent_id"], "msg": "bad id", "type": "value_error"}]},
+            "path.agent_id: bad id",
+            None,
+        ),
     ],
 )
 def test_client_errors_become_one_line_api_errors(client, status, body, fragment, hint_fragment) -> None:
@@ -58,9 +75,15 @@ def test_rate_limit_is_retried_honouring_retry_after() -> None:
     waits: list[float] = []
     with respx.mock(base_url=BASE) as mock:
         route = mock.get("/v1/convai/agents/a")
-        route.side_effect = [httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(503), httpx.Response(200, json={"ok": 1})]
+        route.side_effect = [
+            httpx.Response(429, headers={"Retry-After": "2"}),
+            httpx.Response(503),
+            httpx.Response(200, json={"ok": 1}),
+        ]
         with httpx.Client(base_url=BASE) as http:
-            response = get_with_retries(http, "/v1/convai/agents/a", RetryPolicy(attempts=4, initial_wait=0.01, max_wait=5), sleep=waits.append)
+            response = get_with_retries(
+                http, "/v1/convai/agents/a", RetryPolicy(attempts=4, initial_wait=0.01, max_wait=5), sleep=waits.append
+            )
     assert response.status_code == 200 and route.call_count == 3
     assert waits[0] == 2.0 and waits[1] <= 5
 
@@ -93,6 +116,8 @@ def test_dropped_connections_are_retried_then_reported(client) -> None:
     ],
 )
 def test_wait_hints(headers, body, expected) -> None:
-    response = httpx.Response(429, headers=headers, json=body) if body is not None else httpx.Response(429, headers=headers)
+    response = (
+        httpx.Response(429, headers=headers, json=body) if body is not None else httpx.Response(429, headers=headers)
+    )
     now = 1445412480.0  # 07:28:00 on that date
     assert server_wait_hint(response, now=now) == expected

@@ -52,16 +52,19 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 """
 
 
-@pytest.mark.parametrize("name, text, needle", [
-    ("deep.json", "[" * 10_000 + "]" * 10_000, "nested deeper than"),
-    ("deep.yaml", "a: " + "[" * 5_000 + "]" * 5_000 + "\n", "nested deeper than"),
-    ("deep-block.yaml", "".join("  " * i + "- \n" for i in range(150)), "nested deeper than"),
-    ("bomb.yaml", BOMB, "alias bomb"),
-    ("self.yaml", "a: &a [1, *a]\n", "contains itself"),
-    ("bigint.json", '{"n": ' + "9" * 5_000 + "}", "n is an integer of 5000 digits"),
-    ("bigint.yaml", "n: " + "9" * 5_000 + "\n", "not a usable YAML value"),
-    ("surrogate.json", '{"name": "x\\ud800y", "conversation_config": {}}', "lone surrogate"),
-])
+@pytest.mark.parametrize(
+    "name, text, needle",
+    [
+        ("deep.json", "[" * 10_000 + "]" * 10_000, "nested deeper than"),
+        ("deep.yaml", "a: " + "[" * 5_000 + "]" * 5_000 + "\n", "nested deeper than"),
+        ("deep-block.yaml", "".join("  " * i + "- \n" for i in range(150)), "nested deeper than"),
+        ("bomb.yaml", BOMB, "alias bomb"),
+        ("self.yaml", "a: &a [1, *a]\n", "contains itself"),
+        ("bigint.json", '{"n": ' + "9" * 5_000 + "}", "n is an integer of 5000 digits"),
+        ("bigint.yaml", "n: " + "9" * 5_000 + "\n", "not a usable YAML value"),
+        ("surrogate.json", '{"name": "x\\ud800y", "conversation_config": {}}', "lone surrogate"),
+    ],
+)
 def test_unbounded_or_invalid_source_values_are_refused_fast(tmp_path, name, text, needle) -> None:
     path = tmp_path / name
     path.write_text(text)
@@ -99,7 +102,9 @@ def test_an_oversized_source_is_refused_before_reading(tmp_path, monkeypatch) ->
     _clean_failure(run("agent", str(path), "--dry-run"), "the limit is 1,000 (refused before reading)")
 
 
-@pytest.mark.parametrize("agent_id, needle", [("a" * 5_000, "5,000 characters"), ("../../etc/x", "characters ids never have")])
+@pytest.mark.parametrize(
+    "agent_id, needle", [("a" * 5_000, "5,000 characters"), ("../../etc/x", "characters ids never have")]
+)
 def test_an_agent_id_that_is_not_an_id_is_refused(tmp_path, agent_id, needle) -> None:
     raw = _example()
     raw["agent_id"] = agent_id
@@ -135,12 +140,15 @@ def _saved_plan(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path / "plan.json"
 
 
-@pytest.mark.parametrize("damage, needle", [
-    (lambda a: a.pop("source"), "agents[0].source is missing"),
-    (lambda a: a["source"].pop("hash"), "agents[0].source.hash is missing"),
-    (lambda a: a.pop("plan"), "agents[0].plan is missing"),
-    (lambda a: a["source"].__setitem__("kind", "url"), "agents[0].source.kind must be id or file"),
-])
+@pytest.mark.parametrize(
+    "damage, needle",
+    [
+        (lambda a: a.pop("source"), "agents[0].source is missing"),
+        (lambda a: a["source"].pop("hash"), "agents[0].source.hash is missing"),
+        (lambda a: a.pop("plan"), "agents[0].plan is missing"),
+        (lambda a: a["source"].__setitem__("kind", "url"), "agents[0].source.kind must be id or file"),
+    ],
+)
 def test_a_saved_plan_with_missing_keys_is_refused(tmp_path, monkeypatch, damage, needle) -> None:
     plan = _saved_plan(tmp_path, monkeypatch)
     doc = json.loads(plan.read_text())
@@ -195,7 +203,9 @@ def hostile_server():
                 conn.sendall(b"HTTP/1.1 302 Found\r\nlocation: /loop\r\ncontent-length: 0\r\n\r\n")
                 answer(conn)
                 return
-            for byte in b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n" + b" " * 200:
+            for byte in (
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n" + b" " * 200
+            ):
                 if stop.is_set():
                     return
                 conn.send(bytes([byte]))
@@ -244,11 +254,14 @@ def test_a_redirect_loop_stops_at_a_small_limit_with_a_clear_message(hostile_ser
         client._get("/loop", "the loop")
 
 
-@pytest.mark.parametrize("call, endpoint", [
-    (lambda c: c.get_agent("a1"), "GET /agent/{id}"),
-    (lambda c: c.list_revisions("a1", "b1"), "GET /agent/{id}/branches/{branchId}/revisions"),
-    (lambda c: c.get_knowledge_base("k1"), "GET /knowledgebase/{id}"),
-])
+@pytest.mark.parametrize(
+    "call, endpoint",
+    [
+        (lambda c: c.get_agent("a1"), "GET /agent/{id}"),
+        (lambda c: c.list_revisions("a1", "b1"), "GET /agent/{id}/branches/{branchId}/revisions"),
+        (lambda c: c.get_knowledge_base("k1"), "GET /knowledgebase/{id}"),
+    ],
+)
 def test_a_200_of_the_wrong_shape_is_an_error_naming_the_endpoint(call, endpoint) -> None:
     import httpx
 
@@ -271,29 +284,39 @@ def test_an_elevenlabs_200_of_the_wrong_shape_names_the_endpoint() -> None:
     from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
     from atoms_migrate.errors import ApiError
 
-    client = ElevenLabsClient(httpx.Client(base_url="http://el", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[]))))
+    client = ElevenLabsClient(
+        httpx.Client(base_url="http://el", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[])))
+    )
     with pytest.raises(ApiError, match=r"\(GET /v1/convai/agents/agent_x\) with an array where an object is due"):
         client.get_agent("agent_x")
 
 
-@pytest.mark.parametrize("var, value, needle", [
-    ("SMALLEST_API_KEY", "sk_live_part1\nsk_live_part2", "SMALLEST_API_KEY contains a newline"),
-    ("SMALLEST_API_KEY", "sk_lïve_secretvalue", "SMALLEST_API_KEY contains a character"),
-    ("ELEVENLABS_API_KEY", "xi_secret\r\nX-Evil: 1", "ELEVENLABS_API_KEY contains a newline"),
-])
+@pytest.mark.parametrize(
+    "var, value, needle",
+    [
+        ("SMALLEST_API_KEY", "sk_live_part1\nsk_live_part2", "SMALLEST_API_KEY contains a newline"),
+        ("SMALLEST_API_KEY", "sk_lïve_secretvalue", "SMALLEST_API_KEY contains a character"),
+        ("ELEVENLABS_API_KEY", "xi_secret\r\nX-Evil: 1", "ELEVENLABS_API_KEY contains a newline"),
+    ],
+)
 def test_a_key_with_a_newline_or_non_ascii_is_refused_up_front_and_never_echoed(var, value, needle) -> None:
-    result = run("agent", "agent_abcdefghijkl" if var.startswith("ELEVEN") else str(EXAMPLE), "--dry-run", env={var: value})
+    result = run(
+        "agent", "agent_abcdefghijkl" if var.startswith("ELEVEN") else str(EXAMPLE), "--dry-run", env={var: value}
+    )
     _clean_failure(result, needle)
     for part in value.split():
         assert part[:8] not in result.stderr + result.stdout
 
 
-@pytest.mark.parametrize("url, masked", [
-    ("https://u:p4ss@h.example/x?api_key=K1&a=1", "https://u:<secret>@h.example/x?api_key=<secret>&a=1"),
-    ("https://tok3n@h.example/x", "https://<secret>@h.example/x"),
-    ("https://h.example/x?token={{call_token}}&q=1", "https://h.example/x?token={{call_token}}&q=1"),
-    ("https://h.example/x?q=1", "https://h.example/x?q=1"),
-])
+@pytest.mark.parametrize(
+    "url, masked",
+    [
+        ("https://u:p4ss@h.example/x?api_key=K1&a=1", "https://u:<secret>@h.example/x?api_key=<secret>&a=1"),
+        ("https://tok3n@h.example/x", "https://<secret>@h.example/x"),
+        ("https://h.example/x?token={{call_token}}&q=1", "https://h.example/x?token={{call_token}}&q=1"),
+        ("https://h.example/x?q=1", "https://h.example/x?q=1"),
+    ],
+)
 def test_mask_url_hides_userinfo_and_credential_query_values(url, masked) -> None:
     from atoms_migrate.mapping.refs import mask_url
 
@@ -347,9 +370,17 @@ def test_a_fifo_as_saved_plan_mapping_table_or_state_is_refused_not_opened(tmp_p
 def test_userinfo_in_a_webhook_url_becomes_a_basic_auth_secret_with_parity(tmp_path) -> None:
     raw = _example()
     raw["conversation_config"]["agent"]["prompt"].pop("tool_ids", None)
-    raw["conversation_config"]["agent"]["prompt"]["tools"] = [{
-        "type": "webhook", "name": "ping", "description": "Ping the service.",
-        "api_schema": {"url": "https://bot:hunter2-S3CRET@hooks.example.com/ping?token=T0K-S3CRET", "method": "GET"}}]
+    raw["conversation_config"]["agent"]["prompt"]["tools"] = [
+        {
+            "type": "webhook",
+            "name": "ping",
+            "description": "Ping the service.",
+            "api_schema": {
+                "url": "https://bot:hunter2-S3CRET@hooks.example.com/ping?token=T0K-S3CRET",
+                "method": "GET",
+            },
+        }
+    ]
     path = tmp_path / "a.json"
     path.write_text(json.dumps(raw))
     result = run("agent", str(path), "--dry-run", "--json")

@@ -45,9 +45,20 @@ def make_box(tmp_path):
 
 
 def _start(box: Box, *args: str) -> subprocess.Popen[str]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_"))}, **box.env, "NO_COLOR": "1"}
-    return subprocess.Popen([str(EXE), *args], cwd=box.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_"))},
+        **box.env,
+        "NO_COLOR": "1",
+    }
+    return subprocess.Popen(
+        [str(EXE), *args],
+        cwd=box.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def test_two_runs_started_together_make_no_duplicate_and_the_second_names_the_holder(slow_box) -> None:
@@ -184,16 +195,22 @@ def _kill_at(box: Box, source: str, path_regex: str) -> None:
     box.sandbox.release()
 
 
-@pytest.mark.parametrize("versioning, publish", [("v2", r"/branches/[^/]+/draft/publish$"), ("v1", r"/drafts/[^/]+/publish$")])
+@pytest.mark.parametrize(
+    "versioning, publish", [("v2", r"/branches/[^/]+/draft/publish$"), ("v1", r"/drafts/[^/]+/publish$")]
+)
 @pytest.mark.parametrize("lose_state", [False, True], ids=["with-state", "state-lost"])
-def test_killed_between_draft_and_publish_the_rerun_adopts_its_draft_and_converges(make_box, versioning, publish, lose_state) -> None:
+def test_killed_between_draft_and_publish_the_rerun_adopts_its_draft_and_converges(
+    make_box, versioning, publish, lose_state
+) -> None:
     if versioning == "v1" and lose_state:
         pytest.skip("v1 drafts cannot be read back for their content: without the state the draft stays someone else's")
     box = make_box(versioning)
     _one_file(box)
     _kill_at(box, "agents/a.json", publish)
     [before] = box.live_agents()
-    assert not (before["live_config"] or {}).get("singlePromptConfig", {}).get("prompt"), "the prompt went live before the publish"
+    assert not (before["live_config"] or {}).get("singlePromptConfig", {}).get("prompt"), (
+        "the prompt went live before the publish"
+    )
     if lose_state:
         (box.cwd / ".atoms-migrate" / "state.json").unlink()
     again = box.cli("agent", "agents/a.json", "--yes")
@@ -226,10 +243,18 @@ def _agent_with_secret_url(box: Box) -> None:
     raw.pop("agent_id", None)
     raw["conversation_config"]["agent"]["prompt"].pop("knowledge_base", None)
     raw["conversation_config"]["agent"]["prompt"].pop("tool_ids", None)
-    raw["conversation_config"]["agent"]["prompt"]["tools"] = [{
-        "type": "webhook", "name": "lookup_order", "description": "Find an order by its number.",
-        "api_schema": {"url": "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu",
-                       "method": "GET", "request_headers": {"Authorization": "Bearer HDR-S3CRET-3"}}}]
+    raw["conversation_config"]["agent"]["prompt"]["tools"] = [
+        {
+            "type": "webhook",
+            "name": "lookup_order",
+            "description": "Find an order by its number.",
+            "api_schema": {
+                "url": "https://svc-user:pw-S3CRET-1@hooks.example.com/orders?api_key=QK-S3CRET-2&region=eu",
+                "method": "GET",
+                "request_headers": {"Authorization": "Bearer HDR-S3CRET-3"},
+            },
+        }
+    ]
     folder = box.cwd / "agents"
     folder.mkdir(exist_ok=True)
     (folder / "a.json").write_text(json.dumps(raw))
@@ -240,9 +265,23 @@ def test_credentials_in_webhook_urls_reach_atoms_and_no_output_file(make_box) ->
     _agent_with_secret_url(box)
     env = {"GITHUB_STEP_SUMMARY": str(box.cwd / "summary.md"), "GITHUB_ACTIONS": "true"}
     runs = [
-        box.cli("agent", "agents/a.json", "--dry-run", "--json", "--out", "plan1.json", "--report", "r1.md", "-v", env=env),
+        box.cli(
+            "agent", "agents/a.json", "--dry-run", "--json", "--out", "plan1.json", "--report", "r1.md", "-v", env=env
+        ),
         box.cli("agent", "agents/a.json", "--dry-run", "-v", env=env),
-        box.cli("all", "agents", "--dry-run", "--json", "--out", "plan2.json", "--report", "r2.md", "--junit", "j1.xml", env=env),
+        box.cli(
+            "all",
+            "agents",
+            "--dry-run",
+            "--json",
+            "--out",
+            "plan2.json",
+            "--report",
+            "r2.md",
+            "--junit",
+            "j1.xml",
+            env=env,
+        ),
         box.cli("apply", "plan2.json", "--yes", "--json", "--report", "r3.md", "--junit", "j2.xml", env=env),
         box.cli("agent", "agents/a.json", "--yes", "--json", "-v", "--report", "r4.md", env=env),
         box.cli("all", "agents", "--yes", "-v", "--junit", "j3.xml", env=env),
@@ -251,15 +290,30 @@ def test_credentials_in_webhook_urls_reach_atoms_and_no_output_file(make_box) ->
     assert [r.returncode for r in runs[:-1]] == [0, 0, 0, 0, 0, 0], [r.stderr[-500:] for r in runs]
     assert runs[-1].returncode == 1 and "--secret expects NAME=VALUE, got a value without NAME=" in runs[-1].stderr
     outputs = {f"run {i} {stream}": getattr(r, stream) for i, r in enumerate(runs) for stream in ("stdout", "stderr")}
-    files = [p for p in box.cwd.rglob("*") if p.is_file() and p.suffix != ".json" or p.name.startswith(("plan", "state"))]
+    files = [
+        p for p in box.cwd.rglob("*") if p.is_file() and p.suffix != ".json" or p.name.startswith(("plan", "state"))
+    ]
     outputs |= {str(p.relative_to(box.cwd)): p.read_text() for p in files if "agents" not in p.parts}
-    assert {"plan1.json", "plan2.json", "r1.md", "r2.md", "r3.md", "r4.md", "j1.xml", "j2.xml", "j3.xml", "summary.md",
-            ".atoms-migrate/state.json"} <= set(outputs)
+    assert {
+        "plan1.json",
+        "plan2.json",
+        "r1.md",
+        "r2.md",
+        "r3.md",
+        "r4.md",
+        "j1.xml",
+        "j2.xml",
+        "j3.xml",
+        "summary.md",
+        ".atoms-migrate/state.json",
+    } <= set(outputs)
     for where, text in outputs.items():
         for secret in URL_SECRETS:
             assert secret not in text, f"{secret} leaked into {where}"
     assert "<secret:lookup_order.api_key>" in outputs["plan1.json"]
-    [agent] = box.live_agents()  # Atoms gets what ElevenLabs sends: the key as a query parameter; the declared header wins
+    [agent] = (
+        box.live_agents()
+    )  # Atoms gets what ElevenLabs sends: the key as a query parameter; the declared header wins
     [tool] = [t for t in agent["live_config"]["singlePromptConfig"]["tools"] if t.get("type") == "api_call"]
     assert tool["url"] == "https://hooks.example.com/orders?region=eu"
     assert {"key": "api_key", "value": "QK-S3CRET-2"} in tool["queryParams"]
@@ -275,9 +329,14 @@ def test_killed_half_way_through_a_knowledge_base_the_rerun_finishes_it_once(mak
         {"type": "file", "name": "Prices", "id": "kb_pdf", "usage_mode": "auto"},
     ]
     agent_id = box.sandbox.elevenlabs.add_agent(raw, "agent_kbhalf0001")
-    box.sandbox.elevenlabs.add_document({"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"})
-    box.sandbox.elevenlabs.add_document({"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
-                                        content="Prices", file=(b"%PDF-1.4 our own tiny test file", "application/pdf"))
+    box.sandbox.elevenlabs.add_document(
+        {"id": "kb_url", "type": "url", "name": "Help centre", "url": "https://help.acme.example/faq"}
+    )
+    box.sandbox.elevenlabs.add_document(
+        {"id": "kb_pdf", "type": "file", "name": "Prices", "filename": "prices.pdf"},
+        content="Prices",
+        file=(b"%PDF-1.4 our own tiny test file", "application/pdf"),
+    )
     _kill_at(box, agent_id, r"/items/upload-media$")
     resources = box.sandbox.atoms.resources
     assert len(resources.knowledge_bases) == 1 and not box.live_agents()

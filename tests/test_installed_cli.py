@@ -22,7 +22,9 @@ def _run(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
 def test_installed_cli_plans_the_example_from_another_directory(tmp_path) -> None:
     result = _run("agent", str(EXAMPLE), "--dry-run", "--json", cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["agents"][0]["target"]["config"]["synthesizer"]["voiceConfig"]["voiceId"] == "rachel"
+    assert (
+        json.loads(result.stdout)["agents"][0]["target"]["config"]["synthesizer"]["voiceConfig"]["voiceId"] == "rachel"
+    )
 
 
 def test_installed_cli_exit_codes(tmp_path) -> None:
@@ -33,5 +35,7 @@ def test_installed_cli_exit_codes(tmp_path) -> None:
 
 @pytest.mark.skipif(EXE is None, reason="console script not on PATH (package not installed)")
 def test_python_dash_m_matches_the_console_script(tmp_path) -> None:
-    result = subprocess.run([sys.executable, "-m", "atoms_migrate", "--version"], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "atoms_migrate", "--version"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.stdout.startswith("atoms-migrate ")

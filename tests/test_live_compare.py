@@ -30,16 +30,27 @@ def test_matches_compares_values_the_plan_sets(expected, actual, same) -> None:
 def test_differences_name_each_leaf() -> None:
     planned = {"synthesizer": {"voiceConfig": {"voiceId": "rachel"}, "speed": 1.0}, "firstMessage": "Hi"}
     live = {"synthesizer": {"voiceConfig": {"voiceId": "nyah"}, "speed": 1.0}}
-    assert differences(planned, live) == [("synthesizer.voiceConfig.voiceId", "rachel", "nyah"),
-                                          ("firstMessage", "Hi", None)]
+    assert differences(planned, live) == [
+        ("synthesizer.voiceConfig.voiceId", "rachel", "nyah"),
+        ("firstMessage", "Hi", None),
+    ]
 
 
 def test_live_config_folds_mirrors_resolved_and_revision_sections() -> None:
     agent = {
-        "_id": "a1", "name": "A", "description": "d", "slmModel": "electron", "firstMessage": "old",
+        "_id": "a1",
+        "name": "A",
+        "description": "d",
+        "slmModel": "electron",
+        "firstMessage": "old",
         "language": {"default": "en", "supported": ["en"]},
-        "_resolvedConfig": {"prompt": "P", "tools": [{"name": "end_call"}], "modelName": "gpt-4o",
-                            "languageSwitching": {"isEnabled": False}, "workflowGraph": None},
+        "_resolvedConfig": {
+            "prompt": "P",
+            "tools": [{"name": "end_call"}],
+            "modelName": "gpt-4o",
+            "languageSwitching": {"isEnabled": False},
+            "workflowGraph": None,
+        },
     }
     revision = {
         "workflow_prompt": {"prompt": "P2"},

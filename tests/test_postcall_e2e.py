@@ -25,9 +25,12 @@ def _seed(box: Box) -> tuple[str, str]:  # noqa: F811
         raw = json.loads(EXAMPLE.read_text())
         raw["agent_id"], raw["name"] = f"agent_hook{n}", f"Hooked agent {n}"
         raw.setdefault("platform_settings", {})["workspace_overrides"] = {
-            "webhooks": {"post_call_webhook_id": hook, "events": ["transcript", "audio"], "transcript_format": "json"}}
+            "webhooks": {"post_call_webhook_id": hook, "events": ["transcript", "audio"], "transcript_format": "json"}
+        }
         if analysis:
-            raw["platform_settings"]["data_collection"] = {"reason": {"type": "string", "description": "Why they called"}}
+            raw["platform_settings"]["data_collection"] = {
+                "reason": {"type": "string", "description": "Why they called"}
+            }
         else:
             raw["platform_settings"].pop("data_collection", None)
             raw["platform_settings"].pop("evaluation", None)
@@ -53,7 +56,9 @@ def test_two_agents_share_one_webhook_each_subscribed_once_and_a_rerun_writes_no
     state = json.loads(state_text)
     subs = {key: s for key, s in state["webhook_subscriptions"].items()}
     assert set(subs) == {first_id, second_id}
-    assert {s["webhook_id"] for s in subs.values()} == {hook["_id"]} and list(state["webhooks"].values()) == [hook["_id"]]
+    assert {s["webhook_id"] for s in subs.values()} == {hook["_id"]} and list(state["webhooks"].values()) == [
+        hook["_id"]
+    ]
     by_agent: dict[str, list[str]] = {}
     for key, sub in subs.items():
         live = _atoms_get(box, f"/agent/{sub['agent_id']}/webhook-subscriptions")
@@ -65,7 +70,9 @@ def test_two_agents_share_one_webhook_each_subscribed_once_and_a_rerun_writes_no
     assert secret not in result.stdout and secret not in report.read_text() and secret not in state_text
     assert HOOK_URL not in state_text  # the state keeps a hash of the URL (it may carry a token)
     plans = json.loads(result.stdout)["agents"]
-    finding = next(f for f in plans[0]["findings"] if f["source_path"] == "platform_settings.workspace_overrides.webhooks")
+    finding = next(
+        f for f in plans[0]["findings"] if f["source_path"] == "platform_settings.workspace_overrides.webhooks"
+    )
     assert finding["status"] == "lossy" and "receiving endpoint must change" in finding["message"]
     assert "X-Signature" in finding["message"] and "audio" in finding["message"]
     assert sum(1 for e in box.sandbox.log if e["method"] == "POST" and e["path"].endswith("/webhook")) == 1
@@ -81,8 +88,11 @@ def test_two_agents_share_one_webhook_each_subscribed_once_and_a_rerun_writes_no
 
 def test_an_existing_atoms_webhook_with_the_url_is_reused_and_rollback_removes_only_our_subscription(box: Box) -> None:  # noqa: F811
     first_id, second_id = _seed(box)
-    made = httpx.post(f"{box.url}/atoms/v1/webhook", headers={"Authorization": f"Bearer {box.env['SMALLEST_API_KEY']}"},
-                      json={"endpoint": HOOK_URL, "description": "made in the dashboard", "events": []})
+    made = httpx.post(
+        f"{box.url}/atoms/v1/webhook",
+        headers={"Authorization": f"Bearer {box.env['SMALLEST_API_KEY']}"},
+        json={"endpoint": HOOK_URL, "description": "made in the dashboard", "events": []},
+    )
     assert made.status_code == 201
     hook_id = made.json()["data"]
     result = box.cli("agent", first_id, "--yes")
@@ -113,10 +123,19 @@ def test_an_agent_subscribed_to_another_webhook_is_left_alone_and_reported(box: 
     state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
     agent_id = state["agents"][first_id]["smallest_agent_id"]
     headers = {"Authorization": f"Bearer {box.env['SMALLEST_API_KEY']}"}
-    other = httpx.post(f"{box.url}/atoms/v1/webhook", headers=headers,
-                       json={"endpoint": "https://other.example.com/hook", "description": "theirs", "events": []}).json()["data"]
-    assert httpx.post(f"{box.url}/atoms/v1/agent/{agent_id}/webhook-subscriptions", headers=headers,
-                      json={"webhookId": other, "eventTypes": ["pre-conversation"]}).status_code == 201
+    other = httpx.post(
+        f"{box.url}/atoms/v1/webhook",
+        headers=headers,
+        json={"endpoint": "https://other.example.com/hook", "description": "theirs", "events": []},
+    ).json()["data"]
+    assert (
+        httpx.post(
+            f"{box.url}/atoms/v1/agent/{agent_id}/webhook-subscriptions",
+            headers=headers,
+            json={"webhookId": other, "eventTypes": ["pre-conversation"]},
+        ).status_code
+        == 201
+    )
     state["webhook_subscriptions"].pop(first_id)  # as if the subscription had never been made
     (box.cwd / ".atoms-migrate" / "state.json").write_text(json.dumps(state))
     result = box.cli("agent", first_id, "--yes")
@@ -125,7 +144,9 @@ def test_an_agent_subscribed_to_another_webhook_is_left_alone_and_reported(box: 
 
 
 def test_an_agent_without_an_override_gets_the_workspace_post_call_webhook(box: Box) -> None:  # noqa: F811
-    box.sandbox.elevenlabs.add_webhook("https://hooks.example.com/workspace", "Workspace default", workspace_default=True)
+    box.sandbox.elevenlabs.add_webhook(
+        "https://hooks.example.com/workspace", "Workspace default", workspace_default=True
+    )
     raw = json.loads(EXAMPLE.read_text())
     raw.get("platform_settings", {}).pop("workspace_overrides", None)
     raw["agent_id"] = "agent_inherits"
@@ -141,4 +162,7 @@ def test_an_agent_without_an_override_gets_the_workspace_post_call_webhook(box: 
     atoms_agent = state["agents"][agent]["smallest_agent_id"]
     subs = _atoms_get(box, f"/agent/{atoms_agent}/webhook-subscriptions")
     assert {s["webhookId"] for s in subs} == {hook["_id"]}
-    assert sorted(s["eventType"] for s in subs) == ["analytics-completed", "post-conversation"]  # the example collects data
+    assert sorted(s["eventType"] for s in subs) == [
+        "analytics-completed",
+        "post-conversation",
+    ]  # the example collects data

@@ -52,9 +52,14 @@ def test_webhook_requests_match_the_vendor_sdk() -> None:
     theirs, sdk_transport = _recorder()
     sdk = smallestai.SmallestAI(api_key="sk_test", httpx_client=httpx.Client(transport=sdk_transport))
     hooks = sdk.atoms.webhooks
-    hooks.create(endpoint="https://hooks.example.com/x", description="d",
-                 events=[{"agent_id": "a1", "event_type": "post-conversation"}])
-    hooks.replace_webhook_subscriptions_for_an_agent("a1", webhook_id="w1", event_types=["post-conversation", "analytics-completed"])
+    hooks.create(
+        endpoint="https://hooks.example.com/x",
+        description="d",
+        events=[{"agent_id": "a1", "event_type": "post-conversation"}],
+    )
+    hooks.replace_webhook_subscriptions_for_an_agent(
+        "a1", webhook_id="w1", event_types=["post-conversation", "analytics-completed"]
+    )
     hooks.delete_webhook_subscriptions_for_an_agent("a1")
     hooks.get_webhook_subscriptions_for_an_agent("a1")
     hooks.get_webhooks()

@@ -12,10 +12,17 @@ from atoms_migrate.mapping.refs import Redactor, late_ref, lookup_secret, refs_i
 
 
 def test_resolve_swaps_every_reference_and_refuses_a_missing_one() -> None:
-    body = {"headers": {"Authorization": secret_ref("api")}, "globalKnowledgeBaseId": late_ref("kb", "file:a.json"), "n": 1}
+    body = {
+        "headers": {"Authorization": secret_ref("api")},
+        "globalKnowledgeBaseId": late_ref("kb", "file:a.json"),
+        "n": 1,
+    }
     assert refs_in(body) == {"<secret:api>", "<ref:kb:file:a.json>"}
     assert resolve(body, {"<secret:api>": "Bearer x", "<ref:kb:file:a.json>": "kb1"}) == {
-        "headers": {"Authorization": "Bearer x"}, "globalKnowledgeBaseId": "kb1", "n": 1}
+        "headers": {"Authorization": "Bearer x"},
+        "globalKnowledgeBaseId": "kb1",
+        "n": 1,
+    }
     with pytest.raises(ConfigError, match="<secret:api>"):
         resolve(body, {})
 
@@ -34,14 +41,32 @@ def test_a_reference_matches_any_non_empty_live_value() -> None:
 
 
 def test_live_credential_headers_are_masked() -> None:
-    agent = {"singlePromptConfig": {"tools": [{"type": "api_call", "headers": {"Authorization": "Bearer real", "Accept": "json",
-                                                                               "X-Token": "{{token}}", "X-Api-Key": "real",
-                                                                               "X-Auth": "Bearer {{token}}"},
-                                               "queryParams": [{"key": "api_key", "value": "k"}]}]}}
+    agent = {
+        "singlePromptConfig": {
+            "tools": [
+                {
+                    "type": "api_call",
+                    "headers": {
+                        "Authorization": "Bearer real",
+                        "Accept": "json",
+                        "X-Token": "{{token}}",
+                        "X-Api-Key": "real",
+                        "X-Auth": "Bearer {{token}}",
+                    },
+                    "queryParams": [{"key": "api_key", "value": "k"}],
+                }
+            ]
+        }
+    }
     [tool] = live_config(agent)["singlePromptConfig"]["tools"]
     # The scheme word stays so a planned "Bearer <secret:x>" matches; a value made of variables is not a credential.
-    assert tool["headers"] == {"Authorization": "Bearer <secret>", "Accept": "json", "X-Token": "{{token}}", "X-Api-Key": "<secret>",
-                               "X-Auth": "Bearer {{token}}"}
+    assert tool["headers"] == {
+        "Authorization": "Bearer <secret>",
+        "Accept": "json",
+        "X-Token": "{{token}}",
+        "X-Api-Key": "<secret>",
+        "X-Auth": "Bearer {{token}}",
+    }
     assert tool["queryParams"] == [{"key": "api_key", "value": "<secret>"}]
 
 
@@ -52,7 +77,10 @@ def test_redactor_removes_values_from_text_and_structures() -> None:
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_scripts() -> None:
-    assert html_to_text("<h1>Title</h1><p>One &amp; two</p><script>var x</script><p>Three</p>") == "Title\n\nOne & two\n\nThree"
+    assert (
+        html_to_text("<h1>Title</h1><p>One &amp; two</p><script>var x</script><p>Three</p>")
+        == "Title\n\nOne & two\n\nThree"
+    )
     assert html_to_text("plain text") == "plain text"
 
 

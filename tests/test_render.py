@@ -26,12 +26,16 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def _example_plan(tables, current=None) -> Plan:
     source = normalise(read_config_file(EXAMPLE), "examples/support-agent.json", path="examples/support-agent.json")
-    return plan_all([plan_agent(source, tables, current=current, target_agent_id="66aa00bb11cc22dd33ee44ff" if current else None)])
+    return plan_all(
+        [plan_agent(source, tables, current=current, target_agent_id="66aa00bb11cc22dd33ee44ff" if current else None)]
+    )
 
 
 def _update_plan(tables) -> Plan:
     live = copy.deepcopy(_example_plan(tables).agents[0].target_config)
-    live["singlePromptConfig"]["prompt"] = live["singlePromptConfig"]["prompt"].replace("Be brief and friendly", "Be formal")
+    live["singlePromptConfig"]["prompt"] = live["singlePromptConfig"]["prompt"].replace(
+        "Be brief and friendly", "Be formal"
+    )
     live["synthesizer"]["speed"] = 1.2
     live["singlePromptConfig"]["tools"].append({"type": "end_call", "name": "old_hangup", "description": "Old."})
     return _example_plan(tables, current=live)
@@ -39,7 +43,9 @@ def _update_plan(tables) -> Plan:
 
 def _human(plan: Plan, verbose: bool = False) -> str:
     buffer = io.StringIO()
-    render_plan(plan, Console(file=buffer, width=120, color_system=None, force_terminal=False, highlight=False), verbose=verbose)
+    render_plan(
+        plan, Console(file=buffer, width=120, color_system=None, force_terminal=False, highlight=False), verbose=verbose
+    )
     return buffer.getvalue()
 
 
@@ -112,8 +118,14 @@ def test_tool_calls_block_in_markdown_and_json(tables) -> None:
     plan = _tool_plan(tables)
     assert "- `= get_incident  POST /tools/get_incident  body 1 field`" in plan_markdown(plan)
     parity = plan.to_dict()["agents"][0]["tool_parity"]
-    assert [(p["tool"], p["equal"]) for p in parity] == [("get_incident", True), ("create_ticket", True), ("audit", False)]
-    assert parity[2]["differences"] == ['body.agent: ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}"']
+    assert [(p["tool"], p["equal"]) for p in parity] == [
+        ("get_incident", True),
+        ("create_ticket", True),
+        ("audit", False),
+    ]
+    assert parity[2]["differences"] == [
+        'body.agent: ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}"'
+    ]
     assert set(parity[0]) == {"tool", "source_path", "equal", "differences", "elevenlabs", "atoms"}
 
 
@@ -127,6 +139,8 @@ def test_verbose_tool_calls_wrap_a_long_elevenlabs_line_instead_of_cutting_it() 
     url = "https://identifying-creature-les-inbox.trycloudflare.com/tools/book/with/a/long/path"
     parity = ToolParity("book", "tools[0]", Request("POST", url), Request("POST", url), ())
     lines = [t.plain for t in _tool_call_lines(SimpleNamespace(tool_parity=[parity]), verbose=True)][3:]
-    left = "".join(line[8:].split(" | ")[0].strip() if i == 0 else line.split(" |")[0].strip() for i, line in enumerate(lines))
+    left = "".join(
+        line[8:].split(" | ")[0].strip() if i == 0 else line.split(" |")[0].strip() for i, line in enumerate(lines)
+    )
     assert left == f"POST {url}" and "…" not in "".join(lines)
     assert len({line.index("|") for line in lines}) == 1, "the columns stay aligned"

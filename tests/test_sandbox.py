@@ -13,8 +13,9 @@ LANG = {"default": "en", "supported": ["en"], "switching": {"isEnabled": False}}
 
 def _client(versioning: str = "v2") -> tuple[Sandbox, httpx.Client]:
     box = Sandbox(versioning=versioning)
-    http = httpx.Client(base_url="http://sandbox/atoms/v1", transport=box.transport(),
-                        headers={"Authorization": f"Bearer {ATOMS_KEY}"})
+    http = httpx.Client(
+        base_url="http://sandbox/atoms/v1", transport=box.transport(), headers={"Authorization": f"Bearer {ATOMS_KEY}"}
+    )
     return box, http
 
 
@@ -27,8 +28,13 @@ def _create(http: httpx.Client, **fields) -> str:
 @pytest.mark.off_contract  # proves the fake refuses or ignores what the SDK does not take
 def test_create_ignores_prompt_and_analytics_and_overwrites_background_sound() -> None:
     box, http = _client()
-    agent_id = _create(http, singlePromptConfig={"prompt": "P", "tools": []}, backgroundSound="office",
-                       postCallAnalyticsConfig={"dispositionMetrics": []}, firstMessage="Hi")
+    agent_id = _create(
+        http,
+        singlePromptConfig={"prompt": "P", "tools": []},
+        backgroundSound="office",
+        postCallAnalyticsConfig={"dispositionMetrics": []},
+        firstMessage="Hi",
+    )
     live = box.atoms.summary()[0]["live_config"]
     assert live["singlePromptConfig"]["prompt"] == "" and live["backgroundSound"] == ""
     assert "postCallAnalyticsConfig" not in live and live["firstMessage"] == "Hi"
@@ -71,13 +77,17 @@ def test_v2_publish_is_202_scanning_and_the_revision_commits_later() -> None:
     branch = summary["branch"]["_id"]
     assert summary["isLive"] and "isLive" not in summary["branch"]
     assert http.put(f"/agent/{agent_id}/branches/{branch}/draft", json={"Main": {}}).status_code == 400
-    assert http.put(f"/agent/{agent_id}/branches/{branch}/draft",
-                    json={"singlePromptConfig": {"prompt": "P"}}).status_code == 200
+    assert (
+        http.put(f"/agent/{agent_id}/branches/{branch}/draft", json={"singlePromptConfig": {"prompt": "P"}}).status_code
+        == 200
+    )
     publish = http.post(f"/agent/{agent_id}/branches/{branch}/draft/publish", json={"label": "x"})
     assert publish.status_code == 202 and publish.json()["data"] == {"state": "scanning"}
     again = http.post(f"/agent/{agent_id}/branches/{branch}/draft/publish", json={"label": "x"})
     assert again.status_code == 409 and again.json()["error_type"] == "publish_in_progress"
-    newest = http.get(f"/agent/{agent_id}/branches/{branch}/revisions", params={"limit": 1}).json()["data"]["revisions"][0]
+    newest = http.get(f"/agent/{agent_id}/branches/{branch}/revisions", params={"limit": 1}).json()["data"][
+        "revisions"
+    ][0]
     detail = http.get(f"/agent/{agent_id}/branches/{branch}/revisions/{newest['_id']}").json()["data"]
     assert detail["revision"]["status"] == "published"
     assert detail["resolvedConfig"]["workflow_prompt"]["prompt"] == "P"
@@ -111,7 +121,10 @@ def test_v1_activate_waits_for_the_security_check() -> None:
     agent_id = _create(http, firstMessage="Hi")
     active = http.get(f"/agent/{agent_id}").json()["data"]["activeVersionId"]
     draft = http.post(f"/agent/{agent_id}/drafts", json={"sourceVersionId": active}).json()["data"]["draftId"]
-    assert http.patch(f"/agent/{agent_id}/drafts/{draft}/config", json={"singlePromptConfig": {"tools": []}}).status_code == 400
+    assert (
+        http.patch(f"/agent/{agent_id}/drafts/{draft}/config", json={"singlePromptConfig": {"tools": []}}).status_code
+        == 400
+    )
     http.patch(f"/agent/{agent_id}/drafts/{draft}/config", json={"singlePromptConfig": {"prompt": "P"}})
     version = http.post(f"/agent/{agent_id}/drafts/{draft}/publish", json={"activate": True}).json()["data"]["_id"]
     assert http.get(f"/agent/{agent_id}").json()["data"]["activeVersionId"] == active  # `activate` ignored
@@ -126,4 +139,7 @@ def test_unknown_agent_is_400_and_bad_keys_are_401() -> None:
     assert http.get("/agent", headers={"Authorization": "Bearer nope"}).status_code == 401
     el = httpx.Client(base_url="http://sandbox", transport=box.transport())
     assert el.get("/v1/convai/agents/x", headers={"xi-api-key": "bad"}).status_code == 401
-    assert el.get("/v1/convai/agents/x", headers={"xi-api-key": ELEVENLABS_KEY}).json()["detail"]["code"] == "agent_not_found"
+    assert (
+        el.get("/v1/convai/agents/x", headers={"xi-api-key": ELEVENLABS_KEY}).json()["detail"]["code"]
+        == "agent_not_found"
+    )

@@ -8,7 +8,14 @@ import respx
 
 from atoms_migrate.errors import ApiError, ConfigError
 from atoms_migrate.platforms.retry import RetryPolicy
-from atoms_migrate.platforms.smallest import AmbiguousWriteError, AtomsClient, VersioningUnavailable, atoms_base_urls, parse_error, strip_nulls
+from atoms_migrate.platforms.smallest import (
+    AmbiguousWriteError,
+    AtomsClient,
+    VersioningUnavailable,
+    atoms_base_urls,
+    parse_error,
+    strip_nulls,
+)
 
 HOST = "https://api.india.smallest.ai"
 KEY = "sk_test_0123456789"
@@ -27,10 +34,18 @@ def atoms():
     "value, expected",
     [
         (None, ("https://api.smallest.ai", "https://api.smallest.ai/atoms/v1", "https://api.smallest.ai/waves/v1")),
-        ("https://api.india.smallest.ai/", ("https://api.india.smallest.ai", "https://api.india.smallest.ai/atoms/v1",
-                                            "https://api.india.smallest.ai/waves/v1")),
-        ("http://127.0.0.1:8080/atoms/v1", ("http://127.0.0.1:8080", "http://127.0.0.1:8080/atoms/v1",
-                                            "http://127.0.0.1:8080/waves/v1")),
+        (
+            "https://api.india.smallest.ai/",
+            (
+                "https://api.india.smallest.ai",
+                "https://api.india.smallest.ai/atoms/v1",
+                "https://api.india.smallest.ai/waves/v1",
+            ),
+        ),
+        (
+            "http://127.0.0.1:8080/atoms/v1",
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/atoms/v1", "http://127.0.0.1:8080/waves/v1"),
+        ),
     ],
 )
 def test_base_url_is_a_host_root_and_accepts_the_atoms_suffix(value, expected) -> None:
@@ -50,8 +65,10 @@ def test_create_sends_the_body_without_nulls_and_reads_a_bare_id(atoms) -> None:
     client, mock, _ = atoms
     route = mock.post("/agent", headers=AUTH, json={"name": "A", "language": {"default": "en"}})
     route.respond(201, json={"status": True, "data": "0123456789abcdef01234567"})
-    assert client.create_agent({"name": "A", "description": None, "language": {"default": "en", "x": None}}) == \
-        "0123456789abcdef01234567"
+    assert (
+        client.create_agent({"name": "A", "description": None, "language": {"default": "en", "x": None}})
+        == "0123456789abcdef01234567"
+    )
 
 
 def test_create_accepts_the_dict_form_of_the_id(atoms) -> None:
@@ -79,8 +96,10 @@ def test_create_is_not_retried_after_a_dropped_connection(atoms) -> None:
 def test_create_is_retried_after_429_honouring_retry_after(atoms) -> None:
     client, mock, slept = atoms
     route = mock.post("/agent")
-    route.side_effect = [httpx.Response(429, headers={"Retry-After": "2"}, json={"message": "Rate limit exceeded"}),
-                         httpx.Response(201, json={"status": True, "data": "id1"})]
+    route.side_effect = [
+        httpx.Response(429, headers={"Retry-After": "2"}, json={"message": "Rate limit exceeded"}),
+        httpx.Response(201, json={"status": True, "data": "id1"}),
+    ]
     assert client.create_agent({"name": "A"}) == "id1"
     assert slept == [2.0]
 
@@ -89,8 +108,11 @@ def test_draft_put_is_retried_on_423_and_503(atoms) -> None:
     client, mock, slept = atoms
     route = mock.put("/agent/a1/branches/b1/draft", json={"firstMessage": "Hi"})
     route.side_effect = [
-        httpx.Response(423, json={"status": False, "error_type": "config_freeze_active", "errors": ["freeze"]},
-                       headers={"retry-after-ms": "1500"}),
+        httpx.Response(
+            423,
+            json={"status": False, "error_type": "config_freeze_active", "errors": ["freeze"]},
+            headers={"retry-after-ms": "1500"},
+        ),
         httpx.Response(503, json={"message": "x", "rateLimit": {"retryAfterSec": 1}}),
         httpx.Response(200, json={"status": True, "data": {"draftId": "d1"}}),
     ]
@@ -101,8 +123,10 @@ def test_draft_put_is_retried_on_423_and_503(atoms) -> None:
 def test_reads_retry_dropped_connections(atoms) -> None:
     client, mock, _ = atoms
     route = mock.get("/agent/a1")
-    route.side_effect = [httpx.RemoteProtocolError("dropped"),
-                         httpx.Response(200, json={"status": True, "data": {"_id": "a1"}})]
+    route.side_effect = [
+        httpx.RemoteProtocolError("dropped"),
+        httpx.Response(200, json={"status": True, "data": {"_id": "a1"}}),
+    ]
     assert client.get_agent("a1") == {"_id": "a1"}
 
 
@@ -114,8 +138,9 @@ def test_unknown_agent_is_a_400_and_reads_as_none(atoms) -> None:
 
 def test_branch_probe_on_a_v1_account_is_versioning_unavailable(atoms) -> None:
     client, mock, _ = atoms
-    mock.get("/agent/a1/branches").respond(404, text="<pre>Cannot GET /atoms/v1/agent/a1/branches</pre>",
-                                           headers={"content-type": "text/html"})
+    mock.get("/agent/a1/branches").respond(
+        404, text="<pre>Cannot GET /atoms/v1/agent/a1/branches</pre>", headers={"content-type": "text/html"}
+    )
     with pytest.raises(VersioningUnavailable):
         client.list_branches("a1")
 
@@ -123,8 +148,10 @@ def test_branch_probe_on_a_v1_account_is_versioning_unavailable(atoms) -> None:
 def test_typed_409_keeps_the_error_type(atoms) -> None:
     client, mock, _ = atoms
     mock.post("/agent/a1/drafts", json={"sourceVersionId": "v1", "draftName": "atoms-migrate"}).respond(
-        409, json={"status": False, "error_type": "versioning_v2_migration_required", "errors": ["deprecated"]},
-        headers={"Deprecation": "true"})
+        409,
+        json={"status": False, "error_type": "versioning_v2_migration_required", "errors": ["deprecated"]},
+        headers={"Deprecation": "true"},
+    )
     with pytest.raises(ApiError) as info:
         client.create_draft("a1", "v1")
     assert info.value.code == "versioning_v2_migration_required" and info.value.status == 409

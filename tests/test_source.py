@@ -16,8 +16,14 @@ SHAPES = FIXTURES / "shapes"
 @pytest.mark.parametrize(
     "file, shape, checks",
     [
-        (EXAMPLE, "api-response", {"agent_id": "agent_0000example0support0000000",
-                                   "first_message": "Hi {{customer_name}}! I'm the Acme support assistant. How can I help today?"}),
+        (
+            EXAMPLE,
+            "api-response",
+            {
+                "agent_id": "agent_0000example0support0000000",
+                "first_message": "Hi {{customer_name}}! I'm the Acme support assistant. How can I help today?",
+            },
+        ),
         (SHAPES / "camel-case.json", "cli-config", {"first_message": "Hello from the JS SDK."}),
         (SHAPES / "flattened.yaml", "flattened-legacy", {"first_message": ""}),
         (SHAPES / "inline-tools.json", "create-body", {"first_message": "Hi."}),
@@ -60,7 +66,11 @@ def test_flattened_values_are_used_not_reported_unknown(tables) -> None:
     config = plan.target_config
     assert config["defaultVariables"] == {"nombre": "Cliente", "negocio": "La Casa"}
     assert config["language"]["supported"] == ["es", "en"] and config["slmModel"] == "gpt-4o"
-    assert [m["identifier"] for m in config["postCallAnalyticsConfig"]["dispositionMetrics"]] == ["fecha", "personas", "reserva"]
+    assert [m["identifier"] for m in config["postCallAnalyticsConfig"]["dispositionMetrics"]] == [
+        "fecha",
+        "personas",
+        "reserva",
+    ]
     assert not [f for f in plan.findings if "Unknown field" in f.message or "without a default" in f.message]
 
 
@@ -75,9 +85,14 @@ def test_camel_case_keeps_user_chosen_names() -> None:
     "raw, fragment",
     [
         ({"_note": "x", "agent": {"llm": "gpt-4o"}, "tts": {"voice_id": "v"}}, "has no prompt or first message"),
-        ({"agent": {"system_prompt": "You are Ana.", "first_message": "Hola"}, "tts": {"voice": "x"}},
-         "keys ElevenLabs does not use (system_prompt)"),
-        ({"agent": {"instructions": "Be kind.", "greeting": "Hi"}}, "keys ElevenLabs does not use (instructions, greeting)"),
+        (
+            {"agent": {"system_prompt": "You are Ana.", "first_message": "Hola"}, "tts": {"voice": "x"}},
+            "keys ElevenLabs does not use (system_prompt)",
+        ),
+        (
+            {"agent": {"instructions": "Be kind.", "greeting": "Hi"}},
+            "keys ElevenLabs does not use (instructions, greeting)",
+        ),
         ({"nodes": {}, "edges": {}, "prevent_subagent_loops": False}, "workflow graph"),
         ([{"name": "a"}], "list of 1 items"),
         ({"agents": [{"config": "agent_configs/a.json"}]}, "registry (agents.json)"),
@@ -117,7 +132,9 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_tools_dir_reads_registry_records_and_id_named_files(tmp_path: Path) -> None:
     (tmp_path / "tool_configs").mkdir()
     (tmp_path / "tool_configs" / "hook.json").write_text('{"type": "webhook", "name": "hook"}')
-    (tmp_path / "tools.json").write_text('{"tools": [{"type": "webhook", "config": "tool_configs/hook.json", "id": "tool_reg"}]}')
+    (tmp_path / "tools.json").write_text(
+        '{"tools": [{"type": "webhook", "config": "tool_configs/hook.json", "id": "tool_reg"}]}'
+    )
     tools = load_tools_dir(FIXTURES / "tools") | load_tools_dir(tmp_path)
     assert set(tools) == {"tool_examplesys01", "tool_examplehook1", "tool_reg"}
     assert tools["tool_reg"]["name"] == "hook"
@@ -138,15 +155,29 @@ def test_every_leaf_of_every_fixture_shape_is_accounted_for_in_its_own_paths(tab
 # (fixture, normalised path, the path as it reads in the user's file)
 USER_PATH_ROWS = [
     ("camel-case.json", "conversation_config.agent.first_message", "conversationConfig.agent.firstMessage"),
-    ("camel-case.json", "conversation_config.agent.dynamic_variables.dynamic_variable_placeholders.orderId",
-     "conversationConfig.agent.dynamicVariables.dynamicVariablePlaceholders.orderId"),
-    ("camel-case.json", "conversation_config.asr.quality", "conversationConfig.asr.quality"),  # absent: the file's convention
+    (
+        "camel-case.json",
+        "conversation_config.agent.dynamic_variables.dynamic_variable_placeholders.orderId",
+        "conversationConfig.agent.dynamicVariables.dynamicVariablePlaceholders.orderId",
+    ),
+    (
+        "camel-case.json",
+        "conversation_config.asr.quality",
+        "conversationConfig.asr.quality",
+    ),  # absent: the file's convention
     ("flattened.yaml", "conversation_config.tts.voice_id", "tts.voice_id"),
     ("flattened.yaml", "conversation_config.asr.quality", "asr.quality"),
-    ("flattened.yaml", "platform_settings.privacy.conversation_history_redaction", "privacy.conversation_history_redaction"),
+    (
+        "flattened.yaml",
+        "platform_settings.privacy.conversation_history_redaction",
+        "privacy.conversation_history_redaction",
+    ),
     ("flattened-complete.yaml", "conversation_config.agent.prompt.llm", "agent.llm"),
-    ("flattened-complete.yaml", "conversation_config.agent.dynamic_variables.dynamic_variable_placeholders.nombre",
-     "agent.prompt.dynamic_variables.dynamic_variable_placeholders.nombre"),
+    (
+        "flattened-complete.yaml",
+        "conversation_config.agent.dynamic_variables.dynamic_variable_placeholders.nombre",
+        "agent.prompt.dynamic_variables.dynamic_variable_placeholders.nombre",
+    ),
     ("flattened-complete.yaml", "conversation_config.language_presets.en.overrides", "languages[1]"),
     ("flattened-complete.yaml", "platform_settings.data_collection.personas.type", "data_collection[1].type"),
     ("inline-tools.json", "conversation_config.agent.prompt.tools[0]", "conversation_config.agent.prompt.tools[0]"),

@@ -14,19 +14,30 @@ from atoms_migrate.apply.state import AgentState
 from atoms_migrate.apply.sync import Choices, classify, resolve, restrict, target_edits, unit_hashes, unit_of, units
 from conftest import agent_config, make_source
 
-BASE = {"name": "A", "firstMessage": "Hi.", "synthesizer": {"speed": 1.0, "voiceConfig": {"voiceId": "nyah"}},
-        "singlePromptConfig": {"prompt": "Be helpful.", "tools": [{"type": "end_call", "name": "end_call"}]}}
+BASE = {
+    "name": "A",
+    "firstMessage": "Hi.",
+    "synthesizer": {"speed": 1.0, "voiceConfig": {"voiceId": "nyah"}},
+    "singlePromptConfig": {"prompt": "Be helpful.", "tools": [{"type": "end_call", "name": "end_call"}]},
+}
 
 
 def _plan(config: dict[str, Any], live: dict[str, Any]) -> AgentPlan:
     """A plan of ``config`` against ``live``, diffed by the planner's own rule (one assignment per unit)."""
     assignments = tuple(Assignment(unit, value, "src", "rule", "mapped") for unit, value in units(config).items())
-    return AgentPlan(SourceRef("k", None, "A", None), "update", "atoms1", copy.deepcopy(config), tuple(_diff(assignments, live)), ())
+    return AgentPlan(
+        SourceRef("k", None, "A", None), "update", "atoms1", copy.deepcopy(config), tuple(_diff(assignments, live)), ()
+    )
 
 
 def _prior(planned: dict[str, Any], published: dict[str, Any]) -> AgentState:
-    return AgentState(smallest_agent_id="atoms1", revision_id="rev1", source_hash="sha256:x",
-                      planned_fields=unit_hashes(planned), published_fields=unit_hashes(published))
+    return AgentState(
+        smallest_agent_id="atoms1",
+        revision_id="rev1",
+        source_hash="sha256:x",
+        planned_fields=unit_hashes(planned),
+        published_fields=unit_hashes(published),
+    )
 
 
 def _with(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -35,19 +46,35 @@ def _with(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize(("source_edit", "target_edit", "kind", "source_units", "target_units"), [
-    (None, None, "in-sync", set(), set()),
-    (("singlePromptConfig.prompt", "New."), None, "update", {"singlePromptConfig.prompt"}, set()),
-    (None, ("synthesizer.speed", 0.8), "drifted", set(), {"synthesizer"}),
-    (("singlePromptConfig.prompt", "New."), ("synthesizer.speed", 0.8), "conflict", {"singlePromptConfig.prompt"}, {"synthesizer"}),
-    (None, ("singlePromptConfig.tools", []), "drifted", set(), {"singlePromptConfig.tools"}),
-    (None, ("name", "Renamed in the dashboard"), "drifted", set(), {"name"}),
-])
+@pytest.mark.parametrize(
+    ("source_edit", "target_edit", "kind", "source_units", "target_units"),
+    [
+        (None, None, "in-sync", set(), set()),
+        (("singlePromptConfig.prompt", "New."), None, "update", {"singlePromptConfig.prompt"}, set()),
+        (None, ("synthesizer.speed", 0.8), "drifted", set(), {"synthesizer"}),
+        (
+            ("singlePromptConfig.prompt", "New."),
+            ("synthesizer.speed", 0.8),
+            "conflict",
+            {"singlePromptConfig.prompt"},
+            {"synthesizer"},
+        ),
+        (None, ("singlePromptConfig.tools", []), "drifted", set(), {"singlePromptConfig.tools"}),
+        (None, ("name", "Renamed in the dashboard"), "drifted", set(), {"name"}),
+    ],
+)
 def test_classify_three_ways(source_edit, target_edit, kind, source_units, target_units) -> None:
     planned = _with(BASE, *source_edit) if source_edit else BASE
     live = _with(BASE, *target_edit) if target_edit else BASE
-    sync = classify(_prior(BASE, BASE), True, _plan(planned, live), live, "rev2" if target_edit else "rev1", "sha256:y", "")
-    assert (sync.kind, set(sync.source_units), set(sync.target_units), sync.tracked) == (kind, source_units, target_units, True)
+    sync = classify(
+        _prior(BASE, BASE), True, _plan(planned, live), live, "rev2" if target_edit else "rev1", "sha256:y", ""
+    )
+    assert (sync.kind, set(sync.source_units), set(sync.target_units), sync.tracked) == (
+        kind,
+        source_units,
+        target_units,
+        True,
+    )
 
 
 def test_no_target_is_new_and_an_untracked_entry_falls_back_to_the_plan() -> None:
@@ -57,11 +84,26 @@ def test_no_target_is_new_and_an_untracked_entry_falls_back_to_the_plan() -> Non
     changed = _with(BASE, "firstMessage", "Hello.")
     sync = classify(old, True, _plan(changed, BASE), BASE, "rev1", "h2", "t")
     assert (sync.kind, sync.tracked) == ("update", False)
-    moved = classify(old, True, _plan(BASE, _with(BASE, "synthesizer.speed", 0.5)), _with(BASE, "synthesizer.speed", 0.5),
-                     "rev2", "h", "", published=BASE)
+    moved = classify(
+        old,
+        True,
+        _plan(BASE, _with(BASE, "synthesizer.speed", 0.5)),
+        _with(BASE, "synthesizer.speed", 0.5),
+        "rev2",
+        "h",
+        "",
+        published=BASE,
+    )
     assert moved.kind == "drifted" and moved.target_units == {"synthesizer"}
-    unreadable = classify(old, True, _plan(BASE, _with(BASE, "synthesizer.speed", 0.5)), _with(BASE, "synthesizer.speed", 0.5),
-                          "rev2", "h", "")  # our revision could not be read: the differences may be theirs
+    unreadable = classify(
+        old,
+        True,
+        _plan(BASE, _with(BASE, "synthesizer.speed", 0.5)),
+        _with(BASE, "synthesizer.speed", 0.5),
+        "rev2",
+        "h",
+        "",
+    )  # our revision could not be read: the differences may be theirs
     assert unreadable.kind == "drifted" and unreadable.target_units == {"synthesizer"}
 
 
@@ -73,12 +115,15 @@ def test_target_edits_go_down_to_the_leaf_both_ways() -> None:
     assert [(e.path, e.published) for e in target_edits(sync, None, live)] == [("synthesizer", None)]
 
 
-@pytest.mark.parametrize(("choices", "resolution", "written"), [
-    (Choices(), "fail", []),
-    (Choices(merge=True), "merge", ["singlePromptConfig.prompt"]),
-    (Choices(on_conflict="source"), "source", ["singlePromptConfig.prompt", "synthesizer"]),
-    (Choices(on_conflict="target"), "target", []),
-])
+@pytest.mark.parametrize(
+    ("choices", "resolution", "written"),
+    [
+        (Choices(), "fail", []),
+        (Choices(merge=True), "merge", ["singlePromptConfig.prompt"]),
+        (Choices(on_conflict="source"), "source", ["singlePromptConfig.prompt", "synthesizer"]),
+        (Choices(on_conflict="target"), "target", []),
+    ],
+)
 def test_a_conflict_is_settled_by_the_flags(choices, resolution, written) -> None:
     planned = _with(BASE, "singlePromptConfig.prompt", "New.")
     live = _with(BASE, "synthesizer.speed", 0.8)
@@ -88,7 +133,9 @@ def test_a_conflict_is_settled_by_the_flags(choices, resolution, written) -> Non
     assert how == resolution == out.resolution and out.sync == "conflict"
     assert sorted(c.path for c in out.changes) == written
     assert out.blocked is (resolution == "fail")
-    assert [c.path for c in out.pending_changes] == (["singlePromptConfig.prompt"] if resolution in ("fail", "target") else [])
+    assert [c.path for c in out.pending_changes] == (
+        ["singlePromptConfig.prompt"] if resolution in ("fail", "target") else []
+    )
 
 
 def test_overlapping_fields_stay_a_conflict_under_merge() -> None:
@@ -101,7 +148,9 @@ def test_overlapping_fields_stay_a_conflict_under_merge() -> None:
 
 def test_restrict_sends_only_the_allowed_units_and_never_live_tools() -> None:
     live = copy.deepcopy(BASE)
-    live["singlePromptConfig"]["tools"] = [{"type": "api_call", "name": "crm", "headers": {"Authorization": "<secret>"}}]
+    live["singlePromptConfig"]["tools"] = [
+        {"type": "api_call", "name": "crm", "headers": {"Authorization": "<secret>"}}
+    ]
     planned = _with(BASE, "singlePromptConfig.prompt", "New.")
     out = restrict(_plan(planned, live), live, {"singlePromptConfig.prompt"})
     (draft,) = [s for s in out.steps if s.kind == "draft"]
@@ -114,7 +163,13 @@ def test_restrict_sends_only_the_allowed_units_and_never_live_tools() -> None:
 
 
 def test_units_split_the_single_prompt_config_only() -> None:
-    assert set(units(BASE)) == {"name", "firstMessage", "synthesizer", "singlePromptConfig.prompt", "singlePromptConfig.tools"}
+    assert set(units(BASE)) == {
+        "name",
+        "firstMessage",
+        "synthesizer",
+        "singlePromptConfig.prompt",
+        "singlePromptConfig.tools",
+    }
     assert unit_of("singlePromptConfig.tools[2].name") == "singlePromptConfig.tools"
     assert unit_of("synthesizer.voiceConfig.voiceId") == "synthesizer"
 
@@ -128,23 +183,50 @@ def _hooked(tables, webhooks: dict[str, Any] | None, read: dict[str, Any] | None
     from dataclasses import replace
 
     config = agent_config()
-    config["platform_settings"] = {"workspace_overrides": {"webhooks": webhooks}, **platform} if webhooks is not None else platform
+    config["platform_settings"] = (
+        {"workspace_overrides": {"webhooks": webhooks}, **platform} if webhooks is not None else platform
+    )
     source = replace(make_source(config), webhooks={"wh1": read} if read else {})
     plan = plan_agent(source, tables)
     findings = [f for f in plan.findings if f.source_path == "platform_settings.workspace_overrides.webhooks"]
     return [s.body for s in plan.steps if s.kind == "webhook"], findings
 
 
-@pytest.mark.parametrize(("webhooks", "read", "platform", "types", "finding"), [
-    ({"post_call_webhook_id": "wh1"}, HOOK, {}, ["post-conversation"], ("lossy", "warning", "receiving endpoint must change")),
-    ({"post_call_webhook_id": "wh1"}, HOOK, {"data_collection": {"x": {"type": "string", "description": "d"}}},
-     ["post-conversation", "analytics-completed"], ("lossy", "warning", "X-Signature")),
-    ({"post_call_webhook_id": "wh1", "events": ["transcript", "audio"], "transcript_format": "opentelemetry"}, HOOK, {},
-     ["post-conversation"], ("lossy", "warning", "OpenTelemetry")),
-    ({"post_call_webhook_id": "wh1"}, None, {}, None, ("unmapped", "warning", "was not read")),
-    ({"post_call_webhook_id": "wh1"}, {**HOOK, "is_disabled": True}, {}, None, ("unmapped", "info", "disabled")),
-    ({"post_call_webhook_id": None, "events": ["transcript"]}, None, {}, None, ("ignored", "info", "No post-call webhook")),
-])
+@pytest.mark.parametrize(
+    ("webhooks", "read", "platform", "types", "finding"),
+    [
+        (
+            {"post_call_webhook_id": "wh1"},
+            HOOK,
+            {},
+            ["post-conversation"],
+            ("lossy", "warning", "receiving endpoint must change"),
+        ),
+        (
+            {"post_call_webhook_id": "wh1"},
+            HOOK,
+            {"data_collection": {"x": {"type": "string", "description": "d"}}},
+            ["post-conversation", "analytics-completed"],
+            ("lossy", "warning", "X-Signature"),
+        ),
+        (
+            {"post_call_webhook_id": "wh1", "events": ["transcript", "audio"], "transcript_format": "opentelemetry"},
+            HOOK,
+            {},
+            ["post-conversation"],
+            ("lossy", "warning", "OpenTelemetry"),
+        ),
+        ({"post_call_webhook_id": "wh1"}, None, {}, None, ("unmapped", "warning", "was not read")),
+        ({"post_call_webhook_id": "wh1"}, {**HOOK, "is_disabled": True}, {}, None, ("unmapped", "info", "disabled")),
+        (
+            {"post_call_webhook_id": None, "events": ["transcript"]},
+            None,
+            {},
+            None,
+            ("ignored", "info", "No post-call webhook"),
+        ),
+    ],
+)
 def test_post_call_webhook_rule(tables, webhooks, read, platform, types, finding) -> None:
     steps, findings = _hooked(tables, webhooks, read, **platform)
     assert [s["event_types"] for s in steps] == ([types] if types else [])

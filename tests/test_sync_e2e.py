@@ -74,8 +74,11 @@ def test_a_dashboard_edit_is_drift_with_zero_writes_until_overwrite_is_asked_for
     as_json = box.cli("agent", str(source), "--yes", "--json")
     plan = _plan(as_json)
     assert plan["sync"] == "drifted" and plan["resolution"] == "keep" and plan["action"] == "no-op"
-    assert {"path": "firstMessage", "published": "Hi {{customer_name}}! I'm the Acme support assistant. How can I help today?",
-            "live": "Edited in the dashboard."} in plan["target_edits"]
+    assert {
+        "path": "firstMessage",
+        "published": "Hi {{customer_name}}! I'm the Acme support assistant. How can I help today?",
+        "live": "Edited in the dashboard.",
+    } in plan["target_edits"]
     assert box.writes() == writes
     assert _live(box)["firstMessage"] == "Edited in the dashboard."
 
@@ -89,7 +92,9 @@ def test_a_dashboard_edit_is_drift_with_zero_writes_until_overwrite_is_asked_for
     assert _plan(again)["sync"] == "in-sync" and box.writes() == writes
 
 
-def _conflict(box: Box, dashboard: dict, source_prompt: str = NEW_PROMPT, first_message: str | None = None) -> tuple[Path, str, int]:
+def _conflict(
+    box: Box, dashboard: dict, source_prompt: str = NEW_PROMPT, first_message: str | None = None
+) -> tuple[Path, str, int]:
     source, agent_id = _migrated(box)
     _dashboard_edit(box, agent_id, dashboard)
     _write_source(box, prompt=source_prompt, first_message=first_message)
@@ -163,7 +168,9 @@ def test_on_conflict_target_keeps_the_dashboard_edit_and_records_the_new_source(
     _write_source(box, prompt=NEW_PROMPT + "\nAnd be kind.")  # a later source change writes only what changed
     later = box.cli("agent", str(source), "--yes", "--json")
     assert later.returncode == 0, later.stderr
-    assert _plan(later)["sync"] == "update" and [c["path"] for c in _plan(later)["changes"]] == ["singlePromptConfig.prompt"]
+    assert _plan(later)["sync"] == "update" and [c["path"] for c in _plan(later)["changes"]] == [
+        "singlePromptConfig.prompt"
+    ]
     assert _live(box)["synthesizer"]["speed"] == 0.8
 
 
@@ -231,8 +238,13 @@ def test_status_of_a_directory_says_source_changed_not_migrated_and_target_missi
     (folder / "one.json").write_text(json.dumps(raw))
     state = json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())
     archived = state["agents"]["agent_two"]["smallest_agent_id"]
-    assert httpx.delete(f"{box.url}/atoms/v1/agent/{archived}/archive",
-                        headers={"Authorization": f"Bearer {box.env['SMALLEST_API_KEY']}"}).status_code == 200
+    assert (
+        httpx.delete(
+            f"{box.url}/atoms/v1/agent/{archived}/archive",
+            headers={"Authorization": f"Bearer {box.env['SMALLEST_API_KEY']}"},
+        ).status_code
+        == 200
+    )
     result = _status(box, str(folder), "--json", "--detailed-exitcode")
     assert result.returncode == 2, result.stderr
     statuses = {row["key"]: row["status"] for row in json.loads(result.stdout)["agents"]}
@@ -244,7 +256,10 @@ def test_status_of_a_directory_says_source_changed_not_migrated_and_target_missi
 def test_a_batch_keeps_a_drifted_agent_fails_a_conflict_and_goes_on(box: Box) -> None:
     folder, raw = _folder(box)
     assert box.cli("all", str(folder), "--yes").returncode == 0
-    ids = {k: v["smallest_agent_id"] for k, v in json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())["agents"].items()}
+    ids = {
+        k: v["smallest_agent_id"]
+        for k, v in json.loads((box.cwd / ".atoms-migrate" / "state.json").read_text())["agents"].items()
+    }
     _dashboard_edit(box, ids["agent_one"], {"firstMessage": "Dashboard greeting."})
     _dashboard_edit(box, ids["agent_two"], {"synthesizer": {"speed": 0.8}})
     raw["agent_id"], raw["name"] = "agent_two", "Agent two"
@@ -256,7 +271,11 @@ def test_a_batch_keeps_a_drifted_agent_fails_a_conflict_and_goes_on(box: Box) ->
     result = box.cli("all", str(folder), "--yes", "--json")
     assert result.returncode == 1
     plans = {a["source"]["key"]: a for a in json.loads(result.stdout)["agents"]}
-    assert {k: p["sync"] for k, p in plans.items()} == {"agent_one": "drifted", "agent_two": "conflict", "agent_three": "update"}
+    assert {k: p["sync"] for k, p in plans.items()} == {
+        "agent_one": "drifted",
+        "agent_two": "conflict",
+        "agent_three": "update",
+    }
     written = {e["path"].split("/")[4] for e in box.sandbox.writes()[writes:]}  # /atoms/v1/agent/{id}/...
     assert written == {ids["agent_three"]}
     merged = box.cli("all", str(folder), "--yes", "--merge")
@@ -265,7 +284,10 @@ def test_a_batch_keeps_a_drifted_agent_fails_a_conflict_and_goes_on(box: Box) ->
     status = box.cli("status", str(folder), "--json", "--detailed-exitcode")
     assert status.returncode == 2  # agent one stays drifted: its edits were kept
     assert {r["key"]: r["status"] for r in json.loads(status.stdout)["agents"]} == {
-        "agent_one": "drifted", "agent_two": "in-sync", "agent_three": "in-sync"}
+        "agent_one": "drifted",
+        "agent_two": "in-sync",
+        "agent_three": "in-sync",
+    }
 
 
 def test_an_older_state_entry_in_sync_gets_its_field_hashes_recorded(box: Box) -> None:

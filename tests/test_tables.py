@@ -32,12 +32,16 @@ def test_unknown_key_is_reported_with_file_and_line(tmp_path: Path) -> None:
     (d / "llms.yaml").write_text(text)
     _, problems = check_tables(d)
     line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("colour"))
-    assert any(p.startswith(f"{d / 'llms.yaml'}:{line}: colour: Extra inputs are not permitted") for p in problems), problems
+    assert any(p.startswith(f"{d / 'llms.yaml'}:{line}: colour: Extra inputs are not permitted") for p in problems), (
+        problems
+    )
 
 
 def test_cross_table_errors(tmp_path: Path) -> None:
     d = _copy_tables(tmp_path)
-    (d / "concepts.yaml").write_text((d / "concepts.yaml").read_text().replace("transform: prompt", "transform: no_such"))
+    (d / "concepts.yaml").write_text(
+        (d / "concepts.yaml").read_text().replace("transform: prompt", "transform: no_such")
+    )
     (d / "languages.yaml").write_text((d / "languages.yaml").read_text().replace("  es: es", "  es: fr"))
     _, problems = check_tables(d)
     assert any("unknown transform 'no_such'" in p for p in problems)

@@ -32,7 +32,13 @@ needs_corpus = pytest.mark.skipif(not AGENTS, reason=f"corpus not found at {CORP
 
 def api_shape(cfg: dict[str, Any]) -> dict[str, Any]:
     """The tool as the API returns it: unused value sources filled with empty values."""
-    empty = {"description": "", "dynamic_variable": "", "constant_value": "", "is_system_provided": False, "is_omitted": False}
+    empty = {
+        "description": "",
+        "dynamic_variable": "",
+        "constant_value": "",
+        "is_system_provided": False,
+        "is_omitted": False,
+    }
 
     def fill(schema: Any) -> Any:
         if not isinstance(schema, dict):
@@ -58,8 +64,12 @@ def webhook_tools() -> list[tuple[str, dict[str, Any]]]:
     found: list[tuple[str, dict[str, Any]]] = []
     for file in AGENTS:
         source = normalise(read_config_file(file), file.name)
-        tools = (source.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}) or {}).get("tools") or []
-        found += [(f"{file.name}:{t.get('name')}", t) for t in tools if isinstance(t, dict) and t.get("type") == "webhook"]
+        tools = (source.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}) or {}).get(
+            "tools"
+        ) or []
+        found += [
+            (f"{file.name}:{t.get('name')}", t) for t in tools if isinstance(t, dict) and t.get("type") == "webhook"
+        ]
     for file in TOOL_FILES:
         tool = json.loads(file.read_text())
         if tool.get("type") == "webhook":
@@ -137,7 +147,12 @@ AGENTS_WITH_WEBHOOKS = sorted({label.split(":")[0] for label, _ in TOOLS if ":" 
 @pytest.mark.parametrize("name", AGENTS_WITH_WEBHOOKS)
 def test_live_api_call_tools_make_the_elevenlabs_call(tables, sandbox_url, tmp_path: Path, name: str) -> None:
     sandbox, url = sandbox_url
-    env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY, "ELEVENLABS_BASE_URL": url, "ELEVENLABS_API_KEY": ELEVENLABS_KEY}
+    env = {
+        "SMALLEST_BASE_URL": url,
+        "SMALLEST_API_KEY": ATOMS_KEY,
+        "ELEVENLABS_BASE_URL": url,
+        "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
+    }
     args = [f"--set={k}={v}" for k, v in SET.items()]
     # --allow-errors: these agents also carry client tools (error findings that block an apply by default)
     run = run_installed("agent", str(CORPUS / name), "--yes", "--allow-errors", "--json", *args, cwd=tmp_path, env=env)
@@ -176,18 +191,35 @@ def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sa
             tool_id = "tool_" + file.stem.rsplit("__", 1)[-1].replace("-", "_")
             (tools_dir / f"{tool_id}.json").write_text(json.dumps(tool))
             webhooks[tool_id] = tool
-    agent = {"agent_id": "agent_toolfiles", "name": "Tool files", "conversation_config": {"agent": {
-        "first_message": "Hello.", "language": "en",
-        "prompt": {"prompt": "Help the caller.", "llm": "gpt-4o", "tool_ids": sorted(webhooks)}}}}
+    agent = {
+        "agent_id": "agent_toolfiles",
+        "name": "Tool files",
+        "conversation_config": {
+            "agent": {
+                "first_message": "Hello.",
+                "language": "en",
+                "prompt": {"prompt": "Help the caller.", "llm": "gpt-4o", "tool_ids": sorted(webhooks)},
+            }
+        },
+    }
     (tmp_path / "agent.json").write_text(json.dumps(agent))
-    env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY, "ELEVENLABS_BASE_URL": url, "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
-           **{f"ATOMS_MIGRATE_SECRET_{k.upper()}": v for k, v in SECRETS.items()}}
+    env = {
+        "SMALLEST_BASE_URL": url,
+        "SMALLEST_API_KEY": ATOMS_KEY,
+        "ELEVENLABS_BASE_URL": url,
+        "ELEVENLABS_API_KEY": ELEVENLABS_KEY,
+        **{f"ATOMS_MIGRATE_SECRET_{k.upper()}": v for k, v in SECRETS.items()},
+    }
     args = [f"--set={k}={v}" for k, v in SET.items()]
-    blocked = run_installed("agent", "agent.json", "--tools-dir", "tools", "--yes", "--json", *args, cwd=tmp_path, env=env)
+    blocked = run_installed(
+        "agent", "agent.json", "--tools-dir", "tools", "--yes", "--json", *args, cwd=tmp_path, env=env
+    )
     assert blocked.returncode != 0 and not sandbox.atoms.summary(), "a call that differs stops the apply by default"
     assert "add_to_cart would not make the same HTTP call" in blocked.stdout + blocked.stderr
     # --allow-errors: add_to_cart's array field is a reported difference (an error finding that blocks an apply by default)
-    run = run_installed("agent", "agent.json", "--tools-dir", "tools", "--yes", "--allow-errors", "--json", *args, cwd=tmp_path, env=env)
+    run = run_installed(
+        "agent", "agent.json", "--tools-dir", "tools", "--yes", "--allow-errors", "--json", *args, cwd=tmp_path, env=env
+    )
     assert run.returncode == 0, run.stderr
     assert "test-secret-value" not in run.stdout + run.stderr
     planned = {p["tool"]: p for p in json.loads(run.stdout)["agents"][0]["tool_parity"]}
@@ -206,8 +238,15 @@ def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sa
         if "Authorization" in atoms.headers:  # the live tool holds the secret's value, the plan its reference
             assert atoms.headers["Authorization"] == "test-secret-value"
             with_secret += 1
-            atoms = Request(atoms.method, atoms.url, atoms.query, {**atoms.headers, "Authorization": elevenlabs.headers["Authorization"]},
-                            atoms.body, atoms.body_error, atoms.encoding)
+            atoms = Request(
+                atoms.method,
+                atoms.url,
+                atoms.query,
+                {**atoms.headers, "Authorization": elevenlabs.headers["Authorization"]},
+                atoms.body,
+                atoms.body_error,
+                atoms.encoding,
+            )
         assert compare(elevenlabs, atoms) == KNOWN_DIFFERENCES.get(tool["name"], []), tool["name"]
     assert with_secret == 2, "book_appointment and check_availability authenticate with a workspace secret"
 
@@ -219,7 +258,9 @@ LITERALS = ["qk_live_LITERALQUERY1", "sk_live_LITERALHEADER2", "bk_live_LITERALB
 @pytest.mark.parametrize("form", [["-v"], ["--json"], ["--report", "report.md"], ["--out", "plan.json"]])
 def test_no_secret_reaches_any_output(tmp_path: Path, form: list[str]) -> None:
     """Review: literal credentials at every position of a webhook, and a --secret value, in every output form."""
-    run = run_installed("agent", str(SECRETS_AGENT), "--dry-run", *form, "--secret", "sec_crm=ws_SUPPLIEDVALUE5", cwd=tmp_path)
+    run = run_installed(
+        "agent", str(SECRETS_AGENT), "--dry-run", *form, "--secret", "sec_crm=ws_SUPPLIEDVALUE5", cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     written = "".join(f.read_text() for f in tmp_path.rglob("*") if f.is_file())
     everything = run.stdout + run.stderr + written
@@ -239,21 +280,50 @@ def test_a_secret_variable_in_a_header_goes_live_bound_and_is_never_shown(sandbo
     missing secret without --secret, and with it the live header holds the value, the plan the reference.
     """
     sandbox, url = sandbox_url
-    tool = {"type": "webhook", "name": "lookup", "description": "Look it up.", "api_schema": {
-        "url": "https://api.example.com/lookup", "method": "GET", "request_headers": {"Authorization": "Bearer {{secret__api_key}}",
-                                                                                     "X-Auth-Token": "Bearer {{access_token}}"}}}
-    agent = {"agent_id": "agent_secretvar", "name": "Secret variable", "conversation_config": {"agent": {
-        "first_message": "Hello.", "language": "en", "prompt": {"prompt": "Help.", "llm": "gpt-4o", "tools": [tool]}}}}
+    tool = {
+        "type": "webhook",
+        "name": "lookup",
+        "description": "Look it up.",
+        "api_schema": {
+            "url": "https://api.example.com/lookup",
+            "method": "GET",
+            "request_headers": {
+                "Authorization": "Bearer {{secret__api_key}}",
+                "X-Auth-Token": "Bearer {{access_token}}",
+            },
+        },
+    }
+    agent = {
+        "agent_id": "agent_secretvar",
+        "name": "Secret variable",
+        "conversation_config": {
+            "agent": {
+                "first_message": "Hello.",
+                "language": "en",
+                "prompt": {"prompt": "Help.", "llm": "gpt-4o", "tools": [tool]},
+            }
+        },
+    }
     (tmp_path / "agent.json").write_text(json.dumps(agent))
     env = {"SMALLEST_BASE_URL": url, "SMALLEST_API_KEY": ATOMS_KEY}
     missing = run_installed("agent", "agent.json", "--dry-run", cwd=tmp_path, env=env)
     assert "secret variable secret__api_key" in missing.stdout and "--secret api_key=VALUE" in missing.stdout
-    run = run_installed("agent", "agent.json", "--yes", "--json", "--secret", "api_key=sk_live_BOUNDVALUE6", cwd=tmp_path, env=env)
+    run = run_installed(
+        "agent", "agent.json", "--yes", "--json", "--secret", "api_key=sk_live_BOUNDVALUE6", cwd=tmp_path, env=env
+    )
     assert run.returncode == 0, run.stderr
-    assert "sk_live_BOUNDVALUE6" not in run.stdout + run.stderr + "".join(f.read_text() for f in tmp_path.rglob("*.json"))
+    assert "sk_live_BOUNDVALUE6" not in run.stdout + run.stderr + "".join(
+        f.read_text() for f in tmp_path.rglob("*.json")
+    )
     [parity] = json.loads(run.stdout)["agents"][0]["tool_parity"]
-    assert parity["equal"] and parity["atoms"]["headers"] == {"Authorization": "Bearer <secret:api_key>", "X-Auth-Token": "Bearer <access_token>"}
+    assert parity["equal"] and parity["atoms"]["headers"] == {
+        "Authorization": "Bearer <secret:api_key>",
+        "X-Auth-Token": "Bearer <access_token>",
+    }
     assert json.loads(run.stdout)["apply"][0]["verified"] is True, "read back: a masked live credential still matches"
     [live] = [a["live_config"] for a in sandbox.atoms.summary() if not a["archived"]]
     [live_tool] = live["singlePromptConfig"]["tools"]
-    assert live_tool["headers"] == {"Authorization": "Bearer sk_live_BOUNDVALUE6", "X-Auth-Token": "Bearer {{access_token}}"}
+    assert live_tool["headers"] == {
+        "Authorization": "Bearer sk_live_BOUNDVALUE6",
+        "X-Auth-Token": "Bearer {{access_token}}",
+    }

@@ -15,35 +15,55 @@ from conftest import EXAMPLE
 from test_e2e import Box
 
 
-@pytest.mark.parametrize("base, expected", [
-    ("http://127.0.0.1:8080", "ws://127.0.0.1:8080/atoms/v1/agent/connect"),
-    ("https://api.smallest.ai", "wss://api.smallest.ai/atoms/v1/agent/connect"),
-    ("https://api.smallest.ai/atoms/v1", "wss://api.smallest.ai/atoms/v1/agent/connect"),
-    ("ws://127.0.0.1:9/custom/path", "ws://127.0.0.1:9/custom/path"),
-])
+@pytest.mark.parametrize(
+    "base, expected",
+    [
+        ("http://127.0.0.1:8080", "ws://127.0.0.1:8080/atoms/v1/agent/connect"),
+        ("https://api.smallest.ai", "wss://api.smallest.ai/atoms/v1/agent/connect"),
+        ("https://api.smallest.ai/atoms/v1", "wss://api.smallest.ai/atoms/v1/agent/connect"),
+        ("ws://127.0.0.1:9/custom/path", "ws://127.0.0.1:9/custom/path"),
+    ],
+)
 def test_realtime_url(base: str, expected: str) -> None:
     assert realtime_url(base, "/atoms/v1/agent/connect") == expected
 
 
-@pytest.mark.parametrize("expect, turn, failures", [
-    (Expect(), Turn("hi", reply="Hello"), []),
-    (Expect(), Turn("hi", reply=""), ["no reply"]),
-    (Expect(), Turn("hi", error="no reply within 20 s"), ["no reply within 20 s"]),
-    (Expect(contains=["refund"], not_contains=["sorry"]), Turn("hi", reply="Sorry, no."), ["reply lacks 'refund'", "reply contains 'sorry'"]),
-    (Expect(regex=r"\d+ days"), Turn("hi", reply="within 30 days"), []),
-    (Expect(first_message="Hi Ada! How can I help?"), Turn(None, reply="Hi Ada, how can I help?"), []),
-    (Expect(first_message="Hi Ada! How can I help?"), Turn(None, reply="Welcome to the bank."), ["opening differs"]),
-    (Expect(ends_call=True), Turn("bye", reply="Bye", ended=False), ["the agent did not end the call"]),
-    (Expect(ends_call=True), Turn("bye", reply="Bye", ended=True), []),
-])
+@pytest.mark.parametrize(
+    "expect, turn, failures",
+    [
+        (Expect(), Turn("hi", reply="Hello"), []),
+        (Expect(), Turn("hi", reply=""), ["no reply"]),
+        (Expect(), Turn("hi", error="no reply within 20 s"), ["no reply within 20 s"]),
+        (
+            Expect(contains=["refund"], not_contains=["sorry"]),
+            Turn("hi", reply="Sorry, no."),
+            ["reply lacks 'refund'", "reply contains 'sorry'"],
+        ),
+        (Expect(regex=r"\d+ days"), Turn("hi", reply="within 30 days"), []),
+        (Expect(first_message="Hi Ada! How can I help?"), Turn(None, reply="Hi Ada, how can I help?"), []),
+        (
+            Expect(first_message="Hi Ada! How can I help?"),
+            Turn(None, reply="Welcome to the bank."),
+            ["opening differs"],
+        ),
+        (Expect(ends_call=True), Turn("bye", reply="Bye", ended=False), ["the agent did not end the call"]),
+        (Expect(ends_call=True), Turn("bye", reply="Bye", ended=True), []),
+    ],
+)
 def test_check(expect: Expect, turn: Turn, failures: list[str]) -> None:
     got = check(expect, turn)
     assert len(got) == len(failures) and all(g.startswith(f) for g, f in zip(got, failures, strict=True)), got
 
 
 def test_smoke_script_follows_the_agent() -> None:
-    speaks = smoke_script({"firstMessage": "Hi {{name}}!", "defaultVariables": {"name": "there"},
-                           "singlePromptConfig": {"tools": [{"type": "end_call"}]}}, {"name": "Ada"})
+    speaks = smoke_script(
+        {
+            "firstMessage": "Hi {{name}}!",
+            "defaultVariables": {"name": "there"},
+            "singlePromptConfig": {"tools": [{"type": "end_call"}]},
+        },
+        {"name": "Ada"},
+    )
     assert speaks.opening.first_message == "Hi Ada!" and speaks.turns[-1].expect.ends_call is True
     waits = smoke_script({"firstMessage": "Hello?", "waitForUserToSpeakFirst": True}, {})
     assert waits.opening is None and waits.turns[-1].expect.ends_call is None
@@ -56,7 +76,10 @@ def live(tmp_path):
     server = sandbox.serve()
     box = Box(sandbox, f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
     realtime = sandbox.serve_realtime()
-    box.env |= {"SMALLEST_REALTIME_URL": realtime + "/atoms/v1/agent/connect", "ELEVENLABS_REALTIME_URL": realtime + "/v1/convai/conversation"}
+    box.env |= {
+        "SMALLEST_REALTIME_URL": realtime + "/atoms/v1/agent/connect",
+        "ELEVENLABS_REALTIME_URL": realtime + "/v1/convai/conversation",
+    }
     raw = json.loads(EXAMPLE.read_text())
     agent_id = sandbox.elevenlabs.add_agent(raw)
     assert box.cli("agent", agent_id, "--yes").returncode == 0
@@ -69,8 +92,14 @@ def live(tmp_path):
 
 
 def _atoms(box, **kwargs) -> AtomsSession:
-    return AtomsSession(box.realtime + "/atoms/v1/agent/connect", ATOMS_KEY, box.atoms_id, {"customer_name": "Ada"},
-                        turn_timeout=5, **kwargs)
+    return AtomsSession(
+        box.realtime + "/atoms/v1/agent/connect",
+        ATOMS_KEY,
+        box.atoms_id,
+        {"customer_name": "Ada"},
+        turn_timeout=5,
+        **kwargs,
+    )
 
 
 def test_atoms_session_speaks_the_protocol(live) -> None:
@@ -80,7 +109,9 @@ def test_atoms_session_speaks_the_protocol(live) -> None:
     opening = session.opening()
     assert opening.reply.startswith("Hi Ada!") and "transcript.delta" in opening.events
     first, second = session.say("Where is my order?"), session.say("And my refund?")
-    assert first.reply == "You asked: Where is my order?" and second.reply == "You asked: And my refund?"  # roles agent, assistant
+    assert (
+        first.reply == "You asked: Where is my order?" and second.reply == "You asked: And my refund?"
+    )  # roles agent, assistant
     session.close()
     [record] = live.sandbox.realtime.sessions
     assert record["query"]["mode"] == "chat" and json.loads(record["query"]["variables"]) == {"customer_name": "Ada"}
@@ -112,9 +143,17 @@ def test_elevenlabs_session_answers_pings_and_uses_signed_urls(live) -> None:
         ElevenLabsSession(url, private, turn_timeout=5).open()
     from atoms_migrate.sandbox.wire import FakeRequest
 
-    response = live.sandbox.elevenlabs.handle(FakeRequest("GET", "/v1/convai/conversation/get-signed-url", {"agent_id": private},
-                                                          {"xi-api-key": live.sandbox.elevenlabs.api_key}))
-    session = ElevenLabsSession(url, private, {"customer_name": "Ada"}, signed_url=json.loads(response.body)["signed_url"], turn_timeout=5)
+    response = live.sandbox.elevenlabs.handle(
+        FakeRequest(
+            "GET",
+            "/v1/convai/conversation/get-signed-url",
+            {"agent_id": private},
+            {"xi-api-key": live.sandbox.elevenlabs.api_key},
+        )
+    )
+    session = ElevenLabsSession(
+        url, private, {"customer_name": "Ada"}, signed_url=json.loads(response.body)["signed_url"], turn_timeout=5
+    )
     session.open()
     assert session.opening().reply.startswith("Hi Ada!")
     assert session.say("Hello?").reply == "You asked: Hello?" and session.pongs == 1
@@ -126,14 +165,19 @@ def test_cli_verify_both_side_by_side_with_junit(live) -> None:
     assert run.returncode == 0, run.stderr + run.stdout
     assert "PASSED: 0 of 6 turn(s) failed." in run.stdout and "[ended the call]" in run.stdout
     cases = list(ET.parse(live.cwd / "verify.xml").getroot().iter("testcase"))
-    assert len(cases) == 6 and {c.get("classname") for c in cases} == {"atoms-migrate.verify.atoms", "atoms-migrate.verify.elevenlabs"}
+    assert len(cases) == 6 and {c.get("classname") for c in cases} == {
+        "atoms-migrate.verify.atoms",
+        "atoms-migrate.verify.elevenlabs",
+    }
     assert ATOMS_KEY not in run.stdout + run.stderr
 
 
 def test_cli_verify_script_failure_exits_1(live, tmp_path: Path) -> None:
     script = tmp_path / "script.yaml"
-    script.write_text("name: refunds\nvariables: {customer_name: Ada}\nopening: {contains: [Acme]}\n"
-                      "turns:\n  - user: Can I get a refund?\n    expect: {contains: [refund, '30 days']}\n")
+    script.write_text(
+        "name: refunds\nvariables: {customer_name: Ada}\nopening: {contains: [Acme]}\n"
+        "turns:\n  - user: Can I get a refund?\n    expect: {contains: [refund, '30 days']}\n"
+    )
     run = live.cli("verify", live.el_id, "--script", str(script), "--json")
     assert run.returncode == 1
     doc = json.loads(run.stdout)
@@ -173,7 +217,9 @@ def test_script_still_refuses_unknown_keys(tmp_path: Path) -> None:
 
 def test_cli_verify_json_has_the_opening(live, tmp_path: Path) -> None:
     script = tmp_path / "script.yaml"
-    script.write_text("opening: {contains: Acme}\nturns:\n  - user: Can I get a refund?\n    expect: {contains: refund, matches: 'refund'}\n")
+    script.write_text(
+        "opening: {contains: Acme}\nturns:\n  - user: Can I get a refund?\n    expect: {contains: refund, matches: 'refund'}\n"
+    )
     run = live.cli("verify", live.el_id, "--script", str(script), "--json", "--var", "customer_name=Ada")
     assert run.returncode == 0, run.stderr + run.stdout
     [atoms] = json.loads(run.stdout)["runs"]

@@ -11,7 +11,14 @@ from atoms_migrate.apply.audio import MAX_SECONDS, prepare_clip
 from atoms_migrate.mapping.refs import is_ref
 from atoms_migrate.mapping.tables import load_tables
 from atoms_migrate.source.shapes import voice_roles
-from atoms_migrate.mapping.voices import CatalogVoice, Traits, parse_catalog, pick_voice, suggest, traits_from_elevenlabs
+from atoms_migrate.mapping.voices import (
+    CatalogVoice,
+    Traits,
+    parse_catalog,
+    pick_voice,
+    suggest,
+    traits_from_elevenlabs,
+)
 
 CATALOG = (
     CatalogVoice("ava", "Ava", "female", "american", "young", ("english",)),
@@ -21,54 +28,160 @@ CATALOG = (
 )
 
 
-@pytest.mark.parametrize("labels, expected", [
-    ({"gender": "female", "accent": "british", "age": "middle_aged", "language": "en"}, Traits("V", "female", "british", "middle aged", "english")),
-    ({"gender": "male", "age": "old", "accent": "US"}, Traits("V", "male", "american", "senior", None)),
-    ({"gender": "non-binary"}, Traits("V", None, None, None, None)),
-    ({}, Traits("V")),
-])
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        (
+            {"gender": "female", "accent": "british", "age": "middle_aged", "language": "en"},
+            Traits("V", "female", "british", "middle aged", "english"),
+        ),
+        ({"gender": "male", "age": "old", "accent": "US"}, Traits("V", "male", "american", "senior", None)),
+        ({"gender": "non-binary"}, Traits("V", None, None, None, None)),
+        ({}, Traits("V")),
+    ],
+)
 def test_traits_from_elevenlabs_labels(labels, expected) -> None:
     assert traits_from_elevenlabs({"name": "V - tagline", "labels": labels}) == expected
 
 
-@pytest.mark.parametrize("traits, best, confidence", [
-    (Traits("x", "female", "british", "middle aged", "english"), "bea", "high"),
-    (Traits("x", "male", None, None, "hindi"), "raj", "medium"),
-    (Traits("x", "male", "british", "senior", None), "tom", "high"),
-    (Traits("x", "female", "indian", None, "english"), "ava", "medium"),  # no Indian female: gender + language
-    (Traits("x", None, "british", None, None), "bea", "low"),
-])
+@pytest.mark.parametrize(
+    "traits, best, confidence",
+    [
+        (Traits("x", "female", "british", "middle aged", "english"), "bea", "high"),
+        (Traits("x", "male", None, None, "hindi"), "raj", "medium"),
+        (Traits("x", "male", "british", "senior", None), "tom", "high"),
+        (Traits("x", "female", "indian", None, "english"), "ava", "medium"),  # no Indian female: gender + language
+        (Traits("x", None, "british", None, None), "bea", "low"),
+    ],
+)
 def test_suggest_ranks_by_gender_language_accent_age(traits, best, confidence) -> None:
     [top, *_] = suggest(traits, CATALOG)
     assert (top.voice.voice_id, top.confidence) == (best, confidence)
 
 
-SPANISH = (*CATALOG, CatalogVoice("lola", "Lola", "female", "spanish", "young", ("spanish",)),
-           CatalogVoice("pepe", "Pepe", "male", "spanish", "young", ("spanish",)))
-ANA = {"voice_id": "libAna", "name": "Ana", "category": "professional",
-       "labels": {"gender": "female", "accent": "indian", "age": "young", "language": "en"}}
-RAJ_LIKE = {"voice_id": "libRaj", "name": "Raj-like", "labels": {"gender": "male", "accent": "indian", "age": "young", "language": "en"}}
+SPANISH = (
+    *CATALOG,
+    CatalogVoice("lola", "Lola", "female", "spanish", "young", ("spanish",)),
+    CatalogVoice("pepe", "Pepe", "male", "spanish", "young", ("spanish",)),
+)
+ANA = {
+    "voice_id": "libAna",
+    "name": "Ana",
+    "category": "professional",
+    "labels": {"gender": "female", "accent": "indian", "age": "young", "language": "en"},
+}
+RAJ_LIKE = {
+    "voice_id": "libRaj",
+    "name": "Raj-like",
+    "labels": {"gender": "male", "accent": "indian", "age": "young", "language": "en"},
+}
 RACHEL = "21m00Tcm4TlvDq8ikWAM"  # premade, mapped to an English voice in voices.yaml
 
 
 # (id, voice id, ElevenLabs record, catalog (None: offline), agent language, expected target, basis, allowed confidences)
 LANGUAGE_ROWS = [
-    ("library voice in a Spanish agent: a Spanish catalog voice, language first", "libAna", ANA, SPANISH, "es", "lola", "suggested", {"medium"}),
-    ("male library voice in a Spanish agent: the Spanish male", "libRaj", RAJ_LIKE, SPANISH, "es", "pepe", "suggested", {"medium"}),
-    ("library voice in a Spanish agent, no Spanish voice: never high", "libRaj", RAJ_LIKE, CATALOG, "es", "raj", "suggested", {"low"}),
+    (
+        "library voice in a Spanish agent: a Spanish catalog voice, language first",
+        "libAna",
+        ANA,
+        SPANISH,
+        "es",
+        "lola",
+        "suggested",
+        {"medium"},
+    ),
+    (
+        "male library voice in a Spanish agent: the Spanish male",
+        "libRaj",
+        RAJ_LIKE,
+        SPANISH,
+        "es",
+        "pepe",
+        "suggested",
+        {"medium"},
+    ),
+    (
+        "library voice in a Spanish agent, no Spanish voice: never high",
+        "libRaj",
+        RAJ_LIKE,
+        CATALOG,
+        "es",
+        "raj",
+        "suggested",
+        {"low"},
+    ),
     ("English agent keeps the label match", "libRaj", RAJ_LIKE, CATALOG, "en", "raj", "suggested", {"high"}),
-    ("unknown voice offline, Spanish agent: the Spanish fallback", "someVoice123", None, None, "es", "daniella", "fallback", {"low"}),
-    ("unknown voice offline, Hindi agent: the Hindi fallback", "someVoice123", None, None, "hi", "sunidhi", "fallback", {"low"}),
-    ("unknown voice offline, English agent: the English fallback", "someVoice123", None, None, "en", "emily", "fallback", {"low"}),
-    ("premade voice in a Spanish agent, offline: the table's Spanish voice of its gender", RACHEL, None, None, "es", "daniella", "language", {"medium"}),
-    ("premade voice in a Spanish agent, catalog: a Spanish catalog voice", RACHEL, None, SPANISH, "es", "lola", "language", {"medium"}),
-    ("premade voice in an English agent: the table", RACHEL, None, None, "en", None, "table", {"high", "medium", "low"}),
+    (
+        "unknown voice offline, Spanish agent: the Spanish fallback",
+        "someVoice123",
+        None,
+        None,
+        "es",
+        "daniella",
+        "fallback",
+        {"low"},
+    ),
+    (
+        "unknown voice offline, Hindi agent: the Hindi fallback",
+        "someVoice123",
+        None,
+        None,
+        "hi",
+        "sunidhi",
+        "fallback",
+        {"low"},
+    ),
+    (
+        "unknown voice offline, English agent: the English fallback",
+        "someVoice123",
+        None,
+        None,
+        "en",
+        "emily",
+        "fallback",
+        {"low"},
+    ),
+    (
+        "premade voice in a Spanish agent, offline: the table's Spanish voice of its gender",
+        RACHEL,
+        None,
+        None,
+        "es",
+        "daniella",
+        "language",
+        {"medium"},
+    ),
+    (
+        "premade voice in a Spanish agent, catalog: a Spanish catalog voice",
+        RACHEL,
+        None,
+        SPANISH,
+        "es",
+        "lola",
+        "language",
+        {"medium"},
+    ),
+    (
+        "premade voice in an English agent: the table",
+        RACHEL,
+        None,
+        None,
+        "en",
+        None,
+        "table",
+        {"high", "medium", "low"},
+    ),
 ]
 
 
-@pytest.mark.parametrize("voice_id, record, catalog, language, target, basis, confidences", [r[1:] for r in LANGUAGE_ROWS],
-                         ids=[r[0] for r in LANGUAGE_ROWS])
-def test_voice_is_chosen_for_the_agent_language_first(voice_id, record, catalog, language, target, basis, confidences) -> None:
+@pytest.mark.parametrize(
+    "voice_id, record, catalog, language, target, basis, confidences",
+    [r[1:] for r in LANGUAGE_ROWS],
+    ids=[r[0] for r in LANGUAGE_ROWS],
+)
+def test_voice_is_chosen_for_the_agent_language_first(
+    voice_id, record, catalog, language, target, basis, confidences
+) -> None:
     table = load_tables().voices
     pick = pick_voice(voice_id, table, record, catalog, language=language)
     assert pick.basis == basis
@@ -79,8 +192,16 @@ def test_voice_is_chosen_for_the_agent_language_first(voice_id, record, catalog,
 
 
 def test_parse_catalog_reads_the_bare_and_the_enveloped_form() -> None:
-    body = {"voices": [{"voiceId": "ava", "displayName": "Ava", "tags": {"language": ["english"], "accent": "american", "gender": "female", "age": "young"}},
-                       {"displayName": "no id"}]}
+    body = {
+        "voices": [
+            {
+                "voiceId": "ava",
+                "displayName": "Ava",
+                "tags": {"language": ["english"], "accent": "american", "gender": "female", "age": "young"},
+            },
+            {"displayName": "no id"},
+        ]
+    }
     assert parse_catalog(body) == [CATALOG[0]]
     assert parse_catalog({"status": True, "data": body}) == [CATALOG[0]]
 
@@ -104,8 +225,12 @@ def test_pick_clones_only_when_asked_and_reuses_a_known_clone() -> None:
 
 
 def test_voice_roles_lists_main_supported_and_preset_voices() -> None:
-    config = {"conversation_config": {"tts": {"voice_id": "a", "supported_voices": [{"label": "Calm", "voice_id": "b"}]},
-                                      "language_presets": {"es": {"overrides": {"tts": {"voice_id": "c"}}}, "fr": {}}}}
+    config = {
+        "conversation_config": {
+            "tts": {"voice_id": "a", "supported_voices": [{"label": "Calm", "voice_id": "b"}]},
+            "language_presets": {"es": {"overrides": {"tts": {"voice_id": "c"}}}, "fr": {}},
+        }
+    }
     assert voice_roles(config) == [("main", "a"), ("supported voice Calm", "b"), ("language preset es", "c")]
 
 

@@ -44,8 +44,25 @@ from atoms_migrate.plan.live import live_config
 from atoms_migrate.model import AgentPlan, Step
 from atoms_migrate.plan.planner import has_marker, marker_key
 from atoms_migrate.mapping.refs import Redactor, resolve, secret_ref
-from atoms_migrate.platforms.smallest import MIGRATION_REQUIRED, PUBLISH_IN_PROGRESS, V1_DRAFT_NAME, AmbiguousWriteError, AtomsClient, DraftConflictError, VersioningUnavailable
-from atoms_migrate.apply.writeforms import WriteForms, chosen, is_pro, load_write_forms, next_form, project, unwritten_paths, wire_body
+from atoms_migrate.platforms.smallest import (
+    MIGRATION_REQUIRED,
+    PUBLISH_IN_PROGRESS,
+    V1_DRAFT_NAME,
+    AmbiguousWriteError,
+    AtomsClient,
+    DraftConflictError,
+    VersioningUnavailable,
+)
+from atoms_migrate.apply.writeforms import (
+    WriteForms,
+    chosen,
+    is_pro,
+    load_write_forms,
+    next_form,
+    project,
+    unwritten_paths,
+    wire_body,
+)
 
 PASSED, FAILED = {"passed"}, {"failed", "errored", "error"}
 AMBIGUOUS_WRITE_ATTEMPTS = 3  # a write that answered ambiguously is sent at most this often, after looking each time
@@ -105,8 +122,14 @@ class Target:
 
     def unchanged(self) -> ApplyResult:
         """The result of a run that found nothing to write."""
-        return ApplyResult(agent_id=self.agent_id, versioning=self.versioning, created=False,
-                           branch_id=self.branch_id, branch_name=self.branch_name, live=self.live)
+        return ApplyResult(
+            agent_id=self.agent_id,
+            versioning=self.versioning,
+            created=False,
+            branch_id=self.branch_id,
+            branch_name=self.branch_name,
+            live=self.live,
+        )
 
 
 @dataclass
@@ -131,10 +154,17 @@ class ApplyResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "agent_id": self.agent_id, "versioning": self.versioning, "created": self.created,
-            "branch_id": self.branch_id, "branch_name": self.branch_name, "live": self.live,
-            "revision_id": self.revision_id, "events": list(self.events),
-            "verified": not self.differences, "staged": self.staged, "warnings": list(self.warnings),
+            "agent_id": self.agent_id,
+            "versioning": self.versioning,
+            "created": self.created,
+            "branch_id": self.branch_id,
+            "branch_name": self.branch_name,
+            "live": self.live,
+            "revision_id": self.revision_id,
+            "events": list(self.events),
+            "verified": not self.differences,
+            "staged": self.staged,
+            "warnings": list(self.warnings),
             "differences": [{"path": p, "planned": e, "live": a} for p, e, a in self.differences],
         }
 
@@ -170,8 +200,9 @@ def _head(summary: dict[str, Any]) -> str | None:
     return (summary.get("branch") or {}).get("headRevisionId")
 
 
-def find_by_marker(client: AtomsClient, source_key: str, name: str | None = None,
-                   aliases: tuple[str, ...] = ()) -> str | None:
+def find_by_marker(
+    client: AtomsClient, source_key: str, name: str | None = None, aliases: tuple[str, ...] = ()
+) -> str | None:
     """The id of a non-archived agent whose description carries this source's marker.
 
     A name search comes first (one request on a large account; a duplicate-name suffix such
@@ -205,9 +236,14 @@ def detect_versioning(client: AtomsClient, agent_id: str, preference: str = "aut
     return "v2"
 
 
-def read_live(client: AtomsClient, agent_id: str, versioning: str, branch_name: str | None = None,
-              agent_doc: dict[str, Any] | None = None,
-              forms: dict[str, str] | None = None) -> tuple[dict[str, Any], str | None, str | None, str | None]:
+def read_live(
+    client: AtomsClient,
+    agent_id: str,
+    versioning: str,
+    branch_name: str | None = None,
+    agent_doc: dict[str, Any] | None = None,
+    forms: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], str | None, str | None, str | None]:
     """(live config in planner shape, branch id, branch name, revision or version id) of the
     branch a plan targets.
 
@@ -244,10 +280,18 @@ def _agent_level(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc.get(k) for k in ("name", "description", "workflowType", "allowInboundCall")}
 
 
-def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, options: ApplyOptions,
-           notes: list[str], name: str | None = None, known_versioning: str | None = None,
-           marker_index: dict[str, str] | None = None, aliases: tuple[str, ...] = (),
-           forms: dict[str, str] | None = None) -> Target | None:
+def locate(
+    client: AtomsClient,
+    source_key: str,
+    state_agent_id: str | None,
+    options: ApplyOptions,
+    notes: list[str],
+    name: str | None = None,
+    known_versioning: str | None = None,
+    marker_index: dict[str, str] | None = None,
+    aliases: tuple[str, ...] = (),
+    forms: dict[str, str] | None = None,
+) -> Target | None:
     """The existing Atoms agent for this source (state first, then marker), or None to create.
 
     A batch passes ``marker_index`` (source key -> agent id, from one listing of the account)
@@ -257,8 +301,10 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
     if state_agent_id:
         doc = client.get_agent(state_agent_id)
         if doc is None or doc.get("archived"):
-            notes.append(f"Atoms agent {state_agent_id} from the state file is "
-                         f"{'archived' if doc else 'gone'}; looking for another by marker.")
+            notes.append(
+                f"Atoms agent {state_agent_id} from the state file is "
+                f"{'archived' if doc else 'gone'}; looking for another by marker."
+            )
             doc = None
     if doc is not None:
         owner = marker_key(doc.get("description"))
@@ -267,7 +313,8 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
             raise ForeignTargetError(
                 f"the state entry for {source_key} points at Atoms agent {state_agent_id}, whose marker names "
                 f"another source ({owner}); nothing was written",
-                "Remove that entry from the state file (or use the state file that migrated this source), then re-run.")
+                "Remove that entry from the state file (or use the state file that migrated this source), then re-run.",
+            )
     if doc is None:
         if marker_index is not None:
             agent_id = next((marker_index[k] for k in (source_key, *aliases) if k in marker_index), None)
@@ -281,7 +328,9 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
         notes.append(f"Found Atoms agent {agent_id} by its marker (no usable state entry); it will be updated.")
     agent_id = str(doc.get("_id") or state_agent_id)
     versioning = detect_versioning(client, agent_id, options.versioning, known_versioning)
-    config, branch_id, branch_name, revision_id = read_live(client, agent_id, versioning, options.branch_name, doc, forms)
+    config, branch_id, branch_name, revision_id = read_live(
+        client, agent_id, versioning, options.branch_name, doc, forms
+    )
     staged = bool(options.branch_name) and (branch_name or "").lower() == str(options.branch_name).lower()
     return Target(agent_id, versioning, config, branch_id, branch_name, live=not staged, revision_id=revision_id)
 
@@ -289,12 +338,22 @@ def locate(client: AtomsClient, source_key: str, state_agent_id: str | None, opt
 class Applier:
     """Runs one plan's steps against Atoms."""
 
-    def __init__(self, client: AtomsClient, options: ApplyOptions, progress: Callable[[str], None] = lambda _: None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 bindings: Mapping[str, str] | None = None, known_versioning: str | None = None,
-                 own_draft: Mapping[str, Any] | None = None, on_draft: Callable[[ApplyResult], None] = lambda _: None,
-                 forms: dict[str, str] | None = None, remember_form: Callable[[str, str], None] | None = None,
-                 write_forms: WriteForms | None = None, pro_voices: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        client: AtomsClient,
+        options: ApplyOptions,
+        progress: Callable[[str], None] = lambda _: None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        bindings: Mapping[str, str] | None = None,
+        known_versioning: str | None = None,
+        own_draft: Mapping[str, Any] | None = None,
+        on_draft: Callable[[ApplyResult], None] = lambda _: None,
+        forms: dict[str, str] | None = None,
+        remember_form: Callable[[str, str], None] | None = None,
+        write_forms: WriteForms | None = None,
+        pro_voices: frozenset[str] = frozenset(),
+    ) -> None:
         self.client, self.options, self.progress, self.sleep, self.clock = client, options, progress, sleep, clock
         # The draft an earlier, interrupted run recorded as its own (state), and the hook that records a new one.
         self.own_draft, self.on_draft = dict(own_draft or {}), on_draft
@@ -326,7 +385,9 @@ class Applier:
         return resolve(step.body or {}, self.bindings)
 
     def apply(self, plan: AgentPlan, target: Target | None) -> ApplyResult:
-        self.bindings.update({secret_ref(k): v for k, v in plan.secret_values.items() if secret_ref(k) not in self.bindings})
+        self.bindings.update(
+            {secret_ref(k): v for k, v in plan.secret_values.items() if secret_ref(k) not in self.bindings}
+        )
         steps = {s.kind: s for s in plan.steps}
         self._plan = plan
         guessed = False
@@ -335,7 +396,9 @@ class Applier:
             result = self.result = ApplyResult(agent_id=agent_id, versioning="v2", created=True)
             self._event(result, f"created Atoms agent {agent_id}")
             if self.options.versioning in ("v1", "v2") or self.known_versioning in ("v1", "v2"):
-                result.versioning = detect_versioning(self.client, agent_id, self.options.versioning, self.known_versioning)
+                result.versioning = detect_versioning(
+                    self.client, agent_id, self.options.versioning, self.known_versioning
+                )
             else:
                 guessed = True  # try v2; its first call (listing branches) tells a v1 account before any write
         else:
@@ -374,8 +437,11 @@ class Applier:
         at_revision = self._agent_at_revision(result) if result.versioning == "v2" and result.revision_id else None
         if at_revision is not None:
             # One request: the agent with its config resolved from the revision just published (§B.2 ?versionId).
-            config = live_config(at_revision if result.live else {**_agent_level(at_revision),
-                                                                   "_resolvedConfig": at_revision["_resolvedConfig"]})
+            config = live_config(
+                at_revision
+                if result.live
+                else {**_agent_level(at_revision), "_resolvedConfig": at_revision["_resolvedConfig"]}
+            )
             config = project(config, plan.target_config, result.versioning, self.table, self.forms)
             branch_id, branch_name = result.branch_id, result.branch_name
         elif result.versioning == "v2" and result.revision_id and result.branch_id:
@@ -386,9 +452,13 @@ class Applier:
             config = project(config, plan.target_config, result.versioning, self.table, self.forms)
             branch_id, branch_name = result.branch_id, result.branch_name
         else:
-            config, branch_id, branch_name, _ = read_live(self.client, result.agent_id, result.versioning,
-                                                          result.branch_name if not result.live else None,
-                                                          forms=self.forms)
+            config, branch_id, branch_name, _ = read_live(
+                self.client,
+                result.agent_id,
+                result.versioning,
+                result.branch_name if not result.live else None,
+                forms=self.forms,
+            )
             config = project(config, plan.target_config, result.versioning, self.table, self.forms)
         result.branch_id = result.branch_id or branch_id
         result.branch_name = result.branch_name or branch_name
@@ -398,8 +468,11 @@ class Applier:
     def _compare(self, plan: AgentPlan, result: ApplyResult, config: dict[str, Any]) -> list[tuple[str, Any, Any]]:
         skipped = unwritten_paths(result.versioning, self.table, self.forms)
         found = differences(plan.target_config, config)
-        return [(path, planned, self.redact.value(live)) for path, planned, live in found
-                if not any(path == s or path.startswith(s + ".") or path.startswith(s + "[") for s in skipped)]
+        return [
+            (path, planned, self.redact.value(live))
+            for path, planned, live in found
+            if not any(path == s or path.startswith(s + ".") or path.startswith(s + "[") for s in skipped)
+        ]
 
     def _agent_at_revision(self, result: ApplyResult) -> dict[str, Any] | None:
         """GET /agent/{id}?versionId=<revision> when this account resolves a v2 revision that way, else None.
@@ -461,13 +534,18 @@ class Applier:
         client, agent_id = self.client, result.agent_id
         branches = client.list_branches(agent_id)
         live = pick_live(branches)
-        if (target is not None and target.live and target.branch_id
-                and (_bid(live) != target.branch_id or _head(live) != target.revision_id)):
+        if (
+            target is not None
+            and target.live
+            and target.branch_id
+            and (_bid(live) != target.branch_id or _head(live) != target.revision_id)
+        ):
             # §K.1: a published edit does not show in expectedRevision; compare the live head we planned against.
             raise ConcurrentEdit(
                 f"the live branch of Atoms agent {agent_id} moved since the plan was made "
                 f"(head {target.revision_id} -> {_head(live)}); nothing was written",
-                "Re-run: the plan is made again against the new live config.")
+                "Re-run: the plan is made again against the new live config.",
+            )
         if not self._wire(result, body, plan):
             # Every changed field is one this account does not take (writeforms): nothing to write.
             result.branch_id, result.branch_name = _bid(live), (live.get("branch") or {}).get("name")
@@ -475,20 +553,28 @@ class Applier:
             return
         staging = self._stages(target)
         if self.options.branch_name:
-            branch = _branch_named(branches, self.options.branch_name) or self._fork(result, live, self.options.branch_name)
+            branch = _branch_named(branches, self.options.branch_name) or self._fork(
+                result, live, self.options.branch_name
+            )
         elif staging:
             if live.get("hasOpenDraft"):
                 result.branch_name = (live.get("branch") or {}).get("name")
                 why = self._own_v2_draft(agent_id, _bid(live), live, body, live_branch=True)
                 if why:  # an interrupted run's draft: the staged update supersedes it
                     client.discard_draft(agent_id, _bid(live))
-                    self._event(result, f"discarded our own open draft from an interrupted run on branch "
-                                        f"{result.branch_name!r} ({why}); the update is staged instead")
+                    self._event(
+                        result,
+                        f"discarded our own open draft from an interrupted run on branch "
+                        f"{result.branch_name!r} ({why}); the update is staged instead",
+                    )
                 elif not self.options.force:
                     self._foreign_draft(result, lambda: None)  # raises: someone is editing the live branch
                 else:
-                    self._event(result, f"--force: the open draft on branch {result.branch_name!r} is left as it is "
-                                        "(not published); the migration is staged on its own branch")
+                    self._event(
+                        result,
+                        f"--force: the open draft on branch {result.branch_name!r} is left as it is "
+                        "(not published); the migration is staged on its own branch",
+                    )
             branch = self._fork(result, live, _staging_name(branches, target))
             result.staged = True
         else:
@@ -515,8 +601,15 @@ class Applier:
             result.live = True
             self._event(result, f"made branch {result.branch_name!r} live")
 
-    def write_and_publish(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, baseline: str | None,
-                          raw: bool = False, expected: int | None = 0) -> None:
+    def write_and_publish(
+        self,
+        result: ApplyResult,
+        body: dict[str, Any],
+        plan: AgentPlan,
+        baseline: str | None,
+        raw: bool = False,
+        expected: int | None = 0,
+    ) -> None:
         """PUT the draft with ``expectedRevision`` (§K.1), publish, wait for the revision."""
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
         wire = body if raw else self._wire(result, body, plan)
@@ -545,8 +638,10 @@ class Applier:
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
         summary = next((b for b in client.list_branches(agent_id) if _bid(b) == branch_id), {})
         if summary.get("hasOpenDraft") or _head(summary) != baseline:
-            raise ConcurrentEdit(f"branch {result.branch_name!r} moved while atoms-migrate was writing it; "
-                                 "nothing was overwritten", "Re-run: the plan is made again against it.")
+            raise ConcurrentEdit(
+                f"branch {result.branch_name!r} moved while atoms-migrate was writing it; nothing was overwritten",
+                "Re-run: the plan is made again against it.",
+            )
         self.progress("Atoms did not know the draft revision we read, and nothing moved; writing without it")
         client.put_draft(agent_id, branch_id, wire)
 
@@ -565,8 +660,11 @@ class Applier:
         tried: set[str] = set()
         while result.differences:
             rows = {row.field: row for p, _, _ in result.differences if (row := self.table.for_path(p)) is not None}
-            rows = {k: v for k, v in rows.items() if k not in tried
-                    and (not v.only_pro_voices or is_pro(plan.target_config, self.pro_voices))}
+            rows = {
+                k: v
+                for k, v in rows.items()
+                if k not in tried and (not v.only_pro_voices or is_pro(plan.target_config, self.pro_voices))
+            }
             if not rows:
                 return
             body: dict[str, Any] = {}
@@ -578,9 +676,12 @@ class Applier:
                     continue
                 self.forms[name] = following.name
                 self.remember_form(name, following.name)
-                note = (f"{row.field} written via {following.name} on this account: {current.name} was not kept"
-                        if following.write else f"{row.field}: {current.name} was not kept on this account; "
-                        f"reported instead of written ({row.reference})")
+                note = (
+                    f"{row.field} written via {following.name} on this account: {current.name} was not kept"
+                    if following.write
+                    else f"{row.field}: {current.name} was not kept on this account; "
+                    f"reported instead of written ({row.reference})"
+                )
                 result.warnings.append(note)
                 self._event(result, note)
                 top = str(paths.parse_path(row.path)[0])
@@ -600,17 +701,25 @@ class Applier:
         client, agent_id = self.client, result.agent_id
         if result.differences:
             result.live = False
-            self._event(result, f"the staged revision differs from the plan in {len(result.differences)} field(s): "
-                                f"the live branch was left untouched; staging branch {result.branch_name!r} is kept "
-                                "for inspection (promote can still make it live)")
+            self._event(
+                result,
+                f"the staged revision differs from the plan in {len(result.differences)} field(s): "
+                f"the live branch was left untouched; staging branch {result.branch_name!r} is kept "
+                "for inspection (promote can still make it live)",
+            )
             return
         now = next((b for b in client.list_branches(agent_id) if _bid(b) == _bid(live)), {})
-        if not now.get("isLive") or _head(now) != _head(live) or (now.get("hasOpenDraft") and not live.get("hasOpenDraft")):
+        if (
+            not now.get("isLive")
+            or _head(now) != _head(live)
+            or (now.get("hasOpenDraft") and not live.get("hasOpenDraft"))
+        ):
             result.live = False
             raise ConcurrentEdit(
                 f"the live branch of Atoms agent {agent_id} changed while the migration was staged "
                 f"(staging branch {result.branch_name!r} kept, not made live)",
-                "Look at the change in the Atoms dashboard, then re-run, or promote the staging branch.")
+                "Look at the change in the Atoms dashboard, then re-run, or promote the staging branch.",
+            )
         client.make_live(agent_id, str(result.branch_id))
         result.live = True
         self._event(result, f"proved the staged revision equal to the plan; made branch {result.branch_name!r} live")
@@ -649,12 +758,17 @@ class Applier:
     def _record_draft(self, result: ApplyResult, written: dict[str, Any]) -> None:
         """Remember the draft just written (state, through ``on_draft``) until its publish is seen."""
         draft_id = written.get("draftId") or written.get("_id")
-        result.open_draft = {"versioning": result.versioning, "branch_id": result.branch_id,
-                             "draft_id": str(draft_id) if draft_id else None, "draft_revision": written.get("draftRevision")}
+        result.open_draft = {
+            "versioning": result.versioning,
+            "branch_id": result.branch_id,
+            "draft_id": str(draft_id) if draft_id else None,
+            "draft_revision": written.get("draftRevision"),
+        }
         self.on_draft(result)
 
-    def _own_v2_draft(self, agent_id: str, branch_id: str, summary: dict[str, Any], body: dict[str, Any],
-                      live_branch: bool) -> str | None:
+    def _own_v2_draft(
+        self, agent_id: str, branch_id: str, summary: dict[str, Any], body: dict[str, Any], live_branch: bool
+    ) -> str | None:
         """Why the open draft on this branch is ours (None when that cannot be shown: it is then someone else's).
 
         Ours when the state recorded it as the draft we wrote (same draft id, no edit since:
@@ -667,12 +781,17 @@ class Applier:
             detail = self.client.get_branch_draft(agent_id, branch_id) or {}
             latest = detail.get("latest") if isinstance(detail.get("latest"), dict) else {}
             if latest.get("draftRevision") == mine.get("draft_revision") or (
-                    mine.get("draft_revision") is None and latest.get("draftRevision") is None):
+                mine.get("draft_revision") is None and latest.get("draftRevision") is None
+            ):
                 return "the state recorded it as ours and nobody edited it since"
         if not draft_id or not live_branch or self._plan is None:
             return None
         drafted = self.client.get_agent_at(agent_id, draft_id=str(draft_id))
-        if not drafted or drafted.get("_configSource") != "draft" or not isinstance(drafted.get("_resolvedConfig"), dict):
+        if (
+            not drafted
+            or drafted.get("_configSource") != "draft"
+            or not isinstance(drafted.get("_resolvedConfig"), dict)
+        ):
             return None  # Atoms did not show the draft's content: it cannot be proven ours
         now = live_config(self.client.get_agent(agent_id) or {})
         then = live_config(drafted)
@@ -690,7 +809,8 @@ class Applier:
             raise DraftOpenError(
                 f"{where} of Atoms agent {result.agent_id} has an open draft with unpublished edits; "
                 "publishing would put them live too",
-                "Publish or discard that draft in the Atoms dashboard, or re-run with --force to discard it.")
+                "Publish or discard that draft in the Atoms dashboard, or re-run with --force to discard it.",
+            )
         discard()
         self._event(result, f"--force: discarded the open draft on {where}")
 
@@ -736,8 +856,10 @@ class Applier:
             rev = revisions[0] if revisions else {}
             newest = str(rev["_id"]) if rev.get("_id") else None
             if newest and newest != baseline:
-                done = str(rev.get("status", "")).lower() in ("published", "committed") or \
-                    str((rev.get("securityCheck") or {}).get("status", "")).lower() in FAILED
+                done = (
+                    str(rev.get("status", "")).lower() in ("published", "committed")
+                    or str((rev.get("securityCheck") or {}).get("status", "")).lower() in FAILED
+                )
                 if not done:
                     # The listing does not show it finished (or carries no state): read the revision itself,
                     # which also brings its resolved config for the read-back.
@@ -749,13 +871,15 @@ class Applier:
                     self._discard_after_failed_scan(agent_id, branch_id)
                     raise SecurityScanFailed(
                         f"Atoms' security scan rejected revision {newest}: {check.get('reason') or 'no reason given'}",
-                        "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.")
+                        "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.",
+                    )
                 if str(rev.get("status", "")).lower() in ("published", "committed"):
                     return newest
             if self.clock() > deadline:
                 raise PublishTimeout(
                     f"the publish on Atoms agent {agent_id} did not finish within {self.options.publish_timeout:.0f} s",
-                    "The scan may still pass: re-run later (it is safe), or raise --publish-timeout.")
+                    "The scan may still pass: re-run later (it is safe), or raise --publish-timeout.",
+                )
             self.sleep(self.options.poll_interval)
 
     def _discard_after_failed_scan(self, agent_id: str, branch_id: str) -> None:
@@ -768,8 +892,11 @@ class Applier:
 
     def _our_v1_drafts(self, agent_id: str) -> list[str]:
         """Open drafts named by us: there were none before we opened ours (others are refused or discarded first)."""
-        return [str(d.get("draftId") or d.get("_id")) for d in self.client.list_drafts(agent_id)
-                if d.get("draftName") == V1_DRAFT_NAME and (d.get("draftId") or d.get("_id"))]
+        return [
+            str(d.get("draftId") or d.get("_id"))
+            for d in self.client.list_drafts(agent_id)
+            if d.get("draftName") == V1_DRAFT_NAME and (d.get("draftId") or d.get("_id"))
+        ]
 
     def _open_v1_draft(self, agent_id: str, active: str) -> str:
         """POST /drafts (§B.7); after an ambiguous answer, look for the draft it may have made before asking again."""
@@ -792,7 +919,9 @@ class Applier:
         ambiguous = 0
         while True:
             try:
-                return self.client.publish_v1(agent_id, draft_id, safe_label(self.options.label), "Published by atoms-migrate")
+                return self.client.publish_v1(
+                    agent_id, draft_id, safe_label(self.options.label), "Published by atoms-migrate"
+                )
             except AmbiguousWriteError:
                 ambiguous += 1
                 if draft_id in self._our_v1_drafts(agent_id):
@@ -815,23 +944,31 @@ class Applier:
     def _apply_v1(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, target: Target | None) -> None:
         client, agent_id = self.client, result.agent_id
         if self.options.branch_name:
-            raise MigrationError("--branch needs the v2 branch model, and this Atoms account is on v1 drafts",
-                                 "Apply without --branch; v1 drafts go live when activated.")
+            raise MigrationError(
+                "--branch needs the v2 branch model, and this Atoms account is on v1 drafts",
+                "Apply without --branch; v1 drafts go live when activated.",
+            )
         open_drafts = client.list_drafts(agent_id)  # first: on a v2 account this is the 409 that switches
         doc = client.get_agent(agent_id) or {}
         active = doc.get("activeVersionId") or doc.get("versionId")
         if not active:
-            raise ApiError(f"Atoms agent {agent_id} has no active version to draft from",
-                           "Check the agent in the Atoms dashboard, or re-run with --versioning v2.")
+            raise ApiError(
+                f"Atoms agent {agent_id} has no active version to draft from",
+                "Check the agent in the Atoms dashboard, or re-run with --versioning v2.",
+            )
         if target is not None and target.revision_id and str(active) != target.revision_id:
-            raise ConcurrentEdit(f"the active version of Atoms agent {agent_id} changed since the plan was made "
-                                 f"({target.revision_id} -> {active}); nothing was written",
-                                 "Re-run: the plan is made again against the new live config.")
+            raise ConcurrentEdit(
+                f"the active version of Atoms agent {agent_id} changed since the plan was made "
+                f"({target.revision_id} -> {active}); nothing was written",
+                "Re-run: the plan is made again against the new live config.",
+            )
         result.previous_revision_id = str(active)
         if open_drafts:
+
             def discard() -> None:
                 for draft in open_drafts:
                     client.discard_v1_draft(agent_id, str(draft.get("draftId") or draft.get("_id")))
+
             ids = {str(d.get("draftId") or d.get("_id")) for d in open_drafts}
             if self.own_draft.get("versioning") == "v1" and ids == {self.own_draft.get("draft_id")}:
                 discard()  # our own draft from an interrupted run: rewritten below from the plan
@@ -855,24 +992,35 @@ class Applier:
             if status in FAILED:
                 raise SecurityScanFailed(
                     f"Atoms' security check rejected version {version_id}: {check.get('reason') or 'no reason given'}",
-                    "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.")
+                    "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.",
+                )
             if status in PASSED:
                 break
             if self.clock() > deadline:
-                raise PublishTimeout(f"the security check of version {version_id} did not finish in time",
-                                     "Re-run later (it is safe), or raise --publish-timeout.")
+                raise PublishTimeout(
+                    f"the security check of version {version_id} did not finish in time",
+                    "Re-run later (it is safe), or raise --publish-timeout.",
+                )
             self.sleep(self.options.poll_interval)
         result.revision_id = version_id
         if self._stages(target):
             # Prove before activating: the published version's own config, not the live one (§B.9).
-            config = project(live_config(_agent_level(doc), detail.get("resolvedConfig")), plan.target_config,
-                             "v1", self.table, self.forms)
+            config = project(
+                live_config(_agent_level(doc), detail.get("resolvedConfig")),
+                plan.target_config,
+                "v1",
+                self.table,
+                self.forms,
+            )
             result.staged = True
             result.differences = self._compare(plan, result, config)
             if result.differences:
                 result.live = False
-                self._event(result, f"version {version_id} differs from the plan in {len(result.differences)} field(s): "
-                                    "it was not activated; the live version is untouched")
+                self._event(
+                    result,
+                    f"version {version_id} differs from the plan in {len(result.differences)} field(s): "
+                    "it was not activated; the live version is untouched",
+                )
                 return
         client.activate_version(agent_id, version_id)  # §H.2: publish's `activate` is ignored
         result.live = True

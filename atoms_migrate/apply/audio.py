@@ -17,8 +17,15 @@ from dataclasses import dataclass, field
 MAX_SECONDS = 15.0
 MIN_SECONDS = 5.0
 MAX_BYTES = 5 * 1024 * 1024
-_EXTENSIONS = {"audio/mpeg": "mp3", "audio/mpeg-3": "mp3", "audio/wav": "wav", "audio/wave": "wav", "audio/x-wav": "wav",
-               "audio/webm": "webm", "audio/mp4": "m4a"}
+_EXTENSIONS = {
+    "audio/mpeg": "mp3",
+    "audio/mpeg-3": "mp3",
+    "audio/wav": "wav",
+    "audio/wave": "wav",
+    "audio/x-wav": "wav",
+    "audio/webm": "webm",
+    "audio/mp4": "m4a",
+}
 # MPEG-1 Layer III bitrates (kbps) and sample rates; MPEG-2/2.5 Layer III bitrates.
 _BITRATES_V1 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]
 _BITRATES_V2 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]
@@ -56,8 +63,11 @@ def _wav(data: bytes) -> Clip:
     with wave.open(io.BytesIO(data)) as reader:
         params = reader.getparams()
         seconds = params.nframes / params.framerate
-        keep = min(params.nframes, int(MAX_SECONDS * params.framerate),
-                   max(1, (MAX_BYTES - 1024) // (params.sampwidth * params.nchannels)))
+        keep = min(
+            params.nframes,
+            int(MAX_SECONDS * params.framerate),
+            max(1, (MAX_BYTES - 1024) // (params.sampwidth * params.nchannels)),
+        )
         if keep >= params.nframes:
             return _finish(Clip(data, "audio/wav", "sample.wav", seconds))
         frames = reader.readframes(keep)

@@ -33,8 +33,16 @@ from atoms_migrate.apply.writeforms import WriteForms, load_write_forms, pro_voi
 PROBE_PREFIX = "atoms-migrate-probe-"
 PROBE_MARKER = "[atoms-migrate probe: safe to archive]"
 GATED_MODELS = ("gpt-5.2", "electron-kogta", "electron-kogta-v2")  # §B.1: 403 without org access
-RATE_HEADERS = ("retry-after", "retry-after-ms", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
-                "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
+RATE_HEADERS = (
+    "retry-after",
+    "retry-after-ms",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+)
 
 
 @dataclass
@@ -72,9 +80,15 @@ class Report:
         return any(c.status == "fail" for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format_version": "1", "ok": not self.failed, "checks": [c.to_dict() for c in self.checks],
-                "capabilities": [c.to_dict() for c in self.capabilities], "write_forms": dict(self.forms),
-                "probe_agent": self.probe_agent, "archived": list(self.archived)}
+        return {
+            "format_version": "1",
+            "ok": not self.failed,
+            "checks": [c.to_dict() for c in self.checks],
+            "capabilities": [c.to_dict() for c in self.capabilities],
+            "write_forms": dict(self.forms),
+            "probe_agent": self.probe_agent,
+            "archived": list(self.archived),
+        }
 
 
 class RateHeaders:
@@ -93,26 +107,54 @@ def diagnose(atoms: AtomsClient | None, elevenlabs: Any | None, host: str | None
     """The read-only checks; returns the versioning model when one agent showed it."""
     checks = report.checks
     if elevenlabs is None:
-        checks.append(Check("ElevenLabs key", "info", "ELEVENLABS_API_KEY is not set: agents can be migrated from files only",
-                            "Export ELEVENLABS_API_KEY to read agents from the account."))
+        checks.append(
+            Check(
+                "ElevenLabs key",
+                "info",
+                "ELEVENLABS_API_KEY is not set: agents can be migrated from files only",
+                "Export ELEVENLABS_API_KEY to read agents from the account.",
+            )
+        )
     else:
-        checks.append(_try("ElevenLabs key", lambda: elevenlabs.list_agents(page_size=1) and "valid (agents can be listed)",
-                           "Check ELEVENLABS_API_KEY and ELEVENLABS_BASE_URL (residency hosts need their own URL)."))
+        checks.append(
+            _try(
+                "ElevenLabs key",
+                lambda: elevenlabs.list_agents(page_size=1) and "valid (agents can be listed)",
+                "Check ELEVENLABS_API_KEY and ELEVENLABS_BASE_URL (residency hosts need their own URL).",
+            )
+        )
     if atoms is None:
-        checks.append(Check("Atoms key", "fail", "SMALLEST_API_KEY is not set",
-                            "Export SMALLEST_API_KEY (or run `atoms-migrate sandbox` to rehearse)."))
+        checks.append(
+            Check(
+                "Atoms key",
+                "fail",
+                "SMALLEST_API_KEY is not set",
+                "Export SMALLEST_API_KEY (or run `atoms-migrate sandbox` to rehearse).",
+            )
+        )
         return None
-    region = "India" if host and ".india." in host else ("default" if host and "api.smallest.ai" in host else "custom host")
-    checks.append(Check("Atoms base URL", "ok" if (host or "").startswith("https://") else "warn",
-                        f"{host} ({region})", "" if (host or "").startswith("https://")
-                        else "Plain http is fine for the sandbox only; production needs https."))
+    region = (
+        "India" if host and ".india." in host else ("default" if host and "api.smallest.ai" in host else "custom host")
+    )
+    checks.append(
+        Check(
+            "Atoms base URL",
+            "ok" if (host or "").startswith("https://") else "warn",
+            f"{host} ({region})",
+            ""
+            if (host or "").startswith("https://")
+            else "Plain http is fine for the sandbox only; production needs https.",
+        )
+    )
     agents: list[dict[str, Any]] = []
 
     def list_one() -> str:
         agents.extend(atoms.list_agents(page=1, page_size=1)[0])
         return "valid (agents can be listed)"
 
-    key = _try("Atoms key", list_one, "Check SMALLEST_API_KEY (keys start with sk_) and the region of SMALLEST_BASE_URL.")
+    key = _try(
+        "Atoms key", list_one, "Check SMALLEST_API_KEY (keys start with sk_) and the region of SMALLEST_BASE_URL."
+    )
     checks.append(key)
     if key.status == "fail":
         return None
@@ -127,10 +169,17 @@ def diagnose(atoms: AtomsClient | None, elevenlabs: Any | None, host: str | None
         except ApiError as exc:
             checks.append(Check("Versioning model", "warn", f"could not be told: {exc.message}"))
         if versioning:
-            checks.append(Check("Versioning model", "ok", f"{versioning} ({'branches' if versioning == 'v2' else 'legacy drafts'}, "
-                                                          f"seen on agent {agent_id})"))
+            checks.append(
+                Check(
+                    "Versioning model",
+                    "ok",
+                    f"{versioning} ({'branches' if versioning == 'v2' else 'legacy drafts'}, seen on agent {agent_id})",
+                )
+            )
     else:
-        checks.append(Check("Versioning model", "info", "no agent to look at yet", "`doctor --probe` creates one and tells."))
+        checks.append(
+            Check("Versioning model", "info", "no agent to look at yet", "`doctor --probe` creates one and tells.")
+        )
     catalog: dict[str, Any] = {}
 
     def voices() -> str:
@@ -141,13 +190,30 @@ def diagnose(atoms: AtomsClient | None, elevenlabs: Any | None, host: str | None
         return f"{len(items or [])} Lightning v3.1 voice(s), {len(pro)} of the Pro pool"
 
     checks.append(_try("Voice catalog", voices, "Voices cannot be checked; the plan will not verify voice ids."))
-    checks.append(_try("Knowledge bases", lambda: f"{len(atoms.list_knowledge_bases())} readable",
-                       "Knowledge bases cannot be migrated without access to them.", fail=False))
-    checks.append(_try("Voice clones", lambda: f"{len(atoms.list_voice_clones())} readable",
-                       "--clone-voices needs access to voice cloning.", fail=False))
-    checks.append(Check("Gated models and workflow types", "info",
-                        f"{', '.join(GATED_MODELS)} and workflow_graph show only on a write (403, §B.1)",
-                        "`doctor --probe` tries the models on a throw-away agent."))
+    checks.append(
+        _try(
+            "Knowledge bases",
+            lambda: f"{len(atoms.list_knowledge_bases())} readable",
+            "Knowledge bases cannot be migrated without access to them.",
+            fail=False,
+        )
+    )
+    checks.append(
+        _try(
+            "Voice clones",
+            lambda: f"{len(atoms.list_voice_clones())} readable",
+            "--clone-voices needs access to voice cloning.",
+            fail=False,
+        )
+    )
+    checks.append(
+        Check(
+            "Gated models and workflow types",
+            "info",
+            f"{', '.join(GATED_MODELS)} and workflow_graph show only on a write (403, §B.1)",
+            "`doctor --probe` tries the models on a throw-away agent.",
+        )
+    )
     return versioning
 
 
@@ -161,8 +227,12 @@ def _try(name: str, call: Callable[[], Any], hint: str, fail: bool = True) -> Ch
 def rate_check(headers: RateHeaders) -> Check:
     if headers.seen:
         return Check("Rate-limit headers", "ok", ", ".join(f"{k}: {v}" for k, v in sorted(headers.seen.items())))
-    return Check("Rate-limit headers", "info", "none seen on these answers (§J.6: Atoms documents none)",
-                 "429s are still honoured with back-off; --max-rps caps a batch.")
+    return Check(
+        "Rate-limit headers",
+        "info",
+        "none seen on these answers (§J.6: Atoms documents none)",
+        "429s are still honoured with back-off; --max-rps caps a batch.",
+    )
 
 
 # -- --probe ----------------------------------------------------------------------------------
@@ -186,8 +256,15 @@ def samples(table: WriteForms, pro_voice: str | None) -> list[ProbeSample]:
                 value = f"You are a probe of atoms-migrate ({form.name})."
                 body = {"singlePromptConfig": {"prompt": value}}
             elif row.field == "post-call analytics":
-                value = {"dispositionMetrics": [{"identifier": "probe_outcome", "dispositionMetricPrompt": "Was the probe answered?",
-                                                 "dispositionMetricType": "BOOLEAN"}]}
+                value = {
+                    "dispositionMetrics": [
+                        {
+                            "identifier": "probe_outcome",
+                            "dispositionMetricPrompt": "Was the probe answered?",
+                            "dispositionMetricType": "BOOLEAN",
+                        }
+                    ]
+                }
                 body = {"postCallAnalyticsConfig": value}
             elif row.field == "timezone":
                 body = {"timezone": {"label": "Europe/Istanbul", "offset": 180}}
@@ -199,10 +276,16 @@ def samples(table: WriteForms, pro_voice: str | None) -> list[ProbeSample]:
     return out
 
 
-def probe(atoms: AtomsClient, report: Report, sleep: Callable[[float], None] = time.sleep,
-          clock: Callable[[], float] = time.monotonic, now: Callable[[], datetime] = lambda: datetime.now(UTC),
-          progress: Callable[[str], None] = lambda _: None, table: WriteForms | None = None,
-          publish_timeout: float = 120.0) -> None:
+def probe(
+    atoms: AtomsClient,
+    report: Report,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress: Callable[[str], None] = lambda _: None,
+    table: WriteForms | None = None,
+    publish_timeout: float = 120.0,
+) -> None:
     """Create the probe agent, write each form, read back, archive; fills ``report``."""
     table = table or load_write_forms()
     report.archived.extend(archive_leftovers(atoms, progress))
@@ -213,8 +296,14 @@ def probe(atoms: AtomsClient, report: Report, sleep: Callable[[float], None] = t
     name = f"{PROBE_PREFIX}{now().strftime('%Y%m%dT%H%M%SZ')}"
     agent_id: str | None = None
     try:
-        agent_id = atoms.create_agent({"name": name, "firstMessage": "Probe.", "workflowType": "single_prompt",
-                                       "description": f"Created by `atoms-migrate doctor --probe`. {PROBE_MARKER}"})
+        agent_id = atoms.create_agent(
+            {
+                "name": name,
+                "firstMessage": "Probe.",
+                "workflowType": "single_prompt",
+                "description": f"Created by `atoms-migrate doctor --probe`. {PROBE_MARKER}",
+            }
+        )
         report.probe_agent = agent_id
         progress(f"created probe agent {name} ({agent_id})")
         _probe_forms(atoms, report, agent_id, pro, table, sleep, clock, progress, publish_timeout)
@@ -225,9 +314,17 @@ def probe(atoms: AtomsClient, report: Report, sleep: Callable[[float], None] = t
             report.archived.extend(archive_leftovers(atoms, progress))
 
 
-def _probe_forms(atoms: AtomsClient, report: Report, agent_id: str, pro: list[str], table: WriteForms,
-                 sleep: Callable[[float], None], clock: Callable[[], float], progress: Callable[[str], None],
-                 publish_timeout: float) -> None:
+def _probe_forms(
+    atoms: AtomsClient,
+    report: Report,
+    agent_id: str,
+    pro: list[str],
+    table: WriteForms,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    progress: Callable[[str], None],
+    publish_timeout: float,
+) -> None:
     from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, pick_live, read_live
 
     try:
@@ -237,13 +334,25 @@ def _probe_forms(atoms: AtomsClient, report: Report, agent_id: str, pro: list[st
         versioning = "v1"
     report.checks.append(Check("Versioning model (probe)", "ok", versioning))
     if versioning == "v1":
-        report.checks.append(Check("Write forms", "ok", "v1 drafts type every field (§B.8): nothing uncertain to probe"))
+        report.checks.append(
+            Check("Write forms", "ok", "v1 drafts type every field (§B.8): nothing uncertain to probe")
+        )
         return
-    applier = Applier(atoms, ApplyOptions(poll_interval=1.0, publish_timeout=publish_timeout, label="atoms-migrate probe"),
-                      progress=progress, sleep=sleep, clock=clock)
+    applier = Applier(
+        atoms,
+        ApplyOptions(poll_interval=1.0, publish_timeout=publish_timeout, label="atoms-migrate probe"),
+        progress=progress,
+        sleep=sleep,
+        clock=clock,
+    )
     branch = pick_live(atoms.list_branches(agent_id))
-    result = ApplyResult(agent_id=agent_id, versioning="v2", created=True,
-                         branch_id=str((branch.get("branch") or {}).get("_id")), branch_name="Main")
+    result = ApplyResult(
+        agent_id=agent_id,
+        versioning="v2",
+        created=True,
+        branch_id=str((branch.get("branch") or {}).get("_id")),
+        branch_name="Main",
+    )
     result.revision_id = (branch.get("branch") or {}).get("headRevisionId")
     for sample in samples(table, pro[0] if pro else None):
         choices = {sample.field: sample.form}
@@ -267,16 +376,28 @@ def _probe_forms(atoms: AtomsClient, report: Report, agent_id: str, pro: list[st
         report.capabilities.append(Capability("pro voice model", "(all)", None, "the catalog lists no Pro-pool voice"))
     for row in table.fields:
         if row.field != "pro voice model" and row.field not in report.forms:
-            report.checks.append(Check(f"Write form of {row.field}", "fail", "no form was kept on this account",
-                                       f"A migration cannot write {row.field} here ({row.reference}); report it to Smallest."))
+            report.checks.append(
+                Check(
+                    f"Write form of {row.field}",
+                    "fail",
+                    "no form was kept on this account",
+                    f"A migration cannot write {row.field} here ({row.reference}); report it to Smallest.",
+                )
+            )
     for model in GATED_MODELS:
         try:
             atoms.put_draft(agent_id, str(result.branch_id), {"slmModel": model})
             report.checks.append(Check(f"Model {model}", "ok", "available to this org"))
         except ApiError as exc:
             status = "info" if exc.status == 403 else "warn"
-            report.checks.append(Check(f"Model {model}", status, "not available to this org (403)" if exc.status == 403
-                                       else exc.message, "mappings/llms.yaml picks another model for it."))
+            report.checks.append(
+                Check(
+                    f"Model {model}",
+                    status,
+                    "not available to this org (403)" if exc.status == 403 else exc.message,
+                    "mappings/llms.yaml picks another model for it.",
+                )
+            )
     report.checks.append(Check("Workflow type workflow_graph", "info", "not probed (it needs another agent created)"))
 
 
@@ -289,8 +410,14 @@ def _archive(atoms: AtomsClient, agent_id: str, report: Report, progress: Callab
         if exc.status == 409:  # already archived
             report.archived.append(agent_id)
             return
-        report.checks.append(Check("Probe clean-up", "fail", f"probe agent {agent_id} could not be archived: {exc.message}",
-                                   f"Archive it in the Atoms dashboard (its name starts with {PROBE_PREFIX})."))
+        report.checks.append(
+            Check(
+                "Probe clean-up",
+                "fail",
+                f"probe agent {agent_id} could not be archived: {exc.message}",
+                f"Archive it in the Atoms dashboard (its name starts with {PROBE_PREFIX}).",
+            )
+        )
 
 
 def archive_leftovers(atoms: AtomsClient, progress: Callable[[str], None] = lambda _: None) -> list[str]:
@@ -298,8 +425,11 @@ def archive_leftovers(atoms: AtomsClient, progress: Callable[[str], None] = lamb
     done = []
     agents, _ = atoms.list_agents(page=1, page_size=100, search=PROBE_PREFIX)
     for agent in agents:
-        if (str(agent.get("name", "")).startswith(PROBE_PREFIX) and PROBE_MARKER in str(agent.get("description") or "")
-                and not agent.get("archived")):
+        if (
+            str(agent.get("name", "")).startswith(PROBE_PREFIX)
+            and PROBE_MARKER in str(agent.get("description") or "")
+            and not agent.get("archived")
+        ):
             atoms.archive_agent(str(agent.get("_id")))
             done.append(str(agent.get("_id")))
             progress(f"archived probe agent {agent.get('_id')} left by an interrupted run")

@@ -85,8 +85,17 @@ def _latin1(text: str) -> tuple[str, int]:
         if base and all(ord(c) < 256 for c in base):
             out.append(base)
         else:
-            out.append({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-                        "\u2026": "..."}.get(ch, "?"))
+            out.append(
+                {
+                    "\u2018": "'",
+                    "\u2019": "'",
+                    "\u201c": '"',
+                    "\u201d": '"',
+                    "\u2013": "-",
+                    "\u2014": "-",
+                    "\u2026": "...",
+                }.get(ch, "?")
+            )
             lost += out[-1] == "?"
     return "".join(out), lost
 

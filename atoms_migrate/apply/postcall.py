@@ -61,8 +61,14 @@ def find_webhook(atoms: AtomsClient, url: str) -> dict[str, Any] | None:
     return next((h for h in atoms.list_webhooks() if _same_url(h.get("url"), url)), None)
 
 
-def subscribe(atoms: AtomsClient, agent_id: str, body: dict[str, Any], progress: Callable[[str], None],
-              reveal: Callable[[str], None], lock: threading.Lock | None = None) -> Subscribed:
+def subscribe(
+    atoms: AtomsClient,
+    agent_id: str,
+    body: dict[str, Any],
+    progress: Callable[[str], None],
+    reveal: Callable[[str], None],
+    lock: threading.Lock | None = None,
+) -> Subscribed:
     url, wanted = str(body["url"]), [str(t) for t in body.get("event_types") or ["post-conversation"]]
     with lock or threading.Lock():  # agents of one batch may share a URL: one webhook for them all
         hook = find_webhook(atoms, url)
@@ -81,19 +87,29 @@ def subscribe(atoms: AtomsClient, agent_id: str, body: dict[str, Any], progress:
         raise MigrationError(
             f"Atoms agent {agent_id} is already subscribed to another webhook ({', '.join(others)}); Atoms replaces all of an "
             "agent's subscriptions when one is added, so atoms-migrate did not subscribe it",
-            f"Subscribe the agent to the webhook for {url} ({', '.join(wanted)}) in the Atoms dashboard.")
+            f"Subscribe the agent to the webhook for {url} ({', '.join(wanted)}) in the Atoms dashboard.",
+        )
     types = list(dict.fromkeys([*ours, *wanted]))
     try:
         atoms.subscribe_webhook(agent_id, hook_id, types)
     except AmbiguousWriteError:
-        if not set(wanted) <= {_event_type(s) for s in atoms.list_webhook_subscriptions(agent_id) if _webhook_of(s) == hook_id}:
+        if not set(wanted) <= {
+            _event_type(s) for s in atoms.list_webhook_subscriptions(agent_id) if _webhook_of(s) == hook_id
+        }:
             raise
     progress(f"subscribed the agent to webhook {hook_id} ({', '.join(types)})")
     return Subscribed(hook_id, created, types, changed=True)
 
 
-def _create(atoms: AtomsClient, agent_id: str, url: str, types: list[str], description: str,
-            progress: Callable[[str], None], reveal: Callable[[str], None]) -> tuple[dict[str, Any], bool]:
+def _create(
+    atoms: AtomsClient,
+    agent_id: str,
+    url: str,
+    types: list[str],
+    description: str,
+    progress: Callable[[str], None],
+    reveal: Callable[[str], None],
+) -> tuple[dict[str, Any], bool]:
     events = [{"agentId": agent_id, "eventType": t} for t in types]
     try:
         made = atoms.create_webhook(url, description, events)
@@ -117,8 +133,10 @@ def _create(atoms: AtomsClient, agent_id: str, url: str, types: list[str], descr
         detail = atoms.get_webhook(hook_id) or {}
         secret = next((detail[k] for k in SECRET_KEYS if isinstance(detail.get(k), str) and detail[k]), None)
     if secret:
-        reveal(f"Signing secret of the new Atoms webhook {hook_id} ({url}): {secret}\n"
-               "  Shown once, never stored: give it to the receiving endpoint to verify X-Signature (HMAC-SHA256 of the body).")
+        reveal(
+            f"Signing secret of the new Atoms webhook {hook_id} ({url}): {secret}\n"
+            "  Shown once, never stored: give it to the receiving endpoint to verify X-Signature (HMAC-SHA256 of the body)."
+        )
     return {**{k: v for k, v in made.items() if k not in SECRET_KEYS}, "_id": hook_id}, True
 
 
@@ -133,8 +151,10 @@ def unsubscribe(atoms: AtomsClient, agent_id: str, webhook_id: str) -> str:
         if _webhook_of(sub) != webhook_id:
             others.setdefault(_webhook_of(sub), []).append(_event_type(sub))
     if len(others) > 1:
-        raise MigrationError(f"Atoms agent {agent_id} is subscribed to {len(others) + 1} webhooks; removing one would drop the others",
-                             f"Remove its subscription to webhook {webhook_id} in the Atoms dashboard.")
+        raise MigrationError(
+            f"Atoms agent {agent_id} is subscribed to {len(others) + 1} webhooks; removing one would drop the others",
+            f"Remove its subscription to webhook {webhook_id} in the Atoms dashboard.",
+        )
     atoms.delete_webhook_subscriptions(agent_id)
     for other, types in others.items():
         atoms.subscribe_webhook(agent_id, other, types)

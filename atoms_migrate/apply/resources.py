@@ -59,11 +59,21 @@ class ResourceOutcome:
 
 
 class ResourceApplier:
-    def __init__(self, atoms: AtomsClient, elevenlabs: ElevenLabsClient | None, load: Callable[[], StateFile],
-                 remember: Callable[[Callable[[StateFile], None]], None], progress: Callable[[str], None] = lambda _: None,
-                 tracker: Tracker | None = None, font: Path | None = None, wait_timeout: float = 300.0,
-                 poll_interval: float = 2.0, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, clone_lock: threading.Lock | None = None) -> None:
+    def __init__(
+        self,
+        atoms: AtomsClient,
+        elevenlabs: ElevenLabsClient | None,
+        load: Callable[[], StateFile],
+        remember: Callable[[Callable[[StateFile], None]], None],
+        progress: Callable[[str], None] = lambda _: None,
+        tracker: Tracker | None = None,
+        font: Path | None = None,
+        wait_timeout: float = 300.0,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        clone_lock: threading.Lock | None = None,
+    ) -> None:
         # ``load`` reads the state as it is now, ``remember`` changes it: no copy is kept here.
         self.atoms, self.elevenlabs, self.load, self.remember = atoms, elevenlabs, load, remember
         self.progress, self.tracker, self.font = progress, tracker or _Silent(), font
@@ -71,6 +81,7 @@ class ResourceApplier:
         self.outcome = ResourceOutcome()
         # Agents of one batch may share a voice: one clone at a time, each checking the latest state first.
         self.clone_lock = clone_lock or threading.Lock()
+
     def _event(self, text: str) -> None:
         self.outcome.events.append(text)
         self.progress(text)
@@ -85,8 +96,10 @@ class ResourceApplier:
 
     def _source(self, what: str) -> ElevenLabsClient:
         if self.elevenlabs is None:
-            raise ConfigError(f"{what} needs ELEVENLABS_API_KEY: the content is read from ElevenLabs",
-                              "Export ELEVENLABS_API_KEY and run again.")
+            raise ConfigError(
+                f"{what} needs ELEVENLABS_API_KEY: the content is read from ElevenLabs",
+                "Export ELEVENLABS_API_KEY and run again.",
+            )
         return self.elevenlabs
 
     # -- voice clones ------------------------------------------------------------------------
@@ -99,7 +112,8 @@ class ResourceApplier:
         voice_id, name, ref = str(body["voice_id"]), str(body.get("name") or body["voice_id"]), str(body["ref"])
         tag = f"elevenlabs:{voice_id}"
         known = self.load().voice_clones.get(voice_id) or next(
-            (c.get("voiceId") for c in self.atoms.list_voice_clones() if tag in str(c.get("description") or "")), None)
+            (c.get("voiceId") for c in self.atoms.list_voice_clones() if tag in str(c.get("description") or "")), None
+        )
         if known:
             self.outcome.bindings[ref] = str(known)
             self._remember_clone(voice_id, str(known))
@@ -109,21 +123,33 @@ class ResourceApplier:
         record = source.get_voice(voice_id)
         samples = [s for s in record.get("samples") or [] if isinstance(s, dict) and s.get("sample_id")]
         if samples:
-            audio, mime = source.get_voice_sample(voice_id, str(samples[0]["sample_id"])), str(samples[0].get("mime_type") or "audio/mpeg")
+            audio, mime = (
+                source.get_voice_sample(voice_id, str(samples[0]["sample_id"])),
+                str(samples[0].get("mime_type") or "audio/mpeg"),
+            )
         elif record.get("preview_url"):
             audio, mime = source.download(str(record["preview_url"]), f"the preview of voice {name}"), "audio/mpeg"
         else:
-            raise MigrationError(f"voice {name} has no sample or preview to clone from",
-                                 "Pick a catalog voice instead (run without --clone-voices).")
+            raise MigrationError(
+                f"voice {name} has no sample or preview to clone from",
+                "Pick a catalog voice instead (run without --clone-voices).",
+            )
         try:
             clip = prepare_clip(audio, mime)
         except ValueError as exc:
-            raise MigrationError(f"voice {name}: {exc}", "Pick a catalog voice instead (run without --clone-voices).") from exc
+            raise MigrationError(
+                f"voice {name}: {exc}", "Pick a catalog voice instead (run without --clone-voices)."
+            ) from exc
         for note in clip.notes:
             self._event(f"{name}: {note}")
-        made = self.atoms.create_voice_clone(f"{name} (atoms-migrate)", clip.data, clip.filename, clip.mime_type,
-                                             language=str(body.get("language") or "en"),
-                                             description=f"Cloned by atoms-migrate from {tag}. Consent is the owner's responsibility.")
+        made = self.atoms.create_voice_clone(
+            f"{name} (atoms-migrate)",
+            clip.data,
+            clip.filename,
+            clip.mime_type,
+            language=str(body.get("language") or "en"),
+            description=f"Cloned by atoms-migrate from {tag}. Consent is the owner's responsibility.",
+        )
         clone_id = str(made["voiceId"])
         self._remember_clone(voice_id, clone_id)
         self.outcome.bindings[ref] = clone_id
@@ -142,7 +168,10 @@ class ResourceApplier:
             kb_id = None
         if not kb_id:
             tag = marker(key)
-            kb_id = next((kb.get("_id") for kb in self.atoms.list_knowledge_bases() if tag in str(kb.get("description") or "")), None)
+            kb_id = next(
+                (kb.get("_id") for kb in self.atoms.list_knowledge_bases() if tag in str(kb.get("description") or "")),
+                None,
+            )
             if kb_id:
                 self._event(f"found knowledge base {kb_id} by its marker")
             else:
@@ -154,9 +183,16 @@ class ResourceApplier:
         self._remember_kb(key, kb_id, sent)
         self.outcome.bindings[ref] = kb_id
         # What an earlier run already sent (and Atoms did not reject) is not sent again.
-        present_files = {str(i.get("fileName")) for i in self.atoms.list_kb_items(kb_id)
-                         if str(i.get("processingStatus", "")).lower() not in FAILED}
-        present_urls = {str(u.get("url")) for u in self.atoms.list_scraped_urls(kb_id) if str(u.get("status", "")).lower() not in FAILED}
+        present_files = {
+            str(i.get("fileName"))
+            for i in self.atoms.list_kb_items(kb_id)
+            if str(i.get("processingStatus", "")).lower() not in FAILED
+        }
+        present_urls = {
+            str(u.get("url"))
+            for u in self.atoms.list_scraped_urls(kb_id)
+            if str(u.get("status", "")).lower() not in FAILED
+        }
         waiting: list[str] = []
         for doc in body.get("documents") or []:
             label = f"{doc['send']}:{doc['as']}"
@@ -199,8 +235,10 @@ class ResourceApplier:
                 raise MigrationError("the document has no text content")
             data, lost = render_pdf(str(doc["name"]), text, self.font)
             if lost:
-                self.outcome.failures.append(f"document {doc['name']!r}: {lost} character(s) could not be drawn without a Unicode font "
-                                             "(set ATOMS_MIGRATE_PDF_FONT to a .ttf file)")
+                self.outcome.failures.append(
+                    f"document {doc['name']!r}: {lost} character(s) could not be drawn without a Unicode font "
+                    "(set ATOMS_MIGRATE_PDF_FONT to a .ttf file)"
+                )
         self.atoms.upload_kb_pdf(kb_id, doc["as"], data)
 
     def _await_processing(self, kb_id: str, names: list[str]) -> list[str]:
@@ -208,8 +246,13 @@ class ResourceApplier:
         deadline = self.clock() + self.wait_timeout
         wanted = set(names)
         while True:
-            statuses = {str(i.get("fileName")): str(i.get("processingStatus", "")).lower() for i in self.atoms.list_kb_items(kb_id)}
-            statuses |= {str(u.get("url")): str(u.get("status", "")).lower() for u in self.atoms.list_scraped_urls(kb_id)}
+            statuses = {
+                str(i.get("fileName")): str(i.get("processingStatus", "")).lower()
+                for i in self.atoms.list_kb_items(kb_id)
+            }
+            statuses |= {
+                str(u.get("url")): str(u.get("status", "")).lower() for u in self.atoms.list_scraped_urls(kb_id)
+            }
             ours = {n: statuses.get(n, "pending") for n in wanted}
             done = [n for n, s in ours.items() if s not in PENDING]
             self.tracker.update(len(done), len(wanted), "knowledge base processing")
@@ -226,6 +269,3 @@ class ResourceApplier:
             self.outcome.failures.append(f"document {name!r}: Atoms could not process it")
         self._event(f"knowledge base processed {len(wanted) - len(failed)} of {len(wanted)} document(s)")
         return failed
-
-
-

@@ -33,7 +33,16 @@ from atoms_migrate.mapping.refs import lookup_secret, parse_ref, refs_in
 from atoms_migrate.apply.resources import ResourceApplier, ResourceOutcome, Tracker
 from atoms_migrate.platforms.smallest import AtomsClient
 from atoms_migrate.source.shapes import SourceAgent, normalise, read_config_file, reject_bad_numbers
-from atoms_migrate.apply.state import AgentState, StateFile, WebhookSubscriptionState, canonical_hash, entry_after, load_state, tables_hash, update_state
+from atoms_migrate.apply.state import (
+    AgentState,
+    StateFile,
+    WebhookSubscriptionState,
+    canonical_hash,
+    entry_after,
+    load_state,
+    tables_hash,
+    update_state,
+)
 from atoms_migrate.apply.sync import RESOLVE_HINT, Choices, classify, resolve, target_edits, unit_hashes, with_ids
 from atoms_migrate.mapping.tables import MappingTables
 from atoms_migrate.mapping.voices import CatalogVoice, parse_catalog
@@ -71,7 +80,9 @@ class Planned:
     source: SourceAgent
     target: Target | None
     prior: AgentState | None
-    planned_config: dict[str, Any] = field(default_factory=dict)  # the whole config the source maps to, before sync cut it down
+    planned_config: dict[str, Any] = field(
+        default_factory=dict
+    )  # the whole config the source maps to, before sync cut it down
 
     @property
     def source_hash(self) -> str:
@@ -93,9 +104,22 @@ class Outcome:
 
 
 class Run:
-    def __init__(self, config: RunConfig, atoms: AtomsClient | None, elevenlabs: ElevenLabsClient | None,
-                 progress: Progress = lambda key, text: None, tracker: Tracker | None = None, batch: bool = False) -> None:
-        self.config, self.atoms, self.elevenlabs, self.progress, self.tracker = config, atoms, elevenlabs, progress, tracker
+    def __init__(
+        self,
+        config: RunConfig,
+        atoms: AtomsClient | None,
+        elevenlabs: ElevenLabsClient | None,
+        progress: Progress = lambda key, text: None,
+        tracker: Tracker | None = None,
+        batch: bool = False,
+    ) -> None:
+        self.config, self.atoms, self.elevenlabs, self.progress, self.tracker = (
+            config,
+            atoms,
+            elevenlabs,
+            progress,
+            tracker,
+        )
         self.batch = batch  # many agents: list the account's markers once instead of searching per agent
         self.versioning_hint: str | None = None  # the account's versioning model, once one agent showed it
         self._index_lock = threading.Lock()
@@ -165,13 +189,25 @@ class Run:
             return self._marker_index
 
     def read(self, spec: SourceSpec, offline_tools: dict[str, dict[str, Any]] | None = None) -> SourceAgent:
-        return read_source(spec, self.elevenlabs, self.config.tables.voices, offline_tools, self.cache,
-                           root=project_root(self.config.state_path))
+        return read_source(
+            spec,
+            self.elevenlabs,
+            self.config.tables.voices,
+            offline_tools,
+            self.cache,
+            root=project_root(self.config.state_path),
+        )
 
     def apply_options(self, key: str) -> ApplyOptions:
         c = self.config
-        return ApplyOptions(branch_name=c.branch, force=c.force, versioning=c.versioning, publish_timeout=c.publish_timeout,
-                            label=f"{c.label_prefix} {key}", direct=c.direct)
+        return ApplyOptions(
+            branch_name=c.branch,
+            force=c.force,
+            versioning=c.versioning,
+            publish_timeout=c.publish_timeout,
+            label=f"{c.label_prefix} {key}",
+            direct=c.direct,
+        )
 
     # -- per agent ------------------------------------------------------------------------------
 
@@ -190,11 +226,18 @@ class Run:
         if self.atoms is None:
             notes.append("SMALLEST_API_KEY is not set: planned as a new agent without reading Atoms.")
         else:
-            target = locate(self.atoms, source.key, prior.smallest_agent_id if prior else None,
-                            self.apply_options(source.key), notes, name=source.name,
-                            known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
-                            marker_index=None if prior else self.marker_index(),  # a stale entry falls back to a name search
-                            aliases=source.aliases, forms=self.forms())
+            target = locate(
+                self.atoms,
+                source.key,
+                prior.smallest_agent_id if prior else None,
+                self.apply_options(source.key),
+                notes,
+                name=source.name,
+                known_versioning=(prior.versioning if prior else None) or self.versioning_hint,
+                marker_index=None if prior else self.marker_index(),  # a stale entry falls back to a name search
+                aliases=source.aliases,
+                forms=self.forms(),
+            )
             if target is not None:
                 self.versioning_hint = self.versioning_hint or target.versioning
         catalog = self.catalog()
@@ -204,13 +247,27 @@ class Run:
         kb = found(state.knowledge_bases, source)
         reason = ""
         if name and name != source.name:
-            reason = (f"Another source is also named {source.name!r}: this one is {name!r} on Atoms "
-                      f"({'recorded in the state' if prior and prior.name == name else 'decided for this batch'}; Atoms §K.5).")
-        options = MapOptions(tools=self.config.tool_options, catalog=catalog, clone_voices=self.config.clone_voices,
-                             clones=dict(state.voice_clones), kb_id=kb.kb_id if kb else None,
-                             kb_documents=dict(kb.documents) if kb else {}, name=name, name_reason=reason)
-        plan = plan_agent(source, self.config.tables, current=target.config if target else None,
-                          target_agent_id=target.agent_id if target else None, options=options)
+            reason = (
+                f"Another source is also named {source.name!r}: this one is {name!r} on Atoms "
+                f"({'recorded in the state' if prior and prior.name == name else 'decided for this batch'}; Atoms §K.5)."
+            )
+        options = MapOptions(
+            tools=self.config.tool_options,
+            catalog=catalog,
+            clone_voices=self.config.clone_voices,
+            clones=dict(state.voice_clones),
+            kb_id=kb.kb_id if kb else None,
+            kb_documents=dict(kb.documents) if kb else {},
+            name=name,
+            name_reason=reason,
+        )
+        plan = plan_agent(
+            source,
+            self.config.tables,
+            current=target.config if target else None,
+            target_agent_id=target.agent_id if target else None,
+            options=options,
+        )
         planned_config = plan.target_config
         plan = self._sync(plan, source, target, prior)
         plan = _webhook_steps_last(plan, state.webhook_subscriptions.get(source.key), target)
@@ -219,12 +276,23 @@ class Run:
     def _sync(self, plan: AgentPlan, source: SourceAgent, target: Target | None, prior: AgentState | None) -> AgentPlan:
         """Classify the agent three ways (sync.py) and cut the plan down to what may be written."""
         live = target.config if target else None
-        args = (prior, target is not None, plan, live, target.revision_id if target else None,
-                canonical_hash(source.raw), tables_hash(self.config.tables))
+        args = (
+            prior,
+            target is not None,
+            plan,
+            live,
+            target.revision_id if target else None,
+            canonical_hash(source.raw),
+            tables_hash(self.config.tables),
+        )
         result = classify(*args)
         published = None
         moved = bool(target and prior and prior.revision_id and target.revision_id != prior.revision_id)
-        if target is not None and prior is not None and (result.kind in ("drifted", "conflict") or (moved and not result.tracked)):
+        if (
+            target is not None
+            and prior is not None
+            and (result.kind in ("drifted", "conflict") or (moved and not result.tracked))
+        ):
             published = self._published(target, prior)
             if not result.tracked:
                 result = classify(*args, published=published)
@@ -240,7 +308,9 @@ class Run:
                 resolved = self.atoms.get_version(target.agent_id, str(prior.revision_id)).get("resolvedConfig")
             else:
                 branch = prior.branch_id or target.branch_id
-                resolved = self.atoms.get_revision(target.agent_id, str(branch), str(prior.revision_id)).get("resolvedConfig")
+                resolved = self.atoms.get_revision(target.agent_id, str(branch), str(prior.revision_id)).get(
+                    "resolvedConfig"
+                )
         except ApiError as exc:
             if exc.status in (401, 403):
                 raise
@@ -268,8 +338,14 @@ class Run:
         plan = planned.plan
         if planned.target is None or (plan.sync == "drifted" and plan.resolution == "keep") or plan.blocked:
             return
-        entry = entry_after(planned.target.unchanged(), plan.source.name, planned.source.raw, self.config.tables, planned.prior,
-                            source_name=planned.source.name or "")
+        entry = entry_after(
+            planned.target.unchanged(),
+            plan.source.name,
+            planned.source.raw,
+            self.config.tables,
+            planned.prior,
+            source_name=planned.source.name or "",
+        )
         entry.revision_id = planned.target.revision_id or entry.revision_id
         entry.planned_fields = unit_hashes(planned.planned_config)
         entry.published_fields = unit_hashes(planned.target.config)
@@ -279,28 +355,55 @@ class Run:
         """Make the resources, apply the plan, verify, record; a failure is returned, not raised."""
         key, plan = planned.source.key, planned.plan
         if plan.blocked:
-            return Outcome(planned, "failed", error=ConflictError(
-                f"the source and the Atoms agent both changed since the last migration ({len(plan.target_edits)} field(s) "
-                "edited on Atoms); nothing was written", RESOLVE_HINT["conflict"]))
+            return Outcome(
+                planned,
+                "failed",
+                error=ConflictError(
+                    f"the source and the Atoms agent both changed since the last migration ({len(plan.target_edits)} field(s) "
+                    "edited on Atoms); nothing was written",
+                    RESOLVE_HINT["conflict"],
+                ),
+            )
         if not plan.has_changes():
             self.record_unchanged(planned)
             return Outcome(planned, "drifted" if plan.sync == "drifted" and plan.resolution == "keep" else "unchanged")
         outcome = Outcome(planned, "failed")
+
         def on_draft(partial: ApplyResult) -> None:  # recorded at once: a kill before the publish must not orphan it
-            entry = entry_after(partial, plan.source.name, planned.source.raw, self.config.tables, planned.prior,
-                                source_name=planned.source.name or "")
+            entry = entry_after(
+                partial,
+                plan.source.name,
+                planned.source.raw,
+                self.config.tables,
+                planned.prior,
+                source_name=planned.source.name or "",
+            )
             self.remember(lambda state: put(state.agents, planned.source, entry))
 
         live_name: str | None = None
-        applier = Applier(self.atoms, self.apply_options(key), progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
-                          known_versioning=self.versioning_hint,
-                          own_draft=planned.prior.open_draft if planned.prior else None, on_draft=on_draft,
-                          forms=self.forms(), remember_form=self.remember_form, pro_voices=self.pro_voices)
+        applier = Applier(
+            self.atoms,
+            self.apply_options(key),
+            progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
+            known_versioning=self.versioning_hint,
+            own_draft=planned.prior.open_draft if planned.prior else None,
+            on_draft=on_draft,
+            forms=self.forms(),
+            remember_form=self.remember_form,
+            pro_voices=self.pro_voices,
+        )
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
-                runner = ResourceApplier(self.atoms, self.elevenlabs, self.state, self.remember,  # type: ignore[arg-type]
-                                         progress=lambda text: self.progress(key, text), tracker=self.tracker, font=self.config.font,
-                                         clone_lock=self._clone_lock)
+                runner = ResourceApplier(
+                    self.atoms,
+                    self.elevenlabs,
+                    self.state,
+                    self.remember,  # type: ignore[arg-type]
+                    progress=lambda text: self.progress(key, text),
+                    tracker=self.tracker,
+                    font=self.config.font,
+                    clone_lock=self._clone_lock,
+                )
                 outcome.resources = runner.outcome
                 runner.run(plan)
             applier.bindings.update(self.bindings(plan) | outcome.resources.bindings)
@@ -309,14 +412,23 @@ class Run:
             for step in (s for s in plan.steps if s.kind == "webhook"):
                 self._webhook(key, outcome.result.agent_id, step.body or {}, outcome)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
-            changed = (outcome.result.created or bool(outcome.result.revision_id) or bool(outcome.resources.events)
-                       or any(s.kind == "metadata" for s in plan.steps))
+            changed = (
+                outcome.result.created
+                or bool(outcome.result.revision_id)
+                or bool(outcome.resources.events)
+                or any(s.kind == "metadata" for s in plan.steps)
+            )
             outcome.status = "created" if outcome.result.created else ("updated" if changed else "unchanged")
             if outcome.result.differences:
                 outcome.status = "failed"
-                where = (" in the staged revision: the live agent was left untouched" if outcome.result.staged
-                         and not outcome.result.live else "")
-                outcome.error = MigrationError(f"{len(outcome.result.differences)} field(s) read back differ from the plan{where}")
+                where = (
+                    " in the staged revision: the live agent was left untouched"
+                    if outcome.result.staged and not outcome.result.live
+                    else ""
+                )
+                outcome.error = MigrationError(
+                    f"{len(outcome.result.differences)} field(s) read back differ from the plan{where}"
+                )
         except ConcurrentEdit as exc:
             outcome.error = self._replan_after(planned, outcome, exc)
         except MigrationError as exc:
@@ -324,8 +436,14 @@ class Run:
         finally:
             partial = applier.result
             if partial is not None and (partial.created or partial.revision_id):
-                entry = entry_after(partial, live_name or plan.source.name, planned.source.raw, self.config.tables, planned.prior,
-                                    source_name=planned.source.name or "")
+                entry = entry_after(
+                    partial,
+                    live_name or plan.source.name,
+                    planned.source.raw,
+                    self.config.tables,
+                    planned.prior,
+                    source_name=planned.source.name or "",
+                )
                 if outcome.error is None and partial.read_config is not None:  # verified: both sides' baselines
                     entry.planned_fields = unit_hashes(with_ids(planned.planned_config, outcome.resources.bindings))
                     entry.published_fields = unit_hashes(partial.read_config)
@@ -334,17 +452,22 @@ class Run:
                 self.record_unchanged(planned)
         return outcome
 
-
     def _webhook(self, key: str, agent_id: str, body: dict[str, Any], outcome: Outcome) -> None:
         """Subscribe the agent to its post-call webhook (postcall.py) and record both; a failure is the agent's warning."""
         say = lambda text: (outcome.resources.events.append(text), self.progress(key, text))  # noqa: E731
         try:
             done = postcall.subscribe(self.atoms, agent_id, body, say, self.reveal, self._webhook_lock)  # type: ignore[arg-type]
         except MigrationError as exc:
-            outcome.resources.failures.append(f"post-call webhook: {exc.message}" + (f" ({exc.hint})" if exc.hint else ""))
+            outcome.resources.failures.append(
+                f"post-call webhook: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+            )
             return
-        entry = WebhookSubscriptionState(webhook_id=done.webhook_id, agent_id=agent_id, url_hash=postcall.url_hash(str(body["url"])),
-                                         event_types=done.event_types)
+        entry = WebhookSubscriptionState(
+            webhook_id=done.webhook_id,
+            agent_id=agent_id,
+            url_hash=postcall.url_hash(str(body["url"])),
+            event_types=done.event_types,
+        )
 
         def change(state: StateFile) -> None:
             state.webhooks[entry.url_hash] = done.webhook_id
@@ -363,9 +486,14 @@ class Run:
         moved = {p for p, _, _ in differences(before, after)} | {p for p, _, _ in differences(after, before)}
         changed = sorted(moved | set(exc.fields))
         remaining = len(outcome.replanned.plan.changes)
-        detail = f"changed by the other edit: {', '.join(changed)}" if changed else "the other edit is not published yet"
-        return ConcurrentEdit(f"{exc.message}. {detail}; planned again against the new head: {remaining} change(s) "
-                              "would now be written", exc.hint or "Re-run to apply the new plan.", changed)
+        detail = (
+            f"changed by the other edit: {', '.join(changed)}" if changed else "the other edit is not published yet"
+        )
+        return ConcurrentEdit(
+            f"{exc.message}. {detail}; planned again against the new head: {remaining} change(s) would now be written",
+            exc.hint or "Re-run to apply the new plan.",
+            changed,
+        )
 
 
 def _webhook_steps_last(plan: AgentPlan, recorded: WebhookSubscriptionState | None, target: Target | None) -> AgentPlan:
@@ -377,9 +505,13 @@ def _webhook_steps_last(plan: AgentPlan, recorded: WebhookSubscriptionState | No
 
     def done(step: Step) -> bool:
         body = step.body or {}
-        return (recorded is not None and target is not None and recorded.agent_id == target.agent_id
-                and recorded.url_hash == postcall.url_hash(str(body.get("url", "")))
-                and set(body.get("event_types") or []) <= set(recorded.event_types))
+        return (
+            recorded is not None
+            and target is not None
+            and recorded.agent_id == target.agent_id
+            and recorded.url_hash == postcall.url_hash(str(body.get("url", "")))
+            and set(body.get("event_types") or []) <= set(recorded.event_types)
+        )
 
     rest = tuple(s for s in plan.steps if s.kind != "webhook")
     return replace(plan, steps=rest + tuple(s for s in hooks if not done(s)))
@@ -433,13 +565,22 @@ def read_catalog(atoms: AtomsClient | None, with_pro: bool = False) -> Any:
         except ApiError as exc:
             if exc.status in (401, 403):
                 raise
-            found = (None, f"the voice catalog could not be read ({exc.message}); voice ids were not checked", frozenset())
+            found = (
+                None,
+                f"the voice catalog could not be read ({exc.message}); voice ids were not checked",
+                frozenset(),
+            )
     return found if with_pro else found[:2]
 
 
-def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_table: Any,
-                offline_tools: dict[str, dict[str, Any]] | None = None, cache: Cache | None = None,
-                root: Path | None = None) -> SourceAgent:
+def read_source(
+    spec: SourceSpec,
+    elevenlabs: ElevenLabsClient | None,
+    voice_table: Any,
+    offline_tools: dict[str, dict[str, Any]] | None = None,
+    cache: Cache | None = None,
+    root: Path | None = None,
+) -> SourceAgent:
     """An agent id read from ElevenLabs, or a file; what it references is read too when a client is given.
 
     For a file, failing to read those references is a note (the file is the source); for an
@@ -448,8 +589,10 @@ def read_source(spec: SourceSpec, elevenlabs: ElevenLabsClient | None, voice_tab
     tools = dict(offline_tools or {})
     if spec.kind == "id":
         if elevenlabs is None:
-            raise ConfigError("ELEVENLABS_API_KEY is not set, so the agent cannot be read from ElevenLabs",
-                              "Export ELEVENLABS_API_KEY, or pass an exported agent config file instead of an id.")
+            raise ConfigError(
+                "ELEVENLABS_API_KEY is not set, so the agent cannot be read from ElevenLabs",
+                "Export ELEVENLABS_API_KEY, or pass an exported agent config file instead of an id.",
+            )
         raw = reject_bad_numbers(elevenlabs.get_agent(spec.ref), f"ElevenLabs agent {spec.ref}")
         agent = replace(normalise(raw, spec.ref), tools=tools)
         return gather(agent, elevenlabs, voice_table, cache)

@@ -30,20 +30,32 @@ KIND = "atoms-migrate-saved-plan"
 FORMAT_VERSION = "1"
 
 
-def saved_plan(entries: list[tuple[dict[str, str], Planned]], tables_hash: str, settings: dict[str, Any]) -> dict[str, Any]:
+def saved_plan(
+    entries: list[tuple[dict[str, str], Planned]], tables_hash: str, settings: dict[str, Any]
+) -> dict[str, Any]:
     """The document for ``--out``: ``entries`` pairs how to find each source again with its plan."""
     agents = []
     for source_ref, planned in entries:
-        agents.append({
-            "source": {**source_ref, "key": planned.source.key, "hash": planned.source_hash},
-            "target": {"agent_id": planned.target.agent_id if planned.target else None,
-                       "versioning": planned.target.versioning if planned.target else None,
-                       "revision_id": planned.target_revision},
-            "plan": planned.plan.to_dict(),
-        })
-    return {"kind": KIND, "format_version": FORMAT_VERSION, "created_by": f"atoms-migrate {__version__}",
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "tables_hash": tables_hash,
-            "settings": settings, "agents": agents}
+        agents.append(
+            {
+                "source": {**source_ref, "key": planned.source.key, "hash": planned.source_hash},
+                "target": {
+                    "agent_id": planned.target.agent_id if planned.target else None,
+                    "versioning": planned.target.versioning if planned.target else None,
+                    "revision_id": planned.target_revision,
+                },
+                "plan": planned.plan.to_dict(),
+            }
+        )
+    return {
+        "kind": KIND,
+        "format_version": FORMAT_VERSION,
+        "created_by": f"atoms-migrate {__version__}",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tables_hash": tables_hash,
+        "settings": settings,
+        "agents": agents,
+    }
 
 
 def write(path: Path, doc: dict[str, Any]) -> None:
@@ -150,16 +162,22 @@ def check_sources(doc: dict[str, Any], plan_path: Path, project: Path | None = N
         where = f"{plan_path}: agents[{i}].source"
         if src["kind"] == "id":
             if not SAFE_ID.match(src["ref"]):
-                raise ConfigError(f"{where}.ref {src['ref'][:60]!r} is not an ElevenLabs agent id; nothing was sent",
-                                  "The plan was edited by hand or damaged: plan again with --dry-run --out.")
+                raise ConfigError(
+                    f"{where}.ref {src['ref'][:60]!r} is not an ElevenLabs agent id; nothing was sent",
+                    "The plan was edited by hand or damaged: plan again with --dry-run --out.",
+                )
             if src.get("agent_id") not in (None, src["ref"]):
-                raise ConfigError(f"{where}: agent_id {src['agent_id']!r} does not match ref {src['ref']!r}; nothing was sent",
-                                  "The plan was edited by hand or damaged: plan again with --dry-run --out.")
+                raise ConfigError(
+                    f"{where}: agent_id {src['agent_id']!r} does not match ref {src['ref']!r}; nothing was sent",
+                    "The plan was edited by hand or damaged: plan again with --dry-run --out.",
+                )
         elif not src["ref"].lower().endswith(AGENT_FILE_SUFFIXES) or _outside(src["ref"], roots):
-            raise ConfigError(f"{where}.ref {src['ref'][:120]!r} is not an agent file inside the project: it is not "
-                              f"JSON/YAML or lies outside the project ({', '.join(str(r) for r in roots)}); "
-                              "nothing was read or sent",
-                              "Apply the plan from the folder it was made in; plan again if it was edited.")
+            raise ConfigError(
+                f"{where}.ref {src['ref'][:120]!r} is not an agent file inside the project: it is not "
+                f"JSON/YAML or lies outside the project ({', '.join(str(r) for r in roots)}); "
+                "nothing was read or sent",
+                "Apply the plan from the folder it was made in; plan again if it was edited.",
+            )
 
 
 def load(path: Path, project: Path | None = None) -> dict[str, Any]:
@@ -170,23 +188,31 @@ def load(path: Path, project: Path | None = None) -> dict[str, Any]:
     except InputTooLarge as exc:
         raise ConfigError(f"{path} {exc}", "Make one with --dry-run --out plan.json.") from None
     except RecursionError:
-        raise ConfigError(f"{path} is nested too deeply to be a saved plan", "Make one with --dry-run --out plan.json.") from None
+        raise ConfigError(
+            f"{path} is nested too deeply to be a saved plan", "Make one with --dry-run --out plan.json."
+        ) from None
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path} cannot be read as a saved plan: {exc}", "Make one with --dry-run --out plan.json.") from exc
+        raise ConfigError(
+            f"{path} cannot be read as a saved plan: {exc}", "Make one with --dry-run --out plan.json."
+        ) from exc
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise ConfigError(f"{path} is not a saved atoms-migrate plan", "Make one with --dry-run --out plan.json.")
     _check_shape(path, doc)
     major = str(doc.get("format_version", "")).split(".")[0]
     if major != FORMAT_VERSION:
-        raise ConfigError(f"{path} has plan format {doc.get('format_version')!r}; this version reads {FORMAT_VERSION}",
-                          "Plan again with this version of atoms-migrate.")
+        raise ConfigError(
+            f"{path} has plan format {doc.get('format_version')!r}; this version reads {FORMAT_VERSION}",
+            "Plan again with this version of atoms-migrate.",
+        )
     try:
         SavedPlan.model_validate(doc)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(part) for part in err["loc"])
-        raise ConfigError(f"{path} is not a valid saved plan: {where}: {err['msg']} ({len(exc.errors())} problem(s)); nothing was sent",
-                          "The plan was edited by hand or damaged: plan again with --dry-run --out.") from exc
+        raise ConfigError(
+            f"{path} is not a valid saved plan: {where}: {err['msg']} ({len(exc.errors())} problem(s)); nothing was sent",
+            "The plan was edited by hand or damaged: plan again with --dry-run --out.",
+        ) from exc
     if not doc["agents"]:
         raise ConfigError(f"{path} holds no agents, so there is nothing to apply", "Plan again with --dry-run --out.")
     check_sources(doc, path, project)
@@ -195,8 +221,13 @@ def load(path: Path, project: Path | None = None) -> dict[str, Any]:
 
 # What `apply` reads from each agent entry: (path of keys, expected type).
 _REQUIRED: tuple[tuple[tuple[str, ...], type], ...] = (
-    (("source",), dict), (("source", "ref"), str), (("source", "kind"), str), (("source", "hash"), str),
-    (("target",), dict), (("plan",), dict), (("plan", "source"), dict),
+    (("source",), dict),
+    (("source", "ref"), str),
+    (("source", "kind"), str),
+    (("source", "hash"), str),
+    (("target",), dict),
+    (("plan",), dict),
+    (("plan", "source"), dict),
 )
 
 
@@ -211,8 +242,10 @@ def _check_shape(path: Path, doc: dict[str, Any]) -> None:
             for key in keys:
                 value = value.get(key) if isinstance(value, dict) else None
             if not isinstance(value, kind):
-                raise ConfigError(f"{path}: agents[{i}].{'.'.join(keys)} is missing or not a {kind.__name__}",
-                                  "The saved plan is damaged or edited by hand; plan again with --dry-run --out.")
+                raise ConfigError(
+                    f"{path}: agents[{i}].{'.'.join(keys)} is missing or not a {kind.__name__}",
+                    "The saved plan is damaged or edited by hand; plan again with --dry-run --out.",
+                )
         if item["source"]["kind"] not in ("id", "file"):
             raise ConfigError(f"{path}: agents[{i}].source.kind must be id or file", "Plan again with --dry-run --out.")
 

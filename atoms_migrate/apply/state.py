@@ -116,8 +116,10 @@ def load_state(path: Path) -> StateFile:
         _check_format_version(path, raw)
         return StateFile.model_validate(raw)
     except (OSError, ValueError, ValidationError, RecursionError) as exc:
-        raise ConfigError(f"state file {path} cannot be read: {str(exc).splitlines()[0]}",
-                          "Fix or remove it: agents carry a marker, so a missing state file creates no duplicates.") from exc
+        raise ConfigError(
+            f"state file {path} cannot be read: {str(exc).splitlines()[0]}",
+            "Fix or remove it: agents carry a marker, so a missing state file creates no duplicates.",
+        ) from exc
 
 
 class StateTooNew(ConfigError):
@@ -133,7 +135,8 @@ def _check_format_version(path: Path, raw: Any) -> None:
         raise StateTooNew(
             f"state file {path} was written by a newer atoms-migrate (format_version {int(str(version).strip())}; "
             f"this build reads up to {FORMAT_VERSION}); upgrade",
-            "Upgrade atoms-migrate (pip install -U atoms-migrate); the file is left as it is.")
+            "Upgrade atoms-migrate (pip install -U atoms-migrate); the file is left as it is.",
+        )
 
 
 def save_state(path: Path, state: StateFile) -> None:
@@ -153,26 +156,36 @@ def save_state(path: Path, state: StateFile) -> None:
 
 
 def tables_hash(tables: Any) -> str:
-    return canonical_hash([t.model_dump(mode="json") for t in (tables.concepts, tables.voices, tables.llms,
-                                                                tables.languages)])
+    return canonical_hash(
+        [t.model_dump(mode="json") for t in (tables.concepts, tables.voices, tables.llms, tables.languages)]
+    )
 
 
-def entry_after(result: Any, name: str, source_raw: Any, tables: Any, prior: AgentState | None,
-                source_name: str = "") -> AgentState:
+def entry_after(
+    result: Any, name: str, source_raw: Any, tables: Any, prior: AgentState | None, source_name: str = ""
+) -> AgentState:
     """The state entry after an apply (or a no-op run) described by ``apply.ApplyResult``."""
     last = prior.last_operation if prior else None
     if result.created or result.revision_id:
-        last = LastOperation(kind="create" if result.created else "update",
-                             previous_branch_id=result.previous_branch_id,
-                             previous_revision_id=result.previous_revision_id)
+        last = LastOperation(
+            kind="create" if result.created else "update",
+            previous_branch_id=result.previous_branch_id,
+            previous_revision_id=result.previous_revision_id,
+        )
     return AgentState(
-        smallest_agent_id=result.agent_id, name=name, source_name=source_name or (prior.source_name if prior else ""),
+        smallest_agent_id=result.agent_id,
+        name=name,
+        source_name=source_name or (prior.source_name if prior else ""),
         versioning=result.versioning,
-        branch_id=result.branch_id, branch_name=result.branch_name, live=result.live,
+        branch_id=result.branch_id,
+        branch_name=result.branch_name,
+        live=result.live,
         revision_id=result.revision_id or (prior.revision_id if prior else None),
-        source_hash=canonical_hash(source_raw), tables_hash=tables_hash(tables),
+        source_hash=canonical_hash(source_raw),
+        tables_hash=tables_hash(tables),
         created_by_atoms_migrate=result.created or bool(prior and prior.created_by_atoms_migrate),
-        applied_at=datetime.now(UTC).isoformat(timespec="seconds"), last_operation=last,
+        applied_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        last_operation=last,
         open_draft=getattr(result, "open_draft", None),
     )
 
@@ -186,4 +199,6 @@ def update_state(path: Path, change: Callable[[StateFile], None]) -> None:
 
 def record(path: Path, key: str, entry: AgentState | None) -> None:
     """Set (or, with None, remove) one agent entry."""
-    update_state(path, lambda state: state.agents.pop(key, None) if entry is None else state.agents.__setitem__(key, entry))
+    update_state(
+        path, lambda state: state.agents.pop(key, None) if entry is None else state.agents.__setitem__(key, entry)
+    )

@@ -55,8 +55,14 @@ def _holder_text(path: Path) -> str:
 class StateLock:
     """``with StateLock(state_path, wait=0):`` holds the lock for the block."""
 
-    def __init__(self, state_path: Path, wait: float = 0.0, poll: float = 0.2,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        state_path: Path,
+        wait: float = 0.0,
+        poll: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.state_path, self.wait, self.poll, self.clock, self.sleep = state_path, wait, poll, clock, sleep
         self.path = lock_path(state_path)
         self._fd: int | None = None
@@ -66,12 +72,18 @@ class StateLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise ConfigError(f"cannot write the state location {self.state_path.parent}: {exc.strerror}",
-                              "Nothing was sent to Atoms. Pass a writable --state file, or fix the folder's permissions.") from exc
-        if not os.access(self.state_path.parent, os.W_OK) or (self.state_path.exists() and not os.access(self.state_path, os.W_OK)):
+            raise ConfigError(
+                f"cannot write the state location {self.state_path.parent}: {exc.strerror}",
+                "Nothing was sent to Atoms. Pass a writable --state file, or fix the folder's permissions.",
+            ) from exc
+        if not os.access(self.state_path.parent, os.W_OK) or (
+            self.state_path.exists() and not os.access(self.state_path, os.W_OK)
+        ):
             os.close(fd)
-            raise ConfigError(f"the state file {self.state_path} is not writable",
-                              "Nothing was sent to Atoms. Pass a writable --state file, or fix its permissions.")
+            raise ConfigError(
+                f"the state file {self.state_path} is not writable",
+                "Nothing was sent to Atoms. Pass a writable --state file, or fix its permissions.",
+            )
         return fd
 
     def acquire(self) -> None:
@@ -91,10 +103,15 @@ class StateLock:
                     raise StateLocked(
                         f"the state file {self.state_path} is in use by {_holder_text(self.path)}{waited}",
                         "Two runs on one state file would create duplicate agents. Wait for it to finish, "
-                        "or pass --wait-lock SECONDS to wait.") from None
+                        "or pass --wait-lock SECONDS to wait.",
+                    ) from None
                 self.sleep(self.poll)
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(["atoms-migrate", *sys.argv[1:2]]),  # the subcommand only: arguments may hold secrets
-                "started": datetime.now(UTC).isoformat(timespec="seconds")}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": " ".join(["atoms-migrate", *sys.argv[1:2]]),  # the subcommand only: arguments may hold secrets
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode("utf-8"), 0)
         self._fd = fd

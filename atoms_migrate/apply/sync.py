@@ -40,7 +40,7 @@ ON_CONFLICT = ("fail", "source", "target")
 RESOLVE_HINT = {
     "drifted": "--on-drift overwrite re-applies the source over the Atoms edits (default keep: nothing is written)",
     "conflict": "--merge writes the source's changes when they touch other fields than the Atoms edits; "
-                "--on-conflict source re-applies the source; --on-conflict target keeps the Atoms edits",
+    "--on-conflict source re-applies the source; --on-conflict target keeps the Atoms edits",
 }
 
 
@@ -94,9 +94,16 @@ class Sync:
         return self.source_units & self.target_units
 
 
-def classify(prior: AgentState | None, target_present: bool, plan: AgentPlan, live: Mapping[str, Any] | None,
-             live_revision: str | None, source_hash: str, tables_hash: str,
-             published: Mapping[str, Any] | None = None) -> Sync:
+def classify(
+    prior: AgentState | None,
+    target_present: bool,
+    plan: AgentPlan,
+    live: Mapping[str, Any] | None,
+    live_revision: str | None,
+    source_hash: str,
+    tables_hash: str,
+    published: Mapping[str, Any] | None = None,
+) -> Sync:
     """Where this agent stands. ``published`` is the config of the revision we last published,
     read back by the caller only for an older state entry whose live revision moved."""
     if not target_present:
@@ -108,8 +115,12 @@ def classify(prior: AgentState | None, target_present: bool, plan: AgentPlan, li
         target = _changed(unit_hashes(live), prior.published_fields)
         return _kind(source, target, tracked=True)
     # An older entry (or none: an agent found by its marker): hashes of the whole source and the revision id.
-    source_same = prior is not None and bool(prior.source_hash) and prior.source_hash == source_hash and (
-        not prior.tables_hash or prior.tables_hash == tables_hash)
+    source_same = (
+        prior is not None
+        and bool(prior.source_hash)
+        and prior.source_hash == source_hash
+        and (not prior.tables_hash or prior.tables_hash == tables_hash)
+    )
     moved = prior is not None and bool(prior.revision_id) and bool(live_revision) and live_revision != prior.revision_id
     target: set[str] = set()
     if moved and published is not None:
@@ -132,11 +143,14 @@ def classify(prior: AgentState | None, target_present: bool, plan: AgentPlan, li
 
 def _kind(source: set[str], target: set[str], tracked: bool) -> Sync:
     kind = {(False, False): "in-sync", (True, False): "update", (False, True): "drifted", (True, True): "conflict"}[
-        (bool(source), bool(target))]
+        (bool(source), bool(target))
+    ]
     return Sync(kind, frozenset(source), frozenset(target), tracked)
 
 
-def target_edits(sync: Sync, published: Mapping[str, Any] | None, live: Mapping[str, Any] | None) -> tuple[TargetEdit, ...]:
+def target_edits(
+    sync: Sync, published: Mapping[str, Any] | None, live: Mapping[str, Any] | None
+) -> tuple[TargetEdit, ...]:
     """Field by field, what was edited on Atoms: the published value (None when the published
     revision could not be read) against the live one, for each unit the Atoms side changed."""
     base, now = units(published), units(live)
@@ -147,7 +161,9 @@ def target_edits(sync: Sync, published: Mapping[str, Any] | None, live: Mapping[
             edits.append(TargetEdit(unit, before, after))
             continue
         seen: set[str] = set()
-        for path, pub, lv in differences(before, after, unit) + [(p, b, a) for p, a, b in differences(after, before, unit)]:
+        for path, pub, lv in differences(before, after, unit) + [
+            (p, b, a) for p, a, b in differences(after, before, unit)
+        ]:
             if path not in seen:
                 seen.add(path)
                 edits.append(TargetEdit(path, pub, lv))
@@ -161,8 +177,9 @@ class Choices:
     merge: bool = False
 
 
-def resolve(plan: AgentPlan, sync: Sync, choices: Choices, live: Mapping[str, Any] | None,
-            edits: tuple[TargetEdit, ...] = ()) -> tuple[AgentPlan, str]:
+def resolve(
+    plan: AgentPlan, sync: Sync, choices: Choices, live: Mapping[str, Any] | None, edits: tuple[TargetEdit, ...] = ()
+) -> tuple[AgentPlan, str]:
     """(the plan to carry out, how the sync was settled).
 
     ``new`` and legacy ``update``/``in-sync`` plans stand as planned. Otherwise the plan is cut
@@ -181,11 +198,15 @@ def resolve(plan: AgentPlan, sync: Sync, choices: Choices, live: Mapping[str, An
             return replace(plan, sync="drifted", resolution="overwrite", target_edits=edits), "overwrite"
         return replace(restrict(plan, live, ()), sync="drifted", resolution="keep", target_edits=edits), "keep"
     if choices.merge and not sync.overlap:
-        return replace(restrict(plan, live, sync.source_units), sync="conflict", resolution="merge", target_edits=edits), "merge"
+        return replace(
+            restrict(plan, live, sync.source_units), sync="conflict", resolution="merge", target_edits=edits
+        ), "merge"
     if choices.on_conflict == "source":
         return replace(plan, sync="conflict", resolution="source", target_edits=edits), "source"
     how = "target" if choices.on_conflict == "target" else "fail"
-    return replace(restrict(plan, live, ()), sync="conflict", resolution=how, target_edits=edits, pending_changes=held), how
+    return replace(
+        restrict(plan, live, ()), sync="conflict", resolution=how, target_edits=edits, pending_changes=held
+    ), how
 
 
 def restrict(plan: AgentPlan, live: Mapping[str, Any] | None, allowed: Collection[str]) -> AgentPlan:
@@ -222,11 +243,16 @@ def restrict(plan: AgentPlan, live: Mapping[str, Any] | None, allowed: Collectio
     if meta:
         steps.append(Step("metadata", f"update {', '.join(meta)} (PATCH /agent/{{id}})", meta))
     if body:
-        steps.append(Step("draft", f"write {len(units(body))} changed field(s) into a draft on the target branch "
-                                   "(only the fields the source changed)", body))
+        steps.append(
+            Step(
+                "draft",
+                f"write {len(units(body))} changed field(s) into a draft on the target branch "
+                "(only the fields the source changed)",
+                body,
+            )
+        )
         steps.append(Step("publish", "publish the draft and wait for the security scan"))
     if meta or body:
         steps.append(Step("verify", "read the live config back and compare it with the plan"))
     action = "update" if (meta or body) else "no-op"
     return replace(plan, action=action, changes=changes, steps=tuple(steps), target_config=expected)
-

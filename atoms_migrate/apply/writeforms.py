@@ -96,8 +96,11 @@ def next_form(table: WriteForms, field: str, current: str | None) -> Form | None
 def pro_voice_ids(catalog: Any) -> frozenset[str]:
     """Voices the catalog lists with the Pro model (§K.4): only these take the Pro model field."""
     items = catalog.get("voices") if isinstance(catalog, dict) else catalog
-    return frozenset(str(v["voiceId"]) for v in items or [] if isinstance(v, dict) and v.get("voiceId")
-                     and PRO_MODEL_ID in (v.get("models") or []))
+    return frozenset(
+        str(v["voiceId"])
+        for v in items or []
+        if isinstance(v, dict) and v.get("voiceId") and PRO_MODEL_ID in (v.get("models") or [])
+    )
 
 
 def is_pro(config: dict[str, Any], pro_voices: frozenset[str]) -> bool:
@@ -127,9 +130,14 @@ def _offset_minutes(zone: str) -> int:
     return min(int(o.total_seconds() // 60) if o else 0 for o in offsets)
 
 
-def wire_body(versioning: str, body: dict[str, Any], target: dict[str, Any], table: WriteForms,
-              choices: dict[str, str] | None = None,
-              pro_voices: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
+def wire_body(
+    versioning: str,
+    body: dict[str, Any],
+    target: dict[str, Any],
+    table: WriteForms,
+    choices: dict[str, str] | None = None,
+    pro_voices: frozenset[str] = frozenset(),
+) -> tuple[dict[str, Any], list[str]]:
     """(the draft body as sent, notes on fields reported instead of written).
 
     ``body`` is the planned draft step body; ``target`` the plan's whole target config (the
@@ -155,7 +163,8 @@ def wire_body(versioning: str, body: dict[str, Any], target: dict[str, Any], tab
                 raise MigrationError(
                     f"the prompt has {len(str(prompt))} characters, and on this account it can only be written through "
                     f"globalPrompt, which takes at most {form.max_length} (§B.1)",
-                    "Shorten the prompt, or move detail into a knowledge base, and re-run.")
+                    "Shorten the prompt, or move detail into a knowledge base, and re-run.",
+                )
             out["globalPrompt"] = prompt
             if not spc:
                 out.pop("singlePromptConfig")
@@ -163,8 +172,10 @@ def wire_body(versioning: str, body: dict[str, Any], target: dict[str, Any], tab
         form = chosen(table, choices, "post-call analytics")
         if form.write is None:
             out.pop("postCallAnalyticsConfig")
-            notes.append("post-call analytics (disposition metrics) were not written: this account's v2 drafts do not "
-                         "keep postCallAnalyticsConfig (§J.3); set them in the Atoms dashboard")
+            notes.append(
+                "post-call analytics (disposition metrics) were not written: this account's v2 drafts do not "
+                "keep postCallAnalyticsConfig (§J.3); set them in the Atoms dashboard"
+            )
     if "timezone" in out:
         out["timezone"] = _timezone(out["timezone"], chosen(table, choices, "timezone").shape or "iana")
     pro = chosen(table, choices, "pro voice model")
@@ -180,8 +191,13 @@ def unwritten_paths(versioning: str, table: WriteForms, choices: dict[str, str] 
     return [f.path for f in table.fields if chosen(table, choices, f.field).write is None]
 
 
-def project(config: dict[str, Any], target: dict[str, Any] | None, versioning: str, table: WriteForms,
-            choices: dict[str, str] | None = None) -> dict[str, Any]:
+def project(
+    config: dict[str, Any],
+    target: dict[str, Any] | None,
+    versioning: str,
+    table: WriteForms,
+    choices: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A live config in the planner's shape under the account's forms (for planning and verifying)."""
     out = copy.deepcopy(config)
     pro = chosen(table, choices, "pro voice model")

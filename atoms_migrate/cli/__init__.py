@@ -67,7 +67,9 @@ def _tool_options(set_values: list[str] | None, secrets: list[str] | None):  # t
 
     secret_values = secrets_from(secrets or [])
     _SECRET_VALUES.update(secret_values.values())
-    return ToolOptions(values=parse_pairs(set_values or [], "--set"), secret_names=frozenset(secret_values)), secret_values
+    return ToolOptions(
+        values=parse_pairs(set_values or [], "--set"), secret_names=frozenset(secret_values)
+    ), secret_values
 
 
 @contextmanager
@@ -104,23 +106,31 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     """Migrate ElevenLabs Conversational AI agents to Smallest AI Atoms."""
 
 
 MAX_REDIRECTS = 5  # a redirect loop stops here with a clear message instead of after httpx's 20
-REQUEST_DEADLINE = 120.0  # seconds for one whole request, body included (deadline.py): a dripping server cannot hold a run
+REQUEST_DEADLINE = (
+    120.0  # seconds for one whole request, body included (deadline.py): a dripping server cannot hold a run
+)
 
 
 def _api_key(var: str) -> str:
     """The key in ``var``, stripped; one that could not be a header value is refused without echoing it."""
     key = os.environ.get(var, "").strip()
     if any(c in key for c in "\r\n"):
-        raise ConfigError(f"{var} contains a newline", f"Set {var} to the key alone (check how it was pasted or read from a file).")
+        raise ConfigError(
+            f"{var} contains a newline", f"Set {var} to the key alone (check how it was pasted or read from a file)."
+        )
     if not key.isascii() or not key.isprintable() or " " in key:
-        raise ConfigError(f"{var} contains a character that cannot be part of an API key (non-ASCII, a space or a control character)",
-                          f"Set {var} to the key alone, as copied from the vendor's dashboard.")
+        raise ConfigError(
+            f"{var} contains a character that cannot be part of an API key (non-ASCII, a space or a control character)",
+            f"Set {var} to the key alone, as copied from the vendor's dashboard.",
+        )
     return key
 
 
@@ -139,7 +149,9 @@ def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-unty
         )
     base = (base_url or os.environ.get("ELEVENLABS_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     if not base.startswith(("http://", "https://")):
-        raise ConfigError(f"ELEVENLABS_BASE_URL {base!r} is not an http(s) URL", "Use e.g. https://api.eu.residency.elevenlabs.io")
+        raise ConfigError(
+            f"ELEVENLABS_BASE_URL {base!r} is not an http(s) URL", "Use e.g. https://api.eu.residency.elevenlabs.io"
+        )
     http = httpx.Client(
         base_url=base,
         headers={"xi-api-key": key, "User-Agent": f"atoms-migrate/{__version__}", "Accept": "application/json"},
@@ -149,8 +161,13 @@ def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-unty
         transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
     )
-    downloads = httpx.Client(headers={"User-Agent": f"atoms-migrate/{__version__}"}, timeout=httpx.Timeout(60.0, connect=10.0),
-                             follow_redirects=True, max_redirects=MAX_REDIRECTS, transport=DeadlineTransport(REQUEST_DEADLINE * 2))
+    downloads = httpx.Client(
+        headers={"User-Agent": f"atoms-migrate/{__version__}"},
+        timeout=httpx.Timeout(60.0, connect=10.0),
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        transport=DeadlineTransport(REQUEST_DEADLINE * 2),
+    )
     return ElevenLabsClient(http, downloads=downloads)
 
 
@@ -165,13 +182,18 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
     if not key:
         if not required:
             return None
-        raise ConfigError("SMALLEST_API_KEY is not set, so nothing can be written to Smallest Atoms",
-                          "Export SMALLEST_API_KEY (or run `atoms-migrate sandbox` to rehearse), or use --dry-run.")
+        raise ConfigError(
+            "SMALLEST_API_KEY is not set, so nothing can be written to Smallest Atoms",
+            "Export SMALLEST_API_KEY (or run `atoms-migrate sandbox` to rehearse), or use --dry-run.",
+        )
     host, _, _ = atoms_base_urls(base_url or os.environ.get("SMALLEST_BASE_URL"))
     http = httpx.Client(
         base_url=host,
-        headers={"Authorization": f"Bearer {key}", "User-Agent": f"atoms-migrate/{__version__}",
-                 "Accept": "application/json"},
+        headers={
+            "Authorization": f"Bearer {key}",
+            "User-Agent": f"atoms-migrate/{__version__}",
+            "Accept": "application/json",
+        },
         timeout=httpx.Timeout(30.0, connect=10.0),
         transport=DeadlineTransport(REQUEST_DEADLINE),
         event_hooks=gate.hooks() if gate else None,
@@ -179,8 +201,14 @@ def _atoms_client(base_url: str | None, required: bool, gate=None):  # type: ign
     return AtomsClient(http)
 
 
-def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str | None, err: Console, voice_table,  # type: ignore[no-untyped-def]
-                 state: Path | None = None):
+def _read_source(
+    source: str,
+    tools_dir: Path | None,
+    elevenlabs_base_url: str | None,
+    err: Console,
+    voice_table,  # type: ignore[no-untyped-def]
+    state: Path | None = None,
+):
     """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent.
 
     With ELEVENLABS_API_KEY set, the tools, voices and documents it references are read
@@ -198,15 +226,23 @@ def _read_source(source: str, tools_dir: Path | None, elevenlabs_base_url: str |
     elif _AGENT_ID.match(source):
         spec = SourceSpec(source, "id")
     else:
-        raise SourceFileError(f"{source}: no such file, and not an ElevenLabs agent id",
-                              "Pass an exported agent config (JSON/YAML) or an agent id such as agent_7101k5zv….")
+        raise SourceFileError(
+            f"{source}: no such file, and not an ElevenLabs agent id",
+            "Pass an exported agent config (JSON/YAML) or an agent id such as agent_7101k5zv….",
+        )
     with _elevenlabs_for_apply(elevenlabs_base_url) as client:
         if client is not None and spec.kind == "id":
             err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
         return read_source(spec, client, voice_table, offline_tools, root=_project_root(state))  # type: ignore[arg-type]
 
 
-AllowErrorsOption = Annotated[bool, typer.Option("--allow-errors", help="Apply agents whose plan has error findings (what cannot work is still left out); by default they are refused.")]
+AllowErrorsOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-errors",
+        help="Apply agents whose plan has error findings (what cannot work is still left out); by default they are refused.",
+    ),
+]
 
 
 def _refusal(agent_plan) -> MigrationError | None:  # type: ignore[no-untyped-def]
@@ -214,9 +250,13 @@ def _refusal(agent_plan) -> MigrationError | None:  # type: ignore[no-untyped-de
     errors = agent_plan.errors()
     if not errors or not agent_plan.has_changes():
         return None
-    listed = "; ".join(f"{f.source_path}: {f.message}" for f in errors[:3]) + (f"; and {len(errors) - 3} more" if len(errors) > 3 else "")
-    return MigrationError(f"refused: the plan has {len(errors)} error finding(s), so nothing is written for this agent: {listed}",
-                          "Fix the source (see Needs review), or pass --allow-errors to apply without what cannot work.")
+    listed = "; ".join(f"{f.source_path}: {f.message}" for f in errors[:3]) + (
+        f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+    )
+    return MigrationError(
+        f"refused: the plan has {len(errors)} error finding(s), so nothing is written for this agent: {listed}",
+        "Fix the source (see Needs review), or pass --allow-errors to apply without what cannot work.",
+    )
 
 
 def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-untyped-def]
@@ -260,8 +300,12 @@ def _write_reports(plan, report: Path | None, results=None, extra: str = "") -> 
 
 MappingsOption = Annotated[
     Path | None,
-    typer.Option("--mappings", help="Directory of mapping tables overriding the built-in ones, file by file.",
-                 file_okay=False, exists=False),
+    typer.Option(
+        "--mappings",
+        help="Directory of mapping tables overriding the built-in ones, file by file.",
+        file_okay=False,
+        exists=False,
+    ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 
@@ -277,13 +321,43 @@ class SandboxVersioning(str, Enum):
     v1 = "v1"
 
 
-StateOption = Annotated[Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)]
-SmallestUrlOption = Annotated[str | None, typer.Option("--smallest-base-url", help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).")]
-DirectOption = Annotated[bool, typer.Option("--direct", help="Update a live agent in place. Default: stage on a new branch, publish there, read it back, and make it live only when it equals the plan.")]
-WaitLockOption = Annotated[float, typer.Option("--wait-lock", help="Seconds to wait for another run holding the state file's lock (default: fail at once, exit 4).", min=0, metavar="SECONDS")]
-YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")]
+StateOption = Annotated[
+    Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)
+]
+SmallestUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--smallest-base-url",
+        help="Smallest API host (default: $SMALLEST_BASE_URL or https://api.smallest.ai; a value ending in /atoms/v1 is accepted).",
+    ),
+]
+DirectOption = Annotated[
+    bool,
+    typer.Option(
+        "--direct",
+        help="Update a live agent in place. Default: stage on a new branch, publish there, read it back, and make it live only when it equals the plan.",
+    ),
+]
+WaitLockOption = Annotated[
+    float,
+    typer.Option(
+        "--wait-lock",
+        help="Seconds to wait for another run holding the state file's lock (default: fail at once, exit 4).",
+        min=0,
+        metavar="SECONDS",
+    ),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a terminal).")
+]
 NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")]
-ElevenLabsUrlOption = Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")]
+ElevenLabsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--elevenlabs-base-url",
+        help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).",
+    ),
+]
 
 
 class OnDrift(str, Enum):
@@ -297,17 +371,39 @@ class OnConflict(str, Enum):
     target = "target"
 
 
-OnDriftOption = Annotated[OnDrift, typer.Option("--on-drift", help="An agent edited on Atoms since the last migration, source unchanged: keep the edits (write nothing) or overwrite them.", case_sensitive=False)]
-OnConflictOption = Annotated[OnConflict, typer.Option("--on-conflict", help="Source and Atoms both changed: fail (write nothing, exit 1), re-apply the source, or keep the Atoms edits (target) and record the new source.", case_sensitive=False)]
-MergeOption = Annotated[bool, typer.Option("--merge", help="On a conflict, write the source's changes when they touch other fields than the Atoms edits (overlapping fields stay a conflict).")]
+OnDriftOption = Annotated[
+    OnDrift,
+    typer.Option(
+        "--on-drift",
+        help="An agent edited on Atoms since the last migration, source unchanged: keep the edits (write nothing) or overwrite them.",
+        case_sensitive=False,
+    ),
+]
+OnConflictOption = Annotated[
+    OnConflict,
+    typer.Option(
+        "--on-conflict",
+        help="Source and Atoms both changed: fail (write nothing, exit 1), re-apply the source, or keep the Atoms edits (target) and record the new source.",
+        case_sensitive=False,
+    ),
+]
+MergeOption = Annotated[
+    bool,
+    typer.Option(
+        "--merge",
+        help="On a conflict, write the source's changes when they touch other fields than the Atoms edits (overlapping fields stay a conflict).",
+    ),
+]
 
 
 def _confirm(question: str, yes: bool) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        raise ConfigError("refusing to write to Smallest Atoms without confirmation: there is no terminal to ask on",
-                          "Pass --yes to apply non-interactively (CI).")
+        raise ConfigError(
+            "refusing to write to Smallest Atoms without confirmation: there is no terminal to ask on",
+            "Pass --yes to apply non-interactively (CI).",
+        )
     if not typer.confirm(question, default=False, err=True):
         raise MigrationError("cancelled; nothing was written")
 
@@ -319,10 +415,15 @@ def _print_result(result, source: str, out: Console) -> None:  # type: ignore[no
     status = "live" if result.live else "staged, not live"
     out.print(f"Applied to Atoms agent {result.agent_id} ({where}, {status}).", markup=False, highlight=False)
     if result.differences:
-        out.print(f"Verification FAILED: {len(result.differences)} field(s) read back differ from the plan:",
-                  markup=False, highlight=False)
+        out.print(
+            f"Verification FAILED: {len(result.differences)} field(s) read back differ from the plan:",
+            markup=False,
+            highlight=False,
+        )
         for path, expected, actual in result.differences:
-            out.print(f"    {path}: planned {short(expected, 40)}, live {short(actual, 40)}", markup=False, highlight=False)
+            out.print(
+                f"    {path}: planned {short(expected, 40)}, live {short(actual, 40)}", markup=False, highlight=False
+            )
     else:
         out.print("Verified: the config read back from Atoms matches the plan.", markup=False, highlight=False)
     if not result.live:
@@ -331,58 +432,166 @@ def _print_result(result, source: str, out: Console) -> None:  # type: ignore[no
 
 @app.command()
 def agent(
-    source: Annotated[str, typer.Argument(help="ElevenLabs agent id, or an exported agent config file (JSON or YAML).")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and stop; nothing is written (reads Atoms when SMALLEST_API_KEY is set).")] = False,
+    source: Annotated[
+        str, typer.Argument(help="ElevenLabs agent id, or an exported agent config file (JSON or YAML).")
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show the plan and stop; nothing is written (reads Atoms when SMALLEST_API_KEY is set)."
+        ),
+    ] = False,
     yes: YesOption = False,
-    branch: Annotated[str | None, typer.Option("--branch", help="Stage: write to this branch (created from the live one) and do not make it live.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Discard an open draft with someone else's unpublished edits instead of refusing.")] = False,
+    branch: Annotated[
+        str | None,
+        typer.Option(
+            "--branch", help="Stage: write to this branch (created from the live one) and do not make it live."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Discard an open draft with someone else's unpublished edits instead of refusing."
+        ),
+    ] = False,
     direct: DirectOption = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the plan (and the apply result) as JSON on stdout (format_version 1).")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False)] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the plan (and the apply result) as JSON on stdout (format_version 1).")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False
+        ),
+    ] = None,
     state: StateOption = None,
     mappings: MappingsOption = None,
-    tools_dir: Annotated[Path | None, typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, for offline runs.", file_okay=False)] = None,
-    set_values: Annotated[list[str] | None, typer.Option("--set", help="NAME=VALUE: fill a placeholder (${NAME}, <NAME>, {{NAME}}, or an ALL-CAPS host like YOUR_BACKEND_HOST) in tool URLs and headers. Repeatable.", metavar="NAME=VALUE")] = None,
-    clone_voices: Annotated[bool, typer.Option("--clone-voices", help="Clone non-premade ElevenLabs voices on Smallest from their samples instead of suggesting a catalog voice (voice consent is yours).")] = False,
-    secrets: Annotated[list[str] | None, typer.Option("--secret", help="NAME=VALUE: value of a secret a tool header needs (also $ATOMS_MIGRATE_SECRET_<NAME>); never shown or stored. Repeatable.", metavar="NAME=VALUE")] = None,
-    elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")] = None,
+    tools_dir: Annotated[
+        Path | None,
+        typer.Option("--tools-dir", help="Folder of tool configs for tool_ids, for offline runs.", file_okay=False),
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="NAME=VALUE: fill a placeholder (${NAME}, <NAME>, {{NAME}}, or an ALL-CAPS host like YOUR_BACKEND_HOST) in tool URLs and headers. Repeatable.",
+            metavar="NAME=VALUE",
+        ),
+    ] = None,
+    clone_voices: Annotated[
+        bool,
+        typer.Option(
+            "--clone-voices",
+            help="Clone non-premade ElevenLabs voices on Smallest from their samples instead of suggesting a catalog voice (voice consent is yours).",
+        ),
+    ] = False,
+    secrets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            help="NAME=VALUE: value of a secret a tool header needs (also $ATOMS_MIGRATE_SECRET_<NAME>); never shown or stored. Repeatable.",
+            metavar="NAME=VALUE",
+        ),
+    ] = None,
+    elevenlabs_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--elevenlabs-base-url",
+            help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).",
+        ),
+    ] = None,
     smallest_base_url: SmallestUrlOption = None,
-    versioning: Annotated[Versioning, typer.Option("--versioning", help="Atoms versioning model: detect it (auto), or force v2 branches / v1 drafts.", case_sensitive=False)] = Versioning.auto,
-    publish_timeout: Annotated[float, typer.Option("--publish-timeout", help="Seconds to wait for the publish and its security scan.", min=1)] = 120.0,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Save the plan (with hashes of the source and of the target's live revision) for `atoms-migrate apply`.", dir_okay=False)] = None,
-    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none).")] = False,
-    fail_on: Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.", case_sensitive=False)] = None,
+    versioning: Annotated[
+        Versioning,
+        typer.Option(
+            "--versioning",
+            help="Atoms versioning model: detect it (auto), or force v2 branches / v1 drafts.",
+            case_sensitive=False,
+        ),
+    ] = Versioning.auto,
+    publish_timeout: Annotated[
+        float, typer.Option("--publish-timeout", help="Seconds to wait for the publish and its security scan.", min=1)
+    ] = 120.0,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Save the plan (with hashes of the source and of the target's live revision) for `atoms-migrate apply`.",
+            dir_okay=False,
+        ),
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="With --dry-run: exit 2 when the plan has changes (0 when it has none)."
+        ),
+    ] = False,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 3, before writing anything, when the plan has findings at this level or worse: error < unmapped < lossy.",
+            case_sensitive=False,
+        ),
+    ] = None,
     on_drift: OnDriftOption = OnDrift.keep,
     on_conflict: OnConflictOption = OnConflict.fail,
     merge: MergeOption = False,
     allow_errors: AllowErrorsOption = False,
     wait_lock: WaitLockOption = 0.0,
     no_color: Annotated[bool, typer.Option("--no-color", help="Plain output without colour.")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="List ignored fields, the note behind every change, and both rendered calls of every tool.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "-v",
+            "--verbose",
+            help="List ignored fields, the note behind every change, and both rendered calls of every tool.",
+        ),
+    ] = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
-    with error_boundary(debug), (nullcontext() if dry_run else _state_lock(state, wait_lock)):
+    with error_boundary(debug), nullcontext() if dry_run else _state_lock(state, wait_lock):
         from atoms_migrate.plan.planner import plan_all
         from atoms_migrate.report.progress import WaitProgress
         from atoms_migrate.apply.run import Run, describe
         from atoms_migrate.mapping.tables import load_tables
 
         tables = load_tables(mappings)
-        config = _run_config(tables, state, set_values, secrets, clone_voices, branch, force, versioning.value, publish_timeout,
-                             direct, on_drift.value, on_conflict.value, merge)
+        config = _run_config(
+            tables,
+            state,
+            set_values,
+            secrets,
+            clone_voices,
+            branch,
+            force,
+            versioning.value,
+            publish_timeout,
+            direct,
+            on_drift.value,
+            on_conflict.value,
+            merge,
+        )
         source_agent = _read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices, state)
         atoms = _atoms_client(smallest_base_url, required=not dry_run)
         if atoms is not None:
             err.print("Reading the target from Smallest Atoms…", markup=False)
         with _elevenlabs_for_apply(elevenlabs_base_url) as elevenlabs:
-            run = Run(config, atoms, elevenlabs, progress=lambda key, text: err.print(f"  {text}", markup=False),
-                      tracker=WaitProgress(err))
+            run = Run(
+                config,
+                atoms,
+                elevenlabs,
+                progress=lambda key, text: err.print(f"  {text}", markup=False),
+                tracker=WaitProgress(err),
+            )
             run.reveal = lambda text: err.print(text, markup=False, highlight=False)
             planned = run.plan(source_agent)
             agent_plan = planned.plan
-            _SECRET_VALUES.update(agent_plan.secret_values.values())  # literal credentials of the source: scrubbed like keys
+            _SECRET_VALUES.update(
+                agent_plan.secret_values.values()
+            )  # literal credentials of the source: scrubbed like keys
             plan = plan_all([agent_plan])
             out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
             if not json_output:
@@ -391,7 +600,11 @@ def agent(
                 render_plan(plan, out, verbose=verbose)
             _write_reports(plan, report)
             if out_file:
-                _save_plan(out_file, [({"kind": "id" if source_agent.agent_id == source else "file", "ref": source}, planned)], config)
+                _save_plan(
+                    out_file,
+                    [({"kind": "id" if source_agent.agent_id == source else "file", "ref": source}, planned)],
+                    config,
+                )
             gate = _gate_tripped(plan, fail_on)
             refusal = None if allow_errors else _refusal(agent_plan)
             if dry_run or gate or refusal or not plan.has_changes():
@@ -402,7 +615,10 @@ def agent(
                     raise outcome.error or MigrationError("conflict")
                 if gate:
                     written = "" if dry_run else " Nothing was written."
-                    err.print(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}", markup=False)  # type: ignore[union-attr]
+                    err.print(
+                        f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}",
+                        markup=False,
+                    )  # type: ignore[union-attr]
                     raise typer.Exit(EXIT_GATE)
                 if refusal is not None:
                     if not dry_run:
@@ -414,13 +630,22 @@ def agent(
                 if not dry_run and planned.target is not None:
                     run.record_unchanged(planned)
                     if agent_plan.sync == "drifted":
-                        err.print(f"Kept the edits made on Atoms agent {planned.target.agent_id}; nothing was written "
-                                  "(--on-drift overwrite re-applies the source).", markup=False)
+                        err.print(
+                            f"Kept the edits made on Atoms agent {planned.target.agent_id}; nothing was written "
+                            "(--on-drift overwrite re-applies the source).",
+                            markup=False,
+                        )
                     elif agent_plan.resolution == "target":
-                        err.print(f"Kept the edits made on Atoms agent {planned.target.agent_id} and recorded the new source; "
-                                  "nothing was written.", markup=False)
+                        err.print(
+                            f"Kept the edits made on Atoms agent {planned.target.agent_id} and recorded the new source; "
+                            "nothing was written.",
+                            markup=False,
+                        )
                     else:
-                        err.print(f"Nothing to do: Atoms agent {planned.target.agent_id} already matches the plan.", markup=False)
+                        err.print(
+                            f"Nothing to do: Atoms agent {planned.target.agent_id} already matches the plan.",
+                            markup=False,
+                        )
                 if detailed_exitcode and plan.has_changes():
                     raise typer.Exit(EXIT_CHANGES)
                 return
@@ -444,10 +669,19 @@ def agent(
 
 def _settings(config) -> dict:  # type: ignore[no-untyped-def]
     """The options a saved plan must be applied with (no secret values: those are given again)."""
-    return {"set": dict(config.tool_options.values), "secret_names": sorted(config.tool_options.secret_names),
-            "clone_voices": config.clone_voices, "branch": config.branch, "force": config.force,
-            "versioning": config.versioning, "publish_timeout": config.publish_timeout, "direct": config.direct,
-            "on_drift": config.sync.on_drift, "on_conflict": config.sync.on_conflict, "merge": config.sync.merge}
+    return {
+        "set": dict(config.tool_options.values),
+        "secret_names": sorted(config.tool_options.secret_names),
+        "clone_voices": config.clone_voices,
+        "branch": config.branch,
+        "force": config.force,
+        "versioning": config.versioning,
+        "publish_timeout": config.publish_timeout,
+        "direct": config.direct,
+        "on_drift": config.sync.on_drift,
+        "on_conflict": config.sync.on_conflict,
+        "merge": config.sync.merge,
+    }
 
 
 def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-def]
@@ -457,20 +691,42 @@ def _save_plan(path: Path, entries, config) -> None:  # type: ignore[no-untyped-
     savedplan.write(path, savedplan.saved_plan(entries, tables_hash(config.tables), _settings(config)))
 
 
-def _run_config(tables, state: Path | None, set_values: list[str] | None, secrets: list[str] | None, clone_voices: bool,  # type: ignore[no-untyped-def]
-                branch: str | None, force: bool, versioning: str, publish_timeout: float, direct: bool = False,
-                on_drift: str = "keep", on_conflict: str = "fail", merge: bool = False):
+def _run_config(
+    tables,
+    state: Path | None,
+    set_values: list[str] | None,
+    secrets: list[str] | None,
+    clone_voices: bool,  # type: ignore[no-untyped-def]
+    branch: str | None,
+    force: bool,
+    versioning: str,
+    publish_timeout: float,
+    direct: bool = False,
+    on_drift: str = "keep",
+    on_conflict: str = "fail",
+    merge: bool = False,
+):
     from atoms_migrate.apply.documents import find_unicode_font
     from atoms_migrate.apply.run import RunConfig
     from atoms_migrate.apply.state import DEFAULT_STATE_PATH
     from atoms_migrate.apply.sync import Choices
 
     tool_options, secret_values = _tool_options(set_values, secrets)
-    return RunConfig(tables=tables, state_path=state or DEFAULT_STATE_PATH, tool_options=tool_options,
-                     secret_values=secret_values, clone_voices=clone_voices, branch=branch, force=force,
-                     versioning=versioning, publish_timeout=publish_timeout, label_prefix=f"atoms-migrate {__version__}", direct=direct,
-                     font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")),
-                     sync=Choices(on_drift=on_drift, on_conflict=on_conflict, merge=merge))
+    return RunConfig(
+        tables=tables,
+        state_path=state or DEFAULT_STATE_PATH,
+        tool_options=tool_options,
+        secret_values=secret_values,
+        clone_voices=clone_voices,
+        branch=branch,
+        force=force,
+        versioning=versioning,
+        publish_timeout=publish_timeout,
+        label_prefix=f"atoms-migrate {__version__}",
+        direct=direct,
+        font=find_unicode_font(os.environ.get("ATOMS_MIGRATE_PDF_FONT")),
+        sync=Choices(on_drift=on_drift, on_conflict=on_conflict, merge=merge),
+    )
 
 
 def _state_lock(state: Path | None, wait: float):  # type: ignore[no-untyped-def]
@@ -525,8 +781,10 @@ def _state_key(source: str, state: Path | None):  # type: ignore[no-untyped-def]
     for key in source_keys(source, state):
         if key in agents:
             return state_path, key, agents[key]
-    raise ConfigError(f"{source} is not in the state file {state_path}",
-                      "Pass the same SOURCE (agent id or file) you migrated, and the same --state.")
+    raise ConfigError(
+        f"{source} is not in the state file {state_path}",
+        "Pass the same SOURCE (agent id or file) you migrated, and the same --state.",
+    )
 
 
 @app.command()
@@ -546,14 +804,19 @@ def promote(
 
         state_path, key, entry = _state_key(source, state)
         if entry.live or not entry.branch_id:
-            raise ConfigError(f"{source} is not staged: its last apply already went live",
-                              "promote is for migrations applied with --branch.")
+            raise ConfigError(
+                f"{source} is not staged: its last apply already went live",
+                "promote is for migrations applied with --branch.",
+            )
         atoms = _atoms_client(smallest_base_url, required=True)
         live = pick_live(atoms.list_branches(entry.smallest_agent_id))
         _confirm(f"Make branch {entry.branch_name!r} of Atoms agent {entry.smallest_agent_id} live?", yes)
         atoms.make_live(entry.smallest_agent_id, entry.branch_id)
-        entry.last_operation = LastOperation(kind="promote", previous_branch_id=(live.get("branch") or {}).get("_id"),
-                                             previous_revision_id=(live.get("branch") or {}).get("headRevisionId"))
+        entry.last_operation = LastOperation(
+            kind="promote",
+            previous_branch_id=(live.get("branch") or {}).get("_id"),
+            previous_revision_id=(live.get("branch") or {}).get("headRevisionId"),
+        )
         entry.live = True
         record(state_path, key, entry)
         err.print(f"Branch {entry.branch_name!r} is now live on Atoms agent {entry.smallest_agent_id}.", markup=False)
@@ -597,7 +860,10 @@ def rollback(
             _remove_subscription(atoms, state_path, key, err)
             atoms.archive_agent(agent_id)
             record(state_path, key, None)
-            err.print(f"Archived Atoms agent {agent_id}; restore it with DELETE /agent/{agent_id}/archive?on=false.", markup=False)
+            err.print(
+                f"Archived Atoms agent {agent_id}; restore it with DELETE /agent/{agent_id}/archive?on=false.",
+                markup=False,
+            )
             return
         if not last.previous_revision_id or (entry.versioning == "v2" and not last.previous_branch_id):
             raise ConfigError(f"the state does not record what was live before the last {last.kind} of {source}")
@@ -608,8 +874,13 @@ def rollback(
         else:
             _confirm(f"Restore revision {last.previous_revision_id} on Atoms agent {agent_id}?", yes)
             applier = Applier(atoms, ApplyOptions(), progress=lambda text: err.print(f"  {text}", markup=False))
-            result = ApplyResult(agent_id=agent_id, versioning=entry.versioning, created=False,
-                                 branch_id=last.previous_branch_id, branch_name=entry.branch_name)
+            result = ApplyResult(
+                agent_id=agent_id,
+                versioning=entry.versioning,
+                created=False,
+                branch_id=last.previous_branch_id,
+                branch_name=entry.branch_name,
+            )
             entry.revision_id = applier.restore(result, str(last.previous_revision_id))
         _remove_subscription(atoms, state_path, key, err)
         entry.last_operation = None
@@ -620,11 +891,37 @@ def rollback(
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).", min=0, max=65535)] = 0,
-    versioning: Annotated[SandboxVersioning, typer.Option("--versioning", help="Versioning model of the fake Atoms account.", case_sensitive=False)] = SandboxVersioning.v2,
-    seed: Annotated[list[Path] | None, typer.Option("--seed", metavar="PATH", help="ElevenLabs agent config file or folder to serve from the fake ElevenLabs API (repeatable).")] = None,
-    scan_reads: Annotated[int, typer.Option("--scan-reads", help="Reads before a fake security scan finishes.", min=0)] = 1,
-    ignore_field: Annotated[list[str] | None, typer.Option("--ignore-field", metavar="FIELD", help="A draft field the fake accepts but does not keep, to rehearse a failed read-back (repeatable).")] = None,
-    behaviour: Annotated[list[str] | None, typer.Option("--behaviour", metavar="NAME", help="An account behaviour for a point the API reference leaves open (repeatable): prompt-in-global-prompt, ignore-post-call-analytics, concurrent-edit, pro-voice-model.")] = None,
+    versioning: Annotated[
+        SandboxVersioning,
+        typer.Option("--versioning", help="Versioning model of the fake Atoms account.", case_sensitive=False),
+    ] = SandboxVersioning.v2,
+    seed: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--seed",
+            metavar="PATH",
+            help="ElevenLabs agent config file or folder to serve from the fake ElevenLabs API (repeatable).",
+        ),
+    ] = None,
+    scan_reads: Annotated[
+        int, typer.Option("--scan-reads", help="Reads before a fake security scan finishes.", min=0)
+    ] = 1,
+    ignore_field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-field",
+            metavar="FIELD",
+            help="A draft field the fake accepts but does not keep, to rehearse a failed read-back (repeatable).",
+        ),
+    ] = None,
+    behaviour: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--behaviour",
+            metavar="NAME",
+            help="An account behaviour for a point the API reference leaves open (repeatable): prompt-in-global-prompt, ignore-post-call-analytics, concurrent-edit, pro-voice-model.",
+        ),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Run fake Smallest Atoms and ElevenLabs APIs on 127.0.0.1 to rehearse a migration safely."""
@@ -643,7 +940,11 @@ def sandbox(
             raise ConfigError(str(exc), "Pick from the names --help lists.") from exc
         seeded = []
         for item in seed or []:
-            files = sorted(p for p in item.rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml")) if item.is_dir() else [item]
+            files = (
+                sorted(p for p in item.rglob("*") if p.suffix.lower() in (".json", ".yaml", ".yml"))
+                if item.is_dir()
+                else [item]
+            )
             for file in files:
                 try:
                     raw = read_config_file(file)
@@ -677,8 +978,19 @@ def sandbox(
 
 @app.command()
 def doctor(
-    probe: Annotated[bool, typer.Option("--probe", help="Also create one throw-away agent (atoms-migrate-probe-<time>), write each uncertain field in each form, read back, record what works in the state file, and archive the agent (also when interrupted).")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the checks (and the capability table) as JSON on stdout (format_version 1).")] = False,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Also create one throw-away agent (atoms-migrate-probe-<time>), write each uncertain field in each form, read back, record what works in the state file, and archive the agent (also when interrupted).",
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the checks (and the capability table) as JSON on stdout (format_version 1)."
+        ),
+    ] = False,
     yes: YesOption = False,
     state: StateOption = None,
     smallest_base_url: SmallestUrlOption = None,
@@ -701,10 +1013,14 @@ def doctor(
         headers = doc.RateHeaders()
         if atoms is not None:
             atoms.http.event_hooks["response"].append(headers)
-        elevenlabs = _elevenlabs_client(elevenlabs_base_url) if os.environ.get("ELEVENLABS_API_KEY", "").strip() else None
+        elevenlabs = (
+            _elevenlabs_client(elevenlabs_base_url) if os.environ.get("ELEVENLABS_API_KEY", "").strip() else None
+        )
         doc.diagnose(atoms, elevenlabs, host, report)
         if probe and atoms is not None and not report.failed:
-            _confirm("Create a throw-away agent on Smallest Atoms to probe the write forms (it is archived afterwards)?", yes)
+            _confirm(
+                "Create a throw-away agent on Smallest Atoms to probe the write forms (it is archived afterwards)?", yes
+            )
 
             def stop(signum, frame):  # type: ignore[no-untyped-def]
                 raise KeyboardInterrupt  # the probe's `finally` archives its agent
@@ -742,15 +1058,28 @@ def _print_doctor(report, out: Console) -> None:  # type: ignore[no-untyped-def]
             table.add_row(c.field, c.form, {True: "yes", False: "no", None: "not tried"}[c.kept], c.note)
         out.print(table)
         if report.forms:
-            out.print("Recorded in the state file: " + ", ".join(f"{k} via {v}" for k, v in report.forms.items()), markup=False)
+            out.print(
+                "Recorded in the state file: " + ", ".join(f"{k} via {v}" for k, v in report.forms.items()),
+                markup=False,
+            )
 
 
 @app.command()
 def voices(
-    source: Annotated[str | None, typer.Argument(help="ElevenLabs agent id or exported config; without it, the whole voice table.")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the voice mapping as JSON (format_version 1).")] = False,
+    source: Annotated[
+        str | None, typer.Argument(help="ElevenLabs agent id or exported config; without it, the whole voice table.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the voice mapping as JSON (format_version 1).")
+    ] = False,
     mappings: MappingsOption = None,
-    elevenlabs_base_url: Annotated[str | None, typer.Option("--elevenlabs-base-url", help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).")] = None,
+    elevenlabs_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--elevenlabs-base-url",
+            help="ElevenLabs API host (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io).",
+        ),
+    ] = None,
     smallest_base_url: SmallestUrlOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -770,16 +1099,28 @@ def voices(
         catalog, catalog_note = read_catalog(_atoms_client(smallest_base_url, required=False))
         notes: list[str] = [catalog_note] if catalog_note else []
         if source is None:
-            rows = [pick_to_dict("table", pick_voice(v.elevenlabs_id, tables.voices, None, catalog)) for v in tables.voices.voices]
+            rows = [
+                pick_to_dict("table", pick_voice(v.elevenlabs_id, tables.voices, None, catalog))
+                for v in tables.voices.voices
+            ]
         else:
             agent_source = _read_source(source, None, elevenlabs_base_url, err, tables.voices)
             notes.extend(agent_source.notes)
             agent_section = (agent_source.config.get("conversation_config") or {}).get("agent") or {}
-            language = tables.languages.to_atoms(agent_section.get("language") or "en") or tables.languages.fallback_default
-            rows = [pick_to_dict(role, pick_voice(voice_id, tables.voices, agent_source.voices.get(voice_id), catalog, language=language))
-                    for role, voice_id in voice_roles(agent_source.config)]
+            language = (
+                tables.languages.to_atoms(agent_section.get("language") or "en") or tables.languages.fallback_default
+            )
+            rows = [
+                pick_to_dict(
+                    role,
+                    pick_voice(voice_id, tables.voices, agent_source.voices.get(voice_id), catalog, language=language),
+                )
+                for role, voice_id in voice_roles(agent_source.config)
+            ]
         if catalog is None:
-            notes.append("SMALLEST_API_KEY is not set or the catalog was unreadable: voices were not checked against the live catalog.")
+            notes.append(
+                "SMALLEST_API_KEY is not set or the catalog was unreadable: voices were not checked against the live catalog."
+            )
         if json_output:
             doc = {"format_version": 1, "catalog_checked": catalog is not None, "notes": notes, "voices": rows}
             sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -787,14 +1128,31 @@ def voices(
         from rich.table import Table
 
         table = Table(show_lines=False, highlight=False)
-        for column in ("Role", "ElevenLabs voice", "Labels", "Smallest voice", "Confidence", "Basis", "In catalog", "Alternatives"):
+        for column in (
+            "Role",
+            "ElevenLabs voice",
+            "Labels",
+            "Smallest voice",
+            "Confidence",
+            "Basis",
+            "In catalog",
+            "Alternatives",
+        ):
             table.add_column(column)
         for row in rows:
             labels = ", ".join(v for v in row["traits"].values() if v) or "-"
             in_catalog = {True: "yes", False: "NO", None: "not checked"}[row["in_catalog"]]
             alternatives = ", ".join(f"{a['voice_id']} ({a['confidence']})" for a in row["alternatives"]) or "-"
-            table.add_row(row["role"], f"{row['elevenlabs_name']} ({row['elevenlabs_id']})", labels, row["target"] or "-",
-                          row["confidence"], row["basis"], in_catalog, alternatives)
+            table.add_row(
+                row["role"],
+                f"{row['elevenlabs_name']} ({row['elevenlabs_id']})",
+                labels,
+                row["target"] or "-",
+                row["confidence"],
+                row["basis"],
+                in_catalog,
+                alternatives,
+            )
         out = Console(highlight=False)
         if not out.is_terminal:
             out = Console(highlight=False, width=200)  # logs and pipes: do not squeeze the table to 80 columns
@@ -805,7 +1163,9 @@ def voices(
 
 @mappings_app.command("check")
 def mappings_check(
-    directory: Annotated[Path | None, typer.Argument(help="Directory of tables to check (default: the built-in tables).")] = None,
+    directory: Annotated[
+        Path | None, typer.Argument(help="Directory of tables to check (default: the built-in tables).")
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Validate a set of mapping tables and name the file and line of every problem."""

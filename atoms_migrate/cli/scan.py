@@ -44,7 +44,9 @@ def _known(state: Path | None, tables):  # type: ignore[no-untyped-def]
     from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
 
     loaded = load_state(state or DEFAULT_STATE_PATH)
-    agents = {key: entry.smallest_agent_id for key, entry in loaded.agents.items() if not key.startswith(("file:", "label:"))}
+    agents = {
+        key: entry.smallest_agent_id for key, entry in loaded.agents.items() if not key.startswith(("file:", "label:"))
+    }
     return known_ids(agents, loaded.voice_clones, tables.voices)
 
 
@@ -59,8 +61,13 @@ def _print_table(result, out: Console) -> None:  # type: ignore[no-untyped-def]
         for column in ("Line:Col", "Rule", "Kind", "Found", "Smallest Atoms"):
             table.add_column(column, overflow="fold")
         for f in findings:
-            table.add_row(f"{f.line}:{f.column}", f.rule_id, f.kind + (" (fixable)" if f.fixable else ""),
-                          f.text[:60], f.replacement)
+            table.add_row(
+                f"{f.line}:{f.column}",
+                f.rule_id,
+                f.kind + (" (fixable)" if f.fixable else ""),
+                f.text[:60],
+                f.replacement,
+            )
         out.print(table)
         for steps in dict.fromkeys(f.steps for f in findings if f.steps):  # why --fix leaves this file, once per reason
             out.print(f"  by hand: {steps}", markup=False)
@@ -68,14 +75,39 @@ def _print_table(result, out: Console) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def scan(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to scan (default: the current folder).")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the findings as JSON on stdout (format_version 1).")] = False,
-    sarif_file: Annotated[Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 for GitHub code scanning.", dir_okay=False)] = None,
-    fail_on: Annotated[ScanFailOn | None, typer.Option("--fail-on", help="Exit 3 when there are findings of this kind: mechanical (any agent finding) or redesign.", case_sensitive=False)] = None,
-    fix: Annotated[bool, typer.Option("--fix", help="Port raw WebSocket clients whole (URL, auth, agent id, message names), or not at all; shows a unified diff first.")] = False,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to scan (default: the current folder).")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the findings as JSON on stdout (format_version 1).")
+    ] = False,
+    sarif_file: Annotated[
+        Path | None, typer.Option("--sarif", help="Write SARIF 2.1.0 for GitHub code scanning.", dir_okay=False)
+    ] = None,
+    fail_on: Annotated[
+        ScanFailOn | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 3 when there are findings of this kind: mechanical (any agent finding) or redesign.",
+            case_sensitive=False,
+        ),
+    ] = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Port raw WebSocket clients whole (URL, auth, agent id, message names), or not at all; shows a unified diff first.",
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --fix: print the diff and write nothing.")] = False,
     yes: YesOption = False,
-    annotate: Annotated[bool, typer.Option("--annotate", help="With --fix: add a TODO(atoms-migrate) comment above what could not be fixed, in the comment syntax of the spot.")] = False,
+    annotate: Annotated[
+        bool,
+        typer.Option(
+            "--annotate",
+            help="With --fix: add a TODO(atoms-migrate) comment above what could not be fixed, in the comment syntax of the spot.",
+        ),
+    ] = False,
     state: StateOption = None,
     mappings: MappingsOption = None,
     no_color: NoColorOption = False,
@@ -101,26 +133,50 @@ def scan(
             err.print(f"note: {problem}", markup=False)
         if result.generated:
             shown = ", ".join(result.generated[:3]) + (", …" if len(result.generated) > 3 else "")
-            err.print(f"note: skipped {len(result.generated)} generated or minified file(s) that mention ElevenLabs: {shown}", markup=False)
-        counts = {"mechanical": sum(f.kind == "mechanical" for f in result.findings),
-                  "redesign": sum(f.kind == "redesign" for f in result.findings),
-                  "info": sum(f.kind == "info" for f in result.findings)}
+            err.print(
+                f"note: skipped {len(result.generated)} generated or minified file(s) that mention ElevenLabs: {shown}",
+                markup=False,
+            )
+        counts = {
+            "mechanical": sum(f.kind == "mechanical" for f in result.findings),
+            "redesign": sum(f.kind == "redesign" for f in result.findings),
+            "info": sum(f.kind == "info" for f in result.findings),
+        }
         agent_findings = counts["mechanical"] + counts["redesign"]
-        summary = (f"{len(result.findings)} finding(s) in {len(result.texts)} of {result.files_scanned} file(s): "
-                   f"{counts['mechanical']} mechanical ({sum(f.fixable for f in result.findings)} fixable), {counts['redesign']} redesign"
-                   + (f", {counts['info']} info." if counts["info"] else "."))
+        summary = (
+            f"{len(result.findings)} finding(s) in {len(result.texts)} of {result.files_scanned} file(s): "
+            f"{counts['mechanical']} mechanical ({sum(f.fixable for f in result.findings)} fixable), {counts['redesign']} redesign"
+            + (f", {counts['info']} info." if counts["info"] else ".")
+        )
         if sarif_file:
             _write_file(sarif_file, json.dumps(sarif(result.findings, tables.scan.rules), indent=2) + "\n")
         out = Console(highlight=False, no_color=no_color or None)
         if not out.is_terminal:
             out = Console(highlight=False, no_color=no_color or None, width=200)  # logs: do not squeeze to 80 columns
         if json_output:
-            doc = {"format_version": "1", "files_scanned": result.files_scanned,
-                   "findings": [{"path": f.path, "line": f.line, "column": f.column, "rule_id": f.rule_id, "kind": f.kind,
-                                 "message": f.message, "elevenlabs": f.elevenlabs, "replacement": f.replacement,
-                                 "text": f.text, "fixable": f.fixable, "seed": f.seed, "steps": f.steps} for f in result.findings],
-                   "skipped_generated": result.generated,
-                   "summary": {"findings": len(result.findings), **counts}}
+            doc = {
+                "format_version": "1",
+                "files_scanned": result.files_scanned,
+                "findings": [
+                    {
+                        "path": f.path,
+                        "line": f.line,
+                        "column": f.column,
+                        "rule_id": f.rule_id,
+                        "kind": f.kind,
+                        "message": f.message,
+                        "elevenlabs": f.elevenlabs,
+                        "replacement": f.replacement,
+                        "text": f.text,
+                        "fixable": f.fixable,
+                        "seed": f.seed,
+                        "steps": f.steps,
+                    }
+                    for f in result.findings
+                ],
+                "skipped_generated": result.generated,
+                "summary": {"findings": len(result.findings), **counts},
+            }
             sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         elif not fix:
             _print_table(result, out)

@@ -36,8 +36,15 @@ from atoms_migrate.cli import (
 )
 from atoms_migrate.errors import ConfigError, MigrationError, NotAnAgentConfig
 
-LABELS = {"in-sync": "in sync", "update": "source changed", "drifted": "drifted", "conflict": "conflict",
-          "not-migrated": "not migrated", "target-missing": "target missing", "error": "error"}
+LABELS = {
+    "in-sync": "in sync",
+    "update": "source changed",
+    "drifted": "drifted",
+    "conflict": "conflict",
+    "not-migrated": "not migrated",
+    "target-missing": "target missing",
+    "error": "error",
+}
 
 
 def _specs(sources: list[str], elevenlabs: Any) -> tuple[list[Any], list[str]]:
@@ -46,8 +53,10 @@ def _specs(sources: list[str], elevenlabs: Any) -> tuple[list[Any], list[str]]:
 
     if not sources:
         if elevenlabs is None:
-            raise ConfigError("ELEVENLABS_API_KEY is not set, so the account's agents cannot be listed",
-                              "Export ELEVENLABS_API_KEY, or pass agent files, directories or ids.")
+            raise ConfigError(
+                "ELEVENLABS_API_KEY is not set, so the account's agents cannot be listed",
+                "Export ELEVENLABS_API_KEY, or pass agent files, directories or ids.",
+            )
         return batch.enumerate_account(elevenlabs), []
     specs, notes = [], []
     for source in sources:
@@ -75,16 +84,34 @@ def agent_status(run: Any, spec: Any) -> dict[str, Any]:
     else:
         state = plan.sync or ("in-sync" if not plan.has_changes() else "update")
     changed = [c.path for c in (plan.pending_changes or plan.changes)] if state in ("update", "conflict") else []
-    return {"key": source.key, "name": plan.source.name, "source": spec.ref, "status": state,
-            "atoms_agent_id": planned.target.agent_id if planned.target else (planned.prior.smallest_agent_id if planned.prior else None),
-            "source_changes": changed, "target_edits": [e.to_dict() for e in plan.target_edits]}
+    return {
+        "key": source.key,
+        "name": plan.source.name,
+        "source": spec.ref,
+        "status": state,
+        "atoms_agent_id": planned.target.agent_id
+        if planned.target
+        else (planned.prior.smallest_agent_id if planned.prior else None),
+        "source_changes": changed,
+        "target_edits": [e.to_dict() for e in plan.target_edits],
+    }
 
 
 @app.command()
 def status(
-    sources: Annotated[list[str] | None, typer.Argument(help="Agent ids, agent files or directories; without any, every agent of the ElevenLabs account.", show_default=False)] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the statuses as JSON on stdout (format_version 1).")] = False,
-    detailed_exitcode: Annotated[bool, typer.Option("--detailed-exitcode", help="Exit 2 when any agent is not in sync.")] = False,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Agent ids, agent files or directories; without any, every agent of the ElevenLabs account.",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the statuses as JSON on stdout (format_version 1).")
+    ] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when any agent is not in sync.")
+    ] = False,
     state: StateOption = None,
     mappings: MappingsOption = None,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
@@ -112,13 +139,26 @@ def status(
                 except NotAnAgentConfig:
                     continue
                 except MigrationError as exc:
-                    rows.append({"key": spec.key, "name": spec.name or spec.ref, "source": spec.ref, "status": "error",
-                                 "atoms_agent_id": None, "source_changes": [], "target_edits": [], "error": exc.message})
+                    rows.append(
+                        {
+                            "key": spec.key,
+                            "name": spec.name or spec.ref,
+                            "source": spec.ref,
+                            "status": "error",
+                            "atoms_agent_id": None,
+                            "source_changes": [],
+                            "target_edits": [],
+                            "error": exc.message,
+                        }
+                    )
         counts: dict[str, int] = {}
         for row in rows:
             counts[row["status"]] = counts.get(row["status"], 0) + 1
         if json_output:
-            sys.stdout.write(json.dumps({"format_version": "1", "agents": rows, "summary": counts}, indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps({"format_version": "1", "agents": rows, "summary": counts}, indent=2, ensure_ascii=False)
+                + "\n"
+            )
         else:
             out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
             for row in rows:
@@ -128,9 +168,15 @@ def status(
                 if row["source_changes"]:
                     detail += ("; " if detail else "") + f"source changed: {', '.join(row['source_changes'])}"
                 target = f" -> {row['atoms_agent_id']}" if row["atoms_agent_id"] else ""
-                out.print(f"{LABELS[row['status']]:<15} {row['name']} ({row['key']}){target}" + (f"  {detail}" if detail else ""),
-                          markup=False)
-            out.print("Status: " + (", ".join(f"{n} {LABELS[s]}" for s, n in sorted(counts.items())) or "no agents"), markup=False)
+                out.print(
+                    f"{LABELS[row['status']]:<15} {row['name']} ({row['key']}){target}"
+                    + (f"  {detail}" if detail else ""),
+                    markup=False,
+                )
+            out.print(
+                "Status: " + (", ".join(f"{n} {LABELS[s]}" for s, n in sorted(counts.items())) or "no agents"),
+                markup=False,
+            )
         if counts.get("error"):
             raise typer.Exit(EXIT_ERROR)
         if detailed_exitcode and any(s != "in-sync" for s in counts):

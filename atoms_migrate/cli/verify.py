@@ -50,18 +50,29 @@ def _source_identity(source: str, state: Path | None = None) -> tuple[list[str],
 
 def _results_json(name: str, agent_id: str, results: list) -> dict[str, Any]:  # type: ignore[type-arg]
     opening = next((turn.reply for turn, _ in results if turn.user is None), None)  # the agent's first turn, when read
-    return {"agent_id": agent_id, "platform": name, "opening": opening,
-            "turns": [{**turn.to_dict(), "failures": failures, "passed": not failures} for turn, failures in results]}
+    return {
+        "agent_id": agent_id,
+        "platform": name,
+        "opening": opening,
+        "turns": [{**turn.to_dict(), "failures": failures, "passed": not failures} for turn, failures in results],
+    }
 
 
 def _junit(runs: list[dict[str, Any]], script: str) -> str:
     from atoms_migrate.report.ci import Case, junit_document
 
-    cases = [Case(f"atoms-migrate.verify.{run['platform']}",
-                  "opening" if turn["user"] is None else f"turn {i}: {turn['user'][:60]}", turn["seconds"],
-                  tuple(turn["failures"]), "expectation",
-                  f"user: {turn['user']}\nagent: {turn['reply']}\nevents: {' '.join(turn['events'])}")
-             for run in runs for i, turn in enumerate(run["turns"])]
+    cases = [
+        Case(
+            f"atoms-migrate.verify.{run['platform']}",
+            "opening" if turn["user"] is None else f"turn {i}: {turn['user'][:60]}",
+            turn["seconds"],
+            tuple(turn["failures"]),
+            "expectation",
+            f"user: {turn['user']}\nagent: {turn['reply']}\nevents: {' '.join(turn['events'])}",
+        )
+        for run in runs
+        for i, turn in enumerate(run["turns"])
+    ]
     return junit_document("atoms-migrate verify", script, cases)
 
 
@@ -92,15 +103,45 @@ def _render(runs: list[dict[str, Any]], out: Console) -> None:
 
 @app.command()
 def verify(
-    source: Annotated[str, typer.Argument(help="The migrated ElevenLabs agent: its id or exported file (finds the Atoms agent in the state file).")],
-    target: Annotated[str | None, typer.Option("--target", help="The Atoms agent id to talk to (instead of the state file's).")] = None,
-    script: Annotated[Path | None, typer.Option("--script", help="Conversation script (YAML/JSON: turns with expectations); default: a smoke script built from the agent.", dir_okay=False)] = None,
-    both: Annotated[bool, typer.Option("--both", help="Run the same script against the ElevenLabs agent too and compare side by side.")] = False,
-    variables: Annotated[list[str] | None, typer.Option("--var", help="NAME=VALUE dynamic variable passed to both agents (repeatable).", metavar="NAME=VALUE")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the transcripts and results as JSON on stdout (format_version 1).")] = False,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per turn.", dir_okay=False)] = None,
-    turn_timeout: Annotated[float, typer.Option("--turn-timeout", help="Seconds to wait for each reply.", min=1)] = 20.0,
-    session_timeout: Annotated[float, typer.Option("--session-timeout", help="Seconds a whole conversation may take.", min=1)] = 120.0,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="The migrated ElevenLabs agent: its id or exported file (finds the Atoms agent in the state file)."
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option("--target", help="The Atoms agent id to talk to (instead of the state file's).")
+    ] = None,
+    script: Annotated[
+        Path | None,
+        typer.Option(
+            "--script",
+            help="Conversation script (YAML/JSON: turns with expectations); default: a smoke script built from the agent.",
+            dir_okay=False,
+        ),
+    ] = None,
+    both: Annotated[
+        bool,
+        typer.Option("--both", help="Run the same script against the ElevenLabs agent too and compare side by side."),
+    ] = False,
+    variables: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--var", help="NAME=VALUE dynamic variable passed to both agents (repeatable).", metavar="NAME=VALUE"
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the transcripts and results as JSON on stdout (format_version 1).")
+    ] = False,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML: one testcase per turn.", dir_okay=False)
+    ] = None,
+    turn_timeout: Annotated[
+        float, typer.Option("--turn-timeout", help="Seconds to wait for each reply.", min=1)
+    ] = 20.0,
+    session_timeout: Annotated[
+        float, typer.Option("--session-timeout", help="Seconds a whole conversation may take.", min=1)
+    ] = 120.0,
     state: StateOption = None,
     elevenlabs_base_url: ElevenLabsUrlOption = None,
     smallest_base_url: SmallestUrlOption = None,
@@ -123,7 +164,10 @@ def verify(
         entry = next((agents[k] for k in keys if k in agents), None)
         agent_id = target or (entry.smallest_agent_id if entry else None)
         if not agent_id:
-            raise ConfigError(f"{source} has no migrated Atoms agent in the state file", "Migrate it first, or pass --target AGENT_ID.")
+            raise ConfigError(
+                f"{source} has no migrated Atoms agent in the state file",
+                "Migrate it first, or pass --target AGENT_ID.",
+            )
         atoms = _atoms_client(smallest_base_url, required=True)
         doc = atoms.get_agent(agent_id)
         if doc is None:
@@ -137,13 +181,18 @@ def verify(
         key_value = os.environ.get("SMALLEST_API_KEY", "").strip()  # scrubbed from output by cli._scrub
         host, _, _ = atoms_base_urls(smallest_base_url or os.environ.get("SMALLEST_BASE_URL"))
         atoms_url = os.environ.get("SMALLEST_REALTIME_URL") or realtime_url(host, "/atoms/v1/agent/connect")
-        err.print(f"Talking to Atoms agent {agent_id} ({atoms_script.name} script, {len(atoms_script.turns)} turn(s))…", markup=False)
+        err.print(
+            f"Talking to Atoms agent {agent_id} ({atoms_script.name} script, {len(atoms_script.turns)} turn(s))…",
+            markup=False,
+        )
         session = AtomsSession(atoms_url, key_value, agent_id, merged_vars, turn_timeout=turn_timeout)
         runs = [_results_json("atoms", agent_id, run_script(session, atoms_script, session_timeout, time.monotonic))]
         if both:
             if not elevenlabs_id:
-                raise ConfigError(f"{source} does not say its ElevenLabs agent id, so --both cannot reach it",
-                                  "Pass the ElevenLabs agent id as SOURCE.")
+                raise ConfigError(
+                    f"{source} does not say its ElevenLabs agent id, so --both cannot reach it",
+                    "Pass the ElevenLabs agent id as SOURCE.",
+                )
             client = _elevenlabs_client(elevenlabs_base_url)
             with client.http:
                 config = client.get_agent(elevenlabs_id)
@@ -153,20 +202,35 @@ def verify(
             el_url = os.environ.get("ELEVENLABS_REALTIME_URL") or realtime_url(base, "/v1/convai/conversation")
             el_script = loaded or smoke_script_elevenlabs(config, merged_vars)
             err.print(f"Talking to ElevenLabs agent {elevenlabs_id}{' (signed URL)' if signed else ''}…", markup=False)
-            el_session = ElevenLabsSession(el_url, elevenlabs_id, merged_vars, signed_url=signed, turn_timeout=turn_timeout)
-            runs.append(_results_json("elevenlabs", elevenlabs_id, run_script(el_session, el_script, session_timeout, time.monotonic)))
+            el_session = ElevenLabsSession(
+                el_url, elevenlabs_id, merged_vars, signed_url=signed, turn_timeout=turn_timeout
+            )
+            runs.append(
+                _results_json(
+                    "elevenlabs", elevenlabs_id, run_script(el_session, el_script, session_timeout, time.monotonic)
+                )
+            )
         passed = all(t["passed"] for r in runs for t in r["turns"])
         if junit:
             _write_file(junit, _junit(runs, atoms_script.name))
         if json_output:
-            sys.stdout.write(json.dumps({"format_version": "1", "script": atoms_script.name, "runs": runs, "passed": passed},
-                                        indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps(
+                    {"format_version": "1", "script": atoms_script.name, "runs": runs, "passed": passed},
+                    indent=2,
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         else:
             out = Console(highlight=False, no_color=no_color or None)
             if not out.is_terminal:
                 out = Console(highlight=False, no_color=no_color or None, width=160)
             _render(runs, out)
             failed = sum(not t["passed"] for r in runs for t in r["turns"])
-            out.print(f"{'PASSED' if passed else 'FAILED'}: {failed} of {sum(len(r['turns']) for r in runs)} turn(s) failed.", markup=False)
+            out.print(
+                f"{'PASSED' if passed else 'FAILED'}: {failed} of {sum(len(r['turns']) for r in runs)} turn(s) failed.",
+                markup=False,
+            )
         if not passed:
             raise typer.Exit(EXIT_ERROR)

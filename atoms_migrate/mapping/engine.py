@@ -108,7 +108,15 @@ class MapContext:
             Assignment(target, value, source_path, rule or f"{CONCEPTS_FILE}#{concept.id}", status, note)
         )
 
-    def append(self, concept: Concept, list_path: str, value: Any, source_path: str, status: ChangeStatus = "mapped", note: str = "") -> int:
+    def append(
+        self,
+        concept: Concept,
+        list_path: str,
+        value: Any,
+        source_path: str,
+        status: ChangeStatus = "mapped",
+        note: str = "",
+    ) -> int:
         """Assign the next item of a target list several concepts contribute to."""
         index = self._list_lengths.get(list_path, 0)
         self._list_lengths[list_path] = index + 1
@@ -156,14 +164,15 @@ class MapContext:
         left = [
             seg
             for seg, _ in paths.iter_leaves(paths.get(self.config, base) if tree is None else tree, base)
-            if not any(paths.covers(p, seg) for p in inner)
-            and not any(paths.covers(c, seg) for c in consumed_paths)
+            if not any(paths.covers(p, seg) for p in inner) and not any(paths.covers(c, seg) for c in consumed_paths)
         ]
         if left:
-            names = sorted({paths.format_path(seg[len(base):]) for seg in left})
+            names = sorted({paths.format_path(seg[len(base) :]) for seg in left})
             self.finding(path, "ignored", "info", f"{reason}: {', '.join(names)}", concept=concept)
         elif consumed_paths and not any(paths.covers(p, base) for p in prefixes):
-            self.finding(path, "ignored", "info", "Read to decide the mapping; nothing else to carry over.", concept=concept)
+            self.finding(
+                path, "ignored", "info", "Read to decide the mapping; nothing else to carry over.", concept=concept
+            )
 
 
 def coverage_prefixes(assignments: Iterable[Assignment], findings: Iterable[Finding]) -> list[tuple[Segment, ...]]:
@@ -224,8 +233,9 @@ def map_agent(source: SourceAgent, tables: MappingTables, options: MapOptions | 
     _report_placeholders(ctx)
     _report_unset_variables(ctx)
     _account_for_leftovers(ctx, tables.concepts.rules, tables.concepts.containers)
-    return MappingResult(tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources),
-                         tuple(ctx.tool_parity))
+    return MappingResult(
+        tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources), tuple(ctx.tool_parity)
+    )
 
 
 def number_range(tables: MappingTables, target: str) -> tuple[str, NumberRange] | None:
@@ -284,11 +294,21 @@ def clamp_numbers(ctx: MapContext) -> None:
                 continue
             if new != number or (isinstance(number, float) and math.isnan(number)):
                 field_path = paths.format_path(base + inner)
-                note = (f"{show_number(number)} is outside the Atoms range of {field_path} "
-                        f"({limits.min:g}-{limits.max:g}, {limits.reference}); clamped to {show_number(new)}.")
+                note = (
+                    f"{show_number(number)} is outside the Atoms range of {field_path} "
+                    f"({limits.min:g}-{limits.max:g}, {limits.reference}); clamped to {show_number(new)}."
+                )
                 notes.append(note)
-                ctx.findings.append(Finding(assignment.source_path, "lossy", "warning", note,
-                                            "Check the behaviour after migration.", f"{CONCEPTS_FILE}#ranges.{pattern}"))
+                ctx.findings.append(
+                    Finding(
+                        assignment.source_path,
+                        "lossy",
+                        "warning",
+                        note,
+                        "Check the behaviour after migration.",
+                        f"{CONCEPTS_FILE}#ranges.{pattern}",
+                    )
+                )
             if not inner:
                 value = new
             else:
@@ -296,7 +316,9 @@ def clamp_numbers(ctx: MapContext) -> None:
                 paths.set_value(value, paths.format_path(inner), new)
         if value is not assignment.value or notes:
             note = "; ".join(n for n in (assignment.note, *notes) if n)
-            ctx.assignments[i] = replace(assignment, value=value, status="lossy" if notes else assignment.status, note=note)
+            ctx.assignments[i] = replace(
+                assignment, value=value, status="lossy" if notes else assignment.status, note=note
+            )
 
 
 def _report_placeholders(ctx: MapContext) -> None:
@@ -320,12 +342,27 @@ def _report_unset_variables(ctx: MapContext) -> None:
         str(paths.parse_path(a.path)[1]) for a in ctx.assignments if paths.parse_path(a.path)[0] == "defaultVariables"
     }
     system = set(ctx.tables.concepts.system_variables) | {
-        "call_id", "agent_number", "user_number", "current_date", "current_time", "current_day",
-        "conversation_type", "agent_gender", "default_language", "supported_languages", "timezone",
+        "call_id",
+        "agent_number",
+        "user_number",
+        "current_date",
+        "current_time",
+        "current_day",
+        "conversation_type",
+        "agent_gender",
+        "default_language",
+        "supported_languages",
+        "timezone",
     }
     for a in ctx.assignments:
         if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
-            missing = sorted({v for v in _VAR_REF.findall(a.value) if v not in defaults and v not in system and not v.startswith("secret__")})
+            missing = sorted(
+                {
+                    v
+                    for v in _VAR_REF.findall(a.value)
+                    if v not in defaults and v not in system and not v.startswith("secret__")
+                }
+            )
             if missing:
                 ctx.finding(
                     a.source_path,
@@ -339,9 +376,7 @@ def _report_unset_variables(ctx: MapContext) -> None:
 def _account_for_leftovers(ctx: MapContext, rules: list[PrefixRule], containers: list[str]) -> None:
     prefixes = ctx._coverage_prefixes()
     uncovered = [
-        (seg, value)
-        for seg, value in paths.iter_leaves(ctx.config)
-        if not any(paths.covers(p, seg) for p in prefixes)
+        (seg, value) for seg, value in paths.iter_leaves(ctx.config) if not any(paths.covers(p, seg) for p in prefixes)
     ]
     compiled = [(rule, paths.parse_path(rule.prefix)) for rule in rules]
     reported: set[tuple[Segment, ...]] = set()
@@ -409,10 +444,19 @@ def _rule_finding(ctx: MapContext, rule: PrefixRule, concrete: tuple[Segment, ..
     source_path = paths.format_path(concrete)
     if rule.status != "ignored" and _is_quiet(value, rule.quiet_values):
         ctx.findings.append(
-            Finding(source_path, "ignored", "info", f"{rule.reason} (set to the ElevenLabs default, nothing to migrate)", "", f"{CONCEPTS_FILE}#{rule.prefix}")
+            Finding(
+                source_path,
+                "ignored",
+                "info",
+                f"{rule.reason} (set to the ElevenLabs default, nothing to migrate)",
+                "",
+                f"{CONCEPTS_FILE}#{rule.prefix}",
+            )
         )
         return
-    ctx.findings.append(Finding(source_path, rule.status, rule.severity, rule.reason, rule.hint, f"{CONCEPTS_FILE}#{rule.prefix}"))
+    ctx.findings.append(
+        Finding(source_path, rule.status, rule.severity, rule.reason, rule.hint, f"{CONCEPTS_FILE}#{rule.prefix}")
+    )
 
 
 def uncovered_leaves(source: SourceAgent, result: MappingResult) -> list[str]:
@@ -431,8 +475,10 @@ def uncovered_file_leaves(source: SourceAgent, result: MappingResult) -> list[st
     The same guarantee as ``uncovered_leaves``, checked in the file's own paths: what the
     reports point at must account for every leaf the user wrote.
     """
-    prefixes = [paths.parse_path(source.user_path(p)) for p in
-                [a.source_path for a in result.assignments] + [f.source_path for f in result.findings]]
+    prefixes = [
+        paths.parse_path(source.user_path(p))
+        for p in [a.source_path for a in result.assignments] + [f.source_path for f in result.findings]
+    ]
     return [
         paths.format_path(seg)
         for seg, _ in paths.iter_leaves(source.raw)

@@ -75,12 +75,19 @@ def resolve(value: Any, bindings: Mapping[str, str]) -> Any:
     if is_ref(value):
         if value not in bindings:
             # Never send a reference literally: that would write "<secret:x>" as a header value.
-            raise ConfigError(f"No value for {value} at apply time.", "Pass it with --secret NAME=VALUE (or its environment variable).")
+            raise ConfigError(
+                f"No value for {value} at apply time.",
+                "Pass it with --secret NAME=VALUE (or its environment variable).",
+            )
         return bindings[value]
     if isinstance(value, str) and _EMBEDDED.search(value):
+
         def bind(m: re.Match[str]) -> str:
             if m.group(0) not in bindings:
-                raise ConfigError(f"No value for {m.group(0)} at apply time.", "Pass it with --secret NAME=VALUE (or its environment variable).")
+                raise ConfigError(
+                    f"No value for {m.group(0)} at apply time.",
+                    "Pass it with --secret NAME=VALUE (or its environment variable).",
+                )
             return json.dumps(bindings[m.group(0)], ensure_ascii=False)[1:-1]  # inside a JSON string of a body template
 
         return _EMBEDDED.sub(bind, value)
@@ -113,7 +120,9 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
         if not sep or not name.strip():
             # A --secret value typed without its NAME= is the secret itself: never echo it.
             got = "a value without NAME=" if option == "--secret" else repr(pair.split("=")[0])
-            raise ConfigError(f"{option} expects NAME=VALUE, got {got}.", f"Example: {option} API_BASE_URL=https://api.example.com")
+            raise ConfigError(
+                f"{option} expects NAME=VALUE, got {got}.", f"Example: {option} API_BASE_URL=https://api.example.com"
+            )
         out[name.strip()] = value
     return out
 
@@ -125,7 +134,7 @@ def secrets_from(cli_pairs: Iterable[str], environ: Mapping[str, str] | None = N
     name against both spellings.
     """
     environ = os.environ if environ is None else environ
-    values = {k[len(SECRET_ENV_PREFIX):]: v for k, v in environ.items() if k.startswith(SECRET_ENV_PREFIX) and v}
+    values = {k[len(SECRET_ENV_PREFIX) :]: v for k, v in environ.items() if k.startswith(SECRET_ENV_PREFIX) and v}
     values.update(parse_pairs(cli_pairs, "--secret"))
     return values
 
@@ -133,7 +142,7 @@ def secrets_from(cli_pairs: Iterable[str], environ: Mapping[str, str] | None = N
 def lookup_secret(values: Mapping[str, str], name: str) -> str | None:
     if name in values:
         return values[name]
-    return values.get(secret_env_name(name)[len(SECRET_ENV_PREFIX):])
+    return values.get(secret_env_name(name)[len(SECRET_ENV_PREFIX) :])
 
 
 def is_sensitive_name(name: str) -> bool:
@@ -157,7 +166,9 @@ def mask_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         if any(is_sensitive_name(k) and v and not v.startswith("{{") for k, v in pairs):
-            query = "&".join(f"{k}={MASK if is_sensitive_name(k) and v and not v.startswith('{{') else v}" for k, v in pairs)
+            query = "&".join(
+                f"{k}={MASK if is_sensitive_name(k) and v and not v.startswith('{{') else v}" for k, v in pairs
+            )
     if netloc == parts.netloc and query == parts.query:
         return url
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

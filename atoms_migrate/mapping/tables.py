@@ -100,9 +100,7 @@ class ToolTable(_Strict):
 
 class ConceptTable(_Strict):
     concepts: list[Concept]
-    containers: list[str] = Field(
-        default=[], description="Structural paths never reported as one unknown block."
-    )
+    containers: list[str] = Field(default=[], description="Structural paths never reported as one unknown block.")
     rules: list[PrefixRule] = []
     system_variables: dict[str, str | None] = {}
     defaults: dict[str, Any] = {}
@@ -140,7 +138,9 @@ class VoiceTable(_Strict):
     fallback: VoiceFallback
     voices: list[VoiceEntry]
     language_voices: dict[str, list[LanguageVoice]] = Field(
-        default={}, description="Atoms language code -> catalog voices that speak it (offline candidates; the first of a gender is the fallback)")
+        default={},
+        description="Atoms language code -> catalog voices that speak it (offline candidates; the first of a gender is the fallback)",
+    )
 
     def lookup(self, voice_id: str) -> VoiceEntry | None:
         return next((v for v in self.voices if v.elevenlabs_id == voice_id), None)
@@ -151,8 +151,12 @@ class VoiceTable(_Strict):
         chosen = next((v for v in voices if v.gender == gender), voices[0] if voices else None)
         if chosen is None:
             return self.fallback
-        return VoiceFallback(target=chosen.target, gender=chosen.gender,
-                             rationale=chosen.rationale or f"Voice not in the premade table; {chosen.target} speaks the agent's language ({language}).")
+        return VoiceFallback(
+            target=chosen.target,
+            gender=chosen.gender,
+            rationale=chosen.rationale
+            or f"Voice not in the premade table; {chosen.target} speaks the agent's language ({language}).",
+        )
 
 
 class LlmRule(_Strict):
@@ -221,7 +225,9 @@ class ScanRule(_Strict):
     elevenlabs: str = Field(description="the ElevenLabs construct, as a reader would name it")
     replacement: str
     kind: Literal["mechanical", "redesign", "info"]
-    seed: str = Field(pattern=r"^A\.(?:[0-9]|1[01])$", description="the migration-guide section it ports (smallest-atoms-api.md §A)")
+    seed: str = Field(
+        pattern=r"^A\.(?:[0-9]|1[01])$", description="the migration-guide section it ports (smallest-atoms-api.md §A)"
+    )
     match: ScanMatch
     help: str
     fix: ScanFix | None = None
@@ -308,7 +314,9 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
     except InputTooLarge as exc:
         return None, [f"{path}: {exc}"]
     except (RecursionError, ValueError) as exc:
-        return None, [f"{path}: not a usable YAML table ({'nested too deeply' if isinstance(exc, RecursionError) else str(exc)[:160]})"]
+        return None, [
+            f"{path}: not a usable YAML table ({'nested too deeply' if isinstance(exc, RecursionError) else str(exc)[:160]})"
+        ]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -351,13 +359,17 @@ def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
     llms: LlmTable = tables["llms.yaml"]
     for i, rule in enumerate(llms.rules):
         if rule.target not in llms.targets:
-            problems.append(f"{sources['llms.yaml']}: rules[{i}].target: {rule.target!r} is not an Atoms slmModel ({', '.join(llms.targets)})")
+            problems.append(
+                f"{sources['llms.yaml']}: rules[{i}].target: {rule.target!r} is not an Atoms slmModel ({', '.join(llms.targets)})"
+            )
     langs: LanguageTable = tables["languages.yaml"]
     for code, target in langs.codes.items():
         if target not in langs.atoms_codes:
             problems.append(f"{sources['languages.yaml']}: codes.{code}: {target!r} is not an Atoms language code")
     if langs.fallback_default not in langs.atoms_codes:
-        problems.append(f"{sources['languages.yaml']}: fallback_default: {langs.fallback_default!r} is not an Atoms language code")
+        problems.append(
+            f"{sources['languages.yaml']}: fallback_default: {langs.fallback_default!r} is not an Atoms language code"
+        )
     voices: VoiceTable = tables["voices.yaml"]
     for code in voices.language_voices:
         if code not in langs.atoms_codes:
@@ -371,8 +383,12 @@ def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
 def _check_scan(scan: ScanTable, where: str) -> list[str]:
     """Regexes compile, ids are unique, a name belongs to one rule per matcher, fixes are mechanical."""
     problems: list[str] = []
-    for label, pattern in (("trigger", scan.trigger), ("agent_id", scan.agent_id), ("other_api.literal", scan.other_api.literal),
-                           ("other_api.sdk_rest", scan.other_api.sdk_rest)):
+    for label, pattern in (
+        ("trigger", scan.trigger),
+        ("agent_id", scan.agent_id),
+        ("other_api.literal", scan.other_api.literal),
+        ("other_api.sdk_rest", scan.other_api.sdk_rest),
+    ):
         try:
             re.compile(pattern)
         except re.error as exc:
@@ -397,7 +413,9 @@ def _check_scan(scan: ScanTable, where: str) -> list[str]:
                 if owner != rule.id:
                     problems.append(f"{where}: rules[{i}].match.{matcher}: {value!r} already belongs to {owner}")
         if rule.fix and rule.kind != "mechanical":
-            problems.append(f"{where}: rules[{i}].fix: only mechanical rules may carry a fix ({rule.id} is {rule.kind})")
+            problems.append(
+                f"{where}: rules[{i}].fix: only mechanical rules may carry a fix ({rule.id} is {rule.kind})"
+            )
     return problems
 
 

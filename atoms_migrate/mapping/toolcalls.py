@@ -33,7 +33,14 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from atoms_migrate.mapping.refs import MASK, has_embedded_refs, is_ref, is_sensitive_name
-from atoms_migrate.mapping.webhooks import is_placeholder_value, normalise_tool, substitute, substitute_host, unique_name, variables_read
+from atoms_migrate.mapping.webhooks import (
+    is_placeholder_value,
+    normalise_tool,
+    substitute,
+    substitute_host,
+    unique_name,
+    variables_read,
+)
 
 RenameVariable = Callable[[str], "str | None"]
 
@@ -60,8 +67,13 @@ class Request:
     encoding: str = "application/json"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "url": self.url, "query": [list(q) for q in self.query],
-                               "headers": dict(self.headers), "body": self.body}
+        out: dict[str, Any] = {
+            "method": self.method,
+            "url": self.url,
+            "query": [list(q) for q in self.query],
+            "headers": dict(self.headers),
+            "body": self.body,
+        }
         if self.body_error:
             out["body_error"] = self.body_error
         if self.encoding != "application/json":
@@ -84,8 +96,14 @@ class ToolParity:
         return not self.differences
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tool": self.tool, "source_path": self.source_path, "equal": self.equal,
-                "differences": list(self.differences), "elevenlabs": self.elevenlabs.to_dict(), "atoms": self.atoms.to_dict()}
+        return {
+            "tool": self.tool,
+            "source_path": self.source_path,
+            "equal": self.equal,
+            "differences": list(self.differences),
+            "elevenlabs": self.elevenlabs.to_dict(),
+            "atoms": self.atoms.to_dict(),
+        }
 
 
 @dataclass(frozen=True)
@@ -95,10 +113,13 @@ class Samples:
     llm: Mapping[str, Any]  # slot name -> value the LLM gives
     variables: Mapping[str, Any]  # ElevenLabs variable name -> value
     atoms_variables: Mapping[str, Any]  # the same values under the Atoms names
-    placeholders: Mapping[str, str] = field(default_factory=dict)  # --set values: what the source's placeholders stand for
+    placeholders: Mapping[str, str] = field(
+        default_factory=dict
+    )  # --set values: what the source's placeholders stand for
 
 
 # --- ElevenLabs -------------------------------------------------------------------------------
+
 
 def _has_value(value: Any) -> bool:
     """EL §C.3 trap note: an empty string, false, null, {} or [] is not a value source."""
@@ -110,13 +131,24 @@ def _has_value(value: Any) -> bool:
 
 
 def _el_source(prop: dict[str, Any]) -> str:
-    named = {"llm_prompt": "llm", "llm": "llm", "dynamic_variable": "dynamic_variable", "constant_value": "constant_value",
-             "constant": "constant_value", "system_provided": "is_system_provided", "is_system_provided": "is_system_provided",
-             "omitted": "is_omitted", "is_omitted": "is_omitted"}.get(str(prop.get("value_type") or "").lower())
+    named = {
+        "llm_prompt": "llm",
+        "llm": "llm",
+        "dynamic_variable": "dynamic_variable",
+        "constant_value": "constant_value",
+        "constant": "constant_value",
+        "system_provided": "is_system_provided",
+        "is_system_provided": "is_system_provided",
+        "omitted": "is_omitted",
+        "is_omitted": "is_omitted",
+    }.get(str(prop.get("value_type") or "").lower())
     if named == "llm":
         return "llm"
-    set_sources = [k for k in ("dynamic_variable", "is_system_provided", "constant_value", "is_omitted")
-                   if (prop.get(k) is True if k.startswith("is_") else _has_value(prop.get(k)))]
+    set_sources = [
+        k
+        for k in ("dynamic_variable", "is_system_provided", "constant_value", "is_omitted")
+        if (prop.get(k) is True if k.startswith("is_") else _has_value(prop.get(k)))
+    ]
     if named in set_sources:
         return named
     return set_sources[0] if set_sources else "llm"
@@ -146,7 +178,9 @@ def sample_llm_value(slot: str, prop: dict[str, Any]) -> Any:
         return [sample_llm_value(f"{slot}_item", items)]
     if kind == "object":
         props = prop.get("properties") if isinstance(prop.get("properties"), dict) else {}
-        return {k: sample_llm_value(f"{slot}_{k}", v) for k, v in props.items() if isinstance(v, dict)} or {"key": "value"}
+        return {k: sample_llm_value(f"{slot}_{k}", v) for k, v in props.items() if isinstance(v, dict)} or {
+            "key": "value"
+        }
     return f"{slot}-sample"
 
 
@@ -244,7 +278,9 @@ def render_elevenlabs(cfg: dict[str, Any], samples: Samples) -> tuple[Request, d
     headers: dict[str, str] = {}
     for name, value in req.headers.items():
         if isinstance(value, str):
-            value = _SECRET_VARIABLE.sub(lambda m: f"<secret:{m.group(1)}>", value)  # {{secret__x}}: the workspace fills it
+            value = _SECRET_VARIABLE.sub(
+                lambda m: f"<secret:{m.group(1)}>", value
+            )  # {{secret__x}}: the workspace fills it
             headers[name] = el.text(substitute(value, samples.placeholders)[0])
         elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
             headers[name] = f"<secret:{value.get('secret_id') or value.get('env_var_label')}>"
@@ -252,11 +288,15 @@ def render_elevenlabs(cfg: dict[str, Any], samples: Samples) -> tuple[Request, d
             headers[name] = _as_text(el.variable(str(value["variable_name"])))
     auth = req.auth_connection
     if isinstance(auth, dict) and auth:
-        headers.setdefault("Authorization", f"<secret:{auth.get('auth_connection_id') or auth.get('env_var_label') or 'auth_connection'}>")
+        headers.setdefault(
+            "Authorization",
+            f"<secret:{auth.get('auth_connection_id') or auth.get('env_var_label') or 'auth_connection'}>",
+        )
     return _split_url(method, url, query, headers, body, encoding=str(req.content_type or "application/json")), el.slots
 
 
 # --- Atoms ------------------------------------------------------------------------------------
+
 
 def _atoms_param_value(param: dict[str, Any], samples: Samples) -> Any:
     """What the LLM gives an Atoms parameter: the shared sample, as the declared type allows."""
@@ -295,7 +335,9 @@ def render_atoms(tool: dict[str, Any], samples: Samples) -> Request:
 
     method = str(tool.get("method") or "GET").upper()
     url = fill(str(tool.get("url") or ""))
-    query = [(str(q.get("key")), fill(str(q.get("value", "")))) for q in tool.get("queryParams") or [] if isinstance(q, dict)]
+    query = [
+        (str(q.get("key")), fill(str(q.get("value", "")))) for q in tool.get("queryParams") or [] if isinstance(q, dict)
+    ]
     headers = {str(k): fill(str(v)) for k, v in (tool.get("headers") or {}).items()}
     for item in tool.get("headersArray") or []:
         if isinstance(item, dict):
@@ -313,14 +355,22 @@ def render_atoms(tool: dict[str, Any], samples: Samples) -> Request:
 
 # --- shared -------------------------------------------------------------------------------------
 
+
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
 
 
-def _split_url(method: str, url: str, query: list[tuple[str, str]], headers: dict[str, str], body: Any,
-               encoding: str = "application/json", body_error: str = "") -> Request:
+def _split_url(
+    method: str,
+    url: str,
+    query: list[tuple[str, str]],
+    headers: dict[str, str],
+    body: Any,
+    encoding: str = "application/json",
+    body_error: str = "",
+) -> Request:
     """Query parameters written into the URL itself join the declared ones; ``user:password@``
     in the URL is sent as an ``Authorization: Basic`` header (unless one is declared), as HTTP clients do."""
     parts = urlsplit(url)
@@ -336,7 +386,9 @@ def _split_url(method: str, url: str, query: list[tuple[str, str]], headers: dic
     return Request(method, base, tuple(in_url + query), headers, body, body_error, encoding)
 
 
-def samples_for(cfg: dict[str, Any], rename_variable: RenameVariable, placeholders: Mapping[str, str] | None = None) -> Samples:
+def samples_for(
+    cfg: dict[str, Any], rename_variable: RenameVariable, placeholders: Mapping[str, str] | None = None
+) -> Samples:
     """Sample inputs for a source tool: its LLM slots and every variable it reads."""
     names: set[str] = set()
     numeric: set[str] = set()
@@ -399,8 +451,13 @@ def _compare_json(where: str, a: Any, b: Any, differ: Callable[[str, Any, Any], 
         for i, (x, y) in enumerate(zip(a, b)):
             _compare_json(f"{where}[{i}]", x, y, differ)
     elif type(a) is not type(b) or a != b:  # 1 and 1.0 differ in type on the wire; True and 1 too
-        if not (isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
-                and not isinstance(b, bool) and a == b):
+        if not (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and not isinstance(a, bool)
+            and not isinstance(b, bool)
+            and a == b
+        ):
             differ(where, a, b)
 
 
@@ -423,14 +480,25 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def tool_parity(cfg: dict[str, Any], tool: dict[str, Any], source_path: str, rename_variable: RenameVariable,
-                placeholders: Mapping[str, str] | None = None) -> ToolParity:
+def tool_parity(
+    cfg: dict[str, Any],
+    tool: dict[str, Any],
+    source_path: str,
+    rename_variable: RenameVariable,
+    placeholders: Mapping[str, str] | None = None,
+) -> ToolParity:
     """Render ``cfg`` (ElevenLabs) and its planned ``tool`` (Atoms) from the same samples and compare."""
     samples = samples_for(cfg, rename_variable, placeholders)
     elevenlabs, _ = render_elevenlabs(cfg, samples)
     atoms = render_atoms(tool, samples)
     elevenlabs = _mask_credentials(elevenlabs, atoms, samples)
-    return ToolParity(str(tool.get("name") or cfg.get("name") or ""), source_path, elevenlabs, atoms, tuple(compare(elevenlabs, atoms)))
+    return ToolParity(
+        str(tool.get("name") or cfg.get("name") or ""),
+        source_path,
+        elevenlabs,
+        atoms,
+        tuple(compare(elevenlabs, atoms)),
+    )
 
 
 def _mask_credentials(elevenlabs: Request, atoms: Request, samples: Samples) -> Request:
@@ -443,7 +511,9 @@ def _mask_credentials(elevenlabs: Request, atoms: Request, samples: Samples) -> 
     literal credential. A placeholder header value (``Bearer YOUR_TOKEN``) for which the user
     gave a secret is compared as the reference Atoms holds, since that is what the workspace sends.
     """
-    from_samples = sorted({_as_text(v) for v in [*samples.llm.values(), *samples.variables.values()]}, key=len, reverse=True)
+    from_samples = sorted(
+        {_as_text(v) for v in [*samples.llm.values(), *samples.variables.values()]}, key=len, reverse=True
+    )
 
     def only_samples(value: str) -> bool:
         residue = value
@@ -459,7 +529,11 @@ def _mask_credentials(elevenlabs: Request, atoms: Request, samples: Samples) -> 
             return MASK  # literal text beside a reference: still a credential
         if has_embedded_refs(value):
             return value  # references to secrets (Bearer <secret:x>), never their values
-        if not (isinstance(value, str) and value.strip() and is_sensitive_name(key)) or is_ref(value) or only_samples(value):
+        if (
+            not (isinstance(value, str) and value.strip() and is_sensitive_name(key))
+            or is_ref(value)
+            or only_samples(value)
+        ):
             return value
         return theirs if is_ref(theirs) else MASK
 
@@ -476,7 +550,9 @@ def _mask_credentials(elevenlabs: Request, atoms: Request, samples: Samples) -> 
     atoms_query = dict(atoms.query)
     headers = {k: masked(k, v, atoms_headers.get(k.lower())) for k, v in elevenlabs.headers.items()}
     query = tuple((k, masked(k, v, atoms_query.get(k))) for k, v in elevenlabs.query)
-    body = masked_tree("", elevenlabs.body, atoms.body) if isinstance(elevenlabs.body, (dict, list)) else elevenlabs.body
+    body = (
+        masked_tree("", elevenlabs.body, atoms.body) if isinstance(elevenlabs.body, (dict, list)) else elevenlabs.body
+    )
     return Request(elevenlabs.method, elevenlabs.url, query, headers, body, elevenlabs.body_error, elevenlabs.encoding)
 
 

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from atoms_migrate.mapping import paths
-from atoms_migrate.mapping.engine import MapContext, bounded, number_range, show_number, system_tool_type, tool_config_of
+from atoms_migrate.mapping.engine import (
+    MapContext,
+    bounded,
+    number_range,
+    show_number,
+    system_tool_type,
+    tool_config_of,
+)
 from atoms_migrate.mapping.tables import Concept
 from atoms_migrate.model import Step
 from atoms_migrate.mapping.refs import is_ref, late_ref
@@ -43,14 +50,21 @@ def transform(name: str) -> Callable[[Transform], Transform]:
 
 def _is_number(value: Any) -> bool:
     """A finite JSON number (NaN and Infinity are refused when the file is read; this is the second line)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and (isinstance(value, int) or math.isfinite(value))
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (isinstance(value, int) or math.isfinite(value))
+    )
 
 
 def _wrong_type(ctx: MapContext, concept: Concept, path: str, expected: str, value: Any) -> None:
     ctx.finding(
-        path, "unmapped", "warning",
+        path,
+        "unmapped",
+        "warning",
         f"Expected {expected}, found {type(value).__name__} {value!r:.60}; not migrated.",
-        "Fix the value in the source config.", concept,
+        "Fix the value in the source config.",
+        concept,
     )
 
 
@@ -128,9 +142,12 @@ def _text_with_variables(ctx: MapContext, concept: Concept, path: str, text: str
     new, renamed, missing = rename_system_variables(ctx, text)
     if missing:
         ctx.finding(
-            path, "lossy", "warning",
+            path,
+            "lossy",
+            "warning",
             f"System variables with no Atoms equivalent: {', '.join(missing)}; they would be spoken literally.",
-            "Remove them from the text, or pass a value per call under the same name.", concept,
+            "Remove them from the text, or pass a value per call under the same name.",
+            concept,
         )
     return new, ("renamed " + ", ".join(renamed)) if renamed else ""
 
@@ -156,8 +173,14 @@ def name(ctx: MapContext, concept: Concept) -> None:
     if found and isinstance(found[1], str) and found[1].strip():
         decided = ctx.options.name
         if decided and decided != found[1].strip():  # Atoms §K.5: kept apart from another source of the same name
-            ctx.assign(concept, concept.target[0], decided, found[0], "lossy",
-                       ctx.options.name_reason or f"{found[1].strip()!r} is named {decided!r} on Atoms.")
+            ctx.assign(
+                concept,
+                concept.target[0],
+                decided,
+                found[0],
+                "lossy",
+                ctx.options.name_reason or f"{found[1].strip()!r} is named {decided!r} on Atoms.",
+            )
         else:
             ctx.assign(concept, concept.target[0], found[1].strip(), found[0])
         return
@@ -165,38 +188,65 @@ def name(ctx: MapContext, concept: Concept) -> None:
         _wrong_type(ctx, concept, found[0], "a non-empty name", found[1])
     fallback = ctx.source.agent_id or (Path(ctx.source.path).stem if ctx.source.path else None)
     fallback = fallback or str(ctx.tables.concepts.defaults.get("unnamed_agent", "Migrated agent"))
-    ctx.assign(concept, concept.target[0], fallback, concept.source, "defaulted",
-               "The source has no name; named after its file or agent id.")
+    ctx.assign(
+        concept,
+        concept.target[0],
+        fallback,
+        concept.source,
+        "defaulted",
+        "The source has no name; named after its file or agent id.",
+    )
 
 
 @transform("prompt")
 def prompt(ctx: MapContext, concept: Concept) -> None:
     found = _source_value(ctx, concept)
     path, value = found if found else (concept.source, None)
-    hint = ("Put the prompt text into the config (or export the agent from ElevenLabs) before migrating: "
-            "an agent without instructions would go live.")
+    hint = (
+        "Put the prompt text into the config (or export the agent from ElevenLabs) before migrating: "
+        "an agent without instructions would go live."
+    )
     if value is None or (isinstance(value, str) and not value.strip()):
-        ctx.finding(path, "unmapped", "error", "No system prompt in the source" + (" (it is empty)." if found else "."), hint, concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "error",
+            "No system prompt in the source" + (" (it is empty)." if found else "."),
+            hint,
+            concept,
+        )
         return
     if not isinstance(value, str):
         _wrong_type(ctx, concept, path, "prompt text", value)
         return
     external = [p for p in concept.params.get("external", []) if re.search(p, value.strip())]
     if external:
-        ctx.finding(path, "unmapped", "error",
-                    f"No system prompt in the source: {value.strip()[:80]!r} refers to text kept elsewhere, which is not migrated.",
-                    hint, concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "error",
+            f"No system prompt in the source: {value.strip()[:80]!r} refers to text kept elsewhere, which is not migrated.",
+            hint,
+            concept,
+        )
         return
     value, tags = _strip_quoted_audio_tags(value, _audio_tag_patterns(ctx, any_bracket=False))
     status = "mapped"
     if tags:
         status = "lossy"
-        ctx.finding(path, "lossy", "warning",
-                    f"Audio tags removed from greetings and lines quoted in the prompt (Atoms would speak them): {', '.join(sorted(set(tags)))}.",
-                    "Tags outside quotes are left as written: if the prompt asks the model to use audio tags, remove that instruction.", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"Audio tags removed from greetings and lines quoted in the prompt (Atoms would speak them): {', '.join(sorted(set(tags)))}.",
+            "Tags outside quotes are left as written: if the prompt asks the model to use audio tags, remove that instruction.",
+            concept,
+        )
     new, note = _text_with_variables(ctx, concept, path, value)
     if tags:
-        note = "; ".join(n for n in (f"audio tags removed from quoted lines: {', '.join(sorted(set(tags)))}", note) if n)
+        note = "; ".join(
+            n for n in (f"audio tags removed from quoted lines: {', '.join(sorted(set(tags)))}", note) if n
+        )
     ctx.assign(concept, concept.target[0], new, path, status, note)
 
 
@@ -242,7 +292,9 @@ def strip_audio_tags(text: str, patterns: list[re.Pattern[str]]) -> tuple[str, l
 def _speaks_tags(ctx: MapContext) -> bool:
     """Whether the source's TTS reads any short bracket as a stage direction (eleven_v3*, expressive mode)."""
     model = ctx.get("conversation_config.tts.model_id")
-    return (isinstance(model, str) and model.startswith("eleven_v3")) or ctx.get("conversation_config.tts.expressive_mode") is True
+    return (isinstance(model, str) and model.startswith("eleven_v3")) or ctx.get(
+        "conversation_config.tts.expressive_mode"
+    ) is True
 
 
 def _greeting_for_language(ctx: MapContext, concept: Concept, path: str, value: str) -> tuple[str, str, str]:
@@ -262,20 +314,36 @@ def _greeting_for_language(ctx: MapContext, concept: Concept, path: str, value: 
     for key in presets if isinstance(presets, dict) else {}:
         if languages.to_atoms(str(key)) != fallback:
             continue
-        preset_path = paths.join("conversation_config.language_presets", str(key), "overrides", "agent", "first_message")
+        preset_path = paths.join(
+            "conversation_config.language_presets", str(key), "overrides", "agent", "first_message"
+        )
         text = ctx.get(preset_path)
         if isinstance(text, str) and text.strip():
             if value.strip():
-                ctx.finding(path, "lossy", "warning",
-                            f"The first message is in {code!r}, which Atoms cannot speak; the {key!r} preset's greeting is sent instead.",
-                            "Check the greeting: the agent speaks the fallback language on Atoms.", concept)
+                ctx.finding(
+                    path,
+                    "lossy",
+                    "warning",
+                    f"The first message is in {code!r}, which Atoms cannot speak; the {key!r} preset's greeting is sent instead.",
+                    "Check the greeting: the agent speaks the fallback language on Atoms.",
+                    concept,
+                )
             return preset_path, text, f"The primary language {code!r} is not on Atoms: greeting of the {key!r} preset."
     if value.strip():
-        ctx.finding(path, "lossy", "warning",
-                    f"The first message is in {code!r}, which Atoms cannot speak, and the source has no {fallback!r} preset greeting; "
-                    f"it is sent as written, spoken in {fallback!r}.",
-                    f"Add a {fallback!r} language preset with a first message, or write the greeting in {fallback!r}.", concept)
-        return path, value, f"The primary language {code!r} is not on Atoms: greeting kept as written, spoken in {fallback!r}."
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"The first message is in {code!r}, which Atoms cannot speak, and the source has no {fallback!r} preset greeting; "
+            f"it is sent as written, spoken in {fallback!r}.",
+            f"Add a {fallback!r} language preset with a first message, or write the greeting in {fallback!r}.",
+            concept,
+        )
+        return (
+            path,
+            value,
+            f"The primary language {code!r} is not on Atoms: greeting kept as written, spoken in {fallback!r}.",
+        )
     return path, value, ""
 
 
@@ -286,30 +354,51 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
     found = _source_value(ctx, concept)
     path, value = found if found else (concept.source, "")
     if found and path != concept.source:
-        ctx.finding(path, "lossy", "info", f"First message read from `{path}`, not its usual place `{concept.source}`.",
-                    concept=concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "info",
+            f"First message read from `{path}`, not its usual place `{concept.source}`.",
+            concept=concept,
+        )
     if not isinstance(value, str):
         _wrong_type(ctx, concept, path, "text", value)
         return
     path, value, language_note = _greeting_for_language(ctx, concept, path, value)
     value, tags = strip_audio_tags(value, _audio_tag_patterns(ctx, _speaks_tags(ctx)))
     if tags:
-        ctx.finding(path, "lossy", "warning",
-                    f"Audio tags removed from the first message (ElevenLabs v3 stage directions; Atoms would speak them): {', '.join(tags)}.",
-                    "Say the mood in words if it matters; Atoms voices take no stage directions.", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"Audio tags removed from the first message (ElevenLabs v3 stage directions; Atoms would speak them): {', '.join(tags)}.",
+            "Say the mood in words if it matters; Atoms voices take no stage directions.",
+            concept,
+        )
     if not value.strip():
         status = "mapped" if found else "defaulted"
         placeholder = str(concept.params.get("placeholder_when_empty") or "").strip()
         ctx.assign(concept, wait_target, True, path, status, "Empty first message: the user speaks first.")
         if placeholder:
             # §H.20: publish refuses an empty firstMessage, so the plan says what it sends instead.
-            ctx.assign(concept, message_target, placeholder, path, "lossy",
-                       "Placeholder: Atoms needs a first message to publish; the user still speaks first.")
-        ctx.finding(path, "lossy", "warning",
-                    "Empty first message: Atoms refuses to publish an agent without one"
-                    + (f", so the plan sends the placeholder {placeholder!r}." if placeholder else "."),
-                    "Write the greeting you want, or change placeholder_when_empty in concepts.yaml; "
-                    "waitForUserToSpeakFirst keeps the user speaking first.", concept)
+            ctx.assign(
+                concept,
+                message_target,
+                placeholder,
+                path,
+                "lossy",
+                "Placeholder: Atoms needs a first message to publish; the user still speaks first.",
+            )
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            "Empty first message: Atoms refuses to publish an agent without one"
+            + (f", so the plan sends the placeholder {placeholder!r}." if placeholder else "."),
+            "Write the greeting you want, or change placeholder_when_empty in concepts.yaml; "
+            "waitForUserToSpeakFirst keeps the user speaking first.",
+            concept,
+        )
         return
     new, note = _text_with_variables(ctx, concept, path, value)
     note = "; ".join(n for n in (language_note, f"audio tags removed: {', '.join(tags)}" if tags else "", note) if n)
@@ -317,8 +406,14 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
     status = "lossy" if (language_note or tags) else "mapped"
     if len(new) > limit:
         cut = new[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") if " " in new[:limit] else new[:limit]
-        ctx.finding(path, "lossy", "warning", f"First message is {len(new)} characters; Atoms allows {limit}, so it was cut to {len(cut)}.",
-                    "Shorten the greeting and move the rest into the prompt.", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"First message is {len(new)} characters; Atoms allows {limit}, so it was cut to {len(cut)}.",
+            "Shorten the greeting and move the rest into the prompt.",
+            concept,
+        )
         new, status = cut, "lossy"
     ctx.assign(concept, message_target, new, path, status, note)
     ctx.assign(concept, wait_target, False, path)
@@ -340,22 +435,39 @@ def language(ctx: MapContext, concept: Concept) -> None:
     default = to_atoms(source_code)
     if found and not isinstance(found[1], str):
         # A wrong type is not a language: say so instead of reading it as ElevenLabs' default.
-        ctx.finding(default_path, "unmapped", "error",
-                    f"Expected a language code such as 'en', found {type(found[1]).__name__} {found[1]!r:.60}; "
-                    f"the plan uses {default!r} until it is fixed.",
-                    "Fix the value in the source config.", concept)
+        ctx.finding(
+            default_path,
+            "unmapped",
+            "error",
+            f"Expected a language code such as 'en', found {type(found[1]).__name__} {found[1]!r:.60}; "
+            f"the plan uses {default!r} until it is fixed.",
+            "Fix the value in the source config.",
+            concept,
+        )
         ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=rule)
     elif default is None:
         default = table.fallback_default
-        ctx.finding(default_path, "unmapped", "error",
-                    f"Primary language {source_code!r} cannot be represented on Atoms (agent languages: {', '.join(table.atoms_codes)}); "
-                    f"the plan uses {default!r}.",
-                    "Check that the agent can serve callers in a supported language before migrating.", concept)
+        ctx.finding(
+            default_path,
+            "unmapped",
+            "error",
+            f"Primary language {source_code!r} cannot be represented on Atoms (agent languages: {', '.join(table.atoms_codes)}); "
+            f"the plan uses {default!r}.",
+            "Check that the agent can serve callers in a supported language before migrating.",
+            concept,
+        )
         ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=rule)
     else:
         status = "mapped" if found else "defaulted"
-        ctx.assign(concept, "language.default", default, default_path, status,
-                   "" if found else "No language in the source: ElevenLabs' default en.", rule=rule)
+        ctx.assign(
+            concept,
+            "language.default",
+            default,
+            default_path,
+            status,
+            "" if found else "No language in the source: ElevenLabs' default en.",
+            rule=rule,
+        )
     supported = [default]
     preset_paths: dict[str, str] = {}
     presets = ctx.get("conversation_config.language_presets")
@@ -363,9 +475,14 @@ def language(ctx: MapContext, concept: Concept) -> None:
         atoms = to_atoms(str(code))
         preset_path = paths.join("conversation_config.language_presets", str(code))
         if atoms is None:
-            ctx.finding(preset_path, "unmapped", "warning",
-                        f"Language preset {code!r} cannot be represented on Atoms; callers in it are not served in their language.",
-                        f"Atoms agent languages are {', '.join(table.atoms_codes)}.", concept)
+            ctx.finding(
+                preset_path,
+                "unmapped",
+                "warning",
+                f"Language preset {code!r} cannot be represented on Atoms; callers in it are not served in their language.",
+                f"Atoms agent languages are {', '.join(table.atoms_codes)}.",
+                concept,
+            )
         elif atoms not in supported:
             supported.append(atoms)
             preset_paths[atoms] = preset_path
@@ -375,9 +492,14 @@ def language(ctx: MapContext, concept: Concept) -> None:
             supported = [code] if default == code else [c for c in supported if c != code]
             for lost in dropped:
                 # The finding covers only the dropped language's own preset: its overrides go with it.
-                ctx.finding(preset_paths.get(lost, default_path), "lossy", "warning",
-                            f"Atoms cannot combine {code!r} with other languages; {lost!r} is dropped.",
-                            "Migrate a second agent for the other languages if you need them.", concept)
+                ctx.finding(
+                    preset_paths.get(lost, default_path),
+                    "lossy",
+                    "warning",
+                    f"Atoms cannot combine {code!r} with other languages; {lost!r} is dropped.",
+                    "Migrate a second agent for the other languages if you need them.",
+                    concept,
+                )
     # Source path: the primary language. Preset keys are not leaves, and covering the whole
     # language_presets subtree here would hide the per-language overrides it holds.
     ctx.assign(concept, "language.supported", supported, default_path, rule=rule)
@@ -386,11 +508,23 @@ def language(ctx: MapContext, concept: Concept) -> None:
     if detection:
         ref = detection[0]
         note = "" if switching else "language_detection is on, but there is only one Atoms language to switch to."
-        ctx.assign(concept, "language.switching", {"isEnabled": switching}, ref.source_path,
-                   "mapped" if switching else "lossy", note)
+        ctx.assign(
+            concept,
+            "language.switching",
+            {"isEnabled": switching},
+            ref.source_path,
+            "mapped" if switching else "lossy",
+            note,
+        )
     else:
-        ctx.assign(concept, "language.switching", {"isEnabled": False}, default_path, "defaulted",
-                   "No language_detection tool: switching off (Atoms needs `switching` whenever `language` is sent).")
+        ctx.assign(
+            concept,
+            "language.switching",
+            {"isEnabled": False},
+            default_path,
+            "defaulted",
+            "No language_detection tool: switching off (Atoms needs `switching` whenever `language` is sent).",
+        )
 
 
 @transform("llm")
@@ -404,18 +538,45 @@ def llm(ctx: MapContext, concept: Concept) -> None:
         path, value = custom
     rule = ctx.tables.llms.lookup(value.strip())
     if rule is None:  # a table without a catch-all rule
-        ctx.finding(path, "unmapped", "warning", f"No rule in {LLMS_FILE} for LLM {value!r}; Atoms' default model is used.",
-                    f"Add a rule for it to {LLMS_FILE}.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "warning",
+            f"No rule in {LLMS_FILE} for LLM {value!r}; Atoms' default model is used.",
+            f"Add a rule for it to {LLMS_FILE}.",
+            concept,
+        )
         return
     table_rule = f"{LLMS_FILE}#{rule.match}"
     if rule.status == "unmapped":
         ctx.assign(concept, concept.target[0], rule.target, path, "defaulted", rule.note, rule=table_rule)
-        ctx.finding(path, "unmapped", "warning", f"LLM {value!r}: {rule.note}", "Choose slmModel by hand if electron does not fit.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "warning",
+            f"LLM {value!r}: {rule.note}",
+            "Choose slmModel by hand if electron does not fit.",
+            concept,
+        )
     else:
-        ctx.assign(concept, concept.target[0], rule.target, path, rule.status, f"{value} -> {rule.target}: {rule.note}", rule=table_rule)
+        ctx.assign(
+            concept,
+            concept.target[0],
+            rule.target,
+            path,
+            rule.status,
+            f"{value} -> {rule.target}: {rule.note}",
+            rule=table_rule,
+        )
     if rule.target in ctx.tables.llms.gated:
-        ctx.finding(path, "lossy", "warning", f"slmModel {rule.target!r} needs org-level access on Atoms (403 otherwise).",
-                    "Ask Smallest to enable it, or change the rule in mappings/llms.yaml.", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"slmModel {rule.target!r} needs org-level access on Atoms (403 otherwise).",
+            "Ask Smallest to enable it, or change the rule in mappings/llms.yaml.",
+            concept,
+        )
 
 
 def _custom_llm(ctx: MapContext, concept: Concept, path: str, value: str) -> tuple[str, str] | None:
@@ -431,10 +592,15 @@ def _custom_llm(ctx: MapContext, concept: Concept, path: str, value: str) -> tup
     model_id = ctx.get(model_path)
     url = ctx.get(paths.join(base, "url"))
     where = f" at {url}" if isinstance(url, str) and url.strip() else ""
-    ctx.finding(path, "unmapped", "error",
-                f"Custom LLM endpoint{where}: whatever it does around the model (retrieval, guardrails, routing) is lost on Atoms.",
-                "Configure the endpoint on Atoms as customLLMWebSocketUrl (WebSocket) by hand, or accept the planned model; "
-                "--allow-errors applies the plan without it.", concept)
+    ctx.finding(
+        path,
+        "unmapped",
+        "error",
+        f"Custom LLM endpoint{where}: whatever it does around the model (retrieval, guardrails, routing) is lost on Atoms.",
+        "Configure the endpoint on Atoms as customLLMWebSocketUrl (WebSocket) by hand, or accept the planned model; "
+        "--allow-errors applies the plan without it.",
+        concept,
+    )
     rule = ctx.tables.llms.lookup(model_id.strip()) if isinstance(model_id, str) and model_id.strip() else None
     if rule is not None and rule.match not in ("*", "custom-llm"):  # a model the table knows, not the catch-all
         return model_path, model_id.strip()
@@ -454,18 +620,35 @@ def timezone(ctx: MapContext, concept: Concept) -> None:
     try:
         zone = ZoneInfo(value.strip())
     except (ZoneInfoNotFoundError, ValueError):
-        ctx.finding(path, "unmapped", "warning", f"Unknown timezone {value!r}; not migrated.",
-                    "Use an IANA name such as America/New_York.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "warning",
+            f"Unknown timezone {value!r}; not migrated.",
+            "Use an IANA name such as America/New_York.",
+            concept,
+        )
         return
     # Fixed dates, so the plan does not depend on the day it is made; standard time is the smaller offset.
     offsets = {int(zone.utcoffset(datetime(2026, month, 1)).total_seconds() // 60) for month in (1, 7)}  # type: ignore[union-attr]
     offset = min(offsets)
     if len(offsets) > 1:
-        ctx.assign(concept, concept.target[0], {"label": value.strip(), "offset": offset}, path, "lossy",
-                   f"{value} observes daylight saving time; Atoms keeps the fixed standard offset {offset:+d} min, an hour off in summer.")
-        ctx.finding(path, "lossy", "warning",
-                    f"Timezone {value} observes daylight saving time; the Atoms offset is fixed at {offset:+d} minutes (standard time).",
-                    "Check the agent's sense of time in summer, or move the offset by hand when the clocks change.", concept)
+        ctx.assign(
+            concept,
+            concept.target[0],
+            {"label": value.strip(), "offset": offset},
+            path,
+            "lossy",
+            f"{value} observes daylight saving time; Atoms keeps the fixed standard offset {offset:+d} min, an hour off in summer.",
+        )
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"Timezone {value} observes daylight saving time; the Atoms offset is fixed at {offset:+d} minutes (standard time).",
+            "Check the agent's sense of time in summer, or move the offset by hand when the clocks change.",
+            concept,
+        )
     else:
         ctx.assign(concept, concept.target[0], {"label": value.strip(), "offset": offset}, path)
 
@@ -514,52 +697,102 @@ def _voice_languages(ctx: MapContext, concept: Concept, pick: Any, path: str) ->
         return
     default = _planned(ctx, "language.default")
     primary = default in missing
-    ctx.finding(path, "lossy", "warning",
-                f"Voice {pick.target!r} speaks {', '.join(pick.languages)}, not {', '.join(names[c] for c in missing)} "
-                f"({', '.join(missing)}{', the primary language' if primary else ''}); callers hear it with the wrong accent or not at all.",
-                "Choose a catalog voice that speaks every language of the agent (`atoms-migrate voices SOURCE`), "
-                "or set one in mappings/voices.yaml (language_voices).", concept)
+    ctx.finding(
+        path,
+        "lossy",
+        "warning",
+        f"Voice {pick.target!r} speaks {', '.join(pick.languages)}, not {', '.join(names[c] for c in missing)} "
+        f"({', '.join(missing)}{', the primary language' if primary else ''}); callers hear it with the wrong accent or not at all.",
+        "Choose a catalog voice that speaks every language of the agent (`atoms-migrate voices SOURCE`), "
+        "or set one in mappings/voices.yaml (language_voices).",
+        concept,
+    )
 
 
-def choose_voice(ctx: MapContext, voice_id: str, path: str, concept: Concept,
-                 language: str | None = None) -> tuple[str, str | None, str, str, str] | None:
+def choose_voice(
+    ctx: MapContext, voice_id: str, path: str, concept: Concept, language: str | None = None
+) -> tuple[str, str | None, str, str, str] | None:
     """(Atoms voice id, gender, status, note, rule) for one ElevenLabs voice, or None (error reported)."""
     options = ctx.options
-    pick = pick_voice(voice_id, ctx.tables.voices, ctx.source.voices.get(voice_id), options.catalog,
-                      options.clone_voices, dict(options.clones), language=language)
+    pick = pick_voice(
+        voice_id,
+        ctx.tables.voices,
+        ctx.source.voices.get(voice_id),
+        options.catalog,
+        options.clone_voices,
+        dict(options.clones),
+        language=language,
+    )
     _voice_languages(ctx, concept, pick, path)
     alternatives = ", ".join(f"{s.voice.voice_id} ({s.confidence})" for s in pick.alternatives) or "none"
     if pick.target is None:
-        ctx.finding(path, "unmapped", "error",
-                    f"Voice for {pick.traits.name} ({voice_id}): {pick.rationale}, so no voice is sent (Atoms would reject it).",
-                    f"Nearest catalog voices: {alternatives}; set one in mappings/voices.yaml (--mappings).", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "error",
+            f"Voice for {pick.traits.name} ({voice_id}): {pick.rationale}, so no voice is sent (Atoms would reject it).",
+            f"Nearest catalog voices: {alternatives}; set one in mappings/voices.yaml (--mappings).",
+            concept,
+        )
         return None
     rule = f"{VOICES_FILE}#{voice_id if pick.basis == 'table' else pick.basis}"
     note = f"{pick.traits.name} -> {pick.target} ({pick.confidence} confidence): {pick.rationale}"
     if pick.basis == "clone":
-        ctx.finding(path, "lossy", "info", f"Voice {pick.traits.name} is cloned from its ElevenLabs sample.",
-                    "Voice consent is your responsibility: clone only voices you own or may use.", concept)
-        if is_ref(pick.target) and not any(s.kind == "clone_voice" and (s.body or {}).get("voice_id") == voice_id for s in ctx.resources):
+        ctx.finding(
+            path,
+            "lossy",
+            "info",
+            f"Voice {pick.traits.name} is cloned from its ElevenLabs sample.",
+            "Voice consent is your responsibility: clone only voices you own or may use.",
+            concept,
+        )
+        if is_ref(pick.target) and not any(
+            s.kind == "clone_voice" and (s.body or {}).get("voice_id") == voice_id for s in ctx.resources
+        ):
             language = ctx.get("conversation_config.agent.language")
-            ctx.resources.append(Step("clone_voice", f"clone voice {pick.traits.name!r} from its ElevenLabs sample (POST /waves/v1/voice-cloning)",
-                                      {"voice_id": voice_id, "name": pick.traits.name, "ref": pick.target,
-                                       "language": language if isinstance(language, str) else "en"}))
+            ctx.resources.append(
+                Step(
+                    "clone_voice",
+                    f"clone voice {pick.traits.name!r} from its ElevenLabs sample (POST /waves/v1/voice-cloning)",
+                    {
+                        "voice_id": voice_id,
+                        "name": pick.traits.name,
+                        "ref": pick.target,
+                        "language": language if isinstance(language, str) else "en",
+                    },
+                )
+            )
         return pick.target, None, "mapped", note, rule
     if pick.basis == "suggested":
-        ctx.finding(path, "lossy", "warning",
-                    f"Voice {pick.traits.name} ({voice_id}) is not an ElevenLabs premade voice; the nearest "
-                    f"{'catalog' if options.catalog is not None else 'table'} voice is {pick.target!r} ({pick.confidence} confidence).",
-                    f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}), or clone the original with --clone-voices.", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"Voice {pick.traits.name} ({voice_id}) is not an ElevenLabs premade voice; the nearest "
+            f"{'catalog' if options.catalog is not None else 'table'} voice is {pick.target!r} ({pick.confidence} confidence).",
+            f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}), or clone the original with --clone-voices.",
+            concept,
+        )
         return pick.target, pick.gender, "lossy", note, rule
     if pick.basis == "language":
-        ctx.finding(path, "lossy", "warning", f"Voice {pick.traits.name}: {pick.rationale}.",
-                    f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}).", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"Voice {pick.traits.name}: {pick.rationale}.",
+            f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}).",
+            concept,
+        )
         return pick.target, pick.gender, "lossy", note, rule
     if pick.basis == "fallback":
-        ctx.finding(path, "unmapped", "warning",
-                    f"Voice {voice_id} is not an ElevenLabs premade voice in {VOICES_FILE}; the plan uses {pick.target!r}.",
-                    "Run with ELEVENLABS_API_KEY to match it by its labels (`atoms-migrate voices`), or clone it with --clone-voices.",
-                    concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "warning",
+            f"Voice {voice_id} is not an ElevenLabs premade voice in {VOICES_FILE}; the plan uses {pick.target!r}.",
+            "Run with ELEVENLABS_API_KEY to match it by its labels (`atoms-migrate voices`), or clone it with --clone-voices.",
+            concept,
+        )
         return pick.target, pick.gender, "defaulted", pick.rationale, rule
     return pick.target, pick.gender, "mapped" if pick.confidence == "high" else "lossy", note, rule
 
@@ -584,8 +817,14 @@ def number(ctx: MapContext, concept: Concept) -> None:
         defaults = ctx.tables.concepts.defaults.get("elevenlabs_defaults") or {}
         if params.get("elevenlabs_default") and concept.source in defaults:
             for target in concept.target:
-                ctx.assign(concept, target, defaults[concept.source], concept.source, "defaulted",
-                           f"Not set in the source: ElevenLabs' default {defaults[concept.source]} (September 2026 spec).")
+                ctx.assign(
+                    concept,
+                    target,
+                    defaults[concept.source],
+                    concept.source,
+                    "defaulted",
+                    f"Not set in the source: ElevenLabs' default {defaults[concept.source]} (September 2026 spec).",
+                )
         return
     path, value = found
     if not _is_number(value):
@@ -616,8 +855,13 @@ def silence_end_call(ctx: MapContext, concept: Concept) -> None:
         _wrong_type(ctx, concept, path, "a number of seconds", value)
         return
     if value <= 0:
-        ctx.finding(path, "ignored", "info", "Hang-up on silence is disabled in ElevenLabs (-1); Atoms keeps its default idle handling.",
-                    concept=concept)
+        ctx.finding(
+            path,
+            "ignored",
+            "info",
+            "Hang-up on silence is disabled in ElevenLabs (-1); Atoms keeps its default idle handling.",
+            concept=concept,
+        )
         return
     turn = ctx.get("conversation_config.turn.turn_timeout")
     turn = turn if _is_number(turn) and turn > 0 else 7  # EL default turn_timeout, EL §A.4
@@ -631,9 +875,15 @@ def silence_end_call(ctx: MapContext, concept: Concept) -> None:
     if retries != wanted:
         limits = retries_range[1]  # type: ignore[index]
         note += f" ({show_number(wanted)} needed; Atoms range {limits.min:g}-{limits.max:g}, {limits.reference}.)"
-        ctx.finding(path, "lossy", "warning", f"Silence of {show_number(value)} s before hang-up needs {show_number(wanted)} re-prompts; "
-                    f"clamped to {retries}, so the call ends after about {retries + 1} x {turn:g} s of silence.",
-                    "Check the behaviour after migration.", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "warning",
+            f"Silence of {show_number(value)} s before hang-up needs {show_number(wanted)} re-prompts; "
+            f"clamped to {retries}, so the call ends after about {retries + 1} x {turn:g} s of silence.",
+            "Check the behaviour after migration.",
+            concept,
+        )
     ctx.assign(concept, concept.target[0], retries, path, "lossy", note)
 
 
@@ -658,7 +908,11 @@ def _initiation_webhook(ctx: MapContext) -> dict[str, Any] | None:
     """The agent's conversation-initiation webhook when ElevenLabs calls it (EL addendum), else None."""
     webhook = ctx.get(INITIATION_WEBHOOK)
     enabled = ctx.get(INITIATION_ENABLED) is True
-    return webhook if enabled and isinstance(webhook, dict) and isinstance(webhook.get("url"), str) and webhook["url"].strip() else None
+    return (
+        webhook
+        if enabled and isinstance(webhook, dict) and isinstance(webhook.get("url"), str) and webhook["url"].strip()
+        else None
+    )
 
 
 @transform("dynamic_variables")
@@ -679,29 +933,56 @@ def dynamic_variables(ctx: MapContext, concept: Concept) -> None:
     webhook = _initiation_webhook(ctx)
     test_values: list[str] = []
     for key, default in (placeholders or {}).items() if isinstance(placeholders, dict) else []:
-        if webhook is not None and default is not None and isinstance(default, (str, int, float, bool)) \
-                and not key.startswith(("secret__", "system__")):
+        if (
+            webhook is not None
+            and default is not None
+            and isinstance(default, (str, int, float, bool))
+            and not key.startswith(("secret__", "system__"))
+        ):
             test_values.append(key)
-            ctx.assign(concept, paths.join(concept.target[0], key), default, paths.join(placeholders_path, key), "lossy",
-                       "A test value of an agent whose variables come from its initiation webhook.")
+            ctx.assign(
+                concept,
+                paths.join(concept.target[0], key),
+                default,
+                paths.join(placeholders_path, key),
+                "lossy",
+                "A test value of an agent whose variables come from its initiation webhook.",
+            )
             continue
         var_path = paths.join(placeholders_path, key)
         if default is None:
             continue
         if key.startswith("secret__"):
-            ctx.finding(var_path, "lossy", "warning", f"Secret variable {key} is not copied into the agent config.",
-                        "Supply it per call; Atoms variables are visible to the model, so prefer a pre-call API.", concept)
+            ctx.finding(
+                var_path,
+                "lossy",
+                "warning",
+                f"Secret variable {key} is not copied into the agent config.",
+                "Supply it per call; Atoms variables are visible to the model, so prefer a pre-call API.",
+                concept,
+            )
         elif key.startswith("system__"):
-            ctx.finding(var_path, "ignored", "info", f"{key} is filled by the platform at call time; its test value is not copied.", concept=concept)
+            ctx.finding(
+                var_path,
+                "ignored",
+                "info",
+                f"{key} is filled by the platform at call time; its test value is not copied.",
+                concept=concept,
+            )
         elif isinstance(default, (str, int, float, bool)):
             ctx.assign(concept, paths.join(concept.target[0], key), default, var_path)
         else:
             _wrong_type(ctx, concept, var_path, "a string, number or boolean default", default)
     if test_values:
-        ctx.finding(placeholders_path, "lossy", "warning",
-                    f"Dynamic-variable placeholders are test values (the agent's variables come from its initiation webhook): "
-                    f"{', '.join(test_values)} become defaults a caller would hear when the pre-call API gives no value.",
-                    "Clear or replace these defaults on Atoms once the pre-call API answers with real values.", concept)
+        ctx.finding(
+            placeholders_path,
+            "lossy",
+            "warning",
+            f"Dynamic-variable placeholders are test values (the agent's variables come from its initiation webhook): "
+            f"{', '.join(test_values)} become defaults a caller would hear when the pre-call API gives no value.",
+            "Clear or replace these defaults on Atoms once the pre-call API answers with real values.",
+            concept,
+        )
     ctx.sweep(concept, path, "Not carried over")
 
 
@@ -719,8 +1000,13 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
         return
     path, webhook = found
     if _initiation_webhook(ctx) is None:
-        ctx.finding(path, "ignored", "info", "Conversation-initiation webhook configured but not enabled: ElevenLabs does not call it.",
-                    concept=concept)
+        ctx.finding(
+            path,
+            "ignored",
+            "info",
+            "Conversation-initiation webhook configured but not enabled: ElevenLabs does not call it.",
+            concept=concept,
+        )
         return
     headers: dict[str, str] = {}
     left_out: list[str] = []
@@ -731,11 +1017,20 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
         else:
             left_out.append(str(name))
     placeholders = ctx.get("conversation_config.agent.dynamic_variables.dynamic_variable_placeholders")
-    names = [k for k in placeholders if not str(k).startswith(("system__", "secret__"))] if isinstance(placeholders, dict) else []
+    names = (
+        [k for k in placeholders if not str(k).startswith(("system__", "secret__"))]
+        if isinstance(placeholders, dict)
+        else []
+    )
     for a in ctx.assignments:  # variables the prompt and greeting use, even without a placeholder
         if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
-            names += [v for v in re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", a.value) if v not in names and not v.startswith(("system__", "secret__"))
-                      and v not in ctx.tables.concepts.system_variables.values()]
+            names += [
+                v
+                for v in re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", a.value)
+                if v not in names
+                and not v.startswith(("system__", "secret__"))
+                and v not in ctx.tables.concepts.system_variables.values()
+            ]
     names = list(dict.fromkeys(names))
     api: dict[str, Any] = {"isEnabled": True, "url": webhook["url"].strip(), "method": "POST"}
     if headers:
@@ -744,15 +1039,22 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
         api["body"] = dict(concept.params["body"])
     if names:
         api["responseVariables"] = [{"variableName": n, "jsonPath": f"$.dynamic_variables.{n}"} for n in names]
-    note = ("The endpoint must change: Atoms sends its own request (body with {{user_number}}, {{agent_number}}, {{call_id}}) "
-            "without ElevenLabs' signature, and reads each variable from $.dynamic_variables.<name>")
+    note = (
+        "The endpoint must change: Atoms sends its own request (body with {{user_number}}, {{agent_number}}, {{call_id}}) "
+        "without ElevenLabs' signature, and reads each variable from $.dynamic_variables.<name>"
+    )
     ctx.assign(concept, concept.target[0], api, path, "lossy", note)
-    ctx.finding(path, "lossy", "warning",
-                "The conversation-initiation webhook becomes preCallAPI: Atoms calls it with a different payload and no ElevenLabs "
-                "signature, and conversation_config_override in its answer has no Atoms equivalent."
-                + (f" Secret headers left out: {', '.join(left_out)}." if left_out else ""),
-                "Change the endpoint to accept Atoms' request and answer {\"dynamic_variables\": {...}}"
-                + (", and add the secret headers on Atoms by hand." if left_out else "."), concept)
+    ctx.finding(
+        path,
+        "lossy",
+        "warning",
+        "The conversation-initiation webhook becomes preCallAPI: Atoms calls it with a different payload and no ElevenLabs "
+        "signature, and conversation_config_override in its answer has no Atoms equivalent."
+        + (f" Secret headers left out: {', '.join(left_out)}." if left_out else ""),
+        'Change the endpoint to accept Atoms\' request and answer {"dynamic_variables": {...}}'
+        + (", and add the secret headers on Atoms by hand." if left_out else "."),
+        concept,
+    )
 
 
 @transform("interruptions")
@@ -765,7 +1067,11 @@ def interruptions(ctx: MapContext, concept: Concept) -> None:
         _wrong_type(ctx, concept, path, "a list of client events", value)
         return
     enabled = "interruption" in value
-    note = "client_events lists `interruption`." if enabled else "client_events omits `interruption`: interruptions were off."
+    note = (
+        "client_events lists `interruption`."
+        if enabled
+        else "client_events omits `interruption`: interruptions were off."
+    )
     ctx.assign(concept, concept.target[0], enabled, path, note=note)
 
 
@@ -781,17 +1087,30 @@ def background_sound(ctx: MapContext, concept: Concept) -> None:
     if target is None:
         why = (concept.params.get("no_preset") or {}).get(source_id) if source_id is not None else None
         shown = source_id if source_id is not None else (value.get("source_id") if isinstance(value, dict) else value)
-        ctx.finding(path, "unmapped", "warning",
-                    f"Background sound {shown!r:.60}: {why}" if why else
-                    f"Background sound {shown!r:.60} has no Atoms preset (office, cafe, call_center, static).",
-                    "Set backgroundSound by hand (office, cafe, call_center or static) if you want one.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "warning",
+            f"Background sound {shown!r:.60}: {why}"
+            if why
+            else f"Background sound {shown!r:.60} has no Atoms preset (office, cafe, call_center, static).",
+            "Set backgroundSound by hand (office, cafe, call_center or static) if you want one.",
+            concept,
+        )
         return
     lossy = source_id in concept.params.get("lossy", [])
-    ctx.assign(concept, concept.target[0], target, path, "lossy" if lossy else "mapped",
-               f"{source_id} -> {target}; volume and looping are not configurable on Atoms.")
+    ctx.assign(
+        concept,
+        concept.target[0],
+        target,
+        path,
+        "lossy" if lossy else "mapped",
+        f"{source_id} -> {target}; volume and looping are not configurable on Atoms.",
+    )
 
 
 # --- tools -------------------------------------------------------------------------------
+
 
 def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str, Any], path: str) -> None:
     """One ElevenLabs system tool (EL §A.8.2) -> Atoms tools or settings (Atoms §D, §B.1)."""
@@ -800,23 +1119,39 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
     if kind == "language_detection":
         first = ctx.system_tools.get("language_detection", [])
         if first and first[0].source_path != path:  # the first declaration is read by the language concept
-            ctx.finding(path, "ignored", "info",
-                        f"language_detection is declared again; already read from {first[0].source_path} (language.switching).",
-                        concept=concept)
+            ctx.finding(
+                path,
+                "ignored",
+                "info",
+                f"language_detection is declared again; already read from {first[0].source_path} (language.switching).",
+                concept=concept,
+            )
         else:
             ctx.sweep(concept, path, "language_detection settings with no Atoms equivalent", consumed, tree=cfg)
         return
     if kind == "end_call" and "end_call" in ctx.mapped_system_tools:
-        ctx.finding(path, "ignored", "info", f"end_call is declared again; already migrated from {ctx.mapped_system_tools['end_call']}.",
-                    concept=concept)
+        ctx.finding(
+            path,
+            "ignored",
+            "info",
+            f"end_call is declared again; already migrated from {ctx.mapped_system_tools['end_call']}.",
+            concept=concept,
+        )
         return
     if kind == "end_call":
         ctx.mapped_system_tools["end_call"] = path
         description = _optional_text(ctx, concept, paths.join(path, "description"), cfg.get("description"))
         description = description or concept.params.get("end_call_description", "End the call.")
         tool_name = ctx.unique_tool_name("end_call")
-        description = _text_with_variables(ctx, concept, paths.join(path, "description"), description)[0]  # the LLM reads it
-        ctx.append(concept, "singlePromptConfig.tools", {"type": "end_call", "name": tool_name, "description": description}, path)
+        description = _text_with_variables(ctx, concept, paths.join(path, "description"), description)[
+            0
+        ]  # the LLM reads it
+        ctx.append(
+            concept,
+            "singlePromptConfig.tools",
+            {"type": "end_call", "name": tool_name, "description": description},
+            path,
+        )
         ctx.sweep(concept, path, "end_call settings with no Atoms equivalent", consumed, tree=cfg)
     elif kind == "transfer_to_number":
         _transfer_to_number(ctx, concept, cfg, params, path)
@@ -825,21 +1160,37 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
         message = params.get("voicemail_message")
         ctx.assign(concept, "voiceMailDetectionConfig.enabled", True, path)
         if isinstance(message, str) and message.strip():
-            end_text = _text_with_variables(ctx, concept, paths.join(path, "params", "voicemail_message"), message.strip())[0]
+            end_text = _text_with_variables(
+                ctx, concept, paths.join(path, "params", "voicemail_message"), message.strip()
+            )[0]
             status = "mapped"
             if len(end_text) > 200:  # Atoms §B.1: endText <= 200
                 end_text, status = end_text[:200].rsplit(" ", 1)[0], "lossy"
-            ctx.assign(concept, "voiceMailDetectionConfig.endText", end_text, paths.join(path, "params", "voicemail_message"), status)
+            ctx.assign(
+                concept,
+                "voiceMailDetectionConfig.endText",
+                end_text,
+                paths.join(path, "params", "voicemail_message"),
+                status,
+            )
         ctx.sweep(concept, path, "voicemail_detection settings with no Atoms equivalent", consumed, tree=cfg)
     elif kind in ctx.tables.concepts.tools.system_tools:
         row = ctx.tables.concepts.tools.system_tools[kind]
         ctx.finding(path, row.status, row.severity, f"System tool {kind}: {row.atoms}", row.hint, concept)
     else:
-        ctx.finding(path, "unmapped", "warning", f"Unknown ElevenLabs system tool {kind!r}: not migrated.",
-                    "Recreate its behaviour in the prompt or as an api_call tool.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "warning",
+            f"Unknown ElevenLabs system tool {kind!r}: not migrated.",
+            "Recreate its behaviour in the prompt or as an api_call tool.",
+            concept,
+        )
 
 
-def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], params: dict[str, Any], path: str) -> None:
+def _transfer_to_number(
+    ctx: MapContext, concept: Concept, cfg: dict[str, Any], params: dict[str, Any], path: str
+) -> None:
     transfers = params.get("transfers")
     if not isinstance(transfers, list) or not transfers:
         ctx.finding(path, "unmapped", "warning", "transfer_to_number has no destinations.", concept=concept)
@@ -855,36 +1206,68 @@ def _transfer_to_number(ctx: MapContext, concept: Concept, cfg: dict[str, Any], 
         number = destination.get("phone_number") if isinstance(destination, dict) else transfer.get("phone_number")
         row = ctx.tables.concepts.tools.transfer_destinations.get(kind) if kind is not None else None
         if row is not None:
-            ctx.finding(item_path, row.status, row.severity, f"Transfer destination of type {kind!r}: {row.atoms}", row.hint, concept)
+            ctx.finding(
+                item_path,
+                row.status,
+                row.severity,
+                f"Transfer destination of type {kind!r}: {row.atoms}",
+                row.hint,
+                concept,
+            )
             continue
         if kind != "phone":
-            ctx.finding(item_path, "unmapped", "error",
-                        f"Unknown transfer destination type {raw_kind!r:.60}: not migrated (Atoms transfer_call needs a fixed E.164 number).",
-                        "Give the transfer a fixed phone number.", concept)
+            ctx.finding(
+                item_path,
+                "unmapped",
+                "error",
+                f"Unknown transfer destination type {raw_kind!r:.60}: not migrated (Atoms transfer_call needs a fixed E.164 number).",
+                "Give the transfer a fixed phone number.",
+                concept,
+            )
             continue
         normalised = re.sub(r"[\s().-]", "", str(number or ""))
         if not E164.match(normalised):
-            ctx.finding(item_path, "unmapped", "error", f"Transfer number {number!r} is not in E.164 form (+<country><number>).",
-                        "Fix the number in the source config.", concept)
+            ctx.finding(
+                item_path,
+                "unmapped",
+                "error",
+                f"Transfer number {number!r} is not in E.164 form (+<country><number>).",
+                "Fix the number in the source config.",
+                concept,
+            )
             continue
         transfer_type = transfer.get("transfer_type") or "conference"  # EL default per OAS-2025
         option = {"conference": "warm_transfer", "blind": "cold_transfer", "sip_refer": "cold_transfer"}.get(
-            _enum_value(transfer_type) or "")
+            _enum_value(transfer_type) or ""
+        )
         status, note = "mapped", f"transfer_type {transfer_type} -> {option}"
         if option is None:
-            option, status, note = "cold_transfer", "lossy", f"Unknown transfer_type {transfer_type!r:.60}; cold transfer used."
-            ctx.finding(paths.join(item_path, "transfer_type"), "lossy", "warning",
-                        f"Unknown transfer_type {transfer_type!r:.60} (expected blind, conference or sip_refer); a cold transfer is planned.",
-                        "Fix the value in the source config.", concept)
+            option, status, note = (
+                "cold_transfer",
+                "lossy",
+                f"Unknown transfer_type {transfer_type!r:.60}; cold transfer used.",
+            )
+            ctx.finding(
+                paths.join(item_path, "transfer_type"),
+                "lossy",
+                "warning",
+                f"Unknown transfer_type {transfer_type!r:.60} (expected blind, conference or sip_refer); a cold transfer is planned.",
+                "Fix the value in the source config.",
+                concept,
+            )
         elif transfer_type == "sip_refer":
             status, note = "lossy", "SIP REFER transfer becomes a cold transfer."
         if normalised != number:
             note += f"; number normalised from {number!r}"
         if normalised in ctx.transfer_numbers:
             # Declared twice (built-in tool and legacy inline tool): one transfer_call, as for end_call.
-            ctx.finding(item_path, "ignored", "info",
-                        f"Transfer to {normalised} is declared again; already migrated from {ctx.transfer_numbers[normalised]}.",
-                        concept=concept)
+            ctx.finding(
+                item_path,
+                "ignored",
+                "info",
+                f"Transfer to {normalised} is declared again; already migrated from {ctx.transfer_numbers[normalised]}.",
+                concept=concept,
+            )
             continue
         ctx.transfer_numbers[normalised] = item_path
         condition = _optional_text(ctx, concept, paths.join(item_path, "condition"), transfer.get("condition"))
@@ -907,8 +1290,13 @@ def system_tools(ctx: MapContext, concept: Concept) -> None:
     path, value = found
     if isinstance(value, list):  # some exports list built-in tools by name
         for i, item in enumerate(value):
-            ctx.finding(paths.join(path, i), "unmapped", "warning",
-                        f"built_in_tools given as a list ({item!r}); expected an object keyed by tool name.", concept=concept)
+            ctx.finding(
+                paths.join(path, i),
+                "unmapped",
+                "warning",
+                f"built_in_tools given as a list ({item!r}); expected an object keyed by tool name.",
+                concept=concept,
+            )
         if not value:
             ctx.empty(concept, path, "No built-in tools")
         return
@@ -921,15 +1309,34 @@ def system_tools(ctx: MapContext, concept: Concept) -> None:
 
 
 _NON_SYSTEM_TOOL_FINDINGS = {
-    "client": ("error", "Client tool {name!r} runs in the caller's app; Atoms single-prompt agents have no client tools.",
-               "Move the action to an HTTP endpoint and call it with an api_call tool, or drop it."),
-    "mcp": ("error", "MCP tool {name!r} has no Atoms single-prompt equivalent.",
-            "Expose the operation over HTTP and call it with an api_call tool."),
+    "client": (
+        "error",
+        "Client tool {name!r} runs in the caller's app; Atoms single-prompt agents have no client tools.",
+        "Move the action to an HTTP endpoint and call it with an api_call tool, or drop it.",
+    ),
+    "mcp": (
+        "error",
+        "MCP tool {name!r} has no Atoms single-prompt equivalent.",
+        "Expose the operation over HTTP and call it with an api_call tool.",
+    ),
 }
 
 
-_END_SESSION_NAMES = frozenset({"end_session", "end_call", "hang_up", "hangup", "endcall", "end_conversation", "end_chat",
-                                "terminate_call", "terminate_session", "disconnect_call", "close_session"})
+_END_SESSION_NAMES = frozenset(
+    {
+        "end_session",
+        "end_call",
+        "hang_up",
+        "hangup",
+        "endcall",
+        "end_conversation",
+        "end_chat",
+        "terminate_call",
+        "terminate_session",
+        "disconnect_call",
+        "close_session",
+    }
+)
 
 
 def _ends_session(name: str) -> bool:
@@ -946,17 +1353,21 @@ def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], pat
         return
     row = ctx.tables.concepts.tools.tool_types.get(kind)
     if row is not None:
-        ctx.finding(path, row.status, row.severity, f"Tool {tool_name!r:.60} of type {kind}: {row.atoms}", row.hint, concept)
+        ctx.finding(
+            path, row.status, row.severity, f"Tool {tool_name!r:.60} of type {kind}: {row.atoms}", row.hint, concept
+        )
         return
     severity, message, hint = _NON_SYSTEM_TOOL_FINDINGS.get(
         kind, ("error", "Tool {name!r} of type {kind!r} is not migrated.", "Recreate it by hand on Atoms.")
     )
     if kind == "client" and _ends_session(str(tool_name)):
         already = ctx.mapped_system_tools.get("end_call")
-        hint = (f"Its job is to end the session: Atoms' end_call tool does that, and this agent already gets one (from {already})."
-                if already else
-                "Its job is to end the session: give the agent an end_call tool (add the end_call system tool to "
-                "built_in_tools and migrate again, or add an end_call tool on Atoms) so it can still hang up.")
+        hint = (
+            f"Its job is to end the session: Atoms' end_call tool does that, and this agent already gets one (from {already})."
+            if already
+            else "Its job is to end the session: give the agent an end_call tool (add the end_call system tool to "
+            "built_in_tools and migrate again, or add an end_call tool on Atoms) so it can still hang up."
+        )
     shown = kind if kind != "unknown" or cfg.get("type") is None else cfg.get("type")
     ctx.finding(path, "unmapped", severity, message.format(name=tool_name, kind=shown), hint, concept)  # type: ignore[arg-type]
 
@@ -969,27 +1380,57 @@ def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: 
     conv = convert_webhook(cfg, name, lambda var: table.get(var), ctx.tool_options)
     for note in conv.notes:
         if note.status != "mapped":  # "mapped" notes explain the change itself (below)
-            ctx.finding(paths.join(path, *paths.parse_path(note.path)) if note.path else path, note.status, note.severity, note.message, note.hint, concept)
+            ctx.finding(
+                paths.join(path, *paths.parse_path(note.path)) if note.path else path,
+                note.status,
+                note.severity,
+                note.message,
+                note.hint,
+                concept,
+            )
     if conv.blocked:
-        ctx.finding(path, "unmapped", "error", f"Webhook tool {wanted!r} is not migrated until the errors above are fixed.", concept=concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "error",
+            f"Webhook tool {wanted!r} is not migrated until the errors above are fixed.",
+            concept=concept,
+        )
         return
     ctx.secrets.update(conv.literal_secrets)
     notes = list(conv.lossy) + [n.message for n in conv.notes if n.status == "mapped"]
     if name != wanted:
         notes.insert(0, f"renamed from {wanted!r} (Atoms tool names have no spaces and are unique)")
-        ctx.finding(path, "lossy", "info", f"Tool {wanted!r} is named {name!r} on Atoms (names have no spaces and are unique).", concept=concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "info",
+            f"Tool {wanted!r} is named {name!r} on Atoms (names have no spaces and are unique).",
+            concept=concept,
+        )
         prompt_text = ctx.get("conversation_config.agent.prompt.prompt")
         if isinstance(prompt_text, str) and wanted in prompt_text:
-            ctx.finding("conversation_config.agent.prompt.prompt", "lossy", "warning",
-                        f"The prompt names the tool {wanted!r}, which is {name!r} on Atoms; the prompt is not rewritten.",
-                        f"Replace {wanted!r} with {name!r} in the prompt if the agent should call it by name.", concept)
+            ctx.finding(
+                "conversation_config.agent.prompt.prompt",
+                "lossy",
+                "warning",
+                f"The prompt names the tool {wanted!r}, which is {name!r} on Atoms; the prompt is not rewritten.",
+                f"Replace {wanted!r} with {name!r} in the prompt if the agent should call it by name.",
+                concept,
+            )
     # Prove the call: render it as ElevenLabs and as Atoms send it, from the same samples.
     rename = lambda var: table.get(var)  # noqa: E731
     parity = tool_parity(cfg, conv.tool, path, rename, ctx.tool_options.values)
     ctx.tool_parity.append(parity)
     for difference in parity.differences:
-        ctx.finding(path, "lossy", "error", f"Tool {name} would not make the same HTTP call on Atoms: {difference}.",
-                    "Fix the tool on Atoms by hand or report the case; the live agent would call your API differently.", concept)
+        ctx.finding(
+            path,
+            "lossy",
+            "error",
+            f"Tool {name} would not make the same HTTP call on Atoms: {difference}.",
+            "Fix the tool on Atoms by hand or report the case; the live agent would call your API differently.",
+            concept,
+        )
     if parity.differences:
         notes.append(f"call differs from ElevenLabs ({len(parity.differences)} difference(s))")
     note = "; ".join(notes) or "webhook -> api_call"
@@ -1026,13 +1467,21 @@ def tool_ids(ctx: MapContext, concept: Concept) -> None:
             _wrong_type(ctx, concept, item_path, "a tool id", tool_id)
             continue
         if tool_id in seen:
-            ctx.finding(item_path, "ignored", "info", f"Tool {tool_id} is listed twice; migrated once.", concept=concept)
+            ctx.finding(
+                item_path, "ignored", "info", f"Tool {tool_id} is listed twice; migrated once.", concept=concept
+            )
             continue
         seen.add(tool_id)
         cfg = tool_config_of(ctx.source.tools.get(tool_id))
         if cfg is None:
-            ctx.finding(item_path, "unmapped", "warning", f"Tool {tool_id} was not fetched, so it cannot be migrated.",
-                        "Migrate by agent id with ELEVENLABS_API_KEY set, or pass --tools-dir with the tool configs.", concept)
+            ctx.finding(
+                item_path,
+                "unmapped",
+                "warning",
+                f"Tool {tool_id} was not fetched, so it cannot be migrated.",
+                "Migrate by agent id with ELEVENLABS_API_KEY set, or pass --tools-dir with the tool configs.",
+                concept,
+            )
         elif cfg.get("type") == "system":
             map_system_tool(ctx, concept, system_tool_type(str(cfg.get("name", "")), cfg), cfg, item_path)
         else:
@@ -1059,7 +1508,11 @@ def _document_action(locator: dict[str, Any], record: dict[str, Any]) -> tuple[s
         return "pdf", filename, ""
     pdf_name = (filename.rsplit(".", 1)[0] if "." in filename else filename) + ".pdf"
     if kind == "file" and not filename.lower().endswith((".txt", ".md", ".html", ".htm")):
-        return "render", pdf_name, f"{filename}: its extracted text is rendered to PDF; layout, images and tables are not kept"
+        return (
+            "render",
+            pdf_name,
+            f"{filename}: its extracted text is rendered to PDF; layout, images and tables are not kept",
+        )
     return "render", pdf_name, ""
 
 
@@ -1081,43 +1534,80 @@ def knowledge_base(ctx: MapContext, concept: Concept) -> None:
         name = str(locator.get("name") or locator["id"])
         record = ctx.source.documents.get(locator["id"])
         if locator.get("type") == "folder" or (record or {}).get("type") == "folder":
-            ctx.finding(item_path, "unmapped", "warning", f"Knowledge-base folder {name!r}: its documents are not migrated.",
-                        "Attach the folder's documents to the agent one by one in ElevenLabs, then migrate again.", concept)
+            ctx.finding(
+                item_path,
+                "unmapped",
+                "warning",
+                f"Knowledge-base folder {name!r}: its documents are not migrated.",
+                "Attach the folder's documents to the agent one by one in ElevenLabs, then migrate again.",
+                concept,
+            )
             continue
         if record is None:
-            ctx.finding(item_path, "unmapped", "warning", f"Knowledge-base document {name!r} was not read, so it is not migrated.",
-                        "Migrate with ELEVENLABS_API_KEY set: the documents are read from ElevenLabs.", concept)
+            ctx.finding(
+                item_path,
+                "unmapped",
+                "warning",
+                f"Knowledge-base document {name!r} was not read, so it is not migrated.",
+                "Migrate with ELEVENLABS_API_KEY set: the documents are read from ElevenLabs.",
+                concept,
+            )
             continue
         how, what, why = _document_action(locator, record)
         if why:
             lossy.append(why)
         if locator.get("usage_mode") == "prompt":
-            lossy.append(f"{name}: ElevenLabs put it in the prompt on every turn; on Atoms it is retrieved when relevant")
+            lossy.append(
+                f"{name}: ElevenLabs put it in the prompt on every turn; on Atoms it is retrieved when relevant"
+            )
         if locator["id"] not in options.kb_documents:
             documents.append({"id": locator["id"], "name": name, "send": how, "as": what})
     if not documents and not options.kb_documents:
         return
     kb_ref = options.kb_id or late_ref("kb", ctx.source.key)
     kept = len(options.kb_documents)
-    note = f"{len(documents)} document(s) to send" + (f", {kept} sent earlier" if kept else "") + (("; " + "; ".join(lossy)) if lossy else "")
+    note = (
+        f"{len(documents)} document(s) to send"
+        + (f", {kept} sent earlier" if kept else "")
+        + (("; " + "; ".join(lossy)) if lossy else "")
+    )
     ctx.assign(concept, "globalKnowledgeBaseId", kb_ref, path, "lossy" if lossy else "mapped", note)
     if ctx.get("conversation_config.agent.prompt.rag.enabled") is True:
-        tool = {"type": "knowledge_base_search", "name": ctx.unique_tool_name("knowledge_base_search"),
-                "description": concept.params.get("search_tool_description", "Search the knowledge base."),
-                "knowledgeBaseId": kb_ref, "fillerPhrases": list(concept.params.get("filler_phrases", []))}
-        ctx.append(concept, "singlePromptConfig.tools", tool, "conversation_config.agent.prompt.rag.enabled", "mapped",
-                   "ElevenLabs RAG is on: the agent searches the knowledge base with a tool.")
+        tool = {
+            "type": "knowledge_base_search",
+            "name": ctx.unique_tool_name("knowledge_base_search"),
+            "description": concept.params.get("search_tool_description", "Search the knowledge base."),
+            "knowledgeBaseId": kb_ref,
+            "fillerPhrases": list(concept.params.get("filler_phrases", [])),
+        }
+        ctx.append(
+            concept,
+            "singlePromptConfig.tools",
+            tool,
+            "conversation_config.agent.prompt.rag.enabled",
+            "mapped",
+            "ElevenLabs RAG is on: the agent searches the knowledge base with a tool.",
+        )
     if documents or options.kb_id is None:
         agent_name = ctx.source.name or ctx.source.label
-        ctx.resources.append(Step(
-            "knowledge_base",
-            f"{'create' if options.kb_id is None else 'add to'} knowledge base {kb_name(agent_name)!r}: "
-            f"{len(documents)} document(s) (PDF upload, URL scrape), then wait for processing",
-            {"key": ctx.source.key, "kb_id": options.kb_id, "ref": kb_ref, "name": kb_name(agent_name), "documents": documents},
-        ))
+        ctx.resources.append(
+            Step(
+                "knowledge_base",
+                f"{'create' if options.kb_id is None else 'add to'} knowledge base {kb_name(agent_name)!r}: "
+                f"{len(documents)} document(s) (PDF upload, URL scrape), then wait for processing",
+                {
+                    "key": ctx.source.key,
+                    "kb_id": options.kb_id,
+                    "ref": kb_ref,
+                    "name": kb_name(agent_name),
+                    "documents": documents,
+                },
+            )
+        )
 
 
 # --- post-call analytics, privacy, workflow -------------------------------------------------
+
 
 def _identifier(ctx: MapContext, raw: str, taken: set[str]) -> str:
     """Atoms disposition identifiers match ^[a-z0-9_]+$ (Atoms §B.8) and must be unique."""
@@ -1152,12 +1642,21 @@ def data_collection(ctx: MapContext, concept: Concept) -> None:
         kind = item.get("type")
         metric_type = _METRIC_TYPES.get(kind) if isinstance(kind, str) else None
         if metric_type is None:
-            ctx.finding(item_path, "unmapped", "warning", f"Data-collection item {item_id!r} has unknown type {kind!r}.", concept=concept)
+            ctx.finding(
+                item_path,
+                "unmapped",
+                "warning",
+                f"Data-collection item {item_id!r} has unknown type {kind!r}.",
+                concept=concept,
+            )
             continue
         described = _optional_text(ctx, concept, paths.join(item_path, "description"), item.get("description"))
         prompt_text = described or f"Extract {item_id} from the conversation."
-        metric: dict[str, Any] = {"identifier": _identifier(ctx, str(item_id), taken),
-                                  "dispositionMetricPrompt": prompt_text, "dispositionMetricType": metric_type}
+        metric: dict[str, Any] = {
+            "identifier": _identifier(ctx, str(item_id), taken),
+            "dispositionMetricPrompt": prompt_text,
+            "dispositionMetricType": metric_type,
+        }
         status, note = "mapped", ""
         if isinstance(item.get("enum"), list) and item["enum"] and kind == "string":
             metric["dispositionMetricType"] = "ENUM"
@@ -1184,11 +1683,21 @@ def evaluation(ctx: MapContext, concept: Concept) -> None:
         if from_description:
             goal = criterion.get("description")
         if not isinstance(goal, str) or not goal.strip():
-            ctx.finding(item_path, "unmapped", "warning", "Evaluation criterion without a goal prompt; not migrated.", concept=concept)
+            ctx.finding(
+                item_path,
+                "unmapped",
+                "warning",
+                "Evaluation criterion without a goal prompt; not migrated.",
+                concept=concept,
+            )
             continue
         ident = _identifier(ctx, str(criterion.get("name") or criterion.get("id") or f"criterion_{i}"), taken)
-        metric: dict[str, Any] = {"identifier": ident, "dispositionMetricPrompt": goal.strip(),
-                                  "dispositionMetricType": "ENUM", "choices": ["success", "failure", "unknown"]}
+        metric: dict[str, Any] = {
+            "identifier": ident,
+            "dispositionMetricPrompt": goal.strip(),
+            "dispositionMetricType": "ENUM",
+            "choices": ["success", "failure", "unknown"],
+        }
         status, note = "mapped", "Success criterion -> ENUM success / failure / unknown, like ElevenLabs' result."
         if from_description:
             status, note = "lossy", "Goal read from `description` (no conversation_goal_prompt)."
@@ -1203,8 +1712,14 @@ def redaction(ctx: MapContext, concept: Concept) -> None:
     """Atoms redacts transcripts by default (Atoms §H.10): always state the choice."""
     found = _source_value(ctx, concept)
     if found is None or not isinstance(found[1], dict):
-        ctx.assign(concept, "redactionConfig.isEnabled", False, concept.source, "defaulted",
-                   "ElevenLabs does not redact unless asked; Atoms redacts by default, so redaction is turned off.")
+        ctx.assign(
+            concept,
+            "redactionConfig.isEnabled",
+            False,
+            concept.source,
+            "defaulted",
+            "ElevenLabs does not redact unless asked; Atoms redacts by default, so redaction is turned off.",
+        )
         return
     path, value = found
     enabled = bool(value.get("enabled"))
@@ -1225,24 +1740,45 @@ def workflow(ctx: MapContext, concept: Concept) -> None:
     path, value = found
     nodes = value.get("nodes") if isinstance(value, dict) else None
     edges = value.get("edges") if isinstance(value, dict) else None
-    node_types = [n.get("type") for n in (nodes or {}).values() if isinstance(n, dict)] if isinstance(nodes, dict) else []
+    node_types = (
+        [n.get("type") for n in (nodes or {}).values() if isinstance(n, dict)] if isinstance(nodes, dict) else []
+    )
     real = [t for t in node_types if t not in ("start", "end")]
     if not real:
-        ctx.finding(path, "ignored", "info", "Trivial workflow (start node only): the agent is a single prompt.", concept=concept)
+        ctx.finding(
+            path,
+            "ignored",
+            "info",
+            "Trivial workflow (start node only): the agent is a single prompt.",
+            concept=concept,
+        )
     else:
-        ctx.finding(path, "unmapped", "error",
-                    f"Multi-node workflow ({len(node_types)} nodes, {len(edges or {})} edges) cannot be migrated; only the main prompt is.",
-                    "Fold the subagent prompts into one prompt, or rebuild the flow on Atoms by hand.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "error",
+            f"Multi-node workflow ({len(node_types)} nodes, {len(edges or {})} edges) cannot be migrated; only the main prompt is.",
+            "Fold the subagent prompts into one prompt, or rebuild the flow on Atoms by hand.",
+            concept,
+        )
     for node_id, node in (nodes or {}).items() if isinstance(nodes, dict) else []:
-        tool_ids = [t.get("tool_id") for t in node.get("tools") or [] if isinstance(t, dict)] if isinstance(node, dict) else []
+        tool_ids = (
+            [t.get("tool_id") for t in node.get("tools") or [] if isinstance(t, dict)] if isinstance(node, dict) else []
+        )
         tool_ids += list(node.get("additional_tool_ids") or []) if isinstance(node, dict) else []
         if tool_ids:  # EL §C.2: workflow nodes reference tools the agent itself may not list
-            ctx.finding(paths.join(path, "nodes", node_id), "unmapped", "warning",
-                        f"Workflow node {node_id!r} uses tool(s) {', '.join(map(str, tool_ids))}; they are not migrated with the workflow.",
-                        "Add the tools to the agent's tool_ids if the single-prompt agent should call them.", concept)
+            ctx.finding(
+                paths.join(path, "nodes", node_id),
+                "unmapped",
+                "warning",
+                f"Workflow node {node_id!r} uses tool(s) {', '.join(map(str, tool_ids))}; they are not migrated with the workflow.",
+                "Add the tools to the agent's tool_ids if the single-prompt agent should call them.",
+                concept,
+            )
 
 
 # --- post-call webhook ------------------------------------------------------------------------
+
 
 @transform("post_call_webhook")
 def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
@@ -1259,26 +1795,42 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
     if found is None:
         if not ctx.source.inherited_post_call.get("post_call_webhook_id"):
             return
-        found, inherited = (concept.source, dict(ctx.source.inherited_post_call)), "The workspace's post-call webhook (the agent has no override): "
+        found, inherited = (
+            (concept.source, dict(ctx.source.inherited_post_call)),
+            "The workspace's post-call webhook (the agent has no override): ",
+        )
     path, value = found
     if not isinstance(value, dict):
         _wrong_type(ctx, concept, path, "an object {post_call_webhook_id, events, ...}", value)
         return
     hook_id = value.get("post_call_webhook_id")
     if not hook_id:
-        ctx.finding(path, "ignored", "info", "No post-call webhook is set (post_call_webhook_id is empty).", "", concept)
+        ctx.finding(
+            path, "ignored", "info", "No post-call webhook is set (post_call_webhook_id is empty).", "", concept
+        )
         return
     record = ctx.source.webhooks.get(str(hook_id))
     url = (record or {}).get("webhook_url")
     if not isinstance(url, str) or not url:
-        ctx.finding(path, "unmapped", "warning",
-                    f"{inherited}Post-call webhook {hook_id}: its URL is kept in the ElevenLabs workspace and was not read, so it is not migrated.",
-                    "Migrate with ELEVENLABS_API_KEY set (the URL is read from GET /v1/workspace/webhooks), "
-                    "or add the webhook in the Atoms dashboard.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "warning",
+            f"{inherited}Post-call webhook {hook_id}: its URL is kept in the ElevenLabs workspace and was not read, so it is not migrated.",
+            "Migrate with ELEVENLABS_API_KEY set (the URL is read from GET /v1/workspace/webhooks), "
+            "or add the webhook in the Atoms dashboard.",
+            concept,
+        )
         return
     if (record or {}).get("is_disabled") or (record or {}).get("is_auto_disabled"):
-        ctx.finding(path, "unmapped", "info", f"{inherited}Post-call webhook {url} is disabled on ElevenLabs, so it is not migrated.",
-                    "Enable it on ElevenLabs and migrate again, or add it in the Atoms dashboard.", concept)
+        ctx.finding(
+            path,
+            "unmapped",
+            "info",
+            f"{inherited}Post-call webhook {url} is disabled on ElevenLabs, so it is not migrated.",
+            "Enable it on ElevenLabs and migrate again, or add it in the Atoms dashboard.",
+            concept,
+        )
         return
     analysis = any(ctx.get(p) for p in concept.params.get("analysis_sources", []))
     event_types = ["post-conversation", *(["analytics-completed"] if analysis else [])]
@@ -1291,16 +1843,27 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
         extra += " The OpenTelemetry transcript format has no Atoms equivalent (Atoms sends JSON)."
     if value.get("exclude_transcript"):
         extra += " ElevenLabs left the transcript out; Atoms' post-conversation payload includes it."
-    ctx.resources.append(Step(
-        "webhook",
-        f"subscribe the agent to the Atoms webhook for {url} ({', '.join(event_types)}); "
-        "the webhook is reused when Atoms has one with this URL, else created",
-        {"url": url, "event_types": event_types, "elevenlabs_webhook_id": str(hook_id),
-         "description": f"Post-call webhook migrated by atoms-migrate from ElevenLabs webhook {(record or {}).get('name') or hook_id}"},
-    ))
-    ctx.finding(path, "lossy", "warning",
-                f"{inherited}Post-call webhook {url} -> Atoms webhook ({', '.join(event_types)}). The receiving endpoint must change: "
-                "Atoms posts its own payload shape and signs it with X-Signature (HMAC-SHA256 of the body, keyed by the "
-                "Atoms webhook's signing secret) instead of ElevenLabs' signature header." + extra,
-                "Update the endpoint before switching calls to Atoms: parse the Atoms payload and verify X-Signature with the "
-                "signing secret atoms-migrate shows once when it creates the webhook (also in the Atoms dashboard).", concept)
+    ctx.resources.append(
+        Step(
+            "webhook",
+            f"subscribe the agent to the Atoms webhook for {url} ({', '.join(event_types)}); "
+            "the webhook is reused when Atoms has one with this URL, else created",
+            {
+                "url": url,
+                "event_types": event_types,
+                "elevenlabs_webhook_id": str(hook_id),
+                "description": f"Post-call webhook migrated by atoms-migrate from ElevenLabs webhook {(record or {}).get('name') or hook_id}",
+            },
+        )
+    )
+    ctx.finding(
+        path,
+        "lossy",
+        "warning",
+        f"{inherited}Post-call webhook {url} -> Atoms webhook ({', '.join(event_types)}). The receiving endpoint must change: "
+        "Atoms posts its own payload shape and signs it with X-Signature (HMAC-SHA256 of the body, keyed by the "
+        "Atoms webhook's signing secret) instead of ElevenLabs' signature header." + extra,
+        "Update the endpoint before switching calls to Atoms: parse the Atoms payload and verify X-Signature with the "
+        "signing secret atoms-migrate shows once when it creates the webhook (also in the Atoms dashboard).",
+        concept,
+    )

@@ -21,9 +21,27 @@ from typing import Any
 from atoms_migrate.mapping.tables import VoiceTable
 
 LANGUAGE_NAMES = {
-    "en": "english", "hi": "hindi", "es": "spanish", "ta": "tamil", "kn": "kannada", "mr": "marathi", "te": "telugu",
-    "or": "odia", "pa": "punjabi", "ml": "malayalam", "gu": "gujarati", "bn": "bengali", "fr": "french", "de": "german",
-    "it": "italian", "pt": "portuguese", "ar": "arabic", "ru": "russian", "ja": "japanese", "zh": "chinese", "nl": "dutch",
+    "en": "english",
+    "hi": "hindi",
+    "es": "spanish",
+    "ta": "tamil",
+    "kn": "kannada",
+    "mr": "marathi",
+    "te": "telugu",
+    "or": "odia",
+    "pa": "punjabi",
+    "ml": "malayalam",
+    "gu": "gujarati",
+    "bn": "bengali",
+    "fr": "french",
+    "de": "german",
+    "it": "italian",
+    "pt": "portuguese",
+    "ar": "arabic",
+    "ru": "russian",
+    "ja": "japanese",
+    "zh": "chinese",
+    "nl": "dutch",
 }
 # Language outweighs every other trait together: a voice that cannot speak the agent's language
 # is never preferred to one that can (Atoms §K.4).
@@ -34,8 +52,15 @@ def _norm(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip().lower().replace("_", " ").replace("-", " ")
-    return {"middle age": "middle aged", "old": "senior", "elderly": "senior", "us": "american", "uk": "british",
-            "english (us)": "american", "non binary": "neutral"}.get(text, text)
+    return {
+        "middle age": "middle aged",
+        "old": "senior",
+        "elderly": "senior",
+        "us": "american",
+        "uk": "british",
+        "english (us)": "american",
+        "non binary": "neutral",
+    }.get(text, text)
 
 
 def language_name(code_or_name: Any) -> str | None:
@@ -67,9 +92,16 @@ def parse_catalog(body: Any) -> list[CatalogVoice]:
             continue
         tags = item.get("tags") if isinstance(item.get("tags"), dict) else {}
         languages = tags.get("language") if isinstance(tags.get("language"), list) else [tags.get("language")]
-        out.append(CatalogVoice(item["voiceId"], str(item.get("displayName") or item["voiceId"]), _norm(tags.get("gender")),
-                                _norm(tags.get("accent")), _norm(tags.get("age")),
-                                tuple(n for n in (language_name(x) for x in languages) if n)))
+        out.append(
+            CatalogVoice(
+                item["voiceId"],
+                str(item.get("displayName") or item["voiceId"]),
+                _norm(tags.get("gender")),
+                _norm(tags.get("accent")),
+                _norm(tags.get("age")),
+                tuple(n for n in (language_name(x) for x in languages) if n),
+            )
+        )
     return out
 
 
@@ -97,22 +129,45 @@ def traits_from_elevenlabs(voice: dict[str, Any]) -> Traits:
     if not language and isinstance(verified, list) and verified and isinstance(verified[0], dict):
         language = verified[0].get("language")
     gender = _norm(labels.get("gender"))
-    return Traits(name=str(voice.get("name") or voice.get("voice_id") or "voice").split(" - ")[0],
-                  gender=gender if gender in ("male", "female") else None, accent=_norm(labels.get("accent")),
-                  age=_norm(labels.get("age")), language=language_name(language), category=_norm(voice.get("category")))
+    return Traits(
+        name=str(voice.get("name") or voice.get("voice_id") or "voice").split(" - ")[0],
+        gender=gender if gender in ("male", "female") else None,
+        accent=_norm(labels.get("accent")),
+        age=_norm(labels.get("age")),
+        language=language_name(language),
+        category=_norm(voice.get("category")),
+    )
 
 
 def table_candidates(table: VoiceTable) -> list[CatalogVoice]:
     """The voices.yaml targets as candidates, for suggestions without a live catalog."""
     seen: dict[str, CatalogVoice] = {}
     for entry in table.voices:
-        seen.setdefault(entry.target, CatalogVoice(entry.target, entry.target.title(), entry.gender, _norm(entry.accent),
-                                                   None, tuple(n for n in [language_name(entry.language)] if n)))
+        seen.setdefault(
+            entry.target,
+            CatalogVoice(
+                entry.target,
+                entry.target.title(),
+                entry.gender,
+                _norm(entry.accent),
+                None,
+                tuple(n for n in [language_name(entry.language)] if n),
+            ),
+        )
     for code, voices in table.language_voices.items():
         for voice in voices:  # Indic catalog voices speak Hindi and English (§E.2)
             languages = (language_name(code),) + (("english",) if voice.accent == "indian" else ())
-            seen.setdefault(voice.target, CatalogVoice(voice.target, voice.target.title(), voice.gender, _norm(voice.accent),
-                                                       None, tuple(n for n in languages if n)))
+            seen.setdefault(
+                voice.target,
+                CatalogVoice(
+                    voice.target,
+                    voice.target.title(),
+                    voice.gender,
+                    _norm(voice.accent),
+                    None,
+                    tuple(n for n in languages if n),
+                ),
+            )
     return list(seen.values())
 
 
@@ -180,8 +235,15 @@ class Pick:
         return self.language in self.languages
 
 
-def pick_voice(voice_id: str, table: VoiceTable, record: dict[str, Any] | None, catalog: tuple[CatalogVoice, ...] | None,
-               clone: bool = False, clones: dict[str, str] | None = None, language: str | None = None) -> Pick:
+def pick_voice(
+    voice_id: str,
+    table: VoiceTable,
+    record: dict[str, Any] | None,
+    catalog: tuple[CatalogVoice, ...] | None,
+    clone: bool = False,
+    clones: dict[str, str] | None = None,
+    language: str | None = None,
+) -> Pick:
     """Choose the Atoms voice for ``voice_id`` in an agent speaking ``language`` (an Atoms code).
 
     Table entry, clone, labelled suggestion, or the fallback for the language. A premade voice
@@ -197,12 +259,27 @@ def pick_voice(voice_id: str, table: VoiceTable, record: dict[str, Any] | None, 
     candidates = catalog if catalog is not None else tuple(table_candidates(table))
     if entry is None and clone and (record is not None or voice_id in clones):
         made = voice_id in clones
-        return Pick(voice_id, traits, clones.get(voice_id) or late_ref("voice", voice_id), None, "clone", "high",
-                    f"{traits.name} -> instant clone on Smallest ({'made earlier' if made else 'made during the apply'})", None)
+        return Pick(
+            voice_id,
+            traits,
+            clones.get(voice_id) or late_ref("voice", voice_id),
+            None,
+            "clone",
+            "high",
+            f"{traits.name} -> instant clone on Smallest ({'made earlier' if made else 'made during the apply'})",
+            None,
+        )
     if wanted is not None:  # the agent's language, not the voice's label, decides what the voice must speak
         traits = Traits(traits.name, traits.gender, traits.accent, traits.age, wanted, traits.category)
     if entry is not None:
-        traits = Traits(entry.elevenlabs_name, entry.gender, _norm(entry.accent), None, wanted or language_name(entry.language), "premade")
+        traits = Traits(
+            entry.elevenlabs_name,
+            entry.gender,
+            _norm(entry.accent),
+            None,
+            wanted or language_name(entry.language),
+            "premade",
+        )
         target, gender, basis, confidence = entry.target, entry.gender, "table", entry.confidence
         rationale = entry.rationale
         if wanted is not None and not _speaks(target, wanted, candidates, table):
@@ -210,29 +287,58 @@ def pick_voice(voice_id: str, table: VoiceTable, record: dict[str, Any] | None, 
             if best:
                 target, gender, basis = best[0].voice.voice_id, best[0].voice.gender, "language"
                 confidence = "medium" if "gender" in best[0].matched else "low"
-                rationale = (f"{entry.elevenlabs_name} maps to {entry.target!r}, which does not speak {wanted}; "
-                             f"{target!r} does ({best[0].reason()})")
+                rationale = (
+                    f"{entry.elevenlabs_name} maps to {entry.target!r}, which does not speak {wanted}; "
+                    f"{target!r} does ({best[0].reason()})"
+                )
     elif record is not None:
         best = suggest(traits, candidates, limit=1)
         if not best:
-            return Pick(voice_id, traits, None, None, "suggested", "low", "no catalog voice to suggest", False, language=wanted)
-        target, gender, basis, confidence = best[0].voice.voice_id, best[0].voice.gender, "suggested", best[0].confidence
+            return Pick(
+                voice_id, traits, None, None, "suggested", "low", "no catalog voice to suggest", False, language=wanted
+            )
+        target, gender, basis, confidence = (
+            best[0].voice.voice_id,
+            best[0].voice.gender,
+            "suggested",
+            best[0].confidence,
+        )
         rationale = f"{traits.category or 'voice'} with labels {traits.describe()}; {best[0].reason()}"
     else:
         fallback = table.fallback_for(language)
         traits = Traits(voice_id, fallback.gender, language=wanted)
-        target, gender, basis, confidence, rationale = fallback.target, fallback.gender, "fallback", "low", fallback.rationale
+        target, gender, basis, confidence, rationale = (
+            fallback.target,
+            fallback.gender,
+            "fallback",
+            "low",
+            fallback.rationale,
+        )
     in_catalog = None if catalog is None else any(v.voice_id == target for v in catalog)
     spoken = _languages_of(target, candidates, table)
     if wanted is not None and spoken is not None and wanted not in spoken and confidence == "high":
         confidence = "low"  # never high when the voice does not speak the agent's language
     alternatives = tuple(s for s in suggest(traits, candidates, limit=4) if s.voice.voice_id != target)[:3]
-    if basis == "table":  # the table's traits describe its chosen voice: these are look-alikes of it, not better matches
+    if (
+        basis == "table"
+    ):  # the table's traits describe its chosen voice: these are look-alikes of it, not better matches
         alternatives = tuple(Suggestion(s.voice, s.score, "similar", s.matched) for s in alternatives)
     if in_catalog is False:
-        return Pick(voice_id, traits, None, None, basis, confidence, f"{target!r} is not in this account's catalog", False, alternatives,
-                    language=wanted)
-    return Pick(voice_id, traits, target, gender, basis, confidence, rationale, in_catalog, alternatives, spoken, wanted)
+        return Pick(
+            voice_id,
+            traits,
+            None,
+            None,
+            basis,
+            confidence,
+            f"{target!r} is not in this account's catalog",
+            False,
+            alternatives,
+            language=wanted,
+        )
+    return Pick(
+        voice_id, traits, target, gender, basis, confidence, rationale, in_catalog, alternatives, spoken, wanted
+    )
 
 
 def _languages_of(voice_id: str, candidates: Iterable[CatalogVoice], table: VoiceTable) -> tuple[str, ...] | None:
@@ -254,9 +360,24 @@ def _speaks(voice_id: str, language: str, candidates: Iterable[CatalogVoice], ta
 def pick_to_dict(role: str, pick: Pick) -> dict[str, Any]:
     t = pick.traits
     return {
-        "role": role, "elevenlabs_id": pick.elevenlabs_id, "elevenlabs_name": t.name,
-        "traits": {"gender": t.gender, "accent": t.accent, "age": t.age, "language": t.language, "category": t.category},
-        "target": pick.target, "basis": pick.basis, "confidence": pick.confidence, "in_catalog": pick.in_catalog,
-        "rationale": pick.rationale, "languages": list(pick.languages) if pick.languages is not None else None,
-        "alternatives": [{"voice_id": s.voice.voice_id, "confidence": s.confidence, "matched": list(s.matched)} for s in pick.alternatives],
+        "role": role,
+        "elevenlabs_id": pick.elevenlabs_id,
+        "elevenlabs_name": t.name,
+        "traits": {
+            "gender": t.gender,
+            "accent": t.accent,
+            "age": t.age,
+            "language": t.language,
+            "category": t.category,
+        },
+        "target": pick.target,
+        "basis": pick.basis,
+        "confidence": pick.confidence,
+        "in_catalog": pick.in_catalog,
+        "rationale": pick.rationale,
+        "languages": list(pick.languages) if pick.languages is not None else None,
+        "alternatives": [
+            {"voice_id": s.voice.voice_id, "confidence": s.confidence, "matched": list(s.matched)}
+            for s in pick.alternatives
+        ],
     }

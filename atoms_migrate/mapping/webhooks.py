@@ -81,14 +81,41 @@ _HOST_TOKEN = re.compile(r"^(?:YOUR[A-Z0-9_]*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)$")
 # What may surround {{var}} templates in a value that is not a literal credential.
 _TEMPLATE_RESIDUE = re.compile(r"(?i)\b(?:bearer|basic|token)\b|[\s:;,=&/._\-]+")
 _RAW = "\x00RAW:"
-_CONSUMED_TOP = {"type", "name", "description", "api_schema", "response_timeout_secs", "assignments",
-                 "webhook", "parameters", "url", "method", "headers"}
-_CONSUMED_SCHEMA = {"url", "method", "path_params_schema", "query_params_schema", "request_body_schema",
-                    "request_headers", "content_type", "auth_connection"}
+_CONSUMED_TOP = {
+    "type",
+    "name",
+    "description",
+    "api_schema",
+    "response_timeout_secs",
+    "assignments",
+    "webhook",
+    "parameters",
+    "url",
+    "method",
+    "headers",
+}
+_CONSUMED_SCHEMA = {
+    "url",
+    "method",
+    "path_params_schema",
+    "query_params_schema",
+    "request_body_schema",
+    "request_headers",
+    "content_type",
+    "auth_connection",
+}
 # UI-style value_type -> our value-source names.
-_VALUE_TYPES = {"llm_prompt": "llm", "llm": "llm", "dynamic_variable": "variable", "constant_value": "constant",
-                "constant": "constant", "system_provided": "system", "is_system_provided": "system",
-                "omitted": "omit", "is_omitted": "omit"}
+_VALUE_TYPES = {
+    "llm_prompt": "llm",
+    "llm": "llm",
+    "dynamic_variable": "variable",
+    "constant_value": "constant",
+    "constant": "constant",
+    "system_provided": "system",
+    "is_system_provided": "system",
+    "omitted": "omit",
+    "is_omitted": "omit",
+}
 
 RenameVariable = Callable[[str], "str | None"]
 ValueSource = Literal["omit", "constant", "variable", "system", "llm"]
@@ -183,12 +210,19 @@ def normalise_tool(cfg: dict[str, Any]) -> ToolRequest:
     api = cfg.get("api_schema")
     if isinstance(api, dict):
         return ToolRequest(
-            url=str(api.get("url") or ""), url_path="api_schema.url", method=api.get("method") or "GET", method_path="api_schema.method",
+            url=str(api.get("url") or ""),
+            url_path="api_schema.url",
+            method=api.get("method") or "GET",
+            method_path="api_schema.method",
             path_params=_props_map(api.get("path_params_schema")),
-            query=_object_schema(api.get("query_params_schema")), query_path="api_schema.query_params_schema",
-            body=_object_schema(api.get("request_body_schema")), body_path="api_schema.request_body_schema",
+            query=_object_schema(api.get("query_params_schema")),
+            query_path="api_schema.query_params_schema",
+            body=_object_schema(api.get("request_body_schema")),
+            body_path="api_schema.request_body_schema",
             headers=_headers_map(api.get("request_headers")),
-            headers_path="api_schema.request_headers", content_type=api.get("content_type"), auth_connection=api.get("auth_connection"),
+            headers_path="api_schema.request_headers",
+            content_type=api.get("content_type"),
+            auth_connection=api.get("auth_connection"),
         )
     hook = cfg.get("webhook") if isinstance(cfg.get("webhook"), dict) else None
     where = "webhook." if hook else ""
@@ -197,10 +231,19 @@ def normalise_tool(cfg: dict[str, Any]) -> ToolRequest:
     if isinstance(params, list):  # [{name, type, description, required}]
         params = {"type": "object", "properties": params}
     return ToolRequest(
-        url=str(src.get("url") or ""), url_path=f"{where}url", method=src.get("method") or "GET", method_path=f"{where}method",
-        path_params={}, query=None, query_path="parameters", body=_object_schema(params), body_path="parameters",
-        headers=_headers_map(src.get("headers")), headers_path=f"{where}headers",
-        content_type=None, auth_connection=None,
+        url=str(src.get("url") or ""),
+        url_path=f"{where}url",
+        method=src.get("method") or "GET",
+        method_path=f"{where}method",
+        path_params={},
+        query=None,
+        query_path="parameters",
+        body=_object_schema(params),
+        body_path="parameters",
+        headers=_headers_map(src.get("headers")),
+        headers_path=f"{where}headers",
+        content_type=None,
+        auth_connection=None,
     )
 
 
@@ -212,7 +255,9 @@ def _props_map(props: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for item in props:
             if isinstance(item, dict) and (item.get("id") or item.get("name")):
-                out[str(item.get("id") or item.get("name"))] = _property({k: v for k, v in item.items() if k not in ("id", "name")})
+                out[str(item.get("id") or item.get("name"))] = _property(
+                    {k: v for k, v in item.items() if k not in ("id", "name")}
+                )
         return out
     return {}
 
@@ -227,7 +272,9 @@ def _object_schema(schema: Any) -> dict[str, Any] | None:
     out["properties"] = _props_map(raw)
     required = [str(r) for r in schema["required"]] if isinstance(schema.get("required"), list) else []
     if isinstance(raw, list):  # per-item ``required: true`` of the list shapes
-        required += [str(i.get("id") or i.get("name")) for i in raw if isinstance(i, dict) and i.get("required") is True]
+        required += [
+            str(i.get("id") or i.get("name")) for i in raw if isinstance(i, dict) and i.get("required") is True
+        ]
     out["required"] = list(dict.fromkeys(required))
     return out
 
@@ -254,13 +301,17 @@ def _headers_map(headers: Any) -> dict[str, Any]:
         if kind == "secret" or "secret_id" in item:
             out[str(item["name"])] = {"secret_id": item.get("secret_id") or item.get("value")}
         elif kind in ("dynamic_variable", "variable") or "variable_name" in item:
-            out[str(item["name"])] = {"variable_name": item.get("variable_name") or item.get("dynamic_variable") or item.get("value")}
+            out[str(item["name"])] = {
+                "variable_name": item.get("variable_name") or item.get("dynamic_variable") or item.get("value")
+            }
         else:
             out[str(item["name"])] = item.get("value")
     return out
 
 
-def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVariable, options: ToolOptions) -> Conversion:
+def convert_webhook(
+    cfg: dict[str, Any], name: str, rename_variable: RenameVariable, options: ToolOptions
+) -> Conversion:
     conv = Conversion(tool={})
     req = normalise_tool(cfg)
     builder = _Builder(name, rename_variable, options, conv)
@@ -269,13 +320,31 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
     description = raw_description.strip() if isinstance(raw_description, str) else ""
     if not description:
         description = f"Call {name}."
-        wrong = f" (found {type(raw_description).__name__}, not text)" if raw_description is not None and not isinstance(raw_description, str) else ""
-        conv.notes.append(Note("description", "lossy", "warning", f"The tool has no description{wrong}; Atoms needs one, so a generic one was written.",
-                               "Describe when the agent should call the tool."))
+        wrong = (
+            f" (found {type(raw_description).__name__}, not text)"
+            if raw_description is not None and not isinstance(raw_description, str)
+            else ""
+        )
+        conv.notes.append(
+            Note(
+                "description",
+                "lossy",
+                "warning",
+                f"The tool has no description{wrong}; Atoms needs one, so a generic one was written.",
+                "Describe when the agent should call the tool.",
+            )
+        )
     description = builder.rename_templates(description, "description")
     method = str(req.method or "GET").upper()
     if method not in METHODS:
-        conv.notes.append(Note(req.method_path, "unmapped", "error", f"HTTP method {req.method!r} is not supported by Atoms api_call ({', '.join(METHODS)})."))
+        conv.notes.append(
+            Note(
+                req.method_path,
+                "unmapped",
+                "error",
+                f"HTTP method {req.method!r} is not supported by Atoms api_call ({', '.join(METHODS)}).",
+            )
+        )
         method = "GET"
     url = builder.url(req)
     tool: dict[str, Any] = {"type": "api_call", "name": name, "description": description, "url": url, "method": method}
@@ -296,9 +365,15 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
                 del tool["queryParams"]
     if req.content_type and req.content_type != "application/json":
         conv.lossy.append(f"{req.content_type} body sent as JSON")
-        conv.notes.append(Note("api_schema.content_type", "lossy", "warning",
-                               f"Body encoding {req.content_type} is not available on Atoms; the body is sent as JSON.",
-                               "Make the endpoint accept JSON."))
+        conv.notes.append(
+            Note(
+                "api_schema.content_type",
+                "lossy",
+                "warning",
+                f"Body encoding {req.content_type} is not available on Atoms; the body is sent as JSON.",
+                "Make the endpoint accept JSON.",
+            )
+        )
     if builder.params:
         tool["llmParameters"] = builder.params
     variables = builder.response_variables(cfg.get("assignments"))
@@ -306,7 +381,9 @@ def convert_webhook(cfg: dict[str, Any], name: str, rename_variable: RenameVaria
         tool["responseVariables"] = variables
     leftovers = _leftovers(cfg)
     if leftovers:
-        conv.notes.append(Note("", "ignored", "info", f"Tool settings with no Atoms api_call equivalent: {', '.join(leftovers)}."))
+        conv.notes.append(
+            Note("", "ignored", "info", f"Tool settings with no Atoms api_call equivalent: {', '.join(leftovers)}.")
+        )
     conv.tool = tool
     return conv
 
@@ -379,7 +456,9 @@ def unique_name(key: str, taken: set[str]) -> str:
     return name
 
 
-def variables_read(cfg: dict[str, Any], reads_variable: Callable[[dict[str, Any]], bool]) -> list[tuple[str, dict[str, Any] | None]]:
+def variables_read(
+    cfg: dict[str, Any], reads_variable: Callable[[dict[str, Any]], bool]
+) -> list[tuple[str, dict[str, Any] | None]]:
     """Every variable a source tool reads: (name, the property) for a property whose value source
     is its ``dynamic_variable`` (decided by ``reads_variable``, so each caller applies its own
     reading of value sources), (name, None) for variable headers and ``{{name}}`` templates."""
@@ -449,7 +528,14 @@ class _Builder:
         url, used_host = substitute_host(url, self.options.values)
         used += used_host
         if used:
-            self.conv.notes.append(Note(req.url_path, "mapped", "info", f"Placeholders substituted from --set: {', '.join(sorted(set(used)))}."))
+            self.conv.notes.append(
+                Note(
+                    req.url_path,
+                    "mapped",
+                    "info",
+                    f"Placeholders substituted from --set: {', '.join(sorted(set(used)))}.",
+                )
+            )
 
         seen: dict[str, str] = {}
 
@@ -471,12 +557,25 @@ class _Builder:
         shown = mask_url(url)  # credentials in the URL are never shown, not even in a finding
         for token in unresolved_placeholders(url):
             name = _placeholder_name(token)
-            self.conv.notes.append(Note(req.url_path, "unmapped", "error",
-                                        f"Tool {self.tool_name}: URL {shown} still holds the placeholder {token}, so it cannot go live.",
-                                        f"Pass --set {name}=VALUE with the real value (for a host: --set {name}=api.example.com)."))
+            self.conv.notes.append(
+                Note(
+                    req.url_path,
+                    "unmapped",
+                    "error",
+                    f"Tool {self.tool_name}: URL {shown} still holds the placeholder {token}, so it cannot go live.",
+                    f"Pass --set {name}=VALUE with the real value (for a host: --set {name}=api.example.com).",
+                )
+            )
         if not unresolved_placeholders(url) and not re.match(r"^https?://[^/\s]+", url):
-            self.conv.notes.append(Note(req.url_path, "unmapped", "error", f"Tool {self.tool_name}: URL {shown!r} is not an absolute http(s) URL.",
-                                        "Fix the URL in the source, or pass --set for its placeholder."))
+            self.conv.notes.append(
+                Note(
+                    req.url_path,
+                    "unmapped",
+                    "error",
+                    f"Tool {self.tool_name}: URL {shown!r} is not an absolute http(s) URL.",
+                    "Fix the URL in the source, or pass --set for its placeholder.",
+                )
+            )
         if shown != url:
             url = self._credentials_out_of_url(url, shown, req.url_path)
         return url
@@ -499,20 +598,33 @@ class _Builder:
                 self.url_query.append((unquote(key), unquote(value)))
             else:
                 kept.append(piece)
-        self.conv.notes.append(Note(where, "mapped", "info",
-                                    f"The URL of tool {self.tool_name} ({shown}) carries credentials; they are sent as "
-                                    f"{'an Authorization: Basic header' if self.url_auth else ''}"
-                                    f"{' and ' if self.url_auth and self.url_query else ''}"
-                                    f"{'query parameters' if self.url_query else ''}, as an HTTP client sends them, and never shown."))
+        self.conv.notes.append(
+            Note(
+                where,
+                "mapped",
+                "info",
+                f"The URL of tool {self.tool_name} ({shown}) carries credentials; they are sent as "
+                f"{'an Authorization: Basic header' if self.url_auth else ''}"
+                f"{' and ' if self.url_auth and self.url_query else ''}"
+                f"{'query parameters' if self.url_query else ''}, as an HTTP client sends them, and never shown.",
+            )
+        )
         return urlunsplit((parts.scheme, netloc, parts.path, "&".join(kept), parts.fragment))
 
     def add_url_credentials(self, headers: dict[str, str], query: list[dict[str, str]], where: str) -> None:
         """The credentials ``_credentials_out_of_url`` took from the URL, as secret references."""
         if self.url_auth:
             if any(k.lower() == "authorization" for k in headers):
-                self.conv.notes.append(Note(where, "lossy", "warning",
-                                            f"Tool {self.tool_name} has both user:password in its URL and an Authorization header; "
-                                            "the header is kept, as HTTP clients send it.", "Remove one of them in the source."))
+                self.conv.notes.append(
+                    Note(
+                        where,
+                        "lossy",
+                        "warning",
+                        f"Tool {self.tool_name} has both user:password in its URL and an Authorization header; "
+                        "the header is kept, as HTTP clients send it.",
+                        "Remove one of them in the source.",
+                    )
+                )
             else:
                 value = self._literal("Authorization", self.url_auth, where, header=True)
                 if value is not None:
@@ -524,12 +636,20 @@ class _Builder:
 
     def rename_templates(self, text: str, where: str) -> str:
         """``{{system__x}}`` -> the Atoms system variable (Atoms §F.4), wherever a template can be."""
+
         def swap(m: re.Match[str]) -> str:
             name = m.group(1)
             if name.startswith("system__"):
                 new = self.rename_variable(name)
                 if new is None:
-                    self.conv.notes.append(Note(where, "lossy", "warning", f"System variable {name} has no Atoms equivalent; it stays as written."))
+                    self.conv.notes.append(
+                        Note(
+                            where,
+                            "lossy",
+                            "warning",
+                            f"System variable {name} has no Atoms equivalent; it stays as written.",
+                        )
+                    )
                     return m.group(0)
                 return "{{" + new + "}}"
             return m.group(0)
@@ -537,7 +657,11 @@ class _Builder:
         return _DOUBLE.sub(swap, text)
 
     def timeout(self, secs: Any) -> int:
-        if not isinstance(secs, (int, float)) or isinstance(secs, bool) or (isinstance(secs, float) and not math.isfinite(secs)):
+        if (
+            not isinstance(secs, (int, float))
+            or isinstance(secs, bool)
+            or (isinstance(secs, float) and not math.isfinite(secs))
+        ):
             return ELEVENLABS_DEFAULT_TIMEOUT_SECS * 1000
         low, high = TIMEOUT_MS
         # Bound the seconds before converting: 1e308 s would overflow to infinity in milliseconds.
@@ -546,8 +670,14 @@ class _Builder:
         if within != secs:
             shown = str(secs) if len(str(secs)) <= 16 else f"{str(secs)[:6]}… ({len(str(secs))} digits)"
             self.conv.lossy.append(f"timeout {shown} s clamped to {clamped} ms")
-            self.conv.notes.append(Note("response_timeout_secs", "lossy", "warning",
-                                        f"Timeout {shown} s is outside Atoms' 1-30 s range; clamped to {clamped // 1000} s."))
+            self.conv.notes.append(
+                Note(
+                    "response_timeout_secs",
+                    "lossy",
+                    "warning",
+                    f"Timeout {shown} s is outside Atoms' 1-30 s range; clamped to {clamped // 1000} s.",
+                )
+            )
         return clamped
 
     def headers(self, req: ToolRequest) -> dict[str, str]:
@@ -565,28 +695,49 @@ class _Builder:
                     out[header] = self.rename_templates(literal, where)
                     if _DOUBLE.search(out[header]):  # the same doubt as a variable header, below
                         self.conv.lossy.append(f"header {header} holds a variable")
-                        self.conv.notes.append(Note(where, "lossy", "warning", f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query and body, not headers (§D.3: static headers).",
-                                                    "Check on Atoms that the header is filled in."))
+                        self.conv.notes.append(
+                            Note(
+                                where,
+                                "lossy",
+                                "warning",
+                                f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query and body, not headers (§D.3: static headers).",
+                                "Check on Atoms that the header is filled in.",
+                            )
+                        )
             elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
                 name = str(value.get("secret_id") or value.get("env_var_label"))
                 kind = "workspace secret" if "secret_id" in value else "environment variable"
-                ref = self._secret(name, where, f"Header {header} of tool {self.tool_name} references the ElevenLabs {kind} {name}")
+                ref = self._secret(
+                    name, where, f"Header {header} of tool {self.tool_name} references the ElevenLabs {kind} {name}"
+                )
                 if ref:
                     out[header] = ref
             elif isinstance(value, dict) and "variable_name" in value:
                 var = str(value["variable_name"])
                 out[header] = "{{" + (self.rename_variable(var) or var if var.startswith("system__") else var) + "}}"
                 self.conv.lossy.append(f"header {header} from a variable")
-                self.conv.notes.append(Note(where, "lossy", "warning", f"Header {header} takes the dynamic variable {var}; Atoms documents {{{{var}}}} templates for URL, query and body, not headers.",
-                                            "Check on Atoms that the header is filled in."))
+                self.conv.notes.append(
+                    Note(
+                        where,
+                        "lossy",
+                        "warning",
+                        f"Header {header} takes the dynamic variable {var}; Atoms documents {{{{var}}}} templates for URL, query and body, not headers.",
+                        "Check on Atoms that the header is filled in.",
+                    )
+                )
             else:
-                self.conv.notes.append(Note(where, "unmapped", "warning", f"Header {header} has a value of unknown form; not migrated."))
+                self.conv.notes.append(
+                    Note(where, "unmapped", "warning", f"Header {header} has a value of unknown form; not migrated.")
+                )
         auth = req.auth_connection
         if isinstance(auth, dict) and auth:
             name = str(auth.get("auth_connection_id") or auth.get("env_var_label") or "auth_connection")
-            ref = self._secret(name, "api_schema.auth_connection",
-                               f"Tool {self.tool_name} authenticates with the ElevenLabs auth connection {name}; Atoms api_call has static headers only",
-                               "the Authorization header value")
+            ref = self._secret(
+                name,
+                "api_schema.auth_connection",
+                f"Tool {self.tool_name} authenticates with the ElevenLabs auth connection {name}; Atoms api_call has static headers only",
+                "the Authorization header value",
+            )
             if ref:
                 out.setdefault("Authorization", ref)
         return out
@@ -606,21 +757,47 @@ class _Builder:
 
         filled = _SECRET_VAR.sub(swap, value)
         for name in dict.fromkeys(missing):
-            self.conv.notes.append(Note(where, "unmapped", "error",
-                                        f"Header {header} of tool {self.tool_name} uses the ElevenLabs secret variable secret__{name}; its value cannot be read from ElevenLabs.",
-                                        f"Pass --secret {name}=VALUE (or set {secret_env_name(name)})."))
+            self.conv.notes.append(
+                Note(
+                    where,
+                    "unmapped",
+                    "error",
+                    f"Header {header} of tool {self.tool_name} uses the ElevenLabs secret variable secret__{name}; its value cannot be read from ElevenLabs.",
+                    f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}).",
+                )
+            )
         if missing:
             return None
-        self.conv.notes.append(Note(where, "mapped", "info",
-                                    f"Header {header} of tool {self.tool_name}: its secret variables come from --secret at apply time and are never shown."))
+        self.conv.notes.append(
+            Note(
+                where,
+                "mapped",
+                "info",
+                f"Header {header} of tool {self.tool_name}: its secret variables come from --secret at apply time and are never shown.",
+            )
+        )
         return filled
 
     def _secret(self, name: str, where: str, what: str, value_kind: str = "the value") -> str | None:
         if self.options.has_secret(name):
-            self.conv.notes.append(Note(where, "mapped", "info", f"{what}; {value_kind} comes from --secret {name} at apply time and is never shown."))
+            self.conv.notes.append(
+                Note(
+                    where,
+                    "mapped",
+                    "info",
+                    f"{what}; {value_kind} comes from --secret {name} at apply time and is never shown.",
+                )
+            )
             return secret_ref(name)
-        self.conv.notes.append(Note(where, "unmapped", "error", f"{what}; its value cannot be read from ElevenLabs.",
-                                    f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with {value_kind}."))
+        self.conv.notes.append(
+            Note(
+                where,
+                "unmapped",
+                "error",
+                f"{what}; its value cannot be read from ElevenLabs.",
+                f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with {value_kind}.",
+            )
+        )
         return None
 
     def _literal(self, key: str, value: str, where: str, header: bool = False) -> str | None:
@@ -630,17 +807,29 @@ class _Builder:
             if self.options.has_secret(name):
                 return secret_ref(name)
             what = f"Header {key}" if header else f"{key}"
-            self.conv.notes.append(Note(where, "unmapped", "error",
-                                        f"{what} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
-                                        f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with the real value."))
+            self.conv.notes.append(
+                Note(
+                    where,
+                    "unmapped",
+                    "error",
+                    f"{what} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
+                    f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with the real value.",
+                )
+            )
             return None
         if not is_sensitive_name(key) or not value.strip() or is_template_only(value):
             return value
         if self.options.has_secret(name):
             return secret_ref(name)
         self.conv.literal_secrets[name] = value
-        self.conv.notes.append(Note(where, "mapped", "info",
-                                    f"{key} of tool {self.tool_name} holds a literal credential; it is sent to Atoms but never shown (plan: <secret:{name}>)."))
+        self.conv.notes.append(
+            Note(
+                where,
+                "mapped",
+                "info",
+                f"{key} of tool {self.tool_name} holds a literal credential; it is sent to Atoms but never shown (plan: <secret:{name}>).",
+            )
+        )
         return secret_ref(name)
 
     def query(self, req: ToolRequest) -> list[dict[str, str]]:
@@ -673,7 +862,14 @@ class _Builder:
             p_where = f"{where}.properties.{key}"
             if isinstance(prop.get("properties"), dict) and prop["properties"] and value_source(prop)[0] == "llm":
                 out[key] = self._object(prop, f"{prefix}{key}_", p_where)
-                self.conv.notes.append(Note(p_where, "mapped", "info", f"Nested object {key}: its fields become parameters named {prefix}{key}_<field>."))
+                self.conv.notes.append(
+                    Note(
+                        p_where,
+                        "mapped",
+                        "info",
+                        f"Nested object {key}: its fields become parameters named {prefix}{key}_<field>.",
+                    )
+                )
                 continue
             value = self._templated(f"{prefix}{key}", prop, p_where, key in required, in_text=False)
             if value is not None:
@@ -688,9 +884,15 @@ class _Builder:
         """
         source, beaten = value_source(prop)
         if beaten:
-            self.conv.notes.append(Note(where, "lossy", "warning",
-                                        f"{key} sets more than one value source ({', '.join(beaten)} besides the one used: {source}); "
-                                        "ElevenLabs allows exactly one."))
+            self.conv.notes.append(
+                Note(
+                    where,
+                    "lossy",
+                    "warning",
+                    f"{key} sets more than one value source ({', '.join(beaten)} besides the one used: {source}); "
+                    "ElevenLabs allows exactly one.",
+                )
+            )
         if source == "omit":
             self.conv.notes.append(Note(where, "ignored", "info", f"{key} is omitted from the request (is_omitted)."))
             return None
@@ -700,14 +902,28 @@ class _Builder:
             var = str(prop["dynamic_variable"]).strip()
             renamed = self.rename_variable(var) if var.startswith("system__") else var
             if renamed is None:
-                self.conv.notes.append(Note(where, "lossy", "warning", f"{key} takes the system variable {var}, which has no Atoms equivalent; sent as written."))
+                self.conv.notes.append(
+                    Note(
+                        where,
+                        "lossy",
+                        "warning",
+                        f"{key} takes the system variable {var}, which has no Atoms equivalent; sent as written.",
+                    )
+                )
                 renamed = var
             # Quoted even for numbers: Atoms does not know a variable's type, and an unquoted slot
             # that does not hold a number makes the body invalid JSON (the parity check reports the type).
             return "{{" + renamed + "}}"
         if source == "system":
             self.conv.lossy.append(f"{key} was system-provided")
-            self.conv.notes.append(Note(where, "lossy", "warning", f"{key} was filled in by ElevenLabs (is_system_provided); on Atoms the LLM is asked for it."))
+            self.conv.notes.append(
+                Note(
+                    where,
+                    "lossy",
+                    "warning",
+                    f"{key} was filled in by ElevenLabs (is_system_provided); on Atoms the LLM is asked for it.",
+                )
+            )
         name, raw = self._param(key, prop, required, where)
         if in_text or not raw:
             return "{{" + name + "}}"
@@ -716,10 +932,16 @@ class _Builder:
             # holds the slot, and an unset variable is sent as written (Atoms §F.4): unquoted, that is
             # not JSON. The parity check fills every slot, so it cannot show this; say it here.
             self.conv.lossy.append(f"optional {key} unquoted in the body")
-            self.conv.notes.append(Note(where, "lossy", "warning",
-                                        f"{key} is optional, but Atoms' body template always sends it: if the LLM gives no value, "
-                                        f"{{{{{name}}}}} stays as written and the body is not valid JSON.",
-                                        "Make the field required in the source (the LLM then always fills it), or give it a constant."))
+            self.conv.notes.append(
+                Note(
+                    where,
+                    "lossy",
+                    "warning",
+                    f"{key} is optional, but Atoms' body template always sends it: if the LLM gives no value, "
+                    f"{{{{{name}}}}} stays as written and the body is not valid JSON.",
+                    "Make the field required in the source (the LLM then always fills it), or give it a constant.",
+                )
+            )
         return f"{_RAW}{name}"
 
     def _constant(self, key: str, value: Any, where: str, in_text: bool) -> Any:
@@ -750,13 +972,20 @@ class _Builder:
         name = unique_name(key, self._param_names)
         kind = _json_type(prop)
         description = self.rename_templates(str(prop.get("description") or "").strip(), where)
-        param: dict[str, Any] = {"name": name, "description": description or f"The {key}.", "type": "text", "required": bool(required)}
+        param: dict[str, Any] = {
+            "name": name,
+            "description": description or f"The {key}.",
+            "type": "text",
+            "required": bool(required),
+        }
         raw = False  # only number and boolean slots are unquoted: Atoms types just those (§D.3)
         enum = prop.get("enum")
         if isinstance(enum, list) and enum:
             param["type"], param["values"] = "enum", [v if isinstance(v, str) else json.dumps(v) for v in enum]
             # Every member a number (or every one a boolean): the slot is unquoted, so 1 stays 1 on the wire.
-            raw = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in enum) or all(isinstance(v, bool) for v in enum)
+            raw = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in enum) or all(
+                isinstance(v, bool) for v in enum
+            )
         elif kind in ("integer", "number"):
             param["type"], raw = "number", True
         elif kind == "boolean":
@@ -764,12 +993,25 @@ class _Builder:
         elif kind in ("array", "object"):
             param["description"] = (param["description"] + f" Give it as JSON ({kind}).").strip()
             self.conv.lossy.append(f"{key} ({kind}) sent as a JSON string")
-            self.conv.notes.append(Note(where, "lossy", "warning", f"{key} is a JSON {kind}; Atoms parameters are text, number, boolean or enum, "
-                                                                   "so the LLM writes it as text and the body carries it as a string.",
-                                        "Make the endpoint accept the value as a JSON string, or flatten it."))
+            self.conv.notes.append(
+                Note(
+                    where,
+                    "lossy",
+                    "warning",
+                    f"{key} is a JSON {kind}; Atoms parameters are text, number, boolean or enum, "
+                    "so the LLM writes it as text and the body carries it as a string.",
+                    "Make the endpoint accept the value as a JSON string, or flatten it.",
+                )
+            )
         if not description:
-            why = " (its constant_value \"\" is read as unset: ElevenLabs exports cannot tell an empty constant from none)" if prop.get("constant_value") == "" else ""
-            self.conv.notes.append(Note(where, "lossy", "info", f"{key} has no description; the LLM gets a generic one{why}."))
+            why = (
+                ' (its constant_value "" is read as unset: ElevenLabs exports cannot tell an empty constant from none)'
+                if prop.get("constant_value") == ""
+                else ""
+            )
+            self.conv.notes.append(
+                Note(where, "lossy", "info", f"{key} has no description; the LLM gets a generic one{why}.")
+            )
         self.params.append(param)
         return name, raw
 
@@ -777,7 +1019,14 @@ class _Builder:
         out: list[dict[str, str]] = []
         for i, a in enumerate(assignments if isinstance(assignments, list) else []):
             if not isinstance(a, dict) or not a.get("dynamic_variable") or not a.get("value_path"):
-                self.conv.notes.append(Note(f"assignments[{i}]", "unmapped", "warning", "Response assignment without a variable or path; not migrated."))
+                self.conv.notes.append(
+                    Note(
+                        f"assignments[{i}]",
+                        "unmapped",
+                        "warning",
+                        "Response assignment without a variable or path; not migrated.",
+                    )
+                )
                 continue
             path = "$" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in str(a["value_path"]).split("."))
             out.append({"variableName": str(a["dynamic_variable"]), "jsonPath": path})

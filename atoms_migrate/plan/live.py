@@ -23,13 +23,38 @@ from atoms_migrate.mapping.refs import MASK, is_sensitive_name, mask_url
 
 # Metadata and config mirrors on GET /agent/{id} (§B.2), plus the draft-only fields.
 MIRROR_FIELDS = (
-    "name", "description", "workflowType", "allowInboundCall",
-    "backgroundSound", "globalKnowledgeBaseId", "language", "synthesizer", "slmModel", "defaultVariables",
-    "preCallAPI", "firstMessage", "allowInterruptions", "waitForUserToSpeakFirst", "transcriberType", "globalPrompt",
-    "speechFormatting", "muteUserUntilFirstBotResponse", "interruptionBackoffTimer", "enableStyleGuide",
-    "callDispositionConfig", "voiceMailDetectionConfig", "smartTurnConfig", "voiceDetectionConfig",
-    "denoisingConfig", "redactionConfig", "pronunciationDicts", "llmIdleTimeoutConfig", "sessionTimeoutConfig",
-    "timezone", "postCallAnalyticsConfig", "singlePromptConfig",
+    "name",
+    "description",
+    "workflowType",
+    "allowInboundCall",
+    "backgroundSound",
+    "globalKnowledgeBaseId",
+    "language",
+    "synthesizer",
+    "slmModel",
+    "defaultVariables",
+    "preCallAPI",
+    "firstMessage",
+    "allowInterruptions",
+    "waitForUserToSpeakFirst",
+    "transcriberType",
+    "globalPrompt",
+    "speechFormatting",
+    "muteUserUntilFirstBotResponse",
+    "interruptionBackoffTimer",
+    "enableStyleGuide",
+    "callDispositionConfig",
+    "voiceMailDetectionConfig",
+    "smartTurnConfig",
+    "voiceDetectionConfig",
+    "denoisingConfig",
+    "redactionConfig",
+    "pronunciationDicts",
+    "llmIdleTimeoutConfig",
+    "sessionTimeoutConfig",
+    "timezone",
+    "postCallAnalyticsConfig",
+    "singlePromptConfig",
 )
 # Flattened read-back names -> planner paths (§B.2 `_resolvedConfig`, §F.1, §C.3).
 RENAMED = {
@@ -117,5 +142,10 @@ def _mask_credentials(config: dict[str, Any]) -> None:
                     headers[name] = _masked(value)
         for key in ("queryParams", "headersArray"):
             for item in tool.get(key) or [] if isinstance(tool.get(key), list) else []:
-                if isinstance(item, dict) and is_sensitive_name(str(item.get("key", ""))) and item.get("value") and not _is_template(item.get("value")):
+                if (
+                    isinstance(item, dict)
+                    and is_sensitive_name(str(item.get("key", "")))
+                    and item.get("value")
+                    and not _is_template(item.get("value"))
+                ):
                     item["value"] = _masked(item["value"])

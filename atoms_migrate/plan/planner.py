@@ -34,14 +34,39 @@ from atoms_migrate.mapping.tables import MappingTables
 OWNED_LISTS = ("singlePromptConfig.tools", "postCallAnalyticsConfig.dispositionMetrics")
 METADATA_FIELDS = ("name", "description")
 # POST /agent accepts these (§B.1); backgroundSound is left to the draft because create overwrites it.
-CREATE_FIELDS = frozenset({
-    "name", "description", "language", "synthesizer", "globalKnowledgeBaseId", "slmModel", "defaultVariables",
-    "preCallAPI", "globalPrompt", "telephonyProductId", "workflowType", "firstMessage", "muteUserUntilFirstBotResponse",
-    "allowInterruptions", "waitForUserToSpeakFirst", "interruptionBackoffTimer", "smartTurnConfig",
-    "voiceDetectionConfig", "voiceMailDetectionConfig", "denoisingConfig", "redactionConfig", "pronunciationDicts",
-    "llmIdleTimeoutConfig", "sessionTimeoutConfig", "timezone", "callDispositionConfig", "allowInboundCall",
-    "enableStyleGuide", "speechFormatting",
-})
+CREATE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "language",
+        "synthesizer",
+        "globalKnowledgeBaseId",
+        "slmModel",
+        "defaultVariables",
+        "preCallAPI",
+        "globalPrompt",
+        "telephonyProductId",
+        "workflowType",
+        "firstMessage",
+        "muteUserUntilFirstBotResponse",
+        "allowInterruptions",
+        "waitForUserToSpeakFirst",
+        "interruptionBackoffTimer",
+        "smartTurnConfig",
+        "voiceDetectionConfig",
+        "voiceMailDetectionConfig",
+        "denoisingConfig",
+        "redactionConfig",
+        "pronunciationDicts",
+        "llmIdleTimeoutConfig",
+        "sessionTimeoutConfig",
+        "timezone",
+        "callDispositionConfig",
+        "allowInboundCall",
+        "enableStyleGuide",
+        "speechFormatting",
+    }
+)
 MARKER_RULE = "atoms-migrate#marker"
 
 
@@ -78,12 +103,26 @@ def _with_marker(assignments: tuple[Assignment, ...], source_key: str) -> tuple[
         if a.path == "description":
             found = True
             text = a.value.rstrip() if isinstance(a.value, str) else ""
-            a = Assignment(a.path, f"{text}\n\n{tag}" if text else tag, a.source_path, a.rule, a.status,
-                           (a.note + " " if a.note else "") + "The marker lets re-runs find this agent.")
+            a = Assignment(
+                a.path,
+                f"{text}\n\n{tag}" if text else tag,
+                a.source_path,
+                a.rule,
+                a.status,
+                (a.note + " " if a.note else "") + "The marker lets re-runs find this agent.",
+            )
         out.append(a)
     if not found:
-        out.append(Assignment("description", f"Migrated from ElevenLabs by atoms-migrate. {tag}", "", MARKER_RULE,
-                              "defaulted", "The marker lets re-runs find this agent without the state file."))
+        out.append(
+            Assignment(
+                "description",
+                f"Migrated from ElevenLabs by atoms-migrate. {tag}",
+                "",
+                MARKER_RULE,
+                "defaulted",
+                "The marker lets re-runs find this agent without the state file.",
+            )
+        )
     return tuple(out)
 
 
@@ -107,8 +146,17 @@ def _diff(assignments: tuple[Assignment, ...], current: dict[str, Any] | None) -
             ours = paths.get(planned, list_path) or []
             if isinstance(live, list):
                 for i in range(len(ours), len(live)):
-                    changes.append(Change(f"{list_path}[{i}]", live[i], None, "", "", "mapped",
-                                          "Live item not in the source: removed."))
+                    changes.append(
+                        Change(
+                            f"{list_path}[{i}]",
+                            live[i],
+                            None,
+                            "",
+                            "",
+                            "mapped",
+                            "Live item not in the source: removed.",
+                        )
+                    )
     return changes
 
 
@@ -137,8 +185,9 @@ def _steps(action: str, target: dict[str, Any], changes: list[Change]) -> tuple[
         steps.append(Step("metadata", f"update {', '.join(meta)} (PATCH /agent/{{id}})", meta))
     draft_body = {k: target[k] for k in changed if k in target and k not in METADATA_FIELDS}
     if draft_body:
-        steps.append(Step("draft", f"write {len(draft_body)} changed field(s) into a draft on the target branch",
-                          draft_body))
+        steps.append(
+            Step("draft", f"write {len(draft_body)} changed field(s) into a draft on the target branch", draft_body)
+        )
         steps.append(Step("publish", "publish the draft and wait for the security scan"))
     steps.append(Step("verify", "read the live config back and compare it with the plan"))
     return tuple(steps)
@@ -159,15 +208,22 @@ def plan_agent(
     action = "create" if current is None else ("update" if changes else "no-op")
     name = target_config.get("name") or source.name or source.label
     return AgentPlan(
-        source=SourceRef(key=source.key, agent_id=source.agent_id, name=name, path=source.path, shape=source.shape,
-                         notes=source.notes),
+        source=SourceRef(
+            key=source.key,
+            agent_id=source.agent_id,
+            name=name,
+            path=source.path,
+            shape=source.shape,
+            notes=source.notes,
+        ),
         action=action,
         target_agent_id=target_agent_id,
         target_config=target_config,
         changes=tuple(changes),
         findings=tuple(_in_user_shape(f, source) for f in result.findings),
         assignments=assignments,
-        steps=result.resources + _steps(action, target_config, changes),  # org resources first: the agent refers to them
+        steps=result.resources
+        + _steps(action, target_config, changes),  # org resources first: the agent refers to them
         secret_values=result.secrets,
         tool_parity=tuple(replace(t, source_path=source.user_path(t.source_path)) for t in result.tool_parity),
     )

@@ -44,7 +44,9 @@ def parse_error(response: httpx.Response) -> tuple[str | None, str]:
 class ElevenLabsClient:
     """Reads ElevenLabs agents and tools (GET only; retried)."""
 
-    def __init__(self, http: httpx.Client, retry: RetryPolicy | None = None, downloads: httpx.Client | None = None) -> None:
+    def __init__(
+        self, http: httpx.Client, retry: RetryPolicy | None = None, downloads: httpx.Client | None = None
+    ) -> None:
         self.http = http
         self.retry = retry or RetryPolicy()
         # Signed/public URLs (voice previews, document files) live elsewhere and must not get the API key.
@@ -54,24 +56,37 @@ class ElevenLabsClient:
         try:
             response = get_with_retries(self.http, path, self.retry, params=params)
         except httpx.TimeoutException as exc:
-            raise ApiError(f"ElevenLabs did not answer in time reading {what} ({type(exc).__name__})",
-                           "Try again; check ELEVENLABS_BASE_URL and your network.") from exc
+            raise ApiError(
+                f"ElevenLabs did not answer in time reading {what} ({type(exc).__name__})",
+                "Try again; check ELEVENLABS_BASE_URL and your network.",
+            ) from exc
         except httpx.TooManyRedirects as exc:
-            raise ApiError(f"ElevenLabs redirected more than {self.http.max_redirects} times reading {what} (GET {path}); "
-                           "a redirect loop", "Check ELEVENLABS_BASE_URL (use the API host itself, not a web page).") from exc
+            raise ApiError(
+                f"ElevenLabs redirected more than {self.http.max_redirects} times reading {what} (GET {path}); "
+                "a redirect loop",
+                "Check ELEVENLABS_BASE_URL (use the API host itself, not a web page).",
+            ) from exc
         except httpx.TransportError as exc:
-            raise ApiError(f"Could not reach ElevenLabs at {self.http.base_url} reading {what}: {exc}",
-                           "Check ELEVENLABS_BASE_URL and your network.") from exc
+            raise ApiError(
+                f"Could not reach ElevenLabs at {self.http.base_url} reading {what}: {exc}",
+                "Check ELEVENLABS_BASE_URL and your network.",
+            ) from exc
         if response.is_success:
             try:
                 data = response.json()
             except ValueError as exc:
-                raise ApiError(f"ElevenLabs answered {what} with a body that is not JSON",
-                               "Check ELEVENLABS_BASE_URL points at the API host.", status=response.status_code) from exc
+                raise ApiError(
+                    f"ElevenLabs answered {what} with a body that is not JSON",
+                    "Check ELEVENLABS_BASE_URL points at the API host.",
+                    status=response.status_code,
+                ) from exc
             if not isinstance(data, dict):
                 kind = "an array" if isinstance(data, list) else f"a {type(data).__name__}"
-                raise ApiError(f"ElevenLabs answered {what} (GET {path}) with {kind} where an object is due",
-                               "Check ELEVENLABS_BASE_URL points at the ElevenLabs API.", status=response.status_code)
+                raise ApiError(
+                    f"ElevenLabs answered {what} (GET {path}) with {kind} where an object is due",
+                    "Check ELEVENLABS_BASE_URL points at the ElevenLabs API.",
+                    status=response.status_code,
+                )
             return data
         raise self._error(response, what)
 
@@ -81,19 +96,37 @@ class ElevenLabsClient:
         request_id = response.headers.get("request-id") or response.headers.get("x-request-id")
         suffix = f" ({status}{' ' + code if code and code != message else ''}): {message}"
         if status == 401:
-            return ApiError(f"ElevenLabs rejected the API key reading {what}{suffix}",
-                            f"Check ELEVENLABS_API_KEY. {RESIDENCY_HINT}", status=status, code=code, request_id=request_id)
+            return ApiError(
+                f"ElevenLabs rejected the API key reading {what}{suffix}",
+                f"Check ELEVENLABS_API_KEY. {RESIDENCY_HINT}",
+                status=status,
+                code=code,
+                request_id=request_id,
+            )
         if status == 403:
-            return ApiError(f"ElevenLabs refused access to {what}{suffix}",
-                            "The key needs read access to Agents (convai); a scope-restricted key may lack it.",
-                            status=status, code=code, request_id=request_id)
+            return ApiError(
+                f"ElevenLabs refused access to {what}{suffix}",
+                "The key needs read access to Agents (convai); a scope-restricted key may lack it.",
+                status=status,
+                code=code,
+                request_id=request_id,
+            )
         if status == 404:
-            return ApiError(f"ElevenLabs has no {what}{suffix}",
-                            f"Check the id. An agent in another region also looks missing: {RESIDENCY_HINT}",
-                            status=status, code=code, request_id=request_id)
+            return ApiError(
+                f"ElevenLabs has no {what}{suffix}",
+                f"Check the id. An agent in another region also looks missing: {RESIDENCY_HINT}",
+                status=status,
+                code=code,
+                request_id=request_id,
+            )
         if status == 429 or status >= 500 or status == 408:
-            return ApiError(f"ElevenLabs still answered {status} reading {what} after {self.retry.attempts} attempts: {message}",
-                            "Try again later, or lower concurrency.", status=status, code=code, request_id=request_id)
+            return ApiError(
+                f"ElevenLabs still answered {status} reading {what} after {self.retry.attempts} attempts: {message}",
+                "Try again later, or lower concurrency.",
+                status=status,
+                code=code,
+                request_id=request_id,
+            )
         return ApiError(f"ElevenLabs refused reading {what}{suffix}", status=status, code=code, request_id=request_id)
 
     def list_agents(self, cursor: str | None = None, page_size: int = 100, search: str | None = None) -> dict[str, Any]:
@@ -117,7 +150,9 @@ class ElevenLabsClient:
 
     def get_document_content(self, doc_id: str) -> str:
         """EL §D.1: the full extracted content (HTML or text)."""
-        return self._bytes(f"/v1/convai/knowledge-base/{doc_id}/content", f"the content of document {doc_id}").decode("utf-8", "replace")
+        return self._bytes(f"/v1/convai/knowledge-base/{doc_id}/content", f"the content of document {doc_id}").decode(
+            "utf-8", "replace"
+        )
 
     def get_document_file(self, doc_id: str) -> bytes:
         """The original uploaded file, through its signed URL (EL §D.1 ``source-file-url``)."""
@@ -147,14 +182,20 @@ class ElevenLabsClient:
         try:
             response = get_with_retries(self.http, path, self.retry)
         except httpx.HTTPError as exc:
-            raise ApiError(f"Could not read {what} from ElevenLabs: {exc}", "Check ELEVENLABS_BASE_URL and your network.") from exc
+            raise ApiError(
+                f"Could not read {what} from ElevenLabs: {exc}", "Check ELEVENLABS_BASE_URL and your network."
+            ) from exc
         if not response.is_success:
             raise self._error(response, what)
         return response.content
 
     def get_signed_url(self, agent_id: str) -> str:
         """EL §G.1: a conversation URL for a private agent, valid 15 minutes to start."""
-        data = self._get("/v1/convai/conversation/get-signed-url", f"a signed URL for agent {agent_id}", params={"agent_id": agent_id})
+        data = self._get(
+            "/v1/convai/conversation/get-signed-url",
+            f"a signed URL for agent {agent_id}",
+            params={"agent_id": agent_id},
+        )
         url = data.get("signed_url")
         if not isinstance(url, str) or not url:
             raise ApiError(f"ElevenLabs gave no signed URL for agent {agent_id}")

@@ -29,8 +29,13 @@ MAX_PAUSE = 60.0
 
 
 class RequestGate:
-    def __init__(self, max_rps: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, margin: float = WINDOW_MARGIN) -> None:
+    def __init__(
+        self,
+        max_rps: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        margin: float = WINDOW_MARGIN,
+    ) -> None:
         self.max_rps, self.clock, self.sleep = max_rps, clock, sleep
         self._lock = threading.Lock()
         # At most `capacity` sends per `window` seconds: one second's worth (at least one request).

@@ -48,8 +48,14 @@ class Turn:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"user": self.user, "reply": self.reply, "events": self.events, "ended": self.ended,
-                "error": self.error, "seconds": round(self.seconds, 3)}
+        return {
+            "user": self.user,
+            "reply": self.reply,
+            "events": self.events,
+            "ended": self.ended,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def realtime_url(base: str, path: str) -> str:
@@ -57,7 +63,9 @@ def realtime_url(base: str, path: str) -> str:
     parts = urlsplit(base)
     scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme)
     if scheme is None or not parts.netloc:
-        raise RealtimeError(f"{base!r} is not an http(s) or ws(s) URL", "Check SMALLEST_BASE_URL / ELEVENLABS_BASE_URL.")
+        raise RealtimeError(
+            f"{base!r} is not an http(s) or ws(s) URL", "Check SMALLEST_BASE_URL / ELEVENLABS_BASE_URL."
+        )
     if parts.scheme in ("ws", "wss") and parts.path not in ("", "/"):
         return base  # already a realtime URL (an explicit override)
     return urlunsplit((scheme, parts.netloc, path, "", ""))
@@ -88,9 +96,19 @@ class _Session:
 
     name = "agent"
 
-    def __init__(self, turn_timeout: float = 20.0, connect: Connect | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
-        self.turn_timeout, self.connect_fn, self.sleep, self.clock = turn_timeout, connect or _default_connect, sleep, clock
+    def __init__(
+        self,
+        turn_timeout: float = 20.0,
+        connect: Connect | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.turn_timeout, self.connect_fn, self.sleep, self.clock = (
+            turn_timeout,
+            connect or _default_connect,
+            sleep,
+            clock,
+        )
         self.ws: Any = None
         self.closed = False
         self._stack = contextlib.ExitStack()  # websockets 17 wants connect() used as a context manager
@@ -100,8 +118,9 @@ class _Session:
         delay = 0.5
         for attempt in range(1, CONNECT_RETRIES + 2):
             try:
-                opened = self.connect_fn(url, additional_headers=headers or None, open_timeout=self.turn_timeout,
-                                         max_size=None, proxy=None)
+                opened = self.connect_fn(
+                    url, additional_headers=headers or None, open_timeout=self.turn_timeout, max_size=None, proxy=None
+                )
                 return self._stack.enter_context(opened) if hasattr(opened, "__enter__") else opened
             except Exception as exc:  # websockets raises InvalidStatus, OSError, TimeoutError...
                 status = _status_of(exc)
@@ -210,7 +229,9 @@ class _Closed(Exception):
 class AtomsSession(_Session):
     name = "Smallest Atoms"
 
-    def __init__(self, url: str, api_key: str, agent_id: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, url: str, api_key: str, agent_id: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.url, self.api_key, self.agent_id, self.variables = url, api_key, agent_id, variables or {}
         self.session: dict[str, Any] = {}
@@ -223,12 +244,16 @@ class AtomsSession(_Session):
             self.ws = self._open(_with_query(self.url, params), {"Authorization": f"Bearer {self.api_key}"})
         except _Refused as exc:
             if exc.status not in (401, 403):
-                raise RealtimeError(f"could not open the Atoms session: {exc}", "Check SMALLEST_BASE_URL and the agent id.") from None
+                raise RealtimeError(
+                    f"could not open the Atoms session: {exc}", "Check SMALLEST_BASE_URL and the agent id."
+                ) from None
             try:  # §A.11: the token query parameter is the other form; never both
                 self.ws = self._open(_with_query(self.url, {**params, "token": self.api_key}))
             except _Refused as again:
-                raise RealtimeError(f"Atoms refused the session ({again.status or again}): bad key or unknown agent {self.agent_id}",
-                                    "Check SMALLEST_API_KEY and --target.") from None
+                raise RealtimeError(
+                    f"Atoms refused the session ({again.status or again}): bad key or unknown agent {self.agent_id}",
+                    "Check SMALLEST_API_KEY and --target.",
+                ) from None
         deadline = self.clock() + self.turn_timeout
         while True:
             message = self._starting(deadline, "session.created")
@@ -277,8 +302,14 @@ class AtomsSession(_Session):
 class ElevenLabsSession(_Session):
     name = "ElevenLabs"
 
-    def __init__(self, url: str, agent_id: str, variables: dict[str, Any] | None = None, signed_url: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        agent_id: str,
+        variables: dict[str, Any] | None = None,
+        signed_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.url, self.agent_id, self.variables, self.signed_url = url, agent_id, variables or {}, signed_url
         self.pongs = 0
@@ -289,8 +320,10 @@ class ElevenLabsSession(_Session):
         try:
             self.ws = self._open(target)
         except _Refused as exc:
-            raise RealtimeError(f"could not open the ElevenLabs session ({exc.status or exc})",
-                                "Private agents need a signed URL: ELEVENLABS_API_KEY must be set.") from None
+            raise RealtimeError(
+                f"could not open the ElevenLabs session ({exc.status or exc})",
+                "Private agents need a signed URL: ELEVENLABS_API_KEY must be set.",
+            ) from None
         self._send({"type": "conversation_initiation_client_data", "dynamic_variables": self.variables})
         deadline = self.clock() + self.turn_timeout
         opening = Turn(user=None)

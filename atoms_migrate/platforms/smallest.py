@@ -48,8 +48,16 @@ class DraftConflictError(ApiError):
     conflict's diff paths); ``base_unavailable`` is the ``base_revision_unavailable`` flavour.
     """
 
-    def __init__(self, message: str, hint: str | None = None, *, fields: list[str] | None = None,
-                 base_unavailable: bool = False, diffs: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        fields: list[str] | None = None,
+        base_unavailable: bool = False,
+        diffs: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, hint, **kwargs)
         self.fields = list(fields or [])
         self.base_unavailable = base_unavailable
@@ -67,8 +75,10 @@ def atoms_base_urls(value: str | None) -> tuple[str, str, str]:
         raw = raw[: -len(ATOMS_PREFIX)].rstrip("/")
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"SMALLEST_BASE_URL {value!r} is not an http(s) URL",
-                          "Use a host root such as https://api.smallest.ai (or …/atoms/v1).")
+        raise ConfigError(
+            f"SMALLEST_BASE_URL {value!r} is not an http(s) URL",
+            "Use a host root such as https://api.smallest.ai (or …/atoms/v1).",
+        )
     return raw, raw + ATOMS_PREFIX, raw + WAVES_PREFIX
 
 
@@ -103,12 +113,16 @@ def parse_error(response: httpx.Response) -> tuple[str | None, str]:
 
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number")
+        type(value), "a number"
+    )
 
 
 def shape_error(what: str, endpoint: str, expected: str, data: Any) -> ApiError:
-    return ApiError(f"Atoms answered {what} ({endpoint}) with {_kind(data)} where {expected} is due",
-                    "Check SMALLEST_BASE_URL points at the Atoms API; quote the endpoint to Smallest support.", status=200)
+    return ApiError(
+        f"Atoms answered {what} ({endpoint}) with {_kind(data)} where {expected} is due",
+        "Check SMALLEST_BASE_URL points at the Atoms API; quote the endpoint to Smallest support.",
+        status=200,
+    )
 
 
 def as_object(data: Any, what: str, endpoint: str) -> dict[str, Any]:
@@ -143,9 +157,19 @@ class AtomsClient:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, what: str, *, body: Any = None,
-              params: dict[str, Any] | None = None, kind: str = "read", prefix: str = ATOMS_PREFIX,
-              files: Any = None, form: dict[str, Any] | None = None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        kind: str = "read",
+        prefix: str = ATOMS_PREFIX,
+        files: Any = None,
+        form: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         url = prefix + path
         payload = strip_nulls(body) if body is not None else None
         statuses = {"read": RETRYABLE_STATUS, "upsert": UPSERT_RETRY, "write": REJECTED_UNDONE}[kind]
@@ -154,20 +178,37 @@ class AtomsClient:
             if kind == "write":
                 # Transport errors on a write are ambiguous: never repeat them here.
                 policy = replace(policy, transport_retries=False)
-            return send_with_retries(self.http, method, url, policy, params=params, json=payload,
-                                     retry_statuses=statuses, files=files, data=form)
+            return send_with_retries(
+                self.http,
+                method,
+                url,
+                policy,
+                params=params,
+                json=payload,
+                retry_statuses=statuses,
+                files=files,
+                data=form,
+            )
         except httpx.TimeoutException as exc:
             if kind == "write":
-                raise AmbiguousWriteError(f"Atoms did not answer in time {what}; it may or may not have been done",
-                                          "Re-run: atoms-migrate looks before it writes again.") from exc
-            raise ApiError(f"Atoms did not answer in time {what} ({type(exc).__name__})",
-                           "Try again; check SMALLEST_BASE_URL and your network.") from exc
+                raise AmbiguousWriteError(
+                    f"Atoms did not answer in time {what}; it may or may not have been done",
+                    "Re-run: atoms-migrate looks before it writes again.",
+                ) from exc
+            raise ApiError(
+                f"Atoms did not answer in time {what} ({type(exc).__name__})",
+                "Try again; check SMALLEST_BASE_URL and your network.",
+            ) from exc
         except httpx.TransportError as exc:
             if kind == "write":
-                raise AmbiguousWriteError(f"the connection to Atoms dropped {what}; it may or may not have been done",
-                                          "Re-run: atoms-migrate looks before it writes again.") from exc
-            raise ApiError(f"Could not reach Atoms at {self.http.base_url} {what}: {exc}",
-                           "Check SMALLEST_BASE_URL and your network.") from exc
+                raise AmbiguousWriteError(
+                    f"the connection to Atoms dropped {what}; it may or may not have been done",
+                    "Re-run: atoms-migrate looks before it writes again.",
+                ) from exc
+            raise ApiError(
+                f"Could not reach Atoms at {self.http.base_url} {what}: {exc}",
+                "Check SMALLEST_BASE_URL and your network.",
+            ) from exc
 
     def _data(self, response: httpx.Response, what: str) -> Any:
         if not response.is_success:
@@ -175,8 +216,11 @@ class AtomsClient:
         try:
             body = jsonlib.loads(response.text, strict=False)  # §G.1: control characters occur
         except ValueError as exc:
-            raise ApiError(f"Atoms answered {what} with a body that is not JSON",
-                           "Check SMALLEST_BASE_URL points at the API host.", status=response.status_code) from exc
+            raise ApiError(
+                f"Atoms answered {what} with a body that is not JSON",
+                "Check SMALLEST_BASE_URL points at the API host.",
+                status=response.status_code,
+            ) from exc
         if isinstance(body, dict) and "data" in body:
             return body["data"]
         return body
@@ -189,29 +233,57 @@ class AtomsClient:
         suffix = f" ({status}{' ' + code if code else ''}): {message}{rid}"
         args = {"status": status, "code": code, "request_id": request_id}
         if status == 401 or (status == 500 and "verifying token" in message):
-            return ApiError(f"Atoms rejected the API key {what}{suffix}",
-                            "Check SMALLEST_API_KEY (keys start with sk_) and SMALLEST_BASE_URL's region.", **args)
+            return ApiError(
+                f"Atoms rejected the API key {what}{suffix}",
+                "Check SMALLEST_API_KEY (keys start with sk_) and SMALLEST_BASE_URL's region.",
+                **args,
+            )
         if status == 403:
-            return ApiError(f"Atoms refused {what}{suffix}",
-                            "Gated models and workflow types need org access (§B.1); pick another in mappings/llms.yaml.",
-                            **args)
+            return ApiError(
+                f"Atoms refused {what}{suffix}",
+                "Gated models and workflow types need org access (§B.1); pick another in mappings/llms.yaml.",
+                **args,
+            )
         if status == 423 or code == CONFIG_FREEZE:
-            return ApiError(f"Atoms is in a config freeze {what}{suffix}",
-                            "Writes are paused for maintenance; re-run after the window (reads still work).", **args)
+            return ApiError(
+                f"Atoms is in a config freeze {what}{suffix}",
+                "Writes are paused for maintenance; re-run after the window (reads still work).",
+                **args,
+            )
         if status == 429:
-            return ApiError(f"Atoms still rate-limited {what} after {self.retry.attempts} attempts{suffix}",
-                            "Try again later, or lower concurrency.", **args)
+            return ApiError(
+                f"Atoms still rate-limited {what} after {self.retry.attempts} attempts{suffix}",
+                "Try again later, or lower concurrency.",
+                **args,
+            )
         if status >= 500 and kind == "write":
-            return AmbiguousWriteError(f"Atoms failed {what}{suffix}; it may or may not have been done",
-                                       "Re-run: atoms-migrate looks before it writes again.", **args)
+            return AmbiguousWriteError(
+                f"Atoms failed {what}{suffix}; it may or may not have been done",
+                "Re-run: atoms-migrate looks before it writes again.",
+                **args,
+            )
         if status >= 500:
-            return ApiError(f"Atoms failed {what}{suffix}", "Try again later; quote the x-request-id to support.", **args)
+            return ApiError(
+                f"Atoms failed {what}{suffix}", "Try again later; quote the x-request-id to support.", **args
+            )
         return ApiError(f"Atoms refused {what}{suffix}", **args)
 
-    def _call(self, method: str, path: str, what: str, *, body: Any = None,
-              params: dict[str, Any] | None = None, kind: str = "read", prefix: str = ATOMS_PREFIX,
-              files: Any = None, form: dict[str, Any] | None = None) -> Any:
-        response = self._send(method, path, what, body=body, params=params, kind=kind, prefix=prefix, files=files, form=form)
+    def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        kind: str = "read",
+        prefix: str = ATOMS_PREFIX,
+        files: Any = None,
+        form: dict[str, Any] | None = None,
+    ) -> Any:
+        response = self._send(
+            method, path, what, body=body, params=params, kind=kind, prefix=prefix, files=files, form=form
+        )
         if not response.is_success:
             raise self.error(response, what, kind)
         return self._data(response, what)
@@ -233,9 +305,13 @@ class AtomsClient:
             if response.status_code == 404 or "no agent found" in message.lower():
                 return None
         # A 200 that is not an agent object must not read as "gone": that would create a duplicate.
-        return as_object(self._data(response, f"reading agent {agent_id}"), f"reading agent {agent_id}", "GET /agent/{id}")
+        return as_object(
+            self._data(response, f"reading agent {agent_id}"), f"reading agent {agent_id}", "GET /agent/{id}"
+        )
 
-    def list_agents(self, page: int = 1, page_size: int = 100, search: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+    def list_agents(
+        self, page: int = 1, page_size: int = 100, search: str | None = None
+    ) -> tuple[list[dict[str, Any]], bool]:
         """One page of agents and whether more follow (§B.3: ``offset`` is the page size)."""
         params: dict[str, Any] = {"page": page, "offset": page_size, "sortField": "createdAt", "sortOrder": "desc"}
         if search:
@@ -258,8 +334,9 @@ class AtomsClient:
         self._call("PATCH", f"/agent/{agent_id}", "updating the agent's name and description", body=body, kind="upsert")
 
     def archive_agent(self, agent_id: str, on: bool = True) -> None:
-        self._call("DELETE", f"/agent/{agent_id}/archive", "archiving the agent", params={"on": str(on).lower()},
-                   kind="write")
+        self._call(
+            "DELETE", f"/agent/{agent_id}/archive", "archiving the agent", params={"on": str(on).lower()}, kind="write"
+        )
 
     # -- v2 branches and revisions (§C.2) --------------------------------------------------
 
@@ -275,11 +352,17 @@ class AtomsClient:
         return as_objects(branches, what, "GET /agent/{id}/branches")
 
     def create_branch(self, agent_id: str, source_branch_id: str, name: str) -> dict[str, Any]:
-        return self._call("POST", f"/agent/{agent_id}/branches", f"creating branch {name!r}",
-                          body={"sourceBranchId": source_branch_id, "name": name}, kind="write")
+        return self._call(
+            "POST",
+            f"/agent/{agent_id}/branches",
+            f"creating branch {name!r}",
+            body={"sourceBranchId": source_branch_id, "name": name},
+            kind="write",
+        )
 
-    def put_draft(self, agent_id: str, branch_id: str, body: dict[str, Any],
-                  expected_revision: int | None = None) -> dict[str, Any]:
+    def put_draft(
+        self, agent_id: str, branch_id: str, body: dict[str, Any], expected_revision: int | None = None
+    ) -> dict[str, Any]:
         """Upsert the branch draft; the Revision snapshot (``draftRevision``) it answers.
 
         With ``expected_revision`` (§K.1) a draft moved by someone else is a
@@ -306,17 +389,27 @@ class AtomsClient:
         conflict = (body.get("data") or {}).get("conflict") if isinstance(body.get("data"), dict) else None
         request_id = response.headers.get("x-request-id")
         if errors == ["base_revision_unavailable"]:
-            return DraftConflictError(f"Atoms no longer has the draft revision this write was based on ({what})",
-                                      status=409, code="base_revision_unavailable", request_id=request_id,
-                                      base_unavailable=True)
-        fields = [str(d.get("path")) for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict) and d.get("path")]
+            return DraftConflictError(
+                f"Atoms no longer has the draft revision this write was based on ({what})",
+                status=409,
+                code="base_revision_unavailable",
+                request_id=request_id,
+                base_unavailable=True,
+            )
+        fields = [
+            str(d.get("path")) for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict) and d.get("path")
+        ]
         fields = fields or [e for e in errors if "." in e]
         return DraftConflictError(
             f"someone else changed this agent's draft while atoms-migrate was writing it"
             f"{' (' + ', '.join(fields) + ')' if fields else ''}; nothing was overwritten",
             "Look at the change in the Atoms dashboard, then re-run: the plan is made again against it.",
-            status=409, code="draft_conflict", request_id=request_id, fields=fields,
-            diffs=[d for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict)])
+            status=409,
+            code="draft_conflict",
+            request_id=request_id,
+            fields=fields,
+            diffs=[d for d in (conflict or {}).get("diffs") or [] if isinstance(d, dict)],
+        )
 
     def archive_branch(self, agent_id: str, branch_id: str) -> None:
         """§C.2: no body; 403 for Main or the live branch."""
@@ -330,7 +423,9 @@ class AtomsClient:
             return None
         return as_object(self._data(response, what), what, "GET /agent/{id}/branches/{branchId}/draft")
 
-    def get_agent_at(self, agent_id: str, *, draft_id: str | None = None, version_id: str | None = None) -> dict[str, Any] | None:
+    def get_agent_at(
+        self, agent_id: str, *, draft_id: str | None = None, version_id: str | None = None
+    ) -> dict[str, Any] | None:
         """The agent with its config resolved from a draft (``?draftId``) or from a published version
         or revision (``?versionId``, §B.2), or None when Atoms cannot say."""
         params = {"draftId": draft_id} if draft_id else {"versionId": version_id}
@@ -346,29 +441,42 @@ class AtomsClient:
 
     def publish_draft(self, agent_id: str, branch_id: str, label: str) -> dict[str, Any]:
         """The PublishResult: ``{state: committed, revision}`` (200) or ``{state: scanning}`` (202)."""
-        data = self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/draft/publish", "publishing the draft",
-                          body={"label": label}, kind="write")
+        data = self._call(
+            "POST",
+            f"/agent/{agent_id}/branches/{branch_id}/draft/publish",
+            "publishing the draft",
+            body={"label": label},
+            kind="write",
+        )
         return data if isinstance(data, dict) else {}
 
     def list_revisions(self, agent_id: str, branch_id: str, limit: int = 1) -> list[dict[str, Any]]:
-        data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions", "listing revisions",
-                          params={"limit": limit})
+        data = self._call(
+            "GET", f"/agent/{agent_id}/branches/{branch_id}/revisions", "listing revisions", params={"limit": limit}
+        )
         revisions = data.get("revisions") if isinstance(data, dict) else data
         return as_objects(revisions, "listing revisions", "GET /agent/{id}/branches/{branchId}/revisions")
 
     def get_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
         """``{revision, resolvedConfig}``."""
-        data = self._call("GET", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}",
-                          f"reading revision {revision_id}")
-        return as_object(data, f"reading revision {revision_id}", "GET /agent/{id}/branches/{branchId}/revisions/{revisionId}")
+        data = self._call(
+            "GET", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}", f"reading revision {revision_id}"
+        )
+        return as_object(
+            data, f"reading revision {revision_id}", "GET /agent/{id}/branches/{branchId}/revisions/{revisionId}"
+        )
 
     def make_live(self, agent_id: str, branch_id: str) -> None:
         # §K.1: the SDK's make_live sends no body at all.
         self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/live", "making the branch live", kind="upsert")
 
     def restore_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
-        data = self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}/restore",
-                          f"restoring revision {revision_id}", kind="write")
+        data = self._call(
+            "POST",
+            f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}/restore",
+            f"restoring revision {revision_id}",
+            kind="write",
+        )
         return data if isinstance(data, dict) else {}
 
     # -- v1 drafts and versions (§B.7–B.11) ------------------------------------------------
@@ -379,8 +487,13 @@ class AtomsClient:
         return as_objects(drafts, "listing drafts", "GET /agent/{id}/drafts")
 
     def create_draft(self, agent_id: str, source_version_id: str) -> str:
-        data = self._call("POST", f"/agent/{agent_id}/drafts", "opening a draft",
-                          body={"sourceVersionId": source_version_id, "draftName": V1_DRAFT_NAME}, kind="write")
+        data = self._call(
+            "POST",
+            f"/agent/{agent_id}/drafts",
+            "opening a draft",
+            body={"sourceVersionId": source_version_id, "draftName": V1_DRAFT_NAME},
+            kind="write",
+        )
         draft_id = (data.get("draftId") or data.get("_id")) if isinstance(data, dict) else None  # §B.7
         if not isinstance(draft_id, str):
             raise ApiError("Atoms opened a draft but did not say its id")
@@ -390,12 +503,18 @@ class AtomsClient:
         self._call("DELETE", f"/agent/{agent_id}/drafts/{draft_id}", "discarding a draft", kind="write")
 
     def patch_draft_config(self, agent_id: str, draft_id: str, body: dict[str, Any]) -> None:
-        self._call("PATCH", f"/agent/{agent_id}/drafts/{draft_id}/config", "writing the draft config",
-                   body=body, kind="upsert")
+        self._call(
+            "PATCH", f"/agent/{agent_id}/drafts/{draft_id}/config", "writing the draft config", body=body, kind="upsert"
+        )
 
     def publish_v1(self, agent_id: str, draft_id: str, label: str, description: str) -> str:
-        data = self._call("POST", f"/agent/{agent_id}/drafts/{draft_id}/publish", "publishing the draft",
-                          body={"label": label, "description": description}, kind="write")
+        data = self._call(
+            "POST",
+            f"/agent/{agent_id}/drafts/{draft_id}/publish",
+            "publishing the draft",
+            body={"label": label, "description": description},
+            kind="write",
+        )
         version_id = data.get("_id") if isinstance(data, dict) else None
         if not isinstance(version_id, str):
             raise ApiError("Atoms published the draft but did not say the version id")
@@ -414,8 +533,9 @@ class AtomsClient:
 
     def activate_version(self, agent_id: str, version_id: str) -> None:
         # §B.9: activate is idempotent, so it may be repeated like an upsert.
-        self._call("PATCH", f"/agent/{agent_id}/versions/{version_id}/activate", "activating the version",
-                   kind="upsert")
+        self._call(
+            "PATCH", f"/agent/{agent_id}/versions/{version_id}/activate", "activating the version", kind="upsert"
+        )
 
     # -- voices (§E.2, §E.3) ------------------------------------------------------------------
 
@@ -427,13 +547,35 @@ class AtomsClient:
         data = self._call("GET", "/voice-cloning", "listing voice clones", prefix=WAVES_PREFIX)
         return as_objects(data, "listing voice clones", "GET /waves/v1/voice-cloning")
 
-    def create_voice_clone(self, display_name: str, audio: bytes, filename: str, mime_type: str,
-                           language: str | None = None, description: str | None = None) -> dict[str, Any]:
+    def create_voice_clone(
+        self,
+        display_name: str,
+        audio: bytes,
+        filename: str,
+        mime_type: str,
+        language: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
         """Instant clone, multipart (§E.3). Not repeated on an ambiguous failure: a clone costs quota."""
-        form = {k: v for k, v in {"displayName": display_name[:500], "language": language, "description": description,
-                                  "model": "lightning-v3.1"}.items() if v}
-        data = self._call("POST", "/voice-cloning", f"cloning voice {display_name!r}", prefix=WAVES_PREFIX, kind="write",
-                          files={"file": (filename, audio, mime_type)}, form=form)
+        form = {
+            k: v
+            for k, v in {
+                "displayName": display_name[:500],
+                "language": language,
+                "description": description,
+                "model": "lightning-v3.1",
+            }.items()
+            if v
+        }
+        data = self._call(
+            "POST",
+            "/voice-cloning",
+            f"cloning voice {display_name!r}",
+            prefix=WAVES_PREFIX,
+            kind="write",
+            files={"file": (filename, audio, mime_type)},
+            form=form,
+        )
         if not isinstance(data, dict) or not isinstance(data.get("voiceId"), str):
             raise ApiError("Atoms created a voice clone but did not say its voiceId")
         return data
@@ -444,7 +586,11 @@ class AtomsClient:
         """Every webhook of the organization. Each carries its signing secret (``decryptedSecretKey``,
         SDK ``Webhook``): callers must never print, log or store these records as they are."""
         data = self._call("GET", "/webhook", "listing webhooks")
-        return [w for w in data if isinstance(w, dict)] if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
+        return (
+            [w for w in data if isinstance(w, dict)]
+            if isinstance(data, list)
+            else ([data] if isinstance(data, dict) else [])
+        )
 
     def get_webhook(self, webhook_id: str) -> dict[str, Any] | None:
         data = self._call("GET", "/webhook", f"reading webhook {webhook_id}", params={"webhookId": webhook_id})
@@ -455,25 +601,44 @@ class AtomsClient:
     def create_webhook(self, endpoint: str, description: str, events: list[dict[str, str]]) -> dict[str, Any]:
         """``POST /webhook``; a second webhook with the same URL is refused with a 400 (§K.3). The
         answer is the id (SDK) or the webhook itself: both are returned as a dict with ``_id``."""
-        data = self._call("POST", "/webhook", "creating the webhook", kind="write",
-                          body={"endpoint": endpoint, "description": description, "events": events})
+        data = self._call(
+            "POST",
+            "/webhook",
+            "creating the webhook",
+            kind="write",
+            body={"endpoint": endpoint, "description": description, "events": events},
+        )
         made = data if isinstance(data, dict) else {"_id": data}
         if not isinstance(made.get("_id"), str) or not made["_id"]:
-            raise ApiError("Atoms created a webhook but did not say its id", "Look for it in the Atoms dashboard (Webhooks).")
+            raise ApiError(
+                "Atoms created a webhook but did not say its id", "Look for it in the Atoms dashboard (Webhooks)."
+            )
         return made
 
     def list_webhook_subscriptions(self, agent_id: str) -> list[dict[str, Any]]:
-        data = self._call("GET", f"/agent/{agent_id}/webhook-subscriptions", "listing the agent's webhook subscriptions")
+        data = self._call(
+            "GET", f"/agent/{agent_id}/webhook-subscriptions", "listing the agent's webhook subscriptions"
+        )
         return [s for s in data if isinstance(s, dict)] if isinstance(data, list) else []
 
     def subscribe_webhook(self, agent_id: str, webhook_id: str, event_types: list[str]) -> None:
         """SDK: this *replaces* the agent's subscriptions with these event types of this webhook."""
-        self._call("POST", f"/agent/{agent_id}/webhook-subscriptions", "subscribing the agent to the webhook", kind="write",
-                   body={"webhookId": webhook_id, "eventTypes": event_types})
+        self._call(
+            "POST",
+            f"/agent/{agent_id}/webhook-subscriptions",
+            "subscribing the agent to the webhook",
+            kind="write",
+            body={"webhookId": webhook_id, "eventTypes": event_types},
+        )
 
     def delete_webhook_subscriptions(self, agent_id: str) -> None:
         """SDK: deletes *all* the agent's subscriptions, whichever webhook they belong to."""
-        self._call("DELETE", f"/agent/{agent_id}/webhook-subscriptions", "removing the agent's webhook subscriptions", kind="write")
+        self._call(
+            "DELETE",
+            f"/agent/{agent_id}/webhook-subscriptions",
+            "removing the agent's webhook subscriptions",
+            kind="write",
+        )
 
     # -- knowledge bases (§F.6) -----------------------------------------------------------------
 
@@ -482,8 +647,13 @@ class AtomsClient:
         return as_objects(data, "listing knowledge bases", "GET /knowledgebase")
 
     def create_knowledge_base(self, name: str, description: str) -> str:
-        data = self._call("POST", "/knowledgebase", f"creating knowledge base {name!r}",
-                          body={"name": name, "description": description}, kind="write")
+        data = self._call(
+            "POST",
+            "/knowledgebase",
+            f"creating knowledge base {name!r}",
+            body={"name": name, "description": description},
+            kind="write",
+        )
         kb_id = data.get("_id") if isinstance(data, dict) else data  # §F.6: bare id; the helper also accepts {_id}
         if not isinstance(kb_id, str) or not kb_id:
             raise ApiError("Atoms created a knowledge base but did not say its id")
@@ -493,8 +663,11 @@ class AtomsClient:
         response = self._send("GET", f"/knowledgebase/{kb_id}", f"reading knowledge base {kb_id}")
         if response.status_code in (400, 404):
             return None
-        return as_object(self._data(response, f"reading knowledge base {kb_id}"), f"reading knowledge base {kb_id}",
-                         "GET /knowledgebase/{id}")
+        return as_object(
+            self._data(response, f"reading knowledge base {kb_id}"),
+            f"reading knowledge base {kb_id}",
+            "GET /knowledgebase/{id}",
+        )
 
     def list_kb_items(self, kb_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/items", "listing knowledge-base items")
@@ -502,12 +675,22 @@ class AtomsClient:
 
     def upload_kb_pdf(self, kb_id: str, filename: str, pdf: bytes) -> None:
         """§F.6: multipart field ``media``, PDF only. Not repeated on an ambiguous failure."""
-        self._call("POST", f"/knowledgebase/{kb_id}/items/upload-media", f"uploading {filename!r}", kind="write",
-                   files={"media": (filename, pdf, "application/pdf")})
+        self._call(
+            "POST",
+            f"/knowledgebase/{kb_id}/items/upload-media",
+            f"uploading {filename!r}",
+            kind="write",
+            files={"media": (filename, pdf, "application/pdf")},
+        )
 
     def scrape_urls(self, kb_id: str, urls: list[str]) -> None:
-        self._call("POST", f"/knowledgebase/{kb_id}/scrape-urls", "adding URLs to the knowledge base",
-                   body={"urls": urls}, kind="write")
+        self._call(
+            "POST",
+            f"/knowledgebase/{kb_id}/scrape-urls",
+            "adding URLs to the knowledge base",
+            body={"urls": urls},
+            kind="write",
+        )
 
     def list_scraped_urls(self, kb_id: str) -> list[dict[str, Any]]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/scraped-urls", "listing scraped URLs")

@@ -53,8 +53,18 @@ def junit_document(root_name: str, suite_name: str, cases: list[Case]) -> str:
         elements.append(case)
     failures = str(sum(1 for c in cases if c.failures))
     root = ET.Element("testsuites", {"name": root_name, "tests": str(len(cases)), "failures": failures, "errors": "0"})
-    suite = ET.SubElement(root, "testsuite", {"name": suite_name, "tests": str(len(cases)), "failures": failures,
-                                              "errors": "0", "skipped": "0", "time": f"{sum(c.seconds for c in cases):.3f}"})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": suite_name,
+            "tests": str(len(cases)),
+            "failures": failures,
+            "errors": "0",
+            "skipped": "0",
+            "time": f"{sum(c.seconds for c in cases):.3f}",
+        },
+    )
     suite.extend(elements)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -65,15 +75,31 @@ def junit_xml(plans: list[AgentPlan], results: Mapping[str, AgentResult], suite:
     cases = []
     for plan in plans:
         result = results.get(plan.source.key, AgentResult("planned"))
-        problems = [f"{f.source_path}: {f.message}" + (f" (hint: {f.hint})" if f.hint else "")
-                    for f in plan.findings if f.severity == "error"]
+        problems = [
+            f"{f.source_path}: {f.message}" + (f" (hint: {f.hint})" if f.hint else "")
+            for f in plan.findings
+            if f.severity == "error"
+        ]
         if result.status == "failed":
             problems.insert(0, f"apply failed: {result.message}")
-        warnings = [f"{f.severity} {f.status} {f.source_path}: {f.message}" for f in plan.findings
-                    if f.severity == "warning" and f.status != "ignored"]
-        head = f"action: {plan.action}; result: {result.status}" + (f" ({result.message})" if result.message and result.status != "failed" else "")
-        cases.append(Case(suite, f"{plan.source.name} [{plan.source.key}]", result.seconds, tuple(problems),
-                          "apply" if result.status == "failed" else "finding", "\n".join([head, *warnings])))
+        warnings = [
+            f"{f.severity} {f.status} {f.source_path}: {f.message}"
+            for f in plan.findings
+            if f.severity == "warning" and f.status != "ignored"
+        ]
+        head = f"action: {plan.action}; result: {result.status}" + (
+            f" ({result.message})" if result.message and result.status != "failed" else ""
+        )
+        cases.append(
+            Case(
+                suite,
+                f"{plan.source.name} [{plan.source.key}]",
+                result.seconds,
+                tuple(problems),
+                "apply" if result.status == "failed" else "finding",
+                "\n".join([head, *warnings]),
+            )
+        )
     return junit_document(suite, suite, cases)
 
 
@@ -97,7 +123,9 @@ def github_annotations(plans: list[AgentPlan], results: Mapping[str, AgentResult
             levels["error"].append(f"::error {file_part}title={title}::{_escape('apply failed: ' + result.message)}")
         for f in plan.findings:
             if f.severity in levels and f.status != "ignored":
-                levels[f.severity].append(f"::{f.severity} {file_part}title={title}::{_escape(f'{f.source_path}: {f.message}')}")
+                levels[f.severity].append(
+                    f"::{f.severity} {file_part}title={title}::{_escape(f'{f.source_path}: {f.message}')}"
+                )
     lines: list[str] = []
     for level, items in levels.items():
         if len(items) <= ANNOTATIONS_PER_LEVEL:
@@ -106,6 +134,8 @@ def github_annotations(plans: list[AgentPlan], results: Mapping[str, AgentResult
         # The count line is an annotation too: 9 + 1 keeps it among the 10 GitHub shows.
         shown = ANNOTATIONS_PER_LEVEL - 1
         lines += items[:shown]
-        lines.append(f"::{level} title=atoms-migrate::{len(items) - shown} more {level}(s) not shown "
-                     "(GitHub shows 10 per step); see the report or the JSON plan.")
+        lines.append(
+            f"::{level} title=atoms-migrate::{len(items) - shown} more {level}(s) not shown "
+            "(GitHub shows 10 per step); see the report or the JSON plan."
+        )
     return lines

@@ -11,7 +11,16 @@ from rich.console import Console
 from rich.text import Text
 
 from atoms_migrate.model import AgentPlan, Change, Finding, Plan
-from atoms_migrate.report.values import is_long_text, parity_line, request_lines, review_items, short, summary_line, text_diff, text_preview
+from atoms_migrate.report.values import (
+    is_long_text,
+    parity_line,
+    request_lines,
+    review_items,
+    short,
+    summary_line,
+    text_diff,
+    text_preview,
+)
 
 _KIND_STYLE = {"+": "green", "~": "yellow", "-": "red"}
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -23,8 +32,11 @@ def _change_lines(change: Change, verbose: bool) -> list[Text]:
     head = Text(f"    {change.kind} ", style=style)
     head.append(f"{change.path:<44}", style=style)
     lines = [head]
-    if change.kind == "~" and isinstance(change.before, str) and isinstance(change.after, str) and (
-        is_long_text(change.before) or is_long_text(change.after)
+    if (
+        change.kind == "~"
+        and isinstance(change.before, str)
+        and isinstance(change.after, str)
+        and (is_long_text(change.before) or is_long_text(change.after))
     ):
         head.append(f" text changed ({len(change.before)} -> {len(change.after)} chars)")
         for row in text_diff(change.before, change.after):
@@ -71,14 +83,19 @@ def _sync_lines(agent: AgentPlan) -> list[Text]:
 
     if agent.sync not in ("drifted", "conflict"):
         return []
-    settled = {"keep": "kept the Atoms edits; nothing is written",
-               "overwrite": "--on-drift overwrite: the source is re-applied over them",
-               "merge": "--merge: only the source's changes are written, the Atoms edits stay",
-               "source": "--on-conflict source: the source is re-applied over them",
-               "target": "--on-conflict target: the Atoms edits are kept and the new source recorded; nothing is written",
-               "fail": "nothing is written and this agent fails"}[agent.resolution or "keep"]
-    what = ("DRIFTED: edited on Atoms since the last migration (the source did not change)" if agent.sync == "drifted"
-            else "CONFLICT: the source and the Atoms agent both changed since the last migration")
+    settled = {
+        "keep": "kept the Atoms edits; nothing is written",
+        "overwrite": "--on-drift overwrite: the source is re-applied over them",
+        "merge": "--merge: only the source's changes are written, the Atoms edits stay",
+        "source": "--on-conflict source: the source is re-applied over them",
+        "target": "--on-conflict target: the Atoms edits are kept and the new source recorded; nothing is written",
+        "fail": "nothing is written and this agent fails",
+    }[agent.resolution or "keep"]
+    what = (
+        "DRIFTED: edited on Atoms since the last migration (the source did not change)"
+        if agent.sync == "drifted"
+        else "CONFLICT: the source and the Atoms agent both changed since the last migration"
+    )
     out = [Text(f"  ! {what}; {settled}.", style="bold yellow" if agent.sync == "drifted" else "bold red")]
     out.append(Text(f"    Edited on Atoms ({len(agent.target_edits)}):", style="bold"))
     for edit in agent.target_edits:
@@ -105,7 +122,7 @@ def _tool_call_lines(agent: AgentPlan, verbose: bool) -> list[Text]:
                 a = left[i] if i < len(left) else ""
                 b = right[i] if i < len(right) else ""
                 # A long ElevenLabs line wraps instead of being cut: the URL is what a reader compares.
-                chunks = [a[:width]] + [a[j: j + width - 2] for j in range(width, len(a), width - 2)]
+                chunks = [a[:width]] + [a[j : j + width - 2] for j in range(width, len(a), width - 2)]
                 out.append(Text(f"        {chunks[0]:<{width}} | {b}", style="dim"))
                 out.extend(Text(f"          {chunk:<{width - 2}} |", style="dim") for chunk in chunks[1:])
             for difference in parity.differences[1:]:

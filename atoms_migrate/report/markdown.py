@@ -23,24 +23,34 @@ def _agent_block(agent: AgentPlan) -> str:
     counts = agent.counts()
     review = review_items(agent)
     errors = sum(1 for f in agent.findings if f.severity == "error")
-    title = f"<b>{_cell(agent.source.name)}</b>: {agent.action}, {len(agent.changes)} change(s), {len(review)} to review"
+    title = (
+        f"<b>{_cell(agent.source.name)}</b>: {agent.action}, {len(agent.changes)} change(s), {len(review)} to review"
+    )
     if agent.sync in ("drifted", "conflict"):
         title += f", **{agent.sync}**"
     if errors:
         title += f", {errors} error(s)"
     out = [f"<details><summary>{title}</summary>", ""]
     out.append(f"Source: `{agent.source.path or agent.source.agent_id}` ({agent.source.shape})  ")
-    out.append(f"Fields: {counts['mapped']} mapped, {counts['lossy']} lossy, {counts['defaulted']} defaulted, "
-               f"{counts['unmapped']} unmapped, {counts['ignored']} ignored")
+    out.append(
+        f"Fields: {counts['mapped']} mapped, {counts['lossy']} lossy, {counts['defaulted']} defaulted, "
+        f"{counts['unmapped']} unmapped, {counts['ignored']} ignored"
+    )
     out.append("")
     if agent.sync in ("drifted", "conflict"):
         from atoms_migrate.apply.sync import RESOLVE_HINT
 
-        out.append(f"**{agent.sync.upper()}** ({agent.resolution}): {len(agent.target_edits)} field(s) edited on Atoms since the "
-                   f"last migration" + (f"; to resolve: {_cell(RESOLVE_HINT[agent.sync])}" if agent.resolution in ("keep", "fail") else ""))
+        out.append(
+            f"**{agent.sync.upper()}** ({agent.resolution}): {len(agent.target_edits)} field(s) edited on Atoms since the "
+            f"last migration"
+            + (f"; to resolve: {_cell(RESOLVE_HINT[agent.sync])}" if agent.resolution in ("keep", "fail") else "")
+        )
         out.append("")
         out += ["| Edited on Atoms | Published | Live |", "|---|---|---|"]
-        out += [f"| `{_cell(e.path)}` | {_cell(short(e.published, 40))} | {_cell(short(e.live, 40))} |" for e in agent.target_edits]
+        out += [
+            f"| `{_cell(e.path)}` | {_cell(short(e.published, 40))} | {_cell(short(e.live, 40))} |"
+            for e in agent.target_edits
+        ]
         out.append("")
     if agent.changes:
         out += ["| | Atoms field | Value | From | Status |", "|---|---|---|---|---|"]

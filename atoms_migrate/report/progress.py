@@ -23,8 +23,14 @@ class BatchProgress:
         self.live = console.is_terminal
         self._progress: Progress | None = None
         if self.live:
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                      console=console, transient=True)
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
             self._overall = self._progress.add_task(what, total=total)
             self._progress.start()
 

@@ -26,31 +26,58 @@ def sarif(findings: list[ScanFinding], rules: list[ScanRule]) -> dict[str, Any]:
         key = (f.rule_id, f.path, f.line_text.strip())
         seen[key] = seen.get(key, 0) + 1
         digest = hashlib.sha256("\x1f".join([*key, str(seen[key])]).encode("utf-8")).hexdigest()[:32]
-        results.append({
-            "ruleId": f.rule_id,
-            "level": LEVELS[f.kind],
-            "message": {"text": f"{f.elevenlabs} -> {f.replacement}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.path},
-                                                "region": {"startLine": f.line, "startColumn": f.column,
-                                                           "endColumn": f.column + len(f.text)}}}],
-            "partialFingerprints": {"atomsMigrateLineHash/v1": digest},
-            "properties": {"kind": f.kind, "fixable": f.fixable, "seed": f.seed},
-        })
+        results.append(
+            {
+                "ruleId": f.rule_id,
+                "level": LEVELS[f.kind],
+                "message": {"text": f"{f.elevenlabs} -> {f.replacement}"},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": f.path},
+                            "region": {
+                                "startLine": f.line,
+                                "startColumn": f.column,
+                                "endColumn": f.column + len(f.text),
+                            },
+                        }
+                    }
+                ],
+                "partialFingerprints": {"atomsMigrateLineHash/v1": digest},
+                "properties": {"kind": f.kind, "fixable": f.fixable, "seed": f.seed},
+            }
+        )
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "atoms-migrate", "version": __version__,
-                "rules": [{
-                    "id": r.id, "name": r.id.title().replace("-", ""),
-                    "shortDescription": {"text": r.elevenlabs},
-                    "fullDescription": {"text": f"{r.elevenlabs} -> {r.replacement}"},
-                    "help": {"text": r.help, "markdown": f"**{r.elevenlabs}** → {r.replacement}\n\n{r.help}"},
-                    "defaultConfiguration": {"level": LEVELS[r.kind]},
-                    "properties": {"kind": r.kind, "seed": r.seed, "tags": ["migration", "elevenlabs", r.kind]},
-                } for r in rules],
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "atoms-migrate",
+                        "version": __version__,
+                        "rules": [
+                            {
+                                "id": r.id,
+                                "name": r.id.title().replace("-", ""),
+                                "shortDescription": {"text": r.elevenlabs},
+                                "fullDescription": {"text": f"{r.elevenlabs} -> {r.replacement}"},
+                                "help": {
+                                    "text": r.help,
+                                    "markdown": f"**{r.elevenlabs}** → {r.replacement}\n\n{r.help}",
+                                },
+                                "defaultConfiguration": {"level": LEVELS[r.kind]},
+                                "properties": {
+                                    "kind": r.kind,
+                                    "seed": r.seed,
+                                    "tags": ["migration", "elevenlabs", r.kind],
+                                },
+                            }
+                            for r in rules
+                        ],
+                    }
+                },
+                "results": results,
+            }
+        ],
     }

@@ -16,8 +16,13 @@ def short(value: Any, width: int = 72) -> str:
 
 def tool_summary(value: Any) -> str | None:
     """One readable line for an Atoms tool: type, name and what it calls; None for other values."""
-    if not (isinstance(value, dict) and isinstance(value.get("type"), str) and isinstance(value.get("name"), str)
-            and value["type"] in ("end_call", "transfer_call", "api_call", "extract_dynamic_variables", "knowledge_base_search")):
+    if not (
+        isinstance(value, dict)
+        and isinstance(value.get("type"), str)
+        and isinstance(value.get("name"), str)
+        and value["type"]
+        in ("end_call", "transfer_call", "api_call", "extract_dynamic_variables", "knowledge_base_search")
+    ):
         return None
     text = f"{value['type']} {value['name']}"
     if value["type"] == "api_call":

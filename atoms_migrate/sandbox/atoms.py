@@ -42,55 +42,124 @@ from atoms_migrate.sandbox.webhooks import FakeWebhooks
 from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, html_404, json_response
 
 LANGUAGES = {"en", "hi", "mr", "gu", "ta", "es", "north_indic", "bn", "or"}
-MODELS = {"electron", "electron-kogta", "electron-kogta-v2", "gpt-4o", "gpt-4.1", "gpt-5.2", "gpt-realtime",
-          "gpt-realtime-mini"}
+MODELS = {
+    "electron",
+    "electron-kogta",
+    "electron-kogta-v2",
+    "gpt-4o",
+    "gpt-4.1",
+    "gpt-5.2",
+    "gpt-realtime",
+    "gpt-realtime-mini",
+}
 GATED_MODELS = {"electron-kogta", "electron-kogta-v2", "gpt-5.2"}
 BACKGROUND_SOUNDS = {"", "office", "cafe", "call_center", "static"}
 TOOL_TYPES = {"end_call", "transfer_call", "api_call", "extract_dynamic_variables", "knowledge_base_search"}
 # The Lightning v3.1 voices the reference names (§E.2), with the tags get_voices gives them.
 _VOICES_F_US = "lauren hannah vanessa brooke olivia rachel nicole elizabeth ilsa christine avery emily nyah quinn mia"
 _VOICES_M_US = "jordan robert johnny lucas magnus ronald blofeld zorin felix malcolm daniel"
-_VOICES_INDIC_F = "sunidhi chinmayi aanya siya anuja avni ishani yuvika advika sana sameera srishti sakshi maya maithili"
+_VOICES_INDIC_F = (
+    "sunidhi chinmayi aanya siya anuja avni ishani yuvika advika sana sameera srishti sakshi maya maithili"
+)
 _VOICES_INDIC_M = "wasim rehan parth atharv vivaan devansh aarush neel mihir"
-_VOICES_OTHER = {"william": ("male", "canadian", ["english"]), "erica": ("female", "canadian", ["english"]),
-                 "chloe": ("female", "australian", ["english"]), "liam": ("male", "british", ["english"]),
-                 "daniella": ("female", "spanish", ["spanish"]), "camilla": ("female", "spanish", ["spanish"]),
-                 "alba": ("female", "spanish", ["spanish"]), "nerea": ("female", "spanish", ["spanish"]),
-                 "marcos": ("male", "spanish", ["spanish"]), "david": ("male", "spanish", ["spanish"]),
-                 "miguel": ("male", "spanish", ["spanish"])}
-_VOICES_PRO_F = ("rhea zariya kareena mishka inaaya saira meher aarini sophie ellie cressida ottilie elowen seraphina "
-                 "kaitlyn savannah amelia zoe ruby leah jenna kate molly sara fiona")
+_VOICES_OTHER = {
+    "william": ("male", "canadian", ["english"]),
+    "erica": ("female", "canadian", ["english"]),
+    "chloe": ("female", "australian", ["english"]),
+    "liam": ("male", "british", ["english"]),
+    "daniella": ("female", "spanish", ["spanish"]),
+    "camilla": ("female", "spanish", ["spanish"]),
+    "alba": ("female", "spanish", ["spanish"]),
+    "nerea": ("female", "spanish", ["spanish"]),
+    "marcos": ("male", "spanish", ["spanish"]),
+    "david": ("male", "spanish", ["spanish"]),
+    "miguel": ("male", "spanish", ["spanish"]),
+}
+_VOICES_PRO_F = (
+    "rhea zariya kareena mishka inaaya saira meher aarini sophie ellie cressida ottilie elowen seraphina "
+    "kaitlyn savannah amelia zoe ruby leah jenna kate molly sara fiona"
+)
 _VOICES_PRO_M = "aviraj vyom zoravar reyansh ahan sam henry benedict cormac rupert finley blake"
 METADATA_FIELDS = {"name", "description", "avatarUrl", "telephonyProductId", "allowInboundCall", "visibleToEveryone"}
 CREATE_IGNORED = {"singlePromptConfig", "postCallAnalyticsConfig", "transcriberType"}
 CONFIG_FIELDS = {
-    "backgroundSound", "globalKnowledgeBaseId", "language", "synthesizer", "slmModel", "defaultVariables", "preCallAPI",
-    "firstMessage", "allowInterruptions", "waitForUserToSpeakFirst", "transcriberType", "globalPrompt",
-    "speechFormatting", "muteUserUntilFirstBotResponse", "interruptionBackoffTimer", "enableStyleGuide",
-    "callDispositionConfig", "voiceMailDetectionConfig", "smartTurnConfig", "voiceDetectionConfig", "denoisingConfig",
-    "redactionConfig", "pronunciationDicts", "llmIdleTimeoutConfig", "sessionTimeoutConfig", "timezone",
-    "postCallAnalyticsConfig", "singlePromptConfig", "workflowType", "customLLMWebSocketUrl", "widgetConfig",
-    "toolRefs", "playbooks",
+    "backgroundSound",
+    "globalKnowledgeBaseId",
+    "language",
+    "synthesizer",
+    "slmModel",
+    "defaultVariables",
+    "preCallAPI",
+    "firstMessage",
+    "allowInterruptions",
+    "waitForUserToSpeakFirst",
+    "transcriberType",
+    "globalPrompt",
+    "speechFormatting",
+    "muteUserUntilFirstBotResponse",
+    "interruptionBackoffTimer",
+    "enableStyleGuide",
+    "callDispositionConfig",
+    "voiceMailDetectionConfig",
+    "smartTurnConfig",
+    "voiceDetectionConfig",
+    "denoisingConfig",
+    "redactionConfig",
+    "pronunciationDicts",
+    "llmIdleTimeoutConfig",
+    "sessionTimeoutConfig",
+    "timezone",
+    "postCallAnalyticsConfig",
+    "singlePromptConfig",
+    "workflowType",
+    "customLLMWebSocketUrl",
+    "widgetConfig",
+    "toolRefs",
+    "playbooks",
 }
-SECTIONS = ("workflow_prompt", "workflow_tools", "workflow_graph", "llm", "voice", "language", "call_handling",
-            "detection", "analytics", "timeouts", "audio", "privacy", "widget", "playbooks")
+SECTIONS = (
+    "workflow_prompt",
+    "workflow_tools",
+    "workflow_graph",
+    "llm",
+    "voice",
+    "language",
+    "call_handling",
+    "detection",
+    "analytics",
+    "timeouts",
+    "audio",
+    "privacy",
+    "widget",
+    "playbooks",
+)
 # Where each field sits in a revision's resolvedConfig (section -> field -> value).
 _SECTION_OF = {
-    "slmModel": "llm", "customLLMWebSocketUrl": "llm", "globalPrompt": "workflow_prompt", "synthesizer": "voice",
-    "smartTurnConfig": "detection", "voiceDetectionConfig": "detection", "voiceMailDetectionConfig": "detection",
-    "postCallAnalyticsConfig": "analytics", "callDispositionConfig": "analytics",
-    "llmIdleTimeoutConfig": "timeouts", "sessionTimeoutConfig": "timeouts",
-    "backgroundSound": "audio", "denoisingConfig": "audio", "transcriberType": "audio",
-    "redactionConfig": "privacy", "widgetConfig": "widget",
+    "slmModel": "llm",
+    "customLLMWebSocketUrl": "llm",
+    "globalPrompt": "workflow_prompt",
+    "synthesizer": "voice",
+    "smartTurnConfig": "detection",
+    "voiceDetectionConfig": "detection",
+    "voiceMailDetectionConfig": "detection",
+    "postCallAnalyticsConfig": "analytics",
+    "callDispositionConfig": "analytics",
+    "llmIdleTimeoutConfig": "timeouts",
+    "sessionTimeoutConfig": "timeouts",
+    "backgroundSound": "audio",
+    "denoisingConfig": "audio",
+    "transcriberType": "audio",
+    "redactionConfig": "privacy",
+    "widgetConfig": "widget",
 }
 FAIL_SCAN_MARK = "[sandbox:fail-scan]"
 # Account behaviours for what the reference leaves open (name -> what the fake then does).
 BEHAVIOURS = {
     "prompt-in-global-prompt": "v2 drafts accept singlePromptConfig.prompt but do not keep it; the prompt lives in "
-                               "globalPrompt (§J.1)",
+    "globalPrompt (§J.1)",
     "ignore-post-call-analytics": "v2 drafts accept postCallAnalyticsConfig but do not keep it (§J.3)",
     "concurrent-edit": "a colleague edits the live branch's draft just before the next draft write to each agent, "
-                       "so a stale expectedRevision answers 409 (§K.1, §C.8)",
+    "so a stale expectedRevision answers 409 (§K.1, §C.8)",
     "pro-voice-model": "Pro-pool voices are kept only with voiceConfig.modelId lightning-v3.1-pro (§K.4)",
 }
 PRO_MODEL_ID = "lightning-v3.1-pro"
@@ -102,9 +171,20 @@ def voice_catalog() -> list[dict[str, Any]]:
 
     def add(names: str, gender: str, accent: str, languages: list[str]) -> None:
         for name in names.split():
-            voices.append({"voiceId": name, "displayName": name.title(),
-                           "tags": {"language": languages, "accent": accent, "gender": gender, "age": "young",
-                                    "emotions": [], "usecases": ["conversational"]}})
+            voices.append(
+                {
+                    "voiceId": name,
+                    "displayName": name.title(),
+                    "tags": {
+                        "language": languages,
+                        "accent": accent,
+                        "gender": gender,
+                        "age": "young",
+                        "emotions": [],
+                        "usecases": ["conversational"],
+                    },
+                }
+            )
 
     add(_VOICES_F_US, "female", "american", ["english"])
     add(_VOICES_M_US, "male", "american", ["english"])
@@ -128,8 +208,14 @@ def default_config() -> dict[str, Any]:
         "backgroundSound": "",
         "slmModel": "electron",
         "language": {"default": "en", "supported": ["en"], "switching": {"isEnabled": False}},
-        "synthesizer": {"voiceConfig": {"model": "waves_lightning_v3_1", "voiceId": "nyah", "gender": "female"},
-                        "speed": 1.2, "consistency": 0.5, "similarity": 0, "enhancement": 1, "sampleRate": 16000},
+        "synthesizer": {
+            "voiceConfig": {"model": "waves_lightning_v3_1", "voiceId": "nyah", "gender": "female"},
+            "speed": 1.2,
+            "consistency": 0.5,
+            "similarity": 0,
+            "enhancement": 1,
+            "sampleRate": 16000,
+        },
         "redactionConfig": {"isEnabled": True},
         "denoisingConfig": {"isEnabled": False},
         "sessionTimeoutConfig": {"timeoutTimeInSecs": 1800},
@@ -138,8 +224,9 @@ def default_config() -> dict[str, Any]:
 
 
 class FakeError(Exception):
-    def __init__(self, status: int, message: str, error_type: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, error_type: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.error_type, self.headers = status, message, error_type, headers or {}
 
@@ -230,8 +317,9 @@ class FakeAtoms:
         self._ids = itertools.count(1)
         self.voices = voice_catalog()
         self.resources = FakeResources(process_reads=scan_reads)
-        self.webhooks = FakeWebhooks(self.new_id, lambda agent_id: (self.agents[agent_id].meta.get("name")
-                                                                    if agent_id in self.agents else None))
+        self.webhooks = FakeWebhooks(
+            self.new_id, lambda agent_id: self.agents[agent_id].meta.get("name") if agent_id in self.agents else None
+        )
         self.granted_models: set[str] = set()
         # Draft fields the server accepts with 200 but does not keep: rehearses §J.3-style
         # unverified acceptance, which only a read-back catches.
@@ -267,7 +355,9 @@ class FakeAtoms:
         self._edited.clear()
 
     def _finish_scan(self, agent: Agent, rev: Revision) -> None:
-        prompt = str(rev.config.get("singlePromptConfig", {}).get("prompt", "")) + str(rev.config.get("globalPrompt") or "")
+        prompt = str(rev.config.get("singlePromptConfig", {}).get("prompt", "")) + str(
+            rev.config.get("globalPrompt") or ""
+        )
         if FAIL_SCAN_MARK in prompt:
             rev.scan, rev.scan_reason = "failed", "Prompt flagged by the security scan (sandbox marker)."
             if agent.versioning == "v2" and rev.branch_id:
@@ -329,7 +419,10 @@ class FakeAtoms:
         if tools is not None:
             self._validate_tools(tools)
             for i, tool in enumerate(tools):
-                if tool.get("type") == "knowledge_base_search" and tool.get("knowledgeBaseId") not in self.resources.knowledge_bases:
+                if (
+                    tool.get("type") == "knowledge_base_search"
+                    and tool.get("knowledgeBaseId") not in self.resources.knowledge_bases
+                ):
                     raise FakeError(400, f"singlePromptConfig.tools[{i}].knowledgeBaseId: knowledge base not found")
 
     @staticmethod
@@ -347,9 +440,12 @@ class FakeAtoms:
             if tool["name"] in names:
                 raise FakeError(400, f"{where}.name: duplicate tool name {tool['name']}")
             names.add(tool["name"])
-            required = {"transfer_call": ("transferNumber", "transferOption"), "api_call": ("url", "method"),
-                        "extract_dynamic_variables": ("variablesExtractionSchema",),
-                        "knowledge_base_search": ("knowledgeBaseId",)}.get(tool["type"], ())
+            required = {
+                "transfer_call": ("transferNumber", "transferOption"),
+                "api_call": ("url", "method"),
+                "extract_dynamic_variables": ("variablesExtractionSchema",),
+                "knowledge_base_search": ("knowledgeBaseId",),
+            }.get(tool["type"], ())
             for key in required:
                 if not tool.get(key):
                     raise FakeError(400, f"{where}.{key}: Required")
@@ -377,11 +473,17 @@ class FakeAtoms:
             if not isinstance(tool.get(key, []), list):
                 raise FakeError(400, f"{where}.{key}: Expected array")
         for j, item in enumerate(tool.get("queryParams", [])):
-            if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not isinstance(item.get("value"), str):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("key"), str)
+                or not isinstance(item.get("value"), str)
+            ):
                 raise FakeError(400, f"{where}.queryParams[{j}]: key and value (strings) are required")
         params = {}
         for j, param in enumerate(tool.get("llmParameters", [])):
-            if not isinstance(param, dict) or not all(isinstance(param.get(k), str) and param[k] for k in ("name", "description", "type")):
+            if not isinstance(param, dict) or not all(
+                isinstance(param.get(k), str) and param[k] for k in ("name", "description", "type")
+            ):
                 raise FakeError(400, f"{where}.llmParameters[{j}]: name, description and type are required")
             if param["type"] not in ("text", "number", "boolean", "enum"):
                 raise FakeError(400, f"{where}.llmParameters[{j}].type: Invalid enum value")
@@ -422,9 +524,13 @@ class FakeAtoms:
             if key in ("singlePromptConfig", "workflowType", "allowInboundCall"):
                 continue
             if key == "language":
-                out["language"].update({"defaultLanguage": value.get("default"),
-                                        "supportedLanguages": value.get("supported"),
-                                        "languageSwitching": value.get("switching")})
+                out["language"].update(
+                    {
+                        "defaultLanguage": value.get("default"),
+                        "supportedLanguages": value.get("supported"),
+                        "languageSwitching": value.get("switching"),
+                    }
+                )
                 continue
             out[_SECTION_OF.get(key, "call_handling")][key] = copy.deepcopy(value)
         return out
@@ -432,18 +538,35 @@ class FakeAtoms:
     @staticmethod
     def flat_resolved(config: dict[str, Any]) -> dict[str, Any]:
         """The ``_resolvedConfig`` of GET /agent/{id} (§B.2)."""
-        out = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("singlePromptConfig", "language", "slmModel")}
+        out = {
+            k: copy.deepcopy(v) for k, v in config.items() if k not in ("singlePromptConfig", "language", "slmModel")
+        }
         spc = config.get("singlePromptConfig") or {}
-        out.update({"prompt": spc.get("prompt", ""), "tools": copy.deepcopy(spc.get("tools", [])),
-                    "modelName": config.get("slmModel")})
+        out.update(
+            {
+                "prompt": spc.get("prompt", ""),
+                "tools": copy.deepcopy(spc.get("tools", [])),
+                "modelName": config.get("slmModel"),
+            }
+        )
         lang = config.get("language") or {}
-        out.update({"defaultLanguage": lang.get("default"), "supportedLanguages": lang.get("supported"),
-                    "languageSwitching": lang.get("switching")})
+        out.update(
+            {
+                "defaultLanguage": lang.get("default"),
+                "supportedLanguages": lang.get("supported"),
+                "languageSwitching": lang.get("switching"),
+            }
+        )
         return out
 
     def agent_view(self, agent: Agent, detail: bool) -> dict[str, Any]:
-        view: dict[str, Any] = {"_id": agent.id, **copy.deepcopy(agent.meta), "archived": agent.archived,
-                                "createdAt": agent.created, "organization": "sandbox-org"}
+        view: dict[str, Any] = {
+            "_id": agent.id,
+            **copy.deepcopy(agent.meta),
+            "archived": agent.archived,
+            "createdAt": agent.created,
+            "organization": "sandbox-org",
+        }
         live = self._live_revision(agent)
         config = live.config if live else {}
         for key, value in config.items():
@@ -457,9 +580,15 @@ class FakeAtoms:
 
     def revision_view(self, agent: Agent, rev: Revision) -> dict[str, Any]:
         branch = agent.branches.get(rev.branch_id or "")
-        view = {"_id": rev.id, "agent": agent.id, "status": rev.status, "branch": rev.branch_id,
-                "label": rev.label, "securityCheck": {"status": rev.scan, "reason": rev.scan_reason},
-                "isActive": rev.is_active}
+        view = {
+            "_id": rev.id,
+            "agent": agent.id,
+            "status": rev.status,
+            "branch": rev.branch_id,
+            "label": rev.label,
+            "securityCheck": {"status": rev.scan, "reason": rev.scan_reason},
+            "isActive": rev.is_active,
+        }
         if rev.number is not None:
             view["revisionNumber" if branch else "versionNumber"] = rev.number
         if rev.scan == "queued":
@@ -469,9 +598,16 @@ class FakeAtoms:
     def branch_summary(self, agent: Agent, branch: Branch) -> dict[str, Any]:
         head = agent.revisions.get(branch.head_revision_id or "")
         return {
-            "branch": {"_id": branch.id, "agent": agent.id, "name": branch.name, "isDefault": branch.is_default,
-                       "sourceBranchId": branch.source_branch_id, "headRevisionId": branch.head_revision_id,
-                       "openDraftId": branch.draft_id if branch.draft is not None else None, "status": branch.status},
+            "branch": {
+                "_id": branch.id,
+                "agent": agent.id,
+                "name": branch.name,
+                "isDefault": branch.is_default,
+                "sourceBranchId": branch.source_branch_id,
+                "headRevisionId": branch.head_revision_id,
+                "openDraftId": branch.draft_id if branch.draft is not None else None,
+                "status": branch.status,
+            },
             "isLive": agent.live_branch_id == branch.id,
             "hasOpenDraft": branch.draft is not None and bool(branch.draft),
             "revisionsCount": sum(1 for r in agent.revisions.values() if r.branch_id == branch.id and r.number),
@@ -484,7 +620,7 @@ class FakeAtoms:
         auth = req.headers.get("authorization", "")
         if auth != f"Bearer {self.api_key}":
             return FakeError(401, "Unauthorized: User not found").response()
-        path = req.path[len("/atoms/v1"):] if req.path.startswith("/atoms/v1") else None
+        path = req.path[len("/atoms/v1") :] if req.path.startswith("/atoms/v1") else None
         if path is None:
             return self._waves(req)
         if path.startswith("/knowledgebase"):
@@ -519,9 +655,13 @@ class FakeAtoms:
 
     def _v1_only(self, agent: Agent) -> None:
         if agent.versioning == "v2":
-            raise FakeError(409, "This endpoint is deprecated under the branch model. Use the /agents/:id/branches "
-                                 "APIs — see the migration guide.", "versioning_v2_migration_required",
-                            {"Deprecation": "true"})
+            raise FakeError(
+                409,
+                "This endpoint is deprecated under the branch model. Use the /agents/:id/branches "
+                "APIs — see the migration guide.",
+                "versioning_v2_migration_required",
+                {"Deprecation": "true"},
+            )
 
     @staticmethod
     def _v2_only(agent: Agent) -> None:
@@ -551,8 +691,9 @@ class FakeAtoms:
         config = _deep_merge(default_config(), config)
         config["backgroundSound"] = ""  # §H.9: overwritten by the server default
         agent = Agent(id=self.new_id(), versioning=self.versioning, meta=meta, created=len(self.agents) + 1)
-        rev = Revision(id=self.new_id(), branch_id=None, config=self._stored(config), number=1, label="Version 1",
-                       is_active=True)
+        rev = Revision(
+            id=self.new_id(), branch_id=None, config=self._stored(config), number=1, label="Version 1", is_active=True
+        )
         if agent.versioning == "v2":
             main = Branch(id=self.new_id(), name="Main", is_default=True)
             rev.branch_id, main.head_revision_id = main.id, rev.id
@@ -580,8 +721,9 @@ class FakeAtoms:
             if branch is None:
                 raise FakeError(404, "Draft not found")
             head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
-            view["_resolvedConfig"] = self.flat_resolved(self._stored(_deep_merge(head.config if head else default_config(),
-                                                                                  branch.draft)))
+            view["_resolvedConfig"] = self.flat_resolved(
+                self._stored(_deep_merge(head.config if head else default_config(), branch.draft))
+            )
             view["_configSource"] = "draft"
         return json_response(200, {"status": True, "data": view})
 
@@ -591,11 +733,21 @@ class FakeAtoms:
         page, size = int(req.query.get("page", "1")), int(req.query.get("offset", "10"))
         found = [a for a in self.agents.values() if a.archived == archived and search in a.meta["name"].lower()]
         found.sort(key=lambda a: a.created, reverse=req.query.get("sortOrder", "desc") == "desc")
-        items = [self.agent_view(a, detail=False) for a in found[(page - 1) * size: page * size]]
+        items = [self.agent_view(a, detail=False) for a in found[(page - 1) * size : page * size]]
         total_pages = max(1, -(-len(found) // size))
-        return json_response(200, {"status": True, "data": {
-            "agents": items, "hasMore": page * size < len(found), "isSearchResults": bool(search),
-            "totalCount": len(found), "totalPages": total_pages}})
+        return json_response(
+            200,
+            {
+                "status": True,
+                "data": {
+                    "agents": items,
+                    "hasMore": page * size < len(found),
+                    "isSearchResults": bool(search),
+                    "totalCount": len(found),
+                    "totalPages": total_pages,
+                },
+            },
+        )
 
     def patch_agent(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
@@ -653,8 +805,13 @@ class FakeAtoms:
             raise FakeError(409, "The source branch is still scanning", "source_scanning")
         branch = Branch(id=self.new_id(), name=name, is_default=False, source_branch_id=source.id)
         head = agent.revisions[source.head_revision_id]
-        rev = Revision(id=self.new_id(), branch_id=branch.id, config=copy.deepcopy(head.config), number=1,
-                       label=f"Branched from {source.name}")
+        rev = Revision(
+            id=self.new_id(),
+            branch_id=branch.id,
+            config=copy.deepcopy(head.config),
+            number=1,
+            label=f"Branched from {source.name}",
+        )
         agent.revisions[rev.id], branch.head_revision_id = rev, rev.id
         agent.branches[branch.id] = branch
         return json_response(201, {"status": True, "data": self.branch_summary(agent, branch)["branch"]})
@@ -671,7 +828,9 @@ class FakeAtoms:
         if any(key in SECTIONS and key not in CONFIG_FIELDS for key in body) or not set(body) & CONFIG_FIELDS:
             raise FakeError(400, "No recognized config fields in request body")
         if "workflowType" in body:  # §K.1: set at create, not on a draft
-            raise FakeError(400, "workflowType cannot be changed on a branch draft; it is set when the agent is created")
+            raise FakeError(
+                400, "workflowType cannot be changed on a branch draft; it is set when the agent is created"
+            )
         if expected is not None:
             self._check_expected(agent, branch, expected, body)
         head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
@@ -687,15 +846,30 @@ class FakeAtoms:
         merged = _deep_merge(head.config if head else default_config(), draft)
         self.validate(body, merged)
         if not draft:  # accepted, and nothing kept: no draft is opened
-            return json_response(200, {"status": True, "data": {"draftRevision": branch.draft_revision,
-                                                                 "status": "draft", "branch": branch.id}})
+            return json_response(
+                200,
+                {
+                    "status": True,
+                    "data": {"draftRevision": branch.draft_revision, "status": "draft", "branch": branch.id},
+                },
+            )
         if branch.draft is None or not branch.draft:
             branch.draft_id = self.new_id()
         branch.draft, branch.scan_blocked = draft, False
         branch.draft_revision += 1
-        return json_response(200, {"status": True, "data": {"_id": branch.draft_id, "draftId": branch.draft_id,
-                                                             "draftRevision": branch.draft_revision,
-                                                             "status": "draft", "branch": branch.id}})
+        return json_response(
+            200,
+            {
+                "status": True,
+                "data": {
+                    "_id": branch.draft_id,
+                    "draftId": branch.draft_id,
+                    "draftRevision": branch.draft_revision,
+                    "status": "draft",
+                    "branch": branch.id,
+                },
+            },
+        )
 
     def _check_expected(self, agent: Agent, branch: Branch, expected: Any, body: dict[str, Any]) -> None:
         """Optimistic concurrency on the open draft's ``draftRevision`` (§K.1, §C.8)."""
@@ -708,9 +882,17 @@ class FakeAtoms:
             raise FakeError(409, "base_revision_unavailable")
         if expected != branch.draft_revision:
             changed = sorted(f"{_SECTION_OF.get(k, 'call_handling')}.{k}" for k in (branch.draft or {}))
-            payload = {"status": False, "errors": changed or ["draft changed"],
-                       "data": {"conflict": {"expectedRevision": expected, "latestRevision": branch.draft_revision,
-                                             "diffs": [{"path": k, "newValue": v} for k, v in (branch.draft or {}).items()]}}}
+            payload = {
+                "status": False,
+                "errors": changed or ["draft changed"],
+                "data": {
+                    "conflict": {
+                        "expectedRevision": expected,
+                        "latestRevision": branch.draft_revision,
+                        "diffs": [{"path": k, "newValue": v} for k, v in (branch.draft or {}).items()],
+                    }
+                },
+            }
             raise _Conflict(payload)
 
     def _pro_voice(self, kept: dict[str, Any]) -> dict[str, Any]:
@@ -728,9 +910,17 @@ class FakeAtoms:
         agent, branch = self._branch(req, agent_id, branch_id)
         if not branch.draft:
             raise FakeError(404, "No open draft on this branch")
-        return json_response(200, {"status": True, "data": {
-            "latest": {"_id": branch.draft_id, "draftRevision": branch.draft_revision, "status": "draft"},
-            "editCount": branch.draft_revision, "editHistory": []}})
+        return json_response(
+            200,
+            {
+                "status": True,
+                "data": {
+                    "latest": {"_id": branch.draft_id, "draftRevision": branch.draft_revision, "status": "draft"},
+                    "editCount": branch.draft_revision,
+                    "editHistory": [],
+                },
+            },
+        )
 
     def discard_draft(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
         agent, branch = self._branch(req, agent_id, branch_id)
@@ -754,14 +944,23 @@ class FakeAtoms:
         config = self._stored(_deep_merge(head.config if head else default_config(), branch.draft))
         if not str(config.get("firstMessage") or "").strip():
             raise FakeError(400, "A first message is required to publish this agent.")
-        rev = Revision(id=self.new_id(), branch_id=branch.id, config=config, status="draft", label=label,
-                       scan="queued", reads_left=self.scan_reads, draft=branch.draft)
+        rev = Revision(
+            id=self.new_id(),
+            branch_id=branch.id,
+            config=config,
+            status="draft",
+            label=label,
+            scan="queued",
+            reads_left=self.scan_reads,
+            draft=branch.draft,
+        )
         branch.draft, branch.draft_id, branch.draft_revision = None, None, 0
         agent.revisions[rev.id] = rev
         if head is not None and head.config == config:  # no new content: committed without a scan
             self._finish_scan(agent, rev)
-            return json_response(200, {"status": True, "data": {"state": "committed",
-                                                                 "revision": self.revision_view(agent, rev)}})
+            return json_response(
+                200, {"status": True, "data": {"state": "committed", "revision": self.revision_view(agent, rev)}}
+            )
         return json_response(202, {"status": True, "data": {"state": "scanning"}})
 
     def list_revisions(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
@@ -770,8 +969,13 @@ class FakeAtoms:
         limit = int(req.query.get("limit", "20"))
         revs = [r for r in agent.revisions.values() if r.branch_id == branch.id and (r.number or r.scan != "passed")]
         revs.reverse()
-        return json_response(200, {"status": True, "data": {
-            "revisions": [self.revision_view(agent, r) for r in revs[:limit]], "total": len(revs)}})
+        return json_response(
+            200,
+            {
+                "status": True,
+                "data": {"revisions": [self.revision_view(agent, r) for r in revs[:limit]], "total": len(revs)},
+            },
+        )
 
     def get_revision(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str, rev_id: str) -> FakeResponse:
         agent, branch = self._branch(req, agent_id, branch_id)
@@ -782,8 +986,9 @@ class FakeAtoms:
         if rev.branch_id != branch.id:
             raise FakeError(400, "Revision is not on this branch")
         resolved = self.sections(rev.config) if rev.status == "published" else None
-        return json_response(200, {"status": True, "data": {"revision": self.revision_view(agent, rev),
-                                                             "resolvedConfig": resolved}})
+        return json_response(
+            200, {"status": True, "data": {"revision": self.revision_view(agent, rev), "resolvedConfig": resolved}}
+        )
 
     def make_live(self, req: FakeRequest, body: Any, agent_id: str, branch_id: str) -> FakeResponse:
         agent, branch = self._branch(req, agent_id, branch_id)
@@ -807,12 +1012,17 @@ class FakeAtoms:
             raise FakeError(404, "Resource not found")
         if rev.scan != "passed" or rev.number is None:
             raise FakeError(403, "The source revision has not passed the security scan")
-        new = Revision(id=self.new_id(), branch_id=branch.id, config=copy.deepcopy(rev.config),
-                       label=f"Restored from {rev.label or rev.id}")
+        new = Revision(
+            id=self.new_id(),
+            branch_id=branch.id,
+            config=copy.deepcopy(rev.config),
+            label=f"Restored from {rev.label or rev.id}",
+        )
         agent.revisions[new.id] = new
         self._finish_scan(agent, new)
-        return json_response(200, {"status": True, "data": {"state": "committed",
-                                                             "revision": self.revision_view(agent, new)}})
+        return json_response(
+            200, {"status": True, "data": {"state": "committed", "revision": self.revision_view(agent, new)}}
+        )
 
     # -- v1 ------------------------------------------------------------------------------------
 
@@ -827,8 +1037,16 @@ class FakeAtoms:
     def v1_list_drafts(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._v1_only(agent)
-        drafts = [{"_id": d, "draftId": d, "status": "draft", "draftName": v.get("name", ""),
-                   "lastEditorName": v.get("editor", "you")} for d, v in agent.drafts.items()]
+        drafts = [
+            {
+                "_id": d,
+                "draftId": d,
+                "status": "draft",
+                "draftName": v.get("name", ""),
+                "lastEditorName": v.get("editor", "you"),
+            }
+            for d, v in agent.drafts.items()
+        ]
         return json_response(200, {"status": True, "data": drafts})
 
     def v1_create_draft(self, req: FakeRequest, body: Any, agent_id: str) -> FakeResponse:
@@ -841,19 +1059,35 @@ class FakeAtoms:
         if source not in agent.revisions:
             raise FakeError(400, "sourceVersionId must be a valid version id")
         draft_id = self.new_id()
-        agent.drafts[draft_id] = {"config": copy.deepcopy(agent.revisions[source].config),
-                                  "name": body.get("draftName", ""), "revision": 0}
-        return json_response(201, {"status": True, "data": {"_id": self.new_id(), "draftId": draft_id,
-                                                             "status": "draft", "draftRevision": 0}})
+        agent.drafts[draft_id] = {
+            "config": copy.deepcopy(agent.revisions[source].config),
+            "name": body.get("draftName", ""),
+            "revision": 0,
+        }
+        return json_response(
+            201,
+            {
+                "status": True,
+                "data": {"_id": self.new_id(), "draftId": draft_id, "status": "draft", "draftRevision": 0},
+            },
+        )
 
     def v1_get_draft(self, req: FakeRequest, body: Any, agent_id: str, draft_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         draft = agent.drafts.get(draft_id)
         if draft is None:
             raise FakeError(404, "Resource not found")
-        return json_response(200, {"status": True, "data": {"latest": {"draftId": draft_id, "status": "draft",
-                                                                       "draftRevision": draft["revision"]},
-                                                            "editHistory": [], "editCount": draft["revision"]}})
+        return json_response(
+            200,
+            {
+                "status": True,
+                "data": {
+                    "latest": {"draftId": draft_id, "status": "draft", "draftRevision": draft["revision"]},
+                    "editHistory": [],
+                    "editCount": draft["revision"],
+                },
+            },
+        )
 
     def v1_delete_draft(self, req: FakeRequest, body: Any, agent_id: str, draft_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
@@ -873,8 +1107,9 @@ class FakeAtoms:
         merged = _deep_merge(draft["config"], {k: v for k, v in body.items() if k in CONFIG_FIELDS})
         self.validate(body, merged)
         draft["config"], draft["revision"] = merged, draft["revision"] + 1
-        return json_response(200, {"status": True, "data": {"draftId": draft_id, "draftRevision": draft["revision"],
-                                                             "status": "draft"}})
+        return json_response(
+            200, {"status": True, "data": {"draftId": draft_id, "draftRevision": draft["revision"], "status": "draft"}}
+        )
 
     def v1_publish(self, req: FakeRequest, body: Any, agent_id: str, draft_id: str) -> FakeResponse:
         agent, draft = self._v1_draft(agent_id, draft_id)
@@ -884,8 +1119,15 @@ class FakeAtoms:
         del agent.drafts[draft_id]
         number = 1 + max((r.number or 0) for r in agent.revisions.values())
         label = str((body or {}).get("label") or "")
-        rev = Revision(id=self.new_id(), branch_id=None, config=config, number=number, label=label, scan="queued",
-                       reads_left=self.scan_reads)  # `activate: true` is ignored (§H.2)
+        rev = Revision(
+            id=self.new_id(),
+            branch_id=None,
+            config=config,
+            number=number,
+            label=label,
+            scan="queued",
+            reads_left=self.scan_reads,
+        )  # `activate: true` is ignored (§H.2)
         agent.revisions[rev.id] = rev
         return json_response(201, {"status": True, "data": self.revision_view(agent, rev)})
 
@@ -907,16 +1149,25 @@ class FakeAtoms:
         agent = self._agent(agent_id)
         self._tick(agent)
         rev = self._version(agent, version_id)
-        return json_response(200, {"status": True, "data": {"version": self.revision_view(agent, rev),
-                                                             "resolvedConfig": self.sections(rev.config)}})
+        return json_response(
+            200,
+            {
+                "status": True,
+                "data": {"version": self.revision_view(agent, rev), "resolvedConfig": self.sections(rev.config)},
+            },
+        )
 
     def v1_activate(self, req: FakeRequest, body: Any, agent_id: str, version_id: str) -> FakeResponse:
         agent = self._agent(agent_id)
         self._v1_only(agent)
         rev = self._version(agent, version_id)
         if rev.scan != "passed":
-            raise FakeError(400, "Cannot activate: security check pending" if rev.scan == "queued"
-                            else "Cannot activate: security check failed")
+            raise FakeError(
+                400,
+                "Cannot activate: security check pending"
+                if rev.scan == "queued"
+                else "Cannot activate: security check failed",
+            )
         for other in agent.revisions.values():
             other.is_active = False
         rev.is_active, agent.active_version_id = True, rev.id
@@ -933,8 +1184,12 @@ class FakeAtoms:
             branch.draft_revision += 1
         else:
             live = agent.revisions[agent.active_version_id or ""]
-            agent.drafts[self.new_id()] = {"config": _deep_merge(live.config, change), "name": "colleague",
-                                           "revision": 1, "editor": "A. Colleague"}
+            agent.drafts[self.new_id()] = {
+                "config": _deep_merge(live.config, change),
+                "name": "colleague",
+                "revision": 1,
+                "editor": "A. Colleague",
+            }
 
     def dashboard_edit(self, agent_id: str, change: dict[str, Any]) -> str:
         """Simulate someone editing the agent in the Atoms dashboard and publishing it: name and
@@ -962,10 +1217,17 @@ class FakeAtoms:
         out = []
         for agent in self.agents.values():
             live = self._live_revision(agent)
-            out.append({"id": agent.id, "name": agent.meta.get("name"), "description": agent.meta.get("description"),
-                        "archived": agent.archived, "versioning": agent.versioning,
-                        "branches": [b.name for b in agent.branches.values() if b.status == "active"],
-                        "live_config": live.config if live else None})
+            out.append(
+                {
+                    "id": agent.id,
+                    "name": agent.meta.get("name"),
+                    "description": agent.meta.get("description"),
+                    "archived": agent.archived,
+                    "versioning": agent.versioning,
+                    "branches": [b.name for b in agent.branches.values() if b.status == "active"],
+                    "live_config": live.config if live else None,
+                }
+            )
         return out
 
 

@@ -17,8 +17,18 @@ from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, json_response
 
 
 def _error(status: int, code: str, message: str) -> FakeResponse:
-    return json_response(status, {"detail": {"type": "invalid_request", "code": code, "status": code,
-                                             "message": message, "request_id": "sandbox"}})
+    return json_response(
+        status,
+        {
+            "detail": {
+                "type": "invalid_request",
+                "code": code,
+                "status": code,
+                "message": message,
+                "request_id": "sandbox",
+            }
+        },
+    )
 
 
 class FakeElevenLabs:
@@ -29,7 +39,9 @@ class FakeElevenLabs:
         self.voices: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}  # workspace webhooks by id
-        self.post_call_settings: dict[str, Any] = {}  # the workspace's convai settings ``webhooks`` (its default post-call webhook)
+        self.post_call_settings: dict[
+            str, Any
+        ] = {}  # the workspace's convai settings ``webhooks`` (its default post-call webhook)
         self.blobs: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
         self.realtime_url: str | None = None  # the fake conversation WebSocket, when served
         self.signatures: set[str] = set()  # conversation_signature values issued by get-signed-url
@@ -40,8 +52,9 @@ class FakeElevenLabs:
         voice_id = stored.setdefault("voice_id", f"voice_sandbox{len(self.voices) + 1:04d}")
         if audio is not None:
             sample_id = f"sample_{voice_id}"
-            stored["samples"] = [{"sample_id": sample_id, "file_name": "sample.mp3", "mime_type": mime_type,
-                                  "size_bytes": len(audio)}]
+            stored["samples"] = [
+                {"sample_id": sample_id, "file_name": "sample.mp3", "mime_type": mime_type, "size_bytes": len(audio)}
+            ]
             self.blobs[f"/v1/voices/{voice_id}/samples/{sample_id}/audio"] = (audio, mime_type)
         self.voices[voice_id] = stored
         return voice_id
@@ -51,7 +64,9 @@ class FakeElevenLabs:
         stored = copy.deepcopy(record)
         doc_id = stored.setdefault("id", f"doc_sandbox{len(self.documents) + 1:04d}")
         stored.setdefault("name", doc_id)
-        stored.setdefault("metadata", {"created_at_unix_secs": 0, "last_updated_at_unix_secs": 0, "size_bytes": len(content)})
+        stored.setdefault(
+            "metadata", {"created_at_unix_secs": 0, "last_updated_at_unix_secs": 0, "size_bytes": len(content)}
+        )
         self.documents[doc_id] = stored
         self.blobs[f"/v1/convai/knowledge-base/{doc_id}/content"] = (content.encode(), "text/html; charset=utf-8")
         if file is not None:
@@ -72,11 +87,20 @@ class FakeElevenLabs:
         self.tools[tool_id] = stored
         return tool_id
 
-    def add_webhook(self, url: str, name: str = "", webhook_id: str | None = None, workspace_default: bool = False) -> str:
+    def add_webhook(
+        self, url: str, name: str = "", webhook_id: str | None = None, workspace_default: bool = False
+    ) -> str:
         """A workspace webhook (EL SDK ``WorkspaceWebhookResponseModel``), for post-call webhooks."""
         webhook_id = webhook_id or f"wh_{len(self.webhooks) + 1:06d}"
-        self.webhooks[webhook_id] = {"name": name or url, "webhook_id": webhook_id, "webhook_url": url, "is_disabled": False,
-                                     "is_auto_disabled": False, "created_at_unix": 0, "auth_type": "hmac"}
+        self.webhooks[webhook_id] = {
+            "name": name or url,
+            "webhook_id": webhook_id,
+            "webhook_url": url,
+            "is_disabled": False,
+            "is_auto_disabled": False,
+            "created_at_unix": 0,
+            "auth_type": "hmac",
+        }
         if workspace_default:
             self.post_call_settings = {"post_call_webhook_id": webhook_id, "events": ["transcript"]}
         return webhook_id
@@ -101,9 +125,11 @@ class FakeElevenLabs:
         if req.path in self.blobs:
             body, content_type = self.blobs[req.path]
             return FakeResponse(200, body, {"content-type": content_type})
-        for pattern, records, what in ((r"/v1/convai/tools/([^/]+)", self.tools, "tool"),
-                                       (r"/v1/voices/([^/]+)", self.voices, "voice"),
-                                       (r"/v1/convai/knowledge-base/([^/]+)", self.documents, "document")):
+        for pattern, records, what in (
+            (r"/v1/convai/tools/([^/]+)", self.tools, "tool"),
+            (r"/v1/voices/([^/]+)", self.voices, "voice"),
+            (r"/v1/convai/knowledge-base/([^/]+)", self.documents, "document"),
+        ):
             m = re.fullmatch(pattern, req.path)
             if m:
                 record = records.get(m.group(1))
@@ -126,19 +152,33 @@ class FakeElevenLabs:
             return _error(503, "unavailable", "The sandbox conversation WebSocket is not running")
         signature = f"sig_{len(self.signatures) + 1:06d}"
         self.signatures.add(signature)
-        return json_response(200, {"signed_url": f"{self.realtime_url}/v1/convai/conversation?agent_id={agent_id}"
-                                                 f"&conversation_signature={signature}"})
+        return json_response(
+            200,
+            {
+                "signed_url": f"{self.realtime_url}/v1/convai/conversation?agent_id={agent_id}"
+                f"&conversation_signature={signature}"
+            },
+        )
 
     def _list(self, req: FakeRequest) -> FakeResponse:
         size = min(100, max(1, int(req.query.get("page_size", "30"))))
         start = int(req.query.get("cursor") or 0)
         search = (req.query.get("search") or "").lower()
         ids = [i for i in sorted(self.agents) if search in str(self.agents[i].get("name") or i).lower()]
-        page = ids[start:start + size]
+        page = ids[start : start + size]
         more = start + size < len(ids)
-        agents = [{"agent_id": i, "name": self.agents[i].get("name") or i, "tags": list(self.agents[i].get("tags") or []), "access_info": {},
-                   "voice_id": (self.agents[i].get("conversation_config") or {}).get("tts", {}).get("voice_id", ""),
-                   "created_at_unix_secs": 0, "updated_at_unix_secs": 0} for i in page]
+        agents = [
+            {
+                "agent_id": i,
+                "name": self.agents[i].get("name") or i,
+                "tags": list(self.agents[i].get("tags") or []),
+                "access_info": {},
+                "voice_id": (self.agents[i].get("conversation_config") or {}).get("tts", {}).get("voice_id", ""),
+                "created_at_unix_secs": 0,
+                "updated_at_unix_secs": 0,
+            }
+            for i in page
+        ]
         body: dict[str, Any] = {"agents": agents, "has_more": more}
         if more:
             body["next_cursor"] = str(start + size)

@@ -121,8 +121,17 @@ class FakeRealtime:
         variables = {**(config.get("defaultVariables") or {}), **json.loads(query.get("variables") or "{}")}
         tools = (config.get("singlePromptConfig") or {}).get("tools") or []
         can_end = any(t.get("type") == "end_call" for t in tools if isinstance(t, dict))
-        ws.send(json.dumps({"type": "session.created", "session_id": uuid.uuid4().hex, "call_id": uuid.uuid4().hex,
-                            "sample_rate": 24000, "channels": 1}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "session.created",
+                    "session_id": uuid.uuid4().hex,
+                    "call_id": uuid.uuid4().hex,
+                    "sample_rate": 24000,
+                    "channels": 1,
+                }
+            )
+        )
         turn = 0
         if config.get("firstMessage") and not config.get("waitForUserToSpeakFirst"):
             self._atoms_say(ws, _fill(str(config["firstMessage"]), variables), turn)
@@ -167,14 +176,33 @@ class FakeRealtime:
         record["received"].append(first)
         if first.get("type") == "conversation_initiation_client_data":
             variables.update(first.get("dynamic_variables") or {})
-        ws.send(json.dumps({"type": "conversation_initiation_metadata", "conversation_initiation_metadata_event": {
-            "conversation_id": uuid.uuid4().hex, "agent_output_audio_format": "pcm_16000", "user_input_audio_format": "pcm_16000"}}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "conversation_initiation_metadata",
+                    "conversation_initiation_metadata_event": {
+                        "conversation_id": uuid.uuid4().hex,
+                        "agent_output_audio_format": "pcm_16000",
+                        "user_input_audio_format": "pcm_16000",
+                    },
+                }
+            )
+        )
         ws.send(json.dumps({"type": "ping", "ping_event": {"event_id": 1, "ping_ms": None}}))
         ponged, event_id = False, 1
         if agent.get("first_message"):
             event_id += 1
-            ws.send(json.dumps({"type": "agent_response", "agent_response_event": {
-                "agent_response": _fill(str(agent["first_message"]), variables), "event_id": event_id}}))
+            ws.send(
+                json.dumps(
+                    {
+                        "type": "agent_response",
+                        "agent_response_event": {
+                            "agent_response": _fill(str(agent["first_message"]), variables),
+                            "event_id": event_id,
+                        },
+                    }
+                )
+            )
         for raw in ws:
             message = json.loads(raw)
             record["received"].append(message)
@@ -190,7 +218,11 @@ class FakeRealtime:
             text = str(message.get("text") or "")
             event_id += 1
             reply = "Goodbye, and thank you for calling." if _GOODBYE.search(text) and can_end else f"You asked: {text}"
-            ws.send(json.dumps({"type": "agent_response", "agent_response_event": {"agent_response": reply, "event_id": event_id}}))
+            ws.send(
+                json.dumps(
+                    {"type": "agent_response", "agent_response_event": {"agent_response": reply, "event_id": event_id}}
+                )
+            )
             if _GOODBYE.search(text) and can_end:
                 ws.close()
                 return

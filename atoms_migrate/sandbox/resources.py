@@ -19,7 +19,16 @@ from typing import Any
 
 from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, json_response
 
-CLONE_MIME = {"audio/mpeg", "audio/mpeg-3", "audio/wav", "audio/wave", "audio/webm", "video/webm", "audio/mp4", "video/mp4"}
+CLONE_MIME = {
+    "audio/mpeg",
+    "audio/mpeg-3",
+    "audio/wav",
+    "audio/wave",
+    "audio/webm",
+    "video/webm",
+    "audio/mp4",
+    "video/mp4",
+}
 CLONE_MAX_BYTES = 5 * 1024 * 1024
 FAIL_MARK = "sandbox-fail"
 
@@ -34,7 +43,8 @@ def parse_multipart(req: FakeRequest) -> tuple[dict[str, str], dict[str, tuple[s
     if not content_type.startswith("multipart/form-data"):
         return {}, {}
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + req.body)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + req.body
+    )
     fields: dict[str, str] = {}
     files: dict[str, tuple[str, bytes, str]] = {}
     for part in message.iter_parts():
@@ -79,14 +89,20 @@ class FakeResources:
         if req.method == "GET" and rest == "":
             return json_response(200, {"status": True, "data": kb})
         if req.method == "GET" and rest == "/items":
-            return json_response(200, {"status": True, "data": self._advance(self.items[kb_id], "processingStatus", "completed")})
+            return json_response(
+                200, {"status": True, "data": self._advance(self.items[kb_id], "processingStatus", "completed")}
+            )
         if req.method == "GET" and rest == "/scraped-urls":
             return json_response(200, {"data": self._advance(self.scraped[kb_id], "status", "indexed")})
         if req.method == "POST" and rest == "/items/upload-media":
             return self._upload(req, kb_id)
         if req.method == "POST" and rest == "/scrape-urls":
             urls = (req.json() or {}).get("urls")
-            if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls):
+            if (
+                not isinstance(urls, list)
+                or not urls
+                or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls)
+            ):
                 return _error(400, "urls must be a non-empty list of http(s) URLs")
             for url in urls:
                 self.scraped[kb_id].append({"_id": self._id(), "url": url, "status": "pending", "_reads": 0})
@@ -99,8 +115,13 @@ class FakeResources:
         if not 1 <= len(name) <= 40:
             return _error(400, "name must be 1-40 characters")
         kb_id = self._id()
-        self.knowledge_bases[kb_id] = {"_id": kb_id, "name": name, "description": body.get("description", ""),
-                                       "processingStatus": "completed", "organization": "sandbox"}
+        self.knowledge_bases[kb_id] = {
+            "_id": kb_id,
+            "name": name,
+            "description": body.get("description", ""),
+            "processingStatus": "completed",
+            "organization": "sandbox",
+        }
         self.items[kb_id], self.scraped[kb_id] = [], []
         return json_response(201, {"status": True, "data": kb_id})
 
@@ -112,8 +133,18 @@ class FakeResources:
         if content_type != "application/pdf" or not filename.lower().endswith(".pdf") or not data.startswith(b"%PDF"):
             return _error(400, "Only PDF files are supported")
         self.uploads.append((kb_id, filename, data))
-        self.items[kb_id].append({"_id": self._id(), "itemType": "file", "knowledgeBaseId": kb_id, "fileName": filename,
-                                  "contentType": content_type, "size": len(data), "processingStatus": "processing", "_reads": 0})
+        self.items[kb_id].append(
+            {
+                "_id": self._id(),
+                "itemType": "file",
+                "knowledgeBaseId": kb_id,
+                "fileName": filename,
+                "contentType": content_type,
+                "size": len(data),
+                "processingStatus": "processing",
+                "_reads": 0,
+            }
+        )
         return json_response(201, {"status": True})
 
     def _advance(self, entries: list[dict[str, Any]], status_key: str, done: str) -> list[dict[str, Any]]:
@@ -147,8 +178,16 @@ class FakeResources:
         if len(data) > CLONE_MAX_BYTES:
             return json_response(400, {"error": "File too large"})
         voice_id = "voice_" + self._id()[-10:]
-        clone = {"_id": self._id(), "voiceId": voice_id, "displayName": fields["displayName"], "status": "completed",
-                 "language": fields.get("language", "en"), "cloningType": "instant", "modelIds": ["lightning-v3.1"],
-                 "audioFileNames": [filename], "size": len(data)}
+        clone = {
+            "_id": self._id(),
+            "voiceId": voice_id,
+            "displayName": fields["displayName"],
+            "status": "completed",
+            "language": fields.get("language", "en"),
+            "cloningType": "instant",
+            "modelIds": ["lightning-v3.1"],
+            "audioFileNames": [filename],
+            "size": len(data),
+        }
         self.clones[voice_id] = clone
         return json_response(200, {"message": "Voice clone created successfully", "data": clone})

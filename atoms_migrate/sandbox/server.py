@@ -54,9 +54,15 @@ class Fault:
 
 
 class Sandbox:
-    def __init__(self, versioning: str = "v2", scan_reads: int = 1,
-                 atoms_key: str = ATOMS_KEY, elevenlabs_key: str = ELEVENLABS_KEY, latency: float = 0.0,
-                 rate_limit: float | None = None) -> None:
+    def __init__(
+        self,
+        versioning: str = "v2",
+        scan_reads: int = 1,
+        atoms_key: str = ATOMS_KEY,
+        elevenlabs_key: str = ELEVENLABS_KEY,
+        latency: float = 0.0,
+        rate_limit: float | None = None,
+    ) -> None:
         self.latency = latency  # seconds added to every API request, outside the lock (benchmarks)
         # The account's limit on Atoms requests, counted like a server does: over any sliding second, by arrival.
         self.rate_limit = rate_limit
@@ -99,13 +105,21 @@ class Sandbox:
 
     def _control(self, req: FakeRequest) -> FakeResponse:
         body = req.json() or {}
-        route = req.path[len("/_sandbox"):]
+        route = req.path[len("/_sandbox") :]
         if req.method == "GET" and req.path in self.elevenlabs.blobs:  # signed download URLs: no key needed
             data, content_type = self.elevenlabs.blobs[req.path]
             return FakeResponse(200, data, {"content-type": content_type})
         if req.method == "GET" and route == "/state":
-            return json_response(200, {"atoms": self.atoms.summary(), "requests": self.log, "held": self.held,
-                                       "writes": len(self.writes()), "elevenlabs_agents": sorted(self.elevenlabs.agents)})
+            return json_response(
+                200,
+                {
+                    "atoms": self.atoms.summary(),
+                    "requests": self.log,
+                    "held": self.held,
+                    "writes": len(self.writes()),
+                    "elevenlabs_agents": sorted(self.elevenlabs.agents),
+                },
+            )
         if req.method == "POST" and route == "/faults":
             try:
                 for fault in body.get("faults", []):
@@ -122,8 +136,14 @@ class Sandbox:
         if req.method == "POST" and route == "/elevenlabs/agents":
             return json_response(201, {"agent_id": self.elevenlabs.add_agent(body["config"], body.get("agent_id"))})
         if req.method == "POST" and route == "/elevenlabs/webhooks":
-            return json_response(201, {"webhook_id": self.elevenlabs.add_webhook(body["url"], body.get("name", ""), body.get("webhook_id"),
-                                                                                   bool(body.get("workspace_default")))})
+            return json_response(
+                201,
+                {
+                    "webhook_id": self.elevenlabs.add_webhook(
+                        body["url"], body.get("name", ""), body.get("webhook_id"), bool(body.get("workspace_default"))
+                    )
+                },
+            )
         if req.method == "POST" and route == "/elevenlabs/tools":
             return json_response(201, {"tool_id": self.elevenlabs.add_tool(body["record"], body.get("tool_id"))})
         if req.method == "POST" and route == "/atoms/versioning":
@@ -186,10 +206,17 @@ class Sandbox:
             if fault:
                 fault.times -= 1
             if fault and fault.action in ("status", "drop"):
-                response = (FakeResponse(0, drop=True) if fault.action == "drop"
-                            else json_response(fault.status, fault.body if fault.body is not None
-                                               else {"status": False, "errors": [f"sandbox fault {fault.status}"]},
-                                               fault.headers))
+                response = (
+                    FakeResponse(0, drop=True)
+                    if fault.action == "drop"
+                    else json_response(
+                        fault.status,
+                        fault.body
+                        if fault.body is not None
+                        else {"status": False, "errors": [f"sandbox fault {fault.status}"]},
+                        fault.headers,
+                    )
+                )
             else:
                 target = self.elevenlabs if api == "elevenlabs" else self.atoms
                 response = target.handle(req)
@@ -197,16 +224,27 @@ class Sandbox:
                     response = json_response(500, {"status": False, "errors": ["Internal server error"]})
                 elif fault and fault.action == "commit_then_drop":
                     response = FakeResponse(0, drop=True)
-            self.log.append({"api": api, "method": req.method, "path": req.path,
-                             "status": "dropped" if response.drop else response.status})
+            self.log.append(
+                {
+                    "api": api,
+                    "method": req.method,
+                    "path": req.path,
+                    "status": "dropped" if response.drop else response.status,
+                }
+            )
             return response
 
     def transport(self) -> httpx.MockTransport:
         """An httpx transport answering from this sandbox in process."""
 
         def handler(request: httpx.Request) -> httpx.Response:
-            req = FakeRequest(request.method, request.url.path, dict(request.url.params),
-                              {k.lower(): v for k, v in request.headers.items()}, request.content)
+            req = FakeRequest(
+                request.method,
+                request.url.path,
+                dict(request.url.params),
+                {k.lower(): v for k, v in request.headers.items()},
+                request.content,
+            )
             response = self.handle(req)
             if response.drop:
                 raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
@@ -227,9 +265,13 @@ class Sandbox:
             def _any(self) -> None:
                 url = urlsplit(self.path)
                 length = int(self.headers.get("content-length") or 0)
-                req = FakeRequest(self.command, url.path, dict(parse_qsl(url.query)),
-                                  {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length) if length else b"")
+                req = FakeRequest(
+                    self.command,
+                    url.path,
+                    dict(parse_qsl(url.query)),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length) if length else b"",
+                )
                 try:
                     response = sandbox.handle(req)
                 except (ValueError, KeyError, TypeError) as exc:
@@ -250,4 +292,3 @@ class Sandbox:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
-

@@ -30,13 +30,22 @@ class FakeWebhooks:
         self._secrets = itertools.count(1)
 
     def _view(self, hook: dict[str, Any]) -> dict[str, Any]:
-        subs = [{"_id": s["_id"], "webhookId": s["webhookId"], "eventType": s["eventType"],
-                 "agentId": {"_id": s["agentId"], "name": self.agent_name(s["agentId"])}}
-                for s in self.subscriptions if s["webhookId"] == hook["_id"]]
+        subs = [
+            {
+                "_id": s["_id"],
+                "webhookId": s["webhookId"],
+                "eventType": s["eventType"],
+                "agentId": {"_id": s["agentId"], "name": self.agent_name(s["agentId"])},
+            }
+            for s in self.subscriptions
+            if s["webhookId"] == hook["_id"]
+        ]
         return {**hook, "subscriptions": subs}
 
     def _subscribe(self, agent_id: str, webhook_id: str, event_type: str) -> None:
-        self.subscriptions.append({"_id": self.new_id(), "webhookId": webhook_id, "agentId": agent_id, "eventType": event_type})
+        self.subscriptions.append(
+            {"_id": self.new_id(), "webhookId": webhook_id, "agentId": agent_id, "eventType": event_type}
+        )
 
     def handle(self, req: FakeRequest, path: str, body: Any) -> FakeResponse | None:
         """Answer ``path`` (below /atoms/v1) when it is a webhook route; None otherwise."""
@@ -44,7 +53,11 @@ class FakeWebhooks:
             wanted = req.query.get("webhookId")
             if wanted:
                 hook = self.webhooks.get(wanted)
-                return json_response(200, {"status": True, "data": self._view(hook)}) if hook else _bad("Webhook not found")
+                return (
+                    json_response(200, {"status": True, "data": self._view(hook)})
+                    if hook
+                    else _bad("Webhook not found")
+                )
             return json_response(200, {"status": True, "data": [self._view(h) for h in self.webhooks.values()]})
         if path == "/webhook" and req.method == "POST":
             return self._create(body if isinstance(body, dict) else {})
@@ -63,7 +76,9 @@ class FakeWebhooks:
         if self.agent_name(agent_id) is None:
             return _bad("No agent found")
         if req.method == "GET":
-            return json_response(200, {"status": True, "data": [dict(s) for s in self.subscriptions if s["agentId"] == agent_id]})
+            return json_response(
+                200, {"status": True, "data": [dict(s) for s in self.subscriptions if s["agentId"] == agent_id]}
+            )
         if req.method == "DELETE":
             self.subscriptions = [s for s in self.subscriptions if s["agentId"] != agent_id]
             return json_response(200, {"status": True, "data": "Subscriptions deleted"})
@@ -91,11 +106,21 @@ class FakeWebhooks:
         if any(h["url"] == endpoint for h in self.webhooks.values()):
             return _bad("A webhook with this URL has already been registered")
         for event in events:
-            if not isinstance(event, dict) or event.get("eventType") not in EVENT_TYPES or self.agent_name(event.get("agentId")) is None:
+            if (
+                not isinstance(event, dict)
+                or event.get("eventType") not in EVENT_TYPES
+                or self.agent_name(event.get("agentId")) is None
+            ):
                 return _bad("events: each needs an existing agentId and an eventType of " + ", ".join(EVENT_TYPES))
         hook_id = self.new_id()
-        self.webhooks[hook_id] = {"_id": hook_id, "url": endpoint, "description": body["description"], "status": "enabled",
-                                  "organizationId": "sandbox-org", "decryptedSecretKey": f"whsec_sandbox_{next(self._secrets):08d}"}
+        self.webhooks[hook_id] = {
+            "_id": hook_id,
+            "url": endpoint,
+            "description": body["description"],
+            "status": "enabled",
+            "organizationId": "sandbox-org",
+            "decryptedSecretKey": f"whsec_sandbox_{next(self._secrets):08d}",
+        }
         for event in events:
             self._subscribe(str(event["agentId"]), hook_id, str(event["eventType"]))
         return json_response(201, {"status": True, "data": hook_id})

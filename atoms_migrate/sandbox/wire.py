@@ -36,8 +36,11 @@ class FakeResponse:
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> FakeResponse:
-    return FakeResponse(status, json.dumps(payload).encode("utf-8"),
-                        {"content-type": "application/json; charset=utf-8", **(headers or {})})
+    return FakeResponse(
+        status,
+        json.dumps(payload).encode("utf-8"),
+        {"content-type": "application/json; charset=utf-8", **(headers or {})},
+    )
 
 
 def html_404(method: str, path: str) -> FakeResponse:

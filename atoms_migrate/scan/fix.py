@@ -37,19 +37,41 @@ from atoms_migrate.scan.tree import _WS_URL, Analysis, Hit, Vocabulary, _scripts
 ATOMS_WS = "wss://api.smallest.ai/atoms/v1/agent/connect"
 KEY_JS = "process.env.SMALLEST_API_KEY"
 KEY_PY = 'os.environ["SMALLEST_API_KEY"]'
-_BROWSER = re.compile(r"""^\s*["']use client["']|\bwindow\.|\bdocument\.|\bnavigator\.|import\.meta\.env|\blocalStorage\b""", re.MULTILINE)
-_RENAMES = {"EL-MSG-USER-MESSAGE": "input_text.send", "EL-EVT-INITIATION-METADATA": "session.created", "EL-EVT-INTERRUPTION": "interruption"}
-_HARMLESS = {"EL-EVT-PING", "EL-MSG-PONG"}  # handlers Atoms never triggers: left for the user to delete, they do not stop a port
-_TRANSCRIPTS = {"EL-EVT-USER-TRANSCRIPT": ("user_transcription_event", "user_transcript", "user"),
-                "EL-EVT-AGENT-RESPONSE": ("agent_response_event", "agent_response", "agent")}
+_BROWSER = re.compile(
+    r"""^\s*["']use client["']|\bwindow\.|\bdocument\.|\bnavigator\.|import\.meta\.env|\blocalStorage\b""", re.MULTILINE
+)
+_RENAMES = {
+    "EL-MSG-USER-MESSAGE": "input_text.send",
+    "EL-EVT-INITIATION-METADATA": "session.created",
+    "EL-EVT-INTERRUPTION": "interruption",
+}
+_HARMLESS = {
+    "EL-EVT-PING",
+    "EL-MSG-PONG",
+}  # handlers Atoms never triggers: left for the user to delete, they do not stop a port
+_TRANSCRIPTS = {
+    "EL-EVT-USER-TRANSCRIPT": ("user_transcription_event", "user_transcript", "user"),
+    "EL-EVT-AGENT-RESPONSE": ("agent_response_event", "agent_response", "agent"),
+}
 _AUDIO = {"EL-EVT-AUDIO", "EL-EVT-AUDIO-TYPE", "EL-MSG-USER-AUDIO"}
-_AGENT_REST = {"EL-REST-AGENTS", "EL-REST-CONVERSATIONS", "EL-REST-CALLS", "EL-REST-CONVAI", "EL-WEBRTC-TOKEN", "EL-SIGNED-URL"}  # requests for the agent or its sessions
+_AGENT_REST = {
+    "EL-REST-AGENTS",
+    "EL-REST-CONVERSATIONS",
+    "EL-REST-CALLS",
+    "EL-REST-CONVAI",
+    "EL-WEBRTC-TOKEN",
+    "EL-SIGNED-URL",
+}  # requests for the agent or its sessions
 UNIT_RULES = {"EL-WS-URL", "EL-SIGNED-URL", "EL-AGENT-ID", "EL-XI-API-KEY", "EL-API-KEY-ENV"}
-BROWSER_STEPS = ("a browser cannot hold the Smallest API key: on your server, mint a single-use wct_ token with "
-                 "POST /atoms/v1/conversation/register-call {agent_id} and connect the browser to "
-                 f"{ATOMS_WS}?token=<wct_…> (the token carries the agent), then rename the messages and events as listed")
-AUDIO_STEPS = ("audio changes format: set sample_rate (8000, 16000, 24000 or 48000) to the rate your ElevenLabs agent used "
-               "(16 kHz PCM by default), send {type: \"input_audio_buffer.append\", audio} and play output_audio.delta's `audio`")
+BROWSER_STEPS = (
+    "a browser cannot hold the Smallest API key: on your server, mint a single-use wct_ token with "
+    "POST /atoms/v1/conversation/register-call {agent_id} and connect the browser to "
+    f"{ATOMS_WS}?token=<wct_…> (the token carries the agent), then rename the messages and events as listed"
+)
+AUDIO_STEPS = (
+    "audio changes format: set sample_rate (8000, 16000, 24000 or 48000) to the rate your ElevenLabs agent used "
+    '(16 kHz PCM by default), send {type: "input_audio_buffer.append", audio} and play output_audio.delta\'s `audio`'
+)
 
 
 @dataclass
@@ -66,7 +88,9 @@ class UnitPort:
         if (hit.start, hit.rule_id) in self.unit_hits and self.blockers:
             return "port the WebSocket client whole: " + "; ".join(dict.fromkeys(self.blockers))
         if hit.rule_id == "EL-XI-API-KEY" and hit.start in self.request_headers:
-            return "this request still goes to ElevenLabs: change its header only when the request itself moves to Atoms"
+            return (
+                "this request still goes to ElevenLabs: change its header only when the request itself moves to Atoms"
+            )
         if hit.kept and hit.rule_id == "EL-AGENT-ID":
             return "replace the widget or SDK call first (guide §5); the id stays as long as that code does"
         return ""
@@ -100,35 +124,55 @@ def _plan_socket(source: SourceText, analysis: Analysis, known: Known, vocab: Vo
     sock = analysis.sockets[0]
     rest = sorted({source.text.count("\n", 0, h.start) + 1 for h in analysis.hits if h.rule_id in _AGENT_REST})
     if rest:  # a socket on Atoms beside requests about the ElevenLabs agent would be half on each vendor
-        port.blockers.append(f"this file also calls the ElevenLabs agent API (line {', '.join(map(str, rest))}): "
-                             "move those requests to Atoms in the same change")
+        port.blockers.append(
+            f"this file also calls the ElevenLabs agent API (line {', '.join(map(str, rest))}): "
+            "move those requests to Atoms in the same change"
+        )
     edits = _plan_connection(source, analysis, known, port) + _plan_protocol(analysis, vocab, port, sock.language)
     port.edits = _without_nested(edits)
     for h in analysis.hits:
-        if h.rule_id in UNIT_RULES and (h.start, h.rule_id) in port.unit_hits and any(a <= h.start < b or (a == b == h.start) for a, b, _ in port.edits):
+        if (
+            h.rule_id in UNIT_RULES
+            and (h.start, h.rule_id) in port.unit_hits
+            and any(a <= h.start < b or (a == b == h.start) for a, b, _ in port.edits)
+        ):
             port.fixed.add((h.start, h.rule_id))
 
 
-def _plan_connection(source: SourceText, analysis: Analysis, known: Known, port: UnitPort) -> list[tuple[int, int, str]]:
+def _plan_connection(
+    source: SourceText, analysis: Analysis, known: Known, port: UnitPort
+) -> list[tuple[int, int, str]]:
     """The URL, the auth in the runtime's form and the agent id of the socket."""
     sock = analysis.sockets[0]
     text = source.text
     if sock.signed:
-        port.blockers.append("the URL is an ElevenLabs signed URL fetched at run time: drop that fetch and connect to "
-                             f"{ATOMS_WS} with agent_id and the Smallest key (server) or a wct_ token from register-call (browser)")
+        port.blockers.append(
+            "the URL is an ElevenLabs signed URL fetched at run time: drop that fetch and connect to "
+            f"{ATOMS_WS} with agent_id and the Smallest key (server) or a wct_ token from register-call (browser)"
+        )
         return []
     url_literal = next((lit for lit in sock.url_literals if _WS_URL.search(lit[2])), None)
     if url_literal is None:
         port.blockers.append("the WebSocket URL is not a literal in this file: point it at " + ATOMS_WS)
         return []
     node_side = bool(re.search(r"\brequire\(|\bprocess\.|from\s+[\"']node:", text))
-    browser = sock.language == "js" and sock.ws_from == "global" and (
-        source.language == "tsx" or source.path.suffix in (".jsx", ".html", ".vue", ".svelte") or bool(_BROWSER.search(text)) or not node_side)
+    browser = (
+        sock.language == "js"
+        and sock.ws_from == "global"
+        and (
+            source.language == "tsx"
+            or source.path.suffix in (".jsx", ".html", ".vue", ".svelte")
+            or bool(_BROWSER.search(text))
+            or not node_side
+        )
+    )
     if browser:
         port.blockers.append(BROWSER_STEPS)
     if sock.language == "py" and sock.ws_from != "websockets":
-        port.blockers.append("only clients of the websockets package are ported: send 'Authorization: Bearer <SMALLEST_API_KEY>' "
-                             f"to {ATOMS_WS} yourself")
+        port.blockers.append(
+            "only clients of the websockets package are ported: send 'Authorization: Bearer <SMALLEST_API_KEY>' "
+            f"to {ATOMS_WS} yourself"
+        )
     edits: list[tuple[int, int, str]] = []
     # the agent id
     m = re.search(r"agent_id=([^&{}\"'`]+|\{[^}]*\})", sock.url_text)
@@ -136,25 +180,33 @@ def _plan_connection(source: SourceText, analysis: Analysis, known: Known, port:
     if m is None:
         port.blockers.append("the URL has no agent_id: add agent_id=<Smallest agent id> (state file)")
     elif m.group(1).startswith("{"):
-        port.blockers.append(f"the agent id comes from {m.group(1)[1:-1]} at run time: give it the Smallest agent id "
-                             "from the state file (atoms-migrate writes it there after migrating the agent)")
+        port.blockers.append(
+            f"the agent id comes from {m.group(1)[1:-1]} at run time: give it the Smallest agent id "
+            "from the state file (atoms-migrate writes it there after migrating the agent)"
+        )
     else:
         el_id = m.group(1)
         atoms_id = known.agents.get(el_id)
         holder = next((lit for lit in sock.url_literals if el_id in lit[2]), None)
         if atoms_id is None:
-            port.blockers.append(f"agent {el_id} is not in the state file: migrate it first (atoms-migrate agent {el_id})")
+            port.blockers.append(
+                f"agent {el_id} is not in the state file: migrate it first (atoms-migrate agent {el_id})"
+            )
         elif holder is None:
             port.blockers.append(f"agent {el_id} is not written in this file's URL")
         elif holder != url_literal and _shared(analysis, holder):
-            port.blockers.append(f"the constant holding {el_id} is used elsewhere in the file too: give the socket its own")
+            port.blockers.append(
+                f"the constant holding {el_id} is used elsewhere in the file too: give the socket its own"
+            )
         else:
             agent_edit = (holder, el_id, atoms_id)
     # the auth, in the form the runtime can send
     key = KEY_PY if sock.language == "py" else KEY_JS
     if any(not (sock.call_start <= start < sock.call_end) for start, _, _ in sock.header_pairs):
-        port.blockers.append("the xi-api-key header is defined outside the WebSocket call (other requests may share it): "
-                             "give the socket its own headers with Authorization: Bearer <SMALLEST_API_KEY>")
+        port.blockers.append(
+            "the xi-api-key header is defined outside the WebSocket call (other requests may share it): "
+            "give the socket its own headers with Authorization: Bearer <SMALLEST_API_KEY>"
+        )
     header = f'"Authorization": "Bearer " + {key}' if sock.language == "py" else f'Authorization: "Bearer " + {key}'
     token = False
     if sock.header_pairs:
@@ -163,7 +215,7 @@ def _plan_connection(source: SourceText, analysis: Analysis, known: Known, port:
         edits += [(start, end, header) for start, end, _ in sock.header_pairs]
     elif sock.language == "py":
         if sock.headers_kwarg:
-            port.blockers.append(f"add '\"Authorization\": \"Bearer \" + {KEY_PY}' to its {sock.headers_kwarg}")
+            port.blockers.append(f'add \'"Authorization": "Bearer " + {KEY_PY}\' to its {sock.headers_kwarg}')
         elif sock.options is not None:
             close = sock.options[1] - 1  # the argument list's ")"
             edits.append((close, close, f", additional_headers={{{header}}}"))
@@ -227,9 +279,13 @@ def _plan_protocol(analysis: Analysis, vocab: Vocabulary, port: UnitPort, langua
                 done.add(edit[0])
             port.fixed.add(key_)
         else:
-            rule_steps = {"EL-EVT-INITIATION-METADATA": "read session.created's session_id/call_id/sample_rate instead of "
-                                                         "conversation_initiation_metadata_event"}
-            port.blockers.append(rule_steps.get(hit.rule_id, f"{hit.text.strip()!s} has no like-for-like Atoms form ({hit.rule_id})"))
+            rule_steps = {
+                "EL-EVT-INITIATION-METADATA": "read session.created's session_id/call_id/sample_rate instead of "
+                "conversation_initiation_metadata_event"
+            }
+            port.blockers.append(
+                rule_steps.get(hit.rule_id, f"{hit.text.strip()!s} has no like-for-like Atoms form ({hit.rule_id})")
+            )
     return edits
 
 
@@ -240,39 +296,72 @@ def _transcript_edit(hit: Hit, node: SgNode, offset: int, language: str) -> tupl
     py_roles = '{o}.get("role") in ("agent", "assistant")' if role == "agent" else '{o}.get("role") == "user"'
     if node.kind() == "string":  # a type comparison
         if literal_content(node.text()) != text_key:
-            return f"{node.text()} becomes transcript.delta with role \"{role}\" (cumulative text: replace, do not append)"
+            return (
+                f'{node.text()} becomes transcript.delta with role "{role}" (cumulative text: replace, do not append)'
+            )
         cmp = node.parent()
         if cmp is None or cmp.kind() not in ("binary_expression", "comparison_operator"):
-            return "a switch or match over the type cannot tell user from agent transcripts: compare type with \"transcript\" and check role"
+            return 'a switch or match over the type cannot tell user from agent transcripts: compare type with "transcript" and check role'
         other = next((c for c in cmp.named_children() if c.range().start.index != node.range().start.index), None)
-        op = cmp.field("operator").text() if cmp.kind() == "binary_expression" and cmp.field("operator") else \
-            next((c.text() for c in cmp.children() if not c.is_named()), "")
-        if other is None or op not in ("===", "==") or other.kind() not in ("member_expression", "subscript_expression", "subscript"):
-            return f"rewrite the comparison `{cmp.text()}` as type \"transcript\" with role \"{role}\""
+        op = (
+            cmp.field("operator").text()
+            if cmp.kind() == "binary_expression" and cmp.field("operator")
+            else next((c.text() for c in cmp.children() if not c.is_named()), "")
+        )
+        if (
+            other is None
+            or op not in ("===", "==")
+            or other.kind() not in ("member_expression", "subscript_expression", "subscript")
+        ):
+            return f'rewrite the comparison `{cmp.text()}` as type "transcript" with role "{role}"'
         obj = other.field("object") or other.field("value")
         if obj is None:
             return None
         o = obj.text()
-        new = f'{other.text()} {op} "transcript" && {roles.format(o=o)}' if language == "js" else \
-            f'{other.text()} == "transcript" and {py_roles.format(o=o)}'
+        new = (
+            f'{other.text()} {op} "transcript" && {roles.format(o=o)}'
+            if language == "js"
+            else f'{other.text()} == "transcript" and {py_roles.format(o=o)}'
+        )
         holder = cmp.parent()
-        if holder is None or holder.kind() not in ("parenthesized_expression", "if_statement", "elif_clause", "while_statement"):
+        if holder is None or holder.kind() not in (
+            "parenthesized_expression",
+            "if_statement",
+            "elif_clause",
+            "while_statement",
+        ):
             new = f"({new})"
         r = cmp.range()
         return (r.start.index + offset, r.end.index + offset, new)
     # a field read: the event object, then its text
     expr = node
     parent = expr.parent()
-    name = literal_content((expr.field("property") or expr.field("index") or expr.field("subscript") or expr).text()) if expr.kind() != "string" else ""
+    name = (
+        literal_content((expr.field("property") or expr.field("index") or expr.field("subscript") or expr).text())
+        if expr.kind() != "string"
+        else ""
+    )
     if name == text_key and expr.kind() in ("member_expression", "subscript_expression", "subscript"):
         inner = expr.field("object") or expr.field("value")
-        inner_name = literal_content((inner.field("property") or inner.field("index") or inner.field("subscript") or inner).text()) if inner is not None else ""
+        inner_name = (
+            literal_content(
+                (inner.field("property") or inner.field("index") or inner.field("subscript") or inner).text()
+            )
+            if inner is not None
+            else ""
+        )
         if inner_name == event_key:
             return None  # handled with the event object below
         return f"read the transcript text from `text` instead of `{expr.text()}`"
-    if name != event_key or parent is None or parent.kind() not in ("member_expression", "subscript_expression", "subscript"):
+    if (
+        name != event_key
+        or parent is None
+        or parent.kind() not in ("member_expression", "subscript_expression", "subscript")
+    ):
         return f"read the transcript text from `text` instead of `{expr.text()}`"
-    last = literal_content((parent.field("property") or parent.field("index") or parent.field("subscript") or parent).text())
+    last = literal_content(
+        (parent.field("property") or parent.field("index") or parent.field("subscript") or parent).text()
+    )
     if last != text_key:
         return f"read the transcript text from `text` instead of `{parent.text()}`"
     base = expr.field("object") or expr.field("value")
@@ -298,6 +387,7 @@ def _shared(analysis: Analysis, literal: tuple[int, int, str]) -> bool:
 
 def _without_nested(edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Drop an edit inside another one (the outer one already rewrites that text)."""
+
     def inside(e: tuple[int, int, str], o: tuple[int, int, str]) -> bool:
         if o[0] == o[1] or (o[0], o[1]) == (e[0], e[1]):
             return False
@@ -351,15 +441,33 @@ def _comment(text: str, line_start: int, language: str) -> str | None:
         return "#" if language == "python" else "//" if language != "html" else "<!--"
     chain = [node, *node.ancestors()]
     for n in chain:
-        if n.kind() in ("string", "template_string", "string_fragment", "attribute_value", "quoted_attribute_value",
-                        "start_tag", "jsx_opening_element", "jsx_self_closing_element") and n.range().start.index < pos:
+        if (
+            n.kind()
+            in (
+                "string",
+                "template_string",
+                "string_fragment",
+                "attribute_value",
+                "quoted_attribute_value",
+                "start_tag",
+                "jsx_opening_element",
+                "jsx_self_closing_element",
+            )
+            and n.range().start.index < pos
+        ):
             return None
     if language == "python":
         return "#"
     if language == "html":
         return "//" if any(n.kind() == "raw_text" for n in chain) else "<!--"
-    starter = next((n for n in chain if n.range().start.index == pos and n.parent() is not None
-                    and n.parent().range().start.index < pos), node)
+    starter = next(
+        (
+            n
+            for n in chain
+            if n.range().start.index == pos and n.parent() is not None and n.parent().range().start.index < pos
+        ),
+        node,
+    )
     parent = starter.parent()
     if parent is not None and parent.kind() == "jsx_element":
         return "{/*"
@@ -435,8 +543,11 @@ def plan_fixes(texts: dict[str, SourceText], findings: list[ScanFinding], scanne
         new, fixed = source.text, []
         if port is not None and port.edits and not port.blockers:
             candidate = apply_edits(source.text, port.edits)
-            if syntax_errors(candidate, source.language) > before_errors or \
-                    (source.language == "python" and _python_tree(source.text) is not None and _python_tree(candidate) is None):
+            if syntax_errors(candidate, source.language) > before_errors or (
+                source.language == "python"
+                and _python_tree(source.text) is not None
+                and _python_tree(candidate) is None
+            ):
                 plan.skipped.append(f"{path}: the port would not parse; left as it is")
             else:
                 new, fixed = candidate, [f for f in file_findings if f.fixable]
@@ -445,10 +556,18 @@ def plan_fixes(texts: dict[str, SourceText], findings: list[ScanFinding], scanne
             remaining = [f for f in file_findings if f not in fixed and f.kind != "info"]
             new, annotated, refused = _annotate(new, source, remaining)
             if refused:
-                plan.skipped.append(f"{path}: {refused} annotation(s) not added (inside a string or tag, or they would change the program)")
+                plan.skipped.append(
+                    f"{path}: {refused} annotation(s) not added (inside a string or tag, or they would change the program)"
+                )
         if new == source.text:
             continue
-        diff = "".join(difflib.unified_diff(source.text.splitlines(keepends=True), new.splitlines(keepends=True),
-                                            fromfile=f"a/{path}", tofile=f"b/{path}"))
+        diff = "".join(
+            difflib.unified_diff(
+                source.text.splitlines(keepends=True),
+                new.splitlines(keepends=True),
+                fromfile=f"a/{path}",
+                tofile=f"b/{path}",
+            )
+        )
         plan.files.append(FileFix(path, new, fixed, annotated, diff))
     return plan

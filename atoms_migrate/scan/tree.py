@@ -35,16 +35,26 @@ _PROSE = re.compile(r"\s")
 _VOICE_ID = re.compile(r"[0-9A-Za-z]{20}")  # elevenlabs-convai-api.md §1
 _AGENT_ID_NAME = re.compile(r"(?:^|[_.-])agent[_-]?id$|^agentId$|AgentId$", re.IGNORECASE)
 _SIGNED = re.compile(r"signed[-_]?url|conversation_signature", re.IGNORECASE)
-_WS_URL = re.compile(r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])")
+_WS_URL = re.compile(
+    r"wss://api(?:\.us|\.eu\.residency|\.in\.residency|\.sg\.residency)?\.elevenlabs\.io/v1/convai/conversation(?![/\w-])"
+)
 _CONVAI = re.compile(r"/v1/convai/|wss://[\w.]*elevenlabs\.io")
 _MARKUP_ATTR = re.compile(r"""<[\w:-]+\s[^<>]*?\b[\w:-]+=["']((?:wss?|https?)://[^"'\s]+)["']""")
 _AGENT_QUERY = re.compile(r"[?&]agent_id=")
 _CONVAI_HOSTLESS = re.compile(r"^(?:wss?|https?)://(?!\{)")  # a URL with a written host is judged by that host
-_JS_REQUEST = re.compile(r"^(?:fetch|axios|got|ky|ofetch|\$fetch|request|superagent|needle)$|\.(?:get|post|put|patch|delete|request|fetch|head)$")
+_JS_REQUEST = re.compile(
+    r"^(?:fetch|axios|got|ky|ofetch|\$fetch|request|superagent|needle)$|\.(?:get|post|put|patch|delete|request|fetch|head)$"
+)
 _PY_REQUEST = re.compile(r"(?:^|\.)(?:get|post|put|patch|delete|request|head|stream|Request|urlopen)$")
 _PY_SOCKET = re.compile(r"(?:^|\.)(?:connect|ws_connect|create_connection|WebSocketApp)$")
 _JS_SOCKET = {"WebSocket", "ReconnectingWebSocket", "W3CWebSocket"}
-_FUNCTIONS_JS = {"function_declaration", "function_expression", "arrow_function", "method_definition", "generator_function_declaration"}
+_FUNCTIONS_JS = {
+    "function_declaration",
+    "function_expression",
+    "arrow_function",
+    "method_definition",
+    "generator_function_declaration",
+}
 _FUNCTIONS_PY = {"function_definition", "class_definition"}
 
 
@@ -81,8 +91,12 @@ class Analysis:
     hits: list[Hit] = field(default_factory=list)
     sockets: list[Socket] = field(default_factory=list)
     protocol: list[tuple[Hit, SgNode, int]] = field(default_factory=list)  # protocol hits with their node and offset
-    agent_literals: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # name -> spans of its declaration literal
-    roots: list[tuple[SgNode, int, str]] = field(default_factory=list)  # parsed code roots (node, offset, ast-grep language)
+    agent_literals: dict[str, list[tuple[int, int]]] = field(
+        default_factory=dict
+    )  # name -> spans of its declaration literal
+    roots: list[tuple[SgNode, int, str]] = field(
+        default_factory=list
+    )  # parsed code roots (node, offset, ast-grep language)
     other_api_at: int | None = None  # where the file first uses another ElevenLabs API
 
     @property
@@ -173,8 +187,9 @@ class _Code:
         start, end = _span(node, self.offset)
         return any(a <= start and end <= b for a, b in ranges)
 
-    def resolve(self, node: SgNode | None, depth: int = 0, literals: list[SgNode] | None = None,
-                names: list[str] | None = None) -> str:
+    def resolve(
+        self, node: SgNode | None, depth: int = 0, literals: list[SgNode] | None = None, names: list[str] | None = None
+    ) -> str:
         """The text a URL-ish expression stands for, following variables a few steps."""
         if node is None or depth > 4:
             return ""
@@ -199,15 +214,27 @@ class _Code:
                 return "".join(self.resolve(v, depth + 1, literals, names) for v in self.decls[key][-1:])
             names.append(key)
             return "{" + key + "}"
-        if kind in ("binary_expression", "binary_operator", "concatenated_string", "parenthesized_expression", "await_expression",
-                    "await", "arguments", "argument_list"):
+        if kind in (
+            "binary_expression",
+            "binary_operator",
+            "concatenated_string",
+            "parenthesized_expression",
+            "await_expression",
+            "await",
+            "arguments",
+            "argument_list",
+        ):
             return "".join(self.resolve(c, depth + 1, literals, names) for c in node.named_children())
         if kind in ("new_expression", "call_expression", "call"):
             callee = node.field("constructor") or node.field("function")
             args = node.field("arguments")
             first = args.named_children()[0] if args and args.named_children() else None
             ctext = callee.text() if callee else ""
-            if ctext.endswith(("toString", "toString()")) and callee is not None and callee.kind() in ("member_expression", "attribute"):
+            if (
+                ctext.endswith(("toString", "toString()"))
+                and callee is not None
+                and callee.kind() in ("member_expression", "attribute")
+            ):
                 return self.resolve(callee.field("object"), depth + 1, literals, names)
             if ctext.endswith(".format") and callee is not None:
                 return self.resolve(callee.field("object"), depth + 1, literals, names)
@@ -234,7 +261,9 @@ class _Code:
         for node in find_kinds(self.root, self.grammar, *self.string_kinds):
             content = _own_text(node)
             if _PROSE.search(content.strip()):  # a docstring or a message that names an endpoint is not a request,
-                content = " ".join(_MARKUP_ATTR.findall(content))  # but markup's attributes are (TwiML's <Stream url="…">)
+                content = " ".join(
+                    _MARKUP_ATTR.findall(content)
+                )  # but markup's attributes are (TwiML's <Stream url="…">)
                 if not content:
                     continue
             for regex, rule_id in self.v.regexes["literal"]:
@@ -262,8 +291,9 @@ class _Code:
         if self.v.other_literal.search(url):
             self.out.saw_other_api(_span(literals[0] if literals else call, self.offset)[0])
 
-    def _classify(self, url: str, names: list[str], literals: list[SgNode], is_socket: bool,
-                  reach: list[SgNode] | None = None) -> tuple[bool, bool]:
+    def _classify(
+        self, url: str, names: list[str], literals: list[SgNode], is_socket: bool, reach: list[SgNode] | None = None
+    ) -> tuple[bool, bool]:
         """(signed, convai) for a request or socket URL.
 
         A socket URL known only at run time (a parameter, a function's result) counts as the
@@ -285,8 +315,12 @@ class _Code:
 
     def _el_auth(self, reach: list[SgNode]) -> bool:
         """Whether these headers send ElevenLabs' own API key header."""
-        return any(pair.field("key") is not None and self.v.name("header", literal_content(pair.field("key").text()).lower()) == "EL-XI-API-KEY"
-                   for node in reach for pair in ([node] if node.kind() == "pair" else node.find_all(kind="pair")))
+        return any(
+            pair.field("key") is not None
+            and self.v.name("header", literal_content(pair.field("key").text()).lower()) == "EL-XI-API-KEY"
+            for node in reach
+            for pair in ([node] if node.kind() == "pair" else node.find_all(kind="pair"))
+        )
 
     def sdk_code(self, node: SgNode) -> None:
         """An SDK call or element: agent code, and ids inside it are kept until the user replaces it."""
@@ -299,8 +333,13 @@ class _Code:
         keys = self.v.names.get("voice_key", {})
         for pair in find_kinds(self.root, self.grammar, *kinds):
             key, value = pair.field("key") or pair.field("name"), pair.field("value")
-            if key is not None and value is not None and value.kind() == "string" and literal_content(key.text()) in keys \
-                    and _VOICE_ID.fullmatch(literal_content(value.text())):
+            if (
+                key is not None
+                and value is not None
+                and value.kind() == "string"
+                and literal_content(key.text()) in keys
+                and _VOICE_ID.fullmatch(literal_content(value.text()))
+            ):
                 self.pending_voice.append((value, keys[literal_content(key.text())]))
 
     def collect_legacy_agent_ids(self, *kinds: str) -> None:
@@ -308,10 +347,24 @@ class _Code:
         never by their look alone): the value given to a key, keyword or variable named for the
         agent id (agentId, agent_id, ELEVENLABS_AGENT_ID). They count in files holding agent code."""
         for node in find_kinds(self.root, self.grammar, *kinds):
-            name = node.field("key") or node.field("name") or node.field("left") or (node.child(0) if node.kind() == "jsx_attribute" else None)
-            value = node.field("value") or node.field("right") or (node.child(2) if node.kind() == "jsx_attribute" else None)
-            if name is not None and value is not None and value.kind() == "string" and _AGENT_ID_NAME.search(literal_content(name.text())) \
-                    and _VOICE_ID.fullmatch(literal_content(value.text())):
+            name = (
+                node.field("key")
+                or node.field("name")
+                or node.field("left")
+                or (node.child(0) if node.kind() == "jsx_attribute" else None)
+            )
+            value = (
+                node.field("value")
+                or node.field("right")
+                or (node.child(2) if node.kind() == "jsx_attribute" else None)
+            )
+            if (
+                name is not None
+                and value is not None
+                and value.kind() == "string"
+                and _AGENT_ID_NAME.search(literal_content(name.text()))
+                and _VOICE_ID.fullmatch(literal_content(value.text()))
+            ):
                 self.pending_agent_ids.append(value)
 
     def _typeish_name(self, node: SgNode) -> bool:
@@ -330,7 +383,9 @@ class _Code:
         message sent to it, or a name read or compared in its message handler."""
         if sent and self.inside(node, self.other_sends) and not self.inside(node, self.convai_sends):
             return True
-        return self.inside(node, self.other_handlers) and not self.inside(node, self.convai_handlers + self.convai_sends)
+        return self.inside(node, self.other_handlers) and not self.inside(
+            node, self.convai_handlers + self.convai_sends
+        )
 
     def _protocol_hit(self, rule_id: str | None, node: SgNode, expr: SgNode, sent: bool = False) -> bool:
         if self._other_side(node, sent):
@@ -346,7 +401,9 @@ class _Code:
         for key, value in pairs:
             name = literal_content(key.text())
             if name == "type" and value is not None and value.kind() == "string":
-                sent |= self._protocol_hit(self.v.name("message_type", literal_content(value.text())), value, value, sent=True)
+                sent |= self._protocol_hit(
+                    self.v.name("message_type", literal_content(value.text())), value, value, sent=True
+                )
             sent |= self._protocol_hit(self.v.name("message_key", name), key, key, sent=True)
         if sent:
             self.agent_ranges.append(_span(obj, self.offset))
@@ -458,7 +515,11 @@ class _JS(_Code):
             if parent is None or parent.kind() in ("import_specifier", "import_clause", "namespace_import"):
                 continue
             imported = self.sdk_names[local]
-            if parent.kind() == "member_expression" and parent.field("object") is not None and _same(parent.field("object"), ident):
+            if (
+                parent.kind() == "member_expression"
+                and parent.field("object") is not None
+                and _same(parent.field("object"), ident)
+            ):
                 prop = parent.field("property")
                 dotted = f"{imported}.{prop.text()}" if prop is not None else imported
                 rule = self.v.name("sdk_symbol", dotted)
@@ -523,7 +584,12 @@ class _JS(_Code):
                 self._members(held[0].text(), self.scope_of(d))
         for a in scope.find_all(kind="assignment_expression"):
             left, right = a.field("left"), a.field("right")
-            if left is not None and right is not None and right.text() == binding and left.kind() == "member_expression":
+            if (
+                left is not None
+                and right is not None
+                and right.text() == binding
+                and left.kind() == "member_expression"
+            ):
                 self._members(left.text(), self.root)
 
     def _options(self, args: SgNode) -> None:
@@ -531,7 +597,11 @@ class _JS(_Code):
             if obj.kind() != "object":
                 continue
             for child in obj.named_children():
-                key = child.field("key") if child.kind() in ("pair", "method_definition") else (child if child.kind() == "shorthand_property_identifier" else None)
+                key = (
+                    child.field("key")
+                    if child.kind() in ("pair", "method_definition")
+                    else (child if child.kind() == "shorthand_property_identifier" else None)
+                )
                 if key is None:
                     continue
                 self.hit(self.v.name("sdk_option", literal_content(key.text())), key)
@@ -603,9 +673,18 @@ class _JS(_Code):
             literals: list[SgNode] = []
             names: list[str] = []
             url = self.resolve(positional[0], 0, literals, names)
-            options = positional[1] if len(positional) > 1 else (positional[0] if positional[0].kind() == "object" else None)
+            options = (
+                positional[1] if len(positional) > 1 else (positional[0] if positional[0].kind() == "object" else None)
+            )
             if options is not None and options.kind() == "object" and not url:
-                url_pair = next((p for p in options.named_children() if p.kind() == "pair" and p.field("key") and p.field("key").text() == "url"), None)
+                url_pair = next(
+                    (
+                        p
+                        for p in options.named_children()
+                        if p.kind() == "pair" and p.field("key") and p.field("key").text() == "url"
+                    ),
+                    None,
+                )
                 if url_pair is not None:
                     url = self.resolve(url_pair.field("value"), 0, literals, names)
             reach = [options] if options is not None else []
@@ -622,10 +701,24 @@ class _JS(_Code):
             header_pairs = self._headers(reach)
             if is_socket:
                 ws_from = "ws" if ctext in self.ws_names else "global"
-                self.out.sockets.append(Socket(
-                    "js", span[0], span[1], [(*_span(lit, self.offset), lit.text()) for lit in literals], url, signed and not _WS_URL.search(url),
-                    ws_from, (*_span(options, self.offset), options.text()) if options is not None and options.kind() == "object" else None,
-                    header_pairs, None, _agent_refs(url), len(positional)))
+                self.out.sockets.append(
+                    Socket(
+                        "js",
+                        span[0],
+                        span[1],
+                        [(*_span(lit, self.offset), lit.text()) for lit in literals],
+                        url,
+                        signed and not _WS_URL.search(url),
+                        ws_from,
+                        (*_span(options, self.offset), options.text())
+                        if options is not None and options.kind() == "object"
+                        else None,
+                        header_pairs,
+                        None,
+                        _agent_refs(url),
+                        len(positional),
+                    )
+                )
 
     def _headers(self, reach: list[SgNode]) -> list[tuple[int, int, str]]:
         found = []
@@ -633,7 +726,13 @@ class _JS(_Code):
             resolved = [node]
             for pair in node.find_all(kind="pair"):
                 key, value = pair.field("key"), pair.field("value")
-                if key is not None and key.text() == "headers" and value is not None and value.kind() == "identifier" and value.text() in self.decls:
+                if (
+                    key is not None
+                    and key.text() == "headers"
+                    and value is not None
+                    and value.kind() == "identifier"
+                    and value.text() in self.decls
+                ):
                     resolved.append(self.decls[value.text()][-1])
             for scope in resolved:
                 for pair in scope.find_all(kind="pair"):
@@ -658,7 +757,11 @@ class _JS(_Code):
             if prop is None or args is None:
                 continue
             positional = args.named_children()
-            if prop.text() in ("on", "once", "addEventListener") and len(positional) >= 2 and positional[0].kind() == "string":
+            if (
+                prop.text() in ("on", "once", "addEventListener")
+                and len(positional) >= 2
+                and positional[0].kind() == "string"
+            ):
                 event, handler = literal_content(positional[0].text()), positional[1]
                 if event == "connection" and handler.kind() in ("arrow_function", "function_expression"):
                     others.update(filter(None, [_first_param(handler)]))
@@ -668,16 +771,29 @@ class _JS(_Code):
                 listens.append((fn.field("object"), positional[0], True))
         for a in self.root.find_all(kind="assignment_expression"):
             left = a.field("left")
-            if left is not None and left.kind() == "member_expression" and left.field("property") is not None \
-                    and left.field("property").text() == "onmessage" and a.field("right") is not None:
+            if (
+                left is not None
+                and left.kind() == "member_expression"
+                and left.field("property") is not None
+                and left.field("property").text() == "onmessage"
+                and a.field("right") is not None
+            ):
                 listens.append((left.field("object"), a.field("right"), False))
         for receiver, node, sending in listens:
             if receiver is None or receiver.text() not in others | self.socket_names:
                 continue
             ours = receiver.text() in self.socket_names
-            spans = (self.convai_sends if ours else self.other_sends) if sending else (self.convai_handlers if ours else self.other_handlers)
+            spans = (
+                (self.convai_sends if ours else self.other_sends)
+                if sending
+                else (self.convai_handlers if ours else self.other_handlers)
+            )
             spans.append(_span(node, self.offset))
-            sent = node.field("arguments").named_children() if node.kind() == "call_expression" and node.field("arguments") else [node]
+            sent = (
+                node.field("arguments").named_children()
+                if node.kind() == "call_expression" and node.field("arguments")
+                else [node]
+            )
             for value in sent if sending else []:  # caller.send(JSON.stringify(reply)): the object declared as `reply`
                 if value.kind() == "identifier" and value.text() in self.decls:
                     spans.append(_span(self.decls[value.text()][-1], self.offset))
@@ -701,8 +817,11 @@ class _JS(_Code):
                 if value is not None and value.kind() == "string":
                     self._event_name(value)
         for obj in self.root.find_all(kind="object"):
-            pairs = [(p.field("key"), p.field("value")) if p.kind() == "pair" else (p, None)
-                     for p in obj.named_children() if p.kind() in ("pair", "shorthand_property_identifier")]
+            pairs = [
+                (p.field("key"), p.field("value")) if p.kind() == "pair" else (p, None)
+                for p in obj.named_children()
+                if p.kind() in ("pair", "shorthand_property_identifier")
+            ]
             self._message(obj, [(k, v) for k, v in pairs if k is not None])
         for m in self.root.find_all(kind="member_expression"):
             prop = m.field("property")
@@ -773,7 +892,9 @@ class _Py(_Code):
         if depth > 4 or not self.socket_names - {""} or not self.other_receivers:
             return False
         for ident in [node] if node.kind() == "identifier" else node.find_all(kind="identifier"):
-            sources = self.decls.get(ident.text(), [])[-1:] + ([self.loops[ident.text()]] if ident.text() in self.loops else [])
+            sources = self.decls.get(ident.text(), [])[-1:] + (
+                [self.loops[ident.text()]] if ident.text() in self.loops else []
+            )
             for source in sources:
                 m = _PY_RECEIVE.search(source.text())
                 if m and m.group(1) in self.other_receivers:
@@ -789,11 +910,23 @@ class _Py(_Code):
         self.other_receivers = {m.group(1) for m in _PY_SERVER_SIDE.finditer(self.root.text())} - self.socket_names
         for call in self.root.find_all(kind="call"):
             fn, args = call.field("function"), call.field("arguments")
-            if fn is None or args is None or fn.kind() != "attribute" or fn.field("attribute") is None \
-                    or not fn.field("attribute").text().startswith("send") or fn.field("object") is None:
+            if (
+                fn is None
+                or args is None
+                or fn.kind() != "attribute"
+                or fn.field("attribute") is None
+                or not fn.field("attribute").text().startswith("send")
+                or fn.field("object") is None
+            ):
                 continue
             receiver = fn.field("object").text()
-            spans = self.convai_sends if receiver in self.socket_names else self.other_sends if receiver in self.other_receivers else None
+            spans = (
+                self.convai_sends
+                if receiver in self.socket_names
+                else self.other_sends
+                if receiver in self.other_receivers
+                else None
+            )
             if spans is None:
                 continue
             spans.append(_span(args, self.offset))
@@ -826,7 +959,11 @@ class _Py(_Code):
                     rule = self._module_rule(module)
                     if rule and module_node is not None:
                         self.hit(rule, module_node)
-                    local = (name.field("alias") or module_node).text() if name.kind() == "aliased_import" else module.split(".")[0]
+                    local = (
+                        (name.field("alias") or module_node).text()
+                        if name.kind() == "aliased_import"
+                        else module.split(".")[0]
+                    )
                     self.modules[local] = module
 
     def _module_rule(self, module: str) -> str | None:
@@ -843,7 +980,11 @@ class _Py(_Code):
             if local not in self.sdk_names:
                 continue
             parent = ident.parent()
-            if parent is None or parent.kind() in ("dotted_name", "aliased_import", "keyword_argument") and not _same(parent.field("value"), ident):
+            if (
+                parent is None
+                or parent.kind() in ("dotted_name", "aliased_import", "keyword_argument")
+                and not _same(parent.field("value"), ident)
+            ):
                 continue
             if any(a.kind() in ("import_from_statement", "import_statement") for a in ident.ancestors()):
                 continue
@@ -891,7 +1032,11 @@ class _Py(_Code):
             if args is None:
                 continue
             positional = [a for a in args.named_children() if a.kind() not in ("keyword_argument", "comment")]
-            kwargs = {kw.field("name").text(): kw for kw in args.named_children() if kw.kind() == "keyword_argument" and kw.field("name")}
+            kwargs = {
+                kw.field("name").text(): kw
+                for kw in args.named_children()
+                if kw.kind() == "keyword_argument" and kw.field("name")
+            }
             url_node = positional[0] if positional else (kwargs["url"].field("value") if "url" in kwargs else None)
             literals: list[SgNode] = []
             names: list[str] = []
@@ -929,14 +1074,27 @@ class _Py(_Code):
                 self.socket_names.add(_py_bound_name(call))
                 module = self.modules.get(ftext.split(".")[0], "")
                 ws_from = "websockets" if module.startswith("websockets") else "other"
-                self.out.sockets.append(Socket(
-                    "py", span[0], span[1], [(*_span(lit, self.offset), lit.text()) for lit in literals], url,
-                    signed and not _WS_URL.search(url), ws_from, (*_span(args, self.offset), args.text()), header_pairs, headers_kwarg,
-                    _agent_refs(url)))
+                self.out.sockets.append(
+                    Socket(
+                        "py",
+                        span[0],
+                        span[1],
+                        [(*_span(lit, self.offset), lit.text()) for lit in literals],
+                        url,
+                        signed and not _WS_URL.search(url),
+                        ws_from,
+                        (*_span(args, self.offset), args.text()),
+                        header_pairs,
+                        headers_kwarg,
+                        _agent_refs(url),
+                    )
+                )
 
     def _socket_module(self, ftext: str) -> bool:
         module = self.modules.get(ftext.split(".")[0], "")
-        return module.startswith(("websockets", "websocket", "aiohttp")) or ftext.startswith(("session.", "self.session."))
+        return module.startswith(("websockets", "websocket", "aiohttp")) or ftext.startswith(
+            ("session.", "self.session.")
+        )
 
     def protocol(self) -> None:
         self._sends()
@@ -966,7 +1124,13 @@ class _Py(_Code):
         for call in self.root.find_all(kind="call"):
             fn = call.field("function")
             args = call.field("arguments")
-            if fn is not None and fn.kind() == "attribute" and fn.text().endswith(".get") and args is not None and args.named_children():
+            if (
+                fn is not None
+                and fn.kind() == "attribute"
+                and fn.text().endswith(".get")
+                and args is not None
+                and args.named_children()
+            ):
                 first = args.named_children()[0]
                 if first.kind() == "string" and not self._from_other(fn.field("object") or fn):
                     self._field(literal_content(first.text()), first, call)
@@ -981,8 +1145,13 @@ class _Py(_Code):
             return name is not None and bool(_TYPEISH.search(name.text()))
         if kind == "call":
             fn, args = node.field("function"), node.field("arguments")
-            return bool(fn is not None and fn.text().endswith(".get") and args is not None and args.named_children()
-                        and literal_content(args.named_children()[0].text()) == "type")
+            return bool(
+                fn is not None
+                and fn.text().endswith(".get")
+                and args is not None
+                and args.named_children()
+                and literal_content(args.named_children()[0].text()) == "type"
+            )
         return kind == "identifier" and self._typeish_name(node)
 
     def run(self) -> None:
@@ -1072,7 +1241,9 @@ def find_kinds(node: SgNode, grammar: str, *kinds: str) -> list[SgNode]:
 
 
 def _same(a: SgNode | None, b: SgNode) -> bool:
-    return a is not None and a.range().start.index == b.range().start.index and a.range().end.index == b.range().end.index
+    return (
+        a is not None and a.range().start.index == b.range().start.index and a.range().end.index == b.range().end.index
+    )
 
 
 def _agent_refs(url: str) -> list[str]:
@@ -1095,7 +1266,12 @@ def _scripts(root: SgNode) -> Iterator[tuple[SgNode, str]]:
                 name, value = attr.find(kind="attribute_name"), attr.find(kind="attribute_value")
                 if name is not None and value is not None and name.text() == "lang":
                     lang = SCRIPT_LANG.get(value.text(), "javascript")
-                if name is not None and value is not None and name.text() == "type" and value.text() not in ("module", "text/javascript", "application/javascript"):
+                if (
+                    name is not None
+                    and value is not None
+                    and name.text() == "type"
+                    and value.text() not in ("module", "text/javascript", "application/javascript")
+                ):
                     lang = ""
         if lang:
             yield raw, lang
@@ -1142,7 +1318,11 @@ def _html(root: SgNode, vocab: Vocabulary, out: Analysis) -> None:
         content = value.text()
         start = value.range().start.index
         kept = any(a <= start < b for a, b in widgets)
-        attr = value.parent().parent() if value.parent() is not None and value.parent().kind() == "quoted_attribute_value" else value.parent()
+        attr = (
+            value.parent().parent()
+            if value.parent() is not None and value.parent().kind() == "quoted_attribute_value"
+            else value.parent()
+        )
         name = attr.child(0) if attr is not None and attr.kind() == "attribute" else None
         if kept and name is not None and name.text() == "agent-id" and _VOICE_ID.fullmatch(content):
             add("EL-AGENT-ID", value, kept)  # a legacy 20-character id (elevenlabs-convai-api.md §1)
@@ -1162,6 +1342,9 @@ def _finish(code: _Code, out: Analysis) -> None:
     for node in code.pending_agent_ids if agent_hits else []:
         code.hit("EL-AGENT-ID", node)
     if code.kept_ranges:
-        out.hits[:] = [Hit(h.rule_id, h.start, h.end, h.text, True, h.detail)
-                       if h.rule_id == "EL-AGENT-ID" and any(a <= h.start and h.end <= b for a, b in code.kept_ranges) else h
-                       for h in out.hits]
+        out.hits[:] = [
+            Hit(h.rule_id, h.start, h.end, h.text, True, h.detail)
+            if h.rule_id == "EL-AGENT-ID" and any(a <= h.start and h.end <= b for a, b in code.kept_ranges)
+            else h
+            for h in out.hits
+        ]

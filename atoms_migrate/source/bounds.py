@@ -32,9 +32,17 @@ def check_file(path: Path, limit: int = MAX_SOURCE_BYTES) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(str(path))
     if not stat.S_ISREG(info.st_mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a character device" if stat.S_ISCHR(info.st_mode)
-                else "a block device" if stat.S_ISBLK(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
-                else "not a regular file")
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a character device"
+            if stat.S_ISCHR(info.st_mode)
+            else "a block device"
+            if stat.S_ISBLK(info.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(info.st_mode)
+            else "not a regular file"
+        )
         raise InputTooLarge(f"is {kind}, not a regular file; it was not read")
     if info.st_size > limit:
         raise InputTooLarge(f"is {info.st_size:,} bytes; the limit is {limit:,} (refused before reading)")
@@ -67,7 +75,9 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NOD
             sizes[key] = 1 + sum(sizes.get(id(c), 1) for c in children)
             active.discard(key)
             if sizes[key] > max_nodes:
-                raise InputTooLarge(f"expands to more than {max_nodes:,} values (a YAML alias bomb?) at {_where(where)}")
+                raise InputTooLarge(
+                    f"expands to more than {max_nodes:,} values (a YAML alias bomb?) at {_where(where)}"
+                )
             continue
         if key in sizes:
             continue  # a shared node (YAML alias): measured once
@@ -88,5 +98,6 @@ def _check_text(text: str, where: tuple[Any, ...]) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InputTooLarge(f"has a lone surrogate (\\u{ord(text[exc.start]):04x}), which is not valid Unicode, "
-                            f"at {_where(where)}") from None
+        raise InputTooLarge(
+            f"has a lone surrogate (\\u{ord(text[exc.start]):04x}), which is not valid Unicode, at {_where(where)}"
+        ) from None

@@ -29,7 +29,9 @@ class Cache:
     convai_settings: dict[str, Any] | None = None  # the workspace's convai settings, read once per run
 
 
-def gather(agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable, cache: Cache | None = None) -> SourceAgent:
+def gather(
+    agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable, cache: Cache | None = None
+) -> SourceAgent:
     cache = cache if cache is not None else Cache()
     tools, voices, documents, notes = dict(agent.tools), dict(agent.voices), dict(agent.documents), list(agent.notes)
     for tool_id in dict.fromkeys(agent.tool_ids()):
@@ -45,7 +47,9 @@ def gather(agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable
         if record is not None:
             voices[voice_id] = record
     for doc_id in dict.fromkeys(agent.document_ids()):
-        record = documents.get(doc_id) or _read(cache.documents, doc_id, client.get_document, notes, "knowledge-base document")
+        record = documents.get(doc_id) or _read(
+            cache.documents, doc_id, client.get_document, notes, "knowledge-base document"
+        )
         if record is not None:
             documents[doc_id] = record
     webhooks = dict(agent.webhooks)
@@ -57,7 +61,9 @@ def gather(agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable
                 if exc.status in (401, 403) or exc.status is None:
                     raise
                 cache.convai_settings = {}
-                notes.append(f"the workspace's convai settings (its post-call webhook) could not be read: {exc.message}")
+                notes.append(
+                    f"the workspace's convai settings (its post-call webhook) could not be read: {exc.message}"
+                )
         inherited = cache.convai_settings.get("webhooks")
         if isinstance(inherited, dict) and inherited.get("post_call_webhook_id"):
             agent = replace(agent, inherited_post_call=dict(inherited))

@@ -52,8 +52,14 @@ def enumerate_account(client: ElevenLabsClient, search: str | None = None, page_
         page = client.list_agents(cursor=cursor, page_size=page_size, search=search)
         for agent in page.get("agents") or []:
             if isinstance(agent, dict) and agent.get("agent_id") and not agent.get("archived"):
-                specs.append(SourceSpec(str(agent["agent_id"]), "id", str(agent.get("name") or ""),
-                                        tuple(str(t) for t in agent.get("tags") or [])))
+                specs.append(
+                    SourceSpec(
+                        str(agent["agent_id"]),
+                        "id",
+                        str(agent.get("name") or ""),
+                        tuple(str(t) for t in agent.get("tags") or []),
+                    )
+                )
         cursor = page.get("next_cursor")
         if not page.get("has_more") or not cursor:
             return specs
@@ -67,7 +73,9 @@ def enumerate_directory(directory: Path) -> tuple[list[SourceSpec], list[str]]:
     specs, notes = [], []
     # The folder itself, and agent_configs/ of a CLI project without its registry; not deeper.
     candidates = [p for folder in (directory, directory / "agent_configs") if folder.is_dir() for p in folder.iterdir()]
-    for path in sorted(p for p in candidates if p.suffix.lower() in AGENT_SUFFIXES and p.is_file() and not p.name.startswith(".")):
+    for path in sorted(
+        p for p in candidates if p.suffix.lower() in AGENT_SUFFIXES and p.is_file() and not p.name.startswith(".")
+    ):
         if path.name in ("tools.json", "tests.json", "index.json", "package.json", "tsconfig.json"):
             notes.append(f"{path}: skipped (not an agent config by name)")
             continue
@@ -90,17 +98,28 @@ def _cli_project(directory: Path, registry: Path) -> tuple[list[SourceSpec], lis
         if not path.is_file():
             notes.append(f"{registry}: {config} does not exist; skipped")
             continue
-        specs.append(SourceSpec(str(path), "file", path.stem, agent_id=entry.get("id") if isinstance(entry.get("id"), str) else None))
+        specs.append(
+            SourceSpec(
+                str(path), "file", path.stem, agent_id=entry.get("id") if isinstance(entry.get("id"), str) else None
+            )
+        )
     return specs, notes
 
 
-def select(specs: Iterable[SourceSpec], only: Iterable[str] = (), exclude: Iterable[str] = (),
-           tags: Iterable[str] = (), search: str | None = None) -> list[SourceSpec]:
+def select(
+    specs: Iterable[SourceSpec],
+    only: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    tags: Iterable[str] = (),
+    search: str | None = None,
+) -> list[SourceSpec]:
     """Filter by ids/keys/file names (``only``, ``exclude``), any of ``tags``, and a name substring."""
     only_set, exclude_set, tag_set = set(only), set(exclude), set(tags)
 
     def names(spec: SourceSpec) -> set[str]:
-        return {spec.ref, spec.key, Path(spec.ref).name, Path(spec.ref).stem} | ({spec.agent_id} if spec.agent_id else set())
+        return {spec.ref, spec.key, Path(spec.ref).name, Path(spec.ref).stem} | (
+            {spec.agent_id} if spec.agent_id else set()
+        )
 
     out = []
     for spec in specs:
@@ -121,7 +140,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         index, count = (int(x) for x in text.split("/", 1))
     except ValueError:
-        raise ConfigError(f"--shard {text!r} is not I/N", "Example: --shard 2/4 runs the second of four slices.") from None
+        raise ConfigError(
+            f"--shard {text!r} is not I/N", "Example: --shard 2/4 runs the second of four slices."
+        ) from None
     if not 1 <= index <= count:
         raise ConfigError(f"--shard {text!r}: I must be between 1 and N")
     return index, count
@@ -129,6 +150,7 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 def shard(specs: Iterable[SourceSpec], index: int, count: int) -> list[SourceSpec]:
     """Slice ``index`` of ``count`` by a stable hash of each key (not by position)."""
+
     def slot(spec: SourceSpec) -> int:
         return int(hashlib.sha256(spec.key.encode("utf-8")).hexdigest(), 16) % count
 
@@ -142,8 +164,9 @@ class PoolResult:
     error: BaseException | None = None
 
 
-def run_pool(items: list[T], work: Callable[[T], R], concurrency: int,
-             on_done: Callable[[PoolResult], None] = lambda r: None) -> list[PoolResult]:
+def run_pool(
+    items: list[T], work: Callable[[T], R], concurrency: int, on_done: Callable[[PoolResult], None] = lambda r: None
+) -> list[PoolResult]:
     """``work`` on every item with at most ``concurrency`` at once; results in input order.
 
     An exception is that item's result; KeyboardInterrupt still stops the whole run.
@@ -174,7 +197,7 @@ def suffixed(name: str, n: int) -> str:
 
 def is_suffixed(live: str, planned: str) -> bool:
     """Whether ``live`` is ``planned`` with the suffix Atoms adds to a duplicate name (§K.5)."""
-    return live.startswith(planned + " (") and live.endswith(")") and live[len(planned) + 2:-1].isdigit()
+    return live.startswith(planned + " (") and live.endswith(")") and live[len(planned) + 2 : -1].isdigit()
 
 
 def plan_names(sources: Iterable[tuple[str, str, str | None]]) -> dict[str, str]:

@@ -23,7 +23,14 @@ from typing import Any
 import yaml
 
 from atoms_migrate.mapping import paths
-from atoms_migrate.source.bounds import MAX_DEPTH, MAX_ID_LENGTH, MAX_NAME_LENGTH, InputTooLarge, check_file, check_value
+from atoms_migrate.source.bounds import (
+    MAX_DEPTH,
+    MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    InputTooLarge,
+    check_file,
+    check_value,
+)
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 from atoms_migrate.mapping import paths as _paths
 from atoms_migrate.mapping.paths import join as paths_join
@@ -31,14 +38,45 @@ from atoms_migrate.mapping.paths import join as paths_join
 # Keys of conversation_config; at the top level of a file they mark the flattened legacy shape.
 CONVERSATION_SECTIONS = ("asr", "turn", "tts", "conversation", "language_presets", "vad", "agent")
 # Keys of platform_settings (EL §A.9) that the flattened shape keeps at the top level too.
-PLATFORM_SECTIONS = ("evaluation", "data_collection", "data_collection_scopes", "analysis_items", "overrides",
-                     "workspace_overrides", "guardrails", "summary_language", "auth", "call_limits", "queueing_config",
-                     "privacy", "widget", "safety", "testing", "alerting")
+PLATFORM_SECTIONS = (
+    "evaluation",
+    "data_collection",
+    "data_collection_scopes",
+    "analysis_items",
+    "overrides",
+    "workspace_overrides",
+    "guardrails",
+    "summary_language",
+    "auth",
+    "call_limits",
+    "queueing_config",
+    "privacy",
+    "widget",
+    "safety",
+    "testing",
+    "alerting",
+)
 # Keys of conversation_config.agent.prompt (EL §A.8.1) that the flattened shape puts on `agent`.
-PROMPT_KEYS = ("llm", "temperature", "max_tokens", "tool_ids", "built_in_tools", "knowledge_base", "custom_llm", "rag",
-               "timezone", "tools", "reasoning_effort", "thinking_budget", "ignore_default_personality",
-               "backup_llm_config", "cascade_timeout_seconds", "mcp_server_ids", "native_mcp_server_ids",
-               "enable_parallel_tool_calls")
+PROMPT_KEYS = (
+    "llm",
+    "temperature",
+    "max_tokens",
+    "tool_ids",
+    "built_in_tools",
+    "knowledge_base",
+    "custom_llm",
+    "rag",
+    "timezone",
+    "tools",
+    "reasoning_effort",
+    "thinking_budget",
+    "ignore_default_personality",
+    "backup_llm_config",
+    "cascade_timeout_seconds",
+    "mcp_server_ids",
+    "native_mcp_server_ids",
+    "enable_parallel_tool_calls",
+)
 # Maps whose keys are user data (names, ids, header names): never case-converted.
 _OPAQUE_MAPS = frozenset(
     {
@@ -59,13 +97,37 @@ _OPAQUE_MAPS = frozenset(
 # Keys ElevenLabs knows in ``conversation_config.agent`` (EL §A.8): a flattened file whose
 # ``agent`` has no ``prompt`` object but keys outside this set is a format of its own. Prompt
 # keys (EL §A.8.1) are tolerated there: old exports put ``llm`` beside ``first_message``.
-_AGENT_KEYS = frozenset({"first_message", "language", "hinglish_mode", "dynamic_variables",
-                         "disable_first_message_interruptions", "max_conversation_duration_message",
-                         "text_behavior_overrides", "prompt", "name",
-                         "llm", "temperature", "max_tokens", "tool_ids", "built_in_tools", "knowledge_base",
-                         "custom_llm", "rag", "timezone", "tools", "reasoning_effort", "thinking_budget",
-                         "ignore_default_personality", "backup_llm_config", "cascade_timeout_seconds",
-                         "mcp_server_ids", "native_mcp_server_ids", "enable_parallel_tool_calls"})
+_AGENT_KEYS = frozenset(
+    {
+        "first_message",
+        "language",
+        "hinglish_mode",
+        "dynamic_variables",
+        "disable_first_message_interruptions",
+        "max_conversation_duration_message",
+        "text_behavior_overrides",
+        "prompt",
+        "name",
+        "llm",
+        "temperature",
+        "max_tokens",
+        "tool_ids",
+        "built_in_tools",
+        "knowledge_base",
+        "custom_llm",
+        "rag",
+        "timezone",
+        "tools",
+        "reasoning_effort",
+        "thinking_budget",
+        "ignore_default_personality",
+        "backup_llm_config",
+        "cascade_timeout_seconds",
+        "mcp_server_ids",
+        "native_mcp_server_ids",
+        "enable_parallel_tool_calls",
+    }
+)
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _ID_SAFE = re.compile(r"^[A-Za-z0-9_\-]+$")
 _ENV_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -126,13 +188,18 @@ class SourceAgent:
         rest = segments
         for new, old in sorted(self.moves, key=lambda m: -len(_paths.parse_path(m[0]))):
             head = _paths.parse_path(new)
-            if segments[:len(head)] == head:
-                prefix, rest = _paths.parse_path(old), segments[len(head):]
+            if segments[: len(head)] == head:
+                prefix, rest = _paths.parse_path(old), segments[len(head) :]
                 break
         else:
-            if self.shape == "flattened-legacy" and len(segments) > 1 and (
+            if (
+                self.shape == "flattened-legacy"
+                and len(segments) > 1
+                and (
                     (segments[0] == "conversation_config" and segments[1] in CONVERSATION_SECTIONS)
-                    or (segments[0] == "platform_settings" and segments[1] in PLATFORM_SECTIONS)):
+                    or (segments[0] == "platform_settings" and segments[1] in PLATFORM_SECTIONS)
+                )
+            ):
                 rest = segments[1:]  # absent from the file: where the flattened shape would keep it
         out = list(prefix)
         node = _paths.get(self.raw, prefix) if prefix else self.raw
@@ -177,7 +244,11 @@ class SourceAgent:
 
     def document_ids(self) -> list[str]:
         docs = self.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}).get("knowledge_base")
-        return [d["id"] for d in docs if isinstance(d, dict) and isinstance(d.get("id"), str)] if isinstance(docs, list) else []
+        return (
+            [d["id"] for d in docs if isinstance(d, dict) and isinstance(d.get("id"), str)]
+            if isinstance(docs, list)
+            else []
+        )
 
     def tool_ids(self) -> list[str]:
         ids = self.config.get("conversation_config", {}).get("agent", {}).get("prompt", {}).get("tool_ids")
@@ -196,7 +267,11 @@ def voice_roles(config: dict[str, Any]) -> list[tuple[str, str]]:
             out.append((f"supported voice {item.get('label') or item.get('language') or ''}".strip(), item["voice_id"]))
     presets = cc.get("language_presets") if isinstance(cc.get("language_presets"), dict) else {}
     for code, preset in presets.items():
-        voice_id = (((preset or {}).get("overrides") or {}).get("tts") or {}).get("voice_id") if isinstance(preset, dict) else None
+        voice_id = (
+            (((preset or {}).get("overrides") or {}).get("tts") or {}).get("voice_id")
+            if isinstance(preset, dict)
+            else None
+        )
         if isinstance(voice_id, str) and voice_id:
             out.append((f"language preset {code}", voice_id))
     return out
@@ -294,8 +369,10 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
             "Pass the agent config; its workflow is read from the agent's `workflow` key.",
         )
     if "conversation_config" in data:
-        shape = "api-response" if ("agent_id" in data or "metadata" in data) else (
-            "cli-config" if ("platform_settings" in data or "tags" in data) else "create-body"
+        shape = (
+            "api-response"
+            if ("agent_id" in data or "metadata" in data)
+            else ("cli-config" if ("platform_settings" in data or "tags" in data) else "create-body")
         )
     elif isinstance(data.get("agent"), dict) and any(k in data for k in CONVERSATION_SECTIONS):
         _refuse_own_format(data["agent"], label)
@@ -318,14 +395,26 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
         raise SourceFileError(
             f"{label}: agent_id is not an ElevenLabs id ({len(agent_id):,} characters"
             f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the agent's identity",
-            f"Fix or remove agent_id (ids are letters, digits, '_' and '-', at most {MAX_ID_LENGTH} characters).")
+            f"Fix or remove agent_id (ids are letters, digits, '_' and '-', at most {MAX_ID_LENGTH} characters).",
+        )
     name = data.get("name")
     if isinstance(name, str) and len(name) > MAX_NAME_LENGTH:
         # The Atoms reference documents no limit for agent names; a name this long is a broken export, not a name.
-        raise SourceFileError(f"{label}: the agent name is {len(name):,} characters; at most {MAX_NAME_LENGTH:,} are accepted",
-                              "Shorten the name in the file (it becomes the Atoms agent's name and is shown in every report).")
-    return SourceAgent(config=data, raw=raw, label=label, shape=shape, agent_id=agent_id, path=path, notes=tuple(notes),
-                       moves=tuple(moves) if shape == "flattened-legacy" else (), camel_case=camel)
+        raise SourceFileError(
+            f"{label}: the agent name is {len(name):,} characters; at most {MAX_NAME_LENGTH:,} are accepted",
+            "Shorten the name in the file (it becomes the Atoms agent's name and is shown in every report).",
+        )
+    return SourceAgent(
+        config=data,
+        raw=raw,
+        label=label,
+        shape=shape,
+        agent_id=agent_id,
+        path=path,
+        notes=tuple(notes),
+        moves=tuple(moves) if shape == "flattened-legacy" else (),
+        camel_case=camel,
+    )
 
 
 def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -382,20 +471,31 @@ def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], 
     if isinstance(dc, list):
         keyed: dict[str, Any] = {}
         for i, item in enumerate(dc):
-            ident = next((item.get(k) for k in ("id", "identifier", "name") if isinstance(item, dict) and isinstance(item.get(k), str)), None)
+            ident = next(
+                (
+                    item.get(k)
+                    for k in ("id", "identifier", "name")
+                    if isinstance(item, dict) and isinstance(item.get(k), str)
+                ),
+                None,
+            )
             if ident is None or ident in keyed:
                 keyed[f"item_{i}"] = item
                 ident = f"item_{i}"
             else:
-                keyed[ident] = {k: v for k, v in item.items() if k not in ("id", "identifier") and not (k == "name" and v == ident)}
-            move(f'platform_settings.data_collection[{json.dumps(ident)}]', f"data_collection[{i}]")
+                keyed[ident] = {
+                    k: v for k, v in item.items() if k not in ("id", "identifier") and not (k == "name" and v == ident)
+                }
+            move(f"platform_settings.data_collection[{json.dumps(ident)}]", f"data_collection[{i}]")
         ps["data_collection"] = keyed
         done.append("data_collection as a list")
     out = rest | {"conversation_config": cc}
     if ps:
         out["platform_settings"] = ps
-    notes.append(f"flattened legacy shape: {', '.join(k for k in CONVERSATION_SECTIONS if k in cc)} read as conversation_config.*"
-                 + (f"; also normalised: {', '.join(done)}" if done else ""))
+    notes.append(
+        f"flattened legacy shape: {', '.join(k for k in CONVERSATION_SECTIONS if k in cc)} read as conversation_config.*"
+        + (f"; also normalised: {', '.join(done)}" if done else "")
+    )
     return out, moves
 
 
@@ -407,13 +507,26 @@ def _languages_list(languages: Any, cc: dict[str, Any], agent: dict[str, Any], m
     if presets is None:
         return
     for i, item in enumerate(languages):
-        code = item if isinstance(item, str) else next((item.get(k) for k in ("language", "code", "language_code")
-                                                        if isinstance(item, dict) and isinstance(item.get(k), str)), None)
+        code = (
+            item
+            if isinstance(item, str)
+            else next(
+                (
+                    item.get(k)
+                    for k in ("language", "code", "language_code")
+                    if isinstance(item, dict) and isinstance(item.get(k), str)
+                ),
+                None,
+            )
+        )
         if not code:
             continue
         if i == 0 and not isinstance(agent.get("language"), str):
             agent["language"] = code
-            move("conversation_config.agent.language", f"languages[{i}]" if isinstance(item, str) else f"languages[{i}].language")
+            move(
+                "conversation_config.agent.language",
+                f"languages[{i}]" if isinstance(item, str) else f"languages[{i}].language",
+            )
         overrides: dict[str, Any] = {}
         if isinstance(item, dict):
             if isinstance(item.get("first_message"), str):
@@ -446,7 +559,10 @@ def _voices_list(voices: Any, cc: dict[str, Any], agent: dict[str, Any], move: A
         if isinstance(code, str) and isinstance(presets, dict):
             preset = presets.setdefault(code, {"overrides": {}})
             preset.setdefault("overrides", {}).setdefault("tts", {})["voice_id"] = voice["voice_id"]
-            move(paths_join("conversation_config.language_presets", code, "overrides", "tts", "voice_id"), f"voices[{i}].voice_id")
+            move(
+                paths_join("conversation_config.language_presets", code, "overrides", "tts", "voice_id"),
+                f"voices[{i}].voice_id",
+            )
         else:
             supported = tts.setdefault("supported_voices", [])
             supported.append({"label": voice.get("label") or voice["voice_id"], "voice_id": voice["voice_id"]})
@@ -491,8 +607,10 @@ def reject_bad_numbers(value: Any, label: str) -> Any:
     if bad:
         where = ", ".join(f"{paths.format_path(seg) or '(top level)'} is {what}" for seg, what in bad[:5])
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-        raise SourceFileError(f"{label}: {where}{more}: not a number JSON allows",
-                              "Replace each with a real number (or remove the field), then run again.")
+        raise SourceFileError(
+            f"{label}: {where}{more}: not a number JSON allows",
+            "Replace each with a real number (or remove the field), then run again.",
+        )
     return value
 
 
@@ -520,11 +638,14 @@ def _parse(text: str, label: str, suffix: str) -> Any:
             ) from exc
         return _parse_yaml(text, label)
     except RecursionError:
-        raise SourceFileError(f"{label}: is nested deeper than {MAX_DEPTH} levels",
-                              "Fix the file, or export the agent again.") from None
+        raise SourceFileError(
+            f"{label}: is nested deeper than {MAX_DEPTH} levels", "Fix the file, or export the agent again."
+        ) from None
     except ValueError as exc:  # e.g. an integer beyond Python's 4,300-digit conversion limit
-        raise SourceFileError(f"{label}: not a usable JSON value: {str(exc).splitlines()[0].split(';')[0][:160]}",
-                              "Fix the file, or export the agent again.") from None
+        raise SourceFileError(
+            f"{label}: not a usable JSON value: {str(exc).splitlines()[0].split(';')[0][:160]}",
+            "Fix the file, or export the agent again.",
+        ) from None
     return parsed
 
 
@@ -532,16 +653,21 @@ def _parse_yaml(text: str, label: str) -> Any:
     try:
         return yaml.safe_load(text)
     except RecursionError:
-        raise SourceFileError(f"{label}: is nested deeper than {MAX_DEPTH} levels",
-                              "Fix the file, or export the agent again.") from None
+        raise SourceFileError(
+            f"{label}: is nested deeper than {MAX_DEPTH} levels", "Fix the file, or export the agent again."
+        ) from None
     except ValueError as exc:  # an integer beyond Python's digit limit, a bad timestamp
-        raise SourceFileError(f"{label}: not a usable YAML value: {str(exc).splitlines()[0].split(';')[0][:160]}",
-                              "Fix the file, or export the agent again.") from None
+        raise SourceFileError(
+            f"{label}: not a usable YAML value: {str(exc).splitlines()[0].split(';')[0][:160]}",
+            "Fix the file, or export the agent again.",
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SourceFileError(f"{label}: malformed YAML{where}: {problem}", "Fix the file, or export the agent again.") from exc
+        raise SourceFileError(
+            f"{label}: malformed YAML{where}: {problem}", "Fix the file, or export the agent again."
+        ) from exc
 
 
 def read_config_file(path: Path) -> Any:
@@ -554,7 +680,9 @@ def read_config_file(path: Path) -> Any:
     except FileNotFoundError as exc:
         raise SourceFileError(f"{path}: no such file", "Pass an existing file or an ElevenLabs agent id.") from exc
     except IsADirectoryError as exc:
-        raise SourceFileError(f"{path}: is a directory", "Pass one agent file; folders go to `atoms-migrate all`.") from exc
+        raise SourceFileError(
+            f"{path}: is a directory", "Pass one agent file; folders go to `atoms-migrate all`."
+        ) from exc
     except OSError as exc:
         raise SourceFileError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
@@ -584,8 +712,14 @@ def load_tools_dir(directory: Path) -> dict[str, dict[str, Any]]:
                 config_path = (directory / entry["config"]).resolve()
                 if config_path.is_file():
                     tools[entry["id"]] = read_config_file(config_path)
-    for file in sorted([*directory.glob("*.json"), *directory.glob("*.yaml"), *directory.glob("*.yml"),
-                        *directory.glob("tool_configs/*.json")]):
+    for file in sorted(
+        [
+            *directory.glob("*.json"),
+            *directory.glob("*.yaml"),
+            *directory.glob("*.yml"),
+            *directory.glob("tool_configs/*.json"),
+        ]
+    ):
         if file.name == "tools.json":
             continue
         record = read_config_file(file)

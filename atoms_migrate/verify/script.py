@@ -35,12 +35,15 @@ class Expect(_Strict):
     # The format as first published takes `contains: "welcome"` (one string): a string or a list.
     contains: list[str] = []
     not_contains: list[str] = []
-    regex: str | None = Field(None, validation_alias=AliasChoices("regex", "matches"), description="`matches` is an alias")
+    regex: str | None = Field(
+        None, validation_alias=AliasChoices("regex", "matches"), description="`matches` is an alias"
+    )
 
     @field_validator("contains", "not_contains", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
     first_message: str | None = Field(None, description="the reply must match this opening (variables filled)")
     ends_call: bool | None = Field(None, description="true: the agent must end the session after this turn")
 
@@ -67,7 +70,9 @@ def load_script(path: Path) -> Script:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}", "A script has `turns: [{user: ..., expect: {...}}]`.") from None
+        raise ConfigError(
+            f"{path}: {where}: {first['msg']}", "A script has `turns: [{user: ..., expect: {...}}]`."
+        ) from None
 
 
 def fill(text: str, variables: dict[str, Any]) -> str:
@@ -81,10 +86,15 @@ def smoke_script(live: dict[str, Any], variables: dict[str, Any]) -> Script:
     speaks_first = not live.get("waitForUserToSpeakFirst") and bool(live.get("firstMessage"))
     merged = {**(live.get("defaultVariables") or {}), **variables}
     opening = Expect(first_message=fill(str(live["firstMessage"]), merged)) if speaks_first else None
-    return Script(name="smoke", variables=variables, opening=opening, turns=[
-        ScriptTurn(user="Hi! What can you help me with?", expect=Expect()),
-        ScriptTurn(user="That's all, thank you. Goodbye!", expect=Expect(ends_call=True if has_end_call else None)),
-    ])
+    return Script(
+        name="smoke",
+        variables=variables,
+        opening=opening,
+        turns=[
+            ScriptTurn(user="Hi! What can you help me with?", expect=Expect()),
+            ScriptTurn(user="That's all, thank you. Goodbye!", expect=Expect(ends_call=True if has_end_call else None)),
+        ],
+    )
 
 
 def _normal(text: str) -> str:
@@ -105,7 +115,9 @@ def check(expect: Expect, turn: Turn) -> list[str]:
     if expect.first_message is not None:
         ratio = difflib.SequenceMatcher(None, _normal(expect.first_message), _normal(turn.reply)).ratio()
         if ratio < FIRST_MESSAGE_SIMILARITY:
-            failures.append(f"opening differs from the migrated first message ({ratio:.0%} alike): expected {expect.first_message!r}")
+            failures.append(
+                f"opening differs from the migrated first message ({ratio:.0%} alike): expected {expect.first_message!r}"
+            )
     if expect.ends_call is True and not turn.ended:
         failures.append("the agent did not end the call")
     if expect.ends_call is False and turn.ended:
@@ -133,7 +145,12 @@ def run_script(session: Session, script: Script, session_timeout: float, clock: 
             results.append((turn, check(script.opening, turn)))
         for item in script.turns:
             if clock() - started > session_timeout:
-                results.append((Turn(user=item.user, error="session time limit reached"), [f"not sent: the session passed {session_timeout:.0f} s"]))
+                results.append(
+                    (
+                        Turn(user=item.user, error="session time limit reached"),
+                        [f"not sent: the session passed {session_timeout:.0f} s"],
+                    )
+                )
                 continue
             turn = session.say(item.user)
             results.append((turn, check(item.expect, turn)))
@@ -149,6 +166,10 @@ def smoke_script_elevenlabs(config: dict[str, Any], variables: dict[str, Any]) -
     built_in = prompt.get("built_in_tools") if isinstance(prompt.get("built_in_tools"), dict) else {}
     placeholders = ((agent.get("dynamic_variables") or {}).get("dynamic_variable_placeholders")) or {}
     first = agent.get("first_message")
-    live = {"firstMessage": first, "waitForUserToSpeakFirst": not first, "defaultVariables": placeholders,
-            "singlePromptConfig": {"tools": [{"type": "end_call"}] if (built_in or {}).get("end_call") else []}}
+    live = {
+        "firstMessage": first,
+        "waitForUserToSpeakFirst": not first,
+        "defaultVariables": placeholders,
+        "singlePromptConfig": {"tools": [{"type": "end_call"}] if (built_in or {}).get("end_call") else []},
+    }
     return smoke_script(live, variables)
