@@ -23,12 +23,12 @@ import httpx  # noqa: E402
 
 from atoms_migrate.apply import doctor  # noqa: E402
 from atoms_migrate.apply.applier import Applier, ApplyOptions, locate  # noqa: E402
+from atoms_migrate.mapping.tables import load_tables  # noqa: E402
 from atoms_migrate.plan.planner import plan_agent  # noqa: E402
 from atoms_migrate.platforms.retry import RetryPolicy  # noqa: E402
-from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox  # noqa: E402
 from atoms_migrate.platforms.smallest import AtomsClient  # noqa: E402
+from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox  # noqa: E402
 from atoms_migrate.source.shapes import normalise  # noqa: E402
-from atoms_migrate.mapping.tables import load_tables  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "support-agent.json"
 

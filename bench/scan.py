@@ -30,9 +30,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from atoms_migrate.scan.scanner import LANGUAGES, Known, Scanner, scan_paths  # noqa: E402
-from atoms_migrate.scan.fix import plan_fixes, syntax_errors  # noqa: E402
 from atoms_migrate.mapping.tables import load_tables  # noqa: E402
+from atoms_migrate.scan.fix import plan_fixes, syntax_errors  # noqa: E402
+from atoms_migrate.scan.scanner import LANGUAGES, Known, Scanner, scan_paths  # noqa: E402
 
 EXE = Path(sys.executable).parent / "atoms-migrate"
 FIXTURES = ROOT / "tests" / "fixtures" / "scan"

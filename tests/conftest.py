@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from atoms_migrate.source.shapes import SourceAgent, normalise
 from atoms_migrate.mapping.tables import MappingTables, load_tables
+from atoms_migrate.source.shapes import SourceAgent, normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -94,9 +94,9 @@ def _sdk_contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     Tests that send off-contract bodies on purpose (to prove the fake rejects them) carry
     ``@pytest.mark.off_contract``.
     """
-    from atoms_migrate.sandbox.server import Sandbox
-
     import sdk_contract
+
+    from atoms_migrate.sandbox.server import Sandbox
 
     if request.node.get_closest_marker("off_contract"):
         yield

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-
 import smallestai
 
 SDK_ROOT = Path(smallestai.__file__).parent / "atoms"
@@ -260,7 +259,7 @@ class Checker:
                 trials.append(sub.errors)
             self.errors.extend(min(trials, key=len) if trials else [])
             return
-        if origin in (list, typing.List, typing.Sequence, tuple) or (
+        if origin in (list, list, typing.Sequence, tuple) or (
             origin and origin.__name__ in ("Sequence", "List")
         ):
             if not isinstance(value, list):
@@ -269,7 +268,7 @@ class Checker:
             for i, item in enumerate(value):
                 self.value(item, args[0] if args else typing.Any, f"{where}[{i}]", relax)
             return
-        if origin in (dict, typing.Dict) or ann is dict:
+        if origin in (dict, dict) or ann is dict:
             if not isinstance(value, dict):
                 self.fail(where, f"expected an object, got {type(value).__name__}")
                 return

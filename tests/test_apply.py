@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import EXAMPLE, make_source
 
 from atoms_migrate.apply.applier import (
     Applier,
@@ -21,10 +22,9 @@ from atoms_migrate.apply.applier import (
 from atoms_migrate.errors import ApiError
 from atoms_migrate.plan.planner import marker, plan_agent
 from atoms_migrate.platforms.retry import RetryPolicy
+from atoms_migrate.platforms.smallest import AtomsClient
 from atoms_migrate.sandbox.atoms import FAIL_SCAN_MARK
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
-from atoms_migrate.platforms.smallest import AtomsClient
-from conftest import EXAMPLE, make_source
 
 
 @dataclass

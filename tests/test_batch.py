@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from atoms_migrate.source.select import SourceSpec, enumerate_directory, parse_shard, run_pool, select, shard
-from atoms_migrate.report.ci import AgentResult, github_annotations, junit_xml
 from atoms_migrate.errors import ConfigError
 from atoms_migrate.model import AgentPlan, Finding, SourceRef
 from atoms_migrate.platforms.ratelimit import RequestGate
+from atoms_migrate.report.ci import AgentResult, github_annotations, junit_xml
+from atoms_migrate.source.select import SourceSpec, enumerate_directory, parse_shard, run_pool, select, shard
 
 SPECS = [
     SourceSpec("agent_a", "id", "Support EN", ("support",)),

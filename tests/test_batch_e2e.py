@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from atoms_migrate.sandbox.server import Sandbox
 from conftest import EXAMPLE, EXE
 from test_e2e import Box, _box
+
+from atoms_migrate.sandbox.server import Sandbox
 
 
 @pytest.fixture

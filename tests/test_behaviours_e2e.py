@@ -12,7 +12,6 @@ import json
 
 import httpx
 import pytest
-
 from conftest import EXAMPLE
 from test_batch_e2e import write_agents
 from test_e2e import _box

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import respx
+from conftest import EXAMPLE, FIXTURES
 from typer.testing import CliRunner
 
 from atoms_migrate.cli import app
-from conftest import EXAMPLE, FIXTURES
 
 runner = CliRunner()
 KEY = "xi-secret-key-do-not-print-0001"

@@ -12,18 +12,18 @@ import copy
 import json
 import typing
 
+import conftest
 import httpx
 import pytest
-
-import conftest
 import sdk_contract
+from conftest import EXAMPLE, make_source
+
 from atoms_migrate.apply.applier import Applier, ApplyOptions, locate
 from atoms_migrate.plan.planner import plan_agent
 from atoms_migrate.platforms.retry import RetryPolicy
+from atoms_migrate.platforms.smallest import AtomsClient
 from atoms_migrate.sandbox import atoms as fake
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
-from atoms_migrate.platforms.smallest import AtomsClient
-from conftest import EXAMPLE, make_source
 
 DRAFT = "/atoms/v1/agent/a1/branches/b1/draft"
 CONFIG = "/atoms/v1/agent/a1/drafts/d1/config"

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS
 
 from atoms_migrate.errors import NotAnAgentConfig
 from atoms_migrate.mapping.engine import map_agent, uncovered_file_leaves, uncovered_leaves
 from atoms_migrate.plan.planner import plan_agent
 from atoms_migrate.source.shapes import load_tools_dir, normalise, read_config_file
-from conftest import CORPUS
 
 # Files in the corpus that are not agent configs (its INDEX.md says so): a custom
 # declarative format consumed by the author's own build script, and a workflow-only graph.

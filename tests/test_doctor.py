@@ -11,13 +11,13 @@ import time
 
 import httpx
 import pytest
+from conftest import EXE
+from test_e2e import Box, _box
 
 from atoms_migrate.apply import doctor
 from atoms_migrate.platforms.retry import RetryPolicy
-from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
 from atoms_migrate.platforms.smallest import AtomsClient
-from conftest import EXE
-from test_e2e import Box, _box
+from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
 
 
 @pytest.fixture

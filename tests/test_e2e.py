@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import CORPUS, EXAMPLE, EXE, run_installed
+from test_corpus import FILES, NOT_AGENTS
 
 from atoms_migrate.plan.planner import plan_agent
 from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
 from atoms_migrate.source.shapes import normalise, read_config_file
-from conftest import CORPUS, EXAMPLE, EXE, run_installed
-from test_corpus import FILES, NOT_AGENTS
 
 
 class Box:

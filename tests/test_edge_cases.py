@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 import pytest
+from conftest import EXAMPLE, agent_config, make_source
 
-from atoms_migrate.mapping import paths
 from atoms_migrate.errors import SourceFileError
+from atoms_migrate.mapping import paths
 from atoms_migrate.mapping.engine import MapContext, clamp_numbers, map_agent, uncovered_leaves
 from atoms_migrate.model import Assignment
 from atoms_migrate.source.shapes import parse_config_text, reject_bad_numbers
-from conftest import EXAMPLE, agent_config, make_source
 
 P = "conversation_config.agent.prompt"
 
@@ -446,8 +446,8 @@ def test_the_campaign_fuzz_of_hostile_values_never_raises(tables) -> None:
 
 
 def test_a_state_file_from_a_newer_build_is_refused_and_left_alone(tmp_path) -> None:
-    from atoms_migrate.errors import ConfigError
     from atoms_migrate.apply.state import load_state, record
+    from atoms_migrate.errors import ConfigError
 
     path = tmp_path / "state.json"
     text = json.dumps({"format_version": 2, "agents": {}, "leases": {"agent_1": {"holder": "ci-7"}}})
@@ -469,8 +469,8 @@ def test_current_state_versions_still_load(tmp_path, version) -> None:
 
 
 def test_a_state_version_that_is_not_a_number_is_unreadable(tmp_path) -> None:
-    from atoms_migrate.errors import ConfigError
     from atoms_migrate.apply.state import load_state
+    from atoms_migrate.errors import ConfigError
 
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"format_version": [2], "agents": {}}))

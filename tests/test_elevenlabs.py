@@ -6,8 +6,8 @@ import httpx
 import pytest
 import respx
 
-from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.errors import ApiError
+from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.platforms.retry import RetryPolicy, get_with_retries, server_wait_hint
 
 BASE = "https://api.eu.residency.elevenlabs.io"

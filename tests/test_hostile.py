@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE
 from typer.testing import CliRunner
 
-from atoms_migrate.source import bounds
 from atoms_migrate.cli import app
-from conftest import EXAMPLE
+from atoms_migrate.source import bounds
 
 runner = CliRunner()
 
@@ -281,8 +281,8 @@ def test_a_200_of_the_wrong_shape_is_an_error_naming_the_endpoint(call, endpoint
 def test_an_elevenlabs_200_of_the_wrong_shape_names_the_endpoint() -> None:
     import httpx
 
-    from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
     from atoms_migrate.errors import ApiError
+    from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 
     client = ElevenLabsClient(
         httpx.Client(base_url="http://el", transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[])))

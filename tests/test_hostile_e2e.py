@@ -12,11 +12,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from atoms_migrate.sandbox.server import Sandbox
 from conftest import EXAMPLE, EXE
 from test_batch_e2e import write_agents
 from test_e2e import Box, _box
+
+from atoms_migrate.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.skipif(EXE is None, reason="console script not on PATH (package not installed)")
 

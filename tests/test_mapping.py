@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import agent_config, make_source
 
 from atoms_migrate.mapping.engine import map_agent, uncovered_leaves
-from conftest import agent_config, make_source
 
 
 def cfg(agent: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
@@ -847,6 +847,7 @@ def test_system_tool_reached_through_tool_ids_is_mapped(tables) -> None:
 
 def test_every_lossy_change_says_why(tables) -> None:
     from conftest import EXAMPLE
+
     from atoms_migrate.source.shapes import normalise, read_config_file
 
     result = map_agent(normalise(read_config_file(EXAMPLE), "example"), tables)

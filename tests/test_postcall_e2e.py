@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import httpx
-
 from conftest import EXAMPLE
 from test_e2e import Box, box  # noqa: F401  (the fixture)
 

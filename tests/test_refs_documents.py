@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from atoms_migrate.plan.compare import differences
 from atoms_migrate.apply.documents import html_to_text, render_pdf
 from atoms_migrate.errors import ConfigError
-from atoms_migrate.plan.live import live_config
 from atoms_migrate.mapping.refs import Redactor, late_ref, lookup_secret, refs_in, resolve, secret_ref, secrets_from
+from atoms_migrate.plan.compare import differences
+from atoms_migrate.plan.live import live_config
 
 
 def test_resolve_swaps_every_reference_and_refuses_a_missing_one() -> None:

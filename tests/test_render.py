@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE
 from rich.console import Console
 
 from atoms_migrate.model import Plan
@@ -19,7 +20,6 @@ from atoms_migrate.plan.planner import plan_agent, plan_all
 from atoms_migrate.report.human import render_plan
 from atoms_migrate.report.markdown import plan_markdown
 from atoms_migrate.source.shapes import normalise, read_config_file
-from conftest import EXAMPLE
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -133,8 +133,8 @@ def test_verbose_tool_calls_wrap_a_long_elevenlabs_line_instead_of_cutting_it() 
     """Review: the ElevenLabs column cut long URLs with "…", hiding the part a reader compares."""
     from types import SimpleNamespace
 
-    from atoms_migrate.report.human import _tool_call_lines
     from atoms_migrate.mapping.toolcalls import Request, ToolParity
+    from atoms_migrate.report.human import _tool_call_lines
 
     url = "https://identifying-creature-les-inbox.trycloudflare.com/tools/book/with/a/long/path"
     parity = ToolParity("book", "tools[0]", Request("POST", url), Request("POST", url), ())

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from atoms_migrate.report.sarif import sarif
-from atoms_migrate.scan.scanner import Known, Scanner, SourceText, iter_files, scan_paths
-from atoms_migrate.scan.fix import UnitPort, plan_fixes, syntax_errors
-from atoms_migrate.mapping.tables import check_tables, load_tables
 from conftest import run_installed
+
+from atoms_migrate.mapping.tables import check_tables, load_tables
+from atoms_migrate.report.sarif import sarif
+from atoms_migrate.scan.fix import UnitPort, plan_fixes, syntax_errors
+from atoms_migrate.scan.scanner import Known, Scanner, SourceText, iter_files, scan_paths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scan"
 EXPECTED = yaml.safe_load((FIXTURES / "expected.yaml").read_text())

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE, FIXTURES
 
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 from atoms_migrate.source.shapes import load_tools_dir, normalise, read_config_file
-from conftest import EXAMPLE, FIXTURES
 
 SHAPES = FIXTURES / "shapes"
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import EXAMPLE
 from test_e2e import Box, _box
 

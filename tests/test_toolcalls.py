@@ -694,9 +694,10 @@ def test_system_variables_are_renamed_in_descriptions() -> None:
 
 
 def _plan(tables, agent_fields: dict[str, Any], **options: Any):
+    from conftest import agent_config, make_source
+
     from atoms_migrate.mapping.engine import MapOptions
     from atoms_migrate.plan.planner import plan_agent
-    from conftest import agent_config, make_source
 
     return plan_agent(make_source(agent_config(**agent_fields)), tables, options=MapOptions(**options))
 
@@ -846,8 +847,8 @@ def test_other_client_tools_get_no_end_call_suggestion(tables) -> None:
 
 
 def test_credential_constant_in_the_body_is_resolved_at_apply_and_matches_on_read_back() -> None:
-    from atoms_migrate.plan.compare import matches
     from atoms_migrate.mapping.refs import refs_in, resolve
+    from atoms_migrate.plan.compare import matches
 
     cfg = body_tool({"api_key": prop(constant_value='sk-live-"1"'), "q": prop(description="Q")})
     conv = convert(cfg)

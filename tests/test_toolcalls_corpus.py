@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
-from atoms_migrate.source.shapes import normalise, read_config_file
-from atoms_migrate.mapping.toolcalls import Request, compare, render_atoms, render_elevenlabs, samples_for
-from atoms_migrate.mapping.webhooks import ToolOptions, convert_webhook, is_set, normalise_tool
 from conftest import CORPUS, run_installed
 from test_corpus import FILES, NOT_AGENTS
+
+from atoms_migrate.mapping.toolcalls import Request, compare, render_atoms, render_elevenlabs, samples_for
+from atoms_migrate.mapping.webhooks import ToolOptions, convert_webhook, is_set, normalise_tool
+from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
+from atoms_migrate.source.shapes import normalise, read_config_file
 
 # The corpus's own placeholders ({{BASE_URL}}, {{CONVEX_URL}}) and secret, as a user would pass them.
 SET = {"BASE_URL": "https://bea.example.org", "CONVEX_URL": "https://convex.example.org"}

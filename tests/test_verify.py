@@ -7,12 +7,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE
+from test_e2e import Box
 
 from atoms_migrate.platforms.realtime import AtomsSession, ElevenLabsSession, RealtimeError, Turn, realtime_url
 from atoms_migrate.sandbox.server import ATOMS_KEY, Sandbox
 from atoms_migrate.verify.script import Expect, check, smoke_script
-from conftest import EXAMPLE
-from test_e2e import Box
 
 
 @pytest.mark.parametrize(

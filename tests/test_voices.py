@@ -10,7 +10,6 @@ import pytest
 from atoms_migrate.apply.audio import MAX_SECONDS, prepare_clip
 from atoms_migrate.mapping.refs import is_ref
 from atoms_migrate.mapping.tables import load_tables
-from atoms_migrate.source.shapes import voice_roles
 from atoms_migrate.mapping.voices import (
     CatalogVoice,
     Traits,
@@ -19,6 +18,7 @@ from atoms_migrate.mapping.voices import (
     suggest,
     traits_from_elevenlabs,
 )
+from atoms_migrate.source.shapes import voice_roles
 
 CATALOG = (
     CatalogVoice("ava", "Ava", "female", "american", "young", ("english",)),

@@ -37,22 +37,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from atoms_migrate.mapping import paths
-from atoms_migrate.plan.compare import differences
-from atoms_migrate.errors import ApiError, MigrationError
-from atoms_migrate.plan.live import live_config
-from atoms_migrate.model import AgentPlan, Step
-from atoms_migrate.plan.planner import has_marker, marker_key
-from atoms_migrate.mapping.refs import Redactor, resolve, secret_ref
-from atoms_migrate.platforms.smallest import (
-    MIGRATION_REQUIRED,
-    PUBLISH_IN_PROGRESS,
-    V1_DRAFT_NAME,
-    AmbiguousWriteError,
-    AtomsClient,
-    DraftConflictError,
-    VersioningUnavailable,
-)
 from atoms_migrate.apply.writeforms import (
     WriteForms,
     chosen,
@@ -62,6 +46,22 @@ from atoms_migrate.apply.writeforms import (
     project,
     unwritten_paths,
     wire_body,
+)
+from atoms_migrate.errors import ApiError, MigrationError
+from atoms_migrate.mapping import paths
+from atoms_migrate.mapping.refs import Redactor, resolve, secret_ref
+from atoms_migrate.model import AgentPlan, Step
+from atoms_migrate.plan.compare import differences
+from atoms_migrate.plan.live import live_config
+from atoms_migrate.plan.planner import has_marker, marker_key
+from atoms_migrate.platforms.smallest import (
+    MIGRATION_REQUIRED,
+    PUBLISH_IN_PROGRESS,
+    V1_DRAFT_NAME,
+    AmbiguousWriteError,
+    AtomsClient,
+    DraftConflictError,
+    VersioningUnavailable,
 )
 
 PASSED, FAILED = {"passed"}, {"failed", "errored", "error"}

@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 
-from atoms_migrate.plan.compare import differences
-from atoms_migrate.errors import ApiError, MigrationError
-from atoms_migrate.platforms.smallest import AtomsClient, VersioningUnavailable
 from atoms_migrate.apply.writeforms import WriteForms, load_write_forms, pro_voice_ids, project, wire_body
+from atoms_migrate.errors import ApiError, MigrationError
+from atoms_migrate.plan.compare import differences
+from atoms_migrate.platforms.smallest import AtomsClient, VersioningUnavailable
 
 PROBE_PREFIX = "atoms-migrate-probe-"
 PROBE_MARKER = "[atoms-migrate probe: safe to archive]"

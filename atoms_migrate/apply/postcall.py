@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from atoms_migrate.apply.state import canonical_hash
 from atoms_migrate.errors import ApiError, MigrationError
 from atoms_migrate.platforms.smallest import AmbiguousWriteError, AtomsClient
-from atoms_migrate.apply.state import canonical_hash
 
 ALREADY_REGISTERED = "already been registered"
 SECRET_KEYS = ("decryptedSecretKey", "secret", "signingSecret", "secretKey")

@@ -29,12 +29,12 @@ from typing import Any, Protocol
 
 from atoms_migrate.apply.audio import prepare_clip
 from atoms_migrate.apply.documents import html_to_text, render_pdf
-from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
+from atoms_migrate.apply.state import KnowledgeBaseState, StateFile
 from atoms_migrate.errors import ConfigError, MigrationError
 from atoms_migrate.model import AgentPlan
 from atoms_migrate.plan.planner import marker
+from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.platforms.smallest import AtomsClient
-from atoms_migrate.apply.state import KnowledgeBaseState, StateFile
 
 PENDING = {"pending", "processing", "scraping", "queued", "in_progress"}
 FAILED = {"failed", "error", "errored"}

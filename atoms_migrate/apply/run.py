@@ -17,22 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, ConcurrentEdit, Target, locate
-from atoms_migrate.plan.compare import differences
-from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
-from atoms_migrate.source.select import SourceSpec, is_suffixed
-from atoms_migrate.errors import ApiError, ConfigError, MigrationError
-from atoms_migrate.plan.live import live_config
-from atoms_migrate.source.gather import Cache, gather
-from atoms_migrate.source.identity import file_key, legacy_keys, project_root
-from atoms_migrate.mapping.engine import MapOptions
 from atoms_migrate.apply import postcall
-from atoms_migrate.model import RESOURCE_STEPS, AgentPlan, Step
-from atoms_migrate.plan.planner import marker_key, plan_agent
-from atoms_migrate.mapping.refs import lookup_secret, parse_ref, refs_in
+from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, ConcurrentEdit, Target, locate
 from atoms_migrate.apply.resources import ResourceApplier, ResourceOutcome, Tracker
-from atoms_migrate.platforms.smallest import AtomsClient
-from atoms_migrate.source.shapes import SourceAgent, normalise, read_config_file, reject_bad_numbers
 from atoms_migrate.apply.state import (
     AgentState,
     StateFile,
@@ -44,9 +31,22 @@ from atoms_migrate.apply.state import (
     update_state,
 )
 from atoms_migrate.apply.sync import RESOLVE_HINT, Choices, classify, resolve, target_edits, unit_hashes, with_ids
+from atoms_migrate.errors import ApiError, ConfigError, MigrationError
+from atoms_migrate.mapping.engine import MapOptions
+from atoms_migrate.mapping.refs import lookup_secret, parse_ref, refs_in
 from atoms_migrate.mapping.tables import MappingTables
 from atoms_migrate.mapping.voices import CatalogVoice, parse_catalog
 from atoms_migrate.mapping.webhooks import ToolOptions
+from atoms_migrate.model import RESOURCE_STEPS, AgentPlan, Step
+from atoms_migrate.plan.compare import differences
+from atoms_migrate.plan.live import live_config
+from atoms_migrate.plan.planner import marker_key, plan_agent
+from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
+from atoms_migrate.platforms.smallest import AtomsClient
+from atoms_migrate.source.gather import Cache, gather
+from atoms_migrate.source.identity import file_key, legacy_keys, project_root
+from atoms_migrate.source.select import SourceSpec, is_suffixed
+from atoms_migrate.source.shapes import SourceAgent, normalise, read_config_file, reject_bad_numbers
 
 Progress = Callable[[str, str], None]  # (source key, text)
 

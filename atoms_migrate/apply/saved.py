@@ -22,9 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from atoms_migrate import __version__
-from atoms_migrate.source.bounds import InputTooLarge, check_file
-from atoms_migrate.errors import ConfigError
 from atoms_migrate.apply.run import Planned
+from atoms_migrate.errors import ConfigError
+from atoms_migrate.source.bounds import InputTooLarge, check_file
 
 KIND = "atoms-migrate-saved-plan"
 FORMAT_VERSION = "1"

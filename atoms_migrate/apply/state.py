@@ -18,15 +18,15 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from atoms_migrate.source.bounds import check_file
 from atoms_migrate.errors import ConfigError
+from atoms_migrate.source.bounds import check_file
 
 DEFAULT_STATE_PATH = Path(".atoms-migrate") / "state.json"
 FORMAT_VERSION = 1

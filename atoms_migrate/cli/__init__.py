@@ -138,7 +138,6 @@ def _elevenlabs_client(base_url: str | None, gate=None):  # type: ignore[no-unty
     import httpx
 
     from atoms_migrate.platforms.deadline import DeadlineTransport
-
     from atoms_migrate.platforms.elevenlabs import DEFAULT_BASE_URL, ElevenLabsClient
 
     key = _api_key("ELEVENLABS_API_KEY")
@@ -214,8 +213,8 @@ def _read_source(
     With ELEVENLABS_API_KEY set, the tools, voices and documents it references are read
     too, for a file as well as for an id (``run.read_source``).
     """
-    from atoms_migrate.source.select import SourceSpec
     from atoms_migrate.apply.run import read_source
+    from atoms_migrate.source.select import SourceSpec
     from atoms_migrate.source.shapes import load_tools_dir
 
     path = Path(source)
@@ -553,10 +552,10 @@ def agent(
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
     with error_boundary(debug), nullcontext() if dry_run else _state_lock(state, wait_lock):
-        from atoms_migrate.plan.planner import plan_all
-        from atoms_migrate.report.progress import WaitProgress
         from atoms_migrate.apply.run import Run, describe
         from atoms_migrate.mapping.tables import load_tables
+        from atoms_migrate.plan.planner import plan_all
+        from atoms_migrate.report.progress import WaitProgress
 
         tables = load_tables(mappings)
         config = _run_config(
@@ -753,17 +752,17 @@ def _elevenlabs_for_apply(base_url: str | None, gate=None) -> Iterator[object]: 
 
 
 def _project_root(state: Path | None) -> Path:
-    from atoms_migrate.source.identity import project_root
     from atoms_migrate.apply.state import DEFAULT_STATE_PATH
+    from atoms_migrate.source.identity import project_root
 
     return project_root(state or DEFAULT_STATE_PATH)
 
 
 def source_keys(source: str, state: Path | None) -> list[str]:
     """Every state key SOURCE may be recorded under: as given, its file's identity, older spellings."""
-    from atoms_migrate.source.select import SourceSpec
-    from atoms_migrate.source.identity import legacy_keys
     from atoms_migrate.apply.run import read_source
+    from atoms_migrate.source.identity import legacy_keys
+    from atoms_migrate.source.select import SourceSpec
 
     path = Path(source)
     candidates = [source, *legacy_keys(path)]
@@ -1004,8 +1003,8 @@ def doctor(
         import signal
 
         from atoms_migrate.apply import doctor as doc
-        from atoms_migrate.platforms.smallest import atoms_base_urls
         from atoms_migrate.apply.state import DEFAULT_STATE_PATH, update_state
+        from atoms_migrate.platforms.smallest import atoms_base_urls
 
         report = doc.Report()
         atoms = _atoms_client(smallest_base_url, required=False)
@@ -1091,9 +1090,9 @@ def voices(
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply.run import read_catalog
-        from atoms_migrate.source.shapes import voice_roles
         from atoms_migrate.mapping.tables import load_tables
         from atoms_migrate.mapping.voices import pick_to_dict, pick_voice
+        from atoms_migrate.source.shapes import voice_roles
 
         tables = load_tables(mappings)
         catalog, catalog_note = read_catalog(_atoms_client(smallest_base_url, required=False))
@@ -1194,5 +1193,5 @@ def main() -> None:
 
 from atoms_migrate.cli import batch as cli_batch  # noqa: E402,F401  (registers `all` and `apply` on the app)
 from atoms_migrate.cli import scan as cli_scan  # noqa: E402,F401  (registers `scan` on the app)
-from atoms_migrate.cli import verify as cli_verify  # noqa: E402,F401  (registers `verify` on the app)
 from atoms_migrate.cli import status as cli_status  # noqa: E402,F401  (registers `status` on the app)
+from atoms_migrate.cli import verify as cli_verify  # noqa: E402,F401  (registers `verify` on the app)

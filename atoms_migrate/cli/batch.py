@@ -24,17 +24,18 @@ import typer
 from rich.console import Console
 
 from atoms_migrate.cli import (
-    AllowErrorsOption,
+    _SECRET_VALUES,
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_GATE,
-    _SECRET_VALUES,
+    AllowErrorsOption,
     DebugOption,
+    DirectOption,
     ElevenLabsUrlOption,
-    NoColorOption,
     FailOn,
     MappingsOption,
     MergeOption,
+    NoColorOption,
     OnConflict,
     OnConflictOption,
     OnDrift,
@@ -42,20 +43,19 @@ from atoms_migrate.cli import (
     SmallestUrlOption,
     StateOption,
     Versioning,
+    WaitLockOption,
     YesOption,
     _atoms_client,
     _confirm,
     _elevenlabs_for_apply,
     _gate_tripped,
-    DirectOption,
+    _project_root,
     _refusal,
     _run_config,
     _save_plan,
-    _write_file,
-    _project_root,
     _state_lock,
+    _write_file,
     _write_reports,
-    WaitLockOption,
     app,
     error_boundary,
 )
@@ -160,8 +160,8 @@ def _plan_phase(
     Names are decided between the two passes, for the batch as a whole: two sources with the
     same name (prod and dev copies) must not both be planned as that name (Atoms §K.5).
     """
-    from atoms_migrate.source.select import plan_names, run_pool
     from atoms_migrate.report.progress import BatchProgress
+    from atoms_migrate.source.select import plan_names, run_pool
 
     progress = BatchProgress(err, len(entries), "planning")
 
@@ -214,8 +214,8 @@ def _plan_phase(
 
 
 def _apply_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console) -> None:
-    from atoms_migrate.source.select import run_pool
     from atoms_migrate.report.progress import BatchProgress
+    from atoms_migrate.source.select import run_pool
 
     todo = [e for e in entries if e.planned is not None and e.error is None]
     progress = BatchProgress(err, len(todo), "applying")
@@ -277,8 +277,8 @@ def _outputs(
     err: Console,
 ) -> None:
     """JSON on stdout, markdown report and step summary, JUnit, GitHub annotations."""
-    from atoms_migrate.report.ci import github_annotations, junit_xml
     from atoms_migrate.apply.run import describe
+    from atoms_migrate.report.ci import github_annotations, junit_xml
 
     results = _results(entries)
     plans = list(plan.agents)
@@ -464,12 +464,12 @@ def all_agents(
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug), nullcontext() if dry_run else _state_lock(state, wait_lock):
-        from atoms_migrate.source import select as batch
+        from atoms_migrate.apply.run import Run
+        from atoms_migrate.mapping.tables import load_tables
         from atoms_migrate.plan.planner import plan_all
         from atoms_migrate.report.progress import WaitProgress
-        from atoms_migrate.apply.run import Run
+        from atoms_migrate.source import select as batch
         from atoms_migrate.source.shapes import load_tools_dir
-        from atoms_migrate.mapping.tables import load_tables
 
         tables = load_tables(mappings)
         config = _run_config(
@@ -705,13 +705,13 @@ def apply_saved(
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug), _state_lock(state, wait_lock):
         from atoms_migrate.apply import saved as savedplan
-        from atoms_migrate.source.select import SourceSpec
-        from atoms_migrate.plan.planner import plan_all
-        from atoms_migrate.report.progress import WaitProgress
         from atoms_migrate.apply.run import Run
-        from atoms_migrate.source.shapes import load_tools_dir
         from atoms_migrate.apply.state import tables_hash
         from atoms_migrate.mapping.tables import load_tables
+        from atoms_migrate.plan.planner import plan_all
+        from atoms_migrate.report.progress import WaitProgress
+        from atoms_migrate.source.select import SourceSpec
+        from atoms_migrate.source.shapes import load_tools_dir
 
         doc = savedplan.load(plan_file, _project_root(state))
         settings = doc.get("settings") or {}

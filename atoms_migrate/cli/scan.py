@@ -40,8 +40,8 @@ class ScanFailOn(str, Enum):
 
 
 def _known(state: Path | None, tables):  # type: ignore[no-untyped-def]
-    from atoms_migrate.scan.scanner import known_ids
     from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
+    from atoms_migrate.scan.scanner import known_ids
 
     loaded = load_state(state or DEFAULT_STATE_PATH)
     agents = {
@@ -116,9 +116,9 @@ def scan(
     """Find ElevenLabs conversation code (WebSocket URL, auth, messages, events, SDKs, widget, ids) and say what it becomes on Atoms."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug):
+        from atoms_migrate.mapping.tables import load_tables
         from atoms_migrate.report.sarif import sarif
         from atoms_migrate.scan.scanner import Scanner, scan_paths
-        from atoms_migrate.mapping.tables import load_tables
 
         roots = list(paths or [Path(".")])
         for root in roots:

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from atoms_migrate.cli import (
+    _AGENT_ID,
     EXIT_CHANGES,
     EXIT_ERROR,
     DebugOption,
@@ -27,7 +28,6 @@ from atoms_migrate.cli import (
     NoColorOption,
     SmallestUrlOption,
     StateOption,
-    _AGENT_ID,
     _atoms_client,
     _elevenlabs_for_apply,
     _run_config,

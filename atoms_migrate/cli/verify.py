@@ -152,11 +152,11 @@ def verify(
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply.applier import detect_versioning, read_live
+        from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
+        from atoms_migrate.mapping.refs import parse_pairs
         from atoms_migrate.platforms.elevenlabs import DEFAULT_BASE_URL
         from atoms_migrate.platforms.realtime import AtomsSession, ElevenLabsSession, realtime_url
-        from atoms_migrate.mapping.refs import parse_pairs
         from atoms_migrate.platforms.smallest import atoms_base_urls
-        from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
         from atoms_migrate.verify.script import load_script, run_script, smoke_script, smoke_script_elevenlabs
 
         keys, elevenlabs_id = _source_identity(source, state)

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atoms_migrate.mapping import paths
-from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity, Step
 from atoms_migrate.mapping.paths import Segment
-from atoms_migrate.source.shapes import SourceAgent, env_placeholders
 from atoms_migrate.mapping.tables import Concept, MappingTables, NumberRange, PrefixRule
-from atoms_migrate.mapping.voices import CatalogVoice
 from atoms_migrate.mapping.toolcalls import ToolParity
+from atoms_migrate.mapping.voices import CatalogVoice
 from atoms_migrate.mapping.webhooks import ToolOptions
+from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity, Step
+from atoms_migrate.source.shapes import SourceAgent, env_placeholders
 
 CONCEPTS_FILE = "mappings/concepts.yaml"
 _VAR_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")

@@ -22,12 +22,12 @@ from atoms_migrate.mapping.engine import (
     system_tool_type,
     tool_config_of,
 )
-from atoms_migrate.mapping.tables import Concept
-from atoms_migrate.model import Step
 from atoms_migrate.mapping.refs import is_ref, late_ref
-from atoms_migrate.mapping.voices import language_name, pick_voice
+from atoms_migrate.mapping.tables import Concept
 from atoms_migrate.mapping.toolcalls import tool_parity
+from atoms_migrate.mapping.voices import language_name, pick_voice
 from atoms_migrate.mapping.webhooks import convert_webhook
+from atoms_migrate.model import Step
 
 Transform = Callable[[MapContext, Concept], None]
 TRANSFORMS: dict[str, Transform] = {}

@@ -55,8 +55,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from atoms_migrate.model import FindingStatus, Severity
 from atoms_migrate.mapping.refs import is_sensitive_name, mask_url, secret_env_name, secret_ref
+from atoms_migrate.model import FindingStatus, Severity
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 BODY_METHODS = ("POST", "PUT", "PATCH")

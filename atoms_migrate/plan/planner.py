@@ -25,11 +25,11 @@ from dataclasses import replace
 from typing import Any
 
 from atoms_migrate.mapping import paths
-from atoms_migrate.plan.compare import matches
 from atoms_migrate.mapping.engine import MapOptions, map_agent
-from atoms_migrate.model import AgentPlan, Assignment, Change, Plan, SourceRef, Step
-from atoms_migrate.source.shapes import SourceAgent
 from atoms_migrate.mapping.tables import MappingTables
+from atoms_migrate.model import AgentPlan, Assignment, Change, Plan, SourceRef, Step
+from atoms_migrate.plan.compare import matches
+from atoms_migrate.source.shapes import SourceAgent
 
 OWNED_LISTS = ("singlePromptConfig.tools", "postCallAnalyticsConfig.dispositionMetrics")
 METADATA_FIELDS = ("name", "description")

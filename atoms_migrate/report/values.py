@@ -6,7 +6,7 @@ import difflib
 import json
 from typing import Any
 
-from atoms_migrate.model import Change, Finding, SEVERITY_ORDER, AgentPlan
+from atoms_migrate.model import SEVERITY_ORDER, AgentPlan, Change, Finding
 
 
 def short(value: Any, width: int = 72) -> str:

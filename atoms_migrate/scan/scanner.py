@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import bisect
 import os
-import stat
 import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path

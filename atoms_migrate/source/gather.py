@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.errors import ApiError
-from atoms_migrate.source.shapes import SourceAgent, reject_bad_numbers
 from atoms_migrate.mapping.tables import VoiceTable
+from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
+from atoms_migrate.source.shapes import SourceAgent, reject_bad_numbers
 
 
 @dataclass

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.errors import ConfigError
+from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 
 T = TypeVar("T")
 R = TypeVar("R")

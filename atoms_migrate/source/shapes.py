@@ -22,7 +22,10 @@ from typing import Any
 
 import yaml
 
+from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
 from atoms_migrate.mapping import paths
+from atoms_migrate.mapping import paths as _paths
+from atoms_migrate.mapping.paths import join as paths_join
 from atoms_migrate.source.bounds import (
     MAX_DEPTH,
     MAX_ID_LENGTH,
@@ -31,9 +34,6 @@ from atoms_migrate.source.bounds import (
     check_file,
     check_value,
 )
-from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
-from atoms_migrate.mapping import paths as _paths
-from atoms_migrate.mapping.paths import join as paths_join
 
 # Keys of conversation_config; at the top level of a file they mark the flattened legacy shape.
 CONVERSATION_SECTIONS = ("asr", "turn", "tts", "conversation", "language_presets", "vad", "agent")
