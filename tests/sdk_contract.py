@@ -259,9 +259,7 @@ class Checker:
                 trials.append(sub.errors)
             self.errors.extend(min(trials, key=len) if trials else [])
             return
-        if origin in (list, list, typing.Sequence, tuple) or (
-            origin and origin.__name__ in ("Sequence", "List")
-        ):
+        if origin in (list, list, typing.Sequence, tuple) or (origin and origin.__name__ in ("Sequence", "List")):
             if not isinstance(value, list):
                 self.fail(where, f"expected an array, got {type(value).__name__}")
                 return
