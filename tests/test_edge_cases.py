@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from conftest import EXAMPLE, agent_config, make_source
 
+from atoms_migrate import paths
 from atoms_migrate.errors import SourceFileError
-from atoms_migrate.mapping import paths
 from atoms_migrate.mapping.engine import MapContext, clamp_numbers, map_agent, uncovered_leaves
 from atoms_migrate.model import Assignment
 from atoms_migrate.source.shapes import parse_config_text, reject_bad_numbers

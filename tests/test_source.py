@@ -52,7 +52,7 @@ FLATTENED_ROWS = [
 
 @pytest.mark.parametrize("path, value", FLATTENED_ROWS, ids=[r[0] for r in FLATTENED_ROWS])
 def test_flattened_shape_is_normalised_completely(path: str, value) -> None:
-    from atoms_migrate.mapping import paths
+    from atoms_migrate import paths
 
     agent = normalise(read_config_file(SHAPES / "flattened-complete.yaml"), "f.yaml")
     assert agent.shape == "flattened-legacy"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from conftest import agent_config, make_source
 
+from atoms_migrate import paths
 from atoms_migrate.apply.state import AgentState
 from atoms_migrate.apply.sync import Choices, classify, resolve, restrict, target_edits, unit_hashes, unit_of, units
-from atoms_migrate.mapping import paths
 from atoms_migrate.model import AgentPlan, Assignment, SourceRef
 from atoms_migrate.plan.planner import _diff, plan_agent
 

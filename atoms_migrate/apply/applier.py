@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from atoms_migrate import paths
 from atoms_migrate.apply.writeforms import (
     WriteForms,
     chosen,
@@ -48,7 +49,6 @@ from atoms_migrate.apply.writeforms import (
     wire_body,
 )
 from atoms_migrate.errors import ApiError, MigrationError
-from atoms_migrate.mapping import paths
 from atoms_migrate.mapping.refs import Redactor, resolve, secret_ref
 from atoms_migrate.model import AgentPlan, Step
 from atoms_migrate.plan.compare import differences

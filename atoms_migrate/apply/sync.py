@@ -27,8 +27,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from atoms_migrate import paths
 from atoms_migrate.apply.state import AgentState, canonical_hash
-from atoms_migrate.mapping import paths
 from atoms_migrate.model import RESOURCE_STEPS, AgentPlan, Step, TargetEdit
 from atoms_migrate.plan.compare import differences, matches
 

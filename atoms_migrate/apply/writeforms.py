@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from atoms_migrate import paths
 from atoms_migrate.errors import MigrationError
-from atoms_migrate.mapping import paths
 from atoms_migrate.mapping.tables import builtin_dir
 
 FILE = "write_forms.yaml"

@@ -3,7 +3,8 @@
 ``tables`` (pydantic schemas of the tables, the one loader), ``engine`` (walks the source, applies the concept
 rows, accounts for every leaf), ``transforms`` (the named transforms the concept table refers to), ``webhooks``
 (webhook tool -> ``api_call``), ``voices`` (catalog, traits, nearest voice), ``refs`` (secret and late-bound
-references, redaction), ``paths`` (dotted paths into JSON trees).
+references, redaction). Dotted paths into JSON trees are ``atoms_migrate.paths``, at the top: the source
+reader uses them too.
 
 New mapping rule: a row in ``mappings/*.yaml`` first; a named transform in ``transforms`` only when a row cannot
 say it. Nothing here does I/O.

@@ -17,13 +17,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from atoms_migrate.mapping import paths
-from atoms_migrate.mapping.paths import Segment
+from atoms_migrate import paths
 from atoms_migrate.mapping.tables import Concept, MappingTables, NumberRange, PrefixRule
 from atoms_migrate.mapping.toolcalls import ToolParity
 from atoms_migrate.mapping.voices import CatalogVoice
 from atoms_migrate.mapping.webhooks import ToolOptions
 from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity, Step
+from atoms_migrate.paths import Segment
 from atoms_migrate.source.shapes import SourceAgent, env_placeholders
 
 CONCEPTS_FILE = "mappings/concepts.yaml"

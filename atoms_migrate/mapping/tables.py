@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from atoms_migrate.errors import MappingTableError
-from atoms_migrate.mapping.paths import parse_path
+from atoms_migrate.paths import parse_path
 from atoms_migrate.source.bounds import InputTooLarge, check_file, check_value
 
 TABLE_FILES = ("concepts.yaml", "voices.yaml", "llms.yaml", "languages.yaml", "scan.yaml")

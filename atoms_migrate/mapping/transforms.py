@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from atoms_migrate.mapping import paths
+from atoms_migrate import paths
 from atoms_migrate.mapping.engine import (
     MapContext,
     bounded,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from atoms_migrate.mapping import paths
+from atoms_migrate import paths
 from atoms_migrate.mapping.refs import embedded_match, has_embedded_refs, is_ref
 
 _MISSING = object()

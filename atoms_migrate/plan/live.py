@@ -18,7 +18,7 @@ import copy
 import re
 from typing import Any
 
-from atoms_migrate.mapping import paths
+from atoms_migrate import paths
 from atoms_migrate.mapping.refs import MASK, is_sensitive_name, mask_url
 
 # Metadata and config mirrors on GET /agent/{id} (§B.2), plus the draft-only fields.

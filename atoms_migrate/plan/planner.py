@@ -24,7 +24,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from atoms_migrate.mapping import paths
+from atoms_migrate import paths
 from atoms_migrate.mapping.engine import MapOptions, map_agent
 from atoms_migrate.mapping.tables import MappingTables
 from atoms_migrate.model import AgentPlan, Assignment, Change, Plan, SourceRef, Step

@@ -22,10 +22,8 @@ from typing import Any
 
 import yaml
 
+from atoms_migrate import paths
 from atoms_migrate.errors import NotAnAgentConfig, SourceFileError
-from atoms_migrate.mapping import paths
-from atoms_migrate.mapping import paths as _paths
-from atoms_migrate.mapping.paths import join as paths_join
 from atoms_migrate.source.bounds import (
     MAX_DEPTH,
     MAX_ID_LENGTH,
@@ -183,13 +181,13 @@ class SourceAgent:
         """
         if not path or (not self.camel_case and self.shape != "flattened-legacy"):
             return path
-        segments = _paths.parse_path(path)
+        segments = paths.parse_path(path)
         prefix: tuple[Any, ...] = ()
         rest = segments
-        for new, old in sorted(self.moves, key=lambda m: -len(_paths.parse_path(m[0]))):
-            head = _paths.parse_path(new)
+        for new, old in sorted(self.moves, key=lambda m: -len(paths.parse_path(m[0]))):
+            head = paths.parse_path(new)
             if segments[: len(head)] == head:
-                prefix, rest = _paths.parse_path(old), segments[len(head) :]
+                prefix, rest = paths.parse_path(old), segments[len(head) :]
                 break
         else:
             if (
@@ -202,7 +200,7 @@ class SourceAgent:
             ):
                 rest = segments[1:]  # absent from the file: where the flattened shape would keep it
         out = list(prefix)
-        node = _paths.get(self.raw, prefix) if prefix else self.raw
+        node = paths.get(self.raw, prefix) if prefix else self.raw
         for seg in rest:
             if node is not None and not isinstance(node, (dict, list)):
                 break  # derived from this value of the file (a language code in a list): it is the place to point at
@@ -217,7 +215,7 @@ class SourceAgent:
             else:
                 out.append(key)
                 node = node[key]
-        return _paths.format_path(tuple(out))
+        return paths.format_path(tuple(out))
 
     @property
     def name(self) -> str | None:
@@ -535,7 +533,7 @@ def _languages_list(languages: Any, cc: dict[str, Any], agent: dict[str, Any], m
                 overrides["tts"] = {"voice_id": item["voice_id"]}
         if code != agent.get("language") and code not in presets:
             presets[code] = {"overrides": overrides}
-            move(paths_join("conversation_config.language_presets", code), f"languages[{i}]")
+            move(paths.join("conversation_config.language_presets", code), f"languages[{i}]")
     done.append("languages list")
 
 
@@ -560,7 +558,7 @@ def _voices_list(voices: Any, cc: dict[str, Any], agent: dict[str, Any], move: A
             preset = presets.setdefault(code, {"overrides": {}})
             preset.setdefault("overrides", {}).setdefault("tts", {})["voice_id"] = voice["voice_id"]
             move(
-                paths_join("conversation_config.language_presets", code, "overrides", "tts", "voice_id"),
+                paths.join("conversation_config.language_presets", code, "overrides", "tts", "voice_id"),
                 f"voices[{i}].voice_id",
             )
         else:
