@@ -10,7 +10,7 @@ wherever they are, are skipped and counted for one summary line.
 
 ``Scanner.scan_text`` runs a cheap trigger regex first (most files never match it), then
 parses the file and reads it by syntax (``scantree``) with the rules of
-``mappings/scan.yaml``; ``scanfix.port_units`` decides which findings a whole-unit port
+``mappings/scan.yaml``; ``units.port_units`` decides which findings a whole-unit port
 fixes, and what the user must do by hand for the rest. Agent and voice ids are annotated
 with what they became, from the state file and the voice table. Pure apart from reading files.
 """
@@ -22,12 +22,12 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
 from atoms_migrate.mapping.tables import ScanRule, ScanTable, VoiceTable
+from atoms_migrate.scan.model import Known, ScanFinding, ScanResult, SourceText
 
 # File suffix -> the ast-grep language it is parsed as (Vue and Svelte: as HTML, scripts as JS/TS).
 LANGUAGES: dict[str, str] = {
@@ -78,62 +78,6 @@ _GENERATED = re.compile(
     r"|webpackBootstrap|__webpack_require__|/\*! For license information|^//# sourceMappingURL=",
     re.IGNORECASE | re.MULTILINE,
 )
-
-
-@dataclass(frozen=True)
-class ScanFinding:
-    path: str
-    line: int
-    column: int
-    rule_id: str
-    kind: str
-    elevenlabs: str
-    replacement: str
-    message: str
-    text: str  # the matched text
-    start: int  # offset in the file's text
-    end: int
-    fixable: bool = False
-    line_text: str = ""
-    seed: str = ""  # the migration-guide section the rule ports
-    steps: str = ""  # what the user must do by hand when --fix cannot port the unit whole
-    kept: bool = False  # inside a kept ElevenLabs widget or SDK call
-
-
-@dataclass
-class SourceText:
-    path: Path
-    text: str
-    language: str  # ast-grep language: javascript, typescript, tsx, python, html
-    utf8: bool = True
-    analysis: object | None = None  # scantree.Analysis, once scanned
-    port: object | None = None  # scanfix.UnitPort, once planned
-
-    @property
-    def safe_to_rewrite(self) -> bool:
-        return self.utf8
-
-    @property
-    def languages(self) -> frozenset[str]:  # the families, as the rules name them
-        return frozenset({"py"} if self.language == "python" else {"html", "js"} if self.language == "html" else {"js"})
-
-
-@dataclass
-class ScanResult:
-    findings: list[ScanFinding] = field(default_factory=list)
-    files_scanned: int = 0
-    unreadable: list[str] = field(default_factory=list)
-    unparsable: list[str] = field(default_factory=list)
-    generated: list[str] = field(default_factory=list)  # skipped: generated or minified
-    texts: dict[str, SourceText] = field(default_factory=dict)  # only files with findings
-
-
-@dataclass(frozen=True)
-class Known:
-    """What earlier migrations tell about ids found in code (state file, voice table)."""
-
-    agents: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs agent id -> Smallest agent id
-    voices: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs voice id -> Atoms voice id
 
 
 def known_ids(state_agents: Mapping[str, str], clones: Mapping[str, str], table: VoiceTable) -> Known:
@@ -329,8 +273,8 @@ class Scanner:
         return bool(self.trigger.search(text))
 
     def scan_text(self, source: SourceText, display: str) -> list[ScanFinding]:
-        from atoms_migrate.scan.fix import port_units
         from atoms_migrate.scan.tree import OTHER_API_RULE, Hit, analyze
+        from atoms_migrate.scan.units import port_units
 
         text = source.text
         if not self.triggered(text):
