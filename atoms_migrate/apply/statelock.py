@@ -41,12 +41,16 @@ def lock_path(state_path: Path) -> Path:
     return state_path.with_name(state_path.name + ".lock")
 
 
-def _holder_text(path: Path) -> str:
+def _holder(path: Path) -> dict[str, object] | None:
     try:
         info = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
-        return "another atoms-migrate run"
-    if not isinstance(info, dict) or not info.get("pid"):
+        return None
+    return info if isinstance(info, dict) and info.get("pid") else None
+
+
+def _holder_text(info: dict[str, object] | None) -> str:
+    if info is None:
         return "another atoms-migrate run"
     command = str(info.get("command") or "")[:120]
     return f"process {info.get('pid')} on {info.get('host')} ({command}), started {info.get('started')}"
@@ -101,7 +105,7 @@ class StateLock:
                     os.close(fd)
                     waited = f" after waiting {self.wait:g} s" if self.wait else ""
                     raise StateLocked(
-                        f"the state file {self.state_path} is in use by {_holder_text(self.path)}{waited}",
+                        f"the state file {self.state_path} is in use by {_holder_text(self._read_holder())}{waited}",
                         "Two runs on one state file would create duplicate agents. Wait for it to finish, "
                         "or pass --wait-lock SECONDS to wait.",
                     ) from None
@@ -115,6 +119,16 @@ class StateLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info) + "\n").encode("utf-8"), 0)
         self._fd = fd
+
+    def _read_holder(self, patience: float = 1.0) -> dict[str, object] | None:
+        """The holder's details; a holder that has just taken the lock writes them a moment later, so wait briefly."""
+        deadline = self.clock() + patience
+        for _ in range(int(patience / 0.05) + 1):  # bounded even under an injected clock that stands still
+            info = _holder(self.path)
+            if info is not None or self.clock() >= deadline:
+                return info
+            self.sleep(0.05)
+        return None
 
     def release(self) -> None:
         if self._fd is None:
