@@ -63,8 +63,18 @@ from atoms_migrate.platforms.smallest import (
     DraftConflictError,
     VersioningUnavailable,
 )
+from atoms_migrate.platforms.smallest_models import (
+    BranchSummary,
+    PublishResult,
+    Revision,
+    RevisionDetail,
+    VersionDetail,
+    parse,
+    parse_list,
+)
 
 PASSED, FAILED = {"passed"}, {"failed", "errored", "error"}
+COMMITTED = ("published", "committed")  # §C.2: the spec says committed, Revision.status says published
 AMBIGUOUS_WRITE_ATTEMPTS = 3  # a write that answered ambiguously is sent at most this often, after looking each time
 _LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9 .,_()\-]")
 MARKER_SEARCH_PAGES = 20
@@ -174,30 +184,54 @@ def safe_label(text: str) -> str:
     return _LABEL_UNSAFE.sub("-", text)[:200]
 
 
-def pick_live(branches: list[dict[str, Any]]) -> dict[str, Any]:
+BRANCHES_ENDPOINT = "GET /agent/{id}/branches"
+
+
+def list_branches(client: AtomsClient, agent_id: str) -> list[BranchSummary]:
+    """The agent's branch summaries (§C.2), parsed: a summary of the wrong shape is a shape error."""
+    raw = client.list_branches(agent_id)
+    return parse_list(BranchSummary, raw, f"listing branches of agent {agent_id}", BRANCHES_ENDPOINT, "branches")
+
+
+def live_branch(branches: list[BranchSummary]) -> BranchSummary:
     """The live branch summary; else the default one; else the first (§C.7)."""
-    for test in (lambda b: b.get("isLive"), lambda b: (b.get("branch") or {}).get("isDefault")):
-        for summary in branches:
-            if test(summary):
-                return summary
+    for summary in branches:
+        if summary.is_live:
+            return summary
+    for summary in branches:
+        if summary.branch.is_default:
+            return summary
     if not branches:
         raise ApiError("Atoms lists no branches for this agent", "Open the agent in the dashboard once, then re-run.")
     return branches[0]
 
 
-def _branch_named(branches: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+def pick_live(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    """``live_branch`` for callers that hold the listing as dicts (the CLI's promote)."""
+    parsed = parse_list(BranchSummary, branches, "listing branches", BRANCHES_ENDPOINT, "branches")
+    return branches[parsed.index(live_branch(parsed))]
+
+
+def _branch_named(branches: list[BranchSummary], name: str) -> BranchSummary | None:
     for summary in branches:
-        if str((summary.get("branch") or {}).get("name", "")).lower() == name.lower():
+        if str(summary.name or "").lower() == name.lower():
             return summary
     return None
 
 
-def _bid(summary: dict[str, Any]) -> str:
-    return str((summary.get("branch") or {}).get("_id"))
+def _branch_with_id(branches: list[BranchSummary], branch_id: str) -> BranchSummary | None:
+    return next((b for b in branches if b.id == branch_id), None)
 
 
-def _head(summary: dict[str, Any]) -> str | None:
-    return (summary.get("branch") or {}).get("headRevisionId")
+def _revision_detail(client: AtomsClient, agent_id: str, branch_id: str, revision_id: str) -> RevisionDetail:
+    data = client.get_revision(agent_id, branch_id, revision_id)
+    endpoint = "GET /agent/{id}/branches/{branchId}/revisions/{revisionId}"
+    return parse(RevisionDetail, data, f"reading revision {revision_id}", endpoint)
+
+
+def _version_detail(client: AtomsClient, agent_id: str, version_id: str) -> VersionDetail:
+    data = client.get_version(agent_id, version_id)
+    return parse(VersionDetail, data, f"reading version {version_id}", "GET /agent/{id}/versions/{versionId}")
 
 
 def find_by_marker(
@@ -252,21 +286,21 @@ def read_live(
     doc = agent_doc if agent_doc is not None else (client.get_agent(agent_id) or {})
     if versioning == "v1":
         version_id = doc.get("activeVersionId") or doc.get("versionId")
-        resolved = client.get_version(agent_id, version_id).get("resolvedConfig") if version_id else None
+        resolved = _version_detail(client, agent_id, str(version_id)).resolved_config if version_id else None
         config = project(live_config(doc, resolved), None, versioning, load_write_forms(), forms)
         return config, None, None, str(version_id) if version_id else None
-    branches = client.list_branches(agent_id)
-    live = pick_live(branches)
+    branches = list_branches(client, agent_id)
+    live = live_branch(branches)
     target = (_branch_named(branches, branch_name) if branch_name else None) or live
-    head = _head(target)
-    resolved = client.get_revision(agent_id, _bid(target), head).get("resolvedConfig") if head else None
+    head = target.head
+    resolved = _revision_detail(client, agent_id, target.id, head).resolved_config if head else None
     if target is not live:
         doc = _agent_level(doc)
     config = project(live_config(doc, resolved), None, versioning, load_write_forms(), forms)
-    return config, _bid(target), (target.get("branch") or {}).get("name"), head
+    return config, target.id, target.name, head
 
 
-def _staging_name(branches: list[dict[str, Any]], target: Target | None) -> str:
+def _staging_name(branches: list[BranchSummary], target: Target | None) -> str:
     """A branch name not yet taken: atoms-migrate-staging-<head>, -2, -3 ... (§C.2: names are unique)."""
     head = str((target.revision_id if target else None) or "new")[-8:]
     name, n = f"{STAGING_PREFIX}-{head}", 2
@@ -364,7 +398,7 @@ class Applier:
         self.remember_form = remember_form or (lambda field, form: None)
         self.pro_voices = pro_voices  # catalog voices of the Pro pool (§K.4)
         self.known_versioning = known_versioning  # the account's model when already known: saves a probe
-        self._revision_detail: dict[str, Any] | None = None  # the published revision, read while waiting for it
+        self._revision_detail: RevisionDetail | None = None  # the published revision, read while waiting for it
         # Values for the plan's references (refs.py): secrets and ids known only now.
         self.bindings: dict[str, str] = dict(bindings or {})
         self.result: ApplyResult | None = None  # kept when apply fails half-way, so state can record it
@@ -382,7 +416,7 @@ class Applier:
 
     def _body(self, step: Step) -> dict[str, Any]:
         """A step's body as sent: references swapped for their values (refs.py)."""
-        return resolve(step.body or {}, self.bindings)
+        return self._resolve_body(step.body or {})
 
     def apply(self, plan: AgentPlan, target: Target | None) -> ApplyResult:
         self.bindings.update(
@@ -445,10 +479,10 @@ class Applier:
             config = project(config, plan.target_config, result.versioning, self.table, self.forms)
             branch_id, branch_name = result.branch_id, result.branch_name
         elif result.versioning == "v2" and result.revision_id and result.branch_id:
-            if not detail or (detail.get("revision") or {}).get("_id") != result.revision_id:
-                detail = self.client.get_revision(result.agent_id, str(result.branch_id), result.revision_id)
+            if detail is None or detail.revision is None or detail.revision.id != result.revision_id:
+                detail = _revision_detail(self.client, result.agent_id, str(result.branch_id), result.revision_id)
             doc = self.client.get_agent(result.agent_id) or {}
-            config = live_config(doc if result.live else _agent_level(doc), detail.get("resolvedConfig"))
+            config = live_config(doc if result.live else _agent_level(doc), detail.resolved_config)
             config = project(config, plan.target_config, result.versioning, self.table, self.forms)
             branch_id, branch_name = result.branch_id, result.branch_name
         else:
@@ -485,7 +519,9 @@ class Applier:
         if caps.get("agent_at_revision") is False:
             return None
         doc = self.client.get_agent_at(result.agent_id, version_id=str(result.revision_id))
-        works = bool(doc) and doc.get("_configSource") == "version" and isinstance(doc.get("_resolvedConfig"), dict)
+        works = (
+            doc is not None and doc.get("_configSource") == "version" and isinstance(doc.get("_resolvedConfig"), dict)
+        )
         caps["agent_at_revision"] = works
         return doc if works else None
 
@@ -495,8 +531,8 @@ class Applier:
             self.client.activate_version(result.agent_id, revision_id)
             return revision_id
         branch_id = str(result.previous_branch_id or result.branch_id)
-        summary = next((b for b in self.client.list_branches(result.agent_id) if _bid(b) == branch_id), None)
-        if summary is not None and not summary.get("isLive") and _head(summary) == revision_id:
+        summary = _branch_with_id(list_branches(self.client, result.agent_id), branch_id)
+        if summary is not None and not summary.is_live and summary.head == revision_id:
             # A staged update went live on its own branch: the branch that was live before still
             # holds the previous revision untouched, so making it live again is the rollback.
             self.client.make_live(result.agent_id, branch_id)
@@ -532,23 +568,23 @@ class Applier:
 
     def _apply_v2(self, result: ApplyResult, body: dict[str, Any], plan: AgentPlan, target: Target | None) -> None:
         client, agent_id = self.client, result.agent_id
-        branches = client.list_branches(agent_id)
-        live = pick_live(branches)
+        branches = list_branches(client, agent_id)
+        live = live_branch(branches)
         if (
             target is not None
             and target.live
             and target.branch_id
-            and (_bid(live) != target.branch_id or _head(live) != target.revision_id)
+            and (live.id != target.branch_id or live.head != target.revision_id)
         ):
             # §K.1: a published edit does not show in expectedRevision; compare the live head we planned against.
             raise ConcurrentEdit(
                 f"the live branch of Atoms agent {agent_id} moved since the plan was made "
-                f"(head {target.revision_id} -> {_head(live)}); nothing was written",
+                f"(head {target.revision_id} -> {live.head}); nothing was written",
                 "Re-run: the plan is made again against the new live config.",
             )
         if not self._wire(result, body, plan):
             # Every changed field is one this account does not take (writeforms): nothing to write.
-            result.branch_id, result.branch_name = _bid(live), (live.get("branch") or {}).get("name")
+            result.branch_id, result.branch_name = live.id, live.name
             result.differences = self.read_back(plan, result)
             return
         staging = self._stages(target)
@@ -557,11 +593,11 @@ class Applier:
                 result, live, self.options.branch_name
             )
         elif staging:
-            if live.get("hasOpenDraft"):
-                result.branch_name = (live.get("branch") or {}).get("name")
-                why = self._own_v2_draft(agent_id, _bid(live), live, body, live_branch=True)
+            if live.has_open_draft:
+                result.branch_name = live.name
+                why = self._own_v2_draft(agent_id, live.id, live, body, live_branch=True)
                 if why:  # an interrupted run's draft: the staged update supersedes it
-                    client.discard_draft(agent_id, _bid(live))
+                    client.discard_draft(agent_id, live.id)
                     self._event(
                         result,
                         f"discarded our own open draft from an interrupted run on branch "
@@ -579,24 +615,24 @@ class Applier:
             result.staged = True
         else:
             branch = live
-        branch_id = _bid(branch)
-        result.branch_id, result.branch_name = branch_id, (branch.get("branch") or {}).get("name")
-        result.live = branch is live and bool(live.get("isLive"))
-        result.previous_branch_id, result.previous_revision_id = _bid(live), _head(live)
-        expected = 0
-        if branch.get("hasOpenDraft"):
+        branch_id = branch.id
+        result.branch_id, result.branch_name = branch_id, branch.name
+        result.live = branch is live and live.is_live
+        result.previous_branch_id, result.previous_revision_id = live.id, live.head
+        expected: int | None = 0
+        if branch.has_open_draft:
             why = self._own_v2_draft(agent_id, branch_id, branch, body, live_branch=branch is live)
             if why:
                 self._event(result, f"adopted our own open draft from an interrupted run ({why})")
                 expected = None  # written onto our own draft: its revision is not ours to guess
             else:
                 self._foreign_draft(result, lambda: client.discard_draft(agent_id, branch_id))
-        self.write_and_publish(result, body, plan, _head(branch), expected=expected)
+        self.write_and_publish(result, body, plan, branch.head, expected=expected)
         result.differences = self.read_back(plan, result)
         self._adapt(result, plan, lambda wire: self.write_and_publish(result, wire, plan, result.revision_id, raw=True))
         if staging:
             self._go_live(result, live)
-        elif not self.options.branch_name and not live.get("isLive"):
+        elif not self.options.branch_name and not live.is_live:
             client.make_live(agent_id, branch_id)
             result.live = True
             self._event(result, f"made branch {result.branch_name!r} live")
@@ -616,9 +652,10 @@ class Applier:
         # We never write onto someone's open draft (refused or discarded first), so our edit is
         # based on no draft edits: 0. Anyone who opens one in between makes this a 409. Onto our
         # own adopted draft (an interrupted run) ``expected`` is None: last-write-wins.
-        written: Any = {}
+        written = Revision()
         try:
-            written = client.put_draft(agent_id, branch_id, wire, expected_revision=expected)
+            answer = client.put_draft(agent_id, branch_id, wire, expected_revision=expected)
+            written = parse(Revision, answer, "writing the draft", "PUT /agent/{id}/branches/{branchId}/draft")
         except DraftConflictError as exc:
             if exc.diffs and all(d.get("path") in wire and d.get("newValue") == wire[d["path"]] for d in exc.diffs):
                 # Our own write landed on an attempt whose answer was lost, and the retry met it (§C.8).
@@ -628,7 +665,7 @@ class Applier:
             else:
                 self._rewrite_without_base(result, wire, baseline)
         self._event(result, f"wrote the draft on branch {result.branch_name!r} ({len(wire)} field(s))")
-        self._record_draft(result, written if isinstance(written, dict) else {})
+        self._record_draft(result, written)
         result.revision_id = self._publish_v2(result, baseline)
         result.open_draft = None
         self._event(result, f"published revision {result.revision_id}")
@@ -636,8 +673,8 @@ class Applier:
     def _rewrite_without_base(self, result: ApplyResult, wire: dict[str, Any], baseline: str | None) -> None:
         """§C.8 ``base_revision_unavailable``: last-write-wins is safe only when nothing moved meanwhile."""
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
-        summary = next((b for b in client.list_branches(agent_id) if _bid(b) == branch_id), {})
-        if summary.get("hasOpenDraft") or _head(summary) != baseline:
+        summary = _branch_with_id(list_branches(client, agent_id), branch_id) or BranchSummary()
+        if summary.has_open_draft or summary.head != baseline:
             raise ConcurrentEdit(
                 f"branch {result.branch_name!r} moved while atoms-migrate was writing it; nothing was overwritten",
                 "Re-run: the plan is made again against it.",
@@ -694,9 +731,10 @@ class Applier:
             result.differences = self.read_back(plan, result)
 
     def _resolve_body(self, body: dict[str, Any]) -> dict[str, Any]:
-        return resolve(body, self.bindings)
+        resolved: dict[str, Any] = resolve(body, self.bindings)  # refs.resolve keeps the shape: a dict stays one
+        return resolved
 
-    def _go_live(self, result: ApplyResult, live: dict[str, Any]) -> None:
+    def _go_live(self, result: ApplyResult, live: BranchSummary) -> None:
         """The proven staging branch goes live, unless the read-back differs or the live branch moved."""
         client, agent_id = self.client, result.agent_id
         if result.differences:
@@ -708,12 +746,8 @@ class Applier:
                 "for inspection (promote can still make it live)",
             )
             return
-        now = next((b for b in client.list_branches(agent_id) if _bid(b) == _bid(live)), {})
-        if (
-            not now.get("isLive")
-            or _head(now) != _head(live)
-            or (now.get("hasOpenDraft") and not live.get("hasOpenDraft"))
-        ):
+        now = _branch_with_id(list_branches(client, agent_id), live.id) or BranchSummary()
+        if not now.is_live or now.head != live.head or (now.has_open_draft and not live.has_open_draft):
             result.live = False
             raise ConcurrentEdit(
                 f"the live branch of Atoms agent {agent_id} changed while the migration was staged "
@@ -723,51 +757,51 @@ class Applier:
         client.make_live(agent_id, str(result.branch_id))
         result.live = True
         self._event(result, f"proved the staged revision equal to the plan; made branch {result.branch_name!r} live")
-        self._archive_superseded(result, keep={_bid(live), str(result.branch_id)})
+        self._archive_superseded(result, keep={live.id, str(result.branch_id)})
 
     def _archive_superseded(self, result: ApplyResult, keep: set[str]) -> None:
         """Earlier staging branches of ours are superseded once a newer one is live; the branch that
         was live before this run stays (rollback makes it live again). Best effort: never fails the run."""
-        for summary in self.client.list_branches(result.agent_id):
-            name = str((summary.get("branch") or {}).get("name", ""))
-            if name.startswith(STAGING_PREFIX) and _bid(summary) not in keep and not summary.get("isLive"):
+        for summary in list_branches(self.client, result.agent_id):
+            name = summary.name or ""
+            if name.startswith(STAGING_PREFIX) and summary.id not in keep and not summary.is_live:
                 try:
-                    self.client.archive_branch(result.agent_id, _bid(summary))
+                    self.client.archive_branch(result.agent_id, summary.id)
                     self._event(result, f"archived superseded staging branch {name!r}")
                 except ApiError as exc:
                     self.progress(f"staging branch {name!r} was left in place: {exc.message}")
 
-    def _fork(self, result: ApplyResult, live: dict[str, Any], name: str) -> dict[str, Any]:
+    def _fork(self, result: ApplyResult, live: BranchSummary, name: str) -> BranchSummary:
         deadline = self.clock() + self.options.publish_timeout
         while True:
             try:
-                self.client.create_branch(result.agent_id, _bid(live), name)
+                self.client.create_branch(result.agent_id, live.id, name)
                 break
             except ApiError as exc:
                 if exc.code != "source_scanning" or self.clock() > deadline:
                     raise
                 self.sleep(self.options.poll_interval)
-        self._event(result, f"created branch {name!r} from {(live.get('branch') or {}).get('name')!r}")
-        created = _branch_named(self.client.list_branches(result.agent_id), name)
+        self._event(result, f"created branch {name!r} from {live.name!r}")
+        created = _branch_named(list_branches(self.client, result.agent_id), name)
         if created is None:
             raise ApiError(f"Atoms created branch {name!r} but does not list it")
         return created
 
     # -- drafts of an interrupted run ------------------------------------------------------------
 
-    def _record_draft(self, result: ApplyResult, written: dict[str, Any]) -> None:
+    def _record_draft(self, result: ApplyResult, written: Revision) -> None:
         """Remember the draft just written (state, through ``on_draft``) until its publish is seen."""
-        draft_id = written.get("draftId") or written.get("_id")
+        draft_id = written.draft_ref
         result.open_draft = {
             "versioning": result.versioning,
             "branch_id": result.branch_id,
             "draft_id": str(draft_id) if draft_id else None,
-            "draft_revision": written.get("draftRevision"),
+            "draft_revision": written.draft_revision,
         }
         self.on_draft(result)
 
     def _own_v2_draft(
-        self, agent_id: str, branch_id: str, summary: dict[str, Any], body: dict[str, Any], live_branch: bool
+        self, agent_id: str, branch_id: str, summary: BranchSummary, body: dict[str, Any], live_branch: bool
     ) -> str | None:
         """Why the open draft on this branch is ours (None when that cannot be shown: it is then someone else's).
 
@@ -775,14 +809,12 @@ class Applier:
         same ``draftRevision``), or when its content is exactly what we plan to write: every
         field we write already has our value and no other field differs from the live config.
         """
-        draft_id = (summary.get("branch") or {}).get("openDraftId")
+        draft_id = summary.branch.open_draft_id
         mine = self.own_draft
         if mine.get("draft_id") and mine.get("branch_id") == branch_id and mine.get("draft_id") == draft_id:
-            detail = self.client.get_branch_draft(agent_id, branch_id) or {}
-            latest = detail.get("latest") if isinstance(detail.get("latest"), dict) else {}
-            if latest.get("draftRevision") == mine.get("draft_revision") or (
-                mine.get("draft_revision") is None and latest.get("draftRevision") is None
-            ):
+            detail = self.client.get_branch_draft(agent_id, branch_id)
+            latest = detail.latest if detail is not None else Revision()
+            if latest.draft_revision == mine.get("draft_revision"):
                 return "the state recorded it as ours and nobody edited it since"
         if not draft_id or not live_branch or self._plan is None:
             return None
@@ -816,26 +848,26 @@ class Applier:
 
     def _newest_revision(self, agent_id: str, branch_id: str) -> str | None:
         revisions = self.client.list_revisions(agent_id, branch_id, limit=1)
-        return str(revisions[0].get("_id")) if revisions else None
+        return str(revisions[0].id) if revisions else None
 
     def _publish_v2(self, result: ApplyResult, baseline: str | None) -> str:
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
         deadline = self.clock() + self.options.publish_timeout
-        publish: dict[str, Any] | None = None
+        publish: PublishResult | None = None
         ambiguous = 0
         while publish is None:
             try:
                 publish = client.publish_draft(agent_id, branch_id, safe_label(self.options.label))
             except AmbiguousWriteError:
                 ambiguous += 1
-                summary = next((b for b in client.list_branches(agent_id) if _bid(b) == branch_id), {})
-                if summary.get("hasOpenDraft"):
+                summary = _branch_with_id(list_branches(client, agent_id), branch_id) or BranchSummary()
+                if summary.has_open_draft:
                     if ambiguous > 2:
                         raise
                     self.progress("the publish answered ambiguously and the draft is still open; publishing again")
                     continue
                 self.progress("the publish answered ambiguously but the draft was taken; waiting for the revision")
-                publish = {"state": "scanning"}
+                publish = PublishResult(state="scanning")
             except ApiError as exc:
                 if exc.code != PUBLISH_IN_PROGRESS or self.clock() > deadline:
                     raise
@@ -843,37 +875,33 @@ class Applier:
                 self.sleep(self.options.poll_interval)
         return self._await_revision(result, baseline, publish)
 
-    def _await_revision(self, result: ApplyResult, baseline: str | None, publish: dict[str, Any]) -> str:
+    def _await_revision(self, result: ApplyResult, baseline: str | None, publish: PublishResult) -> str:
         """The id of the revision a publish or restore produced, once committed (§H.3)."""
         client, agent_id, branch_id = self.client, result.agent_id, str(result.branch_id)
         deadline = self.clock() + self.options.publish_timeout
-        revision = publish.get("revision") if isinstance(publish.get("revision"), dict) else None
-        if publish.get("state") == "committed" and revision and revision.get("_id"):
-            return str(revision["_id"])
+        if publish.committed_id:
+            return publish.committed_id
         self.progress("publish accepted; waiting for the security scan")
         while True:
             revisions = client.list_revisions(agent_id, branch_id, limit=1)
-            rev = revisions[0] if revisions else {}
-            newest = str(rev["_id"]) if rev.get("_id") else None
+            rev = revisions[0] if revisions else Revision()
+            newest = rev.id or None
             if newest and newest != baseline:
-                done = (
-                    str(rev.get("status", "")).lower() in ("published", "committed")
-                    or str((rev.get("securityCheck") or {}).get("status", "")).lower() in FAILED
-                )
+                done = rev.state in COMMITTED or rev.security_check.state in FAILED
                 if not done:
                     # The listing does not show it finished (or carries no state): read the revision itself,
                     # which also brings its resolved config for the read-back.
-                    detail = client.get_revision(agent_id, branch_id, newest)
+                    detail = _revision_detail(client, agent_id, branch_id, newest)
                     self._revision_detail = detail
-                    rev = detail.get("revision") if isinstance(detail.get("revision"), dict) else {}
-                check = rev.get("securityCheck") if isinstance(rev.get("securityCheck"), dict) else {}
-                if str(check.get("status", "")).lower() in FAILED:
+                    rev = detail.revision or Revision()
+                check = rev.security_check
+                if check.state in FAILED:
                     self._discard_after_failed_scan(agent_id, branch_id)
                     raise SecurityScanFailed(
-                        f"Atoms' security scan rejected revision {newest}: {check.get('reason') or 'no reason given'}",
+                        f"Atoms' security scan rejected revision {newest}: {check.reason or 'no reason given'}",
                         "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.",
                     )
-                if str(rev.get("status", "")).lower() in ("published", "committed"):
+                if rev.state in COMMITTED:
                     return newest
             if self.clock() > deadline:
                 raise PublishTimeout(
@@ -893,9 +921,7 @@ class Applier:
     def _our_v1_drafts(self, agent_id: str) -> list[str]:
         """Open drafts named by us: there were none before we opened ours (others are refused or discarded first)."""
         return [
-            str(d.get("draftId") or d.get("_id"))
-            for d in self.client.list_drafts(agent_id)
-            if d.get("draftName") == V1_DRAFT_NAME and (d.get("draftId") or d.get("_id"))
+            str(d.draft_ref) for d in self.client.list_drafts(agent_id) if d.draft_name == V1_DRAFT_NAME and d.draft_ref
         ]
 
     def _open_v1_draft(self, agent_id: str, active: str) -> str:
@@ -914,7 +940,7 @@ class Applier:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _publish_v1(self, agent_id: str, draft_id: str, previous: str) -> str:
-        """POST /drafts/{id}/publish (§B.7); an ambiguous answer is checked (is the draft gone? which version is new?)."""
+        """POST /drafts/{id}/publish (§B.7); an ambiguous answer is checked: is the draft gone, which version is new?"""
         deadline = self.clock() + self.options.publish_timeout
         ambiguous = 0
         while True:
@@ -930,7 +956,7 @@ class Applier:
                     self.progress("the publish answered ambiguously and the draft is still open; publishing again")
                     continue
                 newest = self.client.list_versions(agent_id, limit=1)
-                version_id = str(newest[0].get("_id") or "") if newest else ""
+                version_id = str(newest[0].id or "") if newest else ""
                 if not version_id or version_id == previous:
                     raise
                 self.progress("the publish answered ambiguously but the draft was taken; using the new version")
@@ -967,9 +993,9 @@ class Applier:
 
             def discard() -> None:
                 for draft in open_drafts:
-                    client.discard_v1_draft(agent_id, str(draft.get("draftId") or draft.get("_id")))
+                    client.discard_v1_draft(agent_id, str(draft.draft_ref))
 
-            ids = {str(d.get("draftId") or d.get("_id")) for d in open_drafts}
+            ids = {str(d.draft_ref) for d in open_drafts}
             if self.own_draft.get("versioning") == "v1" and ids == {self.own_draft.get("draft_id")}:
                 discard()  # our own draft from an interrupted run: rewritten below from the plan
                 self._event(result, "discarded our own open draft from an interrupted run; writing it again")
@@ -977,7 +1003,7 @@ class Applier:
                 self._foreign_draft(result, discard)
         wire = self._wire(result, body, plan)
         draft_id = self._open_v1_draft(agent_id, str(active))
-        self._record_draft(result, {"draftId": draft_id})
+        self._record_draft(result, Revision(draft_id=draft_id))
         client.patch_draft_config(agent_id, draft_id, wire)
         self._event(result, f"wrote draft {draft_id} ({len(wire)} field(s))")
         version_id = self._publish_v1(agent_id, draft_id, str(active))
@@ -985,13 +1011,12 @@ class Applier:
         self._event(result, f"published version {version_id}; waiting for the security check")
         deadline = self.clock() + self.options.publish_timeout
         while True:
-            detail = client.get_version(agent_id, version_id)
-            version = detail.get("version") or {}
-            check = version.get("securityCheck") or {}
-            status = str(check.get("status", "")).lower()
+            detail = _version_detail(client, agent_id, version_id)
+            check = detail.version.security_check
+            status = check.state
             if status in FAILED:
                 raise SecurityScanFailed(
-                    f"Atoms' security check rejected version {version_id}: {check.get('reason') or 'no reason given'}",
+                    f"Atoms' security check rejected version {version_id}: {check.reason or 'no reason given'}",
                     "Nothing went live. Edit the prompt in the source (or the mapping) and re-run.",
                 )
             if status in PASSED:
@@ -1006,7 +1031,7 @@ class Applier:
         if self._stages(target):
             # Prove before activating: the published version's own config, not the live one (§B.9).
             config = project(
-                live_config(_agent_level(doc), detail.get("resolvedConfig")),
+                live_config(_agent_level(doc), detail.resolved_config),
                 plan.target_config,
                 "v1",
                 self.table,

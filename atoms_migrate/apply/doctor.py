@@ -252,11 +252,11 @@ def samples(table: WriteForms, pro_voice: str | None) -> list[ProbeSample]:
     out = []
     for row in table.fields:
         for form in row.forms:
+            body: dict[str, Any]
             if row.field == "prompt":
-                value = f"You are a probe of atoms-migrate ({form.name})."
-                body = {"singlePromptConfig": {"prompt": value}}
+                body = {"singlePromptConfig": {"prompt": f"You are a probe of atoms-migrate ({form.name})."}}
             elif row.field == "post-call analytics":
-                value = {
+                analytics = {
                     "dispositionMetrics": [
                         {
                             "identifier": "probe_outcome",
@@ -265,7 +265,7 @@ def samples(table: WriteForms, pro_voice: str | None) -> list[ProbeSample]:
                         }
                     ]
                 }
-                body = {"postCallAnalyticsConfig": value}
+                body = {"postCallAnalyticsConfig": analytics}
             elif row.field == "timezone":
                 body = {"timezone": {"label": "Europe/Istanbul", "offset": 180}}
             else:
@@ -325,7 +325,7 @@ def _probe_forms(
     progress: Callable[[str], None],
     publish_timeout: float,
 ) -> None:
-    from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, pick_live, read_live
+    from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, list_branches, live_branch, read_live
 
     try:
         atoms.list_branches(agent_id)
@@ -345,15 +345,9 @@ def _probe_forms(
         sleep=sleep,
         clock=clock,
     )
-    branch = pick_live(atoms.list_branches(agent_id))
-    result = ApplyResult(
-        agent_id=agent_id,
-        versioning="v2",
-        created=True,
-        branch_id=str((branch.get("branch") or {}).get("_id")),
-        branch_name="Main",
-    )
-    result.revision_id = (branch.get("branch") or {}).get("headRevisionId")
+    branch = live_branch(list_branches(atoms, agent_id))
+    result = ApplyResult(agent_id=agent_id, versioning="v2", created=True, branch_id=branch.id, branch_name="Main")
+    result.revision_id = branch.head
     for sample in samples(table, pro[0] if pro else None):
         choices = {sample.field: sample.form}
         wire, _ = wire_body("v2", sample.body, sample.body, table, choices, frozenset(pro))

@@ -27,9 +27,9 @@ from typing import Any
 from atoms_migrate.apply.state import canonical_hash
 from atoms_migrate.errors import ApiError, MigrationError
 from atoms_migrate.platforms.smallest import AmbiguousWriteError, AtomsClient
+from atoms_migrate.platforms.smallest_models import Webhook, WebhookSubscription
 
 ALREADY_REGISTERED = "already been registered"
-SECRET_KEYS = ("decryptedSecretKey", "secret", "signingSecret", "secretKey")
 
 
 @dataclass
@@ -48,17 +48,16 @@ def _same_url(a: Any, b: str) -> bool:
     return isinstance(a, str) and a.strip().rstrip("/") == b.strip().rstrip("/")
 
 
-def _event_type(sub: dict[str, Any]) -> str:
-    return str(sub.get("eventType") or "")
+def _event_type(sub: WebhookSubscription) -> str:
+    return sub.event_type or ""
 
 
-def _webhook_of(sub: dict[str, Any]) -> str:
-    hook = sub.get("webhookId")
-    return str(hook.get("_id") if isinstance(hook, dict) else hook)
+def _webhook_of(sub: WebhookSubscription) -> str:
+    return sub.webhook_id
 
 
-def find_webhook(atoms: AtomsClient, url: str) -> dict[str, Any] | None:
-    return next((h for h in atoms.list_webhooks() if _same_url(h.get("url"), url)), None)
+def find_webhook(atoms: AtomsClient, url: str) -> Webhook | None:
+    return next((h for h in atoms.list_webhooks() if _same_url(h.url, url)), None)
 
 
 def subscribe(
@@ -76,8 +75,8 @@ def subscribe(
         if hook is None:
             hook, created = _create(atoms, agent_id, url, wanted, str(body.get("description") or ""), progress, reveal)
         else:
-            progress(f"reusing Atoms webhook {hook.get('_id')} for {url}")
-    hook_id = str(hook["_id"])
+            progress(f"reusing Atoms webhook {hook.id} for {url}")
+    hook_id = str(hook.id)
     subs = atoms.list_webhook_subscriptions(agent_id)
     ours = [_event_type(s) for s in subs if _webhook_of(s) == hook_id]
     if set(wanted) <= set(ours):
@@ -85,8 +84,8 @@ def subscribe(
     others = sorted({_webhook_of(s) for s in subs if _webhook_of(s) != hook_id})
     if others:
         raise MigrationError(
-            f"Atoms agent {agent_id} is already subscribed to another webhook ({', '.join(others)}); Atoms replaces all of an "
-            "agent's subscriptions when one is added, so atoms-migrate did not subscribe it",
+            f"Atoms agent {agent_id} is already subscribed to another webhook ({', '.join(others)}); "
+            "Atoms replaces all of an agent's subscriptions when one is added, so atoms-migrate did not subscribe it",
             f"Subscribe the agent to the webhook for {url} ({', '.join(wanted)}) in the Atoms dashboard.",
         )
     types = list(dict.fromkeys([*ours, *wanted]))
@@ -109,7 +108,7 @@ def _create(
     description: str,
     progress: Callable[[str], None],
     reveal: Callable[[str], None],
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Webhook, bool]:
     events = [{"agentId": agent_id, "eventType": t} for t in types]
     try:
         made = atoms.create_webhook(url, description, events)
@@ -124,20 +123,22 @@ def _create(
         found = find_webhook(atoms, url)  # made meanwhile by someone else: use it
         if found is None:
             raise
-        progress(f"reusing Atoms webhook {found.get('_id')} for {url} (made meanwhile)")
+        progress(f"reusing Atoms webhook {found.id} for {url} (made meanwhile)")
         return found, False
-    hook_id = str(made["_id"])
+    hook_id = str(made.id)
     progress(f"created Atoms webhook {hook_id} for {url}")
-    secret = next((made[k] for k in SECRET_KEYS if isinstance(made.get(k), str) and made[k]), None)
+    secret = made.signing_key
     if secret is None:
-        detail = atoms.get_webhook(hook_id) or {}
-        secret = next((detail[k] for k in SECRET_KEYS if isinstance(detail.get(k), str) and detail[k]), None)
+        detail = atoms.get_webhook(hook_id)
+        secret = detail.signing_key if detail is not None else None
     if secret:
         reveal(
             f"Signing secret of the new Atoms webhook {hook_id} ({url}): {secret}\n"
-            "  Shown once, never stored: give it to the receiving endpoint to verify X-Signature (HMAC-SHA256 of the body)."
+            "  Shown once, never stored: give it to the receiving endpoint to verify X-Signature "
+            "(HMAC-SHA256 of the body)."
         )
-    return {**{k: v for k, v in made.items() if k not in SECRET_KEYS}, "_id": hook_id}, True
+    # What goes back up holds no secret: only the webhook's id, URL and description.
+    return Webhook.model_validate({"_id": hook_id, "url": made.url, "description": made.description}), True
 
 
 def unsubscribe(atoms: AtomsClient, agent_id: str, webhook_id: str) -> str:

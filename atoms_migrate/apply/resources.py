@@ -112,7 +112,7 @@ class ResourceApplier:
         voice_id, name, ref = str(body["voice_id"]), str(body.get("name") or body["voice_id"]), str(body["ref"])
         tag = f"elevenlabs:{voice_id}"
         known = self.load().voice_clones.get(voice_id) or next(
-            (c.get("voiceId") for c in self.atoms.list_voice_clones() if tag in str(c.get("description") or "")), None
+            (c.voice_id for c in self.atoms.list_voice_clones() if tag in (c.description or "")), None
         )
         if known:
             self.outcome.bindings[ref] = str(known)
@@ -150,7 +150,7 @@ class ResourceApplier:
             language=str(body.get("language") or "en"),
             description=f"Cloned by atoms-migrate from {tag}. Consent is the owner's responsibility.",
         )
-        clone_id = str(made["voiceId"])
+        clone_id = str(made.voice_id)
         self._remember_clone(voice_id, clone_id)
         self.outcome.bindings[ref] = clone_id
         self._event(f"cloned voice {name} as {clone_id}")
@@ -169,7 +169,7 @@ class ResourceApplier:
         if not kb_id:
             tag = marker(key)
             kb_id = next(
-                (kb.get("_id") for kb in self.atoms.list_knowledge_bases() if tag in str(kb.get("description") or "")),
+                (kb.id for kb in self.atoms.list_knowledge_bases() if tag in (kb.description or "")),
                 None,
             )
             if kb_id:
@@ -184,14 +184,12 @@ class ResourceApplier:
         self.outcome.bindings[ref] = kb_id
         # What an earlier run already sent (and Atoms did not reject) is not sent again.
         present_files = {
-            str(i.get("fileName"))
+            str(i.file_name)
             for i in self.atoms.list_kb_items(kb_id)
-            if str(i.get("processingStatus", "")).lower() not in FAILED
+            if (i.processing_status or "").lower() not in FAILED
         }
         present_urls = {
-            str(u.get("url"))
-            for u in self.atoms.list_scraped_urls(kb_id)
-            if str(u.get("status", "")).lower() not in FAILED
+            str(u.url) for u in self.atoms.list_scraped_urls(kb_id) if (u.status or "").lower() not in FAILED
         }
         waiting: list[str] = []
         for doc in body.get("documents") or []:
@@ -246,13 +244,8 @@ class ResourceApplier:
         deadline = self.clock() + self.wait_timeout
         wanted = set(names)
         while True:
-            statuses = {
-                str(i.get("fileName")): str(i.get("processingStatus", "")).lower()
-                for i in self.atoms.list_kb_items(kb_id)
-            }
-            statuses |= {
-                str(u.get("url")): str(u.get("status", "")).lower() for u in self.atoms.list_scraped_urls(kb_id)
-            }
+            statuses = {str(i.file_name): (i.processing_status or "").lower() for i in self.atoms.list_kb_items(kb_id)}
+            statuses |= {str(u.url): (u.status or "").lower() for u in self.atoms.list_scraped_urls(kb_id)}
             ours = {n: statuses.get(n, "pending") for n in wanted}
             done = [n for n, s in ours.items() if s not in PENDING]
             self.tracker.update(len(done), len(wanted), "knowledge base processing")

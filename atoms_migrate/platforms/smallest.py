@@ -24,6 +24,21 @@ import httpx
 
 from atoms_migrate.errors import ApiError, ConfigError
 from atoms_migrate.platforms.retry import RETRYABLE_STATUS, RetryPolicy, send_with_retries
+from atoms_migrate.platforms.smallest_models import (
+    AgentPage,
+    DraftDetail,
+    KnowledgeBase,
+    KnowledgeBaseItem,
+    PublishResult,
+    Revision,
+    ScrapedUrl,
+    VoiceClone,
+    Webhook,
+    WebhookSubscription,
+    parse,
+    parse_list,
+    shape_error,
+)
 
 DEFAULT_HOST = "https://api.smallest.ai"
 ATOMS_PREFIX = "/atoms/v1"
@@ -109,20 +124,6 @@ def parse_error(response: httpx.Response) -> tuple[str | None, str]:
     else:
         message = str(body.get("message") or body.get("error") or code or response.reason_phrase)
     return (str(code) if code else None), message
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number"
-    )
-
-
-def shape_error(what: str, endpoint: str, expected: str, data: Any) -> ApiError:
-    return ApiError(
-        f"Atoms answered {what} ({endpoint}) with {_kind(data)} where {expected} is due",
-        "Check SMALLEST_BASE_URL points at the Atoms API; quote the endpoint to Smallest support.",
-        status=200,
-    )
 
 
 def as_object(data: Any, what: str, endpoint: str) -> dict[str, Any]:
@@ -319,16 +320,12 @@ class AtomsClient:
         data = self._call("GET", "/agent", "listing agents", params=params)
         if isinstance(data, list):
             return as_objects(data, "listing agents", "GET /agent"), False
-        if isinstance(data, dict) and "agents" in data:
-            as_objects(data["agents"] or [], "listing agents", "GET /agent")
-        else:
-            as_object(data, "listing agents", "GET /agent")
-        agents = data.get("agents") or [] if isinstance(data, dict) else []
-        if isinstance(data, dict) and isinstance(data.get("hasMore"), bool):
-            return agents, data["hasMore"]
-        total = data.get("total", data.get("totalCount")) if isinstance(data, dict) else None
-        more = isinstance(total, int) and page * page_size < total
-        return agents, more and bool(agents)
+        listing = parse(AgentPage, data, "listing agents", "GET /agent")
+        if listing.has_more is not None:
+            return listing.agents, listing.has_more
+        total = listing.total if listing.total is not None else listing.total_count
+        more = total is not None and page * page_size < total
+        return listing.agents, more and bool(listing.agents)
 
     def update_metadata(self, agent_id: str, body: dict[str, Any]) -> None:
         self._call("PATCH", f"/agent/{agent_id}", "updating the agent's name and description", body=body, kind="upsert")
@@ -351,8 +348,9 @@ class AtomsClient:
             raise VersioningUnavailable(f"Atoms answered {what} without a branch list", status=response.status_code)
         return as_objects(branches, what, "GET /agent/{id}/branches")
 
-    def create_branch(self, agent_id: str, source_branch_id: str, name: str) -> dict[str, Any]:
-        return self._call(
+    def create_branch(self, agent_id: str, source_branch_id: str, name: str) -> None:
+        """§C.2: answers the ``Branch``; callers read it back from the listing, which carries the flags too."""
+        self._call(
             "POST",
             f"/agent/{agent_id}/branches",
             f"creating branch {name!r}",
@@ -415,13 +413,13 @@ class AtomsClient:
         """§C.2: no body; 403 for Main or the live branch."""
         self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/archive", "archiving a branch", kind="upsert")
 
-    def get_branch_draft(self, agent_id: str, branch_id: str) -> dict[str, Any] | None:
-        """The open draft's ``DraftDetail {latest, editCount, editHistory}`` (§C.2), or None when there is none (404)."""
+    def get_branch_draft(self, agent_id: str, branch_id: str) -> DraftDetail | None:
+        """The open draft's ``DraftDetail {latest, editCount, editHistory}`` (§C.2); None when none is open (404)."""
         what = "reading the open draft"
         response = self._send("GET", f"/agent/{agent_id}/branches/{branch_id}/draft", what)
         if response.status_code == 404:
             return None
-        return as_object(self._data(response, what), what, "GET /agent/{id}/branches/{branchId}/draft")
+        return parse(DraftDetail, self._data(response, what), what, "GET /agent/{id}/branches/{branchId}/draft")
 
     def get_agent_at(
         self, agent_id: str, *, draft_id: str | None = None, version_id: str | None = None
@@ -439,7 +437,7 @@ class AtomsClient:
     def discard_draft(self, agent_id: str, branch_id: str) -> None:
         self._call("DELETE", f"/agent/{agent_id}/branches/{branch_id}/draft", "discarding the open draft", kind="write")
 
-    def publish_draft(self, agent_id: str, branch_id: str, label: str) -> dict[str, Any]:
+    def publish_draft(self, agent_id: str, branch_id: str, label: str) -> PublishResult:
         """The PublishResult: ``{state: committed, revision}`` (200) or ``{state: scanning}`` (202)."""
         data = self._call(
             "POST",
@@ -448,14 +446,20 @@ class AtomsClient:
             body={"label": label},
             kind="write",
         )
-        return data if isinstance(data, dict) else {}
+        # An answer without an object (no body on the 202) reads as "scanning": the revisions tell the rest.
+        what, endpoint = "publishing the draft", "POST /agent/{id}/branches/{branchId}/draft/publish"
+        return parse(PublishResult, data if isinstance(data, dict) else {}, what, endpoint)
 
-    def list_revisions(self, agent_id: str, branch_id: str, limit: int = 1) -> list[dict[str, Any]]:
+    def list_revisions(self, agent_id: str, branch_id: str, limit: int = 1) -> list[Revision]:
+        """Newest first (§C.2: ``{revisions, total}``)."""
         data = self._call(
             "GET", f"/agent/{agent_id}/branches/{branch_id}/revisions", "listing revisions", params={"limit": limit}
         )
         revisions = data.get("revisions") if isinstance(data, dict) else data
-        return as_objects(revisions, "listing revisions", "GET /agent/{id}/branches/{branchId}/revisions")
+        endpoint = "GET /agent/{id}/branches/{branchId}/revisions"
+        return parse_list(
+            Revision, revisions, "listing revisions", endpoint, "revisions" if isinstance(data, dict) else ""
+        )
 
     def get_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
         """``{revision, resolvedConfig}``."""
@@ -470,21 +474,23 @@ class AtomsClient:
         # §K.1: the SDK's make_live sends no body at all.
         self._call("POST", f"/agent/{agent_id}/branches/{branch_id}/live", "making the branch live", kind="upsert")
 
-    def restore_revision(self, agent_id: str, branch_id: str, revision_id: str) -> dict[str, Any]:
+    def restore_revision(self, agent_id: str, branch_id: str, revision_id: str) -> PublishResult:
+        what = f"restoring revision {revision_id}"
         data = self._call(
-            "POST",
-            f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}/restore",
-            f"restoring revision {revision_id}",
-            kind="write",
+            "POST", f"/agent/{agent_id}/branches/{branch_id}/revisions/{revision_id}/restore", what, kind="write"
         )
-        return data if isinstance(data, dict) else {}
+        endpoint = "POST /agent/{id}/branches/{branchId}/revisions/{revisionId}/restore"
+        return parse(PublishResult, data if isinstance(data, dict) else {}, what, endpoint)
 
     # -- v1 drafts and versions (§B.7–B.11) ------------------------------------------------
 
-    def list_drafts(self, agent_id: str) -> list[dict[str, Any]]:
+    def list_drafts(self, agent_id: str) -> list[Revision]:
+        """Open v1 drafts (``AgentVersion[]``, §B.7)."""
         data = self._call("GET", f"/agent/{agent_id}/drafts", "listing drafts")
         drafts = data if isinstance(data, list) else (data.get("drafts") or [] if isinstance(data, dict) else data)
-        return as_objects(drafts, "listing drafts", "GET /agent/{id}/drafts")
+        return parse_list(
+            Revision, drafts, "listing drafts", "GET /agent/{id}/drafts", "" if isinstance(data, list) else "drafts"
+        )
 
     def create_draft(self, agent_id: str, source_version_id: str) -> str:
         data = self._call(
@@ -494,8 +500,9 @@ class AtomsClient:
             body={"sourceVersionId": source_version_id, "draftName": V1_DRAFT_NAME},
             kind="write",
         )
-        draft_id = (data.get("draftId") or data.get("_id")) if isinstance(data, dict) else None  # §B.7
-        if not isinstance(draft_id, str):
+        endpoint = "POST /agent/{id}/drafts"
+        draft_id = parse(Revision, data, "opening a draft", endpoint).draft_ref if isinstance(data, dict) else None
+        if not draft_id:  # §B.7: draftId, else _id
             raise ApiError("Atoms opened a draft but did not say its id")
         return draft_id
 
@@ -515,16 +522,20 @@ class AtomsClient:
             body={"label": label, "description": description},
             kind="write",
         )
-        version_id = data.get("_id") if isinstance(data, dict) else None
-        if not isinstance(version_id, str):
+        endpoint = "POST /agent/{id}/drafts/{draftId}/publish"
+        version_id = parse(Revision, data, "publishing the draft", endpoint).id if isinstance(data, dict) else None
+        if not version_id:
             raise ApiError("Atoms published the draft but did not say the version id")
         return version_id
 
-    def list_versions(self, agent_id: str, limit: int = 1) -> list[dict[str, Any]]:
-        """Published versions, newest first (§B.9: ``{versions, total}``)."""
+    def list_versions(self, agent_id: str, limit: int = 1) -> list[Revision]:
+        """Published versions, newest first (§B.9: ``{versions, total}``); none when Atoms lists none."""
         data = self._call("GET", f"/agent/{agent_id}/versions", "listing versions", params={"limit": limit})
         versions = data.get("versions") if isinstance(data, dict) else data
-        return versions if isinstance(versions, list) else []
+        if not isinstance(versions, list):
+            return []
+        key = "versions" if isinstance(data, dict) else ""
+        return parse_list(Revision, versions, "listing versions", "GET /agent/{id}/versions", key)
 
     def get_version(self, agent_id: str, version_id: str) -> dict[str, Any]:
         """``{version, resolvedConfig}``."""
@@ -543,9 +554,10 @@ class AtomsClient:
         """The Lightning v3.1 catalog: ``{"voices": [...]}`` with no envelope (§E.2)."""
         return self._call("GET", "/lightning-v3.1/get_voices", "reading the voice catalog", prefix=WAVES_PREFIX)
 
-    def list_voice_clones(self) -> list[dict[str, Any]]:
+    def list_voice_clones(self) -> list[VoiceClone]:
         data = self._call("GET", "/voice-cloning", "listing voice clones", prefix=WAVES_PREFIX)
-        return as_objects(data, "listing voice clones", "GET /waves/v1/voice-cloning")
+        as_objects(data, "listing voice clones", "GET /waves/v1/voice-cloning")
+        return parse_list(VoiceClone, data, "listing voice clones", "GET /waves/v1/voice-cloning")
 
     def create_voice_clone(
         self,
@@ -555,7 +567,7 @@ class AtomsClient:
         mime_type: str,
         language: str | None = None,
         description: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> VoiceClone:
         """Instant clone, multipart (§E.3). Not repeated on an ambiguous failure: a clone costs quota."""
         form = {
             k: v
@@ -576,29 +588,32 @@ class AtomsClient:
             files={"file": (filename, audio, mime_type)},
             form=form,
         )
-        if not isinstance(data, dict) or not isinstance(data.get("voiceId"), str):
+        made = parse(VoiceClone, data, f"cloning voice {display_name!r}", "POST /waves/v1/voice-cloning")
+        if not made.voice_id:
             raise ApiError("Atoms created a voice clone but did not say its voiceId")
-        return data
+        return made
 
     # -- webhooks (§K.3) -------------------------------------------------------------------------
 
-    def list_webhooks(self) -> list[dict[str, Any]]:
+    def list_webhooks(self) -> list[Webhook]:
         """Every webhook of the organization. Each carries its signing secret (``decryptedSecretKey``,
-        SDK ``Webhook``): callers must never print, log or store these records as they are."""
+        SDK ``Webhook``): callers must never print, log or store it (the model's repr leaves it out)."""
         data = self._call("GET", "/webhook", "listing webhooks")
-        return (
+        found = (
             [w for w in data if isinstance(w, dict)]
             if isinstance(data, list)
             else ([data] if isinstance(data, dict) else [])
         )
+        return parse_list(Webhook, found, "listing webhooks", "GET /webhook")
 
-    def get_webhook(self, webhook_id: str) -> dict[str, Any] | None:
-        data = self._call("GET", "/webhook", f"reading webhook {webhook_id}", params={"webhookId": webhook_id})
+    def get_webhook(self, webhook_id: str) -> Webhook | None:
+        what = f"reading webhook {webhook_id}"
+        data = self._call("GET", "/webhook", what, params={"webhookId": webhook_id})
         if isinstance(data, list):
             data = next((w for w in data if isinstance(w, dict) and w.get("_id") == webhook_id), None)
-        return data if isinstance(data, dict) else None
+        return parse(Webhook, data, what, "GET /webhook?webhookId=") if isinstance(data, dict) else None
 
-    def create_webhook(self, endpoint: str, description: str, events: list[dict[str, str]]) -> dict[str, Any]:
+    def create_webhook(self, endpoint: str, description: str, events: list[dict[str, str]]) -> Webhook:
         """``POST /webhook``; a second webhook with the same URL is refused with a 400 (§K.3). The
         answer is the id (SDK) or the webhook itself: both are returned as a dict with ``_id``."""
         data = self._call(
@@ -613,13 +628,13 @@ class AtomsClient:
             raise ApiError(
                 "Atoms created a webhook but did not say its id", "Look for it in the Atoms dashboard (Webhooks)."
             )
-        return made
+        return parse(Webhook, made, "creating the webhook", "POST /webhook")
 
-    def list_webhook_subscriptions(self, agent_id: str) -> list[dict[str, Any]]:
-        data = self._call(
-            "GET", f"/agent/{agent_id}/webhook-subscriptions", "listing the agent's webhook subscriptions"
-        )
-        return [s for s in data if isinstance(s, dict)] if isinstance(data, list) else []
+    def list_webhook_subscriptions(self, agent_id: str) -> list[WebhookSubscription]:
+        what = "listing the agent's webhook subscriptions"
+        data = self._call("GET", f"/agent/{agent_id}/webhook-subscriptions", what)
+        found = [s for s in data if isinstance(s, dict)] if isinstance(data, list) else []
+        return parse_list(WebhookSubscription, found, what, "GET /agent/{id}/webhook-subscriptions")
 
     def subscribe_webhook(self, agent_id: str, webhook_id: str, event_types: list[str]) -> None:
         """SDK: this *replaces* the agent's subscriptions with these event types of this webhook."""
@@ -642,9 +657,10 @@ class AtomsClient:
 
     # -- knowledge bases (§F.6) -----------------------------------------------------------------
 
-    def list_knowledge_bases(self) -> list[dict[str, Any]]:
+    def list_knowledge_bases(self) -> list[KnowledgeBase]:
         data = self._call("GET", "/knowledgebase", "listing knowledge bases")
-        return as_objects(data, "listing knowledge bases", "GET /knowledgebase")
+        as_objects(data, "listing knowledge bases", "GET /knowledgebase")
+        return parse_list(KnowledgeBase, data, "listing knowledge bases", "GET /knowledgebase")
 
     def create_knowledge_base(self, name: str, description: str) -> str:
         data = self._call(
@@ -659,19 +675,17 @@ class AtomsClient:
             raise ApiError("Atoms created a knowledge base but did not say its id")
         return kb_id
 
-    def get_knowledge_base(self, kb_id: str) -> dict[str, Any] | None:
-        response = self._send("GET", f"/knowledgebase/{kb_id}", f"reading knowledge base {kb_id}")
+    def get_knowledge_base(self, kb_id: str) -> KnowledgeBase | None:
+        what = f"reading knowledge base {kb_id}"
+        response = self._send("GET", f"/knowledgebase/{kb_id}", what)
         if response.status_code in (400, 404):
             return None
-        return as_object(
-            self._data(response, f"reading knowledge base {kb_id}"),
-            f"reading knowledge base {kb_id}",
-            "GET /knowledgebase/{id}",
-        )
+        return parse(KnowledgeBase, self._data(response, what), what, "GET /knowledgebase/{id}")
 
-    def list_kb_items(self, kb_id: str) -> list[dict[str, Any]]:
+    def list_kb_items(self, kb_id: str) -> list[KnowledgeBaseItem]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/items", "listing knowledge-base items")
-        return as_objects(data, "listing knowledge-base items", "GET /knowledgebase/{id}/items")
+        as_objects(data, "listing knowledge-base items", "GET /knowledgebase/{id}/items")
+        return parse_list(KnowledgeBaseItem, data, "listing knowledge-base items", "GET /knowledgebase/{id}/items")
 
     def upload_kb_pdf(self, kb_id: str, filename: str, pdf: bytes) -> None:
         """§F.6: multipart field ``media``, PDF only. Not repeated on an ambiguous failure."""
@@ -692,6 +706,7 @@ class AtomsClient:
             kind="write",
         )
 
-    def list_scraped_urls(self, kb_id: str) -> list[dict[str, Any]]:
+    def list_scraped_urls(self, kb_id: str) -> list[ScrapedUrl]:
         data = self._call("GET", f"/knowledgebase/{kb_id}/scraped-urls", "listing scraped URLs")
-        return as_objects(data, "listing scraped URLs", "GET /knowledgebase/{id}/scraped-urls")
+        as_objects(data, "listing scraped URLs", "GET /knowledgebase/{id}/scraped-urls")
+        return parse_list(ScrapedUrl, data, "listing scraped URLs", "GET /knowledgebase/{id}/scraped-urls")
