@@ -529,7 +529,7 @@ def test_a_tampered_target_id_is_refused_before_any_request(box) -> None:
     doc = _saved_plan(box)
     doc["agents"][1]["target"]["agent_id"] = "x/../../agent"
     run = _tamper(box, doc)
-    assert run.returncode == 1 and "agents.1.target.agent_id" in run.stderr and box.sandbox.log == []
+    assert run.returncode == 1 and "agents[1].target.agent_id" in run.stderr and box.sandbox.log == []
 
 
 def test_a_saved_plan_of_which_nothing_can_be_applied_exits_1(box) -> None:

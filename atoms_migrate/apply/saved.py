@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from atoms_migrate import __version__
 from atoms_migrate.apply.run import Planned
 from atoms_migrate.errors import ConfigError
+from atoms_migrate.model import StepKind
 from atoms_migrate.source.bounds import InputTooLarge, check_file
 
 KIND = "atoms-migrate-saved-plan"
@@ -69,6 +70,7 @@ def write(path: Path, doc: dict[str, Any]) -> None:
 # reach another endpoint (ElevenLabs `agent_…` and older 20-character ids, Atoms 24-hex ObjectIds).
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 AGENT_FILE_SUFFIXES = (".json", ".yaml", ".yml")
+REPLAN_HINT = "The saved plan is damaged or edited by hand: plan again with --dry-run --out."
 
 
 def _safe_id(value: str | None) -> str | None:
@@ -77,11 +79,15 @@ def _safe_id(value: str | None) -> str | None:
     return value
 
 
-class _Checked(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class _Ours(BaseModel):
+    """Our own file: every key is known, so an unknown one is a typo, an edit or a newer format."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-class SavedSource(_Checked):
+class SavedSource(_Ours):
+    """How ``apply`` finds the source again, and the hash of the config that was planned."""
+
     kind: Literal["id", "file"]
     ref: str
     agent_id: str | None = None
@@ -94,7 +100,9 @@ class SavedSource(_Checked):
         return _safe_id(v)
 
 
-class SavedTarget(_Checked):
+class SavedTarget(_Ours):
+    """The Atoms agent planned against and its live revision (or active version) then."""
+
     agent_id: str | None = None
     versioning: Literal["v1", "v2"] | None = None
     revision_id: str | None = None
@@ -105,18 +113,52 @@ class SavedTarget(_Checked):
         return _safe_id(v)
 
 
-class SavedAgentPlan(_Checked):
-    source: dict[str, Any]
-    steps: list[dict[str, Any]] = []
+class SavedPlanSource(_Ours):
+    """``AgentPlan.to_dict()["source"]``."""
+
+    key: str
+    agent_id: str | None = None
+    name: str | None = None
+    path: str | None = None
+    shape: str | None = None
+    notes: list[str] = []
 
 
-class SavedAgent(_Checked):
+class SavedStep(_Ours):
+    """One write of the plan (``Step.to_dict()``), compared with the steps planned again at apply."""
+
+    kind: StepKind
+    summary: str = ""
+    body: dict[str, Any] | None = None
+
+
+class SavedAgentPlan(_Ours):
+    """``AgentPlan.to_dict()``: the plan JSON of one agent (format_version 1). Configs and reports stay data."""
+
+    source: SavedPlanSource
+    action: Literal["create", "update", "no-op"] | None = None
+    target: dict[str, Any] = {}
+    changes: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    steps: list[SavedStep] = []
+    tool_parity: list[dict[str, Any]] = []
+    # Three-way sync (added later; older plans have none of these).
+    sync: str | None = None
+    resolution: Any = None
+    target_edits: list[dict[str, Any]] = []
+    pending_changes: list[dict[str, Any]] = []
+
+
+class SavedAgent(_Ours):
     source: SavedSource
     target: SavedTarget
     plan: SavedAgentPlan
 
 
-class SavedSettings(_Checked):
+class SavedSettings(_Ours):
+    """The options the plan was made with (``cli._settings``); keys added later default as the CLI does."""
+
     set: dict[str, str] = {}
     secret_names: list[str] = []
     clone_voices: bool = False
@@ -124,6 +166,10 @@ class SavedSettings(_Checked):
     force: bool = False
     versioning: Literal["auto", "v1", "v2"] = "auto"
     publish_timeout: float = 120.0
+    direct: bool = False
+    on_drift: Literal["keep", "overwrite"] = "keep"
+    on_conflict: Literal["fail", "source", "target"] = "fail"
+    merge: bool = False
 
     @field_validator("publish_timeout")
     @classmethod
@@ -133,12 +179,64 @@ class SavedSettings(_Checked):
         return v
 
 
-class SavedPlan(_Checked):
+class SavedPlan(_Ours):
+    """The whole file ``--out plan.json`` writes: one model validates it before anything is sent."""
+
     kind: Literal["atoms-migrate-saved-plan"]
     format_version: str
+    created_by: str | None = None
+    created_at: str | None = None
     tables_hash: str
     settings: SavedSettings = SavedSettings()
     agents: list[SavedAgent]
+
+
+_KINDS = {
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "list_type": "an array",
+}
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location as the user reads a JSON path: ``agents[0].source.hash``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out or "the document"
+
+
+def _problem(err: Any) -> str:
+    """One validation error in words: the path of the bad field, then what is wrong with it."""
+    where, kind = _where(tuple(err["loc"])), err["type"]
+    if kind == "missing":
+        return f"{where} is missing"
+    if kind == "extra_forbidden":
+        return f"{where} is not a field of a saved plan (format {FORMAT_VERSION})"
+    if kind == "literal_error":
+        return f"{where} must be {str(err['ctx']['expected']).replace(chr(39), '')}"
+    if kind in _KINDS:
+        return f"{where} must be {_KINDS[kind]}"
+    return f"{where}: {str(err['msg']).removeprefix('Value error, ')}"
+
+
+def validate(path: Path, doc: dict[str, Any]) -> SavedPlan:
+    """``doc`` as a ``SavedPlan``, else one ``ConfigError`` naming the first bad field and a hint."""
+    try:
+        return SavedPlan.model_validate(doc)
+    except ValidationError as exc:
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(
+            f"{path} is not a valid saved plan: {_problem(errors[0])}{more}; nothing was sent", REPLAN_HINT
+        ) from None
 
 
 def _outside(ref: str, roots: list[Path]) -> bool:
@@ -149,7 +247,7 @@ def _outside(ref: str, roots: list[Path]) -> bool:
     return not any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
-def check_sources(doc: dict[str, Any], plan_path: Path, project: Path | None = None) -> None:
+def check_sources(plan: SavedPlan, plan_path: Path, project: Path | None = None) -> None:
     """Every source the plan names is safe to read again before any request is sent.
 
     Ids must be single URL path segments (a tampered ``../../v1/user`` would send the API key
@@ -157,23 +255,23 @@ def check_sources(doc: dict[str, Any], plan_path: Path, project: Path | None = N
     the state file belongs to when known, else the working directory or the plan's folder.
     """
     roots = [p.resolve() for p in ([project] if project else [Path.cwd(), plan_path.parent])]
-    for i, agent in enumerate(doc["agents"]):
-        src = agent["source"]
+    for i, agent in enumerate(plan.agents):
+        src = agent.source
         where = f"{plan_path}: agents[{i}].source"
-        if src["kind"] == "id":
-            if not SAFE_ID.match(src["ref"]):
+        if src.kind == "id":
+            if not SAFE_ID.match(src.ref):
                 raise ConfigError(
-                    f"{where}.ref {src['ref'][:60]!r} is not an ElevenLabs agent id; nothing was sent",
+                    f"{where}.ref {src.ref[:60]!r} is not an ElevenLabs agent id; nothing was sent",
                     "The plan was edited by hand or damaged: plan again with --dry-run --out.",
                 )
-            if src.get("agent_id") not in (None, src["ref"]):
+            if src.agent_id not in (None, src.ref):
                 raise ConfigError(
-                    f"{where}: agent_id {src['agent_id']!r} does not match ref {src['ref']!r}; nothing was sent",
+                    f"{where}: agent_id {src.agent_id!r} does not match ref {src.ref!r}; nothing was sent",
                     "The plan was edited by hand or damaged: plan again with --dry-run --out.",
                 )
-        elif not src["ref"].lower().endswith(AGENT_FILE_SUFFIXES) or _outside(src["ref"], roots):
+        elif not src.ref.lower().endswith(AGENT_FILE_SUFFIXES) or _outside(src.ref, roots):
             raise ConfigError(
-                f"{where}.ref {src['ref'][:120]!r} is not an agent file inside the project: it is not "
+                f"{where}.ref {src.ref[:120]!r} is not an agent file inside the project: it is not "
                 f"JSON/YAML or lies outside the project ({', '.join(str(r) for r in roots)}); "
                 "nothing was read or sent",
                 "Apply the plan from the folder it was made in; plan again if it was edited.",
@@ -181,7 +279,8 @@ def check_sources(doc: dict[str, Any], plan_path: Path, project: Path | None = N
 
 
 def load(path: Path, project: Path | None = None) -> dict[str, Any]:
-    """The saved plan at ``path``, validated (shape, ids, source files) before anything is sent."""
+    """The saved plan at ``path``, validated (``SavedPlan``: shape, ids; then source files) before anything
+    is sent. The document is returned as read: ``apply`` compares its plan entries with plans made again."""
     try:
         check_file(path)  # a FIFO or device would block or never end
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -197,57 +296,18 @@ def load(path: Path, project: Path | None = None) -> dict[str, Any]:
         ) from exc
     if not isinstance(doc, dict) or doc.get("kind") != KIND:
         raise ConfigError(f"{path} is not a saved atoms-migrate plan", "Make one with --dry-run --out plan.json.")
-    _check_shape(path, doc)
+    # The version first: a plan of another format is refused as such, not as a list of unknown fields.
     major = str(doc.get("format_version", "")).split(".")[0]
     if major != FORMAT_VERSION:
         raise ConfigError(
             f"{path} has plan format {doc.get('format_version')!r}; this version reads {FORMAT_VERSION}",
             "Plan again with this version of atoms-migrate.",
         )
-    try:
-        SavedPlan.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(part) for part in err["loc"])
-        raise ConfigError(
-            f"{path} is not a valid saved plan: {where}: {err['msg']} ({len(exc.errors())} problem(s)); nothing was sent",
-            "The plan was edited by hand or damaged: plan again with --dry-run --out.",
-        ) from exc
-    if not doc["agents"]:
+    plan = validate(path, doc)
+    if not plan.agents:
         raise ConfigError(f"{path} holds no agents, so there is nothing to apply", "Plan again with --dry-run --out.")
-    check_sources(doc, path, project)
+    check_sources(plan, path, project)
     return doc
-
-
-# What `apply` reads from each agent entry: (path of keys, expected type).
-_REQUIRED: tuple[tuple[tuple[str, ...], type], ...] = (
-    (("source",), dict),
-    (("source", "ref"), str),
-    (("source", "kind"), str),
-    (("source", "hash"), str),
-    (("target",), dict),
-    (("plan",), dict),
-    (("plan", "source"), dict),
-)
-
-
-def _check_shape(path: Path, doc: dict[str, Any]) -> None:
-    """Every key ``apply`` reads is there with its type; else one clean error naming the first gap."""
-    agents = doc.get("agents")
-    if not isinstance(agents, list):
-        raise ConfigError(f"{path}: the saved plan has no `agents` list", "Plan again with --dry-run --out.")
-    for i, item in enumerate(agents):
-        for keys, kind in _REQUIRED:
-            value: Any = item
-            for key in keys:
-                value = value.get(key) if isinstance(value, dict) else None
-            if not isinstance(value, kind):
-                raise ConfigError(
-                    f"{path}: agents[{i}].{'.'.join(keys)} is missing or not a {kind.__name__}",
-                    "The saved plan is damaged or edited by hand; plan again with --dry-run --out.",
-                )
-        if item["source"]["kind"] not in ("id", "file"):
-            raise ConfigError(f"{path}: agents[{i}].source.kind must be id or file", "Plan again with --dry-run --out.")
 
 
 def _comparable_steps(plan: dict[str, Any]) -> Any:
@@ -266,7 +326,8 @@ def refusal(entry: dict[str, Any], planned: Planned, tables_hash: str, saved_tab
     if now is not None and now.agent_id != then.get("agent_id"):
         return f"its target is now Atoms agent {now.agent_id}, not {then.get('agent_id')}"
     if now is not None and planned.target_revision != then.get("revision_id"):
-        return f"the target's live revision changed since planning ({then.get('revision_id')} -> {planned.target_revision})"
+        was, now_revision = then.get("revision_id"), planned.target_revision
+        return f"the target's live revision changed since planning ({was} -> {now_revision})"
     if tables_hash != saved_tables_hash:
         return "the mapping tables changed since planning"
     if _comparable_steps(planned.plan.to_dict()) != _comparable_steps(entry["plan"]):
