@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from atoms_migrate import __version__
 from atoms_migrate.apply.run import Planned
 from atoms_migrate.errors import ConfigError
+from atoms_migrate.fileio import write_text_atomic
 from atoms_migrate.model import StepKind
 from atoms_migrate.source.bounds import InputTooLarge, check_file
 
@@ -60,8 +61,9 @@ def saved_plan(
 
 
 def write(path: Path, doc: dict[str, Any]) -> None:
+    """Atomically (``fileio``): an interrupted ``--out`` leaves the previous plan, never half of one."""
     try:
-        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_text_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise ConfigError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 

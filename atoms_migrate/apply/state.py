@@ -6,18 +6,16 @@ branch, revision applied, hashes of the source config and of the mapping tables,
 ``rollback`` needs (the revision that was live before the last apply, and whether this
 tool created the agent). It also remembers the org resources made for agents (voice clones,
 knowledge bases and the documents sent to them, post-call webhooks and their per-agent
-subscriptions) so re-runs reuse them. It holds ids,
-names and hashes only, never config values, so no secret can land in it. Writes are atomic (temp file in the same folder, then ``os.replace``),
-so an interrupted run leaves the previous file intact. The state is a cache: losing it
-is safe, because agents also carry a marker in their description (see ``plan.marker``).
+subscriptions) so re-runs reuse them. It holds ids, names and hashes only, never config values,
+so no secret can land in it. Writes are atomic (``fileio.write_text_atomic``), so an interrupted
+run leaves the previous file intact. The state is a cache: losing it is safe, because agents
+also carry a marker in their description (see ``plan.marker``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from atoms_migrate.errors import ConfigError
+from atoms_migrate.fileio import write_text_atomic
 from atoms_migrate.source.bounds import check_file
 
 DEFAULT_STATE_PATH = Path(".atoms-migrate") / "state.json"
@@ -143,15 +142,9 @@ def save_state(path: Path, state: StateFile) -> None:
     """Write atomically: a crash leaves either the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".json", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ConfigError(f"cannot write state file {path}: {exc.strerror}") from exc
 
 
