@@ -192,6 +192,11 @@ def update_state(path: Path, change: Callable[[StateFile], None]) -> None:
 
 def record(path: Path, key: str, entry: AgentState | None) -> None:
     """Set (or, with None, remove) one agent entry."""
-    update_state(
-        path, lambda state: state.agents.pop(key, None) if entry is None else state.agents.__setitem__(key, entry)
-    )
+
+    def change(state: StateFile) -> None:
+        if entry is None:
+            state.agents.pop(key, None)
+        else:
+            state.agents[key] = entry
+
+    update_state(path, change)

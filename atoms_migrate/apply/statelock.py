@@ -19,14 +19,15 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 
 from atoms_migrate.errors import ConfigError, MigrationError
 
+fcntl: ModuleType | None
 try:  # POSIX; elsewhere the run goes on without a lock and says so through `available`
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None
 
 EXIT_LOCKED = 4
 

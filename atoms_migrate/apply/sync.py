@@ -29,7 +29,7 @@ from typing import Any
 
 from atoms_migrate import paths
 from atoms_migrate.apply.state import AgentState, canonical_hash
-from atoms_migrate.model import RESOURCE_STEPS, AgentPlan, Step, TargetEdit
+from atoms_migrate.model import RESOURCE_STEPS, Action, AgentPlan, Step, TargetEdit
 from atoms_migrate.plan.compare import differences, matches
 
 SPLIT_KEYS = ("singlePromptConfig",)
@@ -110,6 +110,8 @@ def classify(
         return Sync("new")
     planned = units(plan.target_config)
     live_units = units(live)
+    source: set[str]
+    target: set[str]
     if prior is not None and prior.planned_fields and prior.published_fields:
         source = _changed(unit_hashes(plan.target_config), prior.planned_fields)
         target = _changed(unit_hashes(live), prior.published_fields)
@@ -122,7 +124,7 @@ def classify(
         and (not prior.tables_hash or prior.tables_hash == tables_hash)
     )
     moved = prior is not None and bool(prior.revision_id) and bool(live_revision) and live_revision != prior.revision_id
-    target: set[str] = set()
+    target = set()
     if moved and published is not None:
         base = units(published)
         # A revision holds the config only (agent-level fields live on the agent): compare what it holds.
@@ -132,7 +134,7 @@ def classify(
         # the plan may be theirs. Safer to call it drift than to overwrite it.
         target = {unit_of(c.path) for c in plan.changes}
     if source_same:
-        source: set[str] = set() if target else {unit_of(c.path) for c in plan.changes}
+        source = set() if target else {unit_of(c.path) for c in plan.changes}
     elif target and published is not None:
         base = units(published)
         source = {u for u, value in planned.items() if u not in base or not matches(value, base[u])}
@@ -254,5 +256,5 @@ def restrict(plan: AgentPlan, live: Mapping[str, Any] | None, allowed: Collectio
         steps.append(Step("publish", "publish the draft and wait for the security scan"))
     if meta or body:
         steps.append(Step("verify", "read the live config back and compare it with the plan"))
-    action = "update" if (meta or body) else "no-op"
+    action: Action = "update" if (meta or body) else "no-op"
     return replace(plan, action=action, changes=changes, steps=tuple(steps), target_config=expected)
