@@ -219,14 +219,16 @@ class Webhook(Wire):
     url: str | None = None
     description: str | None = None
     decrypted_secret_key: str | None = Field(default=None, alias="decryptedSecretKey", repr=False)
-    secret: str | None = Field(default=None, repr=False)
-    signing_secret: str | None = Field(default=None, alias="signingSecret", repr=False)
-    secret_key: str | None = Field(default=None, alias="secretKey", repr=False)
+    # Names seen before the SDK typed one; untyped here as before (a non-string one is skipped, not an error).
+    secret: Any = Field(default=None, repr=False)
+    signing_secret: Any = Field(default=None, alias="signingSecret", repr=False)
+    secret_key: Any = Field(default=None, alias="secretKey", repr=False)
 
     @property
     def signing_key(self) -> str | None:
         """The signing secret, whichever name this account's API gives it (SDK: ``decryptedSecretKey``)."""
-        return self.decrypted_secret_key or self.secret or self.signing_secret or self.secret_key or None
+        found = (self.decrypted_secret_key, self.secret, self.signing_secret, self.secret_key)
+        return next((v for v in found if isinstance(v, str) and v), None)
 
     def __repr_args__(self) -> Any:
         # Unknown keys are kept (extra="allow") and repr shows them: keep it to the fields that are no secret.
