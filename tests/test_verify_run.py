@@ -298,3 +298,33 @@ def test_one_failing_side_fails_the_whole_result() -> None:
     )
     assert [run.passed for run in result.runs] == [True, False] and not result.passed
     assert result.to_json()["passed"] is False and result.failed == 1
+
+
+# -- the command's environment wiring (in process, typer's runner) ------------------------------------------------
+
+
+def _cli(*args: str, env: dict[str, str]) -> Any:
+    from typer.testing import CliRunner
+
+    from atoms_migrate.cli import app
+
+    return CliRunner().invoke(app, ["verify", *args], env=env)
+
+
+def test_verify_help_names_the_environment_variables() -> None:
+    help_text = " ".join(_cli("--help", env={}).stdout.split())  # unwrapped
+    assert "[env var: SMALLEST_BASE_URL]" in help_text and "[env var: ELEVENLABS_BASE_URL]" in help_text
+    assert "$SMALLEST_REALTIME_URL" in help_text and "$ELEVENLABS_REALTIME_URL" in help_text
+    assert "SMALLEST_API_KEY" in help_text and "--smallest-api-key" not in help_text  # the key stays env-only
+
+
+@pytest.mark.parametrize(
+    "env, args, says",
+    [
+        ({"SMALLEST_BASE_URL": "ftp://nowhere"}, [], "SMALLEST_BASE_URL 'ftp://nowhere' is not an http(s) URL"),
+        ({"SMALLEST_BASE_URL": "ftp://nowhere"}, ["--smallest-base-url", "gopher://x"], "'gopher://x'"),  # flag wins
+    ],
+)
+def test_the_base_url_variable_feeds_the_option(env: dict[str, str], args: list[str], says: str) -> None:
+    result = _cli("agent_1", "--target", "atoms-1", *args, env={"SMALLEST_API_KEY": "sk-test", **env})
+    assert result.exit_code == 1 and says in result.stderr
