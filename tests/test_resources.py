@@ -7,8 +7,6 @@ or find a resource; send a document or not; remember it, or forget it so the nex
 
 from __future__ import annotations
 
-import io
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from test_voices import _wav
 
 from atoms_migrate.apply.resources import ResourceApplier, ResourceOutcome
 from atoms_migrate.apply.state import KnowledgeBaseState, StateFile, load_state, save_state, update_state
@@ -29,16 +28,6 @@ from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
 
 KEY = "agent_kb0000000000000000001"
 REF = f"<ref:kb:{KEY}>"
-
-
-def _wav(seconds: float, rate: int = 8000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(b"\x00\x01" * int(rate * seconds))
-    return out.getvalue()
 
 
 @dataclass
