@@ -27,6 +27,7 @@ from atoms_migrate.errors import ConfigError
 from atoms_migrate.fileio import write_text_atomic
 from atoms_migrate.model import StepKind
 from atoms_migrate.source.bounds import InputTooLarge, check_file
+from atoms_migrate.validation import EXPECTED, json_path
 
 KIND = "atoms-migrate-saved-plan"
 FORMAT_VERSION = "1"
@@ -193,39 +194,17 @@ class SavedPlan(_Ours):
     agents: list[SavedAgent]
 
 
-_KINDS = {
-    "string_type": "a string",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "dict_type": "an object",
-    "model_type": "an object",
-    "list_type": "an array",
-}
-
-
-def _where(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as the user reads a JSON path: ``agents[0].source.hash``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out or "the document"
-
-
 def _problem(err: Any) -> str:
     """One validation error in words: the path of the bad field, then what is wrong with it."""
-    where, kind = _where(tuple(err["loc"])), err["type"]
+    where, kind = json_path(err["loc"]) or "the document", err["type"]
     if kind == "missing":
         return f"{where} is missing"
     if kind == "extra_forbidden":
         return f"{where} is not a field of a saved plan (format {FORMAT_VERSION})"
     if kind == "literal_error":
         return f"{where} must be {str(err['ctx']['expected']).replace(chr(39), '')}"
-    if kind in _KINDS:
-        return f"{where} must be {_KINDS[kind]}"
+    if kind in EXPECTED:
+        return f"{where} must be {EXPECTED[kind]}"
     return f"{where}: {str(err['msg']).removeprefix('Value error, ')}"
 
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from atoms_migrate.errors import ApiError
+from atoms_migrate.validation import EXPECTED, json_path
 
 SHAPE_HINT = "Check SMALLEST_BASE_URL points at the Atoms API; quote the endpoint to Smallest support."
 
@@ -255,36 +256,14 @@ class WebhookSubscription(Wire):
 
 M = TypeVar("M", bound=Wire)
 
-_EXPECTED = {
-    "model_type": "an object",
-    "model_attributes_type": "an object",
-    "dict_type": "an object",
-    "list_type": "an array",
-    "string_type": "a string",
-    "bool_type": "a boolean",
-    "bool_parsing": "a boolean",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "int_from_float": "an integer",
-}
-
-
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("str", "WebhookRef"):  # a union's branch names, not a key of the answer
-            continue
-        else:
-            out += ("." if out else "") + part
-    return out
+# A union's branch names in a pydantic location, not keys of the answer (WebhookSubscription.webhookId).
+_UNION_BRANCHES = ("str", "WebhookRef")
 
 
 def _error(exc: ValidationError, what: str, endpoint: str, prefix: str) -> ApiError:
     err = exc.errors()[0]
-    where = _where(tuple(err["loc"]))
-    expected = _EXPECTED.get(err["type"], str(err["msg"]).lower())
+    where = json_path(err["loc"], skip=_UNION_BRANCHES)
+    expected = EXPECTED.get(err["type"], str(err["msg"]).lower())
     return shape_error(what, endpoint, expected, err.get("input"), (prefix + where) if prefix or where else "")
 
 
