@@ -233,6 +233,16 @@ def test_golden_sarif(tables) -> None:
     )
 
 
+def test_sarif_of_every_scan_fixture_is_valid_2_1_0(tables) -> None:
+    from atoms_migrate.scan.scanner import Scanner, scan_paths
+
+    base = FIXTURES / "scan"
+    result = scan_paths([base], Scanner(tables.scan), base=base)
+    doc = sarif(result.findings, tables.scan.rules)
+    assert len(doc["runs"][0]["results"]) == len(result.findings) > 100
+    assert _errors(SARIF, doc) == []
+
+
 # -- every golden holds to its schema -----------------------------------------------------------------
 
 
