@@ -318,38 +318,38 @@ def test_plans_of_the_corpus_match_the_schema(tables) -> None:
 # -- the schemas are tight: each mutation of a valid document must fail ------------------------------------
 
 
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _at(doc: dict[str, Any], path: str) -> tuple[Any, Any]:
+    """(the container, the key or index) that ``path`` ("agents/0/action") names in ``doc``."""
+    *parents, last = path.split("/")
+    node: Any = doc
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    return node, int(last) if isinstance(node, list) else last
+
+
+def _set(path: str, value: Any) -> Mutation:
     def mutate(doc: dict[str, Any]) -> None:
-        *parents, last = path.split("/")
-        node: Any = doc
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        if isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
+        node, key = _at(doc, path)
+        node[key] = value
 
     return mutate
 
 
-def _drop(path: str) -> Callable[[dict[str, Any]], None]:
+def _drop(path: str) -> Mutation:
     def mutate(doc: dict[str, Any]) -> None:
-        *parents, last = path.split("/")
-        node: Any = doc
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        del node[last]
+        node, key = _at(doc, path)
+        del node[key]
 
     return mutate
 
 
-def _rename(path: str, new: str) -> Callable[[dict[str, Any]], None]:
+def _rename(path: str, new: str) -> Mutation:
     def mutate(doc: dict[str, Any]) -> None:
-        *parents, last = path.split("/")
-        node: Any = doc
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        node[new] = node.pop(last)
+        node, key = _at(doc, path)
+        node[new] = node.pop(key)
 
     return mutate
 
@@ -417,7 +417,7 @@ PLAN_MUTATIONS = [
 
 
 @pytest.mark.parametrize("golden, mutate", [m[1:] for m in PLAN_MUTATIONS], ids=[m[0] for m in PLAN_MUTATIONS])
-def test_the_plan_schema_refuses(golden: str, mutate: Callable[[dict[str, Any]], None]) -> None:
+def test_the_plan_schema_refuses(golden: str, mutate: Mutation) -> None:
     doc = json.loads((GOLDEN / golden).read_text(encoding="utf-8"))
     assert _errors(PLAN, doc) == []
     mutate(doc)
@@ -433,7 +433,7 @@ def test_the_plan_schema_accepts_an_apply_and_problems() -> None:
 
 
 VERIFY_MUTATIONS = [
-    ("a third run", _set("runs", [{}, {}, {}])),
+    ("a third run", lambda doc: doc["runs"].append(copy.deepcopy(doc["runs"][1]))),
     ("the ElevenLabs run first", _set("runs/0/platform", "elevenlabs")),
     ("an unknown platform", _set("runs/1/platform", "vapi")),
     ("passed with a failed turn", _set("runs/0/turns/1/failures", ["reply lacks 'x'"])),
@@ -446,7 +446,7 @@ VERIFY_MUTATIONS = [
 
 
 @pytest.mark.parametrize("mutate", [m[1] for m in VERIFY_MUTATIONS], ids=[m[0] for m in VERIFY_MUTATIONS])
-def test_the_verify_schema_refuses(mutate: Callable[[dict[str, Any]], None]) -> None:
+def test_the_verify_schema_refuses(mutate: Mutation) -> None:
     doc = json.loads((GOLDEN / "verify-both.json").read_text(encoding="utf-8"))
     assert doc["passed"] and len(doc["runs"]) == 2 and _errors(VERIFY, doc) == []
     mutate(doc)
@@ -462,7 +462,7 @@ SARIF_MUTATIONS = [
 
 
 @pytest.mark.parametrize("mutate", [m[1] for m in SARIF_MUTATIONS], ids=[m[0] for m in SARIF_MUTATIONS])
-def test_the_sarif_schema_is_the_official_one(mutate: Callable[[dict[str, Any]], None]) -> None:
+def test_the_sarif_schema_is_the_official_one(mutate: Mutation) -> None:
     doc = json.loads((GOLDEN / "scan.sarif").read_text(encoding="utf-8"))
     assert _errors(SARIF, doc) == []
     mutate(doc)
