@@ -565,3 +565,7 @@ def test_cli_outputs_match_the_schemas(sandbox_env, tmp_path: Path) -> None:
     assert sorted(p["status"] for p in batch["problems"]) == ["failed", "failed", "skipped"]
     assert junit_problems((tmp_path / "all.xml").read_text()) == []
     valid(cli("apply", "plan.json", "--yes", "--json", "--allow-errors", code=1))
+
+    scanned = run_installed("scan", str(FIXTURES / "scan"), "--sarif", "out.sarif", cwd=tmp_path)
+    assert scanned.returncode == 0, scanned.stderr
+    assert _errors(SARIF, json.loads((tmp_path / "out.sarif").read_text())) == []
