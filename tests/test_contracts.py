@@ -243,6 +243,36 @@ def test_sarif_of_every_scan_fixture_is_valid_2_1_0(tables) -> None:
     assert _errors(SARIF, doc) == []
 
 
+def test_golden_verify_json_of_a_failed_script_on_both_platforms() -> None:
+    """``verify --both --script``: the ElevenLabs side fails its opening, a turn past the time limit fails both."""
+    from test_verify_run import Fakes, _atoms, _clock, _elevenlabs
+
+    from atoms_migrate.verify.run import Limits, run_verify
+    from atoms_migrate.verify.script import Expect, Script, ScriptTurn
+
+    fakes = Fakes()
+    script = Script(
+        name="refunds",
+        opening=Expect(not_contains=["ElevenLabs"]),
+        turns=[ScriptTurn(user="Can I get a refund?", expect=Expect(contains=["refund"])), ScriptTurn(user="Bye")],
+    )
+    result = run_verify(
+        _atoms(),
+        script,
+        {"customer_name": "Ada"},
+        elevenlabs=_elevenlabs(fakes),
+        limits=Limits(session_timeout=1.5),  # the second turn comes 2 s in
+        connectors=fakes.connectors(),
+        clock=_clock(),
+    )
+    doc = result.to_json()
+    _check("verify-script-failed.json", _dumps(doc))
+    assert doc["passed"] is False and [[t["passed"] for t in r["turns"]] for r in doc["runs"]] == [
+        [True, True, False],
+        [False, True, False],
+    ]
+
+
 # -- every golden holds to its schema -----------------------------------------------------------------
 
 
@@ -263,7 +293,7 @@ JSON_GOLDENS = _json_goldens()
 
 def test_the_goldens_cover_every_schema() -> None:
     names = {p.name for p in _json_goldens()}
-    assert set(PLAN_GOLDENS) | {"scan.sarif", "verify-both.json"} <= names
+    assert set(PLAN_GOLDENS) | {"scan.sarif", "verify-both.json", "verify-script-failed.json"} <= names
     assert {p.name.split("-")[0] for p in _json_goldens() if p.suffix == ".json"} == set(NAMES)
 
 
