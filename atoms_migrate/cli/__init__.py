@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 
 from atoms_migrate import __version__
+from atoms_migrate.apply.gate import FailOn
 from atoms_migrate.errors import ConfigError, MigrationError, SourceFileError
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_GATE = 0, 1, 2, 3
@@ -41,12 +42,6 @@ app = typer.Typer(
 )
 mappings_app = typer.Typer(help="Inspect and validate the mapping tables.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(mappings_app, name="mappings")
-
-
-class FailOn(str, Enum):
-    lossy = "lossy"
-    unmapped = "unmapped"
-    error = "error"
 
 
 _SECRET_VALUES: set[str] = set()  # --secret values of this run, scrubbed like API keys
@@ -244,36 +239,6 @@ AllowErrorsOption = Annotated[
 ]
 
 
-def _refusal(agent_plan) -> MigrationError | None:  # type: ignore[no-untyped-def]
-    """Why an agent's plan must not be applied: its error findings (None when it may be)."""
-    errors = agent_plan.errors()
-    if not errors or not agent_plan.has_changes():
-        return None
-    listed = "; ".join(f"{f.source_path}: {f.message}" for f in errors[:3]) + (
-        f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
-    )
-    return MigrationError(
-        f"refused: the plan has {len(errors)} error finding(s), so nothing is written for this agent: {listed}",
-        "Fix the source (see Needs review), or pass --allow-errors to apply without what cannot work.",
-    )
-
-
-def _gate_tripped(plan, fail_on: FailOn | None) -> bool:  # type: ignore[no-untyped-def]
-    if fail_on is None:
-        return False
-    findings = [f for a in plan.agents for f in a.findings]
-    if any(f.severity == "error" for f in findings):
-        return True
-    if fail_on is FailOn.error:
-        return False
-    if any(f.status == "unmapped" and f.severity != "info" for f in findings):
-        return True
-    if fail_on is FailOn.unmapped:
-        return False
-    lossy_changes = any(c.status == "lossy" for a in plan.agents for c in a.changes)
-    return lossy_changes or any(f.status == "lossy" and f.severity != "info" for f in findings)
-
-
 def _write_file(path: Path, text: str, mode: str = "w") -> None:
     """Write (or, with mode "a", append) an output file; failure is one clear error."""
     try:
@@ -395,15 +360,20 @@ MergeOption = Annotated[
 ]
 
 
-def _confirm(question: str, yes: bool) -> None:
+def _ask(question: str, yes: bool) -> bool:
+    """May we write? True with --yes; else asked on the terminal (no terminal: refused with a hint)."""
     if yes:
-        return
+        return True
     if not sys.stdin.isatty():
         raise ConfigError(
             "refusing to write to Smallest Atoms without confirmation: there is no terminal to ask on",
             "Pass --yes to apply non-interactively (CI).",
         )
-    if not typer.confirm(question, default=False, err=True):
+    return typer.confirm(question, default=False, err=True)
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if not _ask(question, yes):
         raise MigrationError("cancelled; nothing was written")
 
 
@@ -552,10 +522,14 @@ def agent(
     """Migrate one ElevenLabs agent to Smallest Atoms: plan, show the diff, apply, verify by reading back."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None)
     with error_boundary(debug), nullcontext() if dry_run else _state_lock(state, wait_lock):
+        from atoms_migrate.apply import flow
         from atoms_migrate.apply.run import Run, describe
         from atoms_migrate.mapping.tables import load_tables
-        from atoms_migrate.plan.planner import plan_all
         from atoms_migrate.report.progress import WaitProgress
+        from atoms_migrate.source.select import SourceSpec
+
+        def say(text: str) -> None:
+            err.print(text, markup=False)
 
         tables = load_tables(mappings)
         config = _run_config(
@@ -591,7 +565,9 @@ def agent(
             _SECRET_VALUES.update(
                 agent_plan.secret_values.values()
             )  # literal credentials of the source: scrubbed like keys
-            plan = plan_all([agent_plan])
+            item = flow.Item(SourceSpec(source, "id" if source_agent.agent_id == source else "file"))
+            item.source, item.planned = source_agent, planned
+            plan = flow.combined_plan([item])
             out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
             if not json_output:
                 from atoms_migrate.report.human import render_plan
@@ -599,57 +575,32 @@ def agent(
                 render_plan(plan, out, verbose=verbose)
             _write_reports(plan, report)
             if out_file:
-                _save_plan(
-                    out_file,
-                    [({"kind": "id" if source_agent.agent_id == source else "file", "ref": source}, planned)],
-                    config,
-                )
-            gate = _gate_tripped(plan, fail_on)
-            refusal = None if allow_errors else _refusal(agent_plan)
-            if dry_run or gate or refusal or not plan.has_changes():
-                if json_output:
-                    sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
-                if agent_plan.blocked:
-                    outcome = run.apply(planned)  # writes nothing: says why
-                    raise outcome.error or MigrationError("conflict")
-                if gate:
-                    written = "" if dry_run else " Nothing was written."
-                    err.print(
-                        f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}",
-                        markup=False,
-                    )  # type: ignore[union-attr]
-                    raise typer.Exit(EXIT_GATE)
-                if refusal is not None:
-                    if not dry_run:
-                        raise refusal
-                    err.print(f"note: without --allow-errors an apply would be {refusal.message}", markup=False)
-                    if detailed_exitcode:
-                        raise typer.Exit(EXIT_CHANGES)
-                    return
-                if not dry_run and planned.target is not None:
-                    run.record_unchanged(planned)
-                    if agent_plan.sync == "drifted":
-                        err.print(
-                            f"Kept the edits made on Atoms agent {planned.target.agent_id}; nothing was written "
-                            "(--on-drift overwrite re-applies the source).",
-                            markup=False,
-                        )
-                    elif agent_plan.resolution == "target":
-                        err.print(
-                            f"Kept the edits made on Atoms agent {planned.target.agent_id} and recorded the new source; "
-                            "nothing was written.",
-                            markup=False,
-                        )
-                    else:
-                        err.print(
-                            f"Nothing to do: Atoms agent {planned.target.agent_id} already matches the plan.",
-                            markup=False,
-                        )
-                if detailed_exitcode and plan.has_changes():
-                    raise typer.Exit(EXIT_CHANGES)
-                return
-            _confirm(f"Apply this plan to Smallest Atoms ({agent_plan.action} {agent_plan.source.name!r})?", yes)
-            outcome = run.apply(planned)
+                _save_plan(out_file, [({"kind": item.spec.kind, "ref": source}, planned)], config)
+            options = flow.FlowOptions(
+                dry_run=dry_run,
+                fail_on=fail_on,
+                allow_errors=allow_errors,
+                detailed_exitcode=detailed_exitcode,
+                single=True,
+            )
+            run_report = flow.post_plan(
+                [item], plan, run, options, confirm=lambda question: _ask(question, yes), say=say
+            )
+        if run_report.cancelled and run_report.error is not None:
+            raise run_report.error
+        if not run_report.applied:
+            if json_output:
+                sys.stdout.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
+            if run_report.error is not None:
+                raise run_report.error
+            if run_report.gate and fail_on is not None:
+                written = "" if dry_run else " Nothing was written."
+                say(f"--fail-on {fail_on.value}: the plan has findings at that level (see Needs review).{written}")
+            if run_report.exit_code():
+                raise typer.Exit(run_report.exit_code())
+            return
+        outcome = item.outcome
+        assert outcome is not None
         for failure in outcome.resources.failures:
             err.print(f"  warning: {failure}", markup=False)
         if outcome.result is None:  # the apply failed before it had a result: the error says why
@@ -662,8 +613,8 @@ def agent(
             _print_result(outcome.result, source, out)
         if outcome.error is not None and not outcome.result.differences:
             raise outcome.error
-        if outcome.result.differences:
-            raise typer.Exit(EXIT_ERROR)
+        if run_report.exit_code():
+            raise typer.Exit(run_report.exit_code())
 
 
 def _settings(config) -> dict:  # type: ignore[no-untyped-def]

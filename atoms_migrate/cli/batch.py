@@ -15,19 +15,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from atoms_migrate.cli import (
     _SECRET_VALUES,
-    EXIT_CHANGES,
-    EXIT_ERROR,
-    EXIT_GATE,
     AllowErrorsOption,
     DebugOption,
     DirectOption,
@@ -45,12 +42,10 @@ from atoms_migrate.cli import (
     Versioning,
     WaitLockOption,
     YesOption,
+    _ask,
     _atoms_client,
-    _confirm,
     _elevenlabs_for_apply,
-    _gate_tripped,
     _project_root,
-    _refusal,
     _run_config,
     _save_plan,
     _state_lock,
@@ -59,7 +54,12 @@ from atoms_migrate.cli import (
     app,
     error_boundary,
 )
-from atoms_migrate.errors import ConfigError, MigrationError, NotAnAgentConfig
+from atoms_migrate.errors import ConfigError
+
+if TYPE_CHECKING:  # the core is imported inside the commands, so `--help` stays fast
+    from atoms_migrate.apply import flow
+    from atoms_migrate.apply.run import Run, RunConfig
+    from atoms_migrate.source.select import SourceSpec
 
 DEFAULT_CONCURRENCY = 4
 
@@ -91,184 +91,26 @@ JunitOption = Annotated[
 ]
 
 
-class _Entry:
-    """One agent through the batch: its spec, then its plan, then its outcome or error."""
+@dataclass(frozen=True)
+class _Outputs:
+    """Where a batch's results go besides the terminal."""
 
-    def __init__(self, spec: Any) -> None:
-        self.spec, self.planned, self.outcome = spec, None, None
-        self.source: Any = None  # the SourceAgent, once read
-        self.error: MigrationError | None = None
-        self.skipped = ""
-        self.seconds = 0.0
-
-    @property
-    def key(self) -> str:
-        return self.planned.source.key if self.planned else self.spec.key
-
-    @property
-    def name(self) -> str:
-        return (self.planned.plan.source.name if self.planned else None) or self.spec.name or self.spec.ref
-
-    def status(self) -> str:
-        if self.skipped:
-            return "skipped"
-        if self.error is not None or (self.outcome is not None and self.outcome.status == "failed"):
-            return "failed"
-        if self.planned is not None and self.planned.plan.blocked:
-            return "failed"  # a conflict nobody said how to settle: nothing is written
-        if self.outcome is not None:
-            return self.outcome.status
-        return self.planned.plan.action if self.planned else "failed"
-
-    def message(self) -> str:
-        if self.skipped:
-            return self.skipped
-        error = self.error or (self.outcome.error if self.outcome else None)
-        if error is None and self.planned is not None and self.planned.plan.blocked:
-            return "conflict: the source and the Atoms agent both changed; see --merge / --on-conflict"
-        if (
-            error is None
-            and self.planned is not None
-            and self.planned.plan.sync == "drifted"
-            and self.planned.plan.resolution == "keep"
-        ):
-            return "drifted: edited on Atoms, kept (--on-drift overwrite re-applies the source)"
-        return error.message if error else ""
+    json_output: bool
+    report: Path | None
+    junit: Path | None
+    out_file: Path | None = None
+    no_color: bool = False
+    verbose: bool = False
 
 
-def _as_error(exc: BaseException) -> MigrationError:
-    if isinstance(exc, MigrationError):
-        return exc
-    return MigrationError(
-        f"unexpected {type(exc).__name__}: {exc}", "This is a bug in atoms-migrate; re-run with --debug."
-    )
-
-
-def _settle(result: Any) -> _Entry:
-    """The entry of a pool result, with the exception it raised (if any) kept as its error."""
-    entry: _Entry = result.item
-    if result.error is not None:
-        entry.error = _as_error(result.error)
-    return entry
-
-
-def _plan_phase(
-    entries: list[_Entry], run: Any, concurrency: int, err: Console, offline_tools: dict[str, Any], check: Any = None
-) -> None:
-    """Read every entry, decide the Atoms names, then plan (reads only); failures and non-agent files are kept per entry.
-
-    Names are decided between the two passes, for the batch as a whole: two sources with the
-    same name (prod and dev copies) must not both be planned as that name (Atoms §K.5).
-    """
-    from atoms_migrate.report.progress import BatchProgress
-    from atoms_migrate.source.select import plan_names, run_pool
-
-    progress = BatchProgress(err, len(entries), "planning")
-
-    def timed(work: Any) -> Any:
-        def run_one(entry: _Entry) -> None:
-            started = time.monotonic()
-            try:
-                work(entry)
-            except NotAnAgentConfig as exc:
-                if check is not None:  # a saved plan's agent that is no longer an agent config: refused, not skipped
-                    entry.error = MigrationError(
-                        f"refused: {exc.message}", "Plan again (--dry-run --out) and review the new plan."
-                    )
-                else:
-                    entry.skipped = exc.message
-            finally:
-                entry.seconds += time.monotonic() - started
-
-        return run_one
-
-    def read_one(entry: _Entry) -> None:
-        entry.source = run.read(entry.spec, offline_tools)
-
-    names: dict[str, str] = {}
-
-    def plan_one(entry: _Entry) -> None:
-        entry.planned = run.plan(entry.source, name=names.get(entry.source.key))
-        if check is not None:
-            reason = check(entry)
-            if reason:
-                entry.error = MigrationError(
-                    f"refused: {reason}", "Plan again (--dry-run --out) and review the new plan."
-                )
-
-    def done(result: Any) -> None:
-        entry = _settle(result)
-        if entry.skipped or entry.error:
-            progress.finished(entry.key, entry.name, entry.status(), entry.message())
-
-    try:
-        run_pool(entries, timed(read_one), concurrency, on_done=done)
-        read = [e for e in entries if e.source is not None and not e.skipped and e.error is None]
-        state = run.state()
-        names.update(
-            plan_names((e.source.key, e.source.name, run.recorded_name(e.source, state)) for e in read if e.source.name)
-        )
-        run_pool(read, timed(plan_one), concurrency, on_done=done)
-    finally:
-        progress.stop()
-
-
-def _apply_phase(entries: list[_Entry], run: Any, concurrency: int, err: Console) -> None:
-    from atoms_migrate.report.progress import BatchProgress
-    from atoms_migrate.source.select import run_pool
-
-    todo = [e for e in entries if e.planned is not None and e.error is None]
-    progress = BatchProgress(err, len(todo), "applying")
-    run.progress = progress.event
-
-    def apply_one(entry: _Entry) -> None:
-        progress.started(entry.key, entry.name)
-        started = time.monotonic()
-        try:
-            entry.outcome = run.apply(entry.planned)
-        finally:
-            entry.seconds += time.monotonic() - started
-
-    def done(result: Any) -> None:
-        entry = _settle(result)
-        detail = entry.message() or (entry.outcome.result.agent_id if entry.outcome and entry.outcome.result else "")
-        for failure in entry.outcome.resources.failures if entry.outcome else []:
-            detail += f"; warning: {failure}"
-        progress.finished(entry.key, entry.name, entry.status(), detail)
-
-    try:
-        run_pool(todo, apply_one, concurrency, on_done=done)
-    finally:
-        progress.stop()
-
-
-def _canary(todo: list[_Entry], choice: str) -> _Entry | None:
-    """The agent a batch applies first and alone: ``--canary SOURCE`` (id, key, file or name), else the first with changes.
-
-    None when fewer than two agents have changes (nothing to protect).
-    """
-    changing = [e for e in todo if e.planned is not None and e.planned.plan.has_changes()]
-    if len(changing) < 2:
-        return None
-    if not choice:
-        return changing[0]
-    for e in changing:
-        if choice in (e.key, e.spec.ref, e.name, Path(e.spec.ref).name, e.spec.agent_id):
-            return e
-    raise ConfigError(
-        f"--canary {choice}: no agent with changes in this batch matches it",
-        "Name one of the agents the plan changes (its ElevenLabs id, file or name), or use --no-canary.",
-    )
-
-
-def _results(entries: list[_Entry]) -> dict[str, Any]:
+def _results(entries: list[flow.Item]) -> dict[str, Any]:
     from atoms_migrate.report.ci import AgentResult
 
     return {e.key: AgentResult(e.status(), e.message(), e.seconds) for e in entries}
 
 
 def _outputs(
-    entries: list[_Entry],
+    entries: list[flow.Item],
     plan: Any,
     json_output: bool,
     report: Path | None,
@@ -317,7 +159,7 @@ def _outputs(
             err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _summary_table(entries: list[_Entry], out: Console) -> None:
+def _summary_table(entries: list[flow.Item], out: Console) -> None:
     from rich.table import Table
 
     table = Table(title="atoms-migrate batch", highlight=False)
@@ -344,13 +186,6 @@ def _gates(max_rps: float | None) -> tuple[Any, Any]:
     from atoms_migrate.platforms.ratelimit import RequestGate
 
     return RequestGate(max_rps), RequestGate(None)
-
-
-def _finish(entries: list[_Entry], applied: bool, out: Console) -> None:
-    if applied:
-        _summary_table(entries, out)
-    if any(e.status() == "failed" for e in entries):
-        raise typer.Exit(EXIT_ERROR)
 
 
 @app.command("all")
@@ -464,10 +299,10 @@ def all_agents(
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug), nullcontext() if dry_run else _state_lock(state, wait_lock):
+        from atoms_migrate.apply import flow
         from atoms_migrate.apply.run import Run
         from atoms_migrate.mapping.tables import load_tables
-        from atoms_migrate.plan.planner import plan_all
-        from atoms_migrate.report.progress import WaitProgress
+        from atoms_migrate.report.progress import BatchProgress, WaitProgress
         from atoms_migrate.source import select as batch
         from atoms_migrate.source.shapes import load_tools_dir
 
@@ -516,150 +351,89 @@ def all_agents(
                 return
             run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=True)  # type: ignore[arg-type]
             run.reveal = lambda text: err.print(text, markup=False, highlight=False)
-            entries = [_Entry(s) for s in specs]
-            _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {})
+            items = [flow.Item(s) for s in specs]
+            flow.plan_items(
+                items,
+                run,
+                concurrency,
+                BatchProgress(err, len(items), "planning"),
+                load_tools_dir(tools_dir) if tools_dir else {},
+            )
+            options = flow.FlowOptions(
+                dry_run=dry_run,
+                fail_on=fail_on,
+                allow_errors=allow_errors,
+                detailed_exitcode=detailed_exitcode,
+                canary=None if no_canary else (canary or ""),
+                concurrency=concurrency,
+            )
             _run_batch(
-                entries,
+                items,
                 run,
                 config,
-                concurrency,
-                dry_run,
+                options,
+                _Outputs(json_output, report, junit, out_file, no_color, verbose),
                 yes,
-                out_file,
-                json_output,
-                report,
-                junit,
-                detailed_exitcode,
-                fail_on,
-                no_color,
-                verbose,
                 err,
-                plan_all,
-                allow_errors,
-                canary=None if no_canary else (canary or ""),
             )
 
 
 def _run_batch(
-    entries: list[_Entry],
-    run: Any,
-    config: Any,
-    concurrency: int,
-    dry_run: bool,
+    items: list[flow.Item],
+    run: Run,
+    config: RunConfig,
+    options: flow.FlowOptions,
+    outputs: _Outputs,
     yes: bool,
-    out_file: Path | None,
-    json_output: bool,
-    report: Path | None,
-    junit: Path | None,
-    detailed_exitcode: bool,
-    fail_on: Any,
-    no_color: bool,
-    verbose: bool,
     err: Console,
-    plan_all: Any,
-    allow_errors: bool = False,
-    canary: str | None = "",
 ) -> None:
-    """Everything after planning, shared by `all` and `apply`: show, gate, ask, apply, report.
+    """Everything after planning, shared by `all` and `apply`: show and save the plan, run the post-plan flow
+    (``apply.flow``), write the outputs, and exit with the report's code."""
+    from atoms_migrate.apply import flow
+    from atoms_migrate.report.human import render_plan
+    from atoms_migrate.report.progress import BatchProgress
 
-    An agent whose plan has error findings is refused (failed, with the reason) unless
-    ``allow_errors``; the others go on, and the exit code is 1. A canary (``canary``: the
-    agent named, "" for the first with changes, None for none) is applied first and alone.
-    """
-    planned = [e for e in entries if e.planned is not None and e.error is None]
-    for e in planned:
-        _SECRET_VALUES.update(e.planned.plan.secret_values.values())
-    plan = plan_all([e.planned.plan for e in planned])
-    out = Console(highlight=False, no_color=no_color or None, soft_wrap=True)
-    if not json_output:
-        from atoms_migrate.report.human import render_plan
+    planned = flow.planned_items(items)
+    for item in planned:
+        assert item.planned is not None
+        _SECRET_VALUES.update(item.planned.plan.secret_values.values())
+    plan = flow.combined_plan(items)
+    if not outputs.json_output:
+        render_plan(plan, Console(highlight=False, no_color=outputs.no_color or None, soft_wrap=True), verbose=outputs.verbose)
+    if outputs.out_file:
+        _save_plan(outputs.out_file, [(_saved_source(i.spec), i.planned) for i in planned], config)
 
-        render_plan(plan, out, verbose=verbose)
-    if out_file:
-        _save_plan(
-            out_file,
-            [
-                (
-                    {
-                        "kind": e.spec.kind,
-                        "ref": e.spec.ref,
-                        **({"agent_id": e.spec.agent_id} if e.spec.agent_id else {}),
-                    },
-                    e.planned,
-                )
-                for e in planned
-            ],
-            config,
-        )
-    gate = _gate_tripped(plan, fail_on)
-    if not allow_errors and not gate:
-        for e in planned:
-            refusal = _refusal(e.planned.plan)
-            if refusal is not None:
-                if dry_run:
-                    err.print(
-                        f"note: {e.name}: without --allow-errors an apply would be {refusal.message}", markup=False
-                    )
-                else:
-                    e.error = refusal
-                    err.print(f"{e.name}: {refusal.message}", markup=False)
-        if any(e.error is not None for e in planned):
-            err.print(
-                "  hint: the other agents go on; fix the sources, or pass --allow-errors to apply them anyway.",
-                markup=False,
-            )
-        planned = [e for e in planned if e.error is None]
-    if dry_run or gate or not any(e.planned.plan.has_changes() for e in planned):
-        if not dry_run and not gate and planned:
-            for e in planned:
-                run.record_unchanged(e.planned)
-            err.print(
-                f"Nothing to do: {'every agent' if len(planned) == len(entries) else 'every agent planned and not refused'} "
-                "already matches its plan.",
-                markup=False,
-            )
-        _outputs(entries, plan, json_output, report, junit, applied=False, err=err)
-        if gate:
-            err.print(
-                f"--fail-on {fail_on.value}: a plan has findings at that level (see Needs review). Nothing was written.",
-                markup=False,
-            )
-            raise typer.Exit(EXIT_GATE)
-        if any(e.status() == "failed" for e in entries):
-            raise typer.Exit(EXIT_ERROR)
-        if detailed_exitcode and plan.has_changes():
-            raise typer.Exit(EXIT_CHANGES)
-        return
-    summary = plan.summary()
-    _confirm(
-        f"Apply to Smallest Atoms: {summary['create']} to create, {summary['update']} to update, "
-        f"{summary['no-op']} unchanged?",
-        yes,
+    def say(text: str) -> None:
+        err.print(text, markup=False)
+
+    report = flow.post_plan(
+        items,
+        plan,
+        run,
+        options,
+        confirm=lambda question: _ask(question, yes),
+        say=say,
+        progress=lambda total, what: BatchProgress(err, total, what),
     )
-    todo = [e for e in entries if e.planned is not None and e.error is None]
-    first = _canary(todo, canary) if canary is not None else None
-    if first is not None:
-        err.print(
-            f"Canary: migrating {first.name} ({first.key}) first; the others wait for its read-back.", markup=False
+    if report.cancelled and report.error is not None:
+        raise report.error
+    _outputs(items, plan, outputs.json_output, outputs.report, outputs.junit, applied=report.applied, err=err)
+    if report.gate and options.fail_on is not None:
+        say(
+            f"--fail-on {options.fail_on.value}: a plan has findings at that level (see Needs review). "
+            "Nothing was written."
         )
-        _apply_phase([first], run, 1, err)
-        from atoms_migrate.apply.applier import ConcurrentEdit
+    if report.applied:
+        _summary_table(
+            items, Console(stderr=outputs.json_output, highlight=False, no_color=outputs.no_color or None)
+        )
+    if report.exit_code():
+        raise typer.Exit(report.exit_code())
 
-        conflict = isinstance(first.outcome.error if first.outcome else first.error, ConcurrentEdit)
-        if first.status() == "failed" and not conflict:  # a concurrent edit is that agent's own news
-            for e in todo:
-                if e is not first:
-                    e.skipped = f"not applied: the canary {first.name} failed ({first.message()})"
-            err.print(
-                f"Canary {first.name} failed: no other agent was touched. Fix it and re-run (or --no-canary).",
-                markup=False,
-            )
-        else:
-            _apply_phase([e for e in todo if e is not first], run, concurrency, err)
-    else:
-        _apply_phase(entries, run, concurrency, err)
-    _outputs(entries, plan, json_output, report, junit, applied=True, err=err)
-    _finish(entries, applied=True, out=Console(stderr=json_output, highlight=False, no_color=no_color or None))
+
+def _saved_source(spec: SourceSpec) -> dict[str, str]:
+    """How a saved plan names an agent's source (``apply PLAN`` reads it again from there)."""
+    return {"kind": spec.kind, "ref": spec.ref, **({"agent_id": spec.agent_id} if spec.agent_id else {})}
 
 
 @app.command("apply")
@@ -704,12 +478,12 @@ def apply_saved(
     """Apply a saved plan exactly: agents whose source or target changed since planning are refused."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug), _state_lock(state, wait_lock):
+        from atoms_migrate.apply import flow
         from atoms_migrate.apply import saved as savedplan
         from atoms_migrate.apply.run import Run
         from atoms_migrate.apply.state import tables_hash
         from atoms_migrate.mapping.tables import load_tables
-        from atoms_migrate.plan.planner import plan_all
-        from atoms_migrate.report.progress import WaitProgress
+        from atoms_migrate.report.progress import BatchProgress, WaitProgress
         from atoms_migrate.source.select import SourceSpec
         from atoms_migrate.source.shapes import load_tools_dir
 
@@ -742,39 +516,34 @@ def apply_saved(
         with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
             run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=len(doc.get("agents") or []) > 1)  # type: ignore[arg-type]
             run.reveal = lambda text: err.print(text, markup=False, highlight=False)
-            entries, saved = [], {}
-            for item in doc.get("agents") or []:
-                src = item["source"]
-                entry = _Entry(
+            items, saved = [], {}
+            for saved_item in doc.get("agents") or []:
+                src = saved_item["source"]
+                item = flow.Item(
                     SourceSpec(
-                        src["ref"], src["kind"], item["plan"]["source"].get("name") or "", agent_id=src.get("agent_id")
+                        src["ref"],
+                        src["kind"],
+                        saved_item["plan"]["source"].get("name") or "",
+                        agent_id=src.get("agent_id"),
                     )
                 )
-                saved[id(entry)] = item
-                entries.append(entry)
+                saved[id(item)] = saved_item
+                items.append(item)
             now_hash = tables_hash(tables)
 
-            def check(entry: _Entry) -> str | None:
-                return savedplan.refusal(saved[id(entry)], entry.planned, now_hash, str(doc.get("tables_hash")))
+            def check(item: flow.Item) -> str | None:
+                assert item.planned is not None
+                return savedplan.refusal(saved[id(item)], item.planned, now_hash, str(doc.get("tables_hash")))
 
-            _plan_phase(entries, run, concurrency, err, load_tools_dir(tools_dir) if tools_dir else {}, check=check)
-            _run_batch(
-                entries,
+            flow.plan_items(
+                items,
                 run,
-                config,
                 concurrency,
-                False,
-                yes,
-                None,
-                json_output,
-                report,
-                junit,
-                False,
-                None,
-                no_color,
-                False,
-                err,
-                plan_all,
-                allow_errors,
-                canary=None if no_canary else (canary or ""),
+                BatchProgress(err, len(items), "planning"),
+                load_tools_dir(tools_dir) if tools_dir else {},
+                check=check,
             )
+            options = flow.FlowOptions(
+                allow_errors=allow_errors, canary=None if no_canary else (canary or ""), concurrency=concurrency
+            )
+            _run_batch(items, run, config, options, _Outputs(json_output, report, junit), yes, err)
