@@ -710,31 +710,11 @@ def _project_root(state: Path | None) -> Path:
 
 
 def source_keys(source: str, state: Path | None) -> list[str]:
-    """Every state key SOURCE may be recorded under: as given, its file's identity, older spellings."""
-    from atoms_migrate.apply.run import read_source
-    from atoms_migrate.source.identity import legacy_keys
-    from atoms_migrate.source.select import SourceSpec
+    """Every state key SOURCE may be recorded under (``apply.release.source_keys``)."""
+    from atoms_migrate.apply.release import source_keys as keys
+    from atoms_migrate.apply.state import DEFAULT_STATE_PATH
 
-    path = Path(source)
-    candidates = [source, *legacy_keys(path)]
-    if path.is_file():
-        candidates[1:1] = read_source(SourceSpec(source, "file"), None, None, root=_project_root(state)).keys
-    return list(dict.fromkeys(candidates))
-
-
-def _state_key(source: str, state: Path | None):  # type: ignore[no-untyped-def]
-    """(state path, key, entry) for SOURCE: a state key as given, or the key of the file it names."""
-    from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
-
-    state_path = state or DEFAULT_STATE_PATH
-    agents = load_state(state_path).agents
-    for key in source_keys(source, state):
-        if key in agents:
-            return state_path, key, agents[key]
-    raise ConfigError(
-        f"{source} is not in the state file {state_path}",
-        "Pass the same SOURCE (agent id or file) you migrated, and the same --state.",
-    )
+    return keys(source, state or DEFAULT_STATE_PATH)
 
 
 @app.command()
@@ -749,39 +729,16 @@ def promote(
     """Make the branch a staged migration (--branch) wrote to the live one."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug), _state_lock(state, wait_lock):
-        from atoms_migrate.apply.applier import pick_live
-        from atoms_migrate.apply.state import LastOperation, record
+        from atoms_migrate.apply import release
+        from atoms_migrate.apply.state import DEFAULT_STATE_PATH
 
-        state_path, key, entry = _state_key(source, state)
-        if entry.live or not entry.branch_id:
-            raise ConfigError(
-                f"{source} is not staged: its last apply already went live",
-                "promote is for migrations applied with --branch.",
-            )
-        atoms = _atoms_client(smallest_base_url, required=True)
-        live = pick_live(atoms.list_branches(entry.smallest_agent_id))
-        _confirm(f"Make branch {entry.branch_name!r} of Atoms agent {entry.smallest_agent_id} live?", yes)
-        atoms.make_live(entry.smallest_agent_id, entry.branch_id)
-        entry.last_operation = LastOperation(
-            kind="promote",
-            previous_branch_id=(live.get("branch") or {}).get("_id"),
-            previous_revision_id=(live.get("branch") or {}).get("headRevisionId"),
+        done = release.promote(
+            source,
+            state or DEFAULT_STATE_PATH,
+            connect=lambda: _atoms_client(smallest_base_url, required=True),
+            confirm=lambda question: _ask(question, yes),
         )
-        entry.live = True
-        record(state_path, key, entry)
-        err.print(f"Branch {entry.branch_name!r} is now live on Atoms agent {entry.smallest_agent_id}.", markup=False)
-
-
-def _remove_subscription(atoms, state_path: Path, key: str, err: Console) -> None:  # type: ignore[no-untyped-def]
-    """Rollback's webhook half: remove the post-call subscription atoms-migrate made for this agent."""
-    from atoms_migrate.apply.postcall import unsubscribe
-    from atoms_migrate.apply.state import load_state, update_state
-
-    subscription = load_state(state_path).webhook_subscriptions.get(key)
-    if subscription is None:
-        return
-    err.print(f"  {unsubscribe(atoms, subscription.agent_id, subscription.webhook_id)}", markup=False)
-    update_state(state_path, lambda state: state.webhook_subscriptions.pop(key, None))
+        err.print(f"Branch {done.branch_name!r} is now live on Atoms agent {done.agent_id}.", markup=False)
 
 
 @app.command()
@@ -796,46 +753,23 @@ def rollback(
     """Undo the last apply: restore the revision live before it, or archive the agent if this tool created it."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     with error_boundary(debug), _state_lock(state, wait_lock):
-        from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult
-        from atoms_migrate.apply.state import record
+        from atoms_migrate.apply import release
+        from atoms_migrate.apply.state import DEFAULT_STATE_PATH
 
-        state_path, key, entry = _state_key(source, state)
-        last = entry.last_operation
-        if last is None:
-            raise ConfigError(f"nothing to roll back for {source}: the state records no apply since the last rollback")
-        atoms = _atoms_client(smallest_base_url, required=True)
-        agent_id = entry.smallest_agent_id
-        if last.kind == "create":
-            _confirm(f"Archive Atoms agent {agent_id}, which atoms-migrate created? (reversible in Atoms)", yes)
-            _remove_subscription(atoms, state_path, key, err)
-            atoms.archive_agent(agent_id)
-            record(state_path, key, None)
+        done = release.rollback(
+            source,
+            state or DEFAULT_STATE_PATH,
+            connect=lambda: _atoms_client(smallest_base_url, required=True),
+            confirm=lambda question: _ask(question, yes),
+            say=lambda text: err.print(text, markup=False),
+        )
+        if done.archived:
             err.print(
-                f"Archived Atoms agent {agent_id}; restore it with DELETE /agent/{agent_id}/archive?on=false.",
+                f"Archived Atoms agent {done.agent_id}; restore it with DELETE /agent/{done.agent_id}/archive?on=false.",
                 markup=False,
             )
-            return
-        if not last.previous_revision_id or (entry.versioning == "v2" and not last.previous_branch_id):
-            raise ConfigError(f"the state does not record what was live before the last {last.kind} of {source}")
-        if last.kind == "promote":
-            _confirm(f"Make the previously live branch of Atoms agent {agent_id} live again?", yes)
-            atoms.make_live(agent_id, str(last.previous_branch_id))
-            entry.live = False
         else:
-            _confirm(f"Restore revision {last.previous_revision_id} on Atoms agent {agent_id}?", yes)
-            applier = Applier(atoms, ApplyOptions(), progress=lambda text: err.print(f"  {text}", markup=False))
-            result = ApplyResult(
-                agent_id=agent_id,
-                versioning=entry.versioning,
-                created=False,
-                branch_id=last.previous_branch_id,
-                branch_name=entry.branch_name,
-            )
-            entry.revision_id = applier.restore(result, str(last.previous_revision_id))
-        _remove_subscription(atoms, state_path, key, err)
-        entry.last_operation = None
-        record(state_path, key, entry)
-        err.print(f"Rolled back Atoms agent {agent_id} ({last.kind} undone).", markup=False)
+            err.print(f"Rolled back Atoms agent {done.agent_id} ({done.undone} undone).", markup=False)
 
 
 @app.command()
