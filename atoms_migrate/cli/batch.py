@@ -1,8 +1,7 @@
-"""The batch commands of the command line: ``all`` (many agents) and ``apply`` (a saved plan).
+"""The batch commands: ``all`` (many agents) and ``apply`` (a saved plan).
 
-Part of the CLI layer (it reads the environment, prints and picks exit codes, like
-``cli.py``, whose helpers it uses). A batch runs in phases: read and plan every agent on a
-bounded pool (reads only), show and report the plan, stop for ``--dry-run`` or a tripped
+A batch runs in phases (``apply.flow``): read and plan every agent on a bounded pool
+(reads only), show and report the plan, stop for ``--dry-run`` or a tripped
 ``--fail-on``, ask once, then apply on the pool with every worker sharing one request gate
 (``--max-rps``, and a global pause on 429) and one state lock. Each agent is isolated: its
 failure is reported and the others go on; the exit code is 1 when any agent failed.
@@ -12,19 +11,18 @@ the rest and leaves finished agents untouched.
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from atoms_migrate.cli import (
-    _SECRET_VALUES,
+from atoms_migrate.cli.boundary import error_boundary, remember_secrets
+from atoms_migrate.cli.clients import atoms_client, elevenlabs_for_apply, request_gates, required_atoms_client
+from atoms_migrate.cli.context import project_root, run_config, state_lock
+from atoms_migrate.cli.options import (
     AllowErrorsOption,
     DebugOption,
     DirectOption,
@@ -39,26 +37,21 @@ from atoms_migrate.cli import (
     OnDriftOption,
     SmallestUrlOption,
     StateOption,
+    VerboseOption,
     Versioning,
     WaitLockOption,
     YesOption,
-    _ask,
-    _atoms_client,
-    _elevenlabs_for_apply,
-    _project_root,
-    _run_config,
-    _save_plan,
-    _state_lock,
-    _write_file,
-    _write_reports,
-    app,
-    error_boundary,
 )
+from atoms_migrate.cli.output import ask, err_console, out_console, print_json, save_plan, write_file, write_reports
+from atoms_migrate.cli.root import app
 from atoms_migrate.errors import ConfigError
+from atoms_migrate.settings import Settings
 
 if TYPE_CHECKING:  # the core is imported inside the commands, so `--help` stays fast
     from atoms_migrate.apply import flow
     from atoms_migrate.apply.run import Run, RunConfig
+    from atoms_migrate.model import Plan
+    from atoms_migrate.report.ci import AgentResult
     from atoms_migrate.source.select import SourceSpec
 
 DEFAULT_CONCURRENCY = 4
@@ -77,7 +70,8 @@ CanaryOption = Annotated[
     typer.Option(
         "--canary",
         metavar="SOURCE",
-        help="Migrate this agent first (id, file or name) and stop before touching any other when its writes are refused or its read-back fails. Default: the first agent with changes.",
+        help="Migrate this agent first (id, file or name) and stop before touching any other when its writes are "
+        "refused or its read-back fails. Default: the first agent with changes.",
     ),
 ]
 NoCanaryOption = Annotated[bool, typer.Option("--no-canary", help="Apply every agent at once, without a canary first.")]
@@ -95,6 +89,7 @@ JunitOption = Annotated[
 class _Outputs:
     """Where a batch's results go besides the terminal."""
 
+    settings: Settings
     json_output: bool
     report: Path | None
     junit: Path | None
@@ -103,89 +98,77 @@ class _Outputs:
     verbose: bool = False
 
 
-def _results(entries: list[flow.Item]) -> dict[str, Any]:
+def _results(items: list[flow.Item]) -> dict[str, AgentResult]:
     from atoms_migrate.report.ci import AgentResult
 
-    return {e.key: AgentResult(e.status(), e.message(), e.seconds) for e in entries}
+    return {i.key: AgentResult(i.status(), i.message(), i.seconds) for i in items}
 
 
-def _outputs(
-    entries: list[flow.Item],
-    plan: Any,
-    json_output: bool,
-    report: Path | None,
-    junit: Path | None,
-    applied: bool,
-    err: Console,
-) -> None:
+def _outputs(items: list[flow.Item], plan: Plan, outputs: _Outputs, applied: bool, err: Console) -> None:
     """JSON on stdout, markdown report and step summary, JUnit, GitHub annotations."""
     from atoms_migrate.apply.run import describe
     from atoms_migrate.report.ci import github_annotations, junit_xml
 
-    results = _results(entries)
+    results = _results(items)
     plans = list(plan.agents)
-    if json_output:
+    if outputs.json_output:
         doc = plan.to_dict()
         if applied:
-            doc["apply"] = [describe(e.outcome) for e in entries if e.outcome is not None]
+            doc["apply"] = [describe(i.outcome) for i in items if i.outcome is not None]
         doc["problems"] = [
             {
-                "source": e.spec.ref,
-                "key": e.key,
-                "status": e.status(),
-                "message": e.message(),
-                "hint": e.error.hint if e.error else "",
+                "source": i.spec.ref,
+                "key": i.key,
+                "status": i.status(),
+                "message": i.message(),
+                "hint": i.error.hint if i.error else "",
             }
-            for e in entries
-            if e.status() in ("failed", "skipped") and (e.outcome is None or e.outcome.result is None)
+            for i in items
+            if i.status() in ("failed", "skipped") and (i.outcome is None or i.outcome.result is None)
         ]
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    problems = [e for e in entries if e.planned is None]
+        print_json(doc)
+    problems = [i for i in items if i.planned is None]
     extra = (
-        ("\n**Not planned**\n\n" + "".join(f"- `{e.spec.ref}`: {e.status()}: {e.message()}\n" for e in problems))
+        ("\n**Not planned**\n\n" + "".join(f"- `{i.spec.ref}`: {i.status()}: {i.message()}\n" for i in problems))
         if problems
         else ""
     )
-    _write_reports(
+    write_reports(
         plan,
-        report,
+        outputs.report,
         {k: f"{r.status}{': ' + r.message if r.message else ''}" for k, r in results.items()} if applied else None,
         extra,
+        settings=outputs.settings,
     )
-    if junit:
-        _write_file(junit, junit_xml(plans, results))
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    if outputs.junit:
+        write_file(outputs.junit, junit_xml(plans, results))
+    if outputs.settings.github_actions:
         for line in github_annotations(plans, results):
             err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def _summary_table(entries: list[flow.Item], out: Console) -> None:
+def _summary_table(items: list[flow.Item], out: Console) -> None:
     from rich.table import Table
 
     table = Table(title="atoms-migrate batch", highlight=False)
     for column in ("Agent", "Action", "Result", "Atoms agent", "Detail"):
         table.add_column(column)
-    for e in entries:
-        result = e.outcome.result if e.outcome else None
+    for item in items:
+        result = item.outcome.result if item.outcome else None
+        planned = item.planned
+        target = planned.target.agent_id if planned and planned.target else ""
         table.add_row(
-            e.name,
-            e.planned.plan.action if e.planned else "-",
-            e.status(),
-            (result.agent_id if result else (e.planned.target.agent_id if e.planned and e.planned.target else ""))
-            or "-",
-            e.message()[:120],
+            item.name,
+            planned.plan.action if planned else "-",
+            item.status(),
+            (result.agent_id if result else target) or "-",
+            item.message()[:120],
         )
     counts: dict[str, int] = {}
-    for e in entries:
-        counts[e.status()] = counts.get(e.status(), 0) + 1
+    for item in items:
+        counts[item.status()] = counts.get(item.status(), 0) + 1
     out.print(table)
     out.print("Batch: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())), markup=False, highlight=False)
-
-
-def _gates(max_rps: float | None) -> tuple[Any, Any]:
-    from atoms_migrate.platforms.ratelimit import RequestGate
-
-    return RequestGate(max_rps), RequestGate(None)
 
 
 @app.command("all")
@@ -193,7 +176,8 @@ def all_agents(
     source: Annotated[
         str | None,
         typer.Argument(
-            help="A directory of agent files or an ElevenLabs CLI project; without it, every agent of the ElevenLabs account."
+            help="A directory of agent files or an ElevenLabs CLI project; without it, every agent of the "
+            "ElevenLabs account."
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan every agent and stop; nothing is written.")] = False,
@@ -286,19 +270,12 @@ def all_agents(
     allow_errors: AllowErrorsOption = False,
     wait_lock: WaitLockOption = 0.0,
     no_color: NoColorOption = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "-v",
-            "--verbose",
-            help="List ignored fields, the note behind every change, and both rendered calls of every tool.",
-        ),
-    ] = False,
+    verbose: VerboseOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Migrate many agents: a whole ElevenLabs account, or a directory of exported agents."""
-    err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
-    with error_boundary(debug), nullcontext() if dry_run else _state_lock(state, wait_lock):
+    err = err_console(no_color)
+    with error_boundary(debug), nullcontext() if dry_run else state_lock(state, wait_lock):
         from atoms_migrate.apply import flow
         from atoms_migrate.apply.run import Run
         from atoms_migrate.mapping.tables import load_tables
@@ -307,7 +284,8 @@ def all_agents(
         from atoms_migrate.source.shapes import load_tools_dir
 
         tables = load_tables(mappings)
-        config = _run_config(
+        settings = Settings.from_env()
+        config = run_config(
             tables,
             state,
             set_values,
@@ -321,10 +299,11 @@ def all_agents(
             on_drift.value,
             on_conflict.value,
             merge,
+            settings=settings,
         )
-        atoms_gate, elevenlabs_gate = _gates(max_rps)
-        atoms = _atoms_client(smallest_base_url, required=not dry_run, gate=atoms_gate)
-        with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
+        atoms_gate, elevenlabs_gate = request_gates(max_rps)
+        atoms = atoms_client(smallest_base_url, required=not dry_run, gate=atoms_gate, settings=settings)
+        with elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate, settings) as elevenlabs:
             notes: list[str] = []
             if source is None:
                 if elevenlabs is None:
@@ -332,7 +311,7 @@ def all_agents(
                         "ELEVENLABS_API_KEY is not set, so the account's agents cannot be listed",
                         "Export ELEVENLABS_API_KEY, or pass a directory of exported agent files.",
                     )
-                specs = batch.enumerate_account(elevenlabs, search=search)  # type: ignore[arg-type]
+                specs = batch.enumerate_account(elevenlabs, search=search)
             else:
                 directory = Path(source)
                 if not directory.is_dir():
@@ -349,7 +328,7 @@ def all_agents(
             if not specs:
                 err.print("No agents to migrate (check SOURCE and the filters).", markup=False)
                 return
-            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=True)  # type: ignore[arg-type]
+            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=True)
             run.reveal = lambda text: err.print(text, markup=False, highlight=False)
             items = [flow.Item(s) for s in specs]
             flow.plan_items(
@@ -372,7 +351,7 @@ def all_agents(
                 run,
                 config,
                 options,
-                _Outputs(json_output, report, junit, out_file, no_color, verbose),
+                _Outputs(settings, json_output, report, junit, out_file, no_color, verbose),
                 yes,
                 err,
             )
@@ -396,12 +375,12 @@ def _run_batch(
     planned = flow.planned_items(items)
     for item in planned:
         assert item.planned is not None
-        _SECRET_VALUES.update(item.planned.plan.secret_values.values())
+        remember_secrets(item.planned.plan.secret_values.values())
     plan = flow.combined_plan(items)
     if not outputs.json_output:
-        render_plan(plan, Console(highlight=False, no_color=outputs.no_color or None, soft_wrap=True), verbose=outputs.verbose)
+        render_plan(plan, out_console(outputs.no_color), verbose=outputs.verbose)
     if outputs.out_file:
-        _save_plan(outputs.out_file, [(_saved_source(i.spec), i.planned) for i in planned], config)
+        save_plan(outputs.out_file, [(_saved_source(i.spec), i.planned) for i in planned if i.planned], config)
 
     def say(text: str) -> None:
         err.print(text, markup=False)
@@ -411,22 +390,20 @@ def _run_batch(
         plan,
         run,
         options,
-        confirm=lambda question: _ask(question, yes),
+        confirm=lambda question: ask(question, yes),
         say=say,
         progress=lambda total, what: BatchProgress(err, total, what),
     )
     if report.cancelled and report.error is not None:
         raise report.error
-    _outputs(items, plan, outputs.json_output, outputs.report, outputs.junit, applied=report.applied, err=err)
+    _outputs(items, plan, outputs, applied=report.applied, err=err)
     if report.gate and options.fail_on is not None:
         say(
             f"--fail-on {options.fail_on.value}: a plan has findings at that level (see Needs review). "
             "Nothing was written."
         )
     if report.applied:
-        _summary_table(
-            items, Console(stderr=outputs.json_output, highlight=False, no_color=outputs.no_color or None)
-        )
+        _summary_table(items, Console(stderr=outputs.json_output, highlight=False, no_color=outputs.no_color or None))
     if report.exit_code():
         raise typer.Exit(report.exit_code())
 
@@ -476,8 +453,8 @@ def apply_saved(
     debug: DebugOption = False,
 ) -> None:
     """Apply a saved plan exactly: agents whose source or target changed since planning are refused."""
-    err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
-    with error_boundary(debug), _state_lock(state, wait_lock):
+    err = err_console(no_color)
+    with error_boundary(debug), state_lock(state, wait_lock):
         from atoms_migrate.apply import flow
         from atoms_migrate.apply import saved as savedplan
         from atoms_migrate.apply.run import Run
@@ -487,34 +464,37 @@ def apply_saved(
         from atoms_migrate.source.select import SourceSpec
         from atoms_migrate.source.shapes import load_tools_dir
 
-        doc = savedplan.load(plan_file, _project_root(state))
-        settings = doc.get("settings") or {}
+        doc = savedplan.load(plan_file, project_root(state))
+        saved_options = doc.get("settings") or {}
+        settings = Settings.from_env()
         tables = load_tables(mappings)
-        config = _run_config(
+        config = run_config(
             tables,
             state,
-            [f"{k}={v}" for k, v in (settings.get("set") or {}).items()],
+            [f"{k}={v}" for k, v in (saved_options.get("set") or {}).items()],
             secrets,
-            bool(settings.get("clone_voices")),
-            settings.get("branch"),
-            bool(settings.get("force")),
-            str(settings.get("versioning") or "auto"),
-            float(settings.get("publish_timeout") or 120.0),
-            bool(settings.get("direct")),
-            str(settings.get("on_drift") or "keep"),
-            str(settings.get("on_conflict") or "fail"),
-            bool(settings.get("merge")),
+            bool(saved_options.get("clone_voices")),
+            saved_options.get("branch"),
+            bool(saved_options.get("force")),
+            str(saved_options.get("versioning") or "auto"),
+            float(saved_options.get("publish_timeout") or 120.0),
+            bool(saved_options.get("direct")),
+            str(saved_options.get("on_drift") or "keep"),
+            str(saved_options.get("on_conflict") or "fail"),
+            bool(saved_options.get("merge")),
+            settings=settings,
         )
-        missing = sorted(n for n in settings.get("secret_names") or [] if not config.tool_options.has_secret(n))
+        missing = sorted(n for n in saved_options.get("secret_names") or [] if not config.tool_options.has_secret(n))
         if missing:
             raise ConfigError(
                 f"the plan was made with secrets that are not given now: {', '.join(missing)}",
                 "Pass each again with --secret NAME=VALUE (or ATOMS_MIGRATE_SECRET_<NAME>).",
             )
-        atoms_gate, elevenlabs_gate = _gates(max_rps)
-        atoms = _atoms_client(smallest_base_url, required=True, gate=atoms_gate)
-        with _elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate) as elevenlabs:
-            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=len(doc.get("agents") or []) > 1)  # type: ignore[arg-type]
+        atoms_gate, elevenlabs_gate = request_gates(max_rps)
+        atoms = required_atoms_client(smallest_base_url, gate=atoms_gate, settings=settings)
+        with elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate, settings) as elevenlabs:
+            many = len(doc.get("agents") or []) > 1
+            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=many)
             run.reveal = lambda text: err.print(text, markup=False, highlight=False)
             items, saved = [], {}
             for saved_item in doc.get("agents") or []:
@@ -546,4 +526,4 @@ def apply_saved(
             options = flow.FlowOptions(
                 allow_errors=allow_errors, canary=None if no_canary else (canary or ""), concurrency=concurrency
             )
-            _run_batch(items, run, config, options, _Outputs(json_output, report, junit), yes, err)
+            _run_batch(items, run, config, options, _Outputs(settings, json_output, report, junit), yes, err)
