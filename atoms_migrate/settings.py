@@ -1,4 +1,4 @@
-"""The environment, read once per command into ``Settings``: the one place atoms-migrate reads ``os.environ``.
+"""The environment, read once per command into ``Settings``: the place the CLI reads ``os.environ``.
 
 Variables that feed an option are declared on the option itself (typer ``envvar=``), so ``--help`` names them:
 ``--smallest-base-url`` ($SMALLEST_BASE_URL) and ``--elevenlabs-base-url`` ($ELEVENLABS_BASE_URL). The rest are
@@ -10,6 +10,8 @@ read here:
 - ``ATOMS_MIGRATE_SECRET_<NAME>``: values of secrets tool headers need (as ``--secret NAME=VALUE``).
 - ``ATOMS_MIGRATE_PDF_FONT``: a TrueType font for the PDFs knowledge-base documents become.
 - ``GITHUB_STEP_SUMMARY``, ``GITHUB_ACTIONS``: the GitHub Actions job summary and annotations.
+
+(``cli/verify.py`` still reads its realtime URLs, ``SMALLEST_REALTIME_URL`` and ``ELEVENLABS_REALTIME_URL``, itself.)
 
 Secret values are kept out of ``repr`` so a traceback or a log line never shows them.
 """

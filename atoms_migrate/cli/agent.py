@@ -28,6 +28,7 @@ from atoms_migrate.cli.options import (
     OnConflictOption,
     OnDrift,
     OnDriftOption,
+    ReportOption,
     SmallestUrlOption,
     StateOption,
     VerboseOption,
@@ -77,12 +78,7 @@ def agent(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the plan (and the apply result) as JSON on stdout (format_version 1).")
     ] = False,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False
-        ),
-    ] = None,
+    report: ReportOption = None,
     state: StateOption = None,
     mappings: MappingsOption = None,
     tools_dir: Annotated[

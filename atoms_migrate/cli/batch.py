@@ -35,6 +35,7 @@ from atoms_migrate.cli.options import (
     OnConflictOption,
     OnDrift,
     OnDriftOption,
+    ReportOption,
     SmallestUrlOption,
     StateOption,
     VerboseOption,
@@ -208,12 +209,7 @@ def all_agents(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the plan (and the results) as JSON on stdout (format_version 1).")
     ] = False,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False
-        ),
-    ] = None,
+    report: ReportOption = None,
     junit: JunitOption = None,
     state: StateOption = None,
     mappings: MappingsOption = None,
@@ -430,12 +426,7 @@ def apply_saved(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the plan and the results as JSON on stdout.")
     ] = False,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False
-        ),
-    ] = None,
+    report: ReportOption = None,
     junit: JunitOption = None,
     state: StateOption = None,
     mappings: MappingsOption = None,

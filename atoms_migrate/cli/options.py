@@ -50,6 +50,7 @@ __all__ = [
     "OnConflictOption",
     "OnDrift",
     "OnDriftOption",
+    "ReportOption",
     "SandboxVersioning",
     "SmallestUrlOption",
     "StateOption",
@@ -77,6 +78,12 @@ MappingsOption = Annotated[
     ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report", help="Write a markdown report (also appended to $GITHUB_STEP_SUMMARY when set).", dir_okay=False
+    ),
+]
 StateOption = Annotated[
     Path | None, typer.Option("--state", help="State file (default: .atoms-migrate/state.json).", dir_okay=False)
 ]
