@@ -1,9 +1,10 @@
 """The one error boundary: every command runs inside ``error_boundary``, where exceptions become exit codes.
 
 An expected failure (``MigrationError``) is one line naming the problem, a ``hint:`` line and its exit code (1, or
-4 for a locked state file); Ctrl-C is 130; anything else is a bug: a one-line message naming the exception, exit
-1. ``--debug`` adds the traceback. Everything written passes ``scrub``: API keys, ``ATOMS_MIGRATE_SECRET_*``
-values, ``--secret`` values and literal credentials found in a source never reach the terminal.
+4 for a locked state file); Ctrl-C is 130; anything else is a bug: a one-line message naming the exception and
+``EXIT_CRASH`` (70), distinct from 1 so CI can tell a crash from a failed migration. ``--debug`` adds the
+traceback. Everything written passes ``scrub``: API keys, ``ATOMS_MIGRATE_SECRET_*`` values, ``--secret`` values
+and literal credentials found in a source never reach the terminal.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 import typer
 from rich.console import Console
 
-from atoms_migrate.errors import EXIT_ERROR, EXIT_INTERRUPTED, MigrationError
+from atoms_migrate.errors import EXIT_CRASH, EXIT_INTERRUPTED, MigrationError
 from atoms_migrate.settings import Settings
 
 _secrets: set[str] = set()  # secret values met during this run (--secret, a source's literal credentials)
@@ -61,4 +62,4 @@ def error_boundary(debug: bool) -> Iterator[None]:
             err.print(scrub(traceback.format_exc()), markup=False)
         err.print(scrub(f"error: unexpected {type(exc).__name__}: {exc}"), markup=False)
         err.print("  hint: this is a bug in atoms-migrate; re-run with --debug and report the traceback.", markup=False)
-        raise typer.Exit(EXIT_ERROR) from None
+        raise typer.Exit(EXIT_CRASH) from None
