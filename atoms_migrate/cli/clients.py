@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 from atoms_migrate import __version__
 from atoms_migrate.errors import ConfigError
@@ -64,6 +64,18 @@ def elevenlabs_client(
     return ElevenLabsClient(http, downloads=downloads)
 
 
+@overload
+def atoms_client(
+    base_url: str | None, required: Literal[True], gate: RequestGate | None = None, settings: Settings | None = None
+) -> AtomsClient: ...
+
+
+@overload
+def atoms_client(
+    base_url: str | None, required: bool, gate: RequestGate | None = None, settings: Settings | None = None
+) -> AtomsClient | None: ...
+
+
 def atoms_client(
     base_url: str | None, required: bool, gate: RequestGate | None = None, settings: Settings | None = None
 ) -> AtomsClient | None:
@@ -101,9 +113,7 @@ def required_atoms_client(
     base_url: str | None, gate: RequestGate | None = None, settings: Settings | None = None
 ) -> AtomsClient:
     """The Atoms client of a command that writes: without SMALLEST_API_KEY, a ConfigError saying so."""
-    client = atoms_client(base_url, True, gate, settings)
-    assert client is not None  # required=True raises instead of returning None
-    return client
+    return atoms_client(base_url, True, gate, settings)
 
 
 @contextmanager

@@ -117,7 +117,8 @@ def status(
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Show where each migrated agent stands: in sync, source changed, drifted, conflict, not migrated, target missing."""
+    """Show where each migrated agent stands: in sync, source changed, drifted, conflict, not migrated, target
+    missing."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply.run import Run
@@ -129,7 +130,7 @@ def status(
             specs, notes = _specs(list(sources or []), elevenlabs)
             for note in notes:
                 err.print(f"note: {note}", markup=False)
-            run = Run(config, atoms, elevenlabs, batch=len(specs) > 1)  # type: ignore[arg-type]
+            run = Run(config, atoms, elevenlabs, batch=len(specs) > 1)
             rows = []
             for spec in specs:
                 try:
