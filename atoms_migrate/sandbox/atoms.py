@@ -34,6 +34,7 @@ import copy
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -580,7 +581,7 @@ class FakeAtoms:
 
     def revision_view(self, agent: Agent, rev: Revision) -> dict[str, Any]:
         branch = agent.branches.get(rev.branch_id or "")
-        view = {
+        view: dict[str, Any] = {
             "_id": rev.id,
             "agent": agent.id,
             "status": rev.status,
@@ -639,7 +640,8 @@ class FakeAtoms:
                 except ValueError:
                     return FakeError(400, "Invalid JSON body").response()
                 try:
-                    return getattr(self, name)(req, body, *m.groups())
+                    route: Callable[..., FakeResponse] = getattr(self, name)
+                    return route(req, body, *m.groups())
                 except FakeError as exc:
                     return exc.response()
                 except _Conflict as exc:
@@ -722,7 +724,7 @@ class FakeAtoms:
                 raise FakeError(404, "Draft not found")
             head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
             view["_resolvedConfig"] = self.flat_resolved(
-                self._stored(_deep_merge(head.config if head else default_config(), branch.draft))
+                self._stored(_deep_merge(head.config if head else default_config(), branch.draft or {}))
             )
             view["_configSource"] = "draft"
         return json_response(200, {"status": True, "data": view})
