@@ -419,7 +419,8 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
             }
         ),
         {
-            "requestBody": '{"order_id": "{{order_id_2}}", "ref": "{{order_id}}", "user_number": "{{user_number_2}}", "caller": "{{user_number}}"}'
+            "requestBody": '{"order_id": "{{order_id_2}}", "ref": "{{order_id}}", '
+            '"user_number": "{{user_number_2}}", "caller": "{{user_number}}"}'
         },
         {
             "body": {
@@ -709,7 +710,8 @@ def test_a_difference_is_an_error_finding_and_the_tool_is_never_mapped(tables) -
     assert not parity.equal and parity.source_path == "conversation_config.agent.prompt.tools[0]"
     errors = [f for f in plan.findings if f.severity == "error"]
     assert [e.message for e in errors] == [
-        'Tool t would not make the same HTTP call on Atoms: body.agent: ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}".'
+        "Tool t would not make the same HTTP call on Atoms: body.agent: "
+        'ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}".'
     ]
     [change] = [c for c in plan.changes if c.path == "singlePromptConfig.tools[0]"]
     assert change.status == "lossy"
@@ -760,7 +762,8 @@ def test_transfer_declared_twice_becomes_one_transfer_call(tables) -> None:
 
 
 def test_system_variables_are_renamed_in_system_tool_texts(tables) -> None:
-    """Review: end_call and transfer_call descriptions (read by the LLM) and the voicemail message kept system__ names."""
+    """Review: end_call and transfer_call descriptions (read by the LLM) and the voicemail message kept system__
+    names."""
     end_call = {**_system("end_call"), "description": "End when {{system__caller_id}} says bye."}
     transfer = {
         "transfer_destination": {"type": "phone", "phone_number": "+14155550100"},
@@ -915,7 +918,8 @@ def test_a_placeholder_header_given_a_secret_compares_as_that_secret() -> None:
 
 
 def test_a_credential_inside_an_object_or_array_constant_is_kept_out_of_the_plan() -> None:
-    """Review: an object constant {"password": ...} went into the plan, the reports and the Tool calls block verbatim."""
+    """Review: an object constant {"password": ...} went into the plan, the reports and the Tool calls block
+    verbatim."""
     from atoms_migrate.mapping.refs import resolve
 
     cfg = body_tool(

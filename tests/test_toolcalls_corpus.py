@@ -216,7 +216,8 @@ def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sa
     )
     assert blocked.returncode != 0 and not sandbox.atoms.summary(), "a call that differs stops the apply by default"
     assert "add_to_cart would not make the same HTTP call" in blocked.stdout + blocked.stderr
-    # --allow-errors: add_to_cart's array field is a reported difference (an error finding that blocks an apply by default)
+    # --allow-errors: add_to_cart's array field is a reported difference (an error finding that blocks an apply by
+    # default)
     run = run_installed(
         "agent", "agent.json", "--tools-dir", "tools", "--yes", "--allow-errors", "--json", *args, cwd=tmp_path, env=env
     )

@@ -218,7 +218,8 @@ def test_script_still_refuses_unknown_keys(tmp_path: Path) -> None:
 def test_cli_verify_json_has_the_opening(live, tmp_path: Path) -> None:
     script = tmp_path / "script.yaml"
     script.write_text(
-        "opening: {contains: Acme}\nturns:\n  - user: Can I get a refund?\n    expect: {contains: refund, matches: 'refund'}\n"
+        "opening: {contains: Acme}\nturns:\n"
+        "  - user: Can I get a refund?\n    expect: {contains: refund, matches: 'refund'}\n"
     )
     run = live.cli("verify", live.el_id, "--script", str(script), "--json", "--var", "customer_name=Ada")
     assert run.returncode == 0, run.stderr + run.stdout

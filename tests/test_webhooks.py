@@ -396,7 +396,8 @@ def test_missing_description_gets_a_generic_one() -> None:
 
 @pytest.mark.parametrize("value", ["{{system__caller_id}}", {"variable_name": "system__caller_id"}])
 def test_a_variable_in_a_header_is_flagged_the_same_in_both_forms(value: Any) -> None:
-    """Review: Atoms §D.3 documents static headers; a {{var}} written in the value was not flagged, a variable_name header was."""
+    """Review: Atoms §D.3 documents static headers; a {{var}} written in the value was not flagged, a variable_name
+    header was."""
     conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {"X-Caller": value}}))
     assert conv.tool["headers"] == {"X-Caller": "{{user_number}}"}
     [note] = [n for n in conv.notes if n.path == "api_schema.request_headers.X-Caller"]
