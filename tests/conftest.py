@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +128,49 @@ def _sdk_contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     violations = list(SDK_VIOLATIONS)
     SDK_VIOLATIONS.clear()
     assert not violations, "requests off the vendor SDK's contract:\n" + "\n".join(violations)
+
+
+# -- every fault or behaviour a test injects into a sandbox must fire ------------------------------
+
+_SANDBOXES: weakref.WeakSet[Any] = weakref.WeakSet()  # every Sandbox built in this process, alive
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _register_sandboxes() -> Iterator[None]:
+    """Keep a weak list of every Sandbox built (module-scoped ones too), so teardown can ask each what fired."""
+    from atoms_migrate.sandbox.server import Sandbox
+
+    original = Sandbox.__init__
+
+    def init(self: Sandbox, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _SANDBOXES.add(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Sandbox, "__init__", init)
+        yield
+
+
+def all_injections() -> list[Any]:
+    """Every fault and behaviour injected so far into any sandbox still alive in this process."""
+    return [injection for sandbox in list(_SANDBOXES) for injection in sandbox.injections()]
+
+
+def unfired_since(before: list[Any]) -> list[str]:
+    """What was injected after ``before`` was taken and has not changed a single answer yet."""
+    seen = {id(injection) for injection in before}  # ``before`` keeps them alive: ids stay unique
+    return [i.what for i in all_injections() if i.fired == 0 and id(i) not in seen]
+
+
+@pytest.fixture(autouse=True)
+def _injections_fired(_register_sandboxes: None) -> Iterator[None]:
+    """A test whose injected fault never fired proves nothing: fail it in teardown.
+
+    Counts every fault (``Sandbox.add_fault``, ``/_sandbox/faults``), account behaviour, ignored draft field and
+    realtime fault the test switched on in any sandbox, and asserts each changed at least one answer
+    (``Sandbox.injections()``).
+    """
+    before = all_injections()
+    yield
+    unfired = unfired_since(before)
+    assert not unfired, "injected but never fired (the test proves nothing about them):\n" + "\n".join(unfired)
