@@ -48,6 +48,16 @@ def findings_at(result, path: str) -> list[Any]:
     return [f for f in result.findings if f.source_path == path]
 
 
+def warnings_and_errors(result) -> set[tuple[str, str, str]]:
+    """Every non-info finding as (source path, status, severity): a table row must cause exactly its own."""
+    return {(f.source_path, f.status, f.severity) for f in result.findings if f.severity != "info"}
+
+
+def only(finding) -> set[tuple[str, str, str]]:
+    """The exact set ``warnings_and_errors`` must equal when ``finding`` is a row's one finding."""
+    return set() if finding.severity == "info" else {(finding.source_path, finding.status, finding.severity)}
+
+
 def _all_numbers(value: Any) -> list[Any]:
     return [v for _, v in paths.iter_leaves({"v": value}) if isinstance(v, (int, float)) and not isinstance(v, bool)]
 
@@ -380,6 +390,7 @@ def test_system_tool_rows_drive_the_finding(tables, kind) -> None:
     (finding,) = findings_at(result, f"{P}.tool_ids[0]")
     assert finding.message == f"System tool {kind}: {row.atoms}" and finding.hint == row.hint
     assert (finding.status, finding.severity) == (row.status, row.severity)
+    assert warnings_and_errors(result) == only(finding)
 
 
 @pytest.mark.parametrize("kind", NAMED_TOOL_TYPES)
@@ -391,6 +402,7 @@ def test_tool_type_rows_drive_the_finding(tables, kind) -> None:
     row = tables.concepts.tools.tool_types[kind]
     (finding,) = findings_at(result, f"{P}.tools[0]")
     assert row.atoms in finding.message and finding.severity == row.severity == "error"
+    assert warnings_and_errors(result) == only(finding)
 
 
 @pytest.mark.parametrize("kind", NAMED_DESTINATIONS)
@@ -402,6 +414,7 @@ def test_transfer_destination_rows_drive_the_finding(tables, kind) -> None:
     (finding,) = findings_at(result, f"{P}.built_in_tools.transfer_to_number.params.transfers[0]")
     assert row.atoms in finding.message and finding.severity == row.severity
     assert not [a for a in result.assignments if a.path.startswith("singlePromptConfig.tools")]
+    assert warnings_and_errors(result) == only(finding)
 
 
 @pytest.mark.parametrize("sound", NAMED_SOUNDS)
@@ -412,6 +425,7 @@ def test_background_sound_rows_say_why(tables, sound) -> None:
     (concept,) = [c for c in tables.concepts.concepts if c.id == "background_sound"]
     (finding,) = findings_at(result, "conversation_config.conversation.background_sound")
     assert concept.params["no_preset"][sound] in finding.message and "backgroundSound" not in values(result)
+    assert warnings_and_errors(result) == only(finding)
 
 
 def test_the_example_agent_maps_as_before(tables) -> None:
