@@ -61,6 +61,15 @@ def make_source(config: dict[str, Any], tools: dict[str, Any] | None = None) -> 
     return src
 
 
+# -- tiers: the fast tier (-m "not e2e") runs in process; a test that starts the CLI must say it is e2e ---------
+
+_TIER = {"e2e": False}  # whether the test being set up or run carries the e2e marker
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _TIER["e2e"] = item.get_closest_marker("e2e") is not None  # before its fixtures: a fixture may start the CLI
+
+
 # The console script installed beside this interpreter (a venv's bin/), else one on PATH.
 _BESIDE = Path(sys.executable).with_name("atoms-migrate")
 EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
@@ -69,7 +78,9 @@ EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
 def run_installed(
     *args: str, cwd: str | Path, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed CLI as a subprocess with a clean vendor environment plus ``env``."""
+    """Run the installed CLI as a subprocess with a clean vendor environment plus ``env`` (e2e tests only)."""
+    if not _TIER["e2e"]:
+        pytest.fail("this test runs the installed CLI in a subprocess: mark it @pytest.mark.e2e", pytrace=False)
     cmd = [EXE, *args] if EXE else [sys.executable, "-m", "atoms_migrate", *args]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_", "GITHUB_"))}
     return subprocess.run(

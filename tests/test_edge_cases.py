@@ -519,6 +519,7 @@ def _tamper(box, doc: dict[str, Any]) -> Any:
     return box.cli("apply", "plan.json", "--yes")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "source, message",
     [
@@ -539,6 +540,7 @@ def test_a_tampered_saved_plan_is_refused_before_any_request(box, source, messag
     assert box.sandbox.log == [], "a request was sent for a tampered plan"
 
 
+@pytest.mark.e2e
 def test_a_tampered_target_id_is_refused_before_any_request(box) -> None:
     doc = _saved_plan(box)
     doc["agents"][1]["target"]["agent_id"] = "x/../../agent"
@@ -546,6 +548,7 @@ def test_a_tampered_target_id_is_refused_before_any_request(box) -> None:
     assert run.returncode == 1 and "agents.1.target.agent_id" in run.stderr and box.sandbox.log == []
 
 
+@pytest.mark.e2e
 def test_a_saved_plan_of_which_nothing_can_be_applied_exits_1(box) -> None:
     doc = _saved_plan(box)
     for path in (box.cwd / "agents").glob("*.json"):
@@ -555,6 +558,7 @@ def test_a_saved_plan_of_which_nothing_can_be_applied_exits_1(box) -> None:
     assert "refused: " in run.stderr and box.writes() == 0 and len(doc["agents"]) == 2
 
 
+@pytest.mark.e2e
 def test_a_newer_state_file_stops_the_cli_before_any_write(box) -> None:
     from test_e2e import _copy_example
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from conftest import EXAMPLE
 from test_e2e import Box, box  # noqa: F401  (the fixture)
+
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = pytest.mark.e2e
 
 HOOK_URL = "https://hooks.example.com/elevenlabs/post-call"
 

@@ -484,6 +484,7 @@ def test_mappings_check_validates_the_scan_rules(tmp_path: Path, edit: tuple[str
     assert tables is None and any(problem in p for p in problems), problems
 
 
+@pytest.mark.e2e
 def test_cli_json_fail_on_and_fix_modes(tmp_path: Path) -> None:
     copy(["python/ws_chat.py", "python/narrate.py", "unrelated.js", "web/static/vendor/convai-bundle.js"], tmp_path)
     state = tmp_path / ".atoms-migrate" / "state.json"
