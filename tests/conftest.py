@@ -40,6 +40,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "dumb")
 
 
+@pytest.fixture(autouse=True)
+def _repository_untouched() -> Iterator[None]:
+    """No test leaves run state in the checkout: parallel workers would share (and fight over) its lock."""
+    state = ROOT / ".atoms-migrate"
+    existed = state.exists()
+    yield
+    assert existed or not state.exists(), f"the test wrote {state}: run the CLI in tmp_path (monkeypatch.chdir)"
+
+
 @pytest.fixture(scope="session")
 def tables() -> MappingTables:
     return load_tables()

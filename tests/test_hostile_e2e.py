@@ -19,9 +19,10 @@ from test_e2e import Box, _box
 from atoms_migrate.sandbox.server import Sandbox
 
 # Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
-pytestmark = pytest.mark.e2e
-
-pytestmark = pytest.mark.skipif(EXE is None, reason="console script not on PATH (package not installed)")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(EXE is None, reason="console script not on PATH (package not installed)"),
+]
 
 
 @pytest.fixture
