@@ -481,10 +481,38 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize("cfg, atoms, elevenlabs", [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
-def test_value_source_row(cfg: dict[str, Any], atoms: dict[str, Any], elevenlabs: dict[str, Any]) -> None:
+_BODY, _HEADERS = "api_schema.request_body_schema.properties", "api_schema.request_headers"
+# The warnings and errors (severity, path) each row's conversion gives: exactly these; a row not named gives none.
+ROW_NOTES: dict[str, set[tuple[str, str]]] = {
+    "number, integer and boolean LLM parameters stay unquoted": {
+        ("warning", f"{_BODY}.b"),
+        ("warning", f"{_BODY}.i"),
+        ("warning", f"{_BODY}.n"),
+    },
+    "headers: system variable in a literal, variable header": {
+        ("warning", f"{_HEADERS}.X-Account"),
+        ("warning", f"{_HEADERS}.X-Caller"),
+    },
+    "legacy list parameters": {("warning", "parameters.properties.n")},
+    "boolean enum stays a boolean": {("warning", f"{_BODY}.ok")},
+    "UI shape: a dynamic-variable header naming a system variable": {("warning", f"{_HEADERS}.X-Caller")},
+    "value_type spelled short (llm, constant) beside a stale source: both sides read it the same": {
+        ("warning", f"{_BODY}.a"),
+        ("warning", f"{_BODY}.b"),
+    },
+    "credential-named header made of a variable is a template, not a literal credential": {
+        ("warning", f"{_HEADERS}.Authorization"),
+        ("warning", f"{_HEADERS}.X-Session"),
+    },
+}
+assert set(ROW_NOTES) <= {r[0] for r in ROWS}, "ROW_NOTES names a row that does not exist"
+
+
+@pytest.mark.parametrize("name, cfg, atoms, elevenlabs", ROWS, ids=[r[0] for r in ROWS])
+def test_value_source_row(name: str, cfg: dict[str, Any], atoms: dict[str, Any], elevenlabs: dict[str, Any]) -> None:
     conv = convert(cfg)
     assert not conv.blocked, [n.message for n in conv.notes if n.severity == "error"]
+    assert {(n.severity, n.path) for n in conv.notes if n.severity != "info"} == ROW_NOTES.get(name, set())
     for key, value in atoms.items():
         assert conv.tool.get(key) == value, f"{key}: {conv.tool.get(key)!r}"
     parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
