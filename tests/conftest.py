@@ -153,6 +153,7 @@ def _sdk_contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 # -- every fault or behaviour a test injects into a sandbox must fire ------------------------------
 
 _SANDBOXES: weakref.WeakSet[Any] = weakref.WeakSet()  # every Sandbox built in this process, alive
+_BUILT: list[Any] = []  # the ones built since the last test's teardown, held until its check has seen them
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -165,6 +166,7 @@ def _register_sandboxes() -> Iterator[None]:
     def init(self: Sandbox, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         _SANDBOXES.add(self)
+        _BUILT.append(self)  # a test's local sandbox would otherwise be collected before the teardown check
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Sandbox, "__init__", init)
@@ -193,4 +195,5 @@ def _injections_fired(_register_sandboxes: None) -> Iterator[None]:
     before = all_injections()
     yield
     unfired = unfired_since(before)
+    _BUILT.clear()
     assert not unfired, "injected but never fired (the test proves nothing about them):\n" + "\n".join(unfired)
