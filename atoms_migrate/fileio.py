@@ -3,9 +3,9 @@
 One helper for every file the tool writes for the user to keep (the state file, saved plans, reports): the
 text goes to a temporary file in the same folder (so ``os.replace`` is a rename on one file system), is
 flushed and fsynced, then replaces the target in one step. On any failure the temporary file is removed
-and the ``OSError`` is raised for the caller to word. The new file has the temporary file's mode, 0600
-(``tempfile.mkstemp``), as the state writer always had: these files name agents, accounts and plans, and
-are the user's own.
+and the ``OSError`` is raised for the caller to word. By default the new file is 0600, as the state writer
+always had: the state file and saved plans name agents, accounts and plans, and are the user's own. Reports
+(made to be shared, e.g. as CI artifacts) ask for 0644, and a rewritten source file keeps its own mode.
 """
 
 from __future__ import annotations
@@ -15,11 +15,16 @@ import tempfile
 from pathlib import Path
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically; the folder must exist. Raises ``OSError``."""
+def write_text_atomic(path: Path, text: str, *, mode: int = 0o600, newline: str | None = None) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically with permission bits ``mode``; the folder must exist.
+
+    ``newline`` is ``open``'s (``""`` writes line endings as they are in ``text``). Raises ``OSError``.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        if mode != 0o600:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

@@ -11,7 +11,8 @@ read here:
 - ``ATOMS_MIGRATE_PDF_FONT``: a TrueType font for the PDFs knowledge-base documents become.
 - ``GITHUB_STEP_SUMMARY``, ``GITHUB_ACTIONS``: the GitHub Actions job summary and annotations.
 
-(``cli/verify.py`` still reads its realtime URLs, ``SMALLEST_REALTIME_URL`` and ``ELEVENLABS_REALTIME_URL``, itself.)
+- ``SMALLEST_REALTIME_URL``, ``ELEVENLABS_REALTIME_URL``: ``verify``'s WebSocket endpoints, when they are not derived
+  from the base URLs (the sandbox prints them).
 
 Secret values are kept out of ``repr`` so a traceback or a log line never shows them.
 """
@@ -41,6 +42,8 @@ class Settings:
     pdf_font: str | None = None
     step_summary: Path | None = None  # $GITHUB_STEP_SUMMARY: the markdown report is appended there too
     github_actions: bool = False  # $GITHUB_ACTIONS == "true": findings also as workflow annotations
+    smallest_realtime_url: str | None = None  # verify: the Atoms WebSocket, instead of the one the host implies
+    elevenlabs_realtime_url: str | None = None  # verify --both: the ElevenLabs WebSocket, likewise
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +56,8 @@ class Settings:
             pdf_font=env.get("ATOMS_MIGRATE_PDF_FONT") or None,
             step_summary=Path(env["GITHUB_STEP_SUMMARY"]) if env.get("GITHUB_STEP_SUMMARY") else None,
             github_actions=env.get("GITHUB_ACTIONS") == "true",
+            smallest_realtime_url=env.get("SMALLEST_REALTIME_URL") or None,
+            elevenlabs_realtime_url=env.get("ELEVENLABS_REALTIME_URL") or None,
         )
 
     def has_key(self, var: str) -> bool:

@@ -33,6 +33,28 @@ def test_the_file_is_the_users_own_0600_as_the_state_writer_made_it(tmp_path) ->
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
+def test_a_report_asks_for_0644_and_line_endings_can_be_kept_as_given(tmp_path) -> None:
+    target = tmp_path / "report.md"
+    fileio.write_text_atomic(target, "a\r\nb\n", mode=0o644, newline="")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert target.read_bytes() == b"a\r\nb\n"
+
+
+def test_the_cli_writes_reports_atomically_and_shareable_and_appends_to_the_job_summary(tmp_path) -> None:
+    from atoms_migrate.cli.output import write_file
+
+    report = tmp_path / "report.md"
+    report.write_text("old")
+    report.chmod(0o600)
+    write_file(report, "new\n")
+    assert report.read_text() == "new\n" and stat.S_IMODE(report.stat().st_mode) == 0o644
+    write_file(report, "more\n", "a")
+    assert report.read_text() == "new\nmore\n"
+    assert _leftovers(tmp_path, {"report.md"}) == []
+    with pytest.raises(ConfigError, match="cannot write"):
+        write_file(tmp_path / "missing" / "r.md", "x")
+
+
 @pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
 def test_a_failure_before_the_rename_leaves_the_old_file_and_no_temporary_one(tmp_path, monkeypatch, failure) -> None:
     target = tmp_path / "state.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -516,8 +517,10 @@ def test_cli_json_fail_on_and_fix_modes(tmp_path: Path) -> None:
     )
     refused = run_installed("scan", "--fix", cwd=tmp_path)  # no terminal, no --yes
     assert refused.returncode == 1 and (tmp_path / "python" / "ws_chat.py").read_text() == before
+    (tmp_path / "python" / "ws_chat.py").chmod(0o750)
     written = run_installed("scan", "--fix", "--yes", cwd=tmp_path)
     assert written.returncode == 0 and "agent/connect" in (tmp_path / "python" / "ws_chat.py").read_text()
+    assert stat.S_IMODE((tmp_path / "python" / "ws_chat.py").stat().st_mode) == 0o750  # the rewrite keeps the mode
     assert (tmp_path / "python" / "narrate.py").read_text() == (FIXTURES / "python" / "narrate.py").read_text()
     again = run_installed("scan", "--fix", "--yes", cwd=tmp_path)
     assert "Nothing to fix" in again.stderr

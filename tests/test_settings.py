@@ -25,6 +25,8 @@ def test_settings_read_every_variable_once() -> None:
             "GITHUB_STEP_SUMMARY": "/tmp/summary.md",
             "GITHUB_ACTIONS": "true",
             "SMALLEST_BASE_URL": "http://127.0.0.1:9",
+            "SMALLEST_REALTIME_URL": "ws://127.0.0.1:9/atoms",
+            "ELEVENLABS_REALTIME_URL": "ws://127.0.0.1:9/convai",
             "UNRELATED": "x",
         }
     )
@@ -34,6 +36,8 @@ def test_settings_read_every_variable_once() -> None:
     assert settings.pdf_font == "/fonts/x.ttf" and settings.step_summary == Path("/tmp/summary.md")
     assert settings.github_actions and settings.smallest_base_url == "http://127.0.0.1:9"
     assert settings.elevenlabs_base_url is None
+    assert settings.smallest_realtime_url == "ws://127.0.0.1:9/atoms"
+    assert settings.elevenlabs_realtime_url == "ws://127.0.0.1:9/convai"
     assert settings.secret_values() == {" xi-key ", "xi-key", "tok-1234"}
     assert "xi-key" not in repr(settings) and "tok-1234" not in repr(settings)
 

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from atoms_migrate.errors import ConfigError, MigrationError
+from atoms_migrate.fileio import write_text_atomic
 from atoms_migrate.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,10 +37,14 @@ def print_json(doc: dict[str, Any]) -> None:
 
 
 def write_file(path: Path, text: str, mode: str = "w") -> None:
-    """Write (or, with mode "a", append) an output file; failure is one clear error."""
+    """Write a report atomically (0644: reports are made to be shared), or with mode "a" append to one (the
+    GitHub job summary, which other steps write too); failure is one clear error."""
     try:
-        with open(path, mode, encoding="utf-8") as fh:
-            fh.write(text)
+        if mode == "a":
+            with open(path, mode, encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            write_text_atomic(path, text, mode=0o644)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from exc
 

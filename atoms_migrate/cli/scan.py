@@ -11,6 +11,7 @@ with one summary line on stderr.
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +26,7 @@ from atoms_migrate.cli.output import confirm as _confirm
 from atoms_migrate.cli.output import write_file as _write_file
 from atoms_migrate.cli.root import app
 from atoms_migrate.errors import EXIT_GATE, ConfigError
+from atoms_migrate.fileio import write_text_atomic
 
 if TYPE_CHECKING:  # imported where used: `scan` is the only command that needs them (start-up time)
     from atoms_migrate.mapping.tables import MappingTables
@@ -215,7 +217,18 @@ def _fix(
         err.print(f"--dry-run: {what} shown above; nothing was written.", markup=False)
         return
     _confirm(f"Write {what}?", yes)
+    written: list[str] = []
     for file_fix in plan.files:
         source = result.texts[file_fix.path]
-        source.path.write_text(file_fix.new_text, encoding="utf-8", newline="")
+        try:
+            # Atomic, keeping the file's own permission bits: a failure leaves each file whole, old or new.
+            mode = stat.S_IMODE(source.path.stat().st_mode)
+            write_text_atomic(source.path, file_fix.new_text, mode=mode, newline="")
+        except OSError as exc:
+            done = f" ({len(written)} file(s) already rewritten: {', '.join(written)})" if written else ""
+            raise ConfigError(
+                f"cannot write {source.path}: {exc.strerror}{done}",
+                "Fix the file's permissions or free space, then run scan --fix again.",
+            ) from exc
+        written.append(str(file_fix.path))
     err.print(f"Wrote {what}.", markup=False)

@@ -11,7 +11,6 @@ SMALLEST_REALTIME_URL / ELEVENLABS_REALTIME_URL when set (the sandbox prints the
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from atoms_migrate.cli.options import DebugOption, NoColorOption, StateOption
 from atoms_migrate.cli.output import write_file as _write_file
 from atoms_migrate.cli.root import app
 from atoms_migrate.errors import EXIT_ERROR, ConfigError
+from atoms_migrate.settings import SMALLEST_API_KEY, Settings
 
 if TYPE_CHECKING:  # imported where used: `verify` is the only command that needs them (start-up time)
     from atoms_migrate.verify.run import AtomsTarget, ElevenLabsReader, ElevenLabsTarget, VerifyResult
@@ -118,7 +118,12 @@ VerifyElevenLabsUrlOption = Annotated[
 
 
 def _atoms_target(
-    source: str, keys: list[str], target: str | None, state: Path | None, smallest_base_url: str | None
+    source: str,
+    keys: list[str],
+    target: str | None,
+    state: Path | None,
+    smallest_base_url: str | None,
+    settings: Settings,
 ) -> AtomsTarget:
     """The Atoms agent to talk to (``--target``, else the state file's entry for SOURCE), with its live config."""
     from atoms_migrate.apply.applier import detect_versioning, read_live
@@ -134,26 +139,26 @@ def _atoms_target(
             f"{source} has no migrated Atoms agent in the state file",
             "Migrate it first, or pass --target AGENT_ID.",
         )
-    atoms = _atoms_client(smallest_base_url, required=True)
+    atoms = _atoms_client(smallest_base_url, required=True, settings=settings)
     doc = atoms.get_agent(agent_id)
     if doc is None:
         raise ConfigError(f"Atoms has no agent {agent_id}", "Check --target, or migrate again.")
     versioning = detect_versioning(atoms, agent_id, "auto", entry.versioning if entry and not target else None)
     live, *_ = read_live(atoms, agent_id, versioning, None, doc)
     host, _, _ = atoms_base_urls(smallest_base_url)
-    api_key = os.environ.get("SMALLEST_API_KEY", "").strip()  # scrubbed from output by cli._scrub
-    return AtomsTarget(agent_id, live, api_key, host, os.environ.get("SMALLEST_REALTIME_URL"))
+    api_key = settings.api_key(SMALLEST_API_KEY)  # scrubbed from output by the error boundary
+    return AtomsTarget(agent_id, live, api_key, host, settings.smallest_realtime_url)
 
 
 @contextmanager
-def _elevenlabs_reader(base_url: str | None) -> Iterator[ElevenLabsReader]:
+def _elevenlabs_reader(base_url: str | None, settings: Settings) -> Iterator[ElevenLabsReader]:
     """The ElevenLabs client, its connection closed when the reads for ``--both`` are done."""
-    client = _elevenlabs_client(base_url)
+    client = _elevenlabs_client(base_url, settings=settings)
     with client.http:
         yield client
 
 
-def _elevenlabs_target(source: str, agent_id: str | None, base_url: str | None) -> ElevenLabsTarget:
+def _elevenlabs_target(source: str, agent_id: str | None, base_url: str | None, settings: Settings) -> ElevenLabsTarget:
     """The original agent for ``--both``; its client is made (and its key checked) only after the Atoms run."""
     from atoms_migrate.platforms.elevenlabs import DEFAULT_BASE_URL
     from atoms_migrate.verify.run import ElevenLabsTarget
@@ -161,9 +166,9 @@ def _elevenlabs_target(source: str, agent_id: str | None, base_url: str | None) 
     return ElevenLabsTarget(
         source,
         agent_id,
-        lambda: _elevenlabs_reader(base_url),
+        lambda: _elevenlabs_reader(base_url, settings),
         base_url or DEFAULT_BASE_URL,
-        os.environ.get("ELEVENLABS_REALTIME_URL"),
+        settings.elevenlabs_realtime_url,
     )
 
 
@@ -242,15 +247,16 @@ def verify(
         from atoms_migrate.verify.run import Limits, run_verify
         from atoms_migrate.verify.script import load_script
 
+        settings = Settings.from_env()
         keys, elevenlabs_id = _source_identity(source, state)
-        atoms = _atoms_target(source, keys, target, state, smallest_base_url)
+        atoms = _atoms_target(source, keys, target, state, smallest_base_url, settings)
         given = parse_pairs(variables or [], "--var")
         loaded = load_script(script) if script else None
         result = run_verify(
             atoms,
             loaded,
             given,
-            elevenlabs=_elevenlabs_target(source, elevenlabs_id, elevenlabs_base_url) if both else None,
+            elevenlabs=_elevenlabs_target(source, elevenlabs_id, elevenlabs_base_url, settings) if both else None,
             limits=Limits(turn_timeout, session_timeout),
             progress=lambda line: err.print(line, markup=False),
         )
