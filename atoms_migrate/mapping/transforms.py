@@ -10,20 +10,16 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from atoms_migrate import paths
-from atoms_migrate.mapping.engine import (
-    MapContext,
-    bounded,
-    number_range,
-    show_number,
-    system_tool_type,
-    tool_config_of,
-)
+from atoms_migrate.mapping.context import MapContext, system_tool_type, tool_config_of
+from atoms_migrate.mapping.numbers import bounded, number_range, show_number
 from atoms_migrate.mapping.refs import is_ref, late_ref
-from atoms_migrate.mapping.tables import Concept
+from atoms_migrate.mapping.schema import Concept
 from atoms_migrate.mapping.toolcalls import tool_parity
 from atoms_migrate.mapping.voices import language_name, pick_voice
 from atoms_migrate.mapping.webhooks import convert_webhook
@@ -614,9 +610,6 @@ def timezone(ctx: MapContext, concept: Concept) -> None:
     if found is None:
         return
     path, value = found
-    from datetime import datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         zone = ZoneInfo(value.strip())
     except (ZoneInfoNotFoundError, ValueError):

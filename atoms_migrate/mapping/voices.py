@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from atoms_migrate.mapping.tables import VoiceTable
+from atoms_migrate.mapping.refs import late_ref
+from atoms_migrate.mapping.schema import VoiceTable
 
 LANGUAGE_NAMES = {
     "en": "english",
@@ -250,8 +251,6 @@ def pick_voice(
     whose table voice does not speak the agent's language is replaced by the nearest voice that
     does (``basis`` "language"); confidence is never high when the language does not match.
     """
-    from atoms_migrate.mapping.refs import late_ref
-
     clones = clones or {}
     wanted = language_name(language) if language else None
     entry = table.lookup(voice_id)

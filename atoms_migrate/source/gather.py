@@ -12,12 +12,20 @@ kept in ``cache`` so a batch reads each shared tool or voice once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from atoms_migrate.errors import ApiError
-from atoms_migrate.mapping.tables import VoiceTable
 from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.source.shapes import SourceAgent, reject_bad_numbers
+
+
+class KnownVoices(Protocol):
+    """The voices the mapping knows without reading them (the voice table's premade voices).
+
+    A protocol, not the table's model: the source layer sits below the mapping and only asks this.
+    """
+
+    def lookup(self, voice_id: str) -> object | None: ...
 
 
 @dataclass
@@ -30,7 +38,7 @@ class Cache:
 
 
 def gather(
-    agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable, cache: Cache | None = None
+    agent: SourceAgent, client: ElevenLabsClient, voice_table: KnownVoices, cache: Cache | None = None
 ) -> SourceAgent:
     cache = cache if cache is not None else Cache()
     tools, voices, documents, notes = dict(agent.tools), dict(agent.voices), dict(agent.documents), list(agent.notes)
