@@ -136,19 +136,7 @@ def _report_unset_variables(ctx: MapContext) -> None:
     defaults = {
         str(paths.parse_path(a.path)[1]) for a in ctx.assignments if paths.parse_path(a.path)[0] == "defaultVariables"
     }
-    system = set(ctx.tables.concepts.system_variables) | {
-        "call_id",
-        "agent_number",
-        "user_number",
-        "current_date",
-        "current_time",
-        "current_day",
-        "conversation_type",
-        "agent_gender",
-        "default_language",
-        "supported_languages",
-        "timezone",
-    }
+    system = set(ctx.tables.concepts.system_variables) | set(ctx.tables.concepts.atoms_system_variables)
     for a in ctx.assignments:
         if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
             missing = sorted(

@@ -81,12 +81,94 @@ class ToolRule(_Strict):
     hint: str = ""
 
 
+class ToolMessage(_Strict):
+    """The finding for a tool type Atoms has no tool for; ``message`` is a ``str.format`` template of {name} and {kind}."""
+
+    severity: Literal["error", "warning", "info"] = "error"
+    message: str
+    hint: str
+
+    @field_validator("message")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        try:
+            v.format(name="tool", kind="kind")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"not a template of {{name}} and {{kind}} ({exc})") from exc
+        return v
+
+
+class TransferType(_Strict):
+    """How an ElevenLabs ``transfer_type`` is carried out on Atoms (``transferOption.type``, Atoms §D)."""
+
+    option: Literal["warm_transfer", "cold_transfer"]
+    lossy: str = Field(default="", description="Why the Atoms transfer differs, when it does (the change's note).")
+
+
+class TransferTypes(_Strict):
+    default: str = Field(description="ElevenLabs' transfer_type when the source sets none")
+    types: dict[str, TransferType]
+
+
 class ToolTable(_Strict):
-    """Tool kinds no transform maps one-to-one (elevenlabs-convai-api.md §A.8.2, §C.3)."""
+    """Tool kinds no transform maps one-to-one (elevenlabs-convai-api.md §A.8.2, §C.3), and the tool data transforms read."""
 
     system_tools: dict[str, ToolRule] = {}  # params.system_tool_type -> rule
     tool_types: dict[str, ToolRule] = {}  # tool_config.type (other than webhook and system) -> rule
     transfer_destinations: dict[str, ToolRule] = {}  # transfer_destination.type (other than phone) -> rule
+    # tool_config.type -> the finding, for types reported with a message of their own (client, mcp).
+    unsupported_types: dict[str, ToolMessage]
+    unknown_type: ToolMessage = Field(description="The finding for a tool type in no list")
+    end_session_names: list[str] = Field(
+        description="Client-tool names (snake_case) whose job is to end the session: the hint points at end_call"
+    )
+    transfers: TransferTypes
+
+
+# The ElevenLabs server defaults the transforms read (an absent field means this value on ElevenLabs).
+EL_LANGUAGE = "conversation_config.agent.language"
+EL_VOICE_ID = "conversation_config.tts.voice_id"
+EL_TURN_TIMEOUT = "conversation_config.turn.turn_timeout"
+_EL_DEFAULTS_READ: dict[str, type | tuple[type, ...]] = {
+    EL_LANGUAGE: str,
+    EL_VOICE_ID: str,
+    EL_TURN_TIMEOUT: (int, float),
+}
+
+
+class ConceptDefaults(_Strict):
+    """Values the mapping falls back to (concepts.yaml ``defaults``)."""
+
+    unnamed_agent: str = Field(description="Placeholder name used in messages")
+    audio_tags: list[str] = Field(default=[], description="regexes of ElevenLabs v3 audio tags")
+    audio_tags_v3: str | None = Field(default=None, description="regex: any bracket an eleven_v3 model treats as a tag")
+    # ElevenLabs server defaults for absent fields, by source path; ELEVENLABS_DEFAULTS_READ must be present.
+    elevenlabs_defaults: dict[str, bool | int | float | str]
+    knowledge_base_name_max: int = Field(ge=1, description="Atoms knowledge-base names are at most this long")
+
+    @field_validator("elevenlabs_defaults")
+    @classmethod
+    def _read_defaults(cls, v: dict[str, bool | int | float | str]) -> dict[str, bool | int | float | str]:
+        for key, kind in _EL_DEFAULTS_READ.items():
+            value = v.get(key)
+            if value is None or isinstance(value, bool) or not isinstance(value, kind):
+                raise ValueError(f"{key} must be set (the mapping reads it when the source leaves it out)")
+        return v
+
+    @field_validator("audio_tags")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            re.compile(pattern)  # re.error is a ValueError: reported with the file and line
+        return v
+
+
+class MetricTable(_Strict):
+    """Post-call metrics: ElevenLabs data-collection types -> Atoms dispositionMetricType (Atoms §B.8)."""
+
+    types: dict[str, Literal["BOOLEAN", "STRING", "INTEGER", "ENUM"]]
+    lossy_types: dict[str, str] = Field(default={}, description="type -> why its values lose meaning on Atoms")
+    evaluation_choices: list[str] = Field(description="ENUM choices of an evaluation criterion, as ElevenLabs' result")
 
 
 class ConceptTable(_Strict):
@@ -94,10 +176,14 @@ class ConceptTable(_Strict):
     containers: list[str] = Field(default=[], description="Structural paths never reported as one unknown block.")
     rules: list[PrefixRule] = []
     system_variables: dict[str, str | None] = {}
-    defaults: dict[str, Any] = {}
+    atoms_system_variables: list[str] = Field(
+        description="Variables Atoms fills at call time (Atoms §F.4): never reported as unset"
+    )
+    defaults: ConceptDefaults
     # Atoms target path (``*`` for any key or list index) -> the range every number written there is clamped to.
     ranges: dict[str, NumberRange] = {}
-    tools: ToolTable = ToolTable()
+    tools: ToolTable
+    metrics: MetricTable
 
 
 class VoiceEntry(_Strict):

@@ -18,9 +18,19 @@ Transform = Callable[[MapContext, Concept], None]
 VOICES_FILE = "mappings/voices.yaml"
 LLMS_FILE = "mappings/llms.yaml"
 LANGUAGES_FILE = "mappings/languages.yaml"
-ELEVENLABS_DEFAULT_VOICE = "cjVigY5qzO86Huf0OWal"  # "Eric", EL §A.5
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _SYSTEM_VAR = re.compile(r"\{\{\s*(system__[A-Za-z0-9_]+)\s*\}\}")
+
+
+def elevenlabs_text(ctx: MapContext, path: str) -> str:
+    """ElevenLabs' server default for a text field the source leaves out (concepts.yaml ``elevenlabs_defaults``)."""
+    return str(ctx.tables.concepts.defaults.elevenlabs_defaults[path])
+
+
+def elevenlabs_number(ctx: MapContext, path: str) -> float:
+    """ElevenLabs' server default for a number field the source leaves out (concepts.yaml ``elevenlabs_defaults``)."""
+    value = ctx.tables.concepts.defaults.elevenlabs_defaults[path]
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else float(value)
 
 
 def is_number(value: Any) -> bool:

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from atoms_migrate.mapping.context import MapContext
 from atoms_migrate.mapping.numbers import bounded, number_range, show_number
-from atoms_migrate.mapping.schema import Concept
+from atoms_migrate.mapping.schema import EL_TURN_TIMEOUT, Concept
 from atoms_migrate.mapping.transforms.common import (
+    elevenlabs_number,
     is_number,
     source_text,
     source_value,
@@ -78,7 +79,7 @@ def silence_end_call(ctx: MapContext, concept: Concept) -> None:
         )
         return
     turn = ctx.get("conversation_config.turn.turn_timeout")
-    turn = turn if is_number(turn) and turn > 0 else 7  # EL default turn_timeout, EL §A.4
+    turn = turn if is_number(turn) and turn > 0 else elevenlabs_number(ctx, EL_TURN_TIMEOUT)
     timeout_range = number_range(ctx.tables, "llmIdleTimeoutConfig.telephonyTimeoutTimeInSecs")
     if timeout_range:  # the idle timeout the plan writes, not the raw source value (1e-9 would overflow)
         turn = bounded(turn, timeout_range[1])

@@ -14,11 +14,10 @@ from atoms_migrate.mapping.transforms.common import (
 )
 from atoms_migrate.model import Step
 
-KB_NAME_MAX = 40  # Atoms §F.6
 
-
-def kb_name(agent_name: str) -> str:
-    return agent_name.strip()[:KB_NAME_MAX].strip() or "atoms-migrate"
+def kb_name(agent_name: str, limit: int) -> str:
+    """The Atoms knowledge base's name: the agent's, cut to the Atoms limit (Atoms §F.6)."""
+    return agent_name.strip()[:limit].strip() or "atoms-migrate"
 
 
 def _document_action(locator: dict[str, Any], record: dict[str, Any]) -> tuple[str, str, str]:
@@ -112,17 +111,17 @@ def knowledge_base(ctx: MapContext, concept: Concept) -> None:
             "ElevenLabs RAG is on: the agent searches the knowledge base with a tool.",
         )
     if documents or options.kb_id is None:
-        agent_name = ctx.source.name or ctx.source.label
+        kb_label = kb_name(ctx.source.name or ctx.source.label, ctx.tables.concepts.defaults.knowledge_base_name_max)
         ctx.resources.append(
             Step(
                 "knowledge_base",
-                f"{'create' if options.kb_id is None else 'add to'} knowledge base {kb_name(agent_name)!r}: "
+                f"{'create' if options.kb_id is None else 'add to'} knowledge base {kb_label!r}: "
                 f"{len(documents)} document(s) (PDF upload, URL scrape), then wait for processing",
                 {
                     "key": ctx.source.key,
                     "kb_id": options.kb_id,
                     "ref": kb_ref,
-                    "name": kb_name(agent_name),
+                    "name": kb_label,
                     "documents": documents,
                 },
             )

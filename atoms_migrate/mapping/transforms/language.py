@@ -6,9 +6,10 @@ import re
 
 from atoms_migrate import paths
 from atoms_migrate.mapping.context import MapContext
-from atoms_migrate.mapping.schema import Concept
+from atoms_migrate.mapping.schema import EL_LANGUAGE, Concept
 from atoms_migrate.mapping.transforms.common import (
     LANGUAGES_FILE,
+    elevenlabs_text,
     source_value,
 )
 
@@ -23,7 +24,9 @@ def language(ctx: MapContext, concept: Concept) -> None:
         return table.codes.get(code) or table.codes.get(re.split(r"[-_]", code)[0])
 
     found = source_value(ctx, concept)
-    source_code = found[1] if found and isinstance(found[1], str) and found[1].strip() else "en"
+    source_code = (
+        found[1] if found and isinstance(found[1], str) and found[1].strip() else elevenlabs_text(ctx, EL_LANGUAGE)
+    )
     default_path = found[0] if found else concept.source
     default = to_atoms(source_code)
     if found and not isinstance(found[1], str):

@@ -29,9 +29,6 @@ def _identifier(ctx: MapContext, raw: str, taken: set[str]) -> str:
     return ident
 
 
-_METRIC_TYPES = {"boolean": "BOOLEAN", "string": "STRING", "integer": "INTEGER", "number": "STRING"}
-
-
 def data_collection(ctx: MapContext, concept: Concept) -> None:
     found = source_value(ctx, concept)
     if found is None:
@@ -43,13 +40,14 @@ def data_collection(ctx: MapContext, concept: Concept) -> None:
     if not value:
         ctx.empty(concept, path, "No data-collection items")
     taken = ctx.metric_ids
+    metrics = ctx.tables.concepts.metrics
     for item_id, item in value.items():
         item_path = paths.join(path, item_id)
         if not isinstance(item, dict):
             wrong_type(ctx, concept, item_path, "a data-collection item", item)
             continue
         kind = item.get("type")
-        metric_type = _METRIC_TYPES.get(kind) if isinstance(kind, str) else None
+        metric_type = metrics.types.get(kind) if isinstance(kind, str) else None
         if metric_type is None:
             ctx.finding(
                 item_path,
@@ -70,8 +68,8 @@ def data_collection(ctx: MapContext, concept: Concept) -> None:
         if isinstance(item.get("enum"), list) and item["enum"] and kind == "string":
             metric["dispositionMetricType"] = "ENUM"
             metric["choices"] = [str(c) for c in item["enum"]]
-        if kind == "number":
-            status, note = "lossy", "Atoms has no decimal metric type; extracted as text."
+        if kind in metrics.lossy_types:
+            status, note = "lossy", metrics.lossy_types[kind]
         if not described:
             status, note = "lossy", "No description in the source; a generic prompt was written."
         ctx.append(concept, concept.target[0], metric, item_path, status, note)
@@ -82,6 +80,7 @@ def evaluation(ctx: MapContext, concept: Concept) -> None:
     if found is None:
         return
     path, value = found
+    choices = ctx.tables.concepts.metrics.evaluation_choices
     taken = ctx.metric_ids
     for i, criterion in enumerate(value):
         item_path = paths.join(path, i)
@@ -104,9 +103,9 @@ def evaluation(ctx: MapContext, concept: Concept) -> None:
             "identifier": ident,
             "dispositionMetricPrompt": goal.strip(),
             "dispositionMetricType": "ENUM",
-            "choices": ["success", "failure", "unknown"],
+            "choices": list(choices),
         }
-        status, note = "mapped", "Success criterion -> ENUM success / failure / unknown, like ElevenLabs' result."
+        status, note = "mapped", f"Success criterion -> ENUM {' / '.join(choices)}, like ElevenLabs' result."
         if from_description:
             status, note = "lossy", "Goal read from `description` (no conversation_goal_prompt)."
         if criterion.get("scoring_mode") == "numeric_uniform":

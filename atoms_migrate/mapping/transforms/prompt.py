@@ -8,8 +8,9 @@ import re
 
 from atoms_migrate import paths
 from atoms_migrate.mapping.context import MapContext
-from atoms_migrate.mapping.schema import Concept
+from atoms_migrate.mapping.schema import EL_LANGUAGE, Concept
 from atoms_migrate.mapping.transforms.common import (
+    elevenlabs_text,
     source_value,
     text_with_variables,
     wrong_type,
@@ -84,9 +85,9 @@ def _strip_quoted_audio_tags(text: str, patterns: list[re.Pattern[str]]) -> tupl
 
 def _audio_tag_patterns(ctx: MapContext, any_bracket: bool) -> list[re.Pattern[str]]:
     defaults = ctx.tables.concepts.defaults
-    patterns = [re.compile(p) for p in defaults.get("audio_tags") or []]
-    if any_bracket and defaults.get("audio_tags_v3"):
-        patterns.append(re.compile(defaults["audio_tags_v3"]))
+    patterns = [re.compile(p) for p in defaults.audio_tags]
+    if any_bracket and defaults.audio_tags_v3:
+        patterns.append(re.compile(defaults.audio_tags_v3))
     return patterns
 
 
@@ -123,7 +124,7 @@ def _greeting_for_language(ctx: MapContext, concept: Concept, path: str, value: 
     """
     languages = ctx.tables.languages
     code = ctx.get("conversation_config.agent.language")
-    code = code if isinstance(code, str) and code.strip() else "en"
+    code = code if isinstance(code, str) and code.strip() else elevenlabs_text(ctx, EL_LANGUAGE)
     if languages.to_atoms(code) is not None:
         return path, value, ""
     fallback = languages.fallback_default

@@ -18,6 +18,7 @@ from atoms_migrate.mapping.transforms.common import (
     text_with_variables,
     wrong_type,
 )
+from atoms_migrate.model import ChangeStatus
 
 
 def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str, Any], path: str) -> None:
@@ -144,12 +145,14 @@ def _transfer_to_number(
                 concept,
             )
             continue
-        transfer_type = transfer.get("transfer_type") or "conference"  # EL default per OAS-2025
-        option = {"conference": "warm_transfer", "blind": "cold_transfer", "sip_refer": "cold_transfer"}.get(
-            enum_value(transfer_type) or ""
-        )
-        status, note = "mapped", f"transfer_type {transfer_type} -> {option}"
+        transfers = ctx.tables.concepts.tools.transfers
+        transfer_type = transfer.get("transfer_type") or transfers.default
+        known = transfers.types.get(enum_value(transfer_type) or "")
+        option = known.option if known is not None else None
+        status: ChangeStatus = "mapped"
+        note = f"transfer_type {transfer_type} -> {option}"
         if option is None:
+            expected = sorted(transfers.types)
             option, status, note = (
                 "cold_transfer",
                 "lossy",
@@ -159,12 +162,12 @@ def _transfer_to_number(
                 paths.join(item_path, "transfer_type"),
                 "lossy",
                 "warning",
-                f"Unknown transfer_type {transfer_type!r:.60} (expected blind, conference or sip_refer); a cold transfer is planned.",
+                f"Unknown transfer_type {transfer_type!r:.60} (expected {', '.join(expected[:-1])} or {expected[-1]}); a cold transfer is planned.",
                 "Fix the value in the source config.",
                 concept,
             )
-        elif transfer_type == "sip_refer":
-            status, note = "lossy", "SIP REFER transfer becomes a cold transfer."
+        elif known is not None and known.lossy:
+            status, note = "lossy", known.lossy
         if normalised != number:
             note += f"; number normalised from {number!r}"
         if normalised in ctx.transfer_numbers:

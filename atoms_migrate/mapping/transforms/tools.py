@@ -19,41 +19,11 @@ from atoms_migrate.mapping.transforms.common import (
 from atoms_migrate.mapping.transforms.system_tools import map_system_tool
 from atoms_migrate.mapping.webhooks import convert_webhook
 
-_NON_SYSTEM_TOOL_FINDINGS = {
-    "client": (
-        "error",
-        "Client tool {name!r} runs in the caller's app; Atoms single-prompt agents have no client tools.",
-        "Move the action to an HTTP endpoint and call it with an api_call tool, or drop it.",
-    ),
-    "mcp": (
-        "error",
-        "MCP tool {name!r} has no Atoms single-prompt equivalent.",
-        "Expose the operation over HTTP and call it with an api_call tool.",
-    ),
-}
 
-
-_END_SESSION_NAMES = frozenset(
-    {
-        "end_session",
-        "end_call",
-        "hang_up",
-        "hangup",
-        "endcall",
-        "end_conversation",
-        "end_chat",
-        "terminate_call",
-        "terminate_session",
-        "disconnect_call",
-        "close_session",
-    }
-)
-
-
-def _ends_session(name: str) -> bool:
+def _ends_session(ctx: MapContext, name: str) -> bool:
     """A client tool named for ending the session (``end_session``, ``hang-up``, ``endCall``...)."""
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-    return re.sub(r"[\s\-]+", "_", snake).strip("_") in _END_SESSION_NAMES
+    return re.sub(r"[\s\-]+", "_", snake).strip("_") in ctx.tables.concepts.tools.end_session_names
 
 
 def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:
@@ -68,10 +38,10 @@ def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], pat
             path, row.status, row.severity, f"Tool {tool_name!r:.60} of type {kind}: {row.atoms}", row.hint, concept
         )
         return
-    severity, message, hint = _NON_SYSTEM_TOOL_FINDINGS.get(
-        kind, ("error", "Tool {name!r} of type {kind!r} is not migrated.", "Recreate it by hand on Atoms.")
-    )
-    if kind == "client" and _ends_session(str(tool_name)):
+    tools = ctx.tables.concepts.tools
+    finding = tools.unsupported_types.get(kind, tools.unknown_type)
+    hint = finding.hint
+    if kind == "client" and _ends_session(ctx, str(tool_name)):
         already = ctx.mapped_system_tools.get("end_call")
         hint = (
             f"Its job is to end the session: Atoms' end_call tool does that, and this agent already gets one (from {already})."
@@ -80,7 +50,7 @@ def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], pat
             "built_in_tools and migrate again, or add an end_call tool on Atoms) so it can still hang up."
         )
     shown = kind if kind != "unknown" or cfg.get("type") is None else cfg.get("type")
-    ctx.finding(path, "unmapped", severity, message.format(name=tool_name, kind=shown), hint, concept)  # type: ignore[arg-type]
+    ctx.finding(path, "unmapped", finding.severity, finding.message.format(name=tool_name, kind=shown), hint, concept)
 
 
 def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: str) -> None:

@@ -47,7 +47,7 @@ def name(ctx: MapContext, concept: Concept) -> None:
     if found:
         wrong_type(ctx, concept, found[0], "a non-empty name", found[1])
     fallback = ctx.source.agent_id or (Path(ctx.source.path).stem if ctx.source.path else None)
-    fallback = fallback or str(ctx.tables.concepts.defaults.get("unnamed_agent", "Migrated agent"))
+    fallback = fallback or ctx.tables.concepts.defaults.unnamed_agent
     ctx.assign(
         concept,
         concept.target[0],
@@ -64,7 +64,7 @@ def number(ctx: MapContext, concept: Concept) -> None:
     if found is None:
         # An absent field is what ElevenLabs' server default made it (EL addendum, September 2026
         # defaults): plan that value, so it never silently becomes a different Atoms default.
-        defaults = ctx.tables.concepts.defaults.get("elevenlabs_defaults") or {}
+        defaults = ctx.tables.concepts.defaults.elevenlabs_defaults
         if params.get("elevenlabs_default") and concept.source in defaults:
             for target in concept.target:
                 ctx.assign(

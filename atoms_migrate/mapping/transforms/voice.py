@@ -8,10 +8,10 @@ from typing import Any
 
 from atoms_migrate.mapping.context import MapContext
 from atoms_migrate.mapping.refs import is_ref
-from atoms_migrate.mapping.schema import Concept
+from atoms_migrate.mapping.schema import EL_VOICE_ID, Concept
 from atoms_migrate.mapping.transforms.common import (
-    ELEVENLABS_DEFAULT_VOICE,
     VOICES_FILE,
+    elevenlabs_text,
     enum_value,
     planned,
     source_value,
@@ -31,7 +31,7 @@ def voice(ctx: MapContext, concept: Concept) -> None:
     voices = ctx.tables.voices
     found = source_value(ctx, concept)
     path = found[0] if found else concept.source
-    voice_id = found[1] if found else ELEVENLABS_DEFAULT_VOICE
+    voice_id = found[1] if found else elevenlabs_text(ctx, EL_VOICE_ID)
     if not isinstance(voice_id, str) or not voice_id.strip():
         wrong_type(ctx, concept, path, "a voice id", voice_id)
         return
