@@ -8,6 +8,7 @@ formats, walks and compares such paths; it knows nothing about either vendor.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -67,7 +68,7 @@ def set_value(tree: dict[str, Any], path: str, value: Any) -> None:
     """Set ``value`` at ``path``, creating dicts and lists along the way."""
     segments = parse_path(path)
     node: Any = tree
-    for seg, nxt in zip(segments, segments[1:]):
+    for seg, nxt in itertools.pairwise(segments):
         empty: Any = [] if isinstance(nxt, int) else {}
         if isinstance(seg, int):
             while len(node) <= seg:
@@ -114,7 +115,7 @@ def match_pattern(pattern: tuple[Segment, ...], path: tuple[Segment, ...]) -> tu
     """
     if len(path) < len(pattern):
         return None
-    for pat, seg in zip(pattern, path):
+    for pat, seg in zip(pattern, path, strict=False):  # path may be longer: a prefix match
         if pat != "*" and pat != seg:
             return None
     return path[: len(pattern)]

@@ -151,7 +151,10 @@ def _report_unset_variables(ctx: MapContext) -> None:
                     a.source_path,
                     "lossy",
                     "warning",
-                    f"Variables without a default value: {', '.join(missing)}; Atoms speaks an unset variable literally.",
+                    (
+                        f"Variables without a default value: {', '.join(missing)}; Atoms speaks an unset variable "
+                        "literally."
+                    ),
                     "Pass them on every call (variables), or add defaults to the agent's dynamic variables.",
                 )
 
@@ -190,7 +193,10 @@ def _account_for_leftovers(ctx: MapContext, rules: list[PrefixRule], containers:
             paths.format_path(top),
             "unmapped",
             "warning",
-            f"Unknown field `{paths.format_path(top)}`: not part of the ElevenLabs agent schema this tool knows, so it is not migrated.",
+            (
+                f"Unknown field `{paths.format_path(top)}`: not part of the ElevenLabs agent schema this tool knows, "
+                "so it is not migrated."
+            ),
             "If it matters, add a rule for it to mappings/concepts.yaml (see `atoms-migrate mappings check`).",
         )
 

@@ -82,7 +82,10 @@ class ToolRule(_Strict):
 
 
 class ToolMessage(_Strict):
-    """The finding for a tool type Atoms has no tool for; ``message`` is a ``str.format`` template of {name} and {kind}."""
+    """The finding for a tool type Atoms has no tool for.
+
+    ``message`` is a ``str.format`` template of {name} and {kind}.
+    """
 
     severity: Literal["error", "warning", "info"] = "error"
     message: str
@@ -111,7 +114,10 @@ class TransferTypes(_Strict):
 
 
 class ToolTable(_Strict):
-    """Tool kinds no transform maps one-to-one (elevenlabs-convai-api.md §A.8.2, §C.3), and the tool data transforms read."""
+    """Tool kinds no transform maps one-to-one (elevenlabs-convai-api.md §A.8.2, §C.3).
+
+    Also the tool data the transforms read: unsupported types, end-session names, transfer types.
+    """
 
     system_tools: dict[str, ToolRule] = {}  # params.system_tool_type -> rule
     tool_types: dict[str, ToolRule] = {}  # tool_config.type (other than webhook and system) -> rule
@@ -216,7 +222,10 @@ class VoiceTable(_Strict):
     voices: list[VoiceEntry]
     language_voices: dict[str, list[LanguageVoice]] = Field(
         default={},
-        description="Atoms language code -> catalog voices that speak it (offline candidates; the first of a gender is the fallback)",
+        description=(
+            "Atoms language code -> catalog voices that speak it (offline candidates; the first of a "
+            "gender is the fallback)"
+        ),
     )
 
     def lookup(self, voice_id: str) -> VoiceEntry | None:

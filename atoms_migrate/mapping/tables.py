@@ -134,7 +134,10 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
         return None, [f"{path}: {exc}"]
     except (RecursionError, ValueError) as exc:
         return None, [
-            f"{path}: not a usable YAML table ({'nested too deeply' if isinstance(exc, RecursionError) else str(exc)[:160]})"
+            (
+                f"{path}: not a usable YAML table "
+                f"({'nested too deeply' if isinstance(exc, RecursionError) else str(exc)[:160]})"
+            )
         ]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -177,7 +180,8 @@ def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
     for i, rule in enumerate(llms.rules):
         if rule.target not in llms.targets:
             problems.append(
-                f"{sources['llms.yaml']}: rules[{i}].target: {rule.target!r} is not an Atoms slmModel ({', '.join(llms.targets)})"
+                f"{sources['llms.yaml']}: rules[{i}].target: {rule.target!r} is not an Atoms slmModel "
+                f"({', '.join(llms.targets)})"
             )
     langs: LanguageTable = tables["languages.yaml"]
     for code, target in langs.codes.items():

@@ -448,7 +448,7 @@ def _compare_json(where: str, a: Any, b: Any, differ: Callable[[str, Any, Any], 
         for key in list(dict.fromkeys([*a, *b])):
             _compare_json(f"{where}.{key}", a.get(key, _UNSET), b.get(key, _UNSET), differ)
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _compare_json(f"{where}[{i}]", x, y, differ)
     elif type(a) is not type(b) or a != b:  # 1 and 1.0 differ in type on the wire; True and 1 too
         if not (

@@ -122,7 +122,10 @@ def _is_template(value: Any) -> bool:
 
 
 def _masked(value: Any) -> str:
-    """``<secret>``, keeping a leading auth scheme word so a planned ``Bearer <secret:x>`` still matches on read-back."""
+    """``<secret>``, keeping a leading auth scheme word.
+
+    So a planned ``Bearer <secret:x>`` still matches on read-back.
+    """
     scheme = re.match(r"(?i)^(?:bearer|basic|token)\s+", value) if isinstance(value, str) else None
     return (scheme.group(0) if scheme else "") + MASK
 

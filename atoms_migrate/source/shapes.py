@@ -375,7 +375,8 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
     if agent_id is not None and (len(agent_id) > MAX_ID_LENGTH or not _ID_SAFE.match(agent_id)):
         raise SourceFileError(
             f"{label}: agent_id is not an ElevenLabs id ({len(agent_id):,} characters"
-            f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the agent's identity",
+            f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the "
+            "agent's identity",
             f"Fix or remove agent_id (ids are letters, digits, '_' and '-', at most {MAX_ID_LENGTH} characters).",
         )
     name = data.get("name")
@@ -474,7 +475,10 @@ def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], 
     if ps:
         out["platform_settings"] = ps
     notes.append(
-        f"flattened legacy shape: {', '.join(k for k in CONVERSATION_SECTIONS if k in cc)} read as conversation_config.*"
+        (
+            f"flattened legacy shape: {', '.join(k for k in CONVERSATION_SECTIONS if k in cc)} read as "
+            "conversation_config.*"
+        )
         + (f"; also normalised: {', '.join(done)}" if done else "")
     )
     return out, moves

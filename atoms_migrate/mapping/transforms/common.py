@@ -54,7 +54,10 @@ def wrong_type(ctx: MapContext, concept: Concept, path: str, expected: str, valu
 
 
 def optional_text(ctx: MapContext, concept: Concept, path: str, value: Any) -> str:
-    """Text the source may leave out (a description, a condition): stripped, or "" with a finding when it is not text."""
+    """Text the source may leave out (a description, a condition).
+
+    Stripped, or "" with a finding when it is not text.
+    """
     if value is None:
         return ""
     if not isinstance(value, str):

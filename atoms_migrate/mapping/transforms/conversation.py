@@ -46,13 +46,19 @@ def timezone(ctx: MapContext, concept: Concept) -> None:
             {"label": value.strip(), "offset": offset},
             path,
             "lossy",
-            f"{value} observes daylight saving time; Atoms keeps the fixed standard offset {offset:+d} min, an hour off in summer.",
+            (
+                f"{value} observes daylight saving time; Atoms keeps the fixed standard offset {offset:+d} min, an "
+                "hour off in summer."
+            ),
         )
         ctx.finding(
             path,
             "lossy",
             "warning",
-            f"Timezone {value} observes daylight saving time; the Atoms offset is fixed at {offset:+d} minutes (standard time).",
+            (
+                f"Timezone {value} observes daylight saving time; the Atoms offset is fixed at {offset:+d} minutes "
+                "(standard time)."
+            ),
             "Check the agent's sense of time in summer, or move the offset by hand when the clocks change.",
             concept,
         )
@@ -86,7 +92,10 @@ def silence_end_call(ctx: MapContext, concept: Concept) -> None:
     wanted = max(0, math.ceil(min(value, 1e12) / turn) - 1)  # bounded first: 10**400 / 7 overflows a float
     retries_range = number_range(ctx.tables, concept.target[0])
     retries = bounded(wanted, retries_range[1]) if retries_range else wanted
-    note = f"Hang up after ~{show_number(value)} s of silence -> {retries} re-prompt(s) of {turn:g} s each before the call ends."
+    note = (
+        f"Hang up after ~{show_number(value)} s of silence -> {retries} re-prompt(s) of {turn:g} s each before "
+        "the call ends."
+    )
     if retries != wanted:
         limits = retries_range[1]  # type: ignore[index]
         note += f" ({show_number(wanted)} needed; Atoms range {limits.min:g}-{limits.max:g}, {limits.reference}.)"

@@ -47,7 +47,8 @@ def language(ctx: MapContext, concept: Concept) -> None:
             default_path,
             "unmapped",
             "error",
-            f"Primary language {source_code!r} cannot be represented on Atoms (agent languages: {', '.join(table.atoms_codes)}); "
+            f"Primary language {source_code!r} cannot be represented on Atoms (agent languages: "
+            f"{', '.join(table.atoms_codes)}); "
             f"the plan uses {default!r}.",
             "Check that the agent can serve callers in a supported language before migrating.",
             concept,
@@ -75,7 +76,10 @@ def language(ctx: MapContext, concept: Concept) -> None:
                 preset_path,
                 "unmapped",
                 "warning",
-                f"Language preset {code!r} cannot be represented on Atoms; callers in it are not served in their language.",
+                (
+                    f"Language preset {code!r} cannot be represented on Atoms; callers in it are not served in their "
+                    "language."
+                ),
                 f"Atoms agent languages are {', '.join(table.atoms_codes)}.",
                 concept,
             )

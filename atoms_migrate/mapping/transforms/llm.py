@@ -79,7 +79,10 @@ def _custom_llm(ctx: MapContext, concept: Concept, path: str, value: str) -> tup
         path,
         "unmapped",
         "error",
-        f"Custom LLM endpoint{where}: whatever it does around the model (retrieval, guardrails, routing) is lost on Atoms.",
+        (
+            f"Custom LLM endpoint{where}: whatever it does around the model (retrieval, guardrails, routing) is lost "
+            "on Atoms."
+        ),
         "Configure the endpoint on Atoms as customLLMWebSocketUrl (WebSocket) by hand, or accept the planned model; "
         "--allow-errors applies the plan without it.",
         concept,

@@ -171,7 +171,10 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
             path,
             "unmapped",
             "warning",
-            f"{inherited}Post-call webhook {hook_id}: its URL is kept in the ElevenLabs workspace and was not read, so it is not migrated.",
+            (
+                f"{inherited}Post-call webhook {hook_id}: its URL is kept in the ElevenLabs workspace and was not "
+                "read, so it is not migrated."
+            ),
             "Migrate with ELEVENLABS_API_KEY set (the URL is read from GET /v1/workspace/webhooks), "
             "or add the webhook in the Atoms dashboard.",
             concept,
@@ -207,7 +210,10 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
                 "url": url,
                 "event_types": event_types,
                 "elevenlabs_webhook_id": str(hook_id),
-                "description": f"Post-call webhook migrated by atoms-migrate from ElevenLabs webhook {(record or {}).get('name') or hook_id}",
+                "description": (
+                    "Post-call webhook migrated by atoms-migrate from ElevenLabs webhook "
+                    f"{(record or {}).get('name') or hook_id}"
+                ),
             },
         )
     )
@@ -215,7 +221,8 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
         path,
         "lossy",
         "warning",
-        f"{inherited}Post-call webhook {url} -> Atoms webhook ({', '.join(event_types)}). The receiving endpoint must change: "
+        f"{inherited}Post-call webhook {url} -> Atoms webhook ({', '.join(event_types)}). The receiving endpoint "
+        "must change: "
         "Atoms posts its own payload shape and signs it with X-Signature (HMAC-SHA256 of the body, keyed by the "
         "Atoms webhook's signing secret) instead of ElevenLabs' signature header." + extra,
         "Update the endpoint before switching calls to Atoms: parse the Atoms payload and verify X-Signature with the "

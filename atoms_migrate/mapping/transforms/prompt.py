@@ -43,7 +43,10 @@ def prompt(ctx: MapContext, concept: Concept) -> None:
             path,
             "unmapped",
             "error",
-            f"No system prompt in the source: {value.strip()[:80]!r} refers to text kept elsewhere, which is not migrated.",
+            (
+                f"No system prompt in the source: {value.strip()[:80]!r} refers to text kept elsewhere, which is not "
+                "migrated."
+            ),
             hint,
             concept,
         )
@@ -56,8 +59,14 @@ def prompt(ctx: MapContext, concept: Concept) -> None:
             path,
             "lossy",
             "warning",
-            f"Audio tags removed from greetings and lines quoted in the prompt (Atoms would speak them): {', '.join(sorted(set(tags)))}.",
-            "Tags outside quotes are left as written: if the prompt asks the model to use audio tags, remove that instruction.",
+            (
+                "Audio tags removed from greetings and lines quoted in the prompt (Atoms would speak them): "
+                f"{', '.join(sorted(set(tags)))}."
+            ),
+            (
+                "Tags outside quotes are left as written: if the prompt asks the model to use audio tags, remove that "
+                "instruction."
+            ),
             concept,
         )
     new, note = text_with_variables(ctx, concept, path, value)
@@ -142,7 +151,10 @@ def _greeting_for_language(ctx: MapContext, concept: Concept, path: str, value: 
                     path,
                     "lossy",
                     "warning",
-                    f"The first message is in {code!r}, which Atoms cannot speak; the {key!r} preset's greeting is sent instead.",
+                    (
+                        f"The first message is in {code!r}, which Atoms cannot speak; the {key!r} preset's greeting is "
+                        "sent instead."
+                    ),
                     "Check the greeting: the agent speaks the fallback language on Atoms.",
                     concept,
                 )
@@ -152,7 +164,8 @@ def _greeting_for_language(ctx: MapContext, concept: Concept, path: str, value: 
             path,
             "lossy",
             "warning",
-            f"The first message is in {code!r}, which Atoms cannot speak, and the source has no {fallback!r} preset greeting; "
+            f"The first message is in {code!r}, which Atoms cannot speak, and the source has no {fallback!r} "
+            "preset greeting; "
             f"it is sent as written, spoken in {fallback!r}.",
             f"Add a {fallback!r} language preset with a first message, or write the greeting in {fallback!r}.",
             concept,
@@ -188,7 +201,10 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
             path,
             "lossy",
             "warning",
-            f"Audio tags removed from the first message (ElevenLabs v3 stage directions; Atoms would speak them): {', '.join(tags)}.",
+            (
+                "Audio tags removed from the first message (ElevenLabs v3 stage directions; Atoms would speak them): "
+                f"{', '.join(tags)}."
+            ),
             "Say the mood in words if it matters; Atoms voices take no stage directions.",
             concept,
         )

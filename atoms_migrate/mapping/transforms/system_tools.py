@@ -129,7 +129,10 @@ def _transfer_to_number(
                 item_path,
                 "unmapped",
                 "error",
-                f"Unknown transfer destination type {raw_kind!r:.60}: not migrated (Atoms transfer_call needs a fixed E.164 number).",
+                (
+                    f"Unknown transfer destination type {raw_kind!r:.60}: not migrated (Atoms transfer_call needs a "
+                    "fixed E.164 number)."
+                ),
                 "Give the transfer a fixed phone number.",
                 concept,
             )
@@ -162,7 +165,10 @@ def _transfer_to_number(
                 paths.join(item_path, "transfer_type"),
                 "lossy",
                 "warning",
-                f"Unknown transfer_type {transfer_type!r:.60} (expected {', '.join(expected[:-1])} or {expected[-1]}); a cold transfer is planned.",
+                (
+                    f"Unknown transfer_type {transfer_type!r:.60} (expected {', '.join(expected[:-1])} or "
+                    f"{expected[-1]}); a cold transfer is planned."
+                ),
                 "Fix the value in the source config.",
                 concept,
             )
@@ -176,7 +182,10 @@ def _transfer_to_number(
                 item_path,
                 "ignored",
                 "info",
-                f"Transfer to {normalised} is declared again; already migrated from {ctx.transfer_numbers[normalised]}.",
+                (
+                    f"Transfer to {normalised} is declared again; already migrated from "
+                    f"{ctx.transfer_numbers[normalised]}."
+                ),
                 concept=concept,
             )
             continue

@@ -44,7 +44,10 @@ def _non_system_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], pat
     if kind == "client" and _ends_session(ctx, str(tool_name)):
         already = ctx.mapped_system_tools.get("end_call")
         hint = (
-            f"Its job is to end the session: Atoms' end_call tool does that, and this agent already gets one (from {already})."
+            (
+                "Its job is to end the session: Atoms' end_call tool does that, and this agent already gets one (from "
+                f"{already})."
+            )
             if already
             else "Its job is to end the session: give the agent an end_call tool (add the end_call system tool to "
             "built_in_tools and migrate again, or add an end_call tool on Atoms) so it can still hang up."

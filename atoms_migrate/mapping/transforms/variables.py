@@ -151,7 +151,8 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
     if names:
         api["responseVariables"] = [{"variableName": n, "jsonPath": f"$.dynamic_variables.{n}"} for n in names]
     note = (
-        "The endpoint must change: Atoms sends its own request (body with {{user_number}}, {{agent_number}}, {{call_id}}) "
+        "The endpoint must change: Atoms sends its own request (body with {{user_number}}, {{agent_number}}, "
+        "{{call_id}}) "
         "without ElevenLabs' signature, and reads each variable from $.dynamic_variables.<name>"
     )
     ctx.assign(concept, concept.target[0], api, path, "lossy", note)
@@ -159,7 +160,8 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
         path,
         "lossy",
         "warning",
-        "The conversation-initiation webhook becomes preCallAPI: Atoms calls it with a different payload and no ElevenLabs "
+        "The conversation-initiation webhook becomes preCallAPI: Atoms calls it with a different payload and no "
+        "ElevenLabs "
         "signature, and conversation_config_override in its answer has no Atoms equivalent."
         + (f" Secret headers left out: {', '.join(left_out)}." if left_out else ""),
         'Change the endpoint to accept Atoms\' request and answer {"dynamic_variables": {...}}'

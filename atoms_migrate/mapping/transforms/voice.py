@@ -64,7 +64,8 @@ def _voice_languages(ctx: MapContext, concept: Concept, pick: Any, path: str) ->
         "lossy",
         "warning",
         f"Voice {pick.target!r} speaks {', '.join(pick.languages)}, not {', '.join(names[c] for c in missing)} "
-        f"({', '.join(missing)}{', the primary language' if primary else ''}); callers hear it with the wrong accent or not at all.",
+        f"({', '.join(missing)}{', the primary language' if primary else ''}); callers hear it with the wrong "
+        "accent or not at all.",
         "Choose a catalog voice that speaks every language of the agent (`atoms-migrate voices SOURCE`), "
         "or set one in mappings/voices.yaml (language_voices).",
         concept,
@@ -92,7 +93,10 @@ def choose_voice(
             path,
             "unmapped",
             "error",
-            f"Voice for {pick.traits.name} ({voice_id}): {pick.rationale}, so no voice is sent (Atoms would reject it).",
+            (
+                f"Voice for {pick.traits.name} ({voice_id}): {pick.rationale}, so no voice is sent (Atoms would reject "
+                "it)."
+            ),
             f"Nearest catalog voices: {alternatives}; set one in mappings/voices.yaml (--mappings).",
             concept,
         )
@@ -131,8 +135,12 @@ def choose_voice(
             "lossy",
             "warning",
             f"Voice {pick.traits.name} ({voice_id}) is not an ElevenLabs premade voice; the nearest "
-            f"{'catalog' if options.catalog is not None else 'table'} voice is {pick.target!r} ({pick.confidence} confidence).",
-            f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}), or clone the original with --clone-voices.",
+            f"{'catalog' if options.catalog is not None else 'table'} voice is {pick.target!r} ({pick.confidence} "
+            "confidence).",
+            (
+                f"Listen to it (`atoms-migrate voices SOURCE`; others: {alternatives}), or clone the original with "
+                "--clone-voices."
+            ),
             concept,
         )
         return pick.target, pick.gender, "lossy", note, rule
@@ -152,7 +160,10 @@ def choose_voice(
             "unmapped",
             "warning",
             f"Voice {voice_id} is not an ElevenLabs premade voice in {VOICES_FILE}; the plan uses {pick.target!r}.",
-            "Run with ELEVENLABS_API_KEY to match it by its labels (`atoms-migrate voices`), or clone it with --clone-voices.",
+            (
+                "Run with ELEVENLABS_API_KEY to match it by its labels (`atoms-migrate voices`), or clone it with "
+                "--clone-voices."
+            ),
             concept,
         )
         return pick.target, pick.gender, "defaulted", pick.rationale, rule

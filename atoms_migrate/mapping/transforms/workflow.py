@@ -36,7 +36,10 @@ def workflow(ctx: MapContext, concept: Concept) -> None:
             path,
             "unmapped",
             "error",
-            f"Multi-node workflow ({len(node_types)} nodes, {len(edges or {})} edges) cannot be migrated; only the main prompt is.",
+            (
+                f"Multi-node workflow ({len(node_types)} nodes, {len(edges or {})} edges) cannot be migrated; only the "
+                "main prompt is."
+            ),
             "Fold the subagent prompts into one prompt, or rebuild the flow on Atoms by hand.",
             concept,
         )
@@ -50,7 +53,10 @@ def workflow(ctx: MapContext, concept: Concept) -> None:
                 paths.join(path, "nodes", node_id),
                 "unmapped",
                 "warning",
-                f"Workflow node {node_id!r} uses tool(s) {', '.join(map(str, tool_ids))}; they are not migrated with the workflow.",
+                (
+                    f"Workflow node {node_id!r} uses tool(s) {', '.join(map(str, tool_ids))}; they are not migrated "
+                    "with the workflow."
+                ),
                 "Add the tools to the agent's tool_ids if the single-prompt agent should call them.",
                 concept,
             )
