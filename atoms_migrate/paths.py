@@ -64,6 +64,11 @@ def get(tree: Any, path: str | tuple[Segment, ...], default: Any = None) -> Any:
     return node
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one: for reading optional sub-trees of a config."""
+    return value if isinstance(value, dict) else {}
+
+
 def set_value(tree: dict[str, Any], path: str, value: Any) -> None:
     """Set ``value`` at ``path``, creating dicts and lists along the way."""
     segments = parse_path(path)

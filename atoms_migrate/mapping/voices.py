@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from atoms_migrate import paths
 from atoms_migrate.mapping.refs import late_ref
 from atoms_migrate.mapping.schema import VoiceTable
 
@@ -91,8 +92,9 @@ def parse_catalog(body: Any) -> list[CatalogVoice]:
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("voiceId"), str):
             continue
-        tags = item.get("tags") if isinstance(item.get("tags"), dict) else {}
-        languages = tags.get("language") if isinstance(tags.get("language"), list) else [tags.get("language")]
+        tags = paths.as_dict(item.get("tags"))
+        raw_languages = tags.get("language")
+        languages = raw_languages if isinstance(raw_languages, list) else [raw_languages]
         out.append(
             CatalogVoice(
                 item["voiceId"],
@@ -124,7 +126,7 @@ class Traits:
 
 def traits_from_elevenlabs(voice: dict[str, Any]) -> Traits:
     """Traits from ``GET /v1/voices/{id}`` (EL §E.2): labels, else verified languages."""
-    labels = voice.get("labels") if isinstance(voice.get("labels"), dict) else {}
+    labels = paths.as_dict(voice.get("labels"))
     language = labels.get("language")
     verified = voice.get("verified_languages")
     if not language and isinstance(verified, list) and verified and isinstance(verified[0], dict):
@@ -270,6 +272,9 @@ def pick_voice(
         )
     if wanted is not None:  # the agent's language, not the voice's label, decides what the voice must speak
         traits = Traits(traits.name, traits.gender, traits.accent, traits.age, wanted, traits.category)
+    target: str
+    gender: str | None
+    confidence: str
     if entry is not None:
         traits = Traits(
             entry.elevenlabs_name,
@@ -318,9 +323,8 @@ def pick_voice(
     if wanted is not None and spoken is not None and wanted not in spoken and confidence == "high":
         confidence = "low"  # never high when the voice does not speak the agent's language
     alternatives = tuple(s for s in suggest(traits, candidates, limit=4) if s.voice.voice_id != target)[:3]
-    if (
-        basis == "table"
-    ):  # the table's traits describe its chosen voice: these are look-alikes of it, not better matches
+    if basis == "table":
+        # The table's traits describe its chosen voice: these are look-alikes of it, not better matches.
         alternatives = tuple(Suggestion(s.voice, s.score, "similar", s.matched) for s in alternatives)
     if in_catalog is False:
         return Pick(

@@ -238,15 +238,15 @@ class SourceAgent:
 
 def voice_roles(config: dict[str, Any]) -> list[tuple[str, str]]:
     """(role, ElevenLabs voice id) for every voice an agent uses: main, per-language, per-preset."""
-    cc = config.get("conversation_config") if isinstance(config.get("conversation_config"), dict) else {}
-    tts = cc.get("tts") if isinstance(cc.get("tts"), dict) else {}
+    cc = paths.as_dict(config.get("conversation_config"))
+    tts = paths.as_dict(cc.get("tts"))
     out: list[tuple[str, str]] = []
     if isinstance(tts.get("voice_id"), str) and tts["voice_id"]:
         out.append(("main", tts["voice_id"]))
     for item in tts.get("supported_voices") or []:
         if isinstance(item, dict) and isinstance(item.get("voice_id"), str):
             out.append((f"supported voice {item.get('label') or item.get('language') or ''}".strip(), item["voice_id"]))
-    presets = cc.get("language_presets") if isinstance(cc.get("language_presets"), dict) else {}
+    presets = paths.as_dict(cc.get("language_presets"))
     for code, preset in presets.items():
         voice_id = (
             (((preset or {}).get("overrides") or {}).get("tts") or {}).get("voice_id")

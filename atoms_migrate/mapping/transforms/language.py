@@ -12,6 +12,7 @@ from atoms_migrate.mapping.transforms.common import (
     elevenlabs_text,
     source_value,
 )
+from atoms_migrate.model import ChangeStatus
 
 
 def language(ctx: MapContext, concept: Concept) -> None:
@@ -31,6 +32,7 @@ def language(ctx: MapContext, concept: Concept) -> None:
     default = to_atoms(source_code)
     if found and not isinstance(found[1], str):
         # A wrong type is not a language: say so instead of reading it as ElevenLabs' default.
+        default = default or table.fallback_default  # a --mappings table whose ElevenLabs default Atoms lacks
         ctx.finding(
             default_path,
             "unmapped",
@@ -55,7 +57,7 @@ def language(ctx: MapContext, concept: Concept) -> None:
         )
         ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=rule)
     else:
-        status = "mapped" if found else "defaulted"
+        status: ChangeStatus = "mapped" if found else "defaulted"
         ctx.assign(
             concept,
             "language.default",

@@ -16,7 +16,7 @@ from atoms_migrate.mapping.transforms.common import (
     source_value,
     wrong_type,
 )
-from atoms_migrate.model import Step
+from atoms_migrate.model import ChangeStatus, Step
 
 
 def _identifier(ctx: MapContext, raw: str, taken: set[str]) -> str:
@@ -64,6 +64,7 @@ def data_collection(ctx: MapContext, concept: Concept) -> None:
             "dispositionMetricPrompt": prompt_text,
             "dispositionMetricType": metric_type,
         }
+        status: ChangeStatus
         status, note = "mapped", ""
         if isinstance(item.get("enum"), list) and item["enum"] and kind == "string":
             metric["dispositionMetricType"] = "ENUM"
@@ -105,6 +106,7 @@ def evaluation(ctx: MapContext, concept: Concept) -> None:
             "dispositionMetricType": "ENUM",
             "choices": list(choices),
         }
+        status: ChangeStatus
         status, note = "mapped", f"Success criterion -> ENUM {' / '.join(choices)}, like ElevenLabs' result."
         if from_description:
             status, note = "lossy", "Goal read from `description` (no conversation_goal_prompt)."
@@ -130,6 +132,7 @@ def redaction(ctx: MapContext, concept: Concept) -> None:
     path, value = found
     enabled = bool(value.get("enabled"))
     entities = value.get("entities")
+    status: ChangeStatus
     status, note = "mapped", ""
     if enabled and isinstance(entities, list) and entities:
         status, note = "lossy", "Atoms redaction is on/off; the entity list is not carried over."

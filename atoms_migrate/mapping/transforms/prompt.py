@@ -15,6 +15,7 @@ from atoms_migrate.mapping.transforms.common import (
     text_with_variables,
     wrong_type,
 )
+from atoms_migrate.model import ChangeStatus
 
 
 def prompt(ctx: MapContext, concept: Concept) -> None:
@@ -52,7 +53,7 @@ def prompt(ctx: MapContext, concept: Concept) -> None:
         )
         return
     value, tags = _strip_quoted_audio_tags(value, _audio_tag_patterns(ctx, any_bracket=False))
-    status = "mapped"
+    status: ChangeStatus = "mapped"
     if tags:
         status = "lossy"
         ctx.finding(
@@ -209,7 +210,7 @@ def first_message(ctx: MapContext, concept: Concept) -> None:
             concept,
         )
     if not value.strip():
-        status = "mapped" if found else "defaulted"
+        status: ChangeStatus = "mapped" if found else "defaulted"
         placeholder = str(concept.params.get("placeholder_when_empty") or "").strip()
         ctx.assign(concept, wait_target, True, path, status, "Empty first message: the user speaks first.")
         if placeholder:

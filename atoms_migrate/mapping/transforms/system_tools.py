@@ -23,7 +23,7 @@ from atoms_migrate.model import ChangeStatus
 
 def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str, Any], path: str) -> None:
     """One ElevenLabs system tool (EL §A.8.2) -> Atoms tools or settings (Atoms §D, §B.1)."""
-    params = cfg.get("params") if isinstance(cfg.get("params"), dict) else {}
+    params = paths.as_dict(cfg.get("params"))
     consumed = ("name", "type", "params.system_tool_type", "description")
     if kind == "language_detection":
         first = ctx.system_tools.get("language_detection", [])
@@ -72,7 +72,7 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
             end_text = text_with_variables(
                 ctx, concept, paths.join(path, "params", "voicemail_message"), message.strip()
             )[0]
-            status = "mapped"
+            status: ChangeStatus = "mapped"
             if len(end_text) > 200:  # Atoms §B.1: endText <= 200
                 end_text, status = end_text[:200].rsplit(" ", 1)[0], "lossy"
             ctx.assign(

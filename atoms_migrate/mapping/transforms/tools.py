@@ -18,6 +18,7 @@ from atoms_migrate.mapping.transforms.common import (
 )
 from atoms_migrate.mapping.transforms.system_tools import map_system_tool
 from atoms_migrate.mapping.webhooks import convert_webhook
+from atoms_migrate.model import ChangeStatus
 
 
 def _ends_session(ctx: MapContext, name: str) -> bool:
@@ -62,14 +63,14 @@ def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: 
     name = ctx.unique_tool_name(wanted)
     table = ctx.tables.concepts.system_variables
     conv = convert_webhook(cfg, name, lambda var: table.get(var), ctx.tool_options)
-    for note in conv.notes:
-        if note.status != "mapped":  # "mapped" notes explain the change itself (below)
+    for conv_note in conv.notes:
+        if conv_note.status != "mapped":  # "mapped" notes explain the change itself (below)
             ctx.finding(
-                paths.join(path, *paths.parse_path(note.path)) if note.path else path,
-                note.status,
-                note.severity,
-                note.message,
-                note.hint,
+                paths.join(path, *paths.parse_path(conv_note.path)) if conv_note.path else path,
+                conv_note.status,
+                conv_note.severity,
+                conv_note.message,
+                conv_note.hint,
                 concept,
             )
     if conv.blocked:
@@ -118,7 +119,7 @@ def _webhook_tool(ctx: MapContext, concept: Concept, cfg: dict[str, Any], path: 
     if parity.differences:
         notes.append(f"call differs from ElevenLabs ({len(parity.differences)} difference(s))")
     note = "; ".join(notes) or "webhook -> api_call"
-    status = "lossy" if conv.lossy or parity.differences else "mapped"
+    status: ChangeStatus = "lossy" if conv.lossy or parity.differences else "mapped"
     ctx.append(concept, "singlePromptConfig.tools", conv.tool, path, status, note)
 
 

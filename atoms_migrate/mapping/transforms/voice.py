@@ -18,7 +18,7 @@ from atoms_migrate.mapping.transforms.common import (
     wrong_type,
 )
 from atoms_migrate.mapping.voices import language_name, pick_voice
-from atoms_migrate.model import Step
+from atoms_migrate.model import ChangeStatus, Step
 
 
 def voice(ctx: MapContext, concept: Concept) -> None:
@@ -53,8 +53,8 @@ def _voice_languages(ctx: MapContext, concept: Concept, pick: Any, path: str) ->
     if pick.languages is None or pick.target is None:
         return
     supported = planned(ctx, "language.supported") or []
-    names = {code: language_name(code) for code in supported if isinstance(code, str)}
-    missing = [code for code, name in names.items() if name and name not in pick.languages]
+    names = {code: name for code in supported if isinstance(code, str) and (name := language_name(code))}
+    missing = [code for code, name in names.items() if name not in pick.languages]
     if not missing:
         return
     default = planned(ctx, "language.default")
@@ -74,7 +74,7 @@ def _voice_languages(ctx: MapContext, concept: Concept, pick: Any, path: str) ->
 
 def choose_voice(
     ctx: MapContext, voice_id: str, path: str, concept: Concept, language: str | None = None
-) -> tuple[str, str | None, str, str, str] | None:
+) -> tuple[str, str | None, ChangeStatus, str, str] | None:
     """(Atoms voice id, gender, status, note, rule) for one ElevenLabs voice, or None (error reported)."""
     options = ctx.options
     pick = pick_voice(
