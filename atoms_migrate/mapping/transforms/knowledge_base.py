@@ -46,6 +46,41 @@ def knowledge_base(ctx: MapContext, concept: Concept) -> None:
         return
     path, value = found
     options = ctx.options
+    documents, lossy = _documents_to_send(ctx, concept, path, value)
+    if not documents and not options.kb_documents:
+        return
+    kb_ref = options.kb_id or late_ref("kb", ctx.source.key)
+    kept = len(options.kb_documents)
+    note = (
+        f"{len(documents)} document(s) to send"
+        + (f", {kept} sent earlier" if kept else "")
+        + (("; " + "; ".join(lossy)) if lossy else "")
+    )
+    ctx.assign(concept, "globalKnowledgeBaseId", kb_ref, path, "lossy" if lossy else "mapped", note)
+    if ctx.get("conversation_config.agent.prompt.rag.enabled") is True:
+        _search_tool(ctx, concept, kb_ref)
+    if documents or options.kb_id is None:
+        kb_label = kb_name(ctx.source.name or ctx.source.label, ctx.tables.concepts.defaults.knowledge_base_name_max)
+        ctx.resources.append(
+            Step(
+                "knowledge_base",
+                f"{'create' if options.kb_id is None else 'add to'} knowledge base {kb_label!r}: "
+                f"{len(documents)} document(s) (PDF upload, URL scrape), then wait for processing",
+                {
+                    "key": ctx.source.key,
+                    "kb_id": options.kb_id,
+                    "ref": kb_ref,
+                    "name": kb_label,
+                    "documents": documents,
+                },
+            )
+        )
+
+
+def _documents_to_send(
+    ctx: MapContext, concept: Concept, path: str, value: list[Any]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """(documents not sent by an earlier run, why some lose meaning); folders and unread documents are findings."""
     documents: list[dict[str, Any]] = []
     lossy: list[str] = []
     for i, locator in enumerate(value):
@@ -82,47 +117,25 @@ def knowledge_base(ctx: MapContext, concept: Concept) -> None:
             lossy.append(
                 f"{name}: ElevenLabs put it in the prompt on every turn; on Atoms it is retrieved when relevant"
             )
-        if locator["id"] not in options.kb_documents:
+        if locator["id"] not in ctx.options.kb_documents:
             documents.append({"id": locator["id"], "name": name, "send": how, "as": what})
-    if not documents and not options.kb_documents:
-        return
-    kb_ref = options.kb_id or late_ref("kb", ctx.source.key)
-    kept = len(options.kb_documents)
-    note = (
-        f"{len(documents)} document(s) to send"
-        + (f", {kept} sent earlier" if kept else "")
-        + (("; " + "; ".join(lossy)) if lossy else "")
+    return documents, lossy
+
+
+def _search_tool(ctx: MapContext, concept: Concept, kb_ref: str) -> None:
+    """ElevenLabs RAG on: the Atoms agent searches its knowledge base with a knowledge_base_search tool."""
+    tool = {
+        "type": "knowledge_base_search",
+        "name": ctx.unique_tool_name("knowledge_base_search"),
+        "description": concept.params.get("search_tool_description", "Search the knowledge base."),
+        "knowledgeBaseId": kb_ref,
+        "fillerPhrases": list(concept.params.get("filler_phrases", [])),
+    }
+    ctx.append(
+        concept,
+        "singlePromptConfig.tools",
+        tool,
+        "conversation_config.agent.prompt.rag.enabled",
+        "mapped",
+        "ElevenLabs RAG is on: the agent searches the knowledge base with a tool.",
     )
-    ctx.assign(concept, "globalKnowledgeBaseId", kb_ref, path, "lossy" if lossy else "mapped", note)
-    if ctx.get("conversation_config.agent.prompt.rag.enabled") is True:
-        tool = {
-            "type": "knowledge_base_search",
-            "name": ctx.unique_tool_name("knowledge_base_search"),
-            "description": concept.params.get("search_tool_description", "Search the knowledge base."),
-            "knowledgeBaseId": kb_ref,
-            "fillerPhrases": list(concept.params.get("filler_phrases", [])),
-        }
-        ctx.append(
-            concept,
-            "singlePromptConfig.tools",
-            tool,
-            "conversation_config.agent.prompt.rag.enabled",
-            "mapped",
-            "ElevenLabs RAG is on: the agent searches the knowledge base with a tool.",
-        )
-    if documents or options.kb_id is None:
-        kb_label = kb_name(ctx.source.name or ctx.source.label, ctx.tables.concepts.defaults.knowledge_base_name_max)
-        ctx.resources.append(
-            Step(
-                "knowledge_base",
-                f"{'create' if options.kb_id is None else 'add to'} knowledge base {kb_label!r}: "
-                f"{len(documents)} document(s) (PDF upload, URL scrape), then wait for processing",
-                {
-                    "key": ctx.source.key,
-                    "kb_id": options.kb_id,
-                    "ref": kb_ref,
-                    "name": kb_label,
-                    "documents": documents,
-                },
-            )
-        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
 from atoms_migrate import paths
 from atoms_migrate.mapping.context import MapContext
@@ -14,22 +14,28 @@ from atoms_migrate.mapping.transforms.common import (
 )
 from atoms_migrate.model import ChangeStatus
 
+_RULE = f"{LANGUAGES_FILE}#codes"
+
 
 def language(ctx: MapContext, concept: Concept) -> None:
     """Atoms §F.1: default in supported, `ta` alone, switching always sent (§H.8)."""
-    table = ctx.tables.languages
-    rule = f"{LANGUAGES_FILE}#codes"
-
-    def to_atoms(code: str) -> str | None:
-        code = code.strip().lower()
-        return table.codes.get(code) or table.codes.get(re.split(r"[-_]", code)[0])
-
     found = source_value(ctx, concept)
+    default_path = found[0] if found else concept.source
+    default = _primary_language(ctx, concept, found, default_path)
+    supported = _supported_languages(ctx, concept, default, default_path)
+    # Source path: the primary language. Preset keys are not leaves, and covering the whole
+    # language_presets subtree here would hide the per-language overrides it holds.
+    ctx.assign(concept, "language.supported", supported, default_path, rule=_RULE)
+    _switching(ctx, concept, supported, default_path)
+
+
+def _primary_language(ctx: MapContext, concept: Concept, found: tuple[str, Any] | None, default_path: str) -> str:
+    """Plan ``language.default``: the source's language, ElevenLabs' default when absent, the fallback otherwise."""
+    table = ctx.tables.languages
     source_code = (
         found[1] if found and isinstance(found[1], str) and found[1].strip() else elevenlabs_text(ctx, EL_LANGUAGE)
     )
-    default_path = found[0] if found else concept.source
-    default = to_atoms(source_code)
+    default = table.to_atoms(source_code)
     if found and not isinstance(found[1], str):
         # A wrong type is not a language: say so instead of reading it as ElevenLabs' default.
         default = default or table.fallback_default  # a --mappings table whose ElevenLabs default Atoms lacks
@@ -42,7 +48,7 @@ def language(ctx: MapContext, concept: Concept) -> None:
             "Fix the value in the source config.",
             concept,
         )
-        ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=rule)
+        ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=_RULE)
     elif default is None:
         default = table.fallback_default
         ctx.finding(
@@ -55,23 +61,22 @@ def language(ctx: MapContext, concept: Concept) -> None:
             "Check that the agent can serve callers in a supported language before migrating.",
             concept,
         )
-        ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=rule)
+        ctx.assign(concept, "language.default", default, default_path, "defaulted", rule=_RULE)
     else:
         status: ChangeStatus = "mapped" if found else "defaulted"
-        ctx.assign(
-            concept,
-            "language.default",
-            default,
-            default_path,
-            status,
-            "" if found else "No language in the source: ElevenLabs' default en.",
-            rule=rule,
-        )
+        note = "" if found else f"No language in the source: ElevenLabs' default {source_code}."
+        ctx.assign(concept, "language.default", default, default_path, status, note, rule=_RULE)
+    return default
+
+
+def _supported_languages(ctx: MapContext, concept: Concept, default: str, default_path: str) -> list[str]:
+    """The primary language, then each language preset Atoms can speak; an exclusive code stands alone."""
+    table = ctx.tables.languages
     supported = [default]
     preset_paths: dict[str, str] = {}
     presets = ctx.get("conversation_config.language_presets")
     for code in presets if isinstance(presets, dict) else {}:
-        atoms = to_atoms(str(code))
+        atoms = table.to_atoms(str(code))
         preset_path = paths.join("conversation_config.language_presets", str(code))
         if atoms is None:
             ctx.finding(
@@ -102,9 +107,11 @@ def language(ctx: MapContext, concept: Concept) -> None:
                     "Migrate a second agent for the other languages if you need them.",
                     concept,
                 )
-    # Source path: the primary language. Preset keys are not leaves, and covering the whole
-    # language_presets subtree here would hide the per-language overrides it holds.
-    ctx.assign(concept, "language.supported", supported, default_path, rule=rule)
+    return supported
+
+
+def _switching(ctx: MapContext, concept: Concept, supported: list[str], default_path: str) -> None:
+    """``language.switching`` is always sent with ``language`` (§H.8): on when language_detection has a choice."""
     detection = ctx.system_tools.get("language_detection", [])
     switching = bool(detection) and len(supported) > 1
     if detection:

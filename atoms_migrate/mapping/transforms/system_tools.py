@@ -63,7 +63,7 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
         )
         ctx.sweep(concept, path, "end_call settings with no Atoms equivalent", consumed, tree=cfg)
     elif kind == "transfer_to_number":
-        _transfer_to_number(ctx, concept, cfg, params, path)
+        _transfer_to_number(ctx, concept, params, path)
         ctx.sweep(concept, path, "transfer_to_number settings with no Atoms equivalent", consumed, tree=cfg)
     elif kind == "voicemail_detection":
         message = params.get("voicemail_message")
@@ -97,9 +97,8 @@ def map_system_tool(ctx: MapContext, concept: Concept, kind: str, cfg: dict[str,
         )
 
 
-def _transfer_to_number(
-    ctx: MapContext, concept: Concept, cfg: dict[str, Any], params: dict[str, Any], path: str
-) -> None:
+def _transfer_to_number(ctx: MapContext, concept: Concept, params: dict[str, Any], path: str) -> None:
+    """Each phone destination becomes one transfer_call tool (Atoms §D); others are findings."""
     transfers = params.get("transfers")
     if not isinstance(transfers, list) or not transfers:
         ctx.finding(path, "unmapped", "warning", "transfer_to_number has no destinations.", concept=concept)
@@ -109,71 +108,11 @@ def _transfer_to_number(
         if not isinstance(transfer, dict):
             wrong_type(ctx, concept, item_path, "a transfer object", transfer)
             continue
-        destination = transfer.get("transfer_destination")
-        raw_kind = destination.get("type") if isinstance(destination, dict) else "phone"
-        kind = enum_value(raw_kind)
-        number = destination.get("phone_number") if isinstance(destination, dict) else transfer.get("phone_number")
-        row = ctx.tables.concepts.tools.transfer_destinations.get(kind) if kind is not None else None
-        if row is not None:
-            ctx.finding(
-                item_path,
-                row.status,
-                row.severity,
-                f"Transfer destination of type {kind!r}: {row.atoms}",
-                row.hint,
-                concept,
-            )
+        phone = _phone_destination(ctx, concept, transfer, item_path)
+        if phone is None:
             continue
-        if kind != "phone":
-            ctx.finding(
-                item_path,
-                "unmapped",
-                "error",
-                (
-                    f"Unknown transfer destination type {raw_kind!r:.60}: not migrated (Atoms transfer_call needs a "
-                    "fixed E.164 number)."
-                ),
-                "Give the transfer a fixed phone number.",
-                concept,
-            )
-            continue
-        normalised = re.sub(r"[\s().-]", "", str(number or ""))
-        if not E164.match(normalised):
-            ctx.finding(
-                item_path,
-                "unmapped",
-                "error",
-                f"Transfer number {number!r} is not in E.164 form (+<country><number>).",
-                "Fix the number in the source config.",
-                concept,
-            )
-            continue
-        transfers = ctx.tables.concepts.tools.transfers
-        transfer_type = transfer.get("transfer_type") or transfers.default
-        known = transfers.types.get(enum_value(transfer_type) or "")
-        option = known.option if known is not None else None
-        status: ChangeStatus = "mapped"
-        note = f"transfer_type {transfer_type} -> {option}"
-        if option is None:
-            expected = sorted(transfers.types)
-            option, status, note = (
-                "cold_transfer",
-                "lossy",
-                f"Unknown transfer_type {transfer_type!r:.60}; cold transfer used.",
-            )
-            ctx.finding(
-                paths.join(item_path, "transfer_type"),
-                "lossy",
-                "warning",
-                (
-                    f"Unknown transfer_type {transfer_type!r:.60} (expected {', '.join(expected[:-1])} or "
-                    f"{expected[-1]}); a cold transfer is planned."
-                ),
-                "Fix the value in the source config.",
-                concept,
-            )
-        elif known is not None and known.lossy:
-            status, note = "lossy", known.lossy
+        normalised, number = phone
+        option, status, note = _transfer_option(ctx, concept, transfer, item_path)
         if normalised != number:
             note += f"; number normalised from {number!r}"
         if normalised in ctx.transfer_numbers:
@@ -200,6 +139,78 @@ def _transfer_to_number(
             "transferOption": {"type": option},
         }
         ctx.append(concept, "singlePromptConfig.tools", tool, item_path, status, note)
+
+
+def _phone_destination(
+    ctx: MapContext, concept: Concept, transfer: dict[str, Any], item_path: str
+) -> tuple[str, Any] | None:
+    """(E.164 number, the number as written) of a phone destination; any other destination is a finding, and None."""
+    destination = transfer.get("transfer_destination")
+    raw_kind = destination.get("type") if isinstance(destination, dict) else "phone"
+    kind = enum_value(raw_kind)
+    number = destination.get("phone_number") if isinstance(destination, dict) else transfer.get("phone_number")
+    row = ctx.tables.concepts.tools.transfer_destinations.get(kind) if kind is not None else None
+    if row is not None:
+        ctx.finding(
+            item_path,
+            row.status,
+            row.severity,
+            f"Transfer destination of type {kind!r}: {row.atoms}",
+            row.hint,
+            concept,
+        )
+        return None
+    if kind != "phone":
+        ctx.finding(
+            item_path,
+            "unmapped",
+            "error",
+            (
+                f"Unknown transfer destination type {raw_kind!r:.60}: not migrated (Atoms transfer_call needs a "
+                "fixed E.164 number)."
+            ),
+            "Give the transfer a fixed phone number.",
+            concept,
+        )
+        return None
+    normalised = re.sub(r"[\s().-]", "", str(number or ""))
+    if not E164.match(normalised):
+        ctx.finding(
+            item_path,
+            "unmapped",
+            "error",
+            f"Transfer number {number!r} is not in E.164 form (+<country><number>).",
+            "Fix the number in the source config.",
+            concept,
+        )
+        return None
+    return normalised, number
+
+
+def _transfer_option(
+    ctx: MapContext, concept: Concept, transfer: dict[str, Any], item_path: str
+) -> tuple[str, ChangeStatus, str]:
+    """(Atoms transferOption.type, status, note) for the transfer's ElevenLabs transfer_type (concepts.yaml)."""
+    types = ctx.tables.concepts.tools.transfers
+    transfer_type = transfer.get("transfer_type") or types.default
+    known = types.types.get(enum_value(transfer_type) or "")
+    if known is None:
+        expected = sorted(types.types)
+        ctx.finding(
+            paths.join(item_path, "transfer_type"),
+            "lossy",
+            "warning",
+            (
+                f"Unknown transfer_type {transfer_type!r:.60} (expected {', '.join(expected[:-1])} or "
+                f"{expected[-1]}); a cold transfer is planned."
+            ),
+            "Fix the value in the source config.",
+            concept,
+        )
+        return "cold_transfer", "lossy", f"Unknown transfer_type {transfer_type!r:.60}; cold transfer used."
+    if known.lossy:
+        return known.option, "lossy", known.lossy
+    return known.option, "mapped", f"transfer_type {transfer_type} -> {known.option}"
 
 
 def system_tools(ctx: MapContext, concept: Concept) -> None:
