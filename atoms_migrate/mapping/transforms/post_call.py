@@ -195,15 +195,7 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
         return
     analysis = any(ctx.get(p) for p in concept.params.get("analysis_sources", []))
     event_types = ["post-conversation", *(["analytics-completed"] if analysis else [])]
-    carried = set(concept.params.get("carried_events", []))
-    lost = [str(e) for e in value.get("events") or [] if str(e) not in carried]
-    extra = ""
-    if lost:
-        extra += f" ElevenLabs also sent {', '.join(lost)}: Atoms' post-conversation event has no such part."
-    if value.get("transcript_format") == "opentelemetry":
-        extra += " The OpenTelemetry transcript format has no Atoms equivalent (Atoms sends JSON)."
-    if value.get("exclude_transcript"):
-        extra += " ElevenLabs left the transcript out; Atoms' post-conversation payload includes it."
+    extra = _what_differs(value, set(concept.params.get("carried_events", [])))
     ctx.resources.append(
         Step(
             "webhook",
@@ -232,3 +224,16 @@ def post_call_webhook(ctx: MapContext, concept: Concept) -> None:
         "signing secret atoms-migrate shows once when it creates the webhook (also in the Atoms dashboard).",
         concept,
     )
+
+
+def _what_differs(settings: dict[str, Any], carried: set[str]) -> str:
+    """Sentences on what ElevenLabs' post-call settings asked for that the Atoms event does not do ("" when none)."""
+    extra = ""
+    lost = [str(e) for e in settings.get("events") or [] if str(e) not in carried]
+    if lost:
+        extra += f" ElevenLabs also sent {', '.join(lost)}: Atoms' post-conversation event has no such part."
+    if settings.get("transcript_format") == "opentelemetry":
+        extra += " The OpenTelemetry transcript format has no Atoms equivalent (Atoms sends JSON)."
+    if settings.get("exclude_transcript"):
+        extra += " ElevenLabs left the transcript out; Atoms' post-conversation payload includes it."
+    return extra

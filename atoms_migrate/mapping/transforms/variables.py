@@ -119,30 +119,8 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
             concept=concept,
         )
         return
-    headers: dict[str, str] = {}
-    left_out: list[str] = []
-    raw_headers = webhook.get("request_headers")
-    for name, value in raw_headers.items() if isinstance(raw_headers, dict) else []:
-        if isinstance(value, str):
-            headers[str(name)] = value
-        else:
-            left_out.append(str(name))
-    placeholders = ctx.get("conversation_config.agent.dynamic_variables.dynamic_variable_placeholders")
-    names = (
-        [k for k in placeholders if not str(k).startswith(("system__", "secret__"))]
-        if isinstance(placeholders, dict)
-        else []
-    )
-    for a in ctx.assignments:  # variables the prompt and greeting use, even without a placeholder
-        if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
-            names += [
-                v
-                for v in re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", a.value)
-                if v not in names
-                and not v.startswith(("system__", "secret__"))
-                and v not in ctx.tables.concepts.system_variables.values()
-            ]
-    names = list(dict.fromkeys(names))
+    headers, left_out = _static_headers(webhook)
+    names = _response_variable_names(ctx)
     api: dict[str, Any] = {"isEnabled": True, "url": webhook["url"].strip(), "method": "POST"}
     if headers:
         api["headers"] = headers
@@ -152,8 +130,7 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
         api["responseVariables"] = [{"variableName": n, "jsonPath": f"$.dynamic_variables.{n}"} for n in names]
     note = (
         "The endpoint must change: Atoms sends its own request (body with {{user_number}}, {{agent_number}}, "
-        "{{call_id}}) "
-        "without ElevenLabs' signature, and reads each variable from $.dynamic_variables.<name>"
+        "{{call_id}}) without ElevenLabs' signature, and reads each variable from $.dynamic_variables.<name>"
     )
     ctx.assign(concept, concept.target[0], api, path, "lossy", note)
     ctx.finding(
@@ -161,10 +138,42 @@ def initiation_webhook(ctx: MapContext, concept: Concept) -> None:
         "lossy",
         "warning",
         "The conversation-initiation webhook becomes preCallAPI: Atoms calls it with a different payload and no "
-        "ElevenLabs "
-        "signature, and conversation_config_override in its answer has no Atoms equivalent."
+        "ElevenLabs signature, and conversation_config_override in its answer has no Atoms equivalent."
         + (f" Secret headers left out: {', '.join(left_out)}." if left_out else ""),
         'Change the endpoint to accept Atoms\' request and answer {"dynamic_variables": {...}}'
         + (", and add the secret headers on Atoms by hand." if left_out else "."),
         concept,
     )
+
+
+def _static_headers(webhook: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """(headers with a literal value, names of secret headers): a secret's value cannot be read, so it is named."""
+    headers: dict[str, str] = {}
+    left_out: list[str] = []
+    raw_headers = webhook.get("request_headers")
+    for name, value in raw_headers.items() if isinstance(raw_headers, dict) else []:
+        if isinstance(value, str):
+            headers[str(name)] = value
+        else:
+            left_out.append(str(name))
+    return headers, left_out
+
+
+def _response_variable_names(ctx: MapContext) -> list[str]:
+    """Variables the pre-call API answers: the placeholders, then those the prompt and greeting use without one."""
+    placeholders = ctx.get("conversation_config.agent.dynamic_variables.dynamic_variable_placeholders")
+    names = (
+        [k for k in placeholders if not str(k).startswith(("system__", "secret__"))]
+        if isinstance(placeholders, dict)
+        else []
+    )
+    for a in ctx.assignments:
+        if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
+            names += [
+                v
+                for v in re.findall(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", a.value)
+                if v not in names
+                and not v.startswith(("system__", "secret__"))
+                and v not in ctx.tables.concepts.system_variables.values()
+            ]
+    return list(dict.fromkeys(names))

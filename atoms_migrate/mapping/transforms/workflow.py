@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from atoms_migrate import paths
 from atoms_migrate.mapping.context import MapContext
 from atoms_migrate.mapping.schema import Concept
@@ -43,12 +45,18 @@ def workflow(ctx: MapContext, concept: Concept) -> None:
             "Fold the subagent prompts into one prompt, or rebuild the flow on Atoms by hand.",
             concept,
         )
-    for node_id, node in (nodes or {}).items() if isinstance(nodes, dict) else []:
+    if isinstance(nodes, dict):
+        _node_tools(ctx, concept, path, nodes)
+
+
+def _node_tools(ctx: MapContext, concept: Concept, path: str, nodes: dict[str, Any]) -> None:
+    """EL §C.2: workflow nodes reference tools the agent itself may not list; each such node is a finding."""
+    for node_id, node in nodes.items():
         tool_ids = (
             [t.get("tool_id") for t in node.get("tools") or [] if isinstance(t, dict)] if isinstance(node, dict) else []
         )
         tool_ids += list(node.get("additional_tool_ids") or []) if isinstance(node, dict) else []
-        if tool_ids:  # EL §C.2: workflow nodes reference tools the agent itself may not list
+        if tool_ids:
             ctx.finding(
                 paths.join(path, "nodes", node_id),
                 "unmapped",
