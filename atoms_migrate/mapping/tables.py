@@ -157,48 +157,69 @@ def _read_table(path: Path, name: str) -> tuple[BaseModel | None, list[str]]:
 
 def _cross_check(tables: dict[str, Any], sources: dict[str, str]) -> list[str]:
     """Rules that span tables: transform names exist, targets are valid Atoms values."""
+    langs: LanguageTable = tables["languages.yaml"]
+    return (
+        _check_concepts(tables["concepts.yaml"], sources["concepts.yaml"])
+        + _check_llms(tables["llms.yaml"], sources["llms.yaml"])
+        + _check_languages(langs, sources["languages.yaml"])
+        + _check_voices(tables["voices.yaml"], set(langs.atoms_codes), sources["voices.yaml"])
+        + _check_scan(tables["scan.yaml"], sources["scan.yaml"])
+    )
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted({x for x in values if values.count(x) > 1})
+
+
+def _check_concepts(concepts: ConceptTable, where: str) -> list[str]:
+    """Every concept names a transform the code has; ranges are valid paths with min <= max; ids are unique."""
     problems: list[str] = []
-    concepts: ConceptTable = tables["concepts.yaml"]
     for i, concept in enumerate(concepts.concepts):
         if concept.transform not in TRANSFORMS:
             known = ", ".join(sorted(TRANSFORMS))
             problems.append(
-                f"{sources['concepts.yaml']}: concepts[{i}].transform: unknown transform "
-                f"{concept.transform!r} (known: {known})"
+                f"{where}: concepts[{i}].transform: unknown transform {concept.transform!r} (known: {known})"
             )
     for pattern, limits in concepts.ranges.items():
         try:
             parse_path(pattern)
         except ValueError as exc:
-            problems.append(f"{sources['concepts.yaml']}: ranges.{pattern}: {exc}")
+            problems.append(f"{where}: ranges.{pattern}: {exc}")
         if limits.min > limits.max:
-            problems.append(f"{sources['concepts.yaml']}: ranges.{pattern}: min {limits.min} is above max {limits.max}")
-    ids = [c.id for c in concepts.concepts]
-    for dup in sorted({x for x in ids if ids.count(x) > 1}):
-        problems.append(f"{sources['concepts.yaml']}: concepts: duplicate id {dup!r}")
-    llms: LlmTable = tables["llms.yaml"]
-    for i, rule in enumerate(llms.rules):
-        if rule.target not in llms.targets:
-            problems.append(
-                f"{sources['llms.yaml']}: rules[{i}].target: {rule.target!r} is not an Atoms slmModel "
-                f"({', '.join(llms.targets)})"
-            )
-    langs: LanguageTable = tables["languages.yaml"]
-    for code, target in langs.codes.items():
-        if target not in langs.atoms_codes:
-            problems.append(f"{sources['languages.yaml']}: codes.{code}: {target!r} is not an Atoms language code")
+            problems.append(f"{where}: ranges.{pattern}: min {limits.min} is above max {limits.max}")
+    for dup in _duplicates([c.id for c in concepts.concepts]):
+        problems.append(f"{where}: concepts: duplicate id {dup!r}")
+    return problems
+
+
+def _check_llms(llms: LlmTable, where: str) -> list[str]:
+    return [
+        f"{where}: rules[{i}].target: {rule.target!r} is not an Atoms slmModel ({', '.join(llms.targets)})"
+        for i, rule in enumerate(llms.rules)
+        if rule.target not in llms.targets
+    ]
+
+
+def _check_languages(langs: LanguageTable, where: str) -> list[str]:
+    problems = [
+        f"{where}: codes.{code}: {target!r} is not an Atoms language code"
+        for code, target in langs.codes.items()
+        if target not in langs.atoms_codes
+    ]
     if langs.fallback_default not in langs.atoms_codes:
-        problems.append(
-            f"{sources['languages.yaml']}: fallback_default: {langs.fallback_default!r} is not an Atoms language code"
-        )
-    voices: VoiceTable = tables["voices.yaml"]
-    for code in voices.language_voices:
-        if code not in langs.atoms_codes:
-            problems.append(f"{sources['voices.yaml']}: language_voices: {code!r} is not an Atoms language code")
-    seen = [v.elevenlabs_id for v in voices.voices]
-    for dup in sorted({x for x in seen if seen.count(x) > 1}):
-        problems.append(f"{sources['voices.yaml']}: voices: duplicate elevenlabs_id {dup!r}")
-    return problems + _check_scan(tables["scan.yaml"], sources["scan.yaml"])
+        problems.append(f"{where}: fallback_default: {langs.fallback_default!r} is not an Atoms language code")
+    return problems
+
+
+def _check_voices(voices: VoiceTable, atoms_codes: set[str], where: str) -> list[str]:
+    problems = [
+        f"{where}: language_voices: {code!r} is not an Atoms language code"
+        for code in voices.language_voices
+        if code not in atoms_codes
+    ]
+    for dup in _duplicates([v.elevenlabs_id for v in voices.voices]):
+        problems.append(f"{where}: voices: duplicate elevenlabs_id {dup!r}")
+    return problems
 
 
 def _check_scan(scan: ScanTable, where: str) -> list[str]:
