@@ -39,8 +39,14 @@ FIXTURES = ROOT / "tests" / "fixtures" / "scan"
 SOURCES = sorted(p for p in FIXTURES.rglob("*") if p.suffix in LANGUAGES and "vendor" not in p.parts)
 
 ORDINARY = {
-    ".ts": "export function total(items: {price: number}[]): number {\n  return items.reduce((sum, i) => sum + i.price, 0);\n}\n",
-    ".py": "def total(items):\n    return sum(i['price'] for i in items)\n\n\nclass Cart:\n    def __init__(self):\n        self.items = []\n",
+    ".ts": (
+        "export function total(items: {price: number}[]): number {\n"
+        "  return items.reduce((sum, i) => sum + i.price, 0);\n}\n"
+    ),
+    ".py": (
+        "def total(items):\n    return sum(i['price'] for i in items)\n\n\n"
+        "class Cart:\n    def __init__(self):\n        self.items = []\n"
+    ),
     ".jsx": "export const Button = ({label, onClick}) => <button onClick={onClick}>{label}</button>;\n",
     ".html": "<!doctype html><html><body><h1>Shop</h1><audio src='a.mp3'></audio></body></html>\n",
 }
@@ -100,11 +106,13 @@ def main() -> None:
     args = parser.parse_args()
     recall, precision, want, got, hits = accuracy()
     print(
-        f"fixtures: recall {recall:.1%} ({hits}/{want} expected findings), precision {precision:.1%} ({hits}/{got} findings)"
+        f"fixtures: recall {recall:.1%} ({hits}/{want} expected findings), "
+        f"precision {precision:.1%} ({hits}/{got} findings)"
     )
     ported, broken, half = fix_safety()
     print(
-        f"--fix on the fixtures: {ported} file(s) ported whole; {broken} would not parse; {half} still name an ElevenLabs host or key"
+        f"--fix on the fixtures: {ported} file(s) ported whole; {broken} would not parse; "
+        f"{half} still name an ElevenLabs host or key"
     )
     work = Path(tempfile.mkdtemp(prefix="atoms-migrate-scan-bench-"))
     try:
@@ -125,7 +133,8 @@ def main() -> None:
         )
         print(
             f"  wall {seconds:.2f} s = {total / seconds:,.0f} files/s; CPU {cpu:.2f} s = {total / cpu:,.0f} files/s "
-            f"(start-up included; wall time depends on what else the machine runs: load average {os.getloadavg()[0]:.1f})"
+            "(start-up included; wall time depends on what else the machine runs: "
+            f"load average {os.getloadavg()[0]:.1f})"
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

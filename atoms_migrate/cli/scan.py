@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -33,13 +33,18 @@ from atoms_migrate.cli import (
 )
 from atoms_migrate.errors import ConfigError
 
+if TYPE_CHECKING:  # imported where used: `scan` is the only command that needs them (start-up time)
+    from atoms_migrate.mapping.tables import MappingTables
+    from atoms_migrate.scan.model import Known, ScanFinding, ScanResult
+    from atoms_migrate.scan.scanner import Scanner
 
-class ScanFailOn(str, Enum):
+
+class ScanFailOn(StrEnum):
     mechanical = "mechanical"
     redesign = "redesign"
 
 
-def _known(state: Path | None, tables):  # type: ignore[no-untyped-def]
+def _known(state: Path | None, tables: MappingTables) -> Known:
     from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
     from atoms_migrate.scan.scanner import known_ids
 
@@ -50,10 +55,10 @@ def _known(state: Path | None, tables):  # type: ignore[no-untyped-def]
     return known_ids(agents, loaded.voice_clones, tables.voices)
 
 
-def _print_table(result, out: Console) -> None:  # type: ignore[no-untyped-def]
+def _print_table(result: ScanResult, out: Console) -> None:
     from rich.table import Table
 
-    by_file: dict[str, list] = {}
+    by_file: dict[str, list[ScanFinding]] = {}
     for f in result.findings:
         by_file.setdefault(f.path, []).append(f)
     for path, findings in by_file.items():
@@ -96,7 +101,10 @@ def scan(
         bool,
         typer.Option(
             "--fix",
-            help="Port raw WebSocket clients whole (URL, auth, agent id, message names), or not at all; shows a unified diff first.",
+            help=(
+                "Port raw WebSocket clients whole (URL, auth, agent id, message names), or not at all; "
+                "shows a unified diff first."
+            ),
         ),
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --fix: print the diff and write nothing.")] = False,
@@ -105,7 +113,10 @@ def scan(
         bool,
         typer.Option(
             "--annotate",
-            help="With --fix: add a TODO(atoms-migrate) comment above what could not be fixed, in the comment syntax of the spot.",
+            help=(
+                "With --fix: add a TODO(atoms-migrate) comment above what could not be fixed, "
+                "in the comment syntax of the spot."
+            ),
         ),
     ] = False,
     state: StateOption = None,
@@ -113,7 +124,8 @@ def scan(
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Find ElevenLabs conversation code (WebSocket URL, auth, messages, events, SDKs, widget, ids) and say what it becomes on Atoms."""
+    """Find ElevenLabs conversation code (WebSocket URL, auth, messages, events, SDKs, widget, ids) and say what it
+    becomes on Atoms."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.mapping.tables import load_tables
@@ -145,8 +157,8 @@ def scan(
         agent_findings = counts["mechanical"] + counts["redesign"]
         summary = (
             f"{len(result.findings)} finding(s) in {len(result.texts)} of {result.files_scanned} file(s): "
-            f"{counts['mechanical']} mechanical ({sum(f.fixable for f in result.findings)} fixable), {counts['redesign']} redesign"
-            + (f", {counts['info']} info." if counts["info"] else ".")
+            f"{counts['mechanical']} mechanical ({sum(f.fixable for f in result.findings)} fixable), "
+            f"{counts['redesign']} redesign" + (f", {counts['info']} info." if counts["info"] else ".")
         )
         if sarif_file:
             _write_file(sarif_file, json.dumps(sarif(result.findings, tables.scan.rules), indent=2) + "\n")
@@ -188,7 +200,9 @@ def scan(
             raise typer.Exit(EXIT_GATE)
 
 
-def _fix(result, scanner, annotate: bool, dry_run: bool, yes: bool, err: Console, json_output: bool) -> None:  # type: ignore[no-untyped-def]
+def _fix(
+    result: ScanResult, scanner: Scanner, annotate: bool, dry_run: bool, yes: bool, err: Console, json_output: bool
+) -> None:
     from atoms_migrate.scan.fix import plan_fixes
 
     plan = plan_fixes(result.texts, result.findings, scanner, annotate)

@@ -119,7 +119,8 @@ def status(
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Show where each migrated agent stands: in sync, source changed, drifted, conflict, not migrated, target missing."""
+    """Show where each migrated agent stands: in sync, source changed, drifted, conflict, not migrated, target
+    missing."""
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug):
         from atoms_migrate.apply.run import Run

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,9 +24,7 @@ from rich.console import Console
 from atoms_migrate.cli import (
     EXIT_ERROR,
     DebugOption,
-    ElevenLabsUrlOption,
     NoColorOption,
-    SmallestUrlOption,
     StateOption,
     _atoms_client,
     _elevenlabs_client,
@@ -34,6 +33,9 @@ from atoms_migrate.cli import (
     error_boundary,
 )
 from atoms_migrate.errors import ConfigError
+
+if TYPE_CHECKING:  # imported where used: `verify` is the only command that needs them (start-up time)
+    from atoms_migrate.verify.run import AtomsTarget, ElevenLabsReader, ElevenLabsTarget, VerifyResult
 
 
 def _source_identity(source: str, state: Path | None = None) -> tuple[list[str], str | None]:
@@ -46,16 +48,6 @@ def _source_identity(source: str, state: Path | None = None) -> tuple[list[str],
         agent = normalise(read_config_file(path), str(path), path=str(path))
         return source_keys(source, state), agent.agent_id
     return [source], source
-
-
-def _results_json(name: str, agent_id: str, results: list) -> dict[str, Any]:  # type: ignore[type-arg]
-    opening = next((turn.reply for turn, _ in results if turn.user is None), None)  # the agent's first turn, when read
-    return {
-        "agent_id": agent_id,
-        "platform": name,
-        "opening": opening,
-        "turns": [{**turn.to_dict(), "failures": failures, "passed": not failures} for turn, failures in results],
-    }
 
 
 def _junit(runs: list[dict[str, Any]], script: str) -> str:
@@ -101,6 +93,100 @@ def _render(runs: list[dict[str, Any]], out: Console) -> None:
     out.print(table)
 
 
+# The option types of the shared ones (cli/__init__.py), with the environment variable each falls back to
+# declared through `envvar=`, so `verify --help` names it. The realtime URLs have no option of their own:
+# the help of the API host options names the variable that overrides each.
+VerifySmallestUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--smallest-base-url",
+        envvar="SMALLEST_BASE_URL",
+        show_envvar=True,
+        help=(
+            "Smallest API host (default: https://api.smallest.ai; a value ending in /atoms/v1 is accepted). "
+            "The realtime WebSocket is its ws(s):// twin unless $SMALLEST_REALTIME_URL is set."
+        ),
+    ),
+]
+VerifyElevenLabsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--elevenlabs-base-url",
+        envvar="ELEVENLABS_BASE_URL",
+        show_envvar=True,
+        help=(
+            "ElevenLabs API host (default: https://api.elevenlabs.io). "
+            "The realtime WebSocket is its ws(s):// twin unless $ELEVENLABS_REALTIME_URL is set."
+        ),
+    ),
+]
+
+
+def _atoms_target(
+    source: str, keys: list[str], target: str | None, state: Path | None, smallest_base_url: str | None
+) -> AtomsTarget:
+    """The Atoms agent to talk to (``--target``, else the state file's entry for SOURCE), with its live config."""
+    from atoms_migrate.apply.applier import detect_versioning, read_live
+    from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
+    from atoms_migrate.platforms.smallest import atoms_base_urls
+    from atoms_migrate.verify.run import AtomsTarget
+
+    agents = load_state(state or DEFAULT_STATE_PATH).agents
+    entry = next((agents[k] for k in keys if k in agents), None)
+    agent_id = target or (entry.smallest_agent_id if entry else None)
+    if not agent_id:
+        raise ConfigError(
+            f"{source} has no migrated Atoms agent in the state file",
+            "Migrate it first, or pass --target AGENT_ID.",
+        )
+    atoms = _atoms_client(smallest_base_url, required=True)
+    doc = atoms.get_agent(agent_id)
+    if doc is None:
+        raise ConfigError(f"Atoms has no agent {agent_id}", "Check --target, or migrate again.")
+    versioning = detect_versioning(atoms, agent_id, "auto", entry.versioning if entry and not target else None)
+    live, *_ = read_live(atoms, agent_id, versioning, None, doc)
+    host, _, _ = atoms_base_urls(smallest_base_url)
+    api_key = os.environ.get("SMALLEST_API_KEY", "").strip()  # scrubbed from output by cli._scrub
+    return AtomsTarget(agent_id, live, api_key, host, os.environ.get("SMALLEST_REALTIME_URL"))
+
+
+@contextmanager
+def _elevenlabs_reader(base_url: str | None) -> Iterator[ElevenLabsReader]:
+    """The ElevenLabs client, its connection closed when the reads for ``--both`` are done."""
+    client = _elevenlabs_client(base_url)
+    with client.http:
+        yield client
+
+
+def _elevenlabs_target(source: str, agent_id: str | None, base_url: str | None) -> ElevenLabsTarget:
+    """The original agent for ``--both``; its client is made (and its key checked) only after the Atoms run."""
+    from atoms_migrate.platforms.elevenlabs import DEFAULT_BASE_URL
+    from atoms_migrate.verify.run import ElevenLabsTarget
+
+    return ElevenLabsTarget(
+        source,
+        agent_id,
+        lambda: _elevenlabs_reader(base_url),
+        base_url or DEFAULT_BASE_URL,
+        os.environ.get("ELEVENLABS_REALTIME_URL"),
+    )
+
+
+def _print_json(result: VerifyResult) -> None:
+    sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+
+
+def _print_table(result: VerifyResult, no_color: bool) -> None:
+    out = Console(highlight=False, no_color=no_color or None)
+    if not out.is_terminal:
+        out = Console(highlight=False, no_color=no_color or None, width=160)
+    _render([run.to_json() for run in result.runs], out)
+    out.print(
+        f"{'PASSED' if result.passed else 'FAILED'}: {result.failed} of {result.turns} turn(s) failed.",
+        markup=False,
+    )
+
+
 @app.command()
 def verify(
     source: Annotated[
@@ -116,7 +202,10 @@ def verify(
         Path | None,
         typer.Option(
             "--script",
-            help="Conversation script (YAML/JSON: turns with expectations); default: a smoke script built from the agent.",
+            help=(
+                "Conversation script (YAML/JSON: turns with expectations); "
+                "default: a smoke script built from the agent."
+            ),
             dir_okay=False,
         ),
     ] = None,
@@ -143,94 +232,38 @@ def verify(
         float, typer.Option("--session-timeout", help="Seconds a whole conversation may take.", min=1)
     ] = 120.0,
     state: StateOption = None,
-    elevenlabs_base_url: ElevenLabsUrlOption = None,
-    smallest_base_url: SmallestUrlOption = None,
+    elevenlabs_base_url: VerifyElevenLabsUrlOption = None,
+    smallest_base_url: VerifySmallestUrlOption = None,
     no_color: NoColorOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Talk to the migrated agent over the Atoms realtime WebSocket (and to the original with --both); exit 1 on a failed expectation."""
+    """Talk to the migrated agent over the Atoms realtime WebSocket (and to the original with --both); exit 1 on a failed expectation.
+
+    The API keys come from the environment only: SMALLEST_API_KEY (and ELEVENLABS_API_KEY with --both).
+    """  # noqa: E501 (the first line is the one-line summary --help shows in the command list)
     err = Console(stderr=True, highlight=False, no_color=no_color or None, soft_wrap=True)
     with error_boundary(debug):
-        from atoms_migrate.apply.applier import detect_versioning, read_live
-        from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
         from atoms_migrate.mapping.refs import parse_pairs
-        from atoms_migrate.platforms.elevenlabs import DEFAULT_BASE_URL
-        from atoms_migrate.platforms.realtime import AtomsSession, ElevenLabsSession, realtime_url
-        from atoms_migrate.platforms.smallest import atoms_base_urls
-        from atoms_migrate.verify.script import load_script, run_script, smoke_script, smoke_script_elevenlabs
+        from atoms_migrate.verify.run import Limits, run_verify
+        from atoms_migrate.verify.script import load_script
 
         keys, elevenlabs_id = _source_identity(source, state)
-        agents = load_state(state or DEFAULT_STATE_PATH).agents
-        entry = next((agents[k] for k in keys if k in agents), None)
-        agent_id = target or (entry.smallest_agent_id if entry else None)
-        if not agent_id:
-            raise ConfigError(
-                f"{source} has no migrated Atoms agent in the state file",
-                "Migrate it first, or pass --target AGENT_ID.",
-            )
-        atoms = _atoms_client(smallest_base_url, required=True)
-        doc = atoms.get_agent(agent_id)
-        if doc is None:
-            raise ConfigError(f"Atoms has no agent {agent_id}", "Check --target, or migrate again.")
-        versioning = detect_versioning(atoms, agent_id, "auto", entry.versioning if entry and not target else None)
-        live, *_ = read_live(atoms, agent_id, versioning, None, doc)
+        atoms = _atoms_target(source, keys, target, state, smallest_base_url)
         given = parse_pairs(variables or [], "--var")
         loaded = load_script(script) if script else None
-        merged_vars = {**(loaded.variables if loaded else {}), **given}
-        atoms_script = loaded or smoke_script(live, merged_vars)
-        key_value = os.environ.get("SMALLEST_API_KEY", "").strip()  # scrubbed from output by cli._scrub
-        host, _, _ = atoms_base_urls(smallest_base_url or os.environ.get("SMALLEST_BASE_URL"))
-        atoms_url = os.environ.get("SMALLEST_REALTIME_URL") or realtime_url(host, "/atoms/v1/agent/connect")
-        err.print(
-            f"Talking to Atoms agent {agent_id} ({atoms_script.name} script, {len(atoms_script.turns)} turn(s))…",
-            markup=False,
+        result = run_verify(
+            atoms,
+            loaded,
+            given,
+            elevenlabs=_elevenlabs_target(source, elevenlabs_id, elevenlabs_base_url) if both else None,
+            limits=Limits(turn_timeout, session_timeout),
+            progress=lambda line: err.print(line, markup=False),
         )
-        session = AtomsSession(atoms_url, key_value, agent_id, merged_vars, turn_timeout=turn_timeout)
-        runs = [_results_json("atoms", agent_id, run_script(session, atoms_script, session_timeout, time.monotonic))]
-        if both:
-            if not elevenlabs_id:
-                raise ConfigError(
-                    f"{source} does not say its ElevenLabs agent id, so --both cannot reach it",
-                    "Pass the ElevenLabs agent id as SOURCE.",
-                )
-            client = _elevenlabs_client(elevenlabs_base_url)
-            with client.http:
-                config = client.get_agent(elevenlabs_id)
-                private = bool(((config.get("platform_settings") or {}).get("auth") or {}).get("enable_auth"))
-                signed = client.get_signed_url(elevenlabs_id) if private else None
-            base = elevenlabs_base_url or os.environ.get("ELEVENLABS_BASE_URL") or DEFAULT_BASE_URL
-            el_url = os.environ.get("ELEVENLABS_REALTIME_URL") or realtime_url(base, "/v1/convai/conversation")
-            el_script = loaded or smoke_script_elevenlabs(config, merged_vars)
-            err.print(f"Talking to ElevenLabs agent {elevenlabs_id}{' (signed URL)' if signed else ''}…", markup=False)
-            el_session = ElevenLabsSession(
-                el_url, elevenlabs_id, merged_vars, signed_url=signed, turn_timeout=turn_timeout
-            )
-            runs.append(
-                _results_json(
-                    "elevenlabs", elevenlabs_id, run_script(el_session, el_script, session_timeout, time.monotonic)
-                )
-            )
-        passed = all(t["passed"] for r in runs for t in r["turns"])
         if junit:
-            _write_file(junit, _junit(runs, atoms_script.name))
+            _write_file(junit, _junit([run.to_json() for run in result.runs], result.script))
         if json_output:
-            sys.stdout.write(
-                json.dumps(
-                    {"format_version": "1", "script": atoms_script.name, "runs": runs, "passed": passed},
-                    indent=2,
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
+            _print_json(result)
         else:
-            out = Console(highlight=False, no_color=no_color or None)
-            if not out.is_terminal:
-                out = Console(highlight=False, no_color=no_color or None, width=160)
-            _render(runs, out)
-            failed = sum(not t["passed"] for r in runs for t in r["turns"])
-            out.print(
-                f"{'PASSED' if passed else 'FAILED'}: {failed} of {sum(len(r['turns']) for r in runs)} turn(s) failed.",
-                markup=False,
-            )
-        if not passed:
+            _print_table(result, no_color)
+        if not result.passed:
             raise typer.Exit(EXIT_ERROR)

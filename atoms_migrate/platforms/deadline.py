@@ -23,7 +23,7 @@ _local = threading.local()
 
 
 def _left(timeout: float | None) -> float | None:
-    deadline = getattr(_local, "deadline", None)
+    deadline: float | None = getattr(_local, "deadline", None)
     if deadline is None:
         return timeout
     left = deadline - time.monotonic()

@@ -5,8 +5,9 @@ window: never more than ``max_rps`` requests in any window of one second (plus a
 for the time a request takes to reach the server), and never two closer than ``1/max_rps``
 (a token bucket with a burst of one). A bucket that starts full lets a second's worth
 through at once and then refills, so a server counting a sliding second saw up to twice the
-limit and answered 429; at the account's own limit this gate provokes none. A 429 from the server pauses *every* worker until its
-``Retry-After`` (or a short default) has passed, not just the one that got it: rate limits
+limit and answered 429; at the account's own limit this gate provokes none. A 429 from the
+server pauses *every* worker until its ``Retry-After`` (or a short default) has passed, not
+just the one that got it: rate limits
 are per account (smallest-atoms-api.md §G.3, elevenlabs-convai-api.md §F.3), so the other
 workers would only collect 429s of their own. Installed as httpx event hooks, so the
 clients stay unaware of it; the per-request retry policy still applies on top.

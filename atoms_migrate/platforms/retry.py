@@ -3,7 +3,8 @@
 Callers choose what is safe to repeat: reads and upserts (the Atoms draft PUT) retry
 transient answers (408, 429, 5xx), timeouts and dropped connections; other writes pass
 only the statuses that prove nothing was done and ``transport_retries=False``. Waits are
-capped exponential back-off with jitter through tenacity;
+capped exponential back-off with full jitter through tenacity (a random wait between 0 and
+``initial_wait * 2**n``, at most ``max_wait``: clients that failed together do not retry together);
 when the server says how long to wait (``retry-after-ms``, ``Retry-After`` in seconds or
 as an HTTP date, ``x-ratelimit-reset``, a JSON ``retry_after`` or ``rateLimit.retryAfterSec``,
 see elevenlabs-convai-api.md §F.3 and smallest-atoms-api.md §G.3) that wait is used instead.
@@ -28,14 +29,9 @@ class RetryPolicy:
     attempts: int = 4
     initial_wait: float = 0.5
     max_wait: float = 30.0
-    jitter: float = 0.25
     # False for writes: a timeout or dropped connection leaves them ambiguous, not failed.
     transport_retries: bool = True
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
-
-    @classmethod
-    def none(cls) -> RetryPolicy:
-        return cls(attempts=1)
 
 
 class RetryableResponse(Exception):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import re
 from dataclasses import dataclass, field
 
 from ast_grep_py import SgNode, SgRoot
@@ -90,7 +89,7 @@ def _comment(text: str, line_start: int, language: str) -> str | None:
         (
             n
             for n in chain
-            if n.range().start.index == pos and n.parent() is not None and n.parent().range().start.index < pos
+            if n.range().start.index == pos and (up := n.parent()) is not None and up.range().start.index < pos
         ),
         node,
     )
@@ -137,7 +136,7 @@ def _annotate(text: str, source: SourceText, findings: list[ScanFinding]) -> tup
         if style is None:
             refused += 1
             continue
-        indent = re.match(r"[ \t]*", lines[index]).group(0)  # type: ignore[union-attr]
+        indent = lines[index][: len(lines[index]) - len(lines[index].lstrip(" \t"))]
         rules = ", ".join(dict.fromkeys(f.rule_id for f in by_line[line_no]))
         what = "; ".join(dict.fromkeys(f.steps or f.replacement for f in by_line[line_no]))
         comment = _annotation(style, indent, f"TODO(atoms-migrate) {rules}: {what}")
@@ -160,7 +159,7 @@ def plan_fixes(texts: dict[str, SourceText], findings: list[ScanFinding], scanne
         per_file.setdefault(f.path, []).append(f)
     for path, file_findings in sorted(per_file.items()):
         source = texts[path]
-        port: UnitPort | None = source.port  # type: ignore[assignment]
+        port = source.port if isinstance(source.port, UnitPort) else None
         if not source.safe_to_rewrite:
             if any(f.fixable for f in file_findings) or annotate or (port and port.edits):
                 plan.skipped.append(f"{path}: not UTF-8; left as it is")
@@ -183,7 +182,8 @@ def plan_fixes(texts: dict[str, SourceText], findings: list[ScanFinding], scanne
             new, annotated, refused = _annotate(new, source, remaining)
             if refused:
                 plan.skipped.append(
-                    f"{path}: {refused} annotation(s) not added (inside a string or tag, or they would change the program)"
+                    f"{path}: {refused} annotation(s) not added "
+                    "(inside a string or tag, or they would change the program)"
                 )
         if new == source.text:
             continue

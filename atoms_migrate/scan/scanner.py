@@ -23,11 +23,16 @@ import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pathspec
 
 from atoms_migrate.mapping.tables import ScanRule, ScanTable, VoiceTable
 from atoms_migrate.scan.model import Known, ScanFinding, ScanResult, SourceText
+
+if TYPE_CHECKING:  # imported where used: ast-grep loads only when a file may mention ElevenLabs
+    from atoms_migrate.scan.tree import Hit
+    from atoms_migrate.scan.units import UnitPort
 
 # File suffix -> the ast-grep language it is parsed as (Vue and Svelte: as HTML, scripts as JS/TS).
 LANGUAGES: dict[str, str] = {
@@ -102,6 +107,15 @@ def iter_files(roots: Iterable[Path]) -> Iterator[Path]:
     return (Path(p) for p in _walk(roots))
 
 
+def _ignored(stack: list[tuple[str, pathspec.GitIgnoreSpec]], path: str, is_dir: bool) -> bool:
+    """Whether a ``.gitignore`` above ``path`` ignores it (each spec matches paths relative to its own folder)."""
+    for folder, spec in stack:
+        rel = path[len(folder) :]
+        if spec.match_file(rel + "/" if is_dir else rel):
+            return True
+    return False
+
+
 def _walk(roots: Iterable[Path]) -> Iterator[str]:
     """``iter_files`` as plain strings (a Path per file costs more than reading most files).
 
@@ -125,26 +139,19 @@ def _walk(roots: Iterable[Path]) -> Iterator[str]:
                 if spec is not None:
                     stack.append((here, spec))
 
-            def ignored(name: str, is_dir: bool) -> bool:
-                for folder, spec in stack:
-                    rel = (here + name)[len(folder) :]
-                    if spec.match_file(rel + "/" if is_dir else rel):
-                        return True
-                return False
-
             dirs[:] = sorted(
                 d
                 for d in dirs
                 if d not in SKIP_DIRS
                 and not os.path.exists(os.path.join(current, d, "pyvenv.cfg"))
-                and not (stack and ignored(d, True))
+                and not (stack and _ignored(stack, here + d, True))
             )
             for name in sorted(files):
                 dot = name.rfind(".")
                 if (
                     dot > 0
                     and name[dot:].lower() in LANGUAGES
-                    and not (stack and ignored(name, False))
+                    and not (stack and _ignored(stack, here + name, False))
                     and _regular(here + name, real_root)
                 ):
                     yield here + name
@@ -293,7 +300,7 @@ class Scanner:
         findings = [self._finding(h, display, starts, source, port) for h in hits]
         return sorted(findings, key=lambda f: (f.line, f.column, f.rule_id))
 
-    def _finding(self, hit, display: str, starts: list[int], source: SourceText, port) -> ScanFinding:  # type: ignore[no-untyped-def]
+    def _finding(self, hit: Hit, display: str, starts: list[int], source: SourceText, port: UnitPort) -> ScanFinding:
         rule = self.rules[hit.rule_id]
         index = bisect.bisect_right(starts, hit.start) - 1
         line_start = starts[index]

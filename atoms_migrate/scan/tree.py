@@ -135,6 +135,12 @@ def literal_content(text: str) -> str:
     return m.group(2) if m else text
 
 
+def _field_text(node: SgNode, name: str) -> str | None:
+    """The text of ``node``'s field ``name``, or None when it has no such field."""
+    child = node.field(name)
+    return child.text() if child is not None else None
+
+
 def _span(node: SgNode, offset: int) -> tuple[int, int]:
     r = node.range()
     return r.start.index + offset, r.end.index + offset
@@ -316,8 +322,8 @@ class _Code:
     def _el_auth(self, reach: list[SgNode]) -> bool:
         """Whether these headers send ElevenLabs' own API key header."""
         return any(
-            pair.field("key") is not None
-            and self.v.name("header", literal_content(pair.field("key").text()).lower()) == "EL-XI-API-KEY"
+            (key := _field_text(pair, "key")) is not None
+            and self.v.name("header", literal_content(key).lower()) == "EL-XI-API-KEY"
             for node in reach
             for pair in ([node] if node.kind() == "pair" else node.find_all(kind="pair"))
         )
@@ -463,7 +469,7 @@ class _JS(_Code):
                 continue
             module = literal_content(first.text())
             self.hit(self.v.name("module", module), first)
-            names: dict[str, str] = {}
+            names = {}
             parent = call.parent()
             while parent is not None and parent.kind() in ("await_expression", "member_expression"):
                 parent = parent.parent()
@@ -678,11 +684,7 @@ class _JS(_Code):
             )
             if options is not None and options.kind() == "object" and not url:
                 url_pair = next(
-                    (
-                        p
-                        for p in options.named_children()
-                        if p.kind() == "pair" and p.field("key") and p.field("key").text() == "url"
-                    ),
+                    (p for p in options.named_children() if p.kind() == "pair" and _field_text(p, "key") == "url"),
                     None,
                 )
                 if url_pair is not None:
@@ -753,8 +755,10 @@ class _JS(_Code):
         listens = []
         for call in self.root.find_all(kind="call_expression"):
             fn, args = call.field("function"), call.field("arguments")
-            prop = fn.field("property") if fn is not None and fn.kind() == "member_expression" else None
-            if prop is None or args is None:
+            if fn is None or fn.kind() != "member_expression" or args is None:
+                continue
+            prop = fn.field("property")
+            if prop is None:
                 continue
             positional = args.named_children()
             if (
@@ -774,11 +778,10 @@ class _JS(_Code):
             if (
                 left is not None
                 and left.kind() == "member_expression"
-                and left.field("property") is not None
-                and left.field("property").text() == "onmessage"
-                and a.field("right") is not None
+                and _field_text(left, "property") == "onmessage"
+                and (right := a.field("right")) is not None
             ):
-                listens.append((left.field("object"), a.field("right"), False))
+                listens.append((left.field("object"), right, False))
         for receiver, node, sending in listens:
             if receiver is None or receiver.text() not in others | self.socket_names:
                 continue
@@ -789,11 +792,8 @@ class _JS(_Code):
                 else (self.convai_handlers if ours else self.other_handlers)
             )
             spans.append(_span(node, self.offset))
-            sent = (
-                node.field("arguments").named_children()
-                if node.kind() == "call_expression" and node.field("arguments")
-                else [node]
-            )
+            arguments = node.field("arguments") if node.kind() == "call_expression" else None
+            sent = arguments.named_children() if arguments is not None else [node]
             for value in sent if sending else []:  # caller.send(JSON.stringify(reply)): the object declared as `reply`
                 if value.kind() == "identifier" and value.text() in self.decls:
                     spans.append(_span(self.decls[value.text()][-1], self.offset))
@@ -914,12 +914,10 @@ class _Py(_Code):
                 fn is None
                 or args is None
                 or fn.kind() != "attribute"
-                or fn.field("attribute") is None
-                or not fn.field("attribute").text().startswith("send")
-                or fn.field("object") is None
+                or not (_field_text(fn, "attribute") or "").startswith("send")
+                or (receiver := _field_text(fn, "object")) is None
             ):
                 continue
-            receiver = fn.field("object").text()
             spans = (
                 self.convai_sends
                 if receiver in self.socket_names
@@ -946,7 +944,10 @@ class _Py(_Code):
                 for name in imp.field_children("name"):
                     if name.kind() == "aliased_import":
                         orig, alias = name.field("name"), name.field("alias")
-                        local, imported = (alias or orig).text(), orig.text() if orig else ""
+                        shown = alias or orig
+                        if shown is None:
+                            continue  # the grammar always gives an aliased import its name
+                        local, imported = shown.text(), orig.text() if orig else ""
                     else:
                         local = imported = name.text()
                     self.modules[local] = module
@@ -959,11 +960,8 @@ class _Py(_Code):
                     rule = self._module_rule(module)
                     if rule and module_node is not None:
                         self.hit(rule, module_node)
-                    local = (
-                        (name.field("alias") or module_node).text()
-                        if name.kind() == "aliased_import"
-                        else module.split(".")[0]
-                    )
+                    bound = name.field("alias") or module_node if name.kind() == "aliased_import" else None
+                    local = bound.text() if bound is not None else module.split(".")[0]
                     self.modules[local] = module
 
     def _module_rule(self, module: str) -> str | None:
@@ -1033,9 +1031,9 @@ class _Py(_Code):
                 continue
             positional = [a for a in args.named_children() if a.kind() not in ("keyword_argument", "comment")]
             kwargs = {
-                kw.field("name").text(): kw
+                name: kw
                 for kw in args.named_children()
-                if kw.kind() == "keyword_argument" and kw.field("name")
+                if kw.kind() == "keyword_argument" and (name := _field_text(kw, "name")) is not None
             }
             url_node = positional[0] if positional else (kwargs["url"].field("value") if "url" in kwargs else None)
             literals: list[SgNode] = []
@@ -1066,9 +1064,9 @@ class _Py(_Code):
             header_pairs = []
             for node in reach:
                 for pair in [node] if node.kind() == "pair" else node.find_all(kind="pair"):
-                    key = pair.field("key")
-                    if key is not None and self.v.name("header", literal_content(key.text()).lower()):
-                        self.hit(self.v.name("header", literal_content(key.text()).lower()), key)
+                    key_node = pair.field("key")
+                    if key_node is not None and self.v.name("header", literal_content(key_node.text()).lower()):
+                        self.hit(self.v.name("header", literal_content(key_node.text()).lower()), key_node)
                         header_pairs.append((*_span(pair, self.offset), pair.text()))
             if is_socket:
                 self.socket_names.add(_py_bound_name(call))
@@ -1172,8 +1170,8 @@ def _py_bound_name(call: SgNode) -> str:
         return target.text() if target is not None else ""
     while holder is not None and holder.kind() in ("await", "parenthesized_expression"):
         holder = holder.parent()
-    if holder is not None and holder.kind() == "assignment" and holder.field("left") is not None:
-        return holder.field("left").text()
+    if holder is not None and holder.kind() == "assignment":
+        return _field_text(holder, "left") or ""
     return ""
 
 
@@ -1190,10 +1188,10 @@ def _bound_name(node: SgNode) -> str:
     holder = node.parent()
     while holder is not None and holder.kind() in ("await_expression", "parenthesized_expression"):
         holder = holder.parent()
-    if holder is not None and holder.kind() == "variable_declarator" and holder.field("name") is not None:
-        return holder.field("name").text()
-    if holder is not None and holder.kind() == "assignment_expression" and holder.field("left") is not None:
-        return holder.field("left").text()
+    if holder is not None and holder.kind() == "variable_declarator":
+        return _field_text(holder, "name") or ""
+    if holder is not None and holder.kind() == "assignment_expression":
+        return _field_text(holder, "left") or ""
     return ""
 
 
@@ -1286,9 +1284,9 @@ def analyze(text: str, language: str, vocab: Vocabulary) -> Analysis:
         for raw, lang in _scripts(root):
             start = raw.range().start.index
             sub = SgRoot(raw.text(), lang).root()
-            code = _JS(sub, start, vocab, out, lang)
-            code.run()
-            _finish(code, out)
+            script = _JS(sub, start, vocab, out, lang)
+            script.run()
+            _finish(script, out)
         out.roots.append((root, 0, "html"))
         return out
     root = SgRoot(text, language).root()
@@ -1318,11 +1316,8 @@ def _html(root: SgNode, vocab: Vocabulary, out: Analysis) -> None:
         content = value.text()
         start = value.range().start.index
         kept = any(a <= start < b for a, b in widgets)
-        attr = (
-            value.parent().parent()
-            if value.parent() is not None and value.parent().kind() == "quoted_attribute_value"
-            else value.parent()
-        )
+        parent = value.parent()
+        attr = parent.parent() if parent is not None and parent.kind() == "quoted_attribute_value" else parent
         name = attr.child(0) if attr is not None and attr.kind() == "attribute" else None
         if kept and name is not None and name.text() == "agent-id" and _VOICE_ID.fullmatch(content):
             add("EL-AGENT-ID", value, kept)  # a legacy 20-character id (elevenlabs-convai-api.md §1)

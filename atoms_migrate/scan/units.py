@@ -285,11 +285,15 @@ def _transcript_edit(hit: Hit, node: SgNode, offset: int, language: str) -> tupl
             )
         cmp = node.parent()
         if cmp is None or cmp.kind() not in ("binary_expression", "comparison_operator"):
-            return 'a switch or match over the type cannot tell user from agent transcripts: compare type with "transcript" and check role'
+            return (
+                "a switch or match over the type cannot tell user from agent transcripts: "
+                'compare type with "transcript" and check role'
+            )
         other = next((c for c in cmp.named_children() if c.range().start.index != node.range().start.index), None)
+        operator = cmp.field("operator") if cmp.kind() == "binary_expression" else None
         op = (
-            cmp.field("operator").text()
-            if cmp.kind() == "binary_expression" and cmp.field("operator")
+            operator.text()
+            if operator is not None
             else next((c.text() for c in cmp.children() if not c.is_named()), "")
         )
         if (

@@ -1,7 +1,9 @@
 """``verify``: conversation scripts run against the migrated agent (and the original with ``--both``).
 
-``script`` (conversation scripts, the smoke script, per-turn expectations). The sessions themselves are
-``platforms.realtime``; the fake is ``sandbox.realtime``.
+``run`` (the run: sessions made through injected connectors, the script on each side, the result that
+``verify --json`` prints) · ``script`` (conversation scripts, the smoke script, per-turn expectations).
+The sessions themselves are ``platforms.realtime``; the fake is ``sandbox.realtime``; the command is
+``cli.verify``.
 
-New expectation kind or script format: ``script``.
+New expectation kind or script format: ``script``. New field in ``verify --json``: ``run``.
 """

@@ -116,7 +116,8 @@ def check(expect: Expect, turn: Turn) -> list[str]:
         ratio = difflib.SequenceMatcher(None, _normal(expect.first_message), _normal(turn.reply)).ratio()
         if ratio < FIRST_MESSAGE_SIMILARITY:
             failures.append(
-                f"opening differs from the migrated first message ({ratio:.0%} alike): expected {expect.first_message!r}"
+                f"opening differs from the migrated first message ({ratio:.0%} alike): "
+                f"expected {expect.first_message!r}"
             )
     if expect.ends_call is True and not turn.ended:
         failures.append("the agent did not end the call")
