@@ -41,8 +41,8 @@ def _agent_block(agent: AgentPlan) -> str:
         from atoms_migrate.apply.sync import RESOLVE_HINT
 
         out.append(
-            f"**{agent.sync.upper()}** ({agent.resolution}): {len(agent.target_edits)} field(s) edited on Atoms since the "
-            f"last migration"
+            f"**{agent.sync.upper()}** ({agent.resolution}): {len(agent.target_edits)} field(s) edited on Atoms "
+            "since the last migration"
             + (f"; to resolve: {_cell(RESOLVE_HINT[agent.sync])}" if agent.resolution in ("keep", "fail") else "")
         )
         out.append("")
@@ -88,7 +88,10 @@ def plan_markdown(plan: Plan, limit: int = STEP_SUMMARY_LIMIT, results: Mapping[
     for a in plan.agents:
         counts = a.counts()
         errors = sum(1 for f in a.findings if f.severity == "error")
-        row = f"| {_cell(a.source.name)} | {a.action} | {len(a.changes)} | {counts['lossy']} | {counts['unmapped']} | {errors} |"
+        row = (
+            f"| {_cell(a.source.name)} | {a.action} | {len(a.changes)} | {counts['lossy']} "
+            f"| {counts['unmapped']} | {errors} |"
+        )
         if results is not None:
             row += f" {_cell(results.get(a.source.key, '-'))} |"
         head.append(row)
@@ -99,7 +102,10 @@ def plan_markdown(plan: Plan, limit: int = STEP_SUMMARY_LIMIT, results: Mapping[
     for i, agent in enumerate(plan.agents):
         block = _agent_block(agent)
         if len(block.encode()) > budget:
-            text += f"_Report truncated: {len(plan.agents) - i} agent(s) not shown to stay under GitHub's 1 MiB summary limit; see the JSON plan._\n\n"
+            text += (
+                f"_Report truncated: {len(plan.agents) - i} agent(s) not shown to stay under GitHub's 1 MiB "
+                "summary limit; see the JSON plan._\n\n"
+            )
             break
         text += block + "\n"
         budget -= len(block.encode()) + 1

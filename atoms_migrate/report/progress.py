@@ -69,7 +69,8 @@ class WaitProgress:
     """Progress of a bounded wait: a rich bar on a terminal, a line per change otherwise."""
 
     def __init__(self, err: Console) -> None:
-        self.err, self.last = err, None
+        self.err = err
+        self.last: tuple[int, int] | None = None
         self.bar: Progress | None = None
 
     def update(self, done: int, total: int, description: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from atoms_migrate import __version__
 from atoms_migrate.mapping.tables import ScanRule
-from atoms_migrate.scan.scanner import ScanFinding
+from atoms_migrate.scan.model import ScanFinding
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"redesign": "warning", "mechanical": "note", "info": "note"}
