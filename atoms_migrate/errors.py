@@ -7,16 +7,30 @@ it raises one of these.
 
 from __future__ import annotations
 
+# The documented exit codes (README "Exit codes"); 4 (the state file is locked) is ``statelock.EXIT_LOCKED``.
+EXIT_ERROR = 1  # an expected failure: a MigrationError, a failed agent, a failed read-back
+EXIT_CHANGES = 2  # --detailed-exitcode: the plan has changes (status: an agent not in sync)
+EXIT_GATE = 3  # a --fail-on gate tripped: nothing was written
+EXIT_CRASH = 70  # an unexpected exception, i.e. a bug in atoms-migrate (sysexits.h EX_SOFTWARE)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
 
 class MigrationError(Exception):
     """An expected failure the user can act on."""
 
-    exit_code = 1
+    exit_code = EXIT_ERROR
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+class Cancelled(MigrationError):
+    """The user declined the confirmation: nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled; nothing was written")
 
 
 class SourceFileError(MigrationError):

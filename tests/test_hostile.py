@@ -230,13 +230,13 @@ def hostile_server():
 
 
 def test_a_dripping_server_hits_the_total_request_deadline(hostile_server, monkeypatch) -> None:
-    from atoms_migrate import cli
+    from atoms_migrate.cli import clients
     from atoms_migrate.errors import ApiError
     from atoms_migrate.platforms.retry import RetryPolicy
 
-    monkeypatch.setattr(cli, "REQUEST_DEADLINE", 0.5)
+    monkeypatch.setattr(clients, "REQUEST_DEADLINE", 0.5)
     monkeypatch.setenv("SMALLEST_API_KEY", "sk_test")
-    client = cli._atoms_client(hostile_server + "/drip", required=True)
+    client = clients.required_atoms_client(hostile_server + "/drip")
     client.retry = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.01)
     started = time.monotonic()
     with pytest.raises(ApiError, match="did not answer in time"):
@@ -245,11 +245,11 @@ def test_a_dripping_server_hits_the_total_request_deadline(hostile_server, monke
 
 
 def test_a_redirect_loop_stops_at_a_small_limit_with_a_clear_message(hostile_server, monkeypatch) -> None:
-    from atoms_migrate import cli
+    from atoms_migrate.cli import clients
     from atoms_migrate.errors import ApiError
 
     monkeypatch.setenv("ELEVENLABS_API_KEY", "xi_test")
-    client = cli._elevenlabs_client(hostile_server)
+    client = clients.elevenlabs_client(hostile_server)
     with pytest.raises(ApiError, match=r"redirected more than 5 times .*\(GET /loop\); a redirect loop"):
         client._get("/loop", "the loop")
 

@@ -1,5 +1,7 @@
 """Carrying a plan out on Smallest Atoms, and remembering what was done.
 
+``flow`` (the one post-plan flow of ``agent``, ``all`` and ``apply``: gate, dry run, confirm, apply; ``gate``: the
+``--fail-on`` gate and the error-finding refusal), ``release`` (``promote`` and ``rollback``),
 ``run`` (one agent from source to recorded result, shared by ``agent``, ``all`` and ``apply``), ``applier`` (the
 v2 branch / v1 draft write sequence, publish, read-back), ``resources`` (voice clones and knowledge bases made
 before the agent), ``documents`` (text -> PDF for knowledge bases), ``audio`` (clone samples), ``state`` (the

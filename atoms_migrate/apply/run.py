@@ -249,7 +249,8 @@ class Run:
         if name and name != source.name:
             reason = (
                 f"Another source is also named {source.name!r}: this one is {name!r} on Atoms "
-                f"({'recorded in the state' if prior and prior.name == name else 'decided for this batch'}; Atoms §K.5)."
+                f"({'recorded in the state' if prior and prior.name == name else 'decided for this batch'}; "
+                "Atoms §K.5)."
             )
         options = MapOptions(
             tools=self.config.tool_options,
@@ -359,7 +360,8 @@ class Run:
                 planned,
                 "failed",
                 error=ConflictError(
-                    f"the source and the Atoms agent both changed since the last migration ({len(plan.target_edits)} field(s) "
+                    "the source and the Atoms agent both changed since the last migration "
+                    f"({len(plan.target_edits)} field(s) "
                     "edited on Atoms); nothing was written",
                     RESOLVE_HINT["conflict"],
                 ),
@@ -368,6 +370,10 @@ class Run:
             self.record_unchanged(planned)
             return Outcome(planned, "drifted" if plan.sync == "drifted" and plan.resolution == "keep" else "unchanged")
         outcome = Outcome(planned, "failed")
+        atoms = self.atoms
+        if atoms is None:  # the CLI requires SMALLEST_API_KEY for a run that writes; a library caller may not
+            outcome.error = ConfigError("SMALLEST_API_KEY is not set, so nothing can be written to Smallest Atoms")
+            return outcome
 
         def on_draft(partial: ApplyResult) -> None:  # recorded at once: a kill before the publish must not orphan it
             entry = entry_after(
@@ -382,9 +388,9 @@ class Run:
 
         live_name: str | None = None
         applier = Applier(
-            self.atoms,
+            atoms,
             self.apply_options(key),
-            progress=lambda text: self.progress(key, text),  # type: ignore[arg-type]
+            progress=lambda text: self.progress(key, text),
             known_versioning=self.versioning_hint,
             own_draft=planned.prior.open_draft if planned.prior else None,
             on_draft=on_draft,
@@ -395,10 +401,10 @@ class Run:
         try:
             if any(s.kind in RESOURCE_STEPS for s in plan.steps):
                 runner = ResourceApplier(
-                    self.atoms,
+                    atoms,
                     self.elevenlabs,
                     self.state,
-                    self.remember,  # type: ignore[arg-type]
+                    self.remember,
                     progress=lambda text: self.progress(key, text),
                     tracker=self.tracker,
                     font=self.config.font,
@@ -410,7 +416,7 @@ class Run:
             outcome.result = applier.apply(plan, planned.target)
             live_name = accept_name_suffix(outcome.result, plan)
             for step in (s for s in plan.steps if s.kind == "webhook"):
-                self._webhook(key, outcome.result.agent_id, step.body or {}, outcome)
+                self._webhook(atoms, key, outcome.result.agent_id, step.body or {}, outcome)
             self.versioning_hint = self.versioning_hint or outcome.result.versioning
             changed = (
                 outcome.result.created
@@ -452,11 +458,16 @@ class Run:
                 self.record_unchanged(planned)
         return outcome
 
-    def _webhook(self, key: str, agent_id: str, body: dict[str, Any], outcome: Outcome) -> None:
-        """Subscribe the agent to its post-call webhook (postcall.py) and record both; a failure is the agent's warning."""
-        say = lambda text: (outcome.resources.events.append(text), self.progress(key, text))  # noqa: E731
+    def _webhook(self, atoms: AtomsClient, key: str, agent_id: str, body: dict[str, Any], outcome: Outcome) -> None:
+        """Subscribe the agent to its post-call webhook (postcall.py) and record both; a failure is the agent's
+        warning."""
+
+        def say(text: str) -> None:
+            outcome.resources.events.append(text)
+            self.progress(key, text)
+
         try:
-            done = postcall.subscribe(self.atoms, agent_id, body, say, self.reveal, self._webhook_lock)  # type: ignore[arg-type]
+            done = postcall.subscribe(atoms, agent_id, body, say, self.reveal, self._webhook_lock)
         except MigrationError as exc:
             outcome.resources.failures.append(
                 f"post-call webhook: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
@@ -476,7 +487,8 @@ class Run:
         self.remember(change)
 
     def _replan_after(self, planned: Planned, outcome: Outcome, exc: ConcurrentEdit) -> MigrationError:
-        """Someone edited the target meanwhile: re-read it, plan again, and say what changed (nothing is overwritten)."""
+        """Someone edited the target meanwhile: re-read it, plan again, and say what changed (nothing is
+        overwritten)."""
         try:
             outcome.replanned = self.plan(planned.source)
         except MigrationError as again:
@@ -607,7 +619,10 @@ def read_source(
     try:
         return gather(agent, elevenlabs, voice_table, cache)
     except ApiError as exc:
-        note = f"tools and voices it references could not be read from ElevenLabs ({exc.message}); planned from the file alone"
+        note = (
+            f"tools and voices it references could not be read from ElevenLabs ({exc.message}); "
+            "planned from the file alone"
+        )
         return replace(agent, notes=(*agent.notes, note))
 
 

@@ -19,19 +19,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from atoms_migrate.cli import (
-    EXIT_GATE,
-    DebugOption,
-    MappingsOption,
-    NoColorOption,
-    StateOption,
-    YesOption,
-    _confirm,
-    _write_file,
-    app,
-    error_boundary,
-)
-from atoms_migrate.errors import ConfigError
+from atoms_migrate.cli.boundary import error_boundary
+from atoms_migrate.cli.options import DebugOption, MappingsOption, NoColorOption, StateOption, YesOption
+from atoms_migrate.cli.output import confirm as _confirm
+from atoms_migrate.cli.output import write_file as _write_file
+from atoms_migrate.cli.root import app
+from atoms_migrate.errors import EXIT_GATE, ConfigError
 
 if TYPE_CHECKING:  # imported where used: `scan` is the only command that needs them (start-up time)
     from atoms_migrate.mapping.tables import MappingTables

@@ -18,23 +18,21 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from atoms_migrate.cli import (
-    _AGENT_ID,
-    EXIT_CHANGES,
-    EXIT_ERROR,
+from atoms_migrate.cli.boundary import error_boundary
+from atoms_migrate.cli.clients import atoms_client as _atoms_client
+from atoms_migrate.cli.clients import elevenlabs_for_apply as _elevenlabs_for_apply
+from atoms_migrate.cli.context import AGENT_ID as _AGENT_ID
+from atoms_migrate.cli.context import run_config as _run_config
+from atoms_migrate.cli.options import (
     DebugOption,
     ElevenLabsUrlOption,
     MappingsOption,
     NoColorOption,
     SmallestUrlOption,
     StateOption,
-    _atoms_client,
-    _elevenlabs_for_apply,
-    _run_config,
-    app,
-    error_boundary,
 )
-from atoms_migrate.errors import ConfigError, MigrationError, NotAnAgentConfig
+from atoms_migrate.cli.root import app
+from atoms_migrate.errors import EXIT_CHANGES, EXIT_ERROR, ConfigError, MigrationError, NotAnAgentConfig
 
 LABELS = {
     "in-sync": "in sync",
@@ -132,7 +130,7 @@ def status(
             specs, notes = _specs(list(sources or []), elevenlabs)
             for note in notes:
                 err.print(f"note: {note}", markup=False)
-            run = Run(config, atoms, elevenlabs, batch=len(specs) > 1)  # type: ignore[arg-type]
+            run = Run(config, atoms, elevenlabs, batch=len(specs) > 1)
             rows = []
             for spec in specs:
                 try:

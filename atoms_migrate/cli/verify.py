@@ -21,18 +21,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from atoms_migrate.cli import (
-    EXIT_ERROR,
-    DebugOption,
-    NoColorOption,
-    StateOption,
-    _atoms_client,
-    _elevenlabs_client,
-    _write_file,
-    app,
-    error_boundary,
-)
-from atoms_migrate.errors import ConfigError
+from atoms_migrate.cli.boundary import error_boundary
+from atoms_migrate.cli.clients import atoms_client as _atoms_client
+from atoms_migrate.cli.clients import elevenlabs_client as _elevenlabs_client
+from atoms_migrate.cli.options import DebugOption, NoColorOption, StateOption
+from atoms_migrate.cli.output import write_file as _write_file
+from atoms_migrate.cli.root import app
+from atoms_migrate.errors import EXIT_ERROR, ConfigError
 
 if TYPE_CHECKING:  # imported where used: `verify` is the only command that needs them (start-up time)
     from atoms_migrate.verify.run import AtomsTarget, ElevenLabsReader, ElevenLabsTarget, VerifyResult
@@ -40,7 +35,7 @@ if TYPE_CHECKING:  # imported where used: `verify` is the only command that need
 
 def _source_identity(source: str, state: Path | None = None) -> tuple[list[str], str | None]:
     """(state keys, ElevenLabs agent id) of SOURCE: a file's keys (identity.py) and agent_id, or an agent id."""
-    from atoms_migrate.cli import source_keys
+    from atoms_migrate.cli.context import source_keys
     from atoms_migrate.source.shapes import normalise, read_config_file
 
     path = Path(source)
