@@ -139,12 +139,14 @@ def main() -> None:
             f"{speedup / args.concurrency:.2f} of the ideal {args.concurrency}x"
         )
         print(
-            f"fresh agent:    {many['requests_per_agent']:.2f} requests ({many['writes_per_agent']:.2f} writes) per agent, "
+            f"fresh agent:    {many['requests_per_agent']:.2f} requests "
+            f"({many['writes_per_agent']:.2f} writes) per agent, "
             "run-level reads (catalog, marker listing) included; the scan needs one more read"
         )
         instant = batch(work, args.agents, args.latency, args.concurrency, scan_reads=0)
         print(
-            f"fresh agent:    {instant['requests_per_agent']:.2f} requests per agent when the scan is done by the first poll "
+            f"fresh agent:    {instant['requests_per_agent']:.2f} requests per agent "
+            "when the scan is done by the first poll "
             "(v2 minimum: create, branches, draft, publish, one poll, read-back = 6)"
         )
         limited = batch(
@@ -167,7 +169,8 @@ def main() -> None:
         )
         offline = offline_planning(work, args.offline)
         print(
-            f"offline plan:   {args.offline} agents in {offline:.2f} s ({offline / args.offline * 1000:.1f} ms per agent)"
+            f"offline plan:   {args.offline} agents in {offline:.2f} s "
+            f"({offline / args.offline * 1000:.1f} ms per agent)"
         )
         print(f"--help:         {cold_start() * 1000:.0f} ms cold start (median of 7)")
     finally:

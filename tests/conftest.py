@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TERM", "dumb")
 
 
+@pytest.fixture(autouse=True)
+def _repository_untouched() -> Iterator[None]:
+    """No test leaves run state in the checkout: parallel workers would share (and fight over) its lock."""
+    state = ROOT / ".atoms-migrate"
+    existed = state.exists()
+    yield
+    assert existed or not state.exists(), f"the test wrote {state}: run the CLI in tmp_path (monkeypatch.chdir)"
+
+
 @pytest.fixture(scope="session")
 def tables() -> MappingTables:
     return load_tables()
@@ -59,6 +70,15 @@ def make_source(config: dict[str, Any], tools: dict[str, Any] | None = None) -> 
     return src
 
 
+# -- tiers: the fast tier (-m "not e2e") runs in process; a test that starts the CLI must say it is e2e ---------
+
+_TIER = {"e2e": False}  # whether the test being set up or run carries the e2e marker
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _TIER["e2e"] = item.get_closest_marker("e2e") is not None  # before its fixtures: a fixture may start the CLI
+
+
 # The console script installed beside this interpreter (a venv's bin/), else one on PATH.
 _BESIDE = Path(sys.executable).with_name("atoms-migrate")
 EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
@@ -67,7 +87,9 @@ EXE = str(_BESIDE) if _BESIDE.exists() else shutil.which("atoms-migrate")
 def run_installed(
     *args: str, cwd: str | Path, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed CLI as a subprocess with a clean vendor environment plus ``env``."""
+    """Run the installed CLI as a subprocess with a clean vendor environment plus ``env`` (e2e tests only)."""
+    if not _TIER["e2e"]:
+        pytest.fail("this test runs the installed CLI in a subprocess: mark it @pytest.mark.e2e", pytrace=False)
     cmd = [EXE, *args] if EXE else [sys.executable, "-m", "atoms_migrate", *args]
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SMALLEST_", "GITHUB_"))}
     return subprocess.run(
@@ -126,3 +148,52 @@ def _sdk_contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     violations = list(SDK_VIOLATIONS)
     SDK_VIOLATIONS.clear()
     assert not violations, "requests off the vendor SDK's contract:\n" + "\n".join(violations)
+
+
+# -- every fault or behaviour a test injects into a sandbox must fire ------------------------------
+
+_SANDBOXES: weakref.WeakSet[Any] = weakref.WeakSet()  # every Sandbox built in this process, alive
+_BUILT: list[Any] = []  # the ones built since the last test's teardown, held until its check has seen them
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _register_sandboxes() -> Iterator[None]:
+    """Keep a weak list of every Sandbox built (module-scoped ones too), so teardown can ask each what fired."""
+    from atoms_migrate.sandbox.server import Sandbox
+
+    original = Sandbox.__init__
+
+    def init(self: Sandbox, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _SANDBOXES.add(self)
+        _BUILT.append(self)  # a test's local sandbox would otherwise be collected before the teardown check
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Sandbox, "__init__", init)
+        yield
+
+
+def all_injections() -> list[Any]:
+    """Every fault and behaviour injected so far into any sandbox still alive in this process."""
+    return [injection for sandbox in list(_SANDBOXES) for injection in sandbox.injections()]
+
+
+def unfired_since(before: list[Any]) -> list[str]:
+    """What was injected after ``before`` was taken and has not changed a single answer yet."""
+    seen = {id(injection) for injection in before}  # ``before`` keeps them alive: ids stay unique
+    return [i.what for i in all_injections() if i.fired == 0 and id(i) not in seen]
+
+
+@pytest.fixture(autouse=True)
+def _injections_fired(_register_sandboxes: None) -> Iterator[None]:
+    """A test whose injected fault never fired proves nothing: fail it in teardown.
+
+    Counts every fault (``Sandbox.add_fault``, ``/_sandbox/faults``), account behaviour, ignored draft field and
+    realtime fault the test switched on in any sandbox, and asserts each changed at least one answer
+    (``Sandbox.injections()``).
+    """
+    before = all_injections()
+    yield
+    unfired = unfired_since(before)
+    _BUILT.clear()
+    assert not unfired, "injected but never fired (the test proves nothing about them):\n" + "\n".join(unfired)

@@ -16,6 +16,9 @@ from test_e2e import Box, _box
 
 from atoms_migrate.sandbox.server import Sandbox
 
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def box(tmp_path):

@@ -16,6 +16,9 @@ from conftest import EXAMPLE
 from test_batch_e2e import write_agents
 from test_e2e import _box
 
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def box(tmp_path):

@@ -78,7 +78,8 @@ def test_fail_on_error_trips_on_error_findings() -> None:
     assert result.exit_code == 3  # the gate wins over "changes present"
 
 
-def test_applying_without_a_smallest_key_is_refused_with_a_hint() -> None:
+def test_applying_without_a_smallest_key_is_refused_with_a_hint(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the run takes the state lock in its working directory: not the repository's
     result = run("agent", str(EXAMPLE), "--yes")
     assert result.exit_code == 1
     assert "SMALLEST_API_KEY is not set" in result.stderr

@@ -31,6 +31,7 @@ def _kept(doc: dict) -> dict[tuple[str, str], bool | None]:
     return {(c["field"], c["form"]): c["kept"] for c in doc["capabilities"]}
 
 
+@pytest.mark.e2e
 def test_read_only_doctor_writes_nothing_and_passes(box) -> None:
     run = box.cli("doctor", "--json")
     assert run.returncode == 0, run.stderr
@@ -41,12 +42,14 @@ def test_read_only_doctor_writes_nothing_and_passes(box) -> None:
     assert box.writes() == 0 and doc["capabilities"] == []
 
 
+@pytest.mark.e2e
 def test_a_bad_key_fails_with_what_to_do(box) -> None:
     run = box.cli("doctor", env={"SMALLEST_API_KEY": "sk_wrong"})
     assert run.returncode == 1
     assert "FAIL" in run.stdout and "SMALLEST_API_KEY" in run.stdout
 
 
+@pytest.mark.e2e
 def test_probe_on_a_plain_account_keeps_the_first_form_of_everything(box) -> None:
     run = box.cli("doctor", "--probe", "--yes", "--json")
     assert run.returncode == 0, run.stderr
@@ -59,6 +62,7 @@ def test_probe_on_a_plain_account_keeps_the_first_form_of_everything(box) -> Non
     assert {c["name"]: c["status"] for c in doc["checks"]}["Model gpt-5.2"] == "info"  # 403: gated
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("behaviour", "field", "failing", "chosen"),
     [
@@ -80,6 +84,7 @@ def test_probe_reports_each_behaviour_and_records_the_form(box, behaviour, field
     assert f"{field}" in table.stdout and "Kept?" in table.stdout
 
 
+@pytest.mark.e2e
 def test_probe_archives_its_agent_when_interrupted(tmp_path) -> None:
     sandbox = Sandbox(latency=0.3, scan_reads=3)
     server = sandbox.serve()

@@ -21,6 +21,9 @@ from atoms_migrate.plan.planner import plan_agent
 from atoms_migrate.sandbox.server import ATOMS_KEY, ELEVENLABS_KEY, Sandbox
 from atoms_migrate.source.shapes import normalise, read_config_file
 
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = pytest.mark.e2e
+
 
 class Box:
     def __init__(self, sandbox: Sandbox, url: str, cwd: Path) -> None:

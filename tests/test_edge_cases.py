@@ -48,6 +48,16 @@ def findings_at(result, path: str) -> list[Any]:
     return [f for f in result.findings if f.source_path == path]
 
 
+def warnings_and_errors(result) -> set[tuple[str, str, str]]:
+    """Every non-info finding as (source path, status, severity): a table row must cause exactly its own."""
+    return {(f.source_path, f.status, f.severity) for f in result.findings if f.severity != "info"}
+
+
+def only(finding) -> set[tuple[str, str, str]]:
+    """The exact set ``warnings_and_errors`` must equal when ``finding`` is a row's one finding."""
+    return set() if finding.severity == "info" else {(finding.source_path, finding.status, finding.severity)}
+
+
 def _all_numbers(value: Any) -> list[Any]:
     return [v for _, v in paths.iter_leaves({"v": value}) if isinstance(v, (int, float)) and not isinstance(v, bool)]
 
@@ -380,6 +390,7 @@ def test_system_tool_rows_drive_the_finding(tables, kind) -> None:
     (finding,) = findings_at(result, f"{P}.tool_ids[0]")
     assert finding.message == f"System tool {kind}: {row.atoms}" and finding.hint == row.hint
     assert (finding.status, finding.severity) == (row.status, row.severity)
+    assert warnings_and_errors(result) == only(finding)
 
 
 @pytest.mark.parametrize("kind", NAMED_TOOL_TYPES)
@@ -391,6 +402,7 @@ def test_tool_type_rows_drive_the_finding(tables, kind) -> None:
     row = tables.concepts.tools.tool_types[kind]
     (finding,) = findings_at(result, f"{P}.tools[0]")
     assert row.atoms in finding.message and finding.severity == row.severity == "error"
+    assert warnings_and_errors(result) == only(finding)
 
 
 @pytest.mark.parametrize("kind", NAMED_DESTINATIONS)
@@ -402,6 +414,7 @@ def test_transfer_destination_rows_drive_the_finding(tables, kind) -> None:
     (finding,) = findings_at(result, f"{P}.built_in_tools.transfer_to_number.params.transfers[0]")
     assert row.atoms in finding.message and finding.severity == row.severity
     assert not [a for a in result.assignments if a.path.startswith("singlePromptConfig.tools")]
+    assert warnings_and_errors(result) == only(finding)
 
 
 @pytest.mark.parametrize("sound", NAMED_SOUNDS)
@@ -412,6 +425,7 @@ def test_background_sound_rows_say_why(tables, sound) -> None:
     (concept,) = [c for c in tables.concepts.concepts if c.id == "background_sound"]
     (finding,) = findings_at(result, "conversation_config.conversation.background_sound")
     assert concept.params["no_preset"][sound] in finding.message and "backgroundSound" not in values(result)
+    assert warnings_and_errors(result) == only(finding)
 
 
 def test_the_example_agent_maps_as_before(tables) -> None:
@@ -422,24 +436,26 @@ def test_the_example_agent_maps_as_before(tables) -> None:
     assert uncovered_leaves(source, result) == []
 
 
-def test_the_campaign_fuzz_of_hostile_values_never_raises(tables) -> None:
+# One case per value (about 95 mappings each), so that parallel workers share the campaign.
+HOSTILE: list[Any] = [["x"], {"a": 1}, True, 1e308, -1e308, 1e-9, 10**400]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=["list", "object", "bool", "1e308", "-1e308", "1e-9", "10**400"])
+def test_the_campaign_fuzz_of_hostile_values_never_raises(tables, value) -> None:
     """Every leaf of the example replaced by each hostile value: mapped, every leaf accounted for."""
     base = make_source(json.loads(EXAMPLE.read_text())).config
-    hostile: list[Any] = [["x"], {"a": 1}, True, 1e308, -1e308, 1e-9, 10**400]
     for seg, _ in list(paths.iter_leaves(base)):
-        for value in hostile:
-            config = copy.deepcopy(base)
-            paths.set_value(config, paths.format_path(seg), copy.deepcopy(value))
-            try:
-                source = make_source(config)
-            except Exception:  # noqa: BLE001 - a shape the reader refuses is a read error, tested elsewhere
-                continue
-            result = map_agent(source, tables)
-            assert uncovered_leaves(source, result) == [], (seg, value)
-            for a in result.assignments:
-                assert all(
-                    len(repr(n)) < 25 for n in _all_numbers(a.value) if not a.path.startswith("defaultVariables")
-                ), (seg, a)
+        config = copy.deepcopy(base)
+        paths.set_value(config, paths.format_path(seg), copy.deepcopy(value))
+        try:
+            source = make_source(config)
+        except Exception:  # noqa: BLE001 - a shape the reader refuses is a read error, tested elsewhere
+            continue
+        result = map_agent(source, tables)
+        assert uncovered_leaves(source, result) == [], (seg, value)
+        for a in result.assignments:
+            if not a.path.startswith("defaultVariables"):
+                assert all(len(repr(n)) < 25 for n in _all_numbers(a.value)), (seg, a)
 
 
 # --- state files from a newer build ---------------------------------------------------------------
@@ -505,6 +521,7 @@ def _tamper(box, doc: dict[str, Any]) -> Any:
     return box.cli("apply", "plan.json", "--yes")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "source, message",
     [
@@ -525,6 +542,7 @@ def test_a_tampered_saved_plan_is_refused_before_any_request(box, source, messag
     assert box.sandbox.log == [], "a request was sent for a tampered plan"
 
 
+@pytest.mark.e2e
 def test_a_tampered_target_id_is_refused_before_any_request(box) -> None:
     doc = _saved_plan(box)
     doc["agents"][1]["target"]["agent_id"] = "x/../../agent"
@@ -532,6 +550,7 @@ def test_a_tampered_target_id_is_refused_before_any_request(box) -> None:
     assert run.returncode == 1 and "agents.1.target.agent_id" in run.stderr and box.sandbox.log == []
 
 
+@pytest.mark.e2e
 def test_a_saved_plan_of_which_nothing_can_be_applied_exits_1(box) -> None:
     doc = _saved_plan(box)
     for path in (box.cwd / "agents").glob("*.json"):
@@ -541,6 +560,7 @@ def test_a_saved_plan_of_which_nothing_can_be_applied_exits_1(box) -> None:
     assert "refused: " in run.stderr and box.writes() == 0 and len(doc["agents"]) == 2
 
 
+@pytest.mark.e2e
 def test_a_newer_state_file_stops_the_cli_before_any_write(box) -> None:
     from test_e2e import _copy_example
 

@@ -18,7 +18,11 @@ from test_e2e import Box, _box
 
 from atoms_migrate.sandbox.server import Sandbox
 
-pytestmark = pytest.mark.skipif(EXE is None, reason="console script not on PATH (package not installed)")
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(EXE is None, reason="console script not on PATH (package not installed)"),
+]
 
 
 @pytest.fixture
@@ -184,7 +188,7 @@ def test_a_stale_entry_is_recreated_recorded_and_said(make_box, fate) -> None:
 
 
 def _kill_at(box: Box, source: str, path_regex: str) -> None:
-    """Run `agent SOURCE --yes` and kill -9 it once a POST matching ``path_regex`` reaches the sandbox (held, undone)."""
+    """Run `agent SOURCE --yes`; kill -9 it once a POST matching ``path_regex`` reaches the sandbox (held, undone)."""
     box.sandbox.add_fault(path=path_regex, method="POST", action="hold_then_drop")
     proc = _start(box, "agent", source, "--yes")
     try:

@@ -13,6 +13,9 @@ import sys
 import pytest
 from conftest import EXAMPLE, EXE, run_installed
 
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = pytest.mark.e2e
+
 
 def _run(*args: str, cwd: str) -> subprocess.CompletedProcess[str]:
     return run_installed(*args, cwd=cwd)

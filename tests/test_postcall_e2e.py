@@ -11,8 +11,12 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from conftest import EXAMPLE
 from test_e2e import Box, box  # noqa: F401  (the fixture)
+
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = pytest.mark.e2e
 
 HOOK_URL = "https://hooks.example.com/elevenlabs/post-call"
 
@@ -53,7 +57,7 @@ def test_two_agents_share_one_webhook_each_subscribed_once_and_a_rerun_writes_no
     secret = hook["decryptedSecretKey"]
     state_text = (box.cwd / ".atoms-migrate" / "state.json").read_text()
     state = json.loads(state_text)
-    subs = {key: s for key, s in state["webhook_subscriptions"].items()}
+    subs = dict(state["webhook_subscriptions"])
     assert set(subs) == {first_id, second_id}
     assert {s["webhook_id"] for s in subs.values()} == {hook["_id"]} and list(state["webhooks"].values()) == [
         hook["_id"]

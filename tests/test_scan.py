@@ -1,4 +1,5 @@
-"""The client-code scanner: findings by syntax per language and style, negatives, skipping, whole-unit fixes, SARIF, CLI."""
+"""The client-code scanner: findings by syntax per language and style, negatives, skipping, whole-unit fixes, SARIF,
+CLI."""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def test_sdk_members_are_found_by_binding_not_by_name(tables, tmp_path: Path) ->
 def test_protocol_names_need_a_convai_socket(tables, tmp_path: Path) -> None:
     body = (
         "import json\nimport websockets\n\nasync def run(url):\n    async with websockets.connect(url) as ws:\n"
-        '        msg = json.loads(await ws.recv())\n        if msg["type"] == "ping":\n            print(msg["ping_event"])\n'
+        "        msg = json.loads(await ws.recv())\n"
+        '        if msg["type"] == "ping":\n            print(msg["ping_event"])\n'
     )
     (tmp_path / "other.py").write_text("# talks to our ElevenLabs-free chat server\n" + body)
     (tmp_path / "convai.py").write_text(
@@ -103,7 +105,8 @@ def test_a_socket_url_known_at_run_time_is_convai_when_the_file_fetches_a_signed
     (tmp_path / "s.py").write_text(
         "import json\nfrom websockets.sync.client import connect\n\n\ndef url(client, agent):\n"
         "    return client.conversational_ai.conversations.get_signed_url(agent_id=agent).signed_url\n\n\n"
-        'def run(ws_url):\n    with connect(ws_url) as ws:\n        if json.loads(ws.recv())["type"] == "ping":\n            pass\n'
+        "def run(ws_url):\n    with connect(ws_url) as ws:\n"
+        '        if json.loads(ws.recv())["type"] == "ping":\n            pass\n'
     )
     (tmp_path / "plain.py").write_text(
         (tmp_path / "s.py").read_text().replace("get_signed_url(agent_id=agent).signed_url", "agent")
@@ -227,7 +230,8 @@ def test_a_relay_renames_only_what_goes_to_and_comes_from_the_agent(tables, tmp_
         ("page.html", '<body>\n  <elevenlabs-convai agent-id="Ab12Cd34Ef56Gh78Ij90"></elevenlabs-convai>\n</body>\n'),
         (
             "Help.tsx",
-            'export const Help = () => (\n  <elevenlabs-convai agent-id="Ab12Cd34Ef56Gh78Ij90"></elevenlabs-convai>\n);\n',
+            "export const Help = () => (\n"
+            '  <elevenlabs-convai agent-id="Ab12Cd34Ef56Gh78Ij90"></elevenlabs-convai>\n);\n',
         ),
     ],
 )
@@ -282,7 +286,8 @@ def test_python_websockets_client_is_ported_whole(tables, tmp_path: Path) -> Non
 def test_python_client_without_headers_gets_them_and_the_os_import(tables, tmp_path: Path) -> None:
     (tmp_path / "c.py").write_text(
         "import json\nfrom websockets.sync.client import connect\n\n\ndef run():\n"
-        '    with connect("wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_4401k8poiuytrewqlkjhgfdsa2b") as ws:\n'
+        '    with connect("wss://api.elevenlabs.io/v1/convai/conversation'
+        '?agent_id=agent_4401k8poiuytrewqlkjhgfdsa2b") as ws:\n'
         '        ws.send(json.dumps({"type": "user_message", "text": "hi"}))\n'
     )
     file_fix, _ = port(tables, tmp_path)
@@ -344,7 +349,8 @@ def test_shared_headers_block_the_port(tables, tmp_path: Path) -> None:
     "request_",
     [
         "export const history = (id) => fetch(`https://api.elevenlabs.io/v1/convai/conversations/${id}`);\n",
-        # a signed URL minted beside a socket that connects directly: the port would leave the agent's sessions on both vendors
+        # a signed URL minted beside a socket that connects directly: the port would leave the agent's sessions on
+        # both vendors
         'export const mint = () => fetch("https://api.elevenlabs.io/v1/convai/conversation/get-signed-url?agent_id=x", '
         '{ headers: { "xi-api-key": process.env.ELEVENLABS_API_KEY } });\n',
     ],
@@ -478,6 +484,7 @@ def test_mappings_check_validates_the_scan_rules(tmp_path: Path, edit: tuple[str
     assert tables is None and any(problem in p for p in problems), problems
 
 
+@pytest.mark.e2e
 def test_cli_json_fail_on_and_fix_modes(tmp_path: Path) -> None:
     copy(["python/ws_chat.py", "python/narrate.py", "unrelated.js", "web/static/vendor/convai-bundle.js"], tmp_path)
     state = tmp_path / ".atoms-migrate" / "state.json"

@@ -17,6 +17,9 @@ import pytest
 from conftest import EXAMPLE
 from test_e2e import Box, _box
 
+# Runs the installed CLI in a subprocess against the sandbox over HTTP: the slow tier.
+pytestmark = pytest.mark.e2e
+
 NEW_PROMPT = "You are the Acme support assistant, now with refunds.\nBe brief."
 
 

@@ -50,7 +50,8 @@ def test_cross_table_errors(tmp_path: Path) -> None:
 
 def test_override_dir_replaces_only_the_files_it_has(tmp_path: Path) -> None:
     (tmp_path / "llms.yaml").write_text(
-        "targets: [electron, gpt-4o]\nrules:\n  - {match: '*', target: gpt-4o, status: lossy, note: everything to gpt-4o}\n"
+        "targets: [electron, gpt-4o]\nrules:\n"
+        "  - {match: '*', target: gpt-4o, status: lossy, note: everything to gpt-4o}\n"
     )
     tables, problems = check_tables(tmp_path)
     assert problems == []

@@ -419,7 +419,8 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
             }
         ),
         {
-            "requestBody": '{"order_id": "{{order_id_2}}", "ref": "{{order_id}}", "user_number": "{{user_number_2}}", "caller": "{{user_number}}"}'
+            "requestBody": '{"order_id": "{{order_id_2}}", "ref": "{{order_id}}", '
+            '"user_number": "{{user_number_2}}", "caller": "{{user_number}}"}'
         },
         {
             "body": {
@@ -480,10 +481,38 @@ ROWS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize("cfg, atoms, elevenlabs", [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
-def test_value_source_row(cfg: dict[str, Any], atoms: dict[str, Any], elevenlabs: dict[str, Any]) -> None:
+_BODY, _HEADERS = "api_schema.request_body_schema.properties", "api_schema.request_headers"
+# The warnings and errors (severity, path) each row's conversion gives: exactly these; a row not named gives none.
+ROW_NOTES: dict[str, set[tuple[str, str]]] = {
+    "number, integer and boolean LLM parameters stay unquoted": {
+        ("warning", f"{_BODY}.b"),
+        ("warning", f"{_BODY}.i"),
+        ("warning", f"{_BODY}.n"),
+    },
+    "headers: system variable in a literal, variable header": {
+        ("warning", f"{_HEADERS}.X-Account"),
+        ("warning", f"{_HEADERS}.X-Caller"),
+    },
+    "legacy list parameters": {("warning", "parameters.properties.n")},
+    "boolean enum stays a boolean": {("warning", f"{_BODY}.ok")},
+    "UI shape: a dynamic-variable header naming a system variable": {("warning", f"{_HEADERS}.X-Caller")},
+    "value_type spelled short (llm, constant) beside a stale source: both sides read it the same": {
+        ("warning", f"{_BODY}.a"),
+        ("warning", f"{_BODY}.b"),
+    },
+    "credential-named header made of a variable is a template, not a literal credential": {
+        ("warning", f"{_HEADERS}.Authorization"),
+        ("warning", f"{_HEADERS}.X-Session"),
+    },
+}
+assert set(ROW_NOTES) <= {r[0] for r in ROWS}, "ROW_NOTES names a row that does not exist"
+
+
+@pytest.mark.parametrize("name, cfg, atoms, elevenlabs", ROWS, ids=[r[0] for r in ROWS])
+def test_value_source_row(name: str, cfg: dict[str, Any], atoms: dict[str, Any], elevenlabs: dict[str, Any]) -> None:
     conv = convert(cfg)
     assert not conv.blocked, [n.message for n in conv.notes if n.severity == "error"]
+    assert {(n.severity, n.path) for n in conv.notes if n.severity != "info"} == ROW_NOTES.get(name, set())
     for key, value in atoms.items():
         assert conv.tool.get(key) == value, f"{key}: {conv.tool.get(key)!r}"
     parity = tool_parity(cfg, conv.tool, "tools[0]", rename)
@@ -709,7 +738,8 @@ def test_a_difference_is_an_error_finding_and_the_tool_is_never_mapped(tables) -
     assert not parity.equal and parity.source_path == "conversation_config.agent.prompt.tools[0]"
     errors = [f for f in plan.findings if f.severity == "error"]
     assert [e.message for e in errors] == [
-        'Tool t would not make the same HTTP call on Atoms: body.agent: ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}".'
+        "Tool t would not make the same HTTP call on Atoms: body.agent: "
+        'ElevenLabs sends "<system__agent_id>", Atoms sends "{{system__agent_id}}".'
     ]
     [change] = [c for c in plan.changes if c.path == "singlePromptConfig.tools[0]"]
     assert change.status == "lossy"
@@ -760,7 +790,8 @@ def test_transfer_declared_twice_becomes_one_transfer_call(tables) -> None:
 
 
 def test_system_variables_are_renamed_in_system_tool_texts(tables) -> None:
-    """Review: end_call and transfer_call descriptions (read by the LLM) and the voicemail message kept system__ names."""
+    """Review: end_call and transfer_call descriptions (read by the LLM) and the voicemail message kept system__
+    names."""
     end_call = {**_system("end_call"), "description": "End when {{system__caller_id}} says bye."}
     transfer = {
         "transfer_destination": {"type": "phone", "phone_number": "+14155550100"},
@@ -915,7 +946,8 @@ def test_a_placeholder_header_given_a_secret_compares_as_that_secret() -> None:
 
 
 def test_a_credential_inside_an_object_or_array_constant_is_kept_out_of_the_plan() -> None:
-    """Review: an object constant {"password": ...} went into the plan, the reports and the Tool calls block verbatim."""
+    """Review: an object constant {"password": ...} went into the plan, the reports and the Tool calls block
+    verbatim."""
     from atoms_migrate.mapping.refs import resolve
 
     cfg = body_tool(

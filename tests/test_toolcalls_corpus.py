@@ -143,6 +143,7 @@ def sandbox_url():
 AGENTS_WITH_WEBHOOKS = sorted({label.split(":")[0] for label, _ in TOOLS if ":" in label})
 
 
+@pytest.mark.e2e
 @needs_corpus
 @pytest.mark.parametrize("name", AGENTS_WITH_WEBHOOKS)
 def test_live_api_call_tools_make_the_elevenlabs_call(tables, sandbox_url, tmp_path: Path, name: str) -> None:
@@ -174,6 +175,7 @@ def test_live_api_call_tools_make_the_elevenlabs_call(tables, sandbox_url, tmp_p
         assert compare(elevenlabs, atoms) == KNOWN_DIFFERENCES.get(tool["name"], []), tool["name"]
 
 
+@pytest.mark.e2e
 @needs_corpus
 def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sandbox_url, tmp_path: Path) -> None:
     """The tools/ records reached through tool_ids and --tools-dir (review: only inline tools were run live).
@@ -216,7 +218,8 @@ def test_live_api_call_tools_from_tool_files_make_the_elevenlabs_call(tables, sa
     )
     assert blocked.returncode != 0 and not sandbox.atoms.summary(), "a call that differs stops the apply by default"
     assert "add_to_cart would not make the same HTTP call" in blocked.stdout + blocked.stderr
-    # --allow-errors: add_to_cart's array field is a reported difference (an error finding that blocks an apply by default)
+    # --allow-errors: add_to_cart's array field is a reported difference (an error finding that blocks an apply by
+    # default)
     run = run_installed(
         "agent", "agent.json", "--tools-dir", "tools", "--yes", "--allow-errors", "--json", *args, cwd=tmp_path, env=env
     )
@@ -255,6 +258,7 @@ SECRETS_AGENT = Path(__file__).parent / "fixtures" / "toolcalls" / "secrets-ever
 LITERALS = ["qk_live_LITERALQUERY1", "sk_live_LITERALHEADER2", "bk_live_LITERALBODY3", "pw_live_LITERALNESTED4"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("form", [["-v"], ["--json"], ["--report", "report.md"], ["--out", "plan.json"]])
 def test_no_secret_reaches_any_output(tmp_path: Path, form: list[str]) -> None:
     """Review: literal credentials at every position of a webhook, and a --secret value, in every output form."""
@@ -273,6 +277,7 @@ def test_no_secret_reaches_any_output(tmp_path: Path, form: list[str]) -> None:
         assert parity["elevenlabs"]["body"]["auth"]["password"] == "<secret:crm_update.auth_password>"
 
 
+@pytest.mark.e2e
 def test_a_secret_variable_in_a_header_goes_live_bound_and_is_never_shown(sandbox_url, tmp_path: Path) -> None:
     """Review: ``Authorization: Bearer {{secret__api_key}}`` (EL §A.8: secret variables live in tool headers).
 

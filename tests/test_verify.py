@@ -102,6 +102,7 @@ def _atoms(box, **kwargs) -> AtomsSession:
     )
 
 
+@pytest.mark.e2e
 def test_atoms_session_speaks_the_protocol(live) -> None:
     session = _atoms(live)
     created = session.open()
@@ -118,6 +119,7 @@ def test_atoms_session_speaks_the_protocol(live) -> None:
     assert "token" not in record["query"] and record["received"][-1] == {"type": "session.close"}
 
 
+@pytest.mark.e2e
 def test_atoms_session_falls_back_to_the_token_query_and_retries_draining(live) -> None:
     live.sandbox.realtime.accept_header = False
     live.sandbox.realtime.draining = 2
@@ -128,12 +130,14 @@ def test_atoms_session_falls_back_to_the_token_query_and_retries_draining(live) 
     assert slept == [0.5, 1.0] and live.sandbox.realtime.sessions[-1]["query"]["token"] == ATOMS_KEY
 
 
+@pytest.mark.e2e
 def test_atoms_session_gives_up_on_a_server_that_stays_draining(live) -> None:
     live.sandbox.realtime.draining = 10
     with pytest.raises(RealtimeError):
         _atoms(live, sleep=lambda s: None).open()
 
 
+@pytest.mark.e2e
 def test_elevenlabs_session_answers_pings_and_uses_signed_urls(live) -> None:
     raw = json.loads(EXAMPLE.read_text())
     raw["platform_settings"] = {"auth": {"enable_auth": True}}
@@ -160,6 +164,7 @@ def test_elevenlabs_session_answers_pings_and_uses_signed_urls(live) -> None:
     session.close()
 
 
+@pytest.mark.e2e
 def test_cli_verify_both_side_by_side_with_junit(live) -> None:
     run = live.cli("verify", live.el_id, "--both", "--junit", "verify.xml", "--var", "customer_name=Ada")
     assert run.returncode == 0, run.stderr + run.stdout
@@ -172,6 +177,7 @@ def test_cli_verify_both_side_by_side_with_junit(live) -> None:
     assert ATOMS_KEY not in run.stdout + run.stderr
 
 
+@pytest.mark.e2e
 def test_cli_verify_script_failure_exits_1(live, tmp_path: Path) -> None:
     script = tmp_path / "script.yaml"
     script.write_text(
@@ -215,10 +221,12 @@ def test_script_still_refuses_unknown_keys(tmp_path: Path) -> None:
         load_script(file)
 
 
+@pytest.mark.e2e
 def test_cli_verify_json_has_the_opening(live, tmp_path: Path) -> None:
     script = tmp_path / "script.yaml"
     script.write_text(
-        "opening: {contains: Acme}\nturns:\n  - user: Can I get a refund?\n    expect: {contains: refund, matches: 'refund'}\n"
+        "opening: {contains: Acme}\nturns:\n"
+        "  - user: Can I get a refund?\n    expect: {contains: refund, matches: 'refund'}\n"
     )
     run = live.cli("verify", live.el_id, "--script", str(script), "--json", "--var", "customer_name=Ada")
     assert run.returncode == 0, run.stderr + run.stdout
@@ -230,6 +238,7 @@ def test_cli_verify_json_has_the_opening(live, tmp_path: Path) -> None:
     assert doc["runs"][0]["opening"] is None
 
 
+@pytest.mark.e2e
 def test_cli_verify_without_a_migration_says_what_to_do(tmp_path: Path) -> None:
     from conftest import run_installed
 

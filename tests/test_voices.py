@@ -78,7 +78,8 @@ RAJ_LIKE = {
 RACHEL = "21m00Tcm4TlvDq8ikWAM"  # premade, mapped to an English voice in voices.yaml
 
 
-# (id, voice id, ElevenLabs record, catalog (None: offline), agent language, expected target, basis, allowed confidences)
+# (id, voice id, ElevenLabs record, catalog (None: offline), agent language, expected target, basis,
+#  allowed confidences)
 LANGUAGE_ROWS = [
     (
         "library voice in a Spanish agent: a Spanish catalog voice, language first",

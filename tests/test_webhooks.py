@@ -175,10 +175,21 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("cfg, expected", [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
-def test_webhook_rule(cfg: dict[str, Any], expected: dict[str, Any]) -> None:
+# The warnings and errors (severity, path) each row's conversion gives: exactly these; a row not named gives none.
+ROW_NOTES: dict[str, set[tuple[str, str]]] = {
+    "enum and boolean parameters": {("warning", "api_schema.request_body_schema.properties.hot")},
+    "timeout in ms, clamped": {("warning", "response_timeout_secs")},
+    "short timeout raised to the minimum": {("warning", "response_timeout_secs")},
+    "list-style parameters of hand-written YAML": {("warning", "parameters.properties.n")},
+}
+assert set(ROW_NOTES) <= {r[0] for r in ROWS}, "ROW_NOTES names a row that does not exist"
+
+
+@pytest.mark.parametrize("name, cfg, expected", ROWS, ids=[r[0] for r in ROWS])
+def test_webhook_rule(name: str, cfg: dict[str, Any], expected: dict[str, Any]) -> None:
     conv = convert(cfg)
     assert not conv.blocked, conv.notes
+    assert {(n.severity, n.path) for n in conv.notes if n.severity != "info"} == ROW_NOTES.get(name, set())
     for key, value in expected.items():
         assert conv.tool.get(key) == value, f"{key}: {conv.tool.get(key)!r}"
     assert conv.tool["type"] == "api_call" and conv.tool["name"] == "t"
@@ -396,7 +407,8 @@ def test_missing_description_gets_a_generic_one() -> None:
 
 @pytest.mark.parametrize("value", ["{{system__caller_id}}", {"variable_name": "system__caller_id"}])
 def test_a_variable_in_a_header_is_flagged_the_same_in_both_forms(value: Any) -> None:
-    """Review: Atoms §D.3 documents static headers; a {{var}} written in the value was not flagged, a variable_name header was."""
+    """Review: Atoms §D.3 documents static headers; a {{var}} written in the value was not flagged, a variable_name
+    header was."""
     conv = convert(hook({"url": "https://api.example.com/x", "request_headers": {"X-Caller": value}}))
     assert conv.tool["headers"] == {"X-Caller": "{{user_number}}"}
     [note] = [n for n in conv.notes if n.path == "api_schema.request_headers.X-Caller"]

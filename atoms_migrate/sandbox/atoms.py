@@ -34,12 +34,13 @@ import copy
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from atoms_migrate.sandbox.resources import FakeResources
 from atoms_migrate.sandbox.webhooks import FakeWebhooks
-from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, html_404, json_response
+from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, Injection, html_404, json_response
 
 LANGUAGES = {"en", "hi", "mr", "gu", "ta", "es", "north_indic", "bn", "or"}
 MODELS = {
@@ -321,11 +322,36 @@ class FakeAtoms:
             self.new_id, lambda agent_id: self.agents[agent_id].meta.get("name") if agent_id in self.agents else None
         )
         self.granted_models: set[str] = set()
-        # Draft fields the server accepts with 200 but does not keep: rehearses §J.3-style
-        # unverified acceptance, which only a read-back catches.
-        self.ignored_draft_fields: set[str] = set()
+        self.injections: list[Injection] = []  # every behaviour and ignored field switched on, in order
+        self._active: dict[str, Injection] = {}  # what is switched on now -> its injection
+        self._ignored_draft_fields: set[str] = set()
         self.behaviours: set[str] = set()
         self._edited: set[str] = set()  # agents the concurrent-edit behaviour already edited
+
+    @property
+    def ignored_draft_fields(self) -> set[str]:
+        """Draft fields the server accepts with 200 but does not keep: rehearses §J.3-style
+        unverified acceptance, which only a read-back catches."""
+        return self._ignored_draft_fields
+
+    @ignored_draft_fields.setter
+    def ignored_draft_fields(self, fields: set[str]) -> None:
+        self._ignored_draft_fields = set(fields)
+        self._switch_on("ignored draft field", self._ignored_draft_fields)
+
+    def _switch_on(self, kind: str, names: set[str]) -> None:
+        """Record a fresh injection for each name of this kind, replacing the kind's earlier ones."""
+        self._active = {k: v for k, v in self._active.items() if not k.startswith(f"{kind} ")}
+        for name in sorted(names):
+            injection = Injection(f"{kind} {name}")
+            self._active[injection.what] = injection
+            self.injections.append(injection)
+
+    def _fired(self, what: str) -> None:
+        """An injected behaviour or ignored field just changed an answer."""
+        injection = self._active.get(what)
+        if injection is not None:
+            injection.fired += 1
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -353,6 +379,7 @@ class FakeAtoms:
             raise ValueError(f"unknown sandbox behaviour(s) {sorted(unknown)}; use {sorted(BEHAVIOURS)}")
         self.behaviours = set(names)
         self._edited.clear()
+        self._switch_on("behaviour", self.behaviours)
 
     def _finish_scan(self, agent: Agent, rev: Revision) -> None:
         prompt = str(rev.config.get("singlePromptConfig", {}).get("prompt", "")) + str(
@@ -580,7 +607,7 @@ class FakeAtoms:
 
     def revision_view(self, agent: Agent, rev: Revision) -> dict[str, Any]:
         branch = agent.branches.get(rev.branch_id or "")
-        view = {
+        view: dict[str, Any] = {
             "_id": rev.id,
             "agent": agent.id,
             "status": rev.status,
@@ -639,7 +666,8 @@ class FakeAtoms:
                 except ValueError:
                     return FakeError(400, "Invalid JSON body").response()
                 try:
-                    return getattr(self, name)(req, body, *m.groups())
+                    route: Callable[..., FakeResponse] = getattr(self, name)
+                    return route(req, body, *m.groups())
                 except FakeError as exc:
                     return exc.response()
                 except _Conflict as exc:
@@ -722,7 +750,7 @@ class FakeAtoms:
                 raise FakeError(404, "Draft not found")
             head = agent.revisions[branch.head_revision_id] if branch.head_revision_id else None
             view["_resolvedConfig"] = self.flat_resolved(
-                self._stored(_deep_merge(head.config if head else default_config(), branch.draft))
+                self._stored(_deep_merge(head.config if head else default_config(), branch.draft or {}))
             )
             view["_configSource"] = "draft"
         return json_response(200, {"status": True, "data": view})
@@ -838,7 +866,13 @@ class FakeAtoms:
         if "ignore-post-call-analytics" in self.behaviours:
             ignored.add("postCallAnalyticsConfig")
         kept = {k: v for k, v in body.items() if k in CONFIG_FIELDS and k not in ignored}
+        for key in sorted(set(body) & CONFIG_FIELDS & ignored):
+            self._fired(f"ignored draft field {key}")
+            if key == "postCallAnalyticsConfig" and "ignore-post-call-analytics" in self.behaviours:
+                self._fired("behaviour ignore-post-call-analytics")
         if "prompt-in-global-prompt" in self.behaviours and isinstance(kept.get("singlePromptConfig"), dict):
+            if "prompt" in kept["singlePromptConfig"]:
+                self._fired("behaviour prompt-in-global-prompt")
             kept["singlePromptConfig"] = {k: v for k, v in kept["singlePromptConfig"].items() if k != "prompt"}
         if "pro-voice-model" in self.behaviours:
             kept = self._pro_voice(kept)
@@ -876,6 +910,7 @@ class FakeAtoms:
         if "concurrent-edit" in self.behaviours and agent.id not in self._edited:
             self._edited.add(agent.id)
             self.open_foreign_draft(agent.id, COLLEAGUE_EDIT)
+            self._fired("behaviour concurrent-edit")
         if not isinstance(expected, int) or isinstance(expected, bool) or expected < 0:
             raise FakeError(400, "Invalid Input: expectedRevision: Expected a non-negative integer")
         if expected > branch.draft_revision:
@@ -900,6 +935,7 @@ class FakeAtoms:
         voice = (kept.get("synthesizer") or {}).get("voiceConfig") or {}
         pro = {v["voiceId"] for v in self.voices if PRO_MODEL_ID in v.get("models", [])}
         if voice.get("voiceId") in pro and voice.get("modelId") != PRO_MODEL_ID:
+            self._fired("behaviour pro-voice-model")
             kept = copy.deepcopy(kept)
             kept["synthesizer"]["voiceConfig"] = {k: v for k, v in voice.items() if k != "voiceId"}
             if not kept["synthesizer"]["voiceConfig"]:

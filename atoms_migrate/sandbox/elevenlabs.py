@@ -49,7 +49,7 @@ class FakeElevenLabs:
     def add_voice(self, record: dict[str, Any], audio: bytes | None = None, mime_type: str = "audio/mpeg") -> str:
         """A voice record (EL §E.2); with ``audio``, one sample served at its samples route."""
         stored = copy.deepcopy(record)
-        voice_id = stored.setdefault("voice_id", f"voice_sandbox{len(self.voices) + 1:04d}")
+        voice_id: str = stored.setdefault("voice_id", f"voice_sandbox{len(self.voices) + 1:04d}")
         if audio is not None:
             sample_id = f"sample_{voice_id}"
             stored["samples"] = [
@@ -62,7 +62,7 @@ class FakeElevenLabs:
     def add_document(self, record: dict[str, Any], content: str = "", file: tuple[bytes, str] | None = None) -> str:
         """A knowledge-base document (EL §D.2) with its extracted content and, for files, the original."""
         stored = copy.deepcopy(record)
-        doc_id = stored.setdefault("id", f"doc_sandbox{len(self.documents) + 1:04d}")
+        doc_id: str = stored.setdefault("id", f"doc_sandbox{len(self.documents) + 1:04d}")
         stored.setdefault("name", doc_id)
         stored.setdefault(
             "metadata", {"created_at_unix_secs": 0, "last_updated_at_unix_secs": 0, "size_bytes": len(content)}
@@ -82,7 +82,9 @@ class FakeElevenLabs:
 
     def add_tool(self, record: dict[str, Any], tool_id: str | None = None) -> str:
         tool_id = tool_id or record.get("id") or f"tool_sandbox{len(self.tools) + 1:04d}"
-        stored = copy.deepcopy(record) if "tool_config" in record else {"tool_config": copy.deepcopy(record)}
+        stored: dict[str, Any] = (
+            copy.deepcopy(record) if "tool_config" in record else {"tool_config": copy.deepcopy(record)}
+        )
         stored["id"] = tool_id
         self.tools[tool_id] = stored
         return tool_id

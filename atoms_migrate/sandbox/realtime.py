@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from atoms_migrate.sandbox.atoms import FakeAtoms
 from atoms_migrate.sandbox.elevenlabs import FakeElevenLabs
+from atoms_migrate.sandbox.wire import Injection
 
 _GOODBYE = re.compile(r"\b(bye|goodbye)\b", re.I)
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][\w.\-]*)\s*\}\}")
@@ -42,10 +43,37 @@ def _fill(text: str, variables: dict[str, Any]) -> str:
 class FakeRealtime:
     def __init__(self, atoms: FakeAtoms, elevenlabs: FakeElevenLabs, lock: threading.RLock, draining: int = 0) -> None:
         self.atoms, self.elevenlabs, self.lock = atoms, elevenlabs, lock
-        self.draining = draining  # handshakes still to refuse with 503
-        self.accept_header = True  # False: refuse the Authorization header (401), as a proxy that strips it would
+        self.injections: list[Injection] = []  # the faults below, each time one is switched on
+        self._draining = Injection("")
+        self._header_refused = Injection("")
+        self.draining = draining
+        self.accept_header = True
         self.sessions: list[dict[str, Any]] = []  # what each session saw, for tests
         self.server: Any = None
+
+    @property
+    def draining(self) -> int:
+        """Handshakes still to refuse with 503."""
+        return self._draining_left
+
+    @draining.setter
+    def draining(self, handshakes: int) -> None:
+        self._draining_left = handshakes
+        if handshakes > 0:
+            self._draining = Injection(f"realtime: refuse the next {handshakes} handshakes with 503")
+            self.injections.append(self._draining)
+
+    @property
+    def accept_header(self) -> bool:
+        """False: refuse the Authorization header (401), as a proxy that strips it would."""
+        return self._accept_header
+
+    @accept_header.setter
+    def accept_header(self, accept: bool) -> None:
+        self._accept_header = accept
+        if not accept:
+            self._header_refused = Injection("realtime: refuse the Authorization header with 401")
+            self.injections.append(self._header_refused)
 
     # -- serving -------------------------------------------------------------------------------
 
@@ -64,8 +92,9 @@ class FakeRealtime:
 
     def _process_request(self, connection: Any, request: Any) -> Any:
         with self.lock:
-            if self.draining > 0:
-                self.draining -= 1
+            if self._draining_left > 0:
+                self._draining_left -= 1
+                self._draining.fired += 1
                 return connection.respond(503, "Server is draining\n")
         path = urlsplit(request.path)
         query = {k: v[0] for k, v in parse_qs(path.query).items()}
@@ -75,6 +104,7 @@ class FakeRealtime:
             if header and token:
                 return connection.respond(400, "Send the key as a header or as token, not both\n")
             if header and not self.accept_header:
+                self._header_refused.fired += 1
                 return connection.respond(401, "Unauthorized\n")
             key = header.removeprefix("Bearer ").strip() if header else token
             if key != self.atoms.api_key or self._atoms_config(query.get("agent_id", "")) is None:

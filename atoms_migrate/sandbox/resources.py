@@ -49,9 +49,12 @@ def parse_multipart(req: FakeRequest) -> tuple[dict[str, str], dict[str, tuple[s
     files: dict[str, tuple[str, bytes, str]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename():
-            files[str(name)] = (part.get_filename(), payload, part.get_content_type())
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # a nested multipart part decodes to None
+            payload = b""
+        filename = part.get_filename()
+        if filename:
+            files[str(name)] = (filename, payload, part.get_content_type())
         else:
             fields[str(name)] = payload.decode("utf-8", "replace")
     return fields, files
@@ -111,7 +114,8 @@ class FakeResources:
 
     def _create_kb(self, req: FakeRequest) -> FakeResponse:
         body = req.json() or {}
-        name = body.get("name").strip() if isinstance(body.get("name"), str) else ""
+        given = body.get("name")
+        name = given.strip() if isinstance(given, str) else ""
         if not 1 <= len(name) <= 40:
             return _error(400, "name must be 1-40 characters")
         kb_id = self._id()

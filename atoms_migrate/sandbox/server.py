@@ -15,6 +15,7 @@ anything, or do the work and then answer 500 / drop: the "create that commits an
 fails" case that makes blind retries create duplicates. ``hold_then_drop`` keeps the request
 waiting, undone, until ``release()`` (or ``POST /_sandbox/release``): a test sees it arrive
 (``held``) and kills the client at exactly that point, e.g. between the draft and the publish.
+``injections()`` lists every fault and behaviour injected, each with the number of answers it changed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import httpx
 
 from atoms_migrate.sandbox.atoms import FakeAtoms
 from atoms_migrate.sandbox.elevenlabs import FakeElevenLabs
-from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, json_response
+from atoms_migrate.sandbox.wire import FakeRequest, FakeResponse, Injection, json_response
 
 ATOMS_KEY = "sk_sandbox_atoms"
 ELEVENLABS_KEY = "xi_sandbox_elevenlabs"
@@ -48,9 +49,18 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     times: int = 1
+    injection: Injection = field(init=False, repr=False)  # how many requests it answered
+
+    def __post_init__(self) -> None:
+        status = f" {self.status}" if self.action == "status" else ""
+        self.injection = Injection(f"fault {self.method} {self.path!r}: {self.action}{status} x{self.times}")
 
     def matches(self, req: FakeRequest) -> bool:
         return self.times > 0 and self.method in ("*", req.method) and re.search(self.path, req.path) is not None
+
+    def fire(self) -> None:
+        self.times -= 1
+        self.injection.fired += 1
 
 
 class Sandbox:
@@ -98,6 +108,15 @@ class Sandbox:
         url = self.realtime.serve(host, port)
         self.elevenlabs.realtime_url = url
         return url
+
+    def injections(self) -> list[Injection]:
+        """Every fault and behaviour injected so far (faults, the Atoms account's, the realtime fake's), with counts."""
+        with self.lock:
+            found = [f.injection for f in self.faults] + list(self.atoms.injections)
+            realtime = getattr(self, "realtime", None)
+            if realtime is not None:
+                found += realtime.injections
+            return found
 
     def writes(self, api: str = "atoms") -> list[dict[str, Any]]:
         with self.lock:
@@ -192,7 +211,7 @@ class Sandbox:
         with self.lock:
             fault = next((f for f in self.faults if f.action == "hold_then_drop" and f.matches(req)), None)
             if fault:
-                fault.times -= 1
+                fault.fire()
                 self.held.append(f"{req.method} {req.path}")
                 self.reached.set()
         if fault:  # outside the lock: the rest of the sandbox keeps answering
@@ -204,7 +223,7 @@ class Sandbox:
             api = "elevenlabs" if req.path.startswith("/v1/") else "atoms"
             fault = next((f for f in self.faults if f.matches(req)), None)
             if fault:
-                fault.times -= 1
+                fault.fire()
             if fault and fault.action in ("status", "drop"):
                 response = (
                     FakeResponse(0, drop=True)

@@ -4,6 +4,7 @@ The fakes are plain functions from ``FakeRequest`` to ``FakeResponse`` so that t
 code answers an in-process ``httpx.MockTransport`` (fast tests) and a real HTTP server on
 127.0.0.1 (end-to-end tests and ``atoms-migrate sandbox``). ``FakeResponse.drop`` asks the
 server to close the connection without answering, the shape of a dropped connection.
+``Injection`` counts how often an injected fault or behaviour changed an answer.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ class FakeResponse:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+
+
+@dataclass(eq=False)
+class Injection:
+    """One fault or behaviour switched on in a fake, and how many answers it has changed since.
+
+    A test that injects a fault which never fires proves nothing; the fakes count, so the test
+    suite can assert in teardown that every injection fired (tests/conftest.py).
+    """
+
+    what: str
+    fired: int = 0
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> FakeResponse:
