@@ -8,6 +8,7 @@ formats, walks and compares such paths; it knows nothing about either vendor.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -63,11 +64,16 @@ def get(tree: Any, path: str | tuple[Segment, ...], default: Any = None) -> Any:
     return node
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one: for reading optional sub-trees of a config."""
+    return value if isinstance(value, dict) else {}
+
+
 def set_value(tree: dict[str, Any], path: str, value: Any) -> None:
     """Set ``value`` at ``path``, creating dicts and lists along the way."""
     segments = parse_path(path)
     node: Any = tree
-    for seg, nxt in zip(segments, segments[1:]):
+    for seg, nxt in itertools.pairwise(segments):
         empty: Any = [] if isinstance(nxt, int) else {}
         if isinstance(seg, int):
             while len(node) <= seg:
@@ -114,7 +120,7 @@ def match_pattern(pattern: tuple[Segment, ...], path: tuple[Segment, ...]) -> tu
     """
     if len(path) < len(pattern):
         return None
-    for pat, seg in zip(pattern, path):
+    for pat, seg in zip(pattern, path, strict=False):  # path may be longer: a prefix match
         if pat != "*" and pat != seg:
             return None
     return path[: len(pattern)]

@@ -1,7 +1,7 @@
 """The mapping engine: source config + tables -> assignments and findings (pure).
 
 ``map_agent`` runs every concept of ``mappings/concepts.yaml`` through its named transform
-(``transforms.py``), then accounts for every remaining leaf of the source: a prefix rule
+(``transforms``), then accounts for every remaining leaf of the source: a prefix rule
 from the tables gives it a fate (ignored with a reason, or reported), and anything still
 left is reported as an unknown field. The result satisfies the "nothing dropped silently"
 rule by construction: every non-null leaf lies under the ``source_path`` of an assignment
@@ -13,44 +13,30 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from atoms_migrate import paths
-from atoms_migrate.mapping.tables import Concept, MappingTables, NumberRange, PrefixRule
+from atoms_migrate.mapping.context import CONCEPTS_FILE, MapContext, MapOptions, coverage_prefixes
+from atoms_migrate.mapping.numbers import bounded, number_range, show_number
+from atoms_migrate.mapping.schema import MappingTables, PrefixRule
 from atoms_migrate.mapping.toolcalls import ToolParity
-from atoms_migrate.mapping.voices import CatalogVoice
-from atoms_migrate.mapping.webhooks import ToolOptions
-from atoms_migrate.model import Assignment, ChangeStatus, Finding, FindingStatus, Severity, Step
+from atoms_migrate.mapping.transforms import TRANSFORMS
+from atoms_migrate.model import Assignment, Finding, Step
 from atoms_migrate.paths import Segment
 from atoms_migrate.source.shapes import SourceAgent, env_placeholders
 
-CONCEPTS_FILE = "mappings/concepts.yaml"
+# The context and options are defined in ``context``; callers have always imported them from here.
+__all__ = [
+    "MapContext",
+    "MapOptions",
+    "MappingResult",
+    "clamp_numbers",
+    "map_agent",
+    "uncovered_file_leaves",
+    "uncovered_leaves",
+]
 _VAR_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*\}\}")
-
-
-@dataclass(frozen=True)
-class SystemToolRef:
-    """A system tool found anywhere in the source (built_in_tools, inline tools, tool_ids)."""
-
-    name: str
-    source_path: str
-    config: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class MapOptions:
-    """What the mapping may know beyond the source and the tables."""
-
-    tools: ToolOptions = field(default_factory=ToolOptions)
-    catalog: tuple[CatalogVoice, ...] | None = None  # the account's Lightning v3.1 voices, when read
-    clone_voices: bool = False
-    clones: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs voice id -> Atoms clone made earlier
-    kb_id: str | None = None  # this agent's Atoms knowledge base, made by an earlier run
-    kb_documents: Mapping[str, str] = field(default_factory=dict)  # ElevenLabs document id -> what was sent
-    name: str | None = None  # the Atoms name decided by the run (duplicate names, a name recorded in the state)
-    name_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,170 +48,8 @@ class MappingResult:
     tool_parity: tuple[ToolParity, ...] = ()  # each api_call rendered as ElevenLabs and as Atoms send it
 
 
-class MapContext:
-    """What a transform sees: the source, the tables, and the outputs gathered so far."""
-
-    def __init__(self, source: SourceAgent, tables: MappingTables, options: MapOptions | None = None) -> None:
-        self.source = source
-        self.options = options or MapOptions()
-        self.tool_options = self.options.tools
-        self.secrets: dict[str, str] = {}  # literal credentials kept out of the plan (refs.py)
-        self.resources: list[Step] = []
-        self.tool_parity: list[ToolParity] = []
-        self.config = source.config
-        self.tables = tables
-        self.assignments: list[Assignment] = []
-        self.findings: list[Finding] = []
-        self._list_lengths: dict[str, int] = {}
-        self._tool_names: set[str] = set()
-        self.metric_ids: set[str] = set()  # disposition metric identifiers, unique per agent
-        self.mapped_system_tools: dict[str, str] = {}  # kind -> source path it was taken from
-        self.transfer_numbers: dict[str, str] = {}  # E.164 number -> source path of the transfer_call made for it
-        self.system_tools = collect_system_tools(source)
-
-    # --- reading ---------------------------------------------------------------------------
-    def get(self, path: str, default: Any = None) -> Any:
-        return paths.get(self.config, path, default)
-
-    def has(self, path: str) -> bool:
-        sentinel = object()
-        return paths.get(self.config, path, sentinel) is not sentinel
-
-    # --- writing ---------------------------------------------------------------------------
-    def assign(
-        self,
-        concept: Concept,
-        target: str,
-        value: Any,
-        source_path: str,
-        status: ChangeStatus = "mapped",
-        note: str = "",
-        rule: str | None = None,
-    ) -> None:
-        if status == "lossy" and not note:
-            note = concept.rule  # a lossy change always says why
-        self.assignments.append(
-            Assignment(target, value, source_path, rule or f"{CONCEPTS_FILE}#{concept.id}", status, note)
-        )
-
-    def append(
-        self,
-        concept: Concept,
-        list_path: str,
-        value: Any,
-        source_path: str,
-        status: ChangeStatus = "mapped",
-        note: str = "",
-    ) -> int:
-        """Assign the next item of a target list several concepts contribute to."""
-        index = self._list_lengths.get(list_path, 0)
-        self._list_lengths[list_path] = index + 1
-        self.assign(concept, f"{list_path}[{index}]", value, source_path, status, note)
-        return index
-
-    def unique_tool_name(self, wanted: str) -> str:
-        """Atoms tool names: no spaces, unique within the agent (smallest-atoms-api.md §D)."""
-        base = re.sub(r"[^A-Za-z0-9_-]+", "_", wanted).strip("_") or "tool"
-        name, n = base, 2
-        while name in self._tool_names:
-            name, n = f"{base}_{n}", n + 1
-        self._tool_names.add(name)
-        return name
-
-    def finding(
-        self,
-        source_path: str,
-        status: FindingStatus,
-        severity: Severity,
-        message: str,
-        hint: str = "",
-        concept: Concept | None = None,
-    ) -> None:
-        rule = f"{CONCEPTS_FILE}#{concept.id}" if concept else ""
-        self.findings.append(Finding(source_path, status, severity, message, hint, rule))
-
-    def empty(self, concept: Concept, source_path: str, what: str = "Empty value") -> None:
-        self.finding(source_path, "ignored", "info", f"{what}: nothing to migrate.", concept=concept)
-
-    def _coverage_prefixes(self) -> list[tuple[Segment, ...]]:
-        return coverage_prefixes(self.assignments, self.findings)
-
-    def sweep(self, concept: Concept, path: str, reason: str, consumed: tuple[str, ...] = (), tree: Any = None) -> None:
-        """Account for the leaves under ``path`` a transform read but did not carry over.
-
-        ``tree`` is what ``path`` stands for when it is not in the agent file itself: a
-        workspace tool record reached through ``tool_ids[i]``.
-        """
-        base = paths.parse_path(path)
-        prefixes = self._coverage_prefixes()
-        # Only what lies below ``path`` accounts for a leftover: the tool's own change at ``path`` carries none of them.
-        inner = [p for p in prefixes if len(p) > len(base)]
-        consumed_paths = [base + paths.parse_path(c) for c in consumed]
-        left = [
-            seg
-            for seg, _ in paths.iter_leaves(paths.get(self.config, base) if tree is None else tree, base)
-            if not any(paths.covers(p, seg) for p in inner) and not any(paths.covers(c, seg) for c in consumed_paths)
-        ]
-        if left:
-            names = sorted({paths.format_path(seg[len(base) :]) for seg in left})
-            self.finding(path, "ignored", "info", f"{reason}: {', '.join(names)}", concept=concept)
-        elif consumed_paths and not any(paths.covers(p, base) for p in prefixes):
-            self.finding(
-                path, "ignored", "info", "Read to decide the mapping; nothing else to carry over.", concept=concept
-            )
-
-
-def coverage_prefixes(assignments: Iterable[Assignment], findings: Iterable[Finding]) -> list[tuple[Segment, ...]]:
-    """The source paths that account for leaves: those of every assignment and finding."""
-    return [paths.parse_path(a.source_path) for a in assignments] + [paths.parse_path(f.source_path) for f in findings]
-
-
-def collect_system_tools(source: SourceAgent) -> dict[str, list[SystemToolRef]]:
-    """Index system tools by name wherever the agent declares them (§A.8.2, §C.2)."""
-    found: dict[str, list[SystemToolRef]] = {}
-    prompt_path = "conversation_config.agent.prompt"
-    prompt = paths.get(source.config, prompt_path, {}) or {}
-
-    def add(name: str, path: str, config: dict[str, Any]) -> None:
-        found.setdefault(name, []).append(SystemToolRef(name, path, config))
-
-    built_in = prompt.get("built_in_tools")
-    if isinstance(built_in, dict):
-        for key, cfg in built_in.items():
-            if isinstance(cfg, dict):
-                add(system_tool_type(key, cfg), paths.join(f"{prompt_path}.built_in_tools", key), cfg)
-    for i, tool in enumerate(prompt.get("tools") or [] if isinstance(prompt.get("tools"), list) else []):
-        if isinstance(tool, dict) and tool.get("type") == "system":
-            add(system_tool_type(str(tool.get("name", "")), tool), f"{prompt_path}.tools[{i}]", tool)
-    raw_ids = prompt.get("tool_ids")
-    for i, tool_id in enumerate(raw_ids if isinstance(raw_ids, list) else []):
-        if not isinstance(tool_id, str):
-            continue
-        record = source.tools.get(tool_id)
-        cfg = tool_config_of(record)
-        if cfg is not None and cfg.get("type") == "system":
-            add(system_tool_type(str(cfg.get("name", "")), cfg), f"{prompt_path}.tool_ids[{i}]", cfg)
-    return found
-
-
-def tool_config_of(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not isinstance(record, dict):
-        return None
-    inner = record.get("tool_config")
-    return inner if isinstance(inner, dict) else record
-
-
-def system_tool_type(key: str, cfg: dict[str, Any]) -> str:
-    params = cfg.get("params")
-    if isinstance(params, dict) and isinstance(params.get("system_tool_type"), str):
-        return params["system_tool_type"]
-    return str(cfg.get("name") or key)
-
-
 def map_agent(source: SourceAgent, tables: MappingTables, options: MapOptions | None = None) -> MappingResult:
     """Map one source agent through the tables (pure)."""
-    from atoms_migrate.mapping.transforms import TRANSFORMS
-
     ctx = MapContext(source, tables, options)
     for concept in tables.concepts.concepts:
         TRANSFORMS[concept.transform](ctx, concept)
@@ -236,35 +60,6 @@ def map_agent(source: SourceAgent, tables: MappingTables, options: MapOptions | 
     return MappingResult(
         tuple(ctx.assignments), tuple(ctx.findings), dict(ctx.secrets), tuple(ctx.resources), tuple(ctx.tool_parity)
     )
-
-
-def number_range(tables: MappingTables, target: str) -> tuple[str, NumberRange] | None:
-    """(pattern, range) of ``concepts.yaml`` ``ranges`` that governs the Atoms field ``target``."""
-    full = paths.parse_path(target)
-    for pattern, limits in tables.concepts.ranges.items():
-        pat = paths.parse_path(pattern)
-        if len(pat) == len(full) and paths.match_pattern(pat, full) is not None:
-            return pattern, limits
-    return None
-
-
-def bounded(value: int | float, limits: NumberRange) -> int | float:
-    """``value`` inside ``limits`` (an integer field gets a whole number); NaN counts as below the range."""
-    if isinstance(value, float) and math.isnan(value):
-        out: int | float = limits.min
-    else:
-        out = min(max(value, limits.min), limits.max)
-    if limits.integer:
-        return int(round(out))
-    return int(out) if isinstance(value, int) and float(out).is_integer() else out
-
-
-def show_number(value: Any) -> str:
-    """A number for a message: never hundreds of digits."""
-    text = repr(value)
-    if isinstance(value, int) and len(text) > 16:
-        return f"{text[:6]}… ({len(text.lstrip('-'))} digits)"
-    return f"{value:g}" if isinstance(value, float) else text
 
 
 def _number_leaves(value: Any) -> list[tuple[tuple[Segment, ...], int | float]]:
@@ -341,19 +136,7 @@ def _report_unset_variables(ctx: MapContext) -> None:
     defaults = {
         str(paths.parse_path(a.path)[1]) for a in ctx.assignments if paths.parse_path(a.path)[0] == "defaultVariables"
     }
-    system = set(ctx.tables.concepts.system_variables) | {
-        "call_id",
-        "agent_number",
-        "user_number",
-        "current_date",
-        "current_time",
-        "current_day",
-        "conversation_type",
-        "agent_gender",
-        "default_language",
-        "supported_languages",
-        "timezone",
-    }
+    system = set(ctx.tables.concepts.system_variables) | set(ctx.tables.concepts.atoms_system_variables)
     for a in ctx.assignments:
         if a.path in ("singlePromptConfig.prompt", "firstMessage") and isinstance(a.value, str):
             missing = sorted(
@@ -368,7 +151,10 @@ def _report_unset_variables(ctx: MapContext) -> None:
                     a.source_path,
                     "lossy",
                     "warning",
-                    f"Variables without a default value: {', '.join(missing)}; Atoms speaks an unset variable literally.",
+                    (
+                        f"Variables without a default value: {', '.join(missing)}; Atoms speaks an unset variable "
+                        "literally."
+                    ),
                     "Pass them on every call (variables), or add defaults to the agent's dynamic variables.",
                 )
 
@@ -407,7 +193,10 @@ def _account_for_leftovers(ctx: MapContext, rules: list[PrefixRule], containers:
             paths.format_path(top),
             "unmapped",
             "warning",
-            f"Unknown field `{paths.format_path(top)}`: not part of the ElevenLabs agent schema this tool knows, so it is not migrated.",
+            (
+                f"Unknown field `{paths.format_path(top)}`: not part of the ElevenLabs agent schema this tool knows, "
+                "so it is not migrated."
+            ),
             "If it matters, add a rule for it to mappings/concepts.yaml (see `atoms-migrate mappings check`).",
         )
 

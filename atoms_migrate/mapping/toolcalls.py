@@ -41,6 +41,7 @@ from atoms_migrate.mapping.webhooks import (
     unique_name,
     variables_read,
 )
+from atoms_migrate.paths import as_dict
 
 RenameVariable = Callable[[str], "str | None"]
 
@@ -174,10 +175,10 @@ def sample_llm_value(slot: str, prop: dict[str, Any]) -> Any:
     if kind == "boolean":
         return True
     if kind == "array":
-        items = prop.get("items") if isinstance(prop.get("items"), dict) else {}
+        items = as_dict(prop.get("items"))
         return [sample_llm_value(f"{slot}_item", items)]
     if kind == "object":
-        props = prop.get("properties") if isinstance(prop.get("properties"), dict) else {}
+        props = as_dict(prop.get("properties"))
         return {k: sample_llm_value(f"{slot}_{k}", v) for k, v in props.items() if isinstance(v, dict)} or {
             "key": "value"
         }
@@ -348,7 +349,7 @@ def render_atoms(tool: dict[str, Any], samples: Samples) -> Request:
         text = fill(tool["requestBody"], in_json=True)
         try:
             body = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             body, error = text, f"not valid JSON once filled ({exc.msg})"
     return _split_url(method, url, query, headers, body, body_error=error)
 
@@ -448,7 +449,7 @@ def _compare_json(where: str, a: Any, b: Any, differ: Callable[[str, Any, Any], 
         for key in list(dict.fromkeys([*a, *b])):
             _compare_json(f"{where}.{key}", a.get(key, _UNSET), b.get(key, _UNSET), differ)
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _compare_json(f"{where}[{i}]", x, y, differ)
     elif type(a) is not type(b) or a != b:  # 1 and 1.0 differ in type on the wire; True and 1 too
         if not (
@@ -542,8 +543,8 @@ def _mask_credentials(elevenlabs: Request, atoms: Request, samples: Samples) -> 
             other = theirs if isinstance(theirs, dict) else {}
             return {k: masked_tree(f"{prefix}{k}_", v, other.get(k)) for k, v in value.items()}
         if isinstance(value, list):
-            other = theirs if isinstance(theirs, list) else []
-            return [masked_tree(prefix, v, other[i] if i < len(other) else None) for i, v in enumerate(value)]
+            others = theirs if isinstance(theirs, list) else []
+            return [masked_tree(prefix, v, others[i] if i < len(others) else None) for i, v in enumerate(value)]
         return masked(prefix.removesuffix("_"), value, theirs)
 
     atoms_headers = {k.lower(): v for k, v in atoms.headers.items()}

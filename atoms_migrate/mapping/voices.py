@@ -18,7 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from atoms_migrate.mapping.tables import VoiceTable
+from atoms_migrate import paths
+from atoms_migrate.mapping.refs import late_ref
+from atoms_migrate.mapping.schema import VoiceEntry, VoiceTable
 
 LANGUAGE_NAMES = {
     "en": "english",
@@ -90,8 +92,9 @@ def parse_catalog(body: Any) -> list[CatalogVoice]:
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or not isinstance(item.get("voiceId"), str):
             continue
-        tags = item.get("tags") if isinstance(item.get("tags"), dict) else {}
-        languages = tags.get("language") if isinstance(tags.get("language"), list) else [tags.get("language")]
+        tags = paths.as_dict(item.get("tags"))
+        raw_languages = tags.get("language")
+        languages = raw_languages if isinstance(raw_languages, list) else [raw_languages]
         out.append(
             CatalogVoice(
                 item["voiceId"],
@@ -123,7 +126,7 @@ class Traits:
 
 def traits_from_elevenlabs(voice: dict[str, Any]) -> Traits:
     """Traits from ``GET /v1/voices/{id}`` (EL §E.2): labels, else verified languages."""
-    labels = voice.get("labels") if isinstance(voice.get("labels"), dict) else {}
+    labels = paths.as_dict(voice.get("labels"))
     language = labels.get("language")
     verified = voice.get("verified_languages")
     if not language and isinstance(verified, list) and verified and isinstance(verified[0], dict):
@@ -250,8 +253,6 @@ def pick_voice(
     whose table voice does not speak the agent's language is replaced by the nearest voice that
     does (``basis`` "language"); confidence is never high when the language does not match.
     """
-    from atoms_migrate.mapping.refs import late_ref
-
     clones = clones or {}
     wanted = language_name(language) if language else None
     entry = table.lookup(voice_id)
@@ -272,56 +273,94 @@ def pick_voice(
     if wanted is not None:  # the agent's language, not the voice's label, decides what the voice must speak
         traits = Traits(traits.name, traits.gender, traits.accent, traits.age, wanted, traits.category)
     if entry is not None:
-        traits = Traits(
-            entry.elevenlabs_name,
-            entry.gender,
-            _norm(entry.accent),
-            None,
-            wanted or language_name(entry.language),
-            "premade",
-        )
-        target, gender, basis, confidence = entry.target, entry.gender, "table", entry.confidence
-        rationale = entry.rationale
-        if wanted is not None and not _speaks(target, wanted, candidates, table):
-            best = [s for s in suggest(traits, candidates, limit=1) if wanted in s.voice.languages]
-            if best:
-                target, gender, basis = best[0].voice.voice_id, best[0].voice.gender, "language"
-                confidence = "medium" if "gender" in best[0].matched else "low"
-                rationale = (
-                    f"{entry.elevenlabs_name} maps to {entry.target!r}, which does not speak {wanted}; "
-                    f"{target!r} does ({best[0].reason()})"
-                )
+        choice = _from_table(entry, wanted, candidates, table)
     elif record is not None:
-        best = suggest(traits, candidates, limit=1)
-        if not best:
+        found = _from_labels(traits, candidates)
+        if found is None:
             return Pick(
                 voice_id, traits, None, None, "suggested", "low", "no catalog voice to suggest", False, language=wanted
             )
-        target, gender, basis, confidence = (
-            best[0].voice.voice_id,
-            best[0].voice.gender,
-            "suggested",
-            best[0].confidence,
-        )
-        rationale = f"{traits.category or 'voice'} with labels {traits.describe()}; {best[0].reason()}"
+        choice = found
     else:
         fallback = table.fallback_for(language)
-        traits = Traits(voice_id, fallback.gender, language=wanted)
-        target, gender, basis, confidence, rationale = (
+        choice = _Choice(
+            Traits(voice_id, fallback.gender, language=wanted),
             fallback.target,
             fallback.gender,
             "fallback",
             "low",
             fallback.rationale,
         )
+    return _checked(voice_id, choice, catalog, candidates, table, wanted)
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """A voice chosen by one basis, before it is checked against the catalog and the agent's language."""
+
+    traits: Traits
+    target: str
+    gender: str | None
+    basis: str
+    confidence: str
+    rationale: str
+
+
+def _from_table(
+    entry: VoiceEntry, wanted: str | None, candidates: tuple[CatalogVoice, ...], table: VoiceTable
+) -> _Choice:
+    """The voice table's entry; when its voice does not speak the agent's language, the nearest one that does."""
+    traits = Traits(
+        entry.elevenlabs_name,
+        entry.gender,
+        _norm(entry.accent),
+        None,
+        wanted or language_name(entry.language),
+        "premade",
+    )
+    if wanted is not None and not _speaks(entry.target, wanted, candidates, table):
+        best = [s for s in suggest(traits, candidates, limit=1) if wanted in s.voice.languages]
+        if best:
+            target = best[0].voice.voice_id
+            return _Choice(
+                traits,
+                target,
+                best[0].voice.gender,
+                "language",
+                "medium" if "gender" in best[0].matched else "low",
+                f"{entry.elevenlabs_name} maps to {entry.target!r}, which does not speak {wanted}; "
+                f"{target!r} does ({best[0].reason()})",
+            )
+    return _Choice(traits, entry.target, entry.gender, "table", entry.confidence, entry.rationale)
+
+
+def _from_labels(traits: Traits, candidates: tuple[CatalogVoice, ...]) -> _Choice | None:
+    """The candidate nearest to the source voice's ElevenLabs labels, or None when there is no candidate."""
+    best = suggest(traits, candidates, limit=1)
+    if not best:
+        return None
+    rationale = f"{traits.category or 'voice'} with labels {traits.describe()}; {best[0].reason()}"
+    return _Choice(traits, best[0].voice.voice_id, best[0].voice.gender, "suggested", best[0].confidence, rationale)
+
+
+def _checked(
+    voice_id: str,
+    choice: _Choice,
+    catalog: tuple[CatalogVoice, ...] | None,
+    candidates: tuple[CatalogVoice, ...],
+    table: VoiceTable,
+    wanted: str | None,
+) -> Pick:
+    """The pick for a choice: nothing usable when the account's catalog lacks it, never high confidence when
+    the voice does not speak the agent's language, with look-alikes as alternatives."""
+    traits, target, confidence = choice.traits, choice.target, choice.confidence
     in_catalog = None if catalog is None else any(v.voice_id == target for v in catalog)
     spoken = _languages_of(target, candidates, table)
     if wanted is not None and spoken is not None and wanted not in spoken and confidence == "high":
-        confidence = "low"  # never high when the voice does not speak the agent's language
+        confidence = "low"
     alternatives = tuple(s for s in suggest(traits, candidates, limit=4) if s.voice.voice_id != target)[:3]
-    if (
-        basis == "table"
-    ):  # the table's traits describe its chosen voice: these are look-alikes of it, not better matches
+    if choice.basis == "table":
+        # The table's traits describe its chosen voice: these are look-alikes of it, not better matches.
         alternatives = tuple(Suggestion(s.voice, s.score, "similar", s.matched) for s in alternatives)
     if in_catalog is False:
         return Pick(
@@ -329,7 +368,7 @@ def pick_voice(
             traits,
             None,
             None,
-            basis,
+            choice.basis,
             confidence,
             f"{target!r} is not in this account's catalog",
             False,
@@ -337,7 +376,17 @@ def pick_voice(
             language=wanted,
         )
     return Pick(
-        voice_id, traits, target, gender, basis, confidence, rationale, in_catalog, alternatives, spoken, wanted
+        voice_id,
+        traits,
+        target,
+        choice.gender,
+        choice.basis,
+        confidence,
+        choice.rationale,
+        in_catalog,
+        alternatives,
+        spoken,
+        wanted,
     )
 
 

@@ -71,7 +71,8 @@ _ANGLE = re.compile(r"<([A-Za-z_][A-Za-z0-9_\-]*)>")
 # A header value that is plainly a stand-in for a credential, whole or after an auth scheme word.
 _PLACEHOLDER_VALUE = re.compile(
     r"^(?:(?:bearer|basic|token|apikey)\s+)?"
-    r"(your[_\- ]\S*|redacted|x{3,}|\*{3,}|changeme|change[_\-]me|todo|placeholder|<<.*>>|<[^<>]*>|\$\{[^}]*\}|insert[_\- ]\S*"
+    r"(your[_\- ]\S*|redacted|x{3,}|\*{3,}|changeme|change[_\-]me|todo|placeholder"
+    r"|<<.*>>|<[^<>]*>|\$\{[^}]*\}|insert[_\- ]\S*"
     # sk-xxxx, sk_test_xxxx, xxx-xxx-xxx, API_KEY_HERE, replace-me, "..."
     r"|[a-z]{1,8}(?:[_\-][a-z]{1,8})*[_\-]x{4,}|x{3,}(?:[_\-]x{3,})+|\S+[_\-]here|replace[_\- ]?me|\.{3,}|\u2026)$",
     re.I,
@@ -435,7 +436,10 @@ def substitute_host(url: str, values: Mapping[str, str]) -> tuple[str, list[str]
 
 
 def unresolved_placeholders(url: str) -> list[str]:
-    """Placeholders that keep a URL from working: any ``${N}``/``<N>``/env template, ``{{N}}`` or ALL-CAPS token in the host."""
+    """Placeholders that keep a URL from working.
+
+    Any ``${N}``/``<N>``/env template, ``{{N}}`` or ALL-CAPS token in the host.
+    """
     found = [f"${{{n}}}" for n in _DOLLAR.findall(url)] + [f"<{n}>" for n in _ANGLE.findall(url)]
     found += ["{{" + n + "}}" for n in _DOUBLE.findall(url) if n.startswith("system_env__")]
     rest = url.split("://", 1)[1] if "://" in url else url
@@ -447,7 +451,10 @@ def unresolved_placeholders(url: str) -> list[str]:
 
 
 def unique_name(key: str, taken: set[str]) -> str:
-    """An LLM-parameter name for ``key`` (``a.b c`` -> ``a_b_c``), made unique with ``_2``, ``_3``…; added to ``taken``."""
+    """An LLM-parameter name for ``key`` (``a.b c`` -> ``a_b_c``).
+
+    Made unique with ``_2``, ``_3``…; added to ``taken``.
+    """
     name = re.sub(r"[^A-Za-z0-9_]+", "_", key).strip("_") or "value"
     base, n = name, 2
     while name in taken:
@@ -700,7 +707,10 @@ class _Builder:
                                 where,
                                 "lossy",
                                 "warning",
-                                f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query and body, not headers (§D.3: static headers).",
+                                (
+                                    f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query "
+                                    "and body, not headers (§D.3: static headers)."
+                                ),
                                 "Check on Atoms that the header is filled in.",
                             )
                         )
@@ -721,7 +731,10 @@ class _Builder:
                         where,
                         "lossy",
                         "warning",
-                        f"Header {header} takes the dynamic variable {var}; Atoms documents {{{{var}}}} templates for URL, query and body, not headers.",
+                        (
+                            f"Header {header} takes the dynamic variable {var}; Atoms documents {{{{var}}}} templates "
+                            "for URL, query and body, not headers."
+                        ),
                         "Check on Atoms that the header is filled in.",
                     )
                 )
@@ -735,7 +748,10 @@ class _Builder:
             ref = self._secret(
                 name,
                 "api_schema.auth_connection",
-                f"Tool {self.tool_name} authenticates with the ElevenLabs auth connection {name}; Atoms api_call has static headers only",
+                (
+                    f"Tool {self.tool_name} authenticates with the ElevenLabs auth connection {name}; Atoms api_call "
+                    "has static headers only"
+                ),
                 "the Authorization header value",
             )
             if ref:
@@ -762,7 +778,10 @@ class _Builder:
                     where,
                     "unmapped",
                     "error",
-                    f"Header {header} of tool {self.tool_name} uses the ElevenLabs secret variable secret__{name}; its value cannot be read from ElevenLabs.",
+                    (
+                        f"Header {header} of tool {self.tool_name} uses the ElevenLabs secret variable secret__{name}; "
+                        "its value cannot be read from ElevenLabs."
+                    ),
                     f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}).",
                 )
             )
@@ -773,7 +792,10 @@ class _Builder:
                 where,
                 "mapped",
                 "info",
-                f"Header {header} of tool {self.tool_name}: its secret variables come from --secret at apply time and are never shown.",
+                (
+                    f"Header {header} of tool {self.tool_name}: its secret variables come from --secret at apply time "
+                    "and are never shown."
+                ),
             )
         )
         return filled
@@ -801,7 +823,10 @@ class _Builder:
         return None
 
     def _literal(self, key: str, value: str, where: str, header: bool = False) -> str | None:
-        """A literal header/query value; credential-like ones are kept out of the plan, placeholders are missing secrets."""
+        """A literal header/query value.
+
+        Credential-like ones are kept out of the plan; placeholders are missing secrets.
+        """
         name = f"{self.tool_name}.{key}"
         if (header or is_sensitive_name(key)) and value.strip() and is_placeholder_value(value):
             if self.options.has_secret(name):
@@ -812,7 +837,10 @@ class _Builder:
                     where,
                     "unmapped",
                     "error",
-                    f"{what} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a credential.",
+                    (
+                        f"{what} of tool {self.tool_name} holds a placeholder, not a value; it is never sent live as a "
+                        "credential."
+                    ),
                     f"Pass --secret {name}=VALUE (or set {secret_env_name(name)}) with the real value.",
                 )
             )
@@ -827,7 +855,10 @@ class _Builder:
                 where,
                 "mapped",
                 "info",
-                f"{key} of tool {self.tool_name} holds a literal credential; it is sent to Atoms but never shown (plan: <secret:{name}>).",
+                (
+                    f"{key} of tool {self.tool_name} holds a literal credential; it is sent to Atoms but never shown "
+                    f"(plan: <secret:{name}>)."
+                ),
             )
         )
         return secret_ref(name)

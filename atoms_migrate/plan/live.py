@@ -20,6 +20,7 @@ from typing import Any
 
 from atoms_migrate import paths
 from atoms_migrate.mapping.refs import MASK, is_sensitive_name, mask_url
+from atoms_migrate.mapping.webhooks import is_template_only
 
 # Metadata and config mirrors on GET /agent/{id} (§B.2), plus the draft-only fields.
 MIRROR_FIELDS = (
@@ -117,13 +118,14 @@ def live_config(agent: dict[str, Any] | None, revision_resolved: Any = None) -> 
 
 def _is_template(value: Any) -> bool:
     """``{{token}}``, ``Bearer {{token}}``: filled from variables, not a credential (webhooks.is_template_only)."""
-    from atoms_migrate.mapping.webhooks import is_template_only
-
     return isinstance(value, str) and is_template_only(value)
 
 
 def _masked(value: Any) -> str:
-    """``<secret>``, keeping a leading auth scheme word so a planned ``Bearer <secret:x>`` still matches on read-back."""
+    """``<secret>``, keeping a leading auth scheme word.
+
+    So a planned ``Bearer <secret:x>`` still matches on read-back.
+    """
     scheme = re.match(r"(?i)^(?:bearer|basic|token)\s+", value) if isinstance(value, str) else None
     return (scheme.group(0) if scheme else "") + MASK
 

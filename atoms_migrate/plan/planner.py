@@ -27,7 +27,7 @@ from typing import Any
 from atoms_migrate import paths
 from atoms_migrate.mapping.engine import MapOptions, map_agent
 from atoms_migrate.mapping.tables import MappingTables
-from atoms_migrate.model import AgentPlan, Assignment, Change, Plan, SourceRef, Step
+from atoms_migrate.model import Action, AgentPlan, Assignment, Change, Plan, SourceRef, Step
 from atoms_migrate.plan.compare import matches
 from atoms_migrate.source.shapes import SourceAgent
 
@@ -205,7 +205,7 @@ def plan_agent(
     assignments = _with_marker(result.assignments, source.key)
     target_config = build_target_config(assignments)
     changes = [_in_user_shape(c, source) for c in _diff(assignments, current)]
-    action = "create" if current is None else ("update" if changes else "no-op")
+    action: Action = "create" if current is None else ("update" if changes else "no-op")
     name = target_config.get("name") or source.name or source.label
     return AgentPlan(
         source=SourceRef(

@@ -11,13 +11,22 @@ kept in ``cache`` so a batch reads each shared tool or voice once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from atoms_migrate.errors import ApiError
-from atoms_migrate.mapping.tables import VoiceTable
 from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 from atoms_migrate.source.shapes import SourceAgent, reject_bad_numbers
+
+
+class KnownVoices(Protocol):
+    """The voices the mapping knows without reading them (the voice table's premade voices).
+
+    A protocol, not the table's model: the source layer sits below the mapping and only asks this.
+    """
+
+    def lookup(self, voice_id: str) -> object | None: ...
 
 
 @dataclass
@@ -30,10 +39,21 @@ class Cache:
 
 
 def gather(
-    agent: SourceAgent, client: ElevenLabsClient, voice_table: VoiceTable, cache: Cache | None = None
+    agent: SourceAgent, client: ElevenLabsClient, voice_table: KnownVoices, cache: Cache | None = None
 ) -> SourceAgent:
+    """The agent with what it references read: tools, voices, documents and its post-call webhook."""
     cache = cache if cache is not None else Cache()
-    tools, voices, documents, notes = dict(agent.tools), dict(agent.voices), dict(agent.documents), list(agent.notes)
+    notes = list(agent.notes)
+    tools, voices, documents = _referenced_records(agent, client, voice_table, cache, notes)
+    agent = _with_post_call_webhook(agent, client, cache, notes)
+    return replace(agent, tools=tools, voices=voices, documents=documents, notes=tuple(notes))
+
+
+def _referenced_records(
+    agent: SourceAgent, client: ElevenLabsClient, voice_table: KnownVoices, cache: Cache, notes: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """(tools, voices, documents): what the agent has, plus what it names by id and the voice table lacks."""
+    tools, voices, documents = dict(agent.tools), dict(agent.voices), dict(agent.documents)
     for tool_id in dict.fromkeys(agent.tool_ids()):
         if tool_id in tools:
             continue
@@ -52,6 +72,13 @@ def gather(
         )
         if record is not None:
             documents[doc_id] = record
+    return tools, voices, documents
+
+
+def _with_post_call_webhook(
+    agent: SourceAgent, client: ElevenLabsClient, cache: Cache, notes: list[str]
+) -> SourceAgent:
+    """The agent with the workspace post-call webhook that applies to it: its override's, else the workspace's."""
     webhooks = dict(agent.webhooks)
     if not agent.has_post_call_override():  # the workspace's post-call webhook applies to the agent (EL §I)
         if cache.convai_settings is None:
@@ -78,10 +105,12 @@ def gather(
                 notes.append(f"the workspace webhooks could not be read: {exc.message}")
         if cache.workspace_webhooks is not None and hook_id in cache.workspace_webhooks:
             webhooks[hook_id] = cache.workspace_webhooks[hook_id]
-    return replace(agent, tools=tools, voices=voices, documents=documents, webhooks=webhooks, notes=tuple(notes))
+    return replace(agent, webhooks=webhooks)
 
 
-def _read(cache: dict[str, dict[str, Any]], key: str, fetch: Any, notes: list[str], what: str) -> dict[str, Any] | None:
+def _read(
+    cache: dict[str, dict[str, Any]], key: str, fetch: Callable[[str], Any], notes: list[str], what: str
+) -> dict[str, Any] | None:
     if key in cache:
         return cache[key]
     try:

@@ -15,7 +15,7 @@ import copy
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,15 +238,15 @@ class SourceAgent:
 
 def voice_roles(config: dict[str, Any]) -> list[tuple[str, str]]:
     """(role, ElevenLabs voice id) for every voice an agent uses: main, per-language, per-preset."""
-    cc = config.get("conversation_config") if isinstance(config.get("conversation_config"), dict) else {}
-    tts = cc.get("tts") if isinstance(cc.get("tts"), dict) else {}
+    cc = paths.as_dict(config.get("conversation_config"))
+    tts = paths.as_dict(cc.get("tts"))
     out: list[tuple[str, str]] = []
     if isinstance(tts.get("voice_id"), str) and tts["voice_id"]:
         out.append(("main", tts["voice_id"]))
     for item in tts.get("supported_voices") or []:
         if isinstance(item, dict) and isinstance(item.get("voice_id"), str):
             out.append((f"supported voice {item.get('label') or item.get('language') or ''}".strip(), item["voice_id"]))
-    presets = cc.get("language_presets") if isinstance(cc.get("language_presets"), dict) else {}
+    presets = paths.as_dict(cc.get("language_presets"))
     for code, preset in presets.items():
         voice_id = (
             (((preset or {}).get("overrides") or {}).get("tts") or {}).get("voice_id")
@@ -375,7 +375,8 @@ def normalise(raw: Any, label: str, *, path: str | None = None) -> SourceAgent:
     if agent_id is not None and (len(agent_id) > MAX_ID_LENGTH or not _ID_SAFE.match(agent_id)):
         raise SourceFileError(
             f"{label}: agent_id is not an ElevenLabs id ({len(agent_id):,} characters"
-            f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the agent's identity",
+            f"{'' if _ID_SAFE.match(agent_id) else ', with characters ids never have'}); it would become the "
+            "agent's identity",
             f"Fix or remove agent_id (ids are letters, digits, '_' and '-', at most {MAX_ID_LENGTH} characters).",
         )
     name = data.get("name")
@@ -428,8 +429,30 @@ def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], 
     # `languages` and `voices` stay too (a rule in concepts.yaml says they were read): keys of their items
     # that are not read are then still accounted for, not lost with the list.
     rest = {k: v for k, v in data.items() if k not in CONVERSATION_SECTIONS and k not in done}
-    agent = dict(cc["agent"])
+    agent = _agent_prompt(dict(cc["agent"]), move, done)
     cc["agent"] = agent
+    _languages_list(data.get("languages"), cc, agent, move, done)
+    _voices_list(data.get("voices"), cc, agent, move, done)
+    dc = ps.get("data_collection")
+    if isinstance(dc, list):
+        ps["data_collection"] = _data_collection_map(dc, move)
+        done.append("data_collection as a list")
+    out = rest | {"conversation_config": cc}
+    if ps:
+        out["platform_settings"] = ps
+    notes.append(
+        (
+            f"flattened legacy shape: {', '.join(k for k in CONVERSATION_SECTIONS if k in cc)} read as "
+            "conversation_config.*"
+        )
+        + (f"; also normalised: {', '.join(done)}" if done else "")
+    )
+    return out, moves
+
+
+def _agent_prompt(agent: dict[str, Any], move: Callable[[str, str], None], done: list[str]) -> dict[str, Any]:
+    """``agent`` with its prompt where the API keeps it: text as ``prompt.prompt``, prompt keys beside it moved in,
+    and a prompt-level ``dynamic_variables`` moved out to the agent."""
     if isinstance(agent.get("prompt"), str):
         agent["prompt"] = {"prompt": agent["prompt"]}
         move("conversation_config.agent.prompt.prompt", "agent.prompt")
@@ -446,38 +469,30 @@ def _unflatten(data: dict[str, Any], notes: list[str]) -> tuple[dict[str, Any], 
         done.append("agent.prompt.dynamic_variables")
     if prompt or "prompt" in agent:
         agent["prompt"] = prompt
-    _languages_list(data.get("languages"), cc, agent, move, done)
-    _voices_list(data.get("voices"), cc, agent, move, done)
-    dc = ps.get("data_collection")
-    if isinstance(dc, list):
-        keyed: dict[str, Any] = {}
-        for i, item in enumerate(dc):
-            ident = next(
-                (
-                    item.get(k)
-                    for k in ("id", "identifier", "name")
-                    if isinstance(item, dict) and isinstance(item.get(k), str)
-                ),
-                None,
-            )
-            if ident is None or ident in keyed:
-                keyed[f"item_{i}"] = item
-                ident = f"item_{i}"
-            else:
-                keyed[ident] = {
-                    k: v for k, v in item.items() if k not in ("id", "identifier") and not (k == "name" and v == ident)
-                }
-            move(f"platform_settings.data_collection[{json.dumps(ident)}]", f"data_collection[{i}]")
-        ps["data_collection"] = keyed
-        done.append("data_collection as a list")
-    out = rest | {"conversation_config": cc}
-    if ps:
-        out["platform_settings"] = ps
-    notes.append(
-        f"flattened legacy shape: {', '.join(k for k in CONVERSATION_SECTIONS if k in cc)} read as conversation_config.*"
-        + (f"; also normalised: {', '.join(done)}" if done else "")
-    )
-    return out, moves
+    return agent
+
+
+def _data_collection_map(items: list[Any], move: Callable[[str, str], None]) -> dict[str, Any]:
+    """A list-form ``data_collection`` as the API's map keyed by item id (``item_<i>`` without a usable id)."""
+    keyed: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        ident = next(
+            (
+                item.get(k)
+                for k in ("id", "identifier", "name")
+                if isinstance(item, dict) and isinstance(item.get(k), str)
+            ),
+            None,
+        )
+        if ident is None or ident in keyed:
+            keyed[f"item_{i}"] = item
+            ident = f"item_{i}"
+        else:
+            keyed[ident] = {
+                k: v for k, v in item.items() if k not in ("id", "identifier") and not (k == "name" and v == ident)
+            }
+        move(f"platform_settings.data_collection[{json.dumps(ident)}]", f"data_collection[{i}]")
+    return keyed
 
 
 def _languages_list(languages: Any, cc: dict[str, Any], agent: dict[str, Any], move: Any, done: list[str]) -> None:
