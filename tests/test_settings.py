@@ -101,3 +101,37 @@ def test_an_expected_failure_still_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_
     result = runner.invoke(app, ["agent", str(tmp_path / "missing.json"), "--dry-run"])
     assert result.exit_code == EXIT_ERROR and result.stderr.startswith("error: ")
     assert "unexpected" not in result.stderr
+
+
+def test_a_closed_stdout_is_not_called_a_bug() -> None:
+    """`| head` closes the pipe: the boundary lets click end the run quietly instead of reporting a crash."""
+    from atoms_migrate.cli.boundary import error_boundary
+
+    with pytest.raises(BrokenPipeError), error_boundary(debug=False):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.e2e
+def test_the_installed_cli_whose_reader_has_gone_exits_quietly(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import EXE
+
+    cmd = [EXE] if EXE else [sys.executable, "-m", "atoms_migrate"]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte: every write meets a closed pipe
+    try:
+        run = subprocess.run(
+            [*cmd, "agent", str(EXAMPLE), "--dry-run", "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (run.returncode, run.stderr) == (EXIT_ERROR, "")

@@ -1,7 +1,7 @@
 """The one error boundary: every command runs inside ``error_boundary``, where exceptions become exit codes.
 
 An expected failure (``MigrationError``) is one line naming the problem, a ``hint:`` line and its exit code (1, or
-4 for a locked state file); Ctrl-C is 130; anything else is a bug: a one-line message naming the exception and
+4 for a locked state file); Ctrl-C is 130; a closed stdout (``| head``) ends the run quietly with 1; anything else is a bug: a one-line message naming the exception and
 ``EXIT_CRASH`` (70), distinct from 1 so CI can tell a crash from a failed migration. ``--debug`` adds the
 traceback. Everything written passes ``scrub``: API keys, ``ATOMS_MIGRATE_SECRET_*`` values, ``--secret`` values
 and literal credentials found in a source never reach the terminal.
@@ -54,6 +54,9 @@ def error_boundary(debug: bool) -> Iterator[None]:
         if exc.hint:
             err.print(scrub(f"  hint: {exc.hint}"), markup=False)
         raise typer.Exit(exc.exit_code) from None
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): not a bug. Click's own handler ends the run quietly, exit 1.
+        raise
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
