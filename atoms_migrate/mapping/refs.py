@@ -16,7 +16,6 @@ secret values from anything headed for a screen or a file, as a second line of d
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -127,13 +126,13 @@ def parse_pairs(pairs: Iterable[str], option: str) -> dict[str, str]:
     return out
 
 
-def secrets_from(cli_pairs: Iterable[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Secret values from ``--secret`` pairs, plus the ATOMS_MIGRATE_SECRET_* environment.
+def secrets_from(cli_pairs: Iterable[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Secret values from ``--secret`` pairs, plus the ATOMS_MIGRATE_SECRET_* entries of ``environ`` (the CLI
+    passes ``Settings.secret_env``: the mapping core never reads the process environment itself).
 
     Environment entries are keyed by their upper-cased suffix; ``lookup_secret`` matches a
     name against both spellings.
     """
-    environ = os.environ if environ is None else environ
     values = {k[len(SECRET_ENV_PREFIX) :]: v for k, v in environ.items() if k.startswith(SECRET_ENV_PREFIX) and v}
     values.update(parse_pairs(cli_pairs, "--secret"))
     return values
