@@ -1,10 +1,11 @@
 """The one error boundary: every command runs inside ``error_boundary``, where exceptions become exit codes.
 
 An expected failure (``MigrationError``) is one line naming the problem, a ``hint:`` line and its exit code (1, or
-4 for a locked state file); Ctrl-C is 130; a closed stdout (``| head``) ends the run quietly with 1; anything else is a bug: a one-line message naming the exception and
-``EXIT_CRASH`` (70), distinct from 1 so CI can tell a crash from a failed migration. ``--debug`` adds the
-traceback. Everything written passes ``scrub``: API keys, ``ATOMS_MIGRATE_SECRET_*`` values, ``--secret`` values
-and literal credentials found in a source never reach the terminal.
+4 for a locked state file); Ctrl-C is 130; a closed stdout (``| head``) ends the run quietly with 1; anything
+else is a bug: a one-line message naming the exception and ``EXIT_CRASH`` (70), distinct from 1 so CI can tell a
+crash from a failed migration. ``--debug`` adds the traceback. Everything written passes ``scrub``: API keys,
+``ATOMS_MIGRATE_SECRET_*`` values, ``--secret`` values and literal credentials found in a source never reach the
+terminal.
 """
 
 from __future__ import annotations
