@@ -18,8 +18,17 @@ from pathlib import Path
 def write_text_atomic(path: Path, text: str, *, mode: int = 0o600, newline: str | None = None) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically with permission bits ``mode``; the folder must exist.
 
-    ``newline`` is ``open``'s (``""`` writes line endings as they are in ``text``). Raises ``OSError``.
+    ``newline`` is ``open``'s (``""`` writes line endings as they are in ``text``). A symlink is followed (the
+    link stays); a target that is not a regular file (``/dev/stdout``, a FIFO) is written in place, as it cannot
+    be replaced. Raises ``OSError``.
     """
+    # A symlink is followed, so the file it points at gets the text and the link stays a link; a target that is
+    # not a regular file (/dev/stdout, a FIFO a CI step reads) cannot be replaced by a rename: write into it.
+    path = path.resolve() if path.is_symlink() else path
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8", newline=newline) as stream:
+            stream.write(text)
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         if mode != 0o600:

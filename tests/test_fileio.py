@@ -98,3 +98,28 @@ def test_the_state_file_is_written_through_it_and_a_failure_keeps_the_previous_s
         save_state(path, StateFile(agents={"a": AgentState(smallest_agent_id="x2")}))
     assert load_state(path).agents["a"].smallest_agent_id == "x1"
     assert _leftovers(path.parent, {"state.json"}) == []
+
+
+def test_a_symlinked_report_keeps_its_link_and_the_file_it_points_at_gets_the_text(tmp_path) -> None:
+    real = tmp_path / "real.md"
+    real.write_text("")
+    link = tmp_path / "link.md"
+    link.symlink_to(real)
+    fileio.write_text_atomic(link, "report\n", mode=0o644)
+    assert link.is_symlink() and real.read_text() == "report\n"
+    assert _leftovers(tmp_path, {"real.md", "link.md"}) == []
+
+
+def test_a_fifo_or_device_is_written_in_place_not_replaced(tmp_path) -> None:
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    fileio.write_text_atomic(fifo, "to the reader\n")
+    reader.join(timeout=10)
+    assert got == ["to the reader\n"] and stat.S_ISFIFO(fifo.stat().st_mode)
+    fileio.write_text_atomic(Path(os.devnull), "gone\n")  # /dev/null stays a device (and no temp file in /dev)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
