@@ -160,7 +160,7 @@ class SavedAgent(_Ours):
 
 
 class SavedSettings(_Ours):
-    """The options the plan was made with (``cli._settings``); keys added later default as the CLI does."""
+    """The options the plan was made with (``cli/output.py`` writes them); keys added later default as the CLI does."""
 
     set: dict[str, str] = {}
     secret_names: list[str] = []
