@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from smallestai.waves.types.create_voice_clone_waves_response_data import CreateVoiceCloneWavesResponseData
 from smallestai.waves.types.list_voice_clones_waves_response_data_item import ListVoiceClonesWavesResponseDataItem
 
-from atoms_migrate.apply.applier import list_branches, live_branch, pick_live
+from atoms_migrate.apply.applier import list_branches, live_branch
 from atoms_migrate.errors import ApiError
 from atoms_migrate.platforms.retry import RetryPolicy
 from atoms_migrate.platforms.smallest import AtomsClient
@@ -149,10 +149,12 @@ def test_the_live_branch_is_the_live_one_else_the_default_else_the_first(atoms) 
     ]
     mock.get("/agent/a1/branches").respond(200, json={"status": True, "data": {"branches": raw}})
     assert live_branch(list_branches(client, "a1")).id == "b3"
-    assert pick_live(raw) is raw[2]  # the CLI's dict form answers the very summary it was given
-    assert pick_live(raw[:2]) is raw[1] and pick_live(raw[:1]) is raw[0]
+    assert live_branch(list_branches(client, "a1")).head is None
+    assert live_branch(list_branches(client, "a1")).branch.name == "y"
+    assert live_branch(list_branches(client, "a1")[:2]).id == "b2"
+    assert live_branch(list_branches(client, "a1")[:1]).id == "b1"
     with pytest.raises(ApiError, match="lists no branches"):
-        pick_live([])
+        live_branch([])
 
 
 def test_client_answers_are_models_with_unknown_keys_kept(atoms) -> None:

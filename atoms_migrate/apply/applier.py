@@ -206,12 +206,6 @@ def live_branch(branches: list[BranchSummary]) -> BranchSummary:
     return branches[0]
 
 
-def pick_live(branches: list[dict[str, Any]]) -> dict[str, Any]:
-    """``live_branch`` for callers that hold the listing as dicts (the CLI's promote)."""
-    parsed = parse_list(BranchSummary, branches, "listing branches", BRANCHES_ENDPOINT, "branches")
-    return branches[parsed.index(live_branch(parsed))]
-
-
 def _branch_named(branches: list[BranchSummary], name: str) -> BranchSummary | None:
     for summary in branches:
         if str(summary.name or "").lower() == name.lower():
@@ -223,13 +217,13 @@ def _branch_with_id(branches: list[BranchSummary], branch_id: str) -> BranchSumm
     return next((b for b in branches if b.id == branch_id), None)
 
 
-def _revision_detail(client: AtomsClient, agent_id: str, branch_id: str, revision_id: str) -> RevisionDetail:
+def revision_detail(client: AtomsClient, agent_id: str, branch_id: str, revision_id: str) -> RevisionDetail:
     data = client.get_revision(agent_id, branch_id, revision_id)
     endpoint = "GET /agent/{id}/branches/{branchId}/revisions/{revisionId}"
     return parse(RevisionDetail, data, f"reading revision {revision_id}", endpoint)
 
 
-def _version_detail(client: AtomsClient, agent_id: str, version_id: str) -> VersionDetail:
+def version_detail(client: AtomsClient, agent_id: str, version_id: str) -> VersionDetail:
     data = client.get_version(agent_id, version_id)
     return parse(VersionDetail, data, f"reading version {version_id}", "GET /agent/{id}/versions/{versionId}")
 
@@ -286,14 +280,14 @@ def read_live(
     doc = agent_doc if agent_doc is not None else (client.get_agent(agent_id) or {})
     if versioning == "v1":
         version_id = doc.get("activeVersionId") or doc.get("versionId")
-        resolved = _version_detail(client, agent_id, str(version_id)).resolved_config if version_id else None
+        resolved = version_detail(client, agent_id, str(version_id)).resolved_config if version_id else None
         config = project(live_config(doc, resolved), None, versioning, load_write_forms(), forms)
         return config, None, None, str(version_id) if version_id else None
     branches = list_branches(client, agent_id)
     live = live_branch(branches)
     target = (_branch_named(branches, branch_name) if branch_name else None) or live
     head = target.head
-    resolved = _revision_detail(client, agent_id, target.id, head).resolved_config if head else None
+    resolved = revision_detail(client, agent_id, target.id, head).resolved_config if head else None
     if target is not live:
         doc = _agent_level(doc)
     config = project(live_config(doc, resolved), None, versioning, load_write_forms(), forms)
@@ -480,7 +474,7 @@ class Applier:
             branch_id, branch_name = result.branch_id, result.branch_name
         elif result.versioning == "v2" and result.revision_id and result.branch_id:
             if detail is None or detail.revision is None or detail.revision.id != result.revision_id:
-                detail = _revision_detail(self.client, result.agent_id, str(result.branch_id), result.revision_id)
+                detail = revision_detail(self.client, result.agent_id, str(result.branch_id), result.revision_id)
             doc = self.client.get_agent(result.agent_id) or {}
             config = live_config(doc if result.live else _agent_level(doc), detail.resolved_config)
             config = project(config, plan.target_config, result.versioning, self.table, self.forms)
@@ -891,7 +885,7 @@ class Applier:
                 if not done:
                     # The listing does not show it finished (or carries no state): read the revision itself,
                     # which also brings its resolved config for the read-back.
-                    detail = _revision_detail(client, agent_id, branch_id, newest)
+                    detail = revision_detail(client, agent_id, branch_id, newest)
                     self._revision_detail = detail
                     rev = detail.revision or Revision()
                 check = rev.security_check
@@ -1011,7 +1005,7 @@ class Applier:
         self._event(result, f"published version {version_id}; waiting for the security check")
         deadline = self.clock() + self.options.publish_timeout
         while True:
-            detail = _version_detail(client, agent_id, version_id)
+            detail = version_detail(client, agent_id, version_id)
             check = detail.version.security_check
             status = check.state
             if status in FAILED:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, pick_live
+from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, list_branches, live_branch
 from atoms_migrate.apply.postcall import unsubscribe
 from atoms_migrate.apply.run import read_source
 from atoms_migrate.apply.state import AgentState, LastOperation, StateFile, load_state, record, update_state
@@ -68,13 +68,13 @@ def promote(source: str, state_path: Path, connect: Connect, confirm: Confirm) -
             "promote is for migrations applied with --branch.",
         )
     atoms = connect()
-    live = pick_live(atoms.list_branches(entry.smallest_agent_id))
+    live = live_branch(list_branches(atoms, entry.smallest_agent_id))
     _confirmed(confirm, f"Make branch {entry.branch_name!r} of Atoms agent {entry.smallest_agent_id} live?")
     atoms.make_live(entry.smallest_agent_id, entry.branch_id)
     entry.last_operation = LastOperation(
         kind="promote",
-        previous_branch_id=(live.get("branch") or {}).get("_id"),
-        previous_revision_id=(live.get("branch") or {}).get("headRevisionId"),
+        previous_branch_id=live.branch.id,
+        previous_revision_id=live.head,
     )
     entry.live = True
     record(state_path, key, entry)

@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from atoms_migrate.apply import postcall
-from atoms_migrate.apply.applier import Applier, ApplyOptions, ApplyResult, ConcurrentEdit, Target, locate
+from atoms_migrate.apply.applier import (
+    Applier,
+    ApplyOptions,
+    ApplyResult,
+    ConcurrentEdit,
+    Target,
+    locate,
+    revision_detail,
+    version_detail,
+)
 from atoms_migrate.apply.resources import ResourceApplier, ResourceOutcome, Tracker
 from atoms_migrate.apply.state import (
     AgentState,
@@ -306,12 +315,11 @@ class Run:
         assert self.atoms is not None
         try:
             if target.versioning == "v1":
-                resolved = self.atoms.get_version(target.agent_id, str(prior.revision_id)).get("resolvedConfig")
+                resolved = version_detail(self.atoms, target.agent_id, str(prior.revision_id)).resolved_config
             else:
                 branch = prior.branch_id or target.branch_id
-                resolved = self.atoms.get_revision(target.agent_id, str(branch), str(prior.revision_id)).get(
-                    "resolvedConfig"
-                )
+                detail = revision_detail(self.atoms, target.agent_id, str(branch), str(prior.revision_id))
+                resolved = detail.resolved_config
         except ApiError as exc:
             if exc.status in (401, 403):
                 raise
