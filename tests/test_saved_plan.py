@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from atoms_migrate.errors import ConfigError
 from atoms_migrate.model import Change, TargetEdit
 from atoms_migrate.plan.planner import plan_agent
 
-# What cli._settings writes today (a saved plan must be applied with the same options).
+# What ``SavedSettings.from_config`` writes for a run (a saved plan must be applied with the same options).
 SETTINGS = {
     "set": {"region": "eu"},
     "secret_names": ["CRM_TOKEN"],
@@ -42,7 +44,7 @@ def _planned(tables, **plan_changes: Any) -> Planned:
 
 def _doc(tables, **plan_changes: Any) -> dict[str, Any]:
     entry = ({"kind": "file", "ref": "agents/support.json"}, _planned(tables, **plan_changes))
-    return saved.saved_plan([entry], "sha256:tables", SETTINGS)
+    return saved.saved_plan([entry], "sha256:tables", saved.SavedSettings.model_validate(SETTINGS)).document()
 
 
 @pytest.fixture
@@ -60,22 +62,24 @@ def _write(project: Path, doc: Any) -> Path:
 def test_what_out_writes_loads_back_unchanged(tables, project) -> None:
     doc = _doc(tables)
     path = project / "plan.json"
-    saved.write(path, doc)
-    assert saved.load(path, project) == json.loads(json.dumps(doc))
+    saved.write(path, saved.SavedPlan.model_validate(doc))
+    assert saved.load(path, project).document() == json.loads(json.dumps(doc))
     assert doc["format_version"] == "1" and doc["kind"] == "atoms-migrate-saved-plan"
 
 
+# A plan that settled a drift: it has the keys of the three-way sync, which older plans lack.
+DRIFTED: dict[str, Any] = {
+    "sync": "drifted",
+    "resolution": "keep",
+    "target_edits": (TargetEdit("firstMessage", "Hi", "Hey"),),
+    "pending_changes": (Change("firstMessage", "Hi", "Hello", "agent.first_message", "first_message", "mapped"),),
+}
+
+
 def test_a_plan_that_settled_a_drift_loads_back(tables, project) -> None:
-    change = Change("firstMessage", "Hi", "Hello", "agent.first_message", "first_message", "mapped")
-    doc = _doc(
-        tables,
-        sync="drifted",
-        resolution="keep",
-        target_edits=(TargetEdit("firstMessage", "Hi", "Hey"),),
-        pending_changes=(change,),
-    )
+    doc = _doc(tables, **DRIFTED)
     assert {"sync", "resolution", "target_edits", "pending_changes"} <= set(doc["agents"][0]["plan"])
-    assert saved.load(_write(project, doc), project)["agents"][0]["plan"]["sync"] == "drifted"
+    assert saved.load(_write(project, doc), project).agents[0].plan.sync == "drifted"
 
 
 def test_an_older_plan_without_later_keys_still_loads(tables, project) -> None:
@@ -85,7 +89,9 @@ def test_an_older_plan_without_later_keys_still_loads(tables, project) -> None:
     for key in ("direct", "on_drift", "on_conflict", "merge"):
         doc["settings"].pop(key)
     doc["agents"][0]["plan"].pop("tool_parity")
-    assert saved.load(_write(project, doc), project)["settings"] == doc["settings"]
+    loaded = saved.load(_write(project, doc), project)
+    assert loaded.document()["settings"] == doc["settings"]
+    assert (loaded.settings.direct, loaded.settings.on_drift, loaded.settings.on_conflict) == (False, "keep", "fail")
 
 
 def _damage(tables, change) -> dict[str, Any]:
@@ -174,4 +180,125 @@ def test_an_id_source_must_be_one_path_segment_and_match_its_agent_id(tables, pr
 
 def test_a_plan_that_cannot_be_written_is_a_config_error(tables, tmp_path) -> None:
     with pytest.raises(ConfigError, match="cannot write the plan to"):
-        saved.write(tmp_path / "missing-folder" / "plan.json", _doc(tables))
+        saved.write(tmp_path / "missing-folder" / "plan.json", saved.SavedPlan.model_validate(_doc(tables)))
+
+
+# Not in tests/golden/: that folder holds the public plan JSON, checked against its schema.
+GOLDEN = Path(__file__).parent / "fixtures" / "saved" / "plan-golden.json"
+
+
+def _golden_entries(tables) -> list[tuple[dict[str, str], Planned]]:
+    """Two agents: a file planned as a create, and an id planned as a drifted update of a live agent."""
+    from atoms_migrate.apply.applier import Target
+
+    drifted = _planned(tables, **DRIFTED)
+    drifted.target = Target("a" * 24, "v2", {}, revision_id="rev_7")
+    return [
+        ({"kind": "file", "ref": "agents/support.json"}, _planned(tables)),
+        ({"kind": "id", "ref": "agent_01", "agent_id": "agent_01"}, drifted),
+    ]
+
+
+def _written(tables, path: Path) -> str:
+    settings = saved.SavedSettings.model_validate(SETTINGS)
+    saved.write(path, saved.saved_plan(_golden_entries(tables), "sha256:tables", settings))
+    # The two fields that differ from run to run and release to release.
+    text = re.sub(r'"created_at": "[^"]*"', '"created_at": "<now>"', path.read_text(encoding="utf-8"))
+    return re.sub(r'"created_by": "[^"]*"', '"created_by": "<version>"', text)
+
+
+def test_the_file_out_writes_is_byte_for_byte_the_golden(tables, tmp_path) -> None:
+    """The golden was written by the hand-built writer the models replaced: the same plan, the same bytes."""
+    written = _written(tables, tmp_path / "plan.json")
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(written, encoding="utf-8")
+    assert written == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_the_saved_settings_give_back_the_options_of_the_run_that_made_them(tables, tmp_path) -> None:
+    from atoms_migrate.cli.context import run_config
+    from atoms_migrate.settings import Settings
+
+    settings = Settings(secret_env={"ATOMS_MIGRATE_SECRET_CRM_TOKEN": "s3cret"})
+    made = run_config(
+        tables, tmp_path / "state.json", ["region=eu"], [], True, "staging", True, "v2", 30.0,
+        True, "overwrite", "target", True, settings=settings,
+    )  # fmt: skip
+    written = saved.SavedSettings.from_config(made)
+    assert written.model_dump() == {
+        "set": {"region": "eu"},
+        "secret_names": ["CRM_TOKEN"],
+        "clone_voices": True,
+        "branch": "staging",
+        "force": True,
+        "versioning": "v2",
+        "publish_timeout": 30.0,
+        "direct": True,
+        "on_drift": "overwrite",
+        "on_conflict": "target",
+        "merge": True,
+    }
+    again = run_config(tables, tmp_path / "state.json", secrets=[], settings=settings, **written.run_options())
+    assert saved.SavedSettings.from_config(again) == written
+    assert (again.secret_values, again.sync, again.versioning) == ({"CRM_TOKEN": "s3cret"}, made.sync, "v2")
+
+
+def test_a_secret_the_plan_was_made_with_must_be_given_again() -> None:
+    from atoms_migrate.mapping.webhooks import ToolOptions
+
+    settings = saved.SavedSettings(secret_names=["CRM_TOKEN", "API_KEY"])
+    settings.check_secrets(ToolOptions(secret_names=frozenset({"CRM_TOKEN", "API_KEY"})))
+    with pytest.raises(ConfigError) as info:
+        settings.check_secrets(ToolOptions(secret_names=frozenset({"CRM_TOKEN"})))
+    assert info.value.message == "the plan was made with secrets that are not given now: API_KEY"
+    assert info.value.hint == "Pass each again with --secret NAME=VALUE (or ATOMS_MIGRATE_SECRET_<NAME>)."
+
+
+def _entry(tables, planned: Planned) -> saved.SavedAgent:
+    return saved.SavedAgent.of({"kind": "file", "ref": "agents/support.json"}, planned)
+
+
+def test_a_plan_made_again_stands_in_for_the_saved_one_only_when_nothing_changed(tables) -> None:
+    from atoms_migrate.apply.applier import Target
+
+    live = Target("a" * 24, "v2", {}, revision_id="rev_1")
+    then = _planned(tables)
+    then.target = live
+    entry = _entry(tables, then)
+    now = _planned(tables)
+
+    def refused(**changes: Any) -> str | None:
+        planned = replace(now, **{"target": live, **changes})
+        return saved.refusal(entry, planned, "h", "h")
+
+    assert refused() is None
+    source = make_source({**then.source.raw, "name": "Renamed"})
+    assert refused(source=source) == "its source changed since planning"
+    assert refused(target=None) == f"its Atoms agent {live.agent_id} is gone since planning"
+    assert refused(target=replace(live, agent_id="b" * 24)) == (
+        f"its target is now Atoms agent {'b' * 24}, not {live.agent_id}"
+    )
+    assert refused(target=replace(live, revision_id="rev_2")) == (
+        "the target's live revision changed since planning (rev_1 -> rev_2)"
+    )
+    assert saved.refusal(entry, replace(now, target=live), "other", "h") == "the mapping tables changed since planning"
+    assert refused(plan=replace(now.plan, steps=now.plan.steps[:-1])) == (
+        "planning again gives different write steps (options or state changed since planning)"
+    )
+    # The summaries are words for people: a new wording is not a different plan.
+    steps = tuple(replace(s, summary=s.summary + "!") for s in now.plan.steps)
+    assert refused(plan=replace(now.plan, steps=steps)) is None
+    created = _entry(tables, _planned(tables))
+    assert saved.refusal(created, replace(now, target=live), "h", "h") == (
+        f"an Atoms agent for it appeared since planning ({live.agent_id})"
+    )
+
+
+def test_a_plan_that_could_not_be_loaded_back_is_not_saved(tables) -> None:
+    entry = ({"kind": "id", "ref": "agent_1", "agent_id": "x/../../agent"}, _planned(tables))
+    with pytest.raises(ConfigError) as info:
+        saved.saved_plan([entry], "sha256:tables", saved.SavedSettings())
+    assert info.value.message == (
+        "the plan cannot be saved: agent_id: 'x/../../agent' is not an agent id (letters, digits, '_' and '-' only);"
+        " nothing was written"
+    )

@@ -8,6 +8,10 @@ plans again with the saved settings, and refuses an agent whose source changed, 
 target changed (another revision went live, the agent appeared or vanished), or whose plan
 would now differ (mapping tables, options or state changed); it says which. Secrets are
 never in the file: the steps hold ``<secret:NAME>`` references, supplied again at apply.
+
+The file's shape is the ``SavedPlan`` model, both ways: ``saved_plan`` builds it from the plans and
+``write`` dumps it; ``load`` validates it and hands it back, and ``plan_again`` does the part of
+``apply PLAN`` before the post-plan flow (``apply.flow``).
 """
 
 from __future__ import annotations
@@ -17,56 +21,26 @@ import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from atoms_migrate import __version__
-from atoms_migrate.apply.run import Planned
+from atoms_migrate.apply import flow
+from atoms_migrate.apply.run import Planned, Run, RunConfig
+from atoms_migrate.apply.state import tables_hash as current_tables_hash
 from atoms_migrate.errors import ConfigError
 from atoms_migrate.fileio import write_text_atomic
 from atoms_migrate.model import StepKind
 from atoms_migrate.source.bounds import InputTooLarge, check_file
+from atoms_migrate.source.select import SourceSpec
 from atoms_migrate.validation import EXPECTED, json_path
+
+if TYPE_CHECKING:
+    from atoms_migrate.mapping.webhooks import ToolOptions
 
 KIND = "atoms-migrate-saved-plan"
 FORMAT_VERSION = "1"
-
-
-def saved_plan(
-    entries: list[tuple[dict[str, str], Planned]], tables_hash: str, settings: dict[str, Any]
-) -> dict[str, Any]:
-    """The document for ``--out``: ``entries`` pairs how to find each source again with its plan."""
-    agents = []
-    for source_ref, planned in entries:
-        agents.append(
-            {
-                "source": {**source_ref, "key": planned.source.key, "hash": planned.source_hash},
-                "target": {
-                    "agent_id": planned.target.agent_id if planned.target else None,
-                    "versioning": planned.target.versioning if planned.target else None,
-                    "revision_id": planned.target_revision,
-                },
-                "plan": planned.plan.to_dict(),
-            }
-        )
-    return {
-        "kind": KIND,
-        "format_version": FORMAT_VERSION,
-        "created_by": f"atoms-migrate {__version__}",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tables_hash": tables_hash,
-        "settings": settings,
-        "agents": agents,
-    }
-
-
-def write(path: Path, doc: dict[str, Any]) -> None:
-    """Atomically (``fileio``): an interrupted ``--out`` leaves the previous plan, never half of one."""
-    try:
-        write_text_atomic(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise ConfigError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 
 
 # An id that is one plain URL path segment: no "/", ".", "%", "?" or spaces, so it can never
@@ -102,6 +76,11 @@ class SavedSource(_Ours):
     def _id(cls, v: str | None) -> str | None:
         return _safe_id(v)
 
+    @classmethod
+    def of(cls, source_ref: dict[str, str], planned: Planned) -> SavedSource:
+        """``source_ref`` (kind, ref and a known agent_id) with the key and hash of the config planned."""
+        return cls.model_validate({**source_ref, "key": planned.source.key, "hash": planned.source_hash})
+
 
 class SavedTarget(_Ours):
     """The Atoms agent planned against and its live revision (or active version) then."""
@@ -114,6 +93,17 @@ class SavedTarget(_Ours):
     @classmethod
     def _ids(cls, v: str | None) -> str | None:
         return _safe_id(v)
+
+    @classmethod
+    def of(cls, planned: Planned) -> SavedTarget:
+        target = planned.target
+        return cls.model_validate(
+            {
+                "agent_id": target.agent_id if target else None,
+                "versioning": target.versioning if target else None,
+                "revision_id": planned.target_revision,
+            }
+        )
 
 
 class SavedPlanSource(_Ours):
@@ -154,13 +144,43 @@ class SavedAgentPlan(_Ours):
 
 
 class SavedAgent(_Ours):
+    """One agent of the file: where its source is, what it was planned against, and its plan."""
+
     source: SavedSource
     target: SavedTarget
     plan: SavedAgentPlan
 
+    @classmethod
+    def of(cls, source_ref: dict[str, str], planned: Planned) -> SavedAgent:
+        return cls(
+            source=SavedSource.of(source_ref, planned),
+            target=SavedTarget.of(planned),
+            plan=SavedAgentPlan.model_validate(planned.plan.to_dict()),
+        )
+
+    def spec(self) -> SourceSpec:
+        """The source to read again, named as it was planned."""
+        return SourceSpec(self.source.ref, self.source.kind, self.plan.source.name or "", agent_id=self.source.agent_id)
+
+
+class RunOptions(TypedDict):
+    """The options of a run a saved plan fixes: the keyword arguments of the CLI's ``run_config``."""
+
+    set_values: list[str]
+    clone_voices: bool
+    branch: str | None
+    force: bool
+    versioning: str
+    publish_timeout: float
+    direct: bool
+    on_drift: str
+    on_conflict: str
+    merge: bool
+
 
 class SavedSettings(_Ours):
-    """The options the plan was made with (``cli/output.py`` writes them); keys added later default as the CLI does."""
+    """The options the plan was made with (no secret values: those are given again); keys added later
+    default as the CLI does."""
 
     set: dict[str, str] = {}
     secret_names: list[str] = []
@@ -181,6 +201,49 @@ class SavedSettings(_Ours):
             raise ValueError("must be a positive number of seconds")
         return v
 
+    @classmethod
+    def from_config(cls, config: RunConfig) -> SavedSettings:
+        """What a saved plan must be applied with, from the run that made it."""
+        return cls.model_validate(
+            {
+                "set": dict(config.tool_options.values),
+                "secret_names": sorted(config.tool_options.secret_names),
+                "clone_voices": config.clone_voices,
+                "branch": config.branch,
+                "force": config.force,
+                "versioning": config.versioning,
+                "publish_timeout": config.publish_timeout,
+                "direct": config.direct,
+                "on_drift": config.sync.on_drift,
+                "on_conflict": config.sync.on_conflict,
+                "merge": config.sync.merge,
+            }
+        )
+
+    def run_options(self) -> RunOptions:
+        """The options to apply the plan with, as the run that made it had them."""
+        return RunOptions(
+            set_values=[f"{k}={v}" for k, v in self.set.items()],
+            clone_voices=self.clone_voices,
+            branch=self.branch,
+            force=self.force,
+            versioning=self.versioning,
+            publish_timeout=self.publish_timeout,
+            direct=self.direct,
+            on_drift=self.on_drift,
+            on_conflict=self.on_conflict,
+            merge=self.merge,
+        )
+
+    def check_secrets(self, options: ToolOptions) -> None:
+        """Every secret the plan was made with is given again, else nothing is sent."""
+        missing = sorted(n for n in self.secret_names if not options.has_secret(n))
+        if missing:
+            raise ConfigError(
+                f"the plan was made with secrets that are not given now: {', '.join(missing)}",
+                "Pass each again with --secret NAME=VALUE (or ATOMS_MIGRATE_SECRET_<NAME>).",
+            )
+
 
 class SavedPlan(_Ours):
     """The whole file ``--out plan.json`` writes: one model validates it before anything is sent."""
@@ -192,6 +255,43 @@ class SavedPlan(_Ours):
     tables_hash: str
     settings: SavedSettings = SavedSettings()
     agents: list[SavedAgent]
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document: the keys that were read or written, in the order ``--out`` writes them."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
+def saved_plan(entries: list[tuple[dict[str, str], Planned]], tables_hash: str, settings: SavedSettings) -> SavedPlan:
+    """The document for ``--out``: ``entries`` pairs how to find each source again with its plan.
+
+    Built through the models that ``load`` validates with, so a plan that could not be loaded back is
+    refused here, before the file is written, rather than at ``apply``."""
+    try:
+        agents = [SavedAgent.of(source_ref, planned) for source_ref, planned in entries]
+    except ValidationError as exc:
+        raise ConfigError(
+            f"the plan cannot be saved: {_problem(exc.errors()[0])}; nothing was written",
+            "Check the agent ids of the sources (letters, digits, '_' and '-' only).",
+        ) from None
+    return SavedPlan.model_validate(
+        {
+            "kind": KIND,
+            "format_version": FORMAT_VERSION,
+            "created_by": f"atoms-migrate {__version__}",
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tables_hash": tables_hash,
+            "settings": settings,
+            "agents": agents,
+        }
+    )
+
+
+def write(path: Path, plan: SavedPlan) -> None:
+    """Atomically (``fileio``): an interrupted ``--out`` leaves the previous plan, never half of one."""
+    try:
+        write_text_atomic(path, json.dumps(plan.document(), indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the plan to {path}: {exc.strerror}") from exc
 
 
 def _problem(err: Any) -> str:
@@ -259,9 +359,9 @@ def check_sources(plan: SavedPlan, plan_path: Path, project: Path | None = None)
             )
 
 
-def load(path: Path, project: Path | None = None) -> dict[str, Any]:
+def load(path: Path, project: Path | None = None) -> SavedPlan:
     """The saved plan at ``path``, validated (``SavedPlan``: shape, ids; then source files) before anything
-    is sent. The document is returned as read: ``apply`` compares its plan entries with plans made again."""
+    is sent."""
     try:
         check_file(path)  # a FIFO or device would block or never end
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -288,29 +388,49 @@ def load(path: Path, project: Path | None = None) -> dict[str, Any]:
     if not plan.agents:
         raise ConfigError(f"{path} holds no agents, so there is nothing to apply", "Plan again with --dry-run --out.")
     check_sources(plan, path, project)
-    return doc
+    return plan
 
 
-def _comparable_steps(plan: dict[str, Any]) -> Any:
-    return [{k: v for k, v in step.items() if k != "summary"} for step in plan.get("steps") or []]
+def _comparable_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in step.items() if k != "summary"} for step in steps]
 
 
-def refusal(entry: dict[str, Any], planned: Planned, tables_hash: str, saved_tables_hash: str) -> str | None:
+def refusal(entry: SavedAgent, planned: Planned, tables_hash: str, saved_tables_hash: str) -> str | None:
     """Why ``planned`` (made now) may not stand in for the saved ``entry``; None when it may."""
-    if planned.source_hash != entry["source"]["hash"]:
+    if planned.source_hash != entry.source.hash:
         return "its source changed since planning"
-    then, now = entry["target"], planned.target
-    if then.get("agent_id") is None and now is not None:
+    then, now = entry.target, planned.target
+    if then.agent_id is None and now is not None:
         return f"an Atoms agent for it appeared since planning ({now.agent_id})"
-    if then.get("agent_id") is not None and now is None:
-        return f"its Atoms agent {then['agent_id']} is gone since planning"
-    if now is not None and now.agent_id != then.get("agent_id"):
-        return f"its target is now Atoms agent {now.agent_id}, not {then.get('agent_id')}"
-    if now is not None and planned.target_revision != then.get("revision_id"):
-        was, now_revision = then.get("revision_id"), planned.target_revision
-        return f"the target's live revision changed since planning ({was} -> {now_revision})"
+    if then.agent_id is not None and now is None:
+        return f"its Atoms agent {then.agent_id} is gone since planning"
+    if now is not None and now.agent_id != then.agent_id:
+        return f"its target is now Atoms agent {now.agent_id}, not {then.agent_id}"
+    if now is not None and planned.target_revision != then.revision_id:
+        return f"the target's live revision changed since planning ({then.revision_id} -> {planned.target_revision})"
     if tables_hash != saved_tables_hash:
         return "the mapping tables changed since planning"
-    if _comparable_steps(planned.plan.to_dict()) != _comparable_steps(entry["plan"]):
+    # The steps as read (``exclude_unset``): a step without a body stays one without a body.
+    saved_steps = [step.model_dump(exclude_unset=True) for step in entry.plan.steps]
+    if _comparable_steps([s.to_dict() for s in planned.plan.steps]) != _comparable_steps(saved_steps):
         return "planning again gives different write steps (options or state changed since planning)"
     return None
+
+
+def plan_again(
+    plan: SavedPlan, run: Run, concurrency: int, progress: flow.PhaseProgress, offline_tools: dict[str, Any]
+) -> list[flow.Item]:
+    """``apply PLAN`` up to the post-plan flow: read every saved agent's source and its target again and plan
+    again with the saved settings; an agent whose saved plan no longer holds is refused (``refusal``).
+    ``run`` is made from ``plan.settings.run_options()``, after ``check_secrets`` said every secret is given."""
+    entries = [(flow.Item(agent.spec()), agent) for agent in plan.agents]
+    saved = {id(item): agent for item, agent in entries}
+    now_hash = current_tables_hash(run.config.tables)
+
+    def check(item: flow.Item) -> str | None:
+        assert item.planned is not None
+        return refusal(saved[id(item)], item.planned, now_hash, plan.tables_hash)
+
+    items = [item for item, _ in entries]
+    flow.plan_items(items, run, concurrency, progress, offline_tools, check=check)
+    return items

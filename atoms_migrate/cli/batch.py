@@ -449,70 +449,27 @@ def apply_saved(
         from atoms_migrate.apply import flow
         from atoms_migrate.apply import saved as savedplan
         from atoms_migrate.apply.run import Run
-        from atoms_migrate.apply.state import tables_hash
         from atoms_migrate.mapping.tables import load_tables
         from atoms_migrate.report.progress import BatchProgress, WaitProgress
-        from atoms_migrate.source.select import SourceSpec
         from atoms_migrate.source.shapes import load_tools_dir
 
-        doc = savedplan.load(plan_file, project_root(state))
-        saved_options = doc.get("settings") or {}
+        saved = savedplan.load(plan_file, project_root(state))
         settings = Settings.from_env()
-        tables = load_tables(mappings)
         config = run_config(
-            tables,
-            state,
-            [f"{k}={v}" for k, v in (saved_options.get("set") or {}).items()],
-            secrets,
-            bool(saved_options.get("clone_voices")),
-            saved_options.get("branch"),
-            bool(saved_options.get("force")),
-            str(saved_options.get("versioning") or "auto"),
-            float(saved_options.get("publish_timeout") or 120.0),
-            bool(saved_options.get("direct")),
-            str(saved_options.get("on_drift") or "keep"),
-            str(saved_options.get("on_conflict") or "fail"),
-            bool(saved_options.get("merge")),
-            settings=settings,
+            load_tables(mappings), state, secrets=secrets, settings=settings, **saved.settings.run_options()
         )
-        missing = sorted(n for n in saved_options.get("secret_names") or [] if not config.tool_options.has_secret(n))
-        if missing:
-            raise ConfigError(
-                f"the plan was made with secrets that are not given now: {', '.join(missing)}",
-                "Pass each again with --secret NAME=VALUE (or ATOMS_MIGRATE_SECRET_<NAME>).",
-            )
+        saved.settings.check_secrets(config.tool_options)  # before any client is made
         atoms_gate, elevenlabs_gate = request_gates(max_rps)
         atoms = required_atoms_client(smallest_base_url, gate=atoms_gate, settings=settings)
         with elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate, settings) as elevenlabs:
-            many = len(doc.get("agents") or []) > 1
-            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=many)
+            run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=len(saved.agents) > 1)
             run.reveal = lambda text: err.print(text, markup=False, highlight=False)
-            items, saved = [], {}
-            for saved_item in doc.get("agents") or []:
-                src = saved_item["source"]
-                item = flow.Item(
-                    SourceSpec(
-                        src["ref"],
-                        src["kind"],
-                        saved_item["plan"]["source"].get("name") or "",
-                        agent_id=src.get("agent_id"),
-                    )
-                )
-                saved[id(item)] = saved_item
-                items.append(item)
-            now_hash = tables_hash(tables)
-
-            def check(item: flow.Item) -> str | None:
-                assert item.planned is not None
-                return savedplan.refusal(saved[id(item)], item.planned, now_hash, str(doc.get("tables_hash")))
-
-            flow.plan_items(
-                items,
+            items = savedplan.plan_again(
+                saved,
                 run,
                 concurrency,
-                BatchProgress(err, len(items), "planning"),
+                BatchProgress(err, len(saved.agents), "planning"),
                 load_tools_dir(tools_dir) if tools_dir else {},
-                check=check,
             )
             options = flow.FlowOptions(
                 allow_errors=allow_errors, canary=None if no_canary else (canary or ""), concurrency=concurrency

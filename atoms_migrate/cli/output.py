@@ -110,26 +110,10 @@ def print_result(result: ApplyResult, source: str, out: Console) -> None:
         out.print(f"Promote it with: atoms-migrate promote {source}", markup=False, highlight=False)
 
 
-def saved_settings(config: RunConfig) -> dict[str, Any]:
-    """The options a saved plan must be applied with (no secret values: those are given again)."""
-    return {
-        "set": dict(config.tool_options.values),
-        "secret_names": sorted(config.tool_options.secret_names),
-        "clone_voices": config.clone_voices,
-        "branch": config.branch,
-        "force": config.force,
-        "versioning": config.versioning,
-        "publish_timeout": config.publish_timeout,
-        "direct": config.direct,
-        "on_drift": config.sync.on_drift,
-        "on_conflict": config.sync.on_conflict,
-        "merge": config.sync.merge,
-    }
-
-
 def save_plan(path: Path, entries: list[tuple[dict[str, str], Planned]], config: RunConfig) -> None:
     """``--out``: the plan with what it was made against, for ``atoms-migrate apply``."""
     from atoms_migrate.apply import saved as savedplan
     from atoms_migrate.apply.state import tables_hash
 
-    savedplan.write(path, savedplan.saved_plan(entries, tables_hash(config.tables), saved_settings(config)))
+    settings = savedplan.SavedSettings.from_config(config)
+    savedplan.write(path, savedplan.saved_plan(entries, tables_hash(config.tables), settings))
