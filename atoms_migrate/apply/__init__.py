@@ -9,7 +9,7 @@ state file), ``statelock`` (one run at a time per state file), ``saved`` (saved-
 ``apply plan.json``), ``sync`` (in sync, drifted or conflict: what a re-run may overwrite), ``writeforms`` (the
 unproven Atoms write forms, tried and remembered per account), ``postcall`` (post-call webhooks), ``doctor``
 (``doctor``'s read-only checks and the optional probe), ``migrated`` (the migrated agent ``verify`` talks to, read
-live).
+live), ``status`` (``status``'s classification of each agent, reads only).
 
 New write step or recovery: ``applier``; new org resource: ``resources``; anything persisted: ``state``.
 """
