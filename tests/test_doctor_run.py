@@ -42,6 +42,12 @@ class Asked:
         return self.answer
 
 
+def _probing(box: Sandbox, state: Path, asked: Asked) -> doctor.Report:
+    return doctor.run_doctor(
+        _client(box), None, "http://sandbox", state, doctor.DoctorOptions(probe=True), asked, prober=_quick_probe
+    )
+
+
 def test_without_probe_nothing_is_written_and_nothing_asked(tmp_path: Path) -> None:
     box, asked, state = Sandbox(), Asked(True), tmp_path / "state.json"
     report = doctor.run_doctor(_client(box), None, "http://sandbox", state, doctor.DoctorOptions(), asked)
@@ -71,15 +77,7 @@ def test_the_probe_records_the_kept_forms_keeping_what_the_state_had(tmp_path: P
 def test_a_declined_probe_writes_nothing(tmp_path: Path) -> None:
     box, state = Sandbox(), tmp_path / "state.json"
     with pytest.raises(Cancelled):
-        doctor.run_doctor(
-            _client(box),
-            None,
-            "http://sandbox",
-            state,
-            doctor.DoctorOptions(probe=True),
-            Asked(False),
-            prober=_quick_probe,
-        )
+        _probing(box, state, Asked(False))
     assert box.writes() == [] and not state.exists()
 
 
@@ -94,15 +92,7 @@ def test_a_failed_check_skips_the_probe(tmp_path: Path) -> None:
 def test_the_forms_are_written_only_under_the_state_lock(tmp_path: Path) -> None:
     box, state = Sandbox(), tmp_path / "state.json"
     with StateLock(state), pytest.raises(StateLocked):
-        doctor.run_doctor(
-            _client(box),
-            None,
-            "http://sandbox",
-            state,
-            doctor.DoctorOptions(probe=True),
-            Asked(True),
-            prober=_quick_probe,
-        )
+        _probing(box, state, Asked(True))
     assert load_state(state).write_forms == {}
 
 
