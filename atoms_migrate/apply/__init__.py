@@ -8,7 +8,8 @@ before the agent), ``documents`` (text -> PDF for knowledge bases), ``audio`` (c
 state file), ``statelock`` (one run at a time per state file), ``saved`` (saved-plan files: ``--out plan.json`` and
 ``apply plan.json``), ``sync`` (in sync, drifted or conflict: what a re-run may overwrite), ``writeforms`` (the
 unproven Atoms write forms, tried and remembered per account), ``postcall`` (post-call webhooks), ``doctor``
-(``doctor``'s read-only checks and the optional probe).
+(``doctor``'s read-only checks and the optional probe), ``migrated`` (the migrated agent ``verify`` talks to, read
+live), ``status`` (``status``'s classification of each agent, reads only).
 
 New write step or recovery: ``applier``; new org resource: ``resources``; anything persisted: ``state``.
 """

@@ -13,20 +13,29 @@ gated models on a draft, and returns the capability table (field, form, kept?). 
 archived in a ``finally`` (an interrupt or SIGTERM still archives it), and probe agents left
 by a run that was killed outright are archived at the start of the next probe. Nothing here
 prints or reads the environment: the CLI renders ``Report``.
+
+``run_doctor`` is the whole command: diagnose, then (asked first, through an injected ``confirm``)
+probe, and record the write forms that were kept in the state file, under its lock (``statelock.py``)
+so a migration running on the same state file at once cannot lose them or have its own entries lost.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
 
+from atoms_migrate.apply.state import StateFile, update_state
+from atoms_migrate.apply.statelock import StateLock
 from atoms_migrate.apply.writeforms import WriteForms, load_write_forms, pro_voice_ids, project, wire_body
-from atoms_migrate.errors import ApiError, MigrationError
+from atoms_migrate.errors import ApiError, Cancelled, MigrationError
 from atoms_migrate.plan.compare import differences
 from atoms_migrate.platforms.smallest import AtomsClient, VersioningUnavailable
 
@@ -428,3 +437,66 @@ def archive_leftovers(atoms: AtomsClient, progress: Callable[[str], None] = lamb
             done.append(str(agent.get("_id")))
             progress(f"archived probe agent {agent.get('_id')} left by an interrupted run")
     return done
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    probe: bool = False  # create the throw-away agent and try each write form
+    wait_lock: float = 0.0  # seconds to wait for another run's lock on the state file before recording the forms
+
+
+def run_doctor(
+    atoms: AtomsClient | None,
+    elevenlabs: Any | None,
+    host: str | None,
+    state_path: Path,
+    options: DoctorOptions,
+    confirm: Callable[[str], bool],
+    progress: Callable[[str], None] = lambda _: None,
+    prober: Callable[[AtomsClient, Report, Callable[[str], None]], None] | None = None,
+) -> Report:
+    """Diagnose; with ``options.probe`` (and nothing failed, and ``confirm`` says yes) probe the write forms and
+    record the kept ones in the state file; then the rate-limit check. Raises ``Cancelled`` when declined."""
+    report = Report()
+    headers = RateHeaders()
+    if atoms is not None:
+        atoms.http.event_hooks["response"].append(headers)
+    diagnose(atoms, elevenlabs, host, report)
+    if options.probe and atoms is not None and not report.failed:
+        if not confirm(
+            "Create a throw-away agent on Smallest Atoms to probe the write forms (it is archived afterwards)?"
+        ):
+            raise Cancelled
+        _probe_archiving_on_sigterm(atoms, report, progress, prober or _default_prober)
+        if report.forms:
+            forms = dict(report.forms)
+
+            def remember(saved: StateFile) -> None:
+                saved.write_forms.update(forms)
+
+            with StateLock(state_path, wait=options.wait_lock):
+                update_state(state_path, remember)
+    report.checks.append(rate_check(headers))
+    return report
+
+
+def _default_prober(atoms: AtomsClient, report: Report, progress: Callable[[str], None]) -> None:
+    probe(atoms, report, progress=progress)
+
+
+def _probe_archiving_on_sigterm(
+    atoms: AtomsClient,
+    report: Report,
+    progress: Callable[[str], None],
+    prober: Callable[[AtomsClient, Report, Callable[[str], None]], None],
+) -> None:
+    """A SIGTERM during the probe becomes a KeyboardInterrupt, so the probe's ``finally`` archives its agent."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        prober(atoms, report, progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

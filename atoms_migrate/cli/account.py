@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,7 +20,7 @@ from atoms_migrate.cli.options import (
     StateOption,
     YesOption,
 )
-from atoms_migrate.cli.output import confirm, err_console, out_console, print_json
+from atoms_migrate.cli.output import ask, err_console, out_console, print_json
 from atoms_migrate.cli.root import app
 from atoms_migrate.errors import EXIT_ERROR
 from atoms_migrate.settings import ELEVENLABS_API_KEY, Settings
@@ -56,43 +55,24 @@ def doctor(
     """Check keys, region, versioning model, voice catalog and permissions; exit 1 when a check fails."""
     err = err_console(no_color)
     with error_boundary(debug):
-        import signal
-
         from atoms_migrate.apply import doctor as doc
-        from atoms_migrate.apply.state import StateFile, update_state
         from atoms_migrate.platforms.smallest import atoms_base_urls
 
         settings = Settings.from_env()
-        report = doc.Report()
         atoms = atoms_client(smallest_base_url, required=False, settings=settings)
         host = atoms_base_urls(smallest_base_url or settings.smallest_base_url)[0]
-        headers = doc.RateHeaders()
-        if atoms is not None:
-            atoms.http.event_hooks["response"].append(headers)
         elevenlabs = (
             elevenlabs_client(elevenlabs_base_url, settings=settings) if settings.has_key(ELEVENLABS_API_KEY) else None
         )
-        doc.diagnose(atoms, elevenlabs, host, report)
-        if probe and atoms is not None and not report.failed:
-            confirm(
-                "Create a throw-away agent on Smallest Atoms to probe the write forms (it is archived afterwards)?", yes
-            )
-
-            def stop(signum: int, frame: FrameType | None) -> None:
-                raise KeyboardInterrupt  # the probe's `finally` archives its agent
-
-            previous = signal.signal(signal.SIGTERM, stop)
-            try:
-                doc.probe(atoms, report, progress=lambda text: err.print(f"  {text}", markup=False))
-            finally:
-                signal.signal(signal.SIGTERM, previous)
-            if report.forms:
-
-                def remember(saved: StateFile) -> None:
-                    saved.write_forms.update(report.forms)
-
-                update_state(state_path(state), remember)
-        report.checks.append(doc.rate_check(headers))
+        report = doc.run_doctor(
+            atoms,
+            elevenlabs,
+            host,
+            state_path(state),
+            doc.DoctorOptions(probe=probe),
+            confirm=lambda question: ask(question, yes),
+            progress=lambda text: err.print(f"  {text}", markup=False),
+        )
         if json_output:
             print_json(report.to_dict())
         else:

@@ -7,7 +7,6 @@ Shared by the commands that migrate (``agent``, ``all``, ``apply``) and those th
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +24,6 @@ if TYPE_CHECKING:  # the core is imported when a command runs, so `--help` stays
     from atoms_migrate.mapping.tables import MappingTables, VoiceTable
     from atoms_migrate.mapping.webhooks import ToolOptions
     from atoms_migrate.source.shapes import SourceAgent
-
-AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{2,127}$")
 
 
 def state_path(state: Path | None) -> Path:
@@ -117,7 +114,7 @@ def read_source(
     too, for a file as well as for an id (``run.read_source``).
     """
     from atoms_migrate.apply.run import read_source as read
-    from atoms_migrate.source.select import SourceSpec
+    from atoms_migrate.source.select import AGENT_ID, SourceSpec
     from atoms_migrate.source.shapes import load_tools_dir
 
     path = Path(source)

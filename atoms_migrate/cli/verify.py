@@ -26,7 +26,7 @@ from atoms_migrate.cli.clients import elevenlabs_client as _elevenlabs_client
 from atoms_migrate.cli.options import DebugOption, NoColorOption, StateOption
 from atoms_migrate.cli.output import write_file as _write_file
 from atoms_migrate.cli.root import app
-from atoms_migrate.errors import EXIT_ERROR, ConfigError
+from atoms_migrate.errors import EXIT_ERROR
 from atoms_migrate.settings import SMALLEST_API_KEY, Settings
 
 if TYPE_CHECKING:  # imported where used: `verify` is the only command that needs them (start-up time)
@@ -43,24 +43,6 @@ def _source_identity(source: str, state: Path | None = None) -> tuple[list[str],
         agent = normalise(read_config_file(path), str(path), path=str(path))
         return source_keys(source, state), agent.agent_id
     return [source], source
-
-
-def _junit(runs: list[dict[str, Any]], script: str) -> str:
-    from atoms_migrate.report.ci import Case, junit_document
-
-    cases = [
-        Case(
-            f"atoms-migrate.verify.{run['platform']}",
-            "opening" if turn["user"] is None else f"turn {i}: {turn['user'][:60]}",
-            turn["seconds"],
-            tuple(turn["failures"]),
-            "expectation",
-            f"user: {turn['user']}\nagent: {turn['reply']}\nevents: {' '.join(turn['events'])}",
-        )
-        for run in runs
-        for i, turn in enumerate(run["turns"])
-    ]
-    return junit_document("atoms-migrate verify", script, cases)
 
 
 def _render(runs: list[dict[str, Any]], out: Console) -> None:
@@ -126,28 +108,21 @@ def _atoms_target(
     settings: Settings,
 ) -> AtomsTarget:
     """The Atoms agent to talk to (``--target``, else the state file's entry for SOURCE), with its live config."""
-    from atoms_migrate.apply.applier import detect_versioning, read_live
-    from atoms_migrate.apply.state import DEFAULT_STATE_PATH, load_state
+    from atoms_migrate.apply.migrated import migrated_agent
+    from atoms_migrate.apply.state import DEFAULT_STATE_PATH
     from atoms_migrate.platforms.smallest import atoms_base_urls
     from atoms_migrate.verify.run import AtomsTarget
 
-    agents = load_state(state or DEFAULT_STATE_PATH).agents
-    entry = next((agents[k] for k in keys if k in agents), None)
-    agent_id = target or (entry.smallest_agent_id if entry else None)
-    if not agent_id:
-        raise ConfigError(
-            f"{source} has no migrated Atoms agent in the state file",
-            "Migrate it first, or pass --target AGENT_ID.",
-        )
-    atoms = _atoms_client(smallest_base_url, required=True, settings=settings)
-    doc = atoms.get_agent(agent_id)
-    if doc is None:
-        raise ConfigError(f"Atoms has no agent {agent_id}", "Check --target, or migrate again.")
-    versioning = detect_versioning(atoms, agent_id, "auto", entry.versioning if entry and not target else None)
-    live, *_ = read_live(atoms, agent_id, versioning, None, doc)
+    found = migrated_agent(
+        source,
+        state or DEFAULT_STATE_PATH,
+        keys,
+        target,
+        lambda: _atoms_client(smallest_base_url, required=True, settings=settings),
+    )
     host, _, _ = atoms_base_urls(smallest_base_url)
     api_key = settings.api_key(SMALLEST_API_KEY)  # scrubbed from output by the error boundary
-    return AtomsTarget(agent_id, live, api_key, host, settings.smallest_realtime_url)
+    return AtomsTarget(found.agent_id, found.live, api_key, host, settings.smallest_realtime_url)
 
 
 @contextmanager
@@ -261,7 +236,9 @@ def verify(
             progress=lambda line: err.print(line, markup=False),
         )
         if junit:
-            _write_file(junit, _junit([run.to_json() for run in result.runs], result.script))
+            from atoms_migrate.report.ci import verify_junit
+
+            _write_file(junit, verify_junit(result.runs, result.script))
         if json_output:
             _print_json(result)
         else:

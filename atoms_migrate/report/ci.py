@@ -6,16 +6,21 @@ JUnit (the Ant schema GitHub test-report actions, GitLab and Jenkins read; peer-
 the report shows them without failing. GitHub annotations (§3.5): ``::error`` /
 ``::warning`` lines, at most 10 per level because GitHub shows no more per step, the last
 one saying how many were left out (the thing users asked for in the community thread).
-Both are pure functions from plans and outcomes to text.
+Both are pure functions from plans and outcomes to text. ``verify_junit`` does the same for a
+``verify`` run: one ``testcase`` per turn, a failed expectation a ``failure``.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atoms_migrate.model import AgentPlan
+
+if TYPE_CHECKING:  # only the type: plan reports should not load the realtime clients (start-up time)
+    from atoms_migrate.verify.run import PlatformRun
 
 ANNOTATIONS_PER_LEVEL = 10
 
@@ -68,6 +73,23 @@ def junit_document(root_name: str, suite_name: str, cases: list[Case]) -> str:
     suite.extend(elements)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def verify_junit(runs: Sequence[PlatformRun], script: str) -> str:
+    """JUnit XML of a ``verify`` run: one testcase per turn of each platform's conversation, in suite ``script``."""
+    cases = [
+        Case(
+            f"atoms-migrate.verify.{run['platform']}",
+            "opening" if turn["user"] is None else f"turn {i}: {turn['user'][:60]}",
+            turn["seconds"],
+            tuple(turn["failures"]),
+            "expectation",
+            f"user: {turn['user']}\nagent: {turn['reply']}\nevents: {' '.join(turn['events'])}",
+        )
+        for run in (r.to_json() for r in runs)
+        for i, turn in enumerate(run["turns"])
+    ]
+    return junit_document("atoms-migrate verify", script, cases)
 
 
 def junit_xml(plans: list[AgentPlan], results: Mapping[str, AgentResult], suite: str = "atoms-migrate") -> str:

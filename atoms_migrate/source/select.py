@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from atoms_migrate.platforms.elevenlabs import ElevenLabsClient
 T = TypeVar("T")
 R = TypeVar("R")
 AGENT_SUFFIXES = (".json", ".yaml", ".yml")
+AGENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{2,127}$")  # what an ElevenLabs agent id given as SOURCE looks like
 
 
 @dataclass(frozen=True)

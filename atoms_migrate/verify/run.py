@@ -1,10 +1,11 @@
 """The ``verify`` run: talk to the migrated agent (and the original with ``--both``) and collect the results.
 
-The CLI resolves which agents, which URLs, which key and which script; ``run_verify`` builds the
-realtime sessions through injected ``Connectors``, runs the script (or the smoke script) on each side
-and returns a ``VerifyResult``, whose ``to_json`` is exactly what ``verify --json`` prints. The
-ElevenLabs side is read only when the Atoms conversation is over, through an injected client factory,
-so a missing ElevenLabs key or id is reported after the Atoms run, as it always was.
+The CLI resolves which agents (``apply.migrated`` finds the Atoms one and reads it live), which URLs,
+which key and which script; ``run_verify`` builds the realtime sessions through injected ``Connectors``,
+runs the script (or the smoke script) on each side and returns a ``VerifyResult``, whose ``to_json`` is
+exactly what ``verify --json`` prints. The ElevenLabs side is read only when the Atoms conversation is
+over, through an injected client factory, so a missing ElevenLabs key or id is reported after the Atoms
+run, as it always was.
 No terminal, no environment: progress lines go to an injected ``progress`` callback.
 """
 
