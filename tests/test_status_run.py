@@ -171,3 +171,13 @@ def test_sources_are_files_directories_and_ids(tmp_path: Path) -> None:
 def test_sources_that_cannot_be_listed(sources: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         status_specs(sources, None)
+
+
+def test_every_status_has_a_label_for_the_text_output() -> None:
+    """The text output looks each row's status up in LABELS: a status without one would crash `status`."""
+    from typing import get_args
+
+    from atoms_migrate.apply.status import Status
+    from atoms_migrate.cli.status import LABELS
+
+    assert set(LABELS) == set(get_args(Status))

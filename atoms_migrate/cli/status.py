@@ -40,6 +40,7 @@ LABELS = {
     "update": "source changed",
     "drifted": "drifted",
     "conflict": "conflict",
+    "new": "found by marker",  # an Atoms agent carries this source's marker but the state file has no entry
     "not-migrated": "not migrated",
     "target-missing": "target missing",
     "error": "error",
