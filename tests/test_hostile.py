@@ -233,10 +233,11 @@ def test_a_dripping_server_hits_the_total_request_deadline(hostile_server, monke
     from atoms_migrate.cli import clients
     from atoms_migrate.errors import ApiError
     from atoms_migrate.platforms.retry import RetryPolicy
+    from atoms_migrate.settings import Settings
 
     monkeypatch.setattr(clients, "REQUEST_DEADLINE", 0.5)
-    monkeypatch.setenv("SMALLEST_API_KEY", "sk_test")
-    client = clients.required_atoms_client(hostile_server + "/drip")
+    settings = Settings.from_env({"SMALLEST_API_KEY": "sk_test"})
+    client = clients.required_atoms_client(hostile_server + "/drip", settings=settings)
     client.retry = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.01)
     started = time.monotonic()
     with pytest.raises(ApiError, match="did not answer in time"):
@@ -247,9 +248,9 @@ def test_a_dripping_server_hits_the_total_request_deadline(hostile_server, monke
 def test_a_redirect_loop_stops_at_a_small_limit_with_a_clear_message(hostile_server, monkeypatch) -> None:
     from atoms_migrate.cli import clients
     from atoms_migrate.errors import ApiError
+    from atoms_migrate.settings import Settings
 
-    monkeypatch.setenv("ELEVENLABS_API_KEY", "xi_test")
-    client = clients.elevenlabs_client(hostile_server)
+    client = clients.elevenlabs_client(hostile_server, settings=Settings.from_env({"ELEVENLABS_API_KEY": "xi_test"}))
     with pytest.raises(ApiError, match=r"redirected more than 5 times .*\(GET /loop\); a redirect loop"):
         client._get("/loop", "the loop")
 

@@ -131,7 +131,8 @@ def voices(
         from atoms_migrate.source.shapes import voice_roles
 
         tables = load_tables(mappings)
-        catalog, catalog_note = read_catalog(atoms_client(smallest_base_url, required=False))
+        settings = Settings.from_env()
+        catalog, catalog_note = read_catalog(atoms_client(smallest_base_url, required=False, settings=settings))
         notes: list[str] = [catalog_note] if catalog_note else []
         if source is None:
             rows = [
@@ -139,7 +140,7 @@ def voices(
                 for v in tables.voices.voices
             ]
         else:
-            agent_source = read_source(source, None, elevenlabs_base_url, err, tables.voices)
+            agent_source = read_source(source, None, elevenlabs_base_url, err, tables.voices, settings=settings)
             notes.extend(agent_source.notes)
             agent_section = (agent_source.config.get("conversation_config") or {}).get("agent") or {}
             language = (

@@ -188,7 +188,7 @@ def agent(
             merge,
             settings=settings,
         )
-        source_agent = read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices, state)
+        source_agent = read_source(source, tools_dir, elevenlabs_base_url, err, tables.voices, state, settings=settings)
         atoms = atoms_client(smallest_base_url, required=not dry_run, settings=settings)
         if atoms is not None:
             say("Reading the target from Smallest Atoms…")

@@ -299,7 +299,7 @@ def all_agents(
         )
         atoms_gate, elevenlabs_gate = request_gates(max_rps)
         atoms = atoms_client(smallest_base_url, required=not dry_run, gate=atoms_gate, settings=settings)
-        with elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate, settings) as elevenlabs:
+        with elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate, settings=settings) as elevenlabs:
             notes: list[str] = []
             if source is None:
                 if elevenlabs is None:
@@ -461,7 +461,7 @@ def apply_saved(
         saved.settings.check_secrets(config.tool_options)  # before any client is made
         atoms_gate, elevenlabs_gate = request_gates(max_rps)
         atoms = required_atoms_client(smallest_base_url, gate=atoms_gate, settings=settings)
-        with elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate, settings) as elevenlabs:
+        with elevenlabs_for_apply(elevenlabs_base_url, elevenlabs_gate, settings=settings) as elevenlabs:
             run = Run(config, atoms, elevenlabs, tracker=WaitProgress(err), batch=len(saved.agents) > 1)
             run.reveal = lambda text: err.print(text, markup=False, highlight=False)
             items = savedplan.plan_again(

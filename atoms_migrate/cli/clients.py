@@ -25,15 +25,12 @@ REQUEST_DEADLINE = (
 )
 
 
-def elevenlabs_client(
-    base_url: str | None, gate: RequestGate | None = None, settings: Settings | None = None
-) -> ElevenLabsClient:
+def elevenlabs_client(base_url: str | None, gate: RequestGate | None = None, *, settings: Settings) -> ElevenLabsClient:
     import httpx
 
     from atoms_migrate.platforms.deadline import DeadlineTransport
     from atoms_migrate.platforms.elevenlabs import DEFAULT_BASE_URL, ElevenLabsClient
 
-    settings = settings or Settings.from_env()
     key = settings.api_key(ELEVENLABS_API_KEY)
     if not key:
         raise ConfigError(
@@ -66,18 +63,18 @@ def elevenlabs_client(
 
 @overload
 def atoms_client(
-    base_url: str | None, required: Literal[True], gate: RequestGate | None = None, settings: Settings | None = None
+    base_url: str | None, required: Literal[True], gate: RequestGate | None = None, *, settings: Settings
 ) -> AtomsClient: ...
 
 
 @overload
 def atoms_client(
-    base_url: str | None, required: bool, gate: RequestGate | None = None, settings: Settings | None = None
+    base_url: str | None, required: bool, gate: RequestGate | None = None, *, settings: Settings
 ) -> AtomsClient | None: ...
 
 
 def atoms_client(
-    base_url: str | None, required: bool, gate: RequestGate | None = None, settings: Settings | None = None
+    base_url: str | None, required: bool, gate: RequestGate | None = None, *, settings: Settings
 ) -> AtomsClient | None:
     """The Atoms client, or None when no key is set and none is required (a dry run plans a create)."""
     import httpx
@@ -85,7 +82,6 @@ def atoms_client(
     from atoms_migrate.platforms.deadline import DeadlineTransport
     from atoms_migrate.platforms.smallest import AtomsClient, atoms_base_urls
 
-    settings = settings or Settings.from_env()
     key = settings.api_key(SMALLEST_API_KEY)
     if not key:
         if not required:
@@ -109,23 +105,20 @@ def atoms_client(
     return AtomsClient(http)
 
 
-def required_atoms_client(
-    base_url: str | None, gate: RequestGate | None = None, settings: Settings | None = None
-) -> AtomsClient:
+def required_atoms_client(base_url: str | None, gate: RequestGate | None = None, *, settings: Settings) -> AtomsClient:
     """The Atoms client of a command that writes: without SMALLEST_API_KEY, a ConfigError saying so."""
-    return atoms_client(base_url, True, gate, settings)
+    return atoms_client(base_url, True, gate, settings=settings)
 
 
 @contextmanager
 def elevenlabs_for_apply(
-    base_url: str | None, gate: RequestGate | None = None, settings: Settings | None = None
+    base_url: str | None, gate: RequestGate | None = None, *, settings: Settings
 ) -> Iterator[ElevenLabsClient | None]:
     """The ElevenLabs client when a key is set (resources read their content from it), else None; closed after."""
-    settings = settings or Settings.from_env()
     if not settings.has_key(ELEVENLABS_API_KEY):
         yield None
         return
-    client = elevenlabs_client(base_url, gate, settings)
+    client = elevenlabs_client(base_url, gate, settings=settings)
     try:
         yield client
     finally:

@@ -40,13 +40,12 @@ def project_root(state: Path | None) -> Path:
 
 
 def tool_options(
-    set_values: list[str] | None, secrets: list[str] | None, settings: Settings | None = None
+    set_values: list[str] | None, secrets: list[str] | None, settings: Settings
 ) -> tuple[ToolOptions, dict[str, str]]:
     """--set / --secret (plus ATOMS_MIGRATE_SECRET_*) as mapping options and secret values (scrubbed from output)."""
     from atoms_migrate.mapping.refs import parse_pairs, secrets_from
     from atoms_migrate.mapping.webhooks import ToolOptions
 
-    settings = settings or Settings.from_env()
     secret_values = secrets_from(secrets or [], environ=settings.secret_env)
     remember_secrets(secret_values.values())
     options = ToolOptions(values=parse_pairs(set_values or [], "--set"), secret_names=frozenset(secret_values))
@@ -67,14 +66,14 @@ def run_config(
     on_drift: str = "keep",
     on_conflict: str = "fail",
     merge: bool = False,
-    settings: Settings | None = None,
+    *,
+    settings: Settings,
 ) -> RunConfig:
     """The options of a migrating run, as the core's ``RunConfig``."""
     from atoms_migrate.apply.documents import find_unicode_font
     from atoms_migrate.apply.run import RunConfig
     from atoms_migrate.apply.sync import Choices
 
-    settings = settings or Settings.from_env()
     options, secret_values = tool_options(set_values, secrets, settings)
     return RunConfig(
         tables=tables,
@@ -107,6 +106,8 @@ def read_source(
     err: Console,
     voice_table: VoiceTable,
     state: Path | None = None,
+    *,
+    settings: Settings,
 ) -> SourceAgent:
     """Read SOURCE (a file, or an agent id fetched from ElevenLabs) into a SourceAgent.
 
@@ -129,7 +130,7 @@ def read_source(
             f"{source}: no such file, and not an ElevenLabs agent id",
             "Pass an exported agent config (JSON/YAML) or an agent id such as agent_7101k5zv….",
         )
-    with elevenlabs_for_apply(elevenlabs_base_url) as client:
+    with elevenlabs_for_apply(elevenlabs_base_url, settings=settings) as client:
         if client is not None and spec.kind == "id":
             err.print(f"Reading agent {source} from ElevenLabs…", markup=False, highlight=False)
         return read(spec, client, voice_table, offline_tools, root=project_root(state))

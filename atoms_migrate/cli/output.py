@@ -54,12 +54,13 @@ def write_reports(
     report: Path | None,
     results: dict[str, str] | None = None,
     extra: str = "",
-    settings: Settings | None = None,
+    *,
+    settings: Settings,
 ) -> None:
     """The markdown report to --report, and appended to $GITHUB_STEP_SUMMARY when set."""
     from atoms_migrate.report.markdown import plan_markdown
 
-    summary_file = (settings or Settings.from_env()).step_summary
+    summary_file = settings.step_summary
     if not report and not summary_file:
         return
     markdown = plan_markdown(plan, results=results) + extra

@@ -31,6 +31,7 @@ from atoms_migrate.cli.options import (
 )
 from atoms_migrate.cli.root import app
 from atoms_migrate.errors import EXIT_CHANGES, EXIT_ERROR
+from atoms_migrate.settings import Settings
 
 if TYPE_CHECKING:  # the core is imported when the command runs (start-up time)
     from atoms_migrate.apply.status import StatusReport
@@ -77,9 +78,12 @@ def status(
         from atoms_migrate.apply.run import Run
         from atoms_migrate.mapping.tables import load_tables
 
-        config = _run_config(load_tables(mappings), state, None, None, False, None, False, "auto", 120.0)
-        atoms = _atoms_client(smallest_base_url, required=True)
-        with _elevenlabs_for_apply(elevenlabs_base_url) as elevenlabs:
+        settings = Settings.from_env()
+        config = _run_config(
+            load_tables(mappings), state, None, None, False, None, False, "auto", 120.0, settings=settings
+        )
+        atoms = _atoms_client(smallest_base_url, required=True, settings=settings)
+        with _elevenlabs_for_apply(elevenlabs_base_url, settings=settings) as elevenlabs:
             specs, notes = core.status_specs(list(sources or []), elevenlabs)
             for note in notes:
                 err.print(f"note: {note}", markup=False)
