@@ -701,18 +701,11 @@ class _Builder:
                 if literal is not None:
                     out[header] = self.rename_templates(literal, where)
                     if _DOUBLE.search(out[header]):  # the same doubt as a variable header, below
-                        self.conv.lossy.append(f"header {header} holds a variable")
-                        self.conv.notes.append(
-                            Note(
-                                where,
-                                "lossy",
-                                "warning",
-                                (
-                                    f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query "
-                                    "and body, not headers (§D.3: static headers)."
-                                ),
-                                "Check on Atoms that the header is filled in.",
-                            )
+                        self._templated_header(
+                            where,
+                            f"header {header} holds a variable",
+                            f"Header {header} holds {{{{var}}}} templates; Atoms documents them for URL, query and "
+                            "body, not headers (§D.3: static headers).",
                         )
             elif isinstance(value, dict) and ("secret_id" in value or "env_var_label" in value):
                 name = str(value.get("secret_id") or value.get("env_var_label"))
@@ -725,18 +718,11 @@ class _Builder:
             elif isinstance(value, dict) and "variable_name" in value:
                 var = str(value["variable_name"])
                 out[header] = "{{" + (self.rename_variable(var) or var if var.startswith("system__") else var) + "}}"
-                self.conv.lossy.append(f"header {header} from a variable")
-                self.conv.notes.append(
-                    Note(
-                        where,
-                        "lossy",
-                        "warning",
-                        (
-                            f"Header {header} takes the dynamic variable {var}; Atoms documents {{{{var}}}} templates "
-                            "for URL, query and body, not headers."
-                        ),
-                        "Check on Atoms that the header is filled in.",
-                    )
+                self._templated_header(
+                    where,
+                    f"header {header} from a variable",
+                    f"Header {header} takes the dynamic variable {var}; Atoms documents {{{{var}}}} templates for "
+                    "URL, query and body, not headers.",
                 )
             else:
                 self.conv.notes.append(
@@ -757,6 +743,12 @@ class _Builder:
             if ref:
                 out.setdefault("Authorization", ref)
         return out
+
+    def _templated_header(self, where: str, lossy: str, message: str) -> None:
+        """A header filled from a variable: lossy, and a warning to check it on Atoms (§D.3 documents templates for
+        URL, query and body only)."""
+        self.conv.lossy.append(lossy)
+        self.conv.notes.append(Note(where, "lossy", "warning", message, "Check on Atoms that the header is filled in."))
 
     def _secret_variables(self, header: str, value: str, where: str) -> str | None:
         """``Bearer {{secret__api_key}}``: ElevenLabs secret variables, usable only in tool headers (EL §A.8).
